@@ -1,1 +1,29 @@
-//! drivers
+//! Field drivers of mimic: one module per protocol behind one trait, plus the demo plant.
+//!
+//! A driver owns one device connection. The generic device task in [`device`] owns the
+//! driver, schedules its poll groups, reconnects with back-off, keeps per-device
+//! statistics, and sends every reading (value plus quality) to the core over a bounded
+//! channel. Nothing here decides what a value *means* for the plant (limits, alarms,
+//! storage): that belongs to the core. Nothing here ever writes to a device on its own.
+//!
+//! - [`quality`]: the value/quality model every driver speaks.
+//! - [`device`]: the [`Driver`] trait and the per-device task.
+//! - [`modbus`]: Modbus register decoding, read coalescing and the TCP client.
+//! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
+
+pub mod device;
+pub mod modbus;
+pub mod quality;
+pub mod sim;
+
+pub use device::{DeviceEvent, DeviceStats, Driver, DriverError, PollGroup};
+pub use quality::{Quality, Reading, Reason};
+
+/// Milliseconds since the Unix epoch, from the wall clock (used for timestamps, never
+/// for scheduling: scheduling uses the monotonic clock).
+pub fn now_ms() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}

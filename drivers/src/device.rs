@@ -1,0 +1,274 @@
+//! The one driver trait, and the task that runs one device.
+//!
+//! Each device gets its own task (so a dead or slow device never delays another one),
+//! owning its [`Driver`] and therefore its connection. The task polls each
+//! [`PollGroup`] on its period, measured on the monotonic clock; a missed period is
+//! skipped rather than bunched. When the link is down it reconnects with exponential
+//! back-off and, meanwhile, reports the group's points Bad (comm failure) on every period
+//! so that the core always knows the truth. Every poll produces one [`DeviceEvent`] with
+//! the readings and fresh statistics, sent over a bounded channel.
+
+use std::future::Future;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::quality::{Reading, Reason};
+
+/// A transport-level failure: the link is gone or the device did not answer. Device
+/// exceptions are not errors at this level; they are per-point qualities.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum DriverError {
+    #[error("connect to {endpoint} failed: {message}")]
+    Connect { endpoint: String, message: String },
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("link failed: {0}")]
+    Link(String),
+}
+
+impl DriverError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            DriverError::Timeout(_) => Reason::Timeout,
+            _ => Reason::CommFailure,
+        }
+    }
+}
+
+/// What one `read` did, for the device statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub requests: u64,
+    pub exceptions: u64,
+    pub decode_errors: u64,
+}
+
+/// One protocol's client for one device.
+pub trait Driver: Send + 'static {
+    /// The driver's precomputed read plan for one poll group.
+    type Plan: Send + Sync + 'static;
+
+    /// Human-readable address of the device, for logs and the Devices screen.
+    fn endpoint(&self) -> String;
+    /// Protocol name, e.g. `modbus-tcp`.
+    fn protocol(&self) -> &'static str;
+    /// Plan the reads for these points (indices into the driver's point list).
+    fn plan(&self, points: &[usize]) -> Self::Plan;
+    fn is_connected(&self) -> bool;
+    /// Open the link. Called by the device task when not connected.
+    fn connect(&mut self) -> impl Future<Output = Result<(), DriverError>> + Send;
+    /// Read the plan. Pushes exactly one [`Reading`] per planned point into `out`, Good
+    /// or Bad. Returns `Err` only when the link must be re-established; the driver has
+    /// then already dropped it and marked the unread points Bad.
+    fn read(
+        &mut self,
+        plan: &Self::Plan,
+        out: &mut Vec<Reading>,
+    ) -> impl Future<Output = Result<ReadSummary, DriverError>> + Send;
+}
+
+/// Points polled together at one period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollGroup {
+    pub period: Duration,
+    pub points: Vec<usize>,
+}
+
+/// Per-device statistics, as shown on the Devices screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeviceStats {
+    pub connected: bool,
+    pub polls: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub exceptions: u64,
+    pub decode_errors: u64,
+    pub reconnects: u64,
+    pub last_poll_ms: Option<i64>,
+    pub last_latency_us: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+/// One poll's outcome.
+#[derive(Clone, Debug)]
+pub struct DeviceEvent {
+    pub device: usize,
+    pub readings: Vec<Reading>,
+    pub stats: DeviceStats,
+}
+
+/// Reconnect back-off: 250 ms doubling up to 10 s, reset by a successful connect.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    next_delay: Duration,
+    not_before: Option<Instant>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(10);
+
+    pub fn new() -> Self {
+        Backoff { next_delay: Self::FIRST, not_before: None }
+    }
+    pub fn may_try(&self, now: Instant) -> bool {
+        self.not_before.is_none_or(|t| now >= t)
+    }
+    pub fn failed(&mut self, now: Instant) {
+        self.not_before = Some(now + self.next_delay);
+        self.next_delay = (self.next_delay * 2).min(Self::MAX);
+    }
+    pub fn succeeded(&mut self) {
+        *self = Self::new();
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The next due time after a poll that was due at `due` and ran at `now`: one period
+/// later, skipping whole periods that were missed (never a burst of catch-up polls).
+pub fn next_due(due: Instant, period: Duration, now: Instant) -> Instant {
+    let mut next = due + period;
+    if next <= now && !period.is_zero() {
+        let behind = now.duration_since(next).as_nanos() / period.as_nanos() + 1;
+        next += period * u32::try_from(behind).unwrap_or(u32::MAX);
+    }
+    next
+}
+
+/// Run one device until the receiving side of `tx` is dropped.
+pub async fn run_device<D: Driver>(
+    device: usize,
+    mut driver: D,
+    groups: Vec<PollGroup>,
+    tx: mpsc::Sender<DeviceEvent>,
+) {
+    if groups.is_empty() {
+        return;
+    }
+    let plans: Vec<D::Plan> = groups.iter().map(|g| driver.plan(&g.points)).collect();
+    let start = Instant::now();
+    let mut due: Vec<Instant> = vec![start; groups.len()];
+    let mut backoff = Backoff::new();
+    let mut stats = DeviceStats::default();
+    let mut ever_connected = false;
+
+    loop {
+        let (gi, at) = due
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|&(_, t)| t)
+            .expect("at least one group");
+        tokio::time::sleep_until(at).await;
+        let now = Instant::now();
+        let group = &groups[gi];
+        let mut readings = Vec::with_capacity(group.points.len());
+
+        if !driver.is_connected() {
+            let mut up = false;
+            if backoff.may_try(now) {
+                match driver.connect().await {
+                    Ok(()) => {
+                        backoff.succeeded();
+                        if ever_connected {
+                            stats.reconnects += 1;
+                        }
+                        ever_connected = true;
+                        up = true;
+                    }
+                    Err(e) => {
+                        backoff.failed(Instant::now());
+                        stats.errors += 1;
+                        stats.last_error = Some(e.to_string());
+                    }
+                }
+            }
+            stats.connected = up;
+            if !up {
+                let recv = crate::now_ms();
+                readings.extend(group.points.iter().map(|&p| Reading::bad(p, Reason::CommFailure, recv)));
+                due[gi] = next_due(at, group.period, Instant::now());
+                if tx.send(DeviceEvent { device, readings, stats: stats.clone() }).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
+
+        let t0 = Instant::now();
+        let result = driver.read(&plans[gi], &mut readings).await;
+        let latency = t0.elapsed();
+        stats.polls += 1;
+        stats.last_poll_ms = Some(crate::now_ms());
+        stats.last_latency_us = Some(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+        match result {
+            Ok(summary) => {
+                stats.connected = true;
+                stats.requests += summary.requests;
+                stats.exceptions += summary.exceptions;
+                stats.decode_errors += summary.decode_errors;
+                if summary.exceptions > 0 || summary.decode_errors > 0 {
+                    stats.errors += summary.exceptions + summary.decode_errors;
+                    stats.last_error = Some(format!(
+                        "{} exception(s), {} decode error(s) in last poll",
+                        summary.exceptions, summary.decode_errors
+                    ));
+                }
+            }
+            Err(e) => {
+                stats.connected = false;
+                stats.errors += 1;
+                if matches!(e, DriverError::Timeout(_)) {
+                    stats.timeouts += 1;
+                }
+                stats.last_error = Some(e.to_string());
+                // Try again at once on the next due poll: back-off only applies to connects.
+            }
+        }
+        due[gi] = next_due(at, group.period, Instant::now());
+        if tx.send(DeviceEvent { device, readings, stats: stats.clone() }).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_due_skips_missed_periods() {
+        let t = Instant::now();
+        let p = Duration::from_secs(1);
+        assert_eq!(next_due(t, p, t + Duration::from_millis(10)), t + p);
+        assert_eq!(next_due(t, p, t + Duration::from_millis(3500)), t + 4 * p);
+        assert_eq!(next_due(t, p, t + p), t + 2 * p);
+    }
+
+    #[test]
+    fn backoff_doubles_and_resets() {
+        let t = Instant::now();
+        let mut b = Backoff::new();
+        assert!(b.may_try(t));
+        b.failed(t);
+        assert!(!b.may_try(t + Duration::from_millis(200)));
+        assert!(b.may_try(t + Duration::from_millis(250)));
+        b.failed(t);
+        assert!(!b.may_try(t + Duration::from_millis(400)));
+        for _ in 0..10 {
+            b.failed(t);
+        }
+        assert!(b.may_try(t + Duration::from_secs(10)));
+        b.succeeded();
+        assert!(b.may_try(t));
+    }
+}
