@@ -1,0 +1,153 @@
+//! The site file: devices, tags and the asset hierarchy, validated before anything starts.
+//!
+//! Loading is one fallible step from text to a [`Site`] (raw serde structs in [`raw`],
+//! checks in [`validate`]). Every problem is collected, not just the first, and each
+//! names the file, line, column and field path, e.g.
+//! `site.toml:14:8: tag[2].high: low (50) is above high (20)`. A site that loads is
+//! internally consistent: names are unique, references resolve, register spans do not
+//! overlap, ranges are ordered, periods are positive.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mimic_drivers::modbus::ModbusPoint;
+
+/// One problem in a site file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    /// Field path such as `tag[3].address`.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}: {}", self.file.display(), self.line, self.col, self.path, self.message)
+    }
+}
+
+/// Every problem found in one site file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Site {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    pub name: String,
+    /// Store directory (resolved against the site file's folder).
+    pub data_dir: PathBuf,
+    pub retention: Option<Duration>,
+    pub assets: Vec<Asset>,
+    pub devices: Vec<Device>,
+    pub tags: Vec<Tag>,
+}
+
+/// An asset with its place in the ISA-95 hierarchy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asset {
+    pub area: String,
+    pub unit: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Device {
+    pub name: String,
+    pub protocol: Protocol,
+    pub poll: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Protocol {
+    ModbusTcp { endpoint: String, unit: u8, timeout: Duration, max_gap: u16 },
+}
+
+impl Protocol {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Protocol::ModbusTcp { .. } => "modbus-tcp",
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        match self {
+            Protocol::ModbusTcp { endpoint, unit, .. } => format!("{endpoint} unit {unit}"),
+        }
+    }
+}
+
+/// Where a tag's value lives in its device.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Address {
+    Modbus(ModbusPoint),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tag {
+    pub name: String,
+    /// Index into [`Site::devices`].
+    pub device: usize,
+    /// Index into [`Site::assets`].
+    pub asset: Option<usize>,
+    pub address: Address,
+    pub units: String,
+    pub description: String,
+    pub poll: Duration,
+    pub deadband: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub writable: bool,
+    pub decimals: u8,
+    pub stale_after: Duration,
+}
+
+impl Site {
+    /// Read and validate a site file.
+    pub fn load(path: &Path) -> Result<Site, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                col: 0,
+                path: "(file)".into(),
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        Site::parse(path, &text)
+    }
+
+    /// Validate site-file text; `path` names it in errors and anchors `data_dir`.
+    pub fn parse(path: &Path, text: &str) -> Result<Site, ConfigErrors> {
+        validate::parse(path, text)
+    }
+
+    pub fn tag_index(&self, name: &str) -> Option<usize> {
+        self.tags.iter().position(|t| t.name == name)
+    }
+}
+
+/// Parse a duration like `500ms`, `1s`, `2m`, `400d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
+}

@@ -1,0 +1,99 @@
+//! The site file as written: strict serde structs close to the TOML, with spans kept on
+//! every field that a later semantic check may need to point at. Field doc comments are
+//! the user documentation of the site file.
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub site: RawSiteHeader,
+    #[serde(default)]
+    pub asset: Vec<RawAsset>,
+    #[serde(default)]
+    pub device: Vec<RawDevice>,
+    #[serde(default)]
+    pub tag: Vec<RawTag>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSiteHeader {
+    /// Site name shown in the terminal header.
+    pub name: Spanned<String>,
+    /// Store directory, relative to the site file (default `mimic-data`).
+    pub data_dir: Option<Spanned<String>>,
+    /// How long samples are kept, e.g. `"400d"` (default: forever).
+    pub retention: Option<Spanned<String>>,
+}
+
+/// One asset of the ISA-95 hierarchy: site → area → unit → asset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAsset {
+    pub name: Spanned<String>,
+    pub area: Spanned<String>,
+    pub unit: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    pub name: Spanned<String>,
+    /// `modbus-tcp`
+    pub protocol: Spanned<String>,
+    /// `host:port` of the device.
+    pub endpoint: Spanned<String>,
+    /// Modbus unit id (default 1).
+    pub unit: Option<Spanned<i64>>,
+    /// Per-request timeout (default `"1s"`).
+    pub timeout: Option<Spanned<String>>,
+    /// Default poll period of the device's tags (default `"1s"`).
+    pub poll: Option<Spanned<String>>,
+    /// Largest hole of unused registers one coalesced read may span (default 4).
+    pub max_gap: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTag {
+    /// Unique tag name, e.g. `P101.flow`.
+    pub name: Spanned<String>,
+    /// Name of the device the tag is read from.
+    pub device: Spanned<String>,
+    /// Name of the asset the tag belongs to.
+    pub asset: Option<Spanned<String>>,
+    /// `table:address`, tables `hr` (holding), `ir` (input), `coil`, `di`; 0-based address.
+    pub address: Spanned<String>,
+    /// `u16` `i16` `u32` `i32` `f32` `f64` `bool` (default `u16`; `bool` for coil/di).
+    #[serde(rename = "type")]
+    pub dtype: Option<Spanned<String>>,
+    /// Byte/word order: `ABCD` (default), `CDAB`, `BADC`, `DCBA`; 16-bit: `AB`, `BA`.
+    pub order: Option<Spanned<String>>,
+    /// For `bool` in a register: bit 0..=15 (0 = least significant).
+    pub bit: Option<Spanned<i64>>,
+    /// engineering = raw * scale + offset (defaults 1 and 0).
+    pub scale: Option<Spanned<f64>>,
+    pub offset: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub units: String,
+    #[serde(default)]
+    pub description: String,
+    /// Poll period (default: the device's).
+    pub poll: Option<Spanned<String>>,
+    /// Store a new sample only when the value moved more than this (default 0: every sample).
+    pub deadband: Option<Spanned<f64>>,
+    /// Engineering range; a value outside is marked out of range and never written.
+    pub low: Option<Spanned<f64>>,
+    pub high: Option<Spanned<f64>>,
+    /// May an approved change be written to this tag (default false).
+    #[serde(default)]
+    pub writable: bool,
+    /// Decimals shown in the terminal (default 2).
+    pub decimals: Option<Spanned<i64>>,
+    /// A value older than this is Stale (default: three poll periods).
+    pub stale_after: Option<Spanned<String>>,
+}

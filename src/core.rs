@@ -1,0 +1,264 @@
+//! The twin's decisions as pure functions: `update(state, msg) -> effects`.
+//!
+//! The core holds the live tag table (value, quality, timestamps, a short recent history)
+//! and the device statistics. It decides what each reading means (range check, NaN
+//! guard, staleness), which samples go to the historian (deadband, quality changes,
+//! heartbeat), and when the published snapshot has changed. It never touches a socket,
+//! a file or a clock: time arrives inside messages, and everything it wants done comes
+//! back as [`Effect`]s for the async shell in `daemon` to carry out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reason};
+
+use crate::config::Site;
+
+/// Samples kept per tag for sparklines.
+pub const RECENT: usize = 60;
+/// A tag with a deadband still stores a sample at least this often (ms).
+pub const HEARTBEAT_MS: i64 = 600_000;
+
+/// One stored sample, addressed by the tag's index in the site.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub tag: usize,
+    pub ts_ms: i64,
+    pub value: f64,
+    pub quality: Quality,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TagState {
+    pub value: Option<f64>,
+    pub quality: Quality,
+    pub source_ms: Option<i64>,
+    pub recv_ms: Option<i64>,
+    pub recent: VecDeque<f64>,
+    last_stored: Option<(f64, Quality, i64)>,
+}
+
+impl Default for TagState {
+    fn default() -> Self {
+        TagState {
+            value: None,
+            quality: Quality::Bad(Reason::NotYetRead),
+            source_ms: None,
+            recv_ms: None,
+            recent: VecDeque::with_capacity(RECENT),
+            last_stored: None,
+        }
+    }
+}
+
+pub struct State {
+    pub site: Arc<Site>,
+    pub tags: Vec<TagState>,
+    pub devices: Vec<DeviceStats>,
+    /// For each device, its point index → tag index.
+    pub device_points: Vec<Vec<usize>>,
+    /// Bumped whenever anything visible changes.
+    pub version: u64,
+}
+
+impl State {
+    pub fn new(site: Arc<Site>) -> Self {
+        let mut device_points = vec![Vec::new(); site.devices.len()];
+        for (ti, t) in site.tags.iter().enumerate() {
+            if let Some(points) = device_points.get_mut(t.device) {
+                points.push(ti);
+            }
+        }
+        State {
+            tags: vec![TagState::default(); site.tags.len()],
+            devices: vec![DeviceStats::default(); site.devices.len()],
+            device_points,
+            version: 0,
+            site,
+        }
+    }
+}
+
+pub enum Msg {
+    /// One poll's readings and statistics from a device task.
+    Device(DeviceEvent),
+    /// Time passes (sent about once a second by the shell).
+    Tick { now_ms: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Append these samples to the historian.
+    Store(Vec<Sample>),
+}
+
+/// Apply one message. Pure: same state and message, same effects.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Device(ev) => on_device(state, ev),
+        Msg::Tick { now_ms } => {
+            on_tick(state, now_ms);
+            Vec::new()
+        }
+    }
+}
+
+fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
+    let mut samples = Vec::with_capacity(ev.readings.len());
+    let Some(points) = state.device_points.get(ev.device) else {
+        return Vec::new();
+    };
+    for r in &ev.readings {
+        let Some(&ti) = points.get(r.point) else { continue };
+        let tag = &state.site.tags[ti];
+        let (value, quality) = judge(r.value, r.quality, tag.low, tag.high);
+        let ts = &mut state.tags[ti];
+        ts.quality = quality;
+        ts.recv_ms = Some(r.recv_ms);
+        ts.source_ms = r.source_ms;
+        if let Some(v) = value {
+            ts.value = Some(v);
+            if ts.recent.len() == RECENT {
+                ts.recent.pop_front();
+            }
+            ts.recent.push_back(v);
+        }
+        let stored_value = value.unwrap_or(f64::NAN);
+        let store = match ts.last_stored {
+            None => true,
+            Some((last_v, last_q, last_t)) => {
+                tag.deadband <= 0.0
+                    || last_q != quality
+                    || r.recv_ms - last_t >= HEARTBEAT_MS
+                    || (stored_value - last_v).abs() > tag.deadband
+                    || (stored_value.is_nan() != last_v.is_nan())
+            }
+        };
+        if store {
+            ts.last_stored = Some((stored_value, quality, r.recv_ms));
+            samples.push(Sample { tag: ti, ts_ms: r.source_ms.unwrap_or(r.recv_ms), value: stored_value, quality });
+        }
+    }
+    if let Some(d) = state.devices.get_mut(ev.device) {
+        *d = ev.stats;
+    }
+    state.version += 1;
+    if samples.is_empty() { Vec::new() } else { vec![Effect::Store(samples)] }
+}
+
+/// What a raw reading means for the plant: NaN/∞ are decode errors; outside the
+/// engineering range is Uncertain (out of range) but keeps the value.
+pub fn judge(value: Option<f64>, quality: Quality, low: Option<f64>, high: Option<f64>) -> (Option<f64>, Quality) {
+    match value {
+        None => (None, if quality.is_good() { Quality::Bad(Reason::DecodeError) } else { quality }),
+        Some(v) if !v.is_finite() => (None, Quality::Bad(Reason::DecodeError)),
+        Some(v) => {
+            let outside = low.is_some_and(|lo| v < lo) || high.is_some_and(|hi| v > hi);
+            let q = if outside && quality.is_good() { Quality::Uncertain(Reason::OutOfRange) } else { quality };
+            (Some(v), q)
+        }
+    }
+}
+
+fn on_tick(state: &mut State, now_ms: i64) {
+    let mut changed = false;
+    for (ts, tag) in state.tags.iter_mut().zip(&state.site.tags) {
+        let limit = i64::try_from(tag.stale_after.as_millis()).unwrap_or(i64::MAX);
+        if let Some(recv) = ts.recv_ms
+            && !ts.quality.is_bad()
+            && ts.quality != Quality::Uncertain(Reason::Stale)
+            && now_ms.saturating_sub(recv) > limit
+        {
+            ts.quality = Quality::Uncertain(Reason::Stale);
+            changed = true;
+        }
+    }
+    if changed {
+        state.version += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimic_drivers::Reading;
+    use std::path::Path;
+
+    const SITE: &str = r#"
+[site]
+name = "t"
+[[device]]
+name = "plc"
+protocol = "modbus-tcp"
+endpoint = "127.0.0.1:502"
+[[tag]]
+name = "a"
+device = "plc"
+address = "hr:0"
+low = 0.0
+high = 100.0
+[[tag]]
+name = "b"
+device = "plc"
+address = "hr:1"
+deadband = 1.0
+"#;
+
+    fn state() -> State {
+        State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("valid site")))
+    }
+
+    fn ev(readings: Vec<Reading>) -> Msg {
+        Msg::Device(DeviceEvent { device: 0, readings, stats: DeviceStats::default() })
+    }
+
+    fn stored(effects: &[Effect]) -> Vec<Sample> {
+        effects.iter().flat_map(|Effect::Store(s)| s.clone()).collect()
+    }
+
+    #[test]
+    fn every_sample_is_stored_without_deadband_and_deadband_filters() {
+        let mut s = state();
+        let e = update(&mut s, ev(vec![Reading::good(0, 5.0, 1000), Reading::good(1, 5.0, 1000)]));
+        assert_eq!(stored(&e).len(), 2);
+        let e = update(&mut s, ev(vec![Reading::good(0, 5.0, 2000), Reading::good(1, 5.5, 2000)]));
+        let got = stored(&e);
+        assert_eq!(got.len(), 1, "b moved less than its deadband");
+        assert_eq!(got[0].tag, 0);
+        let e = update(&mut s, ev(vec![Reading::good(1, 7.0, 3000)]));
+        assert_eq!(stored(&e)[0].value, 7.0);
+        // a quality change is always stored
+        let e = update(&mut s, ev(vec![Reading::bad(1, Reason::Timeout, 4000)]));
+        let got = stored(&e);
+        assert_eq!(got[0].quality, Quality::Bad(Reason::Timeout));
+        assert!(got[0].value.is_nan());
+        assert_eq!(s.tags[1].value, Some(7.0), "last good value is kept for display");
+    }
+
+    #[test]
+    fn range_and_nan_are_judged() {
+        assert_eq!(judge(Some(101.0), Quality::Good, Some(0.0), Some(100.0)).1, Quality::Uncertain(Reason::OutOfRange));
+        assert_eq!(judge(Some(f64::NAN), Quality::Good, None, None), (None, Quality::Bad(Reason::DecodeError)));
+        assert_eq!(judge(Some(50.0), Quality::Good, Some(0.0), Some(100.0)), (Some(50.0), Quality::Good));
+    }
+
+    #[test]
+    fn silence_makes_values_stale() {
+        let mut s = state();
+        update(&mut s, ev(vec![Reading::good(0, 5.0, 1000)]));
+        update(&mut s, Msg::Tick { now_ms: 2000 });
+        assert_eq!(s.tags[0].quality, Quality::Good);
+        update(&mut s, Msg::Tick { now_ms: 1000 + 3001 });
+        assert_eq!(s.tags[0].quality, Quality::Uncertain(Reason::Stale));
+        update(&mut s, ev(vec![Reading::good(0, 6.0, 5000)]));
+        assert_eq!(s.tags[0].quality, Quality::Good);
+    }
+
+    #[test]
+    fn readings_for_unknown_points_or_devices_are_ignored() {
+        let mut s = state();
+        assert!(update(&mut s, ev(vec![Reading::good(9, 1.0, 1)])).is_empty());
+        let e = update(&mut s, Msg::Device(DeviceEvent { device: 7, readings: vec![Reading::good(0, 1.0, 1)], stats: DeviceStats::default() }));
+        assert!(e.is_empty());
+    }
+}
