@@ -365,12 +365,12 @@ fn navigate(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
             move_selection(&mut ui.dev_selected, &mut ui.dev_scroll, n, page, key);
         }
         Screen::Overview => {
+            let n = crate::screens::overview::tree_lines(&snapshot.assets).len();
             let mut sel = ui.overview_scroll;
             let mut scroll = 0;
-            // scrolling only: treat the scroll offset as the "selection" of a long list
-            if move_selection(&mut sel, &mut scroll, usize::MAX / 2, page, key) {
-                ui.overview_scroll = if key == Key::End { usize::MAX / 2 } else { sel };
-            }
+            // the Overview has no selection: the keys scroll the asset tree
+            move_selection(&mut sel, &mut scroll, n, page, key);
+            ui.overview_scroll = if key == Key::End { n.saturating_sub(page) } else { sel.min(n.saturating_sub(page)) };
         }
         Screen::Trend => {}
     }

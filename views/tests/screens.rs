@@ -223,6 +223,6 @@ fn thousand_tags_render_fast() {
     if !cfg!(debug_assertions) {
         assert!(per < std::time::Duration::from_micros(1000), "{per:?}");
     } else {
-        assert!(per < std::time::Duration::from_millis(20), "{per:?}");
+        assert!(per < std::time::Duration::from_millis(200), "{per:?}");
     }
 }
