@@ -1,1 +1,35 @@
-//! views
+//! # mimic-views
+//!
+//! The terminal screens of mimic, the digital twin and operator terminal of an
+//! industrial site, as **pure functions of plain data**. The daemon builds a
+//! [`Snapshot`] (and a [`TrendData`] for the Trend screen), the session keeps a
+//! [`UiState`], feeds it keys through [`handle_key`] and draws with [`draw`].
+//!
+//! Where this crate's responsibility ends: it performs no I/O, has no async
+//! runtime, knows no drivers, terminal backend or clock. It does not read
+//! `NO_COLOR` (the caller sets [`Theme::color`]), does not translate terminal
+//! events (the caller maps them to [`Key`]) and does not act on an [`Action`]
+//! (loading a trend, quitting) — it only asks for it.
+//!
+//! Safety of the display: all untrusted text (tag names, units, device error
+//! strings, site and user names) passes through [`sanitize`], which replaces
+//! every control character with `�` so escape sequences never reach the
+//! terminal. Quality is always shown as text and marker characters, with
+//! colour only as an extra; `Theme { color: false }` renders monochrome.
+//!
+//! Layouts target 80x24 and use extra width (≥120 columns) for asset,
+//! limits, writability and sparklines. Only visible rows are formatted.
+
+pub mod format;
+mod model;
+mod sanitize;
+pub mod screens;
+mod state;
+mod theme;
+pub mod widgets;
+
+pub use model::{AssetRow, DeviceRow, QualityView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData};
+pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
+pub use screens::{App, draw};
+pub use state::{Action, Key, Screen, SortKey, UiState, handle_key, visible_devices, visible_tags, window_start};
+pub use theme::Theme;

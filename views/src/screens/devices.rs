@@ -1,0 +1,153 @@
+//! The Devices screen: comm status per field device and, below the table,
+//! the selected device's details with its full last error.
+
+use std::borrow::Cow;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Text};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use crate::format;
+use crate::model::{DeviceRow, Snapshot};
+use crate::sanitize::sanitize;
+use crate::state::{UiState, visible_devices, window_start};
+use crate::theme::Theme;
+use crate::widgets::{CellText, Col, draw_table, put};
+
+
+/// Width from which the protocol column is shown.
+pub const WIDE: u16 = 120;
+
+fn columns(width: u16) -> Vec<Col> {
+    let mut c = vec![Col::fixed("St", 4), Col::name("Device", 2)];
+    if width >= WIDE {
+        c.push(Col::fixed("Protocol", 12));
+    }
+    c.extend([
+        Col::flex("Endpoint", 3),
+        Col::right("Poll", 5),
+        Col::right("Lat", 6),
+    ]);
+    if width >= WIDE {
+        c.push(Col::right("Polls", 5));
+    }
+    c.extend([
+        Col::right("Err", 5),
+        Col::right("T/O", 5),
+        Col::right("Exc", 5),
+        Col::right("Rcn", 5),
+        Col::right("Bad/Tags", 8),
+    ]);
+    c
+}
+
+fn latency(ms: Option<f64>) -> String {
+    match ms {
+        Some(v) if v.is_finite() && v < 10.0 => format!("{v:.1}ms"),
+        Some(v) if v.is_finite() && v < 10_000.0 => format!("{v:.0}ms"),
+        Some(v) if v.is_finite() => format::age(v as i64),
+        _ => "-".into(),
+    }
+}
+
+fn row<'a>(d: &'a DeviceRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<'a>> {
+    let (state, sstyle) = if d.connected { ("UP", t.good()) } else { ("DOWN", t.bad()) };
+    let n = |v: u64| (Cow::Owned(format::count(v)), if v > 0 { t.warn() } else { t.dim() });
+    let mut r: Vec<CellText> = vec![(Cow::Borrowed(state), sstyle), (Cow::Borrowed(&d.name), t.normal())];
+    if wide {
+        r.push((Cow::Borrowed(&d.protocol), t.dim()));
+    }
+    r.extend([
+        (Cow::Borrowed(d.endpoint.as_str()), t.dim()),
+        (Cow::Owned(format::age_since(now_ms, d.last_poll_ms)), t.normal()),
+        (Cow::Owned(latency(d.latency_ms)), t.normal()),
+    ]);
+    if wide {
+        r.push((Cow::Owned(format::count(d.polls)), t.dim()));
+    }
+    r.extend([
+        n(d.errors),
+        n(d.timeouts),
+        n(d.exceptions),
+        n(d.reconnects),
+        (Cow::Owned(format!("{}/{}", d.bad_tags, d.tags)), if d.bad_tags > 0 { t.bad() } else { t.dim() }),
+    ]);
+    r
+}
+
+/// Renders the Devices screen body into `area`.
+pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = ui.theme;
+    let devs = visible_devices(snapshot, ui);
+    let down = devs.iter().filter(|d| !d.connected).count();
+    let count = if ui.filter.is_empty() { format!(" {} devices", devs.len()) } else { format!(" {}/{} devices", devs.len(), snapshot.devices.len()) };
+    let summary = format!("  {} up  {down} down", devs.len() - down);
+    let filter = if ui.filter_editing {
+        format!("  filter: {}█", ui.filter)
+    } else if !ui.filter.is_empty() {
+        format!("  filter: {}", ui.filter)
+    } else {
+        String::new()
+    };
+    super::render_status(
+        &[(&count, t.normal()), (&summary, if down > 0 { t.bad() } else { t.dim() }), (&filter, t.key())],
+        Rect::new(area.x, area.y, area.width, 1),
+        buf,
+    );
+    let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+    if devs.is_empty() {
+        let msg = if snapshot.devices.is_empty() { "No devices configured." } else { "No device matches the filter (Esc clears it)." };
+        put(buf, rest.x + 1, rest.y + 1.min(rest.height.saturating_sub(1)), rest.width.saturating_sub(1), msg, t.dim(), false);
+        return;
+    }
+    // details panel below the table: borders + error (wrapped, in full when
+    // there is room) + one stats line; never more than half the body
+    let selected = ui.dev_selected.min(devs.len() - 1);
+    let err_w = devs[selected].last_error.as_deref().map_or(16, |e| crate::widgets::width(&sanitize(e)) + 12);
+    let err_lines = err_w.div_ceil(usize::from(area.width.saturating_sub(2).max(1))) as u16;
+    let detail_h = if rest.height >= 10 { (err_lines + 3).clamp(4, rest.height / 2) } else { 0 };
+    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
+    let rows_h = usize::from(table.height.saturating_sub(1));
+    let start = window_start(devs.len(), selected, ui.dev_scroll, rows_h);
+    let wide = area.width >= WIDE;
+    let rows: Vec<_> = devs[start..].iter().take(rows_h).map(|d| row(d, snapshot.now_ms, t, wide)).collect();
+    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    if detail_h > 0 {
+        render_detail(devs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+    }
+}
+
+fn render_detail(d: &DeviceRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buffer) {
+    let title = format!(" {} ", sanitize(&d.name));
+    let block = Block::bordered().title(title.as_str()).border_style(t.dim());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let state = if d.connected { "UP" } else { "DOWN" };
+    let line = format!(
+        "{state}  {}  {}  last poll {} ago  {} polls, {} errors, {} timeouts, {} exceptions, {} reconnects",
+        d.protocol,
+        d.endpoint,
+        format::age_since(now_ms, d.last_poll_ms),
+        d.polls,
+        d.errors,
+        d.timeouts,
+        d.exceptions,
+        d.reconnects
+    );
+    let (err, style) = match &d.last_error {
+        Some(e) => (format!("Last error: {}", sanitize(e)), t.bad()),
+        None => ("Last error: none".to_string(), t.dim()),
+    };
+    let text = Text::from(vec![
+        Line::styled(err, style),
+        Line::styled(sanitize(&line).into_owned(), if d.connected { t.normal() } else { t.bad() }),
+    ]);
+    Paragraph::new(text).wrap(Wrap { trim: false }).render(inner, buf);
+}

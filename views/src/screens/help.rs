@@ -1,0 +1,64 @@
+//! The help popup: every key of the current screen. Modal: any key closes it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::{Block, Clear, Widget};
+
+use crate::state::{Screen, UiState};
+use crate::widgets::put;
+
+/// Keys of `screen`, then the global keys, as `(keys, meaning)`.
+pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
+    let mut v: Vec<(&str, &str)> = match screen {
+        Screen::Overview => vec![("↑ ↓ PgUp PgDn", "scroll the asset tree"), ("Home End", "top / bottom of the tree")],
+        Screen::Tags => vec![
+            ("↑ ↓ PgUp PgDn", "move the selection"),
+            ("Home End", "first / last tag"),
+            ("Enter", "open the trend of the selected tag"),
+            ("/", "filter (name, asset, description)"),
+            ("  typing", "Enter keeps, Esc clears, Bksp deletes"),
+            ("Esc", "clear the filter"),
+            ("s", "cycle sort: name, value, quality, age"),
+            ("S", "reverse the sort order"),
+        ],
+        Screen::Trend => vec![
+            ("+ -", "zoom in / out (halve / double span)"),
+            ("← →", "pan back / forward by 1/10 span"),
+            ("PgUp PgDn", "pan back / forward by a whole span"),
+            ("Esc", "back to Tags"),
+        ],
+        Screen::Devices => vec![
+            ("↑ ↓ PgUp PgDn", "move the selection"),
+            ("Home End", "first / last device"),
+            ("/", "filter (name, protocol, endpoint)"),
+            ("Esc", "clear the filter"),
+        ],
+    };
+    v.extend([
+        ("1 2 3 4", "Overview, Tags, Trend, Devices"),
+        ("Tab Shift-Tab", "next / previous screen"),
+        ("?", "this help (any key closes it)"),
+        ("q", "quit (Ctrl-C always quits)"),
+    ]);
+    v
+}
+
+/// Draws the help popup centred in `area`.
+pub fn render(ui: &UiState, area: Rect, buf: &mut Buffer) {
+    let t = ui.theme;
+    let lines = help_lines(ui.screen);
+    let w = area.width.min(60);
+    let h = area.height.min(lines.len() as u16 + 4);
+    let popup = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    Clear.render(popup, buf);
+    let title = format!(" Help: {} ", ui.screen.title());
+    let block = Block::bordered().title(title.as_str()).title_bottom(" any key closes ").border_style(t.key());
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    let kw = 15.min(inner.width);
+    for (i, (k, what)) in lines.iter().enumerate().take(usize::from(inner.height.saturating_sub(1))) {
+        let y = inner.y + 1 + i as u16;
+        put(buf, inner.x + 1, y, kw, k, t.key(), false);
+        put(buf, inner.x + 1 + kw, y, inner.width.saturating_sub(kw + 1), what, t.normal(), false);
+    }
+}

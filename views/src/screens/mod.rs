@@ -1,0 +1,140 @@
+//! The whole terminal screen: header, tab bar, optional DISCONNECTED banner,
+//! the body of the current [`Screen`], a footer with the main keys, and the
+//! help popup on top when open.
+
+pub mod devices;
+pub mod help;
+pub mod overview;
+pub mod tags;
+pub mod trend;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::Widget;
+
+use crate::format;
+use crate::model::{Snapshot, TrendData};
+use crate::state::{Screen, UiState};
+use crate::theme::Theme;
+use crate::widgets::{put, width};
+
+/// The complete screen as a view model; render it by reference.
+#[derive(Debug, Clone, Copy)]
+pub struct App<'a> {
+    pub snapshot: &'a Snapshot,
+    pub trend: Option<&'a TrendData>,
+    pub ui: &'a UiState,
+}
+
+/// Draws the whole screen for one frame.
+pub fn draw(frame: &mut Frame, snapshot: &Snapshot, trend: Option<&TrendData>, ui: &UiState) {
+    frame.render_widget(&App { snapshot, trend, ui }, frame.area());
+}
+
+impl Widget for &App<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (s, ui, t) = (self.snapshot, self.ui, ui_theme(self.ui));
+        if area.height < 4 || area.width < 20 {
+            put(buf, area.x, area.y, area.width, "mimic: terminal too small", t.bad(), false);
+            return;
+        }
+        let mut y = area.y;
+        render_header(s, t, Rect::new(area.x, y, area.width, 1), buf);
+        y += 1;
+        render_tabs(ui, t, Rect::new(area.x, y, area.width, 1), buf);
+        y += 1;
+        if !s.connected {
+            render_banner(t, Rect::new(area.x, y, area.width, 1), buf);
+            y += 1;
+        }
+        let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+        let body = Rect::new(area.x, y, area.width, footer.y.saturating_sub(y));
+        match ui.screen {
+            Screen::Overview => overview::render(s, ui, body, buf),
+            Screen::Tags => tags::render(s, ui, body, buf),
+            Screen::Trend => trend::render(self.trend, s, ui, body, buf),
+            Screen::Devices => devices::render(s, ui, body, buf),
+        }
+        render_footer(ui, t, footer, buf);
+        if ui.show_help {
+            help::render(ui, area, buf);
+        }
+    }
+}
+
+fn ui_theme(ui: &UiState) -> Theme {
+    ui.theme
+}
+
+fn render_header(s: &Snapshot, t: Theme, area: Rect, buf: &mut Buffer) {
+    buf.set_style(area, t.title());
+    let link = if s.connected { "LINK OK" } else { "LINK DOWN" };
+    let right = format!("{} UTC  {}  {} ", format::clock(s.now_ms), s.user, link);
+    let right = crate::sanitize(&right).into_owned();
+    let rw = (width(&right) as u16).min(area.width / 2);
+    put(buf, area.x, area.y, area.width.saturating_sub(rw + 1), &format!(" mimic │ {}", s.site), t.title(), false);
+    put(buf, area.right() - rw, area.y, rw, &right, t.title(), true);
+    if !s.connected {
+        let lw = link.len() as u16 + 1;
+        if rw > lw {
+            buf.set_style(Rect::new(area.right() - lw, area.y, lw - 1, 1), t.alarm());
+        }
+    }
+}
+
+fn render_tabs(ui: &UiState, t: Theme, area: Rect, buf: &mut Buffer) {
+    let mut x = area.x;
+    for (i, sc) in Screen::ALL.iter().enumerate() {
+        let active = *sc == ui.screen;
+        let label = if active { format!("[{} {}]", i + 1, sc.title()) } else { format!(" {} {} ", i + 1, sc.title()) };
+        let w = (label.len() as u16).min(area.right().saturating_sub(x));
+        put(buf, x, area.y, w, &label, if active { t.tab_active() } else { t.normal() }, false);
+        x = x.saturating_add(w);
+    }
+}
+
+fn render_banner(t: Theme, area: Rect, buf: &mut Buffer) {
+    buf.set_style(area, t.alarm());
+    let text = "!! DISCONNECTED from mimic daemon: data NOT live, last values shown !!";
+    let w = (width(text) as u16).min(area.width);
+    put(buf, area.x + (area.width - w) / 2, area.y, w, text, t.alarm(), false);
+}
+
+/// The 3–5 most useful keys of each screen.
+fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
+    if ui.filter_editing {
+        return &[("Enter", "keep filter"), ("Esc", "clear filter"), ("↑↓", "select"), ("Ctrl-C", "quit")];
+    }
+    match ui.screen {
+        Screen::Overview => &[("1-4", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
+        Screen::Tags => &[("↑↓", "select"), ("Enter", "trend"), ("/", "filter"), ("s/S", "sort"), ("?", "help"), ("q", "quit")],
+        Screen::Trend => &[("+/-", "zoom"), ("←→", "pan"), ("Esc", "back"), ("?", "help"), ("q", "quit")],
+        Screen::Devices => &[("↑↓", "select"), ("/", "filter"), ("?", "help"), ("q", "quit")],
+    }
+}
+
+fn render_footer(ui: &UiState, t: Theme, area: Rect, buf: &mut Buffer) {
+    let mut x = area.x + 1;
+    for (k, what) in footer_keys(ui) {
+        let need = (width(k) + 1 + width(what) + 2) as u16;
+        if x + need > area.right() {
+            break;
+        }
+        put(buf, x, area.y, width(k) as u16, k, t.key(), false);
+        x += width(k) as u16 + 1;
+        put(buf, x, area.y, width(what) as u16, what, t.dim(), false);
+        x += width(what) as u16 + 2;
+    }
+}
+
+/// A one-line status: counts, filter, sort. Shared by the list screens.
+pub(crate) fn render_status(spans: &[(&str, Style)], area: Rect, buf: &mut Buffer) {
+    let mut x = area.x;
+    for (text, style) in spans {
+        let w = (width(text) as u16).min(area.right().saturating_sub(x));
+        put(buf, x, area.y, w, text, *style, false);
+        x += w;
+    }
+}

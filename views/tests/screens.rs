@@ -1,0 +1,228 @@
+//! Snapshot tests: every screen at 80x24 and 160x48 with the empty, normal,
+//! huge and hostile fixtures, plus popups, filter and an all-cells check for
+//! control characters.
+
+mod common;
+
+use common::*;
+use mimic_views::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+fn render(s: &Snapshot, trend: Option<&TrendData>, ui: &UiState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, s, trend, ui)).unwrap();
+    term
+}
+
+fn fixture(name: &str) -> (Snapshot, Option<TrendData>) {
+    match name {
+        "empty" => (empty(), None),
+        "normal" => (normal(), Some(trend_normal())),
+        "huge" => (huge(), Some(trend_huge())),
+        "hostile" => (hostile(), Some(trend_hostile())),
+        _ => unreachable!(),
+    }
+}
+
+const FIXTURES: [&str; 4] = ["empty", "normal", "huge", "hostile"];
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn ui_for(screen: Screen, s: &Snapshot) -> UiState {
+    let mut ui = UiState { screen, ..Default::default() };
+    if s.tags.len() > 2 {
+        ui.selected = 2;
+        ui.trend_tag = Some(s.tags[0].name.clone());
+    }
+    if s.devices.len() > 1 {
+        ui.dev_selected = 1;
+    }
+    ui
+}
+
+fn snapshot_screen(screen: Screen, label: &str) {
+    for f in FIXTURES {
+        let (s, trend) = fixture(f);
+        for (w, h) in SIZES {
+            let ui = ui_for(screen, &s);
+            let term = render(&s, trend.as_ref(), &ui, w, h);
+            insta::assert_snapshot!(format!("{label}_{f}_{w}x{h}"), term.backend());
+        }
+    }
+}
+
+#[test]
+fn overview_screens() {
+    snapshot_screen(Screen::Overview, "overview");
+}
+
+#[test]
+fn tags_screens() {
+    snapshot_screen(Screen::Tags, "tags");
+}
+
+#[test]
+fn trend_screens() {
+    snapshot_screen(Screen::Trend, "trend");
+}
+
+#[test]
+fn devices_screens() {
+    snapshot_screen(Screen::Devices, "devices");
+}
+
+#[test]
+fn help_popups() {
+    let s = normal();
+    for screen in Screen::ALL {
+        let ui = UiState { screen, show_help: true, ..Default::default() };
+        let term = render(&s, None, &ui, 80, 24);
+        insta::assert_snapshot!(format!("help_{}_80x24", screen.title().to_lowercase()), term.backend());
+    }
+}
+
+#[test]
+fn filter_editing_and_sorted() {
+    let s = normal();
+    let ui = UiState { filter: "pt10".into(), filter_editing: true, ..Default::default() };
+    insta::assert_snapshot!("tags_filter_editing_80x24", render(&s, None, &ui, 80, 24).backend());
+    let ui = UiState { filter: "nomatch".into(), ..Default::default() };
+    insta::assert_snapshot!("tags_filter_nomatch_80x24", render(&s, None, &ui, 80, 24).backend());
+    let ui = UiState { sort: SortKey::Quality, ..Default::default() };
+    insta::assert_snapshot!("tags_sort_quality_80x24", render(&s, None, &ui, 80, 24).backend());
+}
+
+#[test]
+fn scrolled_far_down_keeps_selection_visible() {
+    use ratatui::style::Modifier;
+    let s = huge();
+    let ui = UiState { selected: 998, scroll: 0, ..Default::default() };
+    let term = render(&s, None, &ui, 80, 24);
+    let buf = term.backend().buffer();
+    let reversed_rows: Vec<u16> = (3..23).filter(|&y| buf[(10, y)].modifier.contains(Modifier::REVERSED)).collect();
+    assert_eq!(reversed_rows, vec![22], "selected row drawn as the last table row");
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for f in FIXTURES {
+        let (s, trend) = fixture(f);
+        for screen in Screen::ALL {
+            for (w, h) in [(1, 1), (10, 3), (20, 4), (30, 6), (40, 10), (80, 5), (200, 2)] {
+                let ui = UiState { screen, show_help: w > 30, ..ui_for(screen, &s) };
+                render(&s, trend.as_ref(), &ui, w, h);
+            }
+        }
+    }
+}
+
+fn assert_no_control(buf: &Buffer, what: &str) {
+    for (i, cell) in buf.content.iter().enumerate() {
+        assert!(
+            !cell.symbol().chars().any(is_unsafe),
+            "{what}: control character {:?} in cell {i}",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn hostile_text_never_reaches_the_buffer() {
+    let (s, trend) = fixture("hostile");
+    for screen in Screen::ALL {
+        for (w, h) in SIZES {
+            for help in [false, true] {
+                for color in [true, false] {
+                    let ui = UiState { show_help: help, theme: Theme { color }, ..ui_for(screen, &s) };
+                    let term = render(&s, trend.as_ref(), &ui, w, h);
+                    assert_no_control(term.backend().buffer(), &format!("{screen:?} {w}x{h}"));
+                    let text = term.backend().to_string();
+                    assert!(!text.contains('\x1b') && !text.contains('\u{9b}'));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_text_is_visibly_replaced() {
+    let (s, _) = fixture("hostile");
+    let ui = UiState { screen: Screen::Tags, ..Default::default() };
+    let text = render(&s, None, &ui, 160, 48).backend().to_string();
+    assert!(text.contains("�[2J"), "{text}");
+}
+
+#[test]
+fn monochrome_uses_no_colours() {
+    use ratatui::style::Color;
+    let (s, trend) = fixture("normal");
+    for screen in Screen::ALL {
+        let ui = UiState { theme: Theme { color: false }, show_help: screen == Screen::Trend, ..ui_for(screen, &s) };
+        let term = render(&s, trend.as_ref(), &ui, 160, 48);
+        for c in &term.backend().buffer().content {
+            assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "{screen:?}");
+        }
+    }
+}
+
+#[test]
+fn colour_mode_uses_only_the_16_ansi_colours() {
+    use ratatui::style::Color;
+    let (s, trend) = fixture("hostile");
+    for screen in Screen::ALL {
+        let term = render(&s, trend.as_ref(), &ui_for(screen, &s), 160, 48);
+        for c in &term.backend().buffer().content {
+            for col in [c.fg, c.bg] {
+                assert!(!matches!(col, Color::Rgb(..) | Color::Indexed(_)), "{col:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_and_stale_are_marked_without_colour() {
+    let s = normal();
+    let ui = UiState { theme: Theme { color: false }, ..Default::default() };
+    let text = render(&s, None, &ui, 80, 24).backend().to_string();
+    let line = |name: &str| text.lines().find(|l| l.contains(name)).unwrap().to_string();
+    let bad = line("XV201.Pos");
+    assert!(bad.contains("!") && bad.contains("BAD timeout"), "{bad}");
+    let stale = line("TT101.Bearing");
+    assert!(stale.contains("~61.5") && stale.contains("stale"), "{stale}");
+    let unc = line("FT101.Flow");
+    assert!(unc.contains("?") && unc.contains("UNCR") && unc.contains("HI"), "{unc}");
+}
+
+#[test]
+fn disconnected_banner() {
+    let mut s = normal();
+    s.connected = false;
+    let text = render(&s, None, &UiState::default(), 80, 24).backend().to_string();
+    assert!(text.contains("DISCONNECTED"), "{text}");
+    s.connected = true;
+    let text = render(&s, None, &UiState::default(), 80, 24).backend().to_string();
+    assert!(!text.contains("DISCONNECTED"));
+}
+
+#[test]
+fn thousand_tags_render_fast() {
+    let s = huge();
+    let ui = UiState { selected: 500, ..Default::default() };
+    let mut buf = Buffer::empty(ratatui::layout::Rect::new(0, 0, 160, 48));
+    let app = App { snapshot: &s, trend: None, ui: &ui };
+    use ratatui::widgets::Widget;
+    let n = 50;
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        (&app).render(buf.area, &mut buf);
+    }
+    let per = t0.elapsed() / n;
+    eprintln!("1000 tags at 160x48: {per:?} per frame");
+    // generous bound: unoptimised test builds are ~10x slower than release
+    if !cfg!(debug_assertions) {
+        assert!(per < std::time::Duration::from_micros(1000), "{per:?}");
+    } else {
+        assert!(per < std::time::Duration::from_millis(200), "{per:?}");
+    }
+}
