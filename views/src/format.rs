@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(value(Some(3.14159), 2, 10), "3.14");
+        assert_eq!(value(Some(1.23456), 2, 10), "1.23");
         assert_eq!(value(Some(-2.0), 0, 10), "-2");
         assert_eq!(value(None, 2, 10), "---");
         assert_eq!(value(Some(f64::NAN), 2, 10), "NaN");
