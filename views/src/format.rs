@@ -56,11 +56,20 @@ pub fn value(v: Option<f64>, decimals: u8, width: usize) -> String {
         if v > 0.0 { "+inf" } else { "-inf" }.to_string()
     } else {
         let d = usize::from(decimals.min(9));
-        let fixed = format!("{v:.d$}");
-        if fixed.len() <= width {
-            return fixed;
+        // estimate the fixed length first: formatting 1e300 in fixed notation
+        // is slow (hundreds of digits) and would never fit anyway
+        let int_digits = if v.abs() < 1.0 { 1 } else { v.abs().log10().floor() as usize + 1 };
+        let fixed_len = usize::from(v.is_sign_negative()) + int_digits + if d > 0 { d + 1 } else { 0 };
+        if fixed_len <= width + 1 {
+            let fixed = format!("{v:.d$}");
+            if fixed.len() <= width {
+                return fixed;
+            }
         }
-        let mut p = d.min(6);
+        // scientific: sign, one digit, ".", p digits, "e", exponent
+        let exp = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+        let overhead = usize::from(v.is_sign_negative()) + 2 + exp.to_string().len();
+        let mut p = width.saturating_sub(overhead + 1).min(d.min(6));
         loop {
             let e = format!("{v:.p$e}");
             if e.len() <= width || p == 0 {
@@ -163,7 +172,7 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(value(Some(3.14159), 2, 10), "3.14");
+        assert_eq!(value(Some(1.23456), 2, 10), "1.23");
         assert_eq!(value(Some(-2.0), 0, 10), "-2");
         assert_eq!(value(None, 2, 10), "---");
         assert_eq!(value(Some(f64::NAN), 2, 10), "NaN");

@@ -213,7 +213,9 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
         }
         .then_with(|| by_name(a, b))),
     };
-    if ui.sort_desc {
+    if ui.sort == SortKey::Name && !ui.sort_desc && v.is_sorted_by(|a, b| a.name <= b.name) {
+        // the daemon usually sends tags sorted by name: nothing to do
+    } else if ui.sort_desc {
         v.sort_by(|a, b| cmp(b, a));
     } else {
         v.sort_by(|a, b| cmp(a, b));
@@ -582,6 +584,23 @@ mod tests {
         assert_eq!(ui.screen, Screen::Tags);
         // zoom keys mean nothing elsewhere
         assert_eq!(press(&mut ui, &s, &[Key::Char('+'), Key::Left]), vec![]);
+    }
+
+    #[test]
+    fn overview_keys_scroll_the_asset_tree() {
+        let mut s = snap();
+        s.assets = (0..30).map(|i| crate::model::AssetRow { path: vec!["A".into(), "U".into(), format!("P{i:02}")], ..Default::default() }).collect();
+        let mut ui = UiState { screen: Screen::Overview, page_rows: 10, ..Default::default() };
+        press(&mut ui, &s, &[Key::Down, Key::Down]);
+        assert_eq!(ui.overview_scroll, 2);
+        press(&mut ui, &s, &[Key::End]);
+        assert_eq!(ui.overview_scroll, 22, "32 lines, 10 shown");
+        press(&mut ui, &s, &[Key::Down, Key::PageDown]);
+        assert_eq!(ui.overview_scroll, 22);
+        press(&mut ui, &s, &[Key::Up]);
+        assert_eq!(ui.overview_scroll, 21);
+        press(&mut ui, &s, &[Key::Home]);
+        assert_eq!(ui.overview_scroll, 0);
     }
 
     #[test]

@@ -22,6 +22,20 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, w: u16, text: &str, style: Style, r
         return;
     }
     let text = sanitize(text);
+    if text.is_ascii() {
+        // fast path: one cell per byte, no grapheme segmentation
+        let w = usize::from(w.min(buf.area.right().saturating_sub(x)));
+        let b = text.as_bytes();
+        let (shown, ell) = if b.len() <= w { (b.len(), false) } else { (w - 1, true) };
+        let pad = if right && !ell { w - b.len() } else { 0 };
+        for (i, &c) in b[..shown].iter().enumerate() {
+            buf[(x + (pad + i) as u16, y)].set_char(char::from(c)).set_style(style);
+        }
+        if ell {
+            buf[(x + shown as u16, y)].set_symbol("…").set_style(style);
+        }
+        return;
+    }
     let tw = width(&text);
     if tw <= usize::from(w) {
         let pad = if right { w - tw as u16 } else { 0 };
@@ -35,6 +49,16 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, w: u16, text: &str, style: Style, r
 /// Shortens `s` to `w` cells by replacing its middle with `…`, keeping the
 /// start and the (often distinguishing) end, e.g. `Area01.Un…Ends.0042`.
 pub fn ellipsize_middle(s: &str, w: usize) -> Cow<'_, str> {
+    if s.is_ascii() {
+        if s.len() <= w {
+            return Cow::Borrowed(s);
+        }
+        if w <= 1 {
+            return Cow::Borrowed(if w == 1 { "…" } else { "" });
+        }
+        let tail = (w - 1) / 2;
+        return Cow::Owned(format!("{}…{}", &s[..w - 1 - tail], &s[s.len() - tail..]));
+    }
     if width(s) <= w {
         return Cow::Borrowed(s);
     }
@@ -176,6 +200,8 @@ mod tests {
         assert_eq!(ellipsize_middle("abc", 7), "abc");
         assert_eq!(ellipsize_middle("温度計温度計", 7), "温…計");
         assert_eq!(ellipsize_middle("abcdef", 1), "…");
+        assert_eq!(ellipsize_middle("abcdef", 0), "");
+        assert_eq!(ellipsize_middle("abcdef", 2), "a…");
     }
 
     #[test]
