@@ -1,1 +1,2 @@
 //! mimic core
+pub mod historian;
