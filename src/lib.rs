@@ -1,5 +1,16 @@
-//! mimic core: the twin's tag model, site configuration, historian, core state machine,
-//! daemon and CLI plumbing. Drivers live in `mimic-drivers`, screens in `mimic-views`.
+//! mimic core: the twin's site model, core state machine, historian, daemon, terminal
+//! client and command line. Field drivers live in the `mimic-drivers` crate, screens in
+//! `mimic-views`.
+//!
+//! Data flows one way and back: driver tasks → bounded channel → [`core`] (pure
+//! `update(state, msg) -> effects`) → [`historian`] batches and immutable snapshots →
+//! terminals over the [`ipc`] socket. The [`daemon`] is the async shell that moves those
+//! messages; it alone owns the devices and the store.
 
+pub mod cli;
 pub mod config;
 pub mod core;
+pub mod daemon;
+pub mod historian;
+pub mod ipc;
+pub mod tui;

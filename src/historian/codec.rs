@@ -1,0 +1,710 @@
+//! Chunk encoding: one self-describing byte string per chunk.
+//!
+//! Layout (all integers are LEB128 varints, signed ones zigzag-mapped first):
+//!
+//! ```text
+//! u8   format version (1)
+//! u8   value mode: 0..=6 = decimal with k digits, 0xFF = Gorilla XOR
+//! var  count                     var  bad (samples with quality != 0)
+//! zz   min_ts                    var  max_ts - min_ts
+//! if count - bad > 0:  f64 min, f64 max,
+//!                      var first_ts - min_ts, f64 first, var last_ts - min_ts, f64 last
+//! var  length of the timestamp section, var length of the value section
+//! timestamps: zz first ts, then zigzag delta-of-delta tokens; a zero token is followed
+//!             by the length of the run of zero delta-of-deltas it stands for
+//! values:     decimal: zz n0 then zz(n[i] - n[i-1]) with value = n / 10^k (bit-exact)
+//!             XOR: Gorilla bit stream of the f64 bit patterns
+//! quality:    (var code, var run length) pairs
+//! ```
+//!
+//! The header summary (min/max/first/last over Good samples, `bad`) lets the
+//! downsampler use a chunk without decoding it. "first"/"last" are the Good
+//! samples with the smallest/largest timestamp (ties: earliest/latest position),
+//! so they stay right even for a chunk whose samples are not sorted.
+
+use super::Sample;
+
+/// Why a chunk could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodecError(pub &'static str);
+
+const VERSION: u8 = 1;
+const MODE_XOR: u8 = 0xFF;
+const MAX_DECIMALS: u8 = 6;
+const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+/// Largest magnitude of a scaled integer (keeps `n as f64` exact).
+const MAX_SCALED: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Summary of a chunk, readable from its header alone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    pub count: u64,
+    pub bad: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    /// Valid only when `good() > 0`.
+    pub min: f64,
+    pub max: f64,
+    pub first_ts: i64,
+    pub first: f64,
+    pub last_ts: i64,
+    pub last: f64,
+}
+
+impl Summary {
+    pub fn good(&self) -> u64 {
+        self.count - self.bad
+    }
+}
+
+/// Decoded chunk, struct-of-arrays so hot loops touch only what they need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decoded {
+    pub ts: Vec<i64>,
+    pub values: Vec<f64>,
+    pub quality: Vec<u16>,
+}
+
+impl Decoded {
+    pub fn clear(&mut self) {
+        self.ts.clear();
+        self.values.clear();
+        self.quality.clear();
+    }
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+}
+
+// ---------------------------------------------------------------- primitives
+
+#[inline]
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+#[inline]
+fn put_var(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn var(&mut self) -> Result<u64, CodecError> {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or(CodecError("truncated varint"))?;
+            self.pos += 1;
+            if shift == 63 && b > 1 {
+                return Err(CodecError("varint overflow"));
+            }
+            v |= u64::from(b & 0x7F) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(CodecError("varint too long"));
+            }
+        }
+    }
+    fn u8(&mut self) -> Result<u8, CodecError> {
+        let b = *self.buf.get(self.pos).ok_or(CodecError("truncated"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+    fn f64(&mut self) -> Result<f64, CodecError> {
+        let bytes = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(bytes);
+        Ok(f64::from_le_bytes(a))
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(CodecError("section exceeds chunk"))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+}
+
+struct BitWriter<'a> {
+    out: &'a mut Vec<u8>,
+    acc: u64,
+    nbits: u32,
+}
+
+impl BitWriter<'_> {
+    /// Appends the low `bits` (<= 32) bits of `v`, most significant first.
+    #[inline]
+    fn put32(&mut self, v: u64, bits: u32) {
+        debug_assert!(bits <= 32);
+        if bits == 0 {
+            return;
+        }
+        self.acc = (self.acc << bits) | (v & ((1u64 << bits) - 1));
+        self.nbits += bits;
+        while self.nbits >= 8 {
+            self.nbits -= 8;
+            self.out.push((self.acc >> self.nbits) as u8);
+        }
+    }
+    #[inline]
+    fn put(&mut self, v: u64, bits: u32) {
+        if bits > 32 {
+            self.put32(v >> 32, bits - 32);
+            self.put32(v, 32);
+        } else {
+            self.put32(v, bits);
+        }
+    }
+    fn finish(self) {
+        if self.nbits > 0 {
+            self.out.push((self.acc << (8 - self.nbits)) as u8);
+        }
+    }
+}
+
+struct BitReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    acc: u64,
+    nbits: u32,
+}
+
+impl BitReader<'_> {
+    #[inline]
+    fn get32(&mut self, bits: u32) -> Result<u64, CodecError> {
+        if bits == 0 {
+            return Ok(0);
+        }
+        while self.nbits < bits {
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or(CodecError("truncated bit stream"))?;
+            self.pos += 1;
+            self.acc = (self.acc << 8) | u64::from(b);
+            self.nbits += 8;
+        }
+        self.nbits -= bits;
+        Ok((self.acc >> self.nbits) & ((1u64 << bits) - 1))
+    }
+    #[inline]
+    fn get(&mut self, bits: u32) -> Result<u64, CodecError> {
+        if bits > 32 {
+            let hi = self.get32(bits - 32)?;
+            Ok((hi << 32) | self.get32(32)?)
+        } else {
+            self.get32(bits)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- encoding
+
+/// Computes the header summary of a set of samples (any order).
+pub fn summarize(samples: &[Sample]) -> Summary {
+    let mut s = Summary {
+        count: samples.len() as u64,
+        bad: 0,
+        min_ts: i64::MAX,
+        max_ts: i64::MIN,
+        min: f64::NAN,
+        max: f64::NAN,
+        first_ts: i64::MAX,
+        first: f64::NAN,
+        last_ts: i64::MIN,
+        last: f64::NAN,
+    };
+    let mut good = false;
+    for x in samples {
+        s.min_ts = s.min_ts.min(x.ts_ms);
+        s.max_ts = s.max_ts.max(x.ts_ms);
+        if x.quality != 0 {
+            s.bad += 1;
+            continue;
+        }
+        if !good {
+            good = true;
+            s.min = x.value;
+            s.max = x.value;
+        } else {
+            s.min = s.min.min(x.value);
+            s.max = s.max.max(x.value);
+        }
+        if x.ts_ms < s.first_ts {
+            s.first_ts = x.ts_ms;
+            s.first = x.value;
+        }
+        if x.ts_ms >= s.last_ts {
+            s.last_ts = x.ts_ms;
+            s.last = x.value;
+        }
+    }
+    s
+}
+
+/// Smallest k such that every value is exactly `n / 10^k` for an integer n.
+fn decimal_mode(samples: &[Sample]) -> Option<u8> {
+    'k: for k in 0..=MAX_DECIMALS {
+        let scale = POW10[k as usize];
+        for x in samples {
+            let n = (x.value * scale).round();
+            // Check exactly what the decoder will compute (`-0.0` fails here).
+            if !n.is_finite()
+                || n.abs() >= MAX_SCALED
+                || ((n as i64) as f64 / scale).to_bits() != x.value.to_bits()
+            {
+                continue 'k;
+            }
+        }
+        return Some(k);
+    }
+    None
+}
+
+fn encode_ts(samples: &[Sample], out: &mut Vec<u8>) {
+    let Some(first) = samples.first() else {
+        return;
+    };
+    put_var(out, zigzag(first.ts_ms));
+    let mut prev = first.ts_ms;
+    let mut prev_delta = 0i64;
+    let mut zeros = 0u64;
+    for x in &samples[1..] {
+        let delta = x.ts_ms.wrapping_sub(prev);
+        let dod = delta.wrapping_sub(prev_delta);
+        prev = x.ts_ms;
+        prev_delta = delta;
+        if dod == 0 {
+            zeros += 1;
+            continue;
+        }
+        if zeros > 0 {
+            put_var(out, 0);
+            put_var(out, zeros);
+            zeros = 0;
+        }
+        put_var(out, zigzag(dod));
+    }
+    if zeros > 0 {
+        put_var(out, 0);
+        put_var(out, zeros);
+    }
+}
+
+fn encode_values(samples: &[Sample], mode: u8, out: &mut Vec<u8>) {
+    if mode != MODE_XOR {
+        let scale = POW10[mode as usize];
+        let mut prev = 0i64;
+        for x in samples {
+            let n = (x.value * scale).round() as i64;
+            put_var(out, zigzag(n - prev));
+            prev = n;
+        }
+        return;
+    }
+    let mut w = BitWriter {
+        out,
+        acc: 0,
+        nbits: 0,
+    };
+    let mut prev = 0u64;
+    let (mut lead, mut trail) = (u32::MAX, 0u32);
+    for (i, x) in samples.iter().enumerate() {
+        let bits = x.value.to_bits();
+        if i == 0 {
+            w.put(bits, 64);
+            prev = bits;
+            continue;
+        }
+        let xor = bits ^ prev;
+        prev = bits;
+        if xor == 0 {
+            w.put32(0, 1);
+            continue;
+        }
+        let l = xor.leading_zeros().min(63);
+        let t = xor.trailing_zeros();
+        if lead != u32::MAX && l >= lead && t >= trail {
+            w.put32(0b10, 2);
+            w.put(xor >> trail, 64 - lead - trail);
+        } else {
+            let len = 64 - l - t;
+            w.put32(0b11, 2);
+            w.put32(u64::from(l), 6);
+            w.put32(u64::from(len - 1), 6);
+            w.put(xor >> t, len);
+            lead = l;
+            trail = t;
+        }
+    }
+    w.finish();
+}
+
+fn encode_quality(samples: &[Sample], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < samples.len() {
+        let q = samples[i].quality;
+        let mut j = i + 1;
+        while j < samples.len() && samples[j].quality == q {
+            j += 1;
+        }
+        put_var(out, u64::from(q));
+        put_var(out, (j - i) as u64);
+        i = j;
+    }
+}
+
+/// Encodes `samples` (any order is preserved; the store passes them sorted by
+/// ts) into `out`, which is cleared first. The tag field is not stored.
+pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
+    out.clear();
+    let s = summarize(samples);
+    let mode = decimal_mode(samples).unwrap_or(MODE_XOR);
+    out.push(VERSION);
+    out.push(mode);
+    put_var(out, s.count);
+    put_var(out, s.bad);
+    if s.count == 0 {
+        return;
+    }
+    put_var(out, zigzag(s.min_ts));
+    put_var(out, s.max_ts.wrapping_sub(s.min_ts) as u64);
+    if s.good() > 0 {
+        out.extend_from_slice(&s.min.to_le_bytes());
+        out.extend_from_slice(&s.max.to_le_bytes());
+        put_var(out, s.first_ts.wrapping_sub(s.min_ts) as u64);
+        out.extend_from_slice(&s.first.to_le_bytes());
+        put_var(out, s.last_ts.wrapping_sub(s.min_ts) as u64);
+        out.extend_from_slice(&s.last.to_le_bytes());
+    }
+    let mut ts = Vec::with_capacity(samples.len() / 4 + 16);
+    encode_ts(samples, &mut ts);
+    let mut vals = Vec::with_capacity(samples.len() + 16);
+    encode_values(samples, mode, &mut vals);
+    put_var(out, ts.len() as u64);
+    put_var(out, vals.len() as u64);
+    out.extend_from_slice(&ts);
+    out.extend_from_slice(&vals);
+    encode_quality(samples, out);
+}
+
+// ---------------------------------------------------------------- decoding
+
+fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, Reader<'a>), CodecError> {
+    let mut r = Reader { buf, pos: 0 };
+    if r.u8()? != VERSION {
+        return Err(CodecError("unknown format version"));
+    }
+    let mode = r.u8()?;
+    if mode != MODE_XOR && mode > MAX_DECIMALS {
+        return Err(CodecError("unknown value mode"));
+    }
+    let count = r.var()?;
+    let bad = r.var()?;
+    if bad > count || count > u64::from(u32::MAX) {
+        return Err(CodecError("bad sample counts"));
+    }
+    let mut s = Summary {
+        count,
+        bad,
+        min_ts: 0,
+        max_ts: 0,
+        min: f64::NAN,
+        max: f64::NAN,
+        first_ts: 0,
+        first: f64::NAN,
+        last_ts: 0,
+        last: f64::NAN,
+    };
+    if count == 0 {
+        return Ok((s, mode, r));
+    }
+    s.min_ts = unzigzag(r.var()?);
+    s.max_ts = s.min_ts.wrapping_add(r.var()? as i64);
+    if s.good() > 0 {
+        s.min = r.f64()?;
+        s.max = r.f64()?;
+        s.first_ts = s.min_ts.wrapping_add(r.var()? as i64);
+        s.first = r.f64()?;
+        s.last_ts = s.min_ts.wrapping_add(r.var()? as i64);
+        s.last = r.f64()?;
+    }
+    Ok((s, mode, r))
+}
+
+/// Reads only the header summary of a chunk.
+pub fn read_summary(buf: &[u8]) -> Result<Summary, CodecError> {
+    read_header(buf).map(|(s, _, _)| s)
+}
+
+/// Decodes a chunk, appending to `out`. Returns the header summary.
+pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError> {
+    let (s, mode, mut r) = read_header(buf)?;
+    let n = s.count as usize;
+    if n == 0 {
+        return Ok(s);
+    }
+    let ts_len = usize::try_from(r.var()?).map_err(|_| CodecError("bad length"))?;
+    let val_len = usize::try_from(r.var()?).map_err(|_| CodecError("bad length"))?;
+    let ts_buf = r.take(ts_len)?;
+    let val_buf = r.take(val_len)?;
+    // Never trust the count for allocation beyond what the bytes could hold.
+    let cap = n.min(buf.len().saturating_mul(8) + 64);
+    out.ts.reserve(cap);
+    out.values.reserve(cap);
+    out.quality.reserve(cap);
+
+    // timestamps
+    let start = out.ts.len();
+    let mut tr = Reader {
+        buf: ts_buf,
+        pos: 0,
+    };
+    let mut prev = unzigzag(tr.var()?);
+    out.ts.push(prev);
+    let mut delta = 0i64;
+    let mut left = n - 1;
+    while left > 0 {
+        let tok = tr.var()?;
+        if tok == 0 {
+            let run = tr.var()?;
+            if run == 0 || run > left as u64 {
+                return Err(CodecError("bad timestamp run"));
+            }
+            for _ in 0..run {
+                prev = prev.wrapping_add(delta);
+                out.ts.push(prev);
+            }
+            left -= run as usize;
+        } else {
+            delta = delta.wrapping_add(unzigzag(tok));
+            prev = prev.wrapping_add(delta);
+            out.ts.push(prev);
+            left -= 1;
+        }
+    }
+    if tr.pos != ts_buf.len() {
+        return Err(CodecError("trailing timestamp bytes"));
+    }
+    debug_assert_eq!(out.ts.len() - start, n);
+
+    // values
+    if mode != MODE_XOR {
+        let scale = POW10[mode as usize];
+        let mut vr = Reader {
+            buf: val_buf,
+            pos: 0,
+        };
+        let mut acc = 0i64;
+        for _ in 0..n {
+            acc = acc.wrapping_add(unzigzag(vr.var()?));
+            out.values.push(acc as f64 / scale);
+        }
+        if vr.pos != val_buf.len() {
+            return Err(CodecError("trailing value bytes"));
+        }
+    } else {
+        let mut br = BitReader {
+            buf: val_buf,
+            pos: 0,
+            acc: 0,
+            nbits: 0,
+        };
+        let mut prev = br.get(64)?;
+        out.values.push(f64::from_bits(prev));
+        let (mut lead, mut len) = (u32::MAX, 0u32);
+        for _ in 1..n {
+            if br.get32(1)? == 1 {
+                if br.get32(1)? == 1 {
+                    lead = br.get32(6)? as u32;
+                    len = br.get32(6)? as u32 + 1;
+                    if lead + len > 64 {
+                        return Err(CodecError("bad XOR window"));
+                    }
+                } else if lead == u32::MAX {
+                    return Err(CodecError("XOR window reused before set"));
+                }
+                let trail = 64 - lead - len;
+                prev ^= br.get(len)? << trail;
+            }
+            out.values.push(f64::from_bits(prev));
+        }
+    }
+
+    // quality
+    let mut left = n;
+    while left > 0 {
+        let q = u16::try_from(r.var()?).map_err(|_| CodecError("bad quality code"))?;
+        let run = r.var()?;
+        if run == 0 || run > left as u64 {
+            return Err(CodecError("bad quality run"));
+        }
+        out.quality.extend(std::iter::repeat_n(q, run as usize));
+        left -= run as usize;
+    }
+    if r.pos != buf.len() {
+        return Err(CodecError("trailing chunk bytes"));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn roundtrip(samples: &[Sample]) {
+        let mut buf = Vec::new();
+        encode(samples, &mut buf);
+        let mut d = Decoded::default();
+        let s = decode_into(&buf, &mut d).expect("decode");
+        assert_eq!(d.len(), samples.len());
+        for (i, x) in samples.iter().enumerate() {
+            assert_eq!(d.ts[i], x.ts_ms, "ts {i}");
+            assert_eq!(d.values[i].to_bits(), x.value.to_bits(), "value {i}");
+            assert_eq!(d.quality[i], x.quality, "quality {i}");
+        }
+        let want = summarize(samples);
+        assert_eq!(s.count, want.count);
+        assert_eq!(s.bad, want.bad);
+        if want.good() > 0 {
+            assert_eq!(s.min.to_bits(), want.min.to_bits());
+            assert_eq!(s.max.to_bits(), want.max.to_bits());
+            assert_eq!(
+                (s.first_ts, s.first.to_bits()),
+                (want.first_ts, want.first.to_bits())
+            );
+            assert_eq!(
+                (s.last_ts, s.last.to_bits()),
+                (want.last_ts, want.last.to_bits())
+            );
+        }
+        // every truncation is an error, never a panic
+        for cut in 0..buf.len() {
+            let mut d = Decoded::default();
+            assert!(decode_into(&buf[..cut], &mut d).is_err());
+        }
+    }
+
+    fn mk(ts: i64, value: f64, quality: u16) -> Sample {
+        Sample {
+            tag: 0,
+            ts_ms: ts,
+            value,
+            quality,
+        }
+    }
+
+    fn any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            Just(f64::NAN),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(f64::MIN_POSITIVE / 4.0),
+            (-100_000i64..100_000).prop_map(|n| n as f64 / 10.0),
+        ]
+    }
+
+    fn any_ts() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            -5_000i64..5_000,
+            Just(i64::MIN),
+            Just(i64::MAX)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip_arbitrary(v in proptest::collection::vec((any_ts(), any_f64(), any::<u16>()), 0..200)) {
+            let s: Vec<Sample> = v.into_iter().map(|(t, x, q)| mk(t, x, q)).collect();
+            roundtrip(&s);
+        }
+
+        #[test]
+        fn roundtrip_decimal_regular(start in any::<i64>(), step in 0i64..5000, k in 0u32..7,
+                                     ns in proptest::collection::vec(-1_000_000i64..1_000_000, 1..300),
+                                     bad in proptest::collection::vec(0u16..3, 1..300)) {
+            let scale = 10f64.powi(k as i32);
+            let s: Vec<Sample> = ns.iter().enumerate().map(|(i, &n)| {
+                mk(start.wrapping_add(step.wrapping_mul(i as i64)), n as f64 / scale, bad[i % bad.len()])
+            }).collect();
+            roundtrip(&s);
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut d = Decoded::default();
+            let _ = decode_into(&bytes, &mut d);
+            let _ = read_summary(&bytes);
+        }
+    }
+
+    #[test]
+    fn special_values() {
+        let vals = [
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324,
+            1.5,
+        ];
+        let s: Vec<Sample> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| mk(i as i64, v, 0))
+            .collect();
+        roundtrip(&s);
+        roundtrip(&[]);
+        roundtrip(&[
+            mk(i64::MIN, -0.0, 7),
+            mk(i64::MAX, 1.0, 0),
+            mk(i64::MIN, 2.0, 0),
+        ]);
+    }
+
+    #[test]
+    fn plant_signal_is_small() {
+        let s: Vec<Sample> = (0..4096)
+            .map(|i| {
+                let t = i as f64;
+                let v = ((50.0 + 10.0 * (t / 600.0).sin() + ((i * 7919) % 5) as f64 * 0.1) * 10.0)
+                    .round()
+                    / 10.0;
+                mk(1_700_000_000_000 + i * 1000, v, 0)
+            })
+            .collect();
+        let mut buf = Vec::new();
+        encode(&s, &mut buf);
+        assert!(buf.len() < 4096 + 100, "{} bytes", buf.len());
+        roundtrip(&s[..100]);
+    }
+}

@@ -1,0 +1,551 @@
+//! Historian: the time-series store of mimic.
+//!
+//! Every polled sample (tag, timestamp, value, quality) is stored durably in the
+//! embedded redb file and can be read back as raw samples (`query`) or as
+//! min/max trend columns (`downsample`). The historian owns only its own tables
+//! (`historian.*`); other modules may add tables to the same [`redb::Database`]
+//! (see [`Historian::database`]). It does not poll, decide what to record,
+//! interpolate, or know about units: values are opaque f64, quality an opaque
+//! code (0 = Good).
+//!
+//! # Layout
+//!
+//! * `historian.tags`: tag name -> id (ids are dense, assigned on first use).
+//! * `historian.blocks`: each [`Historian::append`] writes, in ONE redb commit
+//!   with immediate durability, one compressed block per tag of the batch. A
+//!   crash can lose only the batch being committed, never corrupt older data.
+//! * `historian.chunks`: when a tag's blocks hold about `chunk_target` samples,
+//!   a later append merges them (sorted by ts) into big chunks of up to
+//!   `chunk_target` samples and deletes the blocks in the same commit.
+//!   Chunks are also capped at ~4 KB so one fills one redb page.
+//! * `historian.spans`: per tag the largest `max_ts - min_ts` of any chunk,
+//!   so a range query knows how far before `from` an overlapping chunk can start.
+//!
+//! Chunks and blocks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count,
+//! seq)`: queries choose chunks from keys alone, `stats` sums counts from keys,
+//! retention drops whole chunks whose `max_ts` is too old. Out-of-order and
+//! duplicate timestamps are stored as they come (chunks may overlap, `seq` keeps
+//! keys unique); queries merge and sort by timestamp (stable).
+//!
+//! Chunk encoding (see `codec`): delta-of-delta timestamps with zero runs,
+//! values as deltas of scaled integers when every value is exactly `n / 10^k`
+//! (k <= 6, typical for Modbus registers), otherwise Gorilla XOR; quality
+//! run-length encoded. The header carries a summary (min, max, first, last over
+//! Good samples, bad count) so `downsample` decodes only chunks straddling a
+//! column boundary and uses the summary of the others: exact and fast.
+//!
+//! In memory we keep per tag only the pending block keys and the max span,
+//! rebuilt on `open` from the small `blocks` and `spans` tables.
+
+mod codec;
+mod query;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use codec::{CodecError, Decoded, decode_into, encode};
+pub use tables::ChunkKey;
+use tables::{BLOCKS, CHUNKS, KeyTuple, SPANS, TAGS};
+
+pub type TagId = u32;
+
+/// One sample of one tag.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub tag: TagId,
+    pub ts_ms: i64,
+    pub value: f64,
+    /// Opaque quality code, 0 = Good.
+    pub quality: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct HistorianOptions {
+    /// Chunks whose newest sample is older than `now - retention` are dropped
+    /// by [`Historian::apply_retention`]. `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// Target number of samples per compacted chunk (clamped to 1..=1<<20).
+    pub chunk_target: usize,
+}
+
+impl Default for HistorianOptions {
+    fn default() -> Self {
+        HistorianOptions {
+            retention: None,
+            chunk_target: 4096,
+        }
+    }
+}
+
+/// One trend column of [`Historian::downsample`].
+///
+/// min/max/first/last/count cover Good samples only; `bad` counts the others.
+/// Columns with no sample at all are omitted; a column with only bad samples
+/// has `count == 0` and NaN min/max/first/last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub min: f64,
+    pub max: f64,
+    pub first: f64,
+    pub last: f64,
+    pub count: u64,
+    pub bad: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Samples stored (chunks and pending blocks).
+    pub samples: u64,
+    /// Chunks stored, pending blocks included.
+    pub chunks: u64,
+    /// Of which pending (not yet compacted) blocks.
+    pub pending_blocks: u64,
+    /// Size of the database file (includes other modules' tables).
+    pub file_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistorianError {
+    #[error("historian database: {0}")]
+    Database(#[from] redb::DatabaseError),
+    #[error("historian transaction: {0}")]
+    Transaction(#[from] redb::TransactionError),
+    #[error("historian table: {0}")]
+    Table(#[from] redb::TableError),
+    #[error("historian storage: {0}")]
+    Storage(#[from] redb::StorageError),
+    #[error("historian commit: {0}")]
+    Commit(#[from] redb::CommitError),
+    #[error("historian file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("corrupt historian chunk of tag {tag} (key {key:?}): {reason}")]
+    CorruptChunk {
+        tag: TagId,
+        key: ChunkKey,
+        reason: &'static str,
+    },
+    #[error("no tag id left")]
+    TagIdsExhausted,
+}
+
+type Result<T> = std::result::Result<T, HistorianError>;
+
+fn corrupt(key: ChunkKey, e: CodecError) -> HistorianError {
+    HistorianError::CorruptChunk {
+        tag: key.tag,
+        key,
+        reason: e.0,
+    }
+}
+
+/// In-memory bookkeeping of one tag.
+#[derive(Clone, Debug, Default)]
+struct TagState {
+    max_span: i64,
+    pending: Vec<ChunkKey>,
+    pending_samples: u64,
+}
+
+/// Encoded chunks are kept under this size so one chunk fills one 4 KiB page.
+const MAX_CHUNK_BYTES: usize = 3900;
+
+pub struct Historian {
+    db: Database,
+    path: PathBuf,
+    chunk_target: usize,
+    retention: Option<Duration>,
+    tags: HashMap<TagId, TagState>,
+    next_tag: u64,
+}
+
+type BlobTable<'t> = redb::Table<'t, KeyTuple, &'static [u8]>;
+
+impl Historian {
+    /// Opens (or creates) the store. redb repairs a file left by a crashed
+    /// process on open; only committed appends are visible.
+    pub fn open(path: &Path, opts: HistorianOptions) -> Result<Self> {
+        let db = Database::create(path)?;
+        let mut tags: HashMap<TagId, TagState> = HashMap::new();
+        let mut next_tag = 0u64;
+        let txn = db.begin_write()?;
+        {
+            let names = txn.open_table(TAGS)?;
+            for item in names.iter()? {
+                let (_, id) = item?;
+                next_tag = next_tag.max(u64::from(id.value()) + 1);
+            }
+            let spans = txn.open_table(SPANS)?;
+            for item in spans.iter()? {
+                let (tag, span) = item?;
+                tags.entry(tag.value()).or_default().max_span = span.value();
+            }
+            let blocks = txn.open_table(BLOCKS)?;
+            for item in blocks.iter()? {
+                let (k, _) = item?;
+                let key = ChunkKey::from_tuple(k.value());
+                let st = tags.entry(key.tag).or_default();
+                st.pending.push(key);
+                st.pending_samples += u64::from(key.count);
+                st.max_span = st.max_span.max(key.span());
+            }
+            txn.open_table(CHUNKS)?;
+        }
+        txn.commit()?;
+        Ok(Historian {
+            db,
+            path: path.to_path_buf(),
+            chunk_target: opts.chunk_target.clamp(1, 1 << 20),
+            retention: opts.retention,
+            tags,
+            next_tag,
+        })
+    }
+
+    /// The underlying database, for other modules' tables.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Id of tag `name`, assigned (and committed) on first use.
+    pub fn tag_id(&mut self, name: &str) -> Result<TagId> {
+        if let Some(id) = self.lookup(name)? {
+            return Ok(id);
+        }
+        let id = TagId::try_from(self.next_tag).map_err(|_| HistorianError::TagIdsExhausted)?;
+        let txn = self.db.begin_write()?;
+        txn.open_table(TAGS)?.insert(name, id)?;
+        txn.commit()?;
+        self.next_tag += 1;
+        Ok(id)
+    }
+
+    pub fn lookup(&self, name: &str) -> Result<Option<TagId>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TAGS)?;
+        Ok(table.get(name)?.map(|v| v.value()))
+    }
+
+    /// All tags, sorted by id.
+    pub fn tag_names(&self) -> Result<Vec<(TagId, String)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TAGS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (name, id) = item?;
+            out.push((id.value(), name.value().to_string()));
+        }
+        out.sort_unstable_by_key(|&(id, _)| id);
+        Ok(out)
+    }
+
+    /// Stores `batch` in one durable commit (may also compact older blocks).
+    pub fn append(&mut self, batch: &[Sample]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let target = self.chunk_target;
+        let mut sorted = batch.to_vec();
+        if !sorted.is_sorted_by_key(|s| (s.tag, s.ts_ms)) {
+            sorted.sort_by_key(|s| (s.tag, s.ts_ms)); // stable: duplicates keep order
+        }
+        let mut staged: Vec<(TagId, TagState)> = Vec::new();
+        let txn = self.db.begin_write()?;
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            let mut chunks = txn.open_table(CHUNKS)?;
+            let mut spans = txn.open_table(SPANS)?;
+            let mut buf = Vec::new();
+            let mut scratch = Decoded::default();
+            for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
+                let tag = group[0].tag;
+                let mut st = self.tags.get(&tag).cloned().unwrap_or_default();
+                let old_span = st.max_span;
+                for piece in group.chunks(target) {
+                    encode(piece, &mut buf);
+                    let key = insert_unique(&mut blocks, key_of(tag, piece), &buf)?;
+                    st.pending.push(key);
+                    st.pending_samples += u64::from(key.count);
+                    st.max_span = st.max_span.max(key.span());
+                }
+                if st.pending_samples >= compaction_threshold(tag, target) {
+                    compact(
+                        &mut blocks,
+                        &mut chunks,
+                        tag,
+                        &mut st,
+                        target,
+                        &mut buf,
+                        &mut scratch,
+                    )?;
+                }
+                if st.max_span > old_span {
+                    spans.insert(tag, st.max_span)?;
+                }
+                staged.push((tag, st));
+            }
+        }
+        txn.commit()?;
+        self.tags.extend(staged);
+        Ok(())
+    }
+
+    /// Samples of `tag` with `from_ms <= ts < to_ms`, sorted by ts.
+    pub fn query(&self, tag: TagId, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>> {
+        let mut out = Vec::new();
+        if from_ms >= to_ms {
+            return Ok(out);
+        }
+        let txn = self.db.begin_read()?;
+        let mut d = Decoded::default();
+        self.scan(&txn, tag, from_ms, to_ms, |key, bytes| {
+            d.clear();
+            decode_into(bytes, &mut d).map_err(|e| corrupt(key, e))?;
+            check_count(key, &d)?;
+            let inside = key.min_ts >= from_ms && key.max_ts < to_ms;
+            out.reserve(d.len());
+            for i in 0..d.len() {
+                let ts = d.ts[i];
+                if inside || (ts >= from_ms && ts < to_ms) {
+                    out.push(Sample {
+                        tag,
+                        ts_ms: ts,
+                        value: d.values[i],
+                        quality: d.quality[i],
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        if !out.is_sorted_by_key(|s| s.ts_ms) {
+            out.sort_by_key(|s| s.ts_ms);
+        }
+        Ok(out)
+    }
+
+    /// Trend of `tag` over [from, to) in `columns` equal time slices; see [`Column`].
+    /// `columns` is clamped to the number of milliseconds in the range and to 1<<20.
+    pub fn downsample(
+        &self,
+        tag: TagId,
+        from_ms: i64,
+        to_ms: i64,
+        columns: usize,
+    ) -> Result<Vec<Column>> {
+        query::downsample(self, tag, from_ms, to_ms, columns)
+    }
+
+    /// Drops whole chunks whose newest sample is older than `now - retention`.
+    /// Returns the number of samples dropped.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<u64> {
+        let Some(ret) = self.retention else {
+            return Ok(0);
+        };
+        let ret_ms = i64::try_from(ret.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms.saturating_sub(ret_ms);
+        let mut dropped = 0u64;
+        let mut dropped_blocks = Vec::new();
+        let txn = self.db.begin_write()?;
+        for (def, is_blocks) in [(CHUNKS, false), (BLOCKS, true)] {
+            let mut table = txn.open_table(def)?;
+            let mut doomed = Vec::new();
+            let mut tag = 0u32;
+            loop {
+                // Jump to the next tag present in the table.
+                let next = table.range(ChunkKey::lower(tag, i64::MIN)..)?.next();
+                let Some(item) = next else { break };
+                tag = item?.0.value().0;
+                for item in
+                    table.range(ChunkKey::lower(tag, i64::MIN)..ChunkKey::lower(tag, cutoff))?
+                {
+                    let key = ChunkKey::from_tuple(item?.0.value());
+                    if key.max_ts < cutoff {
+                        doomed.push(key);
+                    }
+                }
+                match tag.checked_add(1) {
+                    Some(t) => tag = t,
+                    None => break,
+                }
+            }
+            for key in doomed {
+                table.remove(key.tuple())?;
+                dropped += u64::from(key.count);
+                if is_blocks {
+                    dropped_blocks.push(key);
+                }
+            }
+        }
+        txn.commit()?;
+        for key in dropped_blocks {
+            if let Some(st) = self.tags.get_mut(&key.tag)
+                && let Some(i) = st.pending.iter().position(|k| *k == key)
+            {
+                st.pending.swap_remove(i);
+                st.pending_samples -= u64::from(key.count);
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Totals over all tags (reads every key: O(chunks)).
+    pub fn stats(&self) -> Result<StoreStats> {
+        let mut st = StoreStats::default();
+        let txn = self.db.begin_read()?;
+        for (def, is_blocks) in [(CHUNKS, false), (BLOCKS, true)] {
+            let table = txn.open_table(def)?;
+            for item in table.iter()? {
+                let key = ChunkKey::from_tuple(item?.0.value());
+                st.samples += u64::from(key.count);
+                st.chunks += 1;
+                if is_blocks {
+                    st.pending_blocks += 1;
+                }
+            }
+        }
+        st.file_bytes = std::fs::metadata(&self.path)?.len();
+        Ok(st)
+    }
+
+    /// Calls `f` for every chunk and block of `tag` that may hold samples in
+    /// [from, to): compacted chunks first, then blocks, each in key order.
+    fn scan(
+        &self,
+        txn: &redb::ReadTransaction,
+        tag: TagId,
+        from: i64,
+        to: i64,
+        mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let span = self.tags.get(&tag).map_or(0, |s| s.max_span);
+        let lo = ChunkKey::lower(tag, from.saturating_sub(span));
+        let hi = ChunkKey::lower(tag, to);
+        for def in [CHUNKS, BLOCKS] {
+            let table = txn.open_table(def)?;
+            for item in table.range(lo..hi)? {
+                let (k, v) = item?;
+                let key = ChunkKey::from_tuple(k.value());
+                if key.max_ts >= from {
+                    f(key, v.value())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {
+    if d.len() != key.count as usize {
+        return Err(corrupt(key, CodecError("sample count differs from key")));
+    }
+    Ok(())
+}
+
+/// Pending samples at which a tag's blocks are compacted. Staggered per tag
+/// (between 1 and 1.5 chunk targets) so tags fed in lockstep do not all
+/// compact in the same append.
+fn compaction_threshold(tag: TagId, target: usize) -> u64 {
+    let spread = (u64::from(tag).wrapping_mul(2_654_435_761) >> 7) % (target as u64 / 2 + 1);
+    target as u64 + spread
+}
+
+/// Key of a run of samples of `tag` (sorted by ts).
+fn key_of(tag: TagId, piece: &[Sample]) -> ChunkKey {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for s in piece {
+        lo = lo.min(s.ts_ms);
+        hi = hi.max(s.ts_ms);
+    }
+    ChunkKey {
+        tag,
+        min_ts: lo,
+        max_ts: hi,
+        count: piece.len() as u32,
+        seq: 0,
+    }
+}
+
+/// Inserts under `key`, bumping `seq` while the key is taken (duplicates).
+fn insert_unique(table: &mut BlobTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
+    loop {
+        let old = table
+            .insert(key.tuple(), bytes)?
+            .map(|g| g.value().to_vec());
+        let Some(old) = old else {
+            return Ok(key);
+        };
+        table.insert(key.tuple(), old.as_slice())?;
+        key.seq = key.seq.wrapping_add(1);
+    }
+}
+
+/// Merges the pending blocks of one tag into chunks of up to `target` samples
+/// (and at most [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
+fn compact(
+    blocks: &mut BlobTable<'_>,
+    chunks: &mut BlobTable<'_>,
+    tag: TagId,
+    st: &mut TagState,
+    target: usize,
+    buf: &mut Vec<u8>,
+    d: &mut Decoded,
+) -> Result<()> {
+    d.clear();
+    for key in std::mem::take(&mut st.pending) {
+        if let Some(v) = blocks.remove(key.tuple())? {
+            let before = d.len();
+            decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
+            if d.len() - before != key.count as usize {
+                return Err(corrupt(key, CodecError("sample count differs from key")));
+            }
+        }
+    }
+    st.pending_samples = 0;
+    let mut samples: Vec<Sample> = (0..d.len())
+        .map(|i| Sample {
+            tag,
+            ts_ms: d.ts[i],
+            value: d.values[i],
+            quality: d.quality[i],
+        })
+        .collect();
+    if !samples.is_sorted_by_key(|s| s.ts_ms) {
+        samples.sort_by_key(|s| s.ts_ms);
+    }
+    let mut rest = &samples[..];
+    while rest.len() >= target {
+        let n = encode_fitting(&rest[..target], buf);
+        let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
+        st.max_span = st.max_span.max(key.span());
+        rest = &rest[n..];
+    }
+    if !rest.is_empty() {
+        encode(rest, buf);
+        let key = insert_unique(blocks, key_of(tag, rest), buf)?;
+        st.max_span = st.max_span.max(key.span());
+        st.pending.push(key);
+        st.pending_samples = u64::from(key.count);
+    }
+    Ok(())
+}
+
+/// Encodes the longest prefix of `samples` (trying a few lengths) whose
+/// encoding fits [`MAX_CHUNK_BYTES`]; returns its length.
+fn encode_fitting(samples: &[Sample], buf: &mut Vec<u8>) -> usize {
+    let mut n = samples.len();
+    loop {
+        encode(&samples[..n], buf);
+        if buf.len() <= MAX_CHUNK_BYTES || n <= 64 {
+            return n;
+        }
+        let guess = (n as u128 * MAX_CHUNK_BYTES as u128 * 98 / (buf.len() as u128 * 100)) as usize;
+        n = guess.clamp(64, n - 1);
+    }
+}

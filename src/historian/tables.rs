@@ -1,0 +1,57 @@
+//! redb table definitions of the historian and the chunk key type.
+
+use redb::TableDefinition;
+
+/// Raw key tuple: (tag, min_ts, max_ts, count, seq).
+pub(crate) type KeyTuple = (u32, i64, i64, u32, u32);
+
+/// Tag name -> tag id.
+pub(crate) const TAGS: TableDefinition<&str, u32> = TableDefinition::new("historian.tags");
+/// Compacted chunks (up to `chunk_target` samples each).
+pub(crate) const CHUNKS: TableDefinition<KeyTuple, &[u8]> =
+    TableDefinition::new("historian.chunks");
+/// Fresh blocks written by `append`, waiting to be merged into CHUNKS.
+pub(crate) const BLOCKS: TableDefinition<KeyTuple, &[u8]> =
+    TableDefinition::new("historian.blocks");
+/// Per tag: largest `max_ts - min_ts` of any chunk or block ever written, so a
+/// range query knows how far before `from` an overlapping chunk may start.
+pub(crate) const SPANS: TableDefinition<u32, i64> = TableDefinition::new("historian.spans");
+
+/// Key of one chunk or block. Everything a query needs to choose chunks is in
+/// the key, so chunk selection never reads values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkKey {
+    pub tag: u32,
+    /// Smallest and largest timestamp in the chunk.
+    pub min_ts: i64,
+    pub max_ts: i64,
+    /// Number of samples.
+    pub count: u32,
+    /// Disambiguates chunks that would otherwise have equal keys (duplicates).
+    pub seq: u32,
+}
+
+impl ChunkKey {
+    pub(crate) fn tuple(self) -> KeyTuple {
+        (self.tag, self.min_ts, self.max_ts, self.count, self.seq)
+    }
+
+    pub(crate) fn from_tuple(t: KeyTuple) -> Self {
+        ChunkKey {
+            tag: t.0,
+            min_ts: t.1,
+            max_ts: t.2,
+            count: t.3,
+            seq: t.4,
+        }
+    }
+
+    /// Smallest possible key of `tag` with `min_ts >= ts`.
+    pub(crate) fn lower(tag: u32, ts: i64) -> KeyTuple {
+        (tag, ts, i64::MIN, 0, 0)
+    }
+
+    pub(crate) fn span(self) -> i64 {
+        self.max_ts.saturating_sub(self.min_ts)
+    }
+}

@@ -1,0 +1,411 @@
+//! Store-level tests: ranges, compaction, reopen, retention, downsample
+//! exactness, corruption handling, crash safety.
+
+use super::tables::{BLOCKS, CHUNKS, ChunkKey};
+use super::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn opts(chunk_target: usize) -> HistorianOptions {
+    HistorianOptions {
+        retention: None,
+        chunk_target,
+    }
+}
+
+fn s(tag: TagId, ts_ms: i64, value: f64, quality: u16) -> Sample {
+    Sample {
+        tag,
+        ts_ms,
+        value,
+        quality,
+    }
+}
+
+/// Canonical order for multiset comparison.
+fn canon(mut v: Vec<Sample>) -> Vec<(i64, u64, u16)> {
+    let mut out: Vec<_> = v
+        .drain(..)
+        .map(|x| (x.ts_ms, x.value.to_bits(), x.quality))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+fn naive_query(model: &[Sample], tag: TagId, from: i64, to: i64) -> Vec<Sample> {
+    model
+        .iter()
+        .filter(|x| x.tag == tag && x.ts_ms >= from && x.ts_ms < to)
+        .copied()
+        .collect()
+}
+
+fn check_query(h: &Historian, model: &[Sample], tag: TagId, from: i64, to: i64) {
+    let got = h.query(tag, from, to).expect("query");
+    assert!(got.is_sorted_by_key(|x| x.ts_ms), "unsorted {from}..{to}");
+    assert!(got.iter().all(|x| x.tag == tag));
+    assert_eq!(
+        canon(got),
+        canon(naive_query(model, tag, from, to)),
+        "tag {tag} {from}..{to}"
+    );
+}
+
+/// Random-ish feed: mostly in order, some out-of-order and duplicate samples.
+fn feed(h: &mut Historian, model: &mut Vec<Sample>, rng: &mut Rng, batches: usize, tags: u32) {
+    let mut ts = model.iter().map(|x| x.ts_ms).max().unwrap_or(0);
+    for _ in 0..batches {
+        let mut batch = Vec::new();
+        for _ in 0..rng.below(40) {
+            ts += rng.below(3) as i64 * 500;
+            let tag = rng.below(u64::from(tags)) as u32;
+            let t = match rng.below(20) {
+                0 => ts - rng.below(20_000) as i64,        // late
+                1 => model.last().map_or(ts, |x| x.ts_ms), // duplicate ts
+                _ => ts,
+            };
+            let q = if rng.below(10) == 0 { 3 } else { 0 };
+            let v = (rng.below(2000) as f64 - 1000.0) / 10.0;
+            batch.push(s(tag, t, v, q));
+        }
+        h.append(&batch).expect("append");
+        model.extend_from_slice(&batch);
+    }
+}
+
+#[test]
+fn tags_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    {
+        let mut h = Historian::open(&path, opts(16)).unwrap();
+        assert_eq!(h.tag_id("a").unwrap(), 0);
+        assert_eq!(h.tag_id("b").unwrap(), 1);
+        assert_eq!(h.tag_id("a").unwrap(), 0);
+        assert_eq!(h.lookup("c").unwrap(), None);
+    }
+    let mut h = Historian::open(&path, opts(16)).unwrap();
+    assert_eq!(h.lookup("b").unwrap(), Some(1));
+    assert_eq!(h.tag_id("c").unwrap(), 2);
+    let names = h.tag_names().unwrap();
+    assert_eq!(
+        names,
+        vec![(0, "a".into()), (1, "b".into()), (2, "c".into())]
+    );
+}
+
+#[test]
+fn query_ranges_compaction_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut model = Vec::new();
+    {
+        let mut h = Historian::open(&path, opts(16)).unwrap();
+        feed(&mut h, &mut model, &mut rng, 150, 3);
+        let st = h.stats().unwrap();
+        assert_eq!(st.samples, model.len() as u64);
+        assert!(st.chunks > st.pending_blocks, "compaction happened: {st:?}");
+        assert!(st.pending_blocks <= 3 * 20, "{st:?}");
+    }
+    let mut h = Historian::open(&path, opts(16)).unwrap();
+    feed(&mut h, &mut model, &mut rng, 50, 3);
+    assert_eq!(h.stats().unwrap().samples, model.len() as u64);
+    let max = model.iter().map(|x| x.ts_ms).max().unwrap();
+    // Every chunk boundary, +-1, and random ranges.
+    let txn = h.database().begin_read().unwrap();
+    let mut edges = vec![i64::MIN, -1, 0, max, max + 1, i64::MAX];
+    for def in [CHUNKS, BLOCKS] {
+        let t = txn.open_table(def).unwrap();
+        for item in t.iter().unwrap() {
+            let k = ChunkKey::from_tuple(item.unwrap().0.value());
+            edges.extend([k.min_ts - 1, k.min_ts, k.min_ts + 1, k.max_ts, k.max_ts + 1]);
+        }
+    }
+    drop(txn);
+    edges.sort_unstable();
+    edges.dedup();
+    for tag in 0..4 {
+        for w in edges.windows(2) {
+            check_query(&h, &model, tag, w[0], w[1]);
+        }
+        for _ in 0..50 {
+            let a = edges[rng.below(edges.len() as u64) as usize];
+            let b = edges[rng.below(edges.len() as u64) as usize];
+            check_query(&h, &model, tag, a.min(b), a.max(b));
+        }
+        check_query(&h, &model, tag, i64::MIN, i64::MAX);
+    }
+    assert!(h.query(0, 10, 10).unwrap().is_empty());
+    assert!(h.query(0, 10, 5).unwrap().is_empty());
+}
+
+#[test]
+fn big_batch_and_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Historian::open(&dir.path().join("h.redb"), opts(100)).unwrap();
+    let mut model: Vec<Sample> = (0..1000).map(|i| s(7, 1000 - i, i as f64, 0)).collect();
+    model.extend((0..300).map(|i| s(7, 500, -(i as f64), (i % 2) as u16)));
+    h.append(&model).unwrap();
+    h.append(&model[..10]).unwrap();
+    model.extend_from_within(..10);
+    check_query(&h, &model, 7, i64::MIN, i64::MAX);
+    check_query(&h, &model, 7, 500, 501);
+    check_query(&h, &model, 7, 499, 502);
+}
+
+fn naive_downsample(sorted: &[Sample], from: i64, to: i64, n: usize) -> Vec<Column> {
+    let span = i128::from(to) - i128::from(from);
+    let n128 = n as i128;
+    let start = |i: usize| (i128::from(from) + (span * i as i128 + n128 - 1) / n128) as i64;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (a, b) = (start(i), if i + 1 == n { to } else { start(i + 1) });
+        let inside: Vec<&Sample> = sorted
+            .iter()
+            .filter(|x| x.ts_ms >= a && x.ts_ms < b)
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
+        let good: Vec<f64> = inside
+            .iter()
+            .filter(|x| x.quality == 0)
+            .map(|x| x.value)
+            .collect();
+        out.push(Column {
+            start_ms: a,
+            end_ms: b,
+            min: good.iter().copied().reduce(f64::min).unwrap_or(f64::NAN),
+            max: good.iter().copied().reduce(f64::max).unwrap_or(f64::NAN),
+            first: good.first().copied().unwrap_or(f64::NAN),
+            last: good.last().copied().unwrap_or(f64::NAN),
+            count: good.len() as u64,
+            bad: (inside.len() - good.len()) as u64,
+        });
+    }
+    out
+}
+
+fn same_columns(a: &[Column], b: &[Column]) -> bool {
+    let key = |c: &Column| {
+        (
+            c.start_ms,
+            c.end_ms,
+            c.min.to_bits(),
+            c.max.to_bits(),
+            c.first.to_bits(),
+            c.last.to_bits(),
+            c.count,
+            c.bad,
+        )
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
+}
+
+#[test]
+fn downsample_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Historian::open(&dir.path().join("h.redb"), opts(32)).unwrap();
+    let mut rng = Rng(12345);
+    let mut model = Vec::new();
+    feed(&mut h, &mut model, &mut rng, 300, 2);
+    let max = model.iter().map(|x| x.ts_ms).max().unwrap();
+    for tag in 0..2 {
+        let all = h.query(tag, i64::MIN, i64::MAX).unwrap();
+        for round in 0..60 {
+            let a = rng.below(max as u64 + 10) as i64 - 5;
+            let b = a + 1 + rng.below((max - a).max(1) as u64 + 10) as i64;
+            let n = [1, 2, 3, 7, 50, 200, 5000][round % 7];
+            let got = h.downsample(tag, a, b, n).unwrap();
+            let sorted: Vec<Sample> = all
+                .iter()
+                .filter(|x| x.ts_ms >= a && x.ts_ms < b)
+                .copied()
+                .collect();
+            let n_eff = n.min((b - a) as usize);
+            let want = naive_downsample(&sorted, a, b, n_eff);
+            assert!(
+                same_columns(&got, &want),
+                "tag {tag} {a}..{b} n={n}\n got {got:?}\nwant {want:?}"
+            );
+        }
+    }
+    assert!(h.downsample(0, 5, 5, 10).unwrap().is_empty());
+    assert!(h.downsample(0, 0, 100, 0).unwrap().is_empty());
+}
+
+#[test]
+fn retention_drops_whole_old_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    let o = HistorianOptions {
+        retention: Some(Duration::from_secs(100)),
+        chunk_target: 10,
+    };
+    let mut h = Historian::open(&path, o.clone()).unwrap();
+    let mut model = Vec::new();
+    for b in 0..100i64 {
+        let batch: Vec<Sample> = (0..3).map(|t| s(t, b * 1000, b as f64, 0)).collect();
+        h.append(&batch).unwrap();
+        model.extend(batch);
+    }
+    let now = 50_000; // cutoff = now - 100 s in the test's time base below
+    let dropped = h.apply_retention(now + 100_000).unwrap();
+    let kept = h.stats().unwrap().samples;
+    assert_eq!(dropped + kept, 300);
+    assert!(dropped > 0);
+    // Everything newer than the cutoff is still there; whatever is gone is old.
+    for tag in 0..3 {
+        let got = h.query(tag, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(got.len() as u64 * 3, kept);
+        assert!(got.iter().all(|x| x.ts_ms >= 0));
+        check_query(&h, &model, tag, now, i64::MAX);
+        let first = got.first().map_or(i64::MAX, |x| x.ts_ms);
+        assert!(first <= now && first > 0, "kept {first}..");
+    }
+    assert_eq!(h.apply_retention(1_000_000).unwrap(), kept);
+    assert_eq!(h.stats().unwrap().samples, 0);
+    drop(h);
+    let h = Historian::open(&path, o).unwrap();
+    assert_eq!(h.stats().unwrap().samples, 0);
+}
+
+#[test]
+fn corrupt_chunk_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Historian::open(&dir.path().join("h.redb"), opts(8)).unwrap();
+    let batch: Vec<Sample> = (0..40).map(|i| s(1, i, i as f64 * 0.5, 0)).collect();
+    h.append(&batch).unwrap();
+    h.append(&[s(1, 40, 1.0, 0)]).unwrap();
+    for (def, garbage) in [(CHUNKS, &[1u8, 1, 9][..]), (BLOCKS, &[7u8, 0, 0, 0][..])] {
+        let txn = h.database().begin_write().unwrap();
+        {
+            let mut t = txn.open_table(def).unwrap();
+            let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
+            t.insert(key, garbage).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let e = h.query(1, 0, 100).unwrap_err();
+    assert!(
+        matches!(e, HistorianError::CorruptChunk { tag: 1, .. }),
+        "{e}"
+    );
+    assert!(h.downsample(1, 0, 100, 3).is_err());
+    assert!(h.downsample(1, 0, 100, 1).is_err());
+    // Compaction over a corrupt block fails cleanly too (and commits nothing).
+    let more: Vec<Sample> = (41..60).map(|i| s(1, i, 0.0, 0)).collect();
+    assert!(h.append(&more).is_err());
+    assert_eq!(h.stats().unwrap().samples, 41);
+}
+
+// ---------------------------------------------------------------- crash safety
+
+const CHILD_ENV: &str = "MIMIC_HISTORIAN_CRASH_CHILD";
+const PER_BATCH: u64 = 20 * 10;
+
+fn crash_batch(b: u64) -> Vec<Sample> {
+    let mut v = Vec::new();
+    for i in 0..10u64 {
+        for t in 0..20u32 {
+            let ts = (b * 10 + i) as i64 * 1000;
+            v.push(s(
+                t,
+                ts,
+                (b * 7 + u64::from(t)) as f64 / 10.0,
+                (b % 3) as u16,
+            ));
+        }
+    }
+    v
+}
+
+/// Child half of `crash_safety` (does nothing unless re-executed by it).
+#[test]
+fn crash_child() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut h = Historian::open(Path::new(&path), opts(64)).unwrap();
+    let start = h.stats().unwrap().samples / PER_BATCH;
+    let mut out = std::io::stdout().lock();
+    for b in start.. {
+        h.append(&crash_batch(b)).unwrap();
+        writeln!(out, "committed {b}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn crash_safety() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.redb");
+    let exe = std::env::current_exe().unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = Rng(seed | 1);
+    let mut max_reported = None;
+    for _ in 0..10 {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "historian::tests::crash_child", "--nocapture"])
+            .args(["--test-threads=1", "--quiet"])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut reported = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(n) = line.strip_prefix("committed ") {
+                    reported.push(n.trim().parse::<u64>().unwrap());
+                }
+            }
+            reported
+        });
+        std::thread::sleep(Duration::from_millis(80 + rng.below(300)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let reported = reader.join().unwrap();
+        if let Some(&m) = reported.last() {
+            max_reported = Some(m);
+        }
+        let h = Historian::open(&path, opts(64)).unwrap();
+        let samples = h.stats().unwrap().samples;
+        assert_eq!(samples % PER_BATCH, 0, "a batch was torn");
+        let batches = samples / PER_BATCH;
+        if let Some(m) = max_reported {
+            assert!(batches > m, "batch {m} reported committed but lost");
+        }
+        // Every stored batch is complete and correct.
+        for t in [0u32, 19] {
+            let got = h.query(t, i64::MIN, i64::MAX).unwrap();
+            assert_eq!(got.len() as u64, batches * 10);
+            for (j, x) in got.iter().enumerate() {
+                let b = j as u64 / 10;
+                assert_eq!(x.ts_ms, j as i64 * 1000);
+                assert_eq!(x.value, (b * 7 + u64::from(t)) as f64 / 10.0);
+                assert_eq!(x.quality, (b % 3) as u16);
+            }
+        }
+    }
+    assert!(max_reported.is_some(), "child never committed anything");
+}
