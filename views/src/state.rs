@@ -167,6 +167,9 @@ fn quality_rank(t: &TagRow) -> u8 {
     }
 }
 
+/// A comparison of two tag rows, for sorting.
+type TagOrder = dyn Fn(&&TagRow, &&TagRow) -> Ordering;
+
 /// Case-insensitive substring test; `needle` must already be lowercase.
 fn contains_ci(hay: &str, needle: &str) -> bool {
     if hay.is_ascii() && needle.is_ascii() {
@@ -190,7 +193,7 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
             .collect()
     };
     let by_name = |a: &&TagRow, b: &&TagRow| a.name.cmp(&b.name);
-    let cmp: Box<dyn Fn(&&TagRow, &&TagRow) -> Ordering> = match ui.sort {
+    let cmp: Box<TagOrder> = match ui.sort {
         SortKey::Name => Box::new(by_name),
         // missing/NaN values sort after all numbers
         SortKey::Value => Box::new(move |a, b| {

@@ -44,9 +44,9 @@ pub fn tree_lines(assets: &[AssetRow]) -> Vec<TreeLine<'_>> {
         let groups = path.len().saturating_sub(1);
         let common = prev.iter().zip(path).take(groups).take_while(|(x, y)| x == y).count().min(open.len());
         open.truncate(common);
-        for d in common..groups {
+        for (d, label) in path.iter().enumerate().take(groups).skip(common) {
             open.push(out.len());
-            out.push(TreeLine { depth: d, label: &path[d], tags: 0, bad_tags: 0, running: None, leaf: false });
+            out.push(TreeLine { depth: d, label, tags: 0, bad_tags: 0, running: None, leaf: false });
         }
         for &g in &open {
             out[g].tags += a.tags;
