@@ -258,7 +258,24 @@ deadband = 1.0
     fn readings_for_unknown_points_or_devices_are_ignored() {
         let mut s = state();
         assert!(update(&mut s, ev(vec![Reading::good(9, 1.0, 1)])).is_empty());
-        let e = update(&mut s, Msg::Device(DeviceEvent { device: 7, readings: vec![Reading::good(0, 1.0, 1)], stats: DeviceStats::default() }));
+        let e = update(
+            &mut s,
+            Msg::Device(DeviceEvent {
+                device: 7,
+                readings: vec![Reading::good(0, 1.0, 1)],
+                stats: DeviceStats::default(),
+            }),
+        );
         assert!(e.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    #[test]
+    fn demo_profile_is_valid() {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo-site.toml"));
+        let site = crate::config::Site::load(path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(site.tags.len(), 20);
     }
 }

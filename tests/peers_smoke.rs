@@ -13,9 +13,7 @@ const UNIT: u8 = 1;
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to test peer");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     stream
 }
 
@@ -34,11 +32,7 @@ fn read_holding_pdu(stream: &mut TcpStream, tid: u16, address: u16, count: u16) 
 
     let mut header = [0u8; 7];
     stream.read_exact(&mut header).expect("MBAP header");
-    assert_eq!(
-        u16::from_be_bytes([header[0], header[1]]),
-        tid,
-        "transaction id"
-    );
+    assert_eq!(u16::from_be_bytes([header[0], header[1]]), tid, "transaction id");
     assert_eq!(u16::from_be_bytes([header[2], header[3]]), 0, "protocol id");
     assert_eq!(header[6], UNIT, "unit id");
     let len = u16::from_be_bytes([header[4], header[5]]) as usize;
@@ -49,15 +43,9 @@ fn read_holding_pdu(stream: &mut TcpStream, tid: u16, address: u16, count: u16) 
 
 fn read_holding(stream: &mut TcpStream, tid: u16, address: u16, count: u16) -> Vec<u16> {
     let pdu = read_holding_pdu(stream, tid, address, count);
-    assert_eq!(
-        pdu[0], 0x03,
-        "expected a normal FC3 response, got {pdu:02X?}"
-    );
+    assert_eq!(pdu[0], 0x03, "expected a normal FC3 response, got {pdu:02X?}");
     assert_eq!(pdu[1] as usize, 2 * count as usize, "byte count");
-    pdu[2..]
-        .chunks(2)
-        .map(|w| u16::from_be_bytes([w[0], w[1]]))
-        .collect()
+    pdu[2..].chunks(2).map(|w| u16::from_be_bytes([w[0], w[1]])).collect()
 }
 
 fn typed_map() -> Value {
@@ -108,20 +96,12 @@ fn normal_mode_serves_the_typed_map() {
     let regs = read_holding(&mut s, 100, p["address"].as_u64().unwrap() as u16, 2);
     let [d, c] = regs[0].to_be_bytes();
     let [b, a] = regs[1].to_be_bytes();
-    assert_eq!(
-        f32::from_be_bytes([a, b, c, d]) as f64,
-        p["value"].as_f64().unwrap()
-    );
+    assert_eq!(f32::from_be_bytes([a, b, c, d]) as f64, p["value"].as_f64().unwrap());
 
     // An address inside "exception_ranges" answers exception 2 ...
     let p = point(&map, "hr_exc_u16");
     let pdu = read_holding_pdu(&mut s, 101, p["address"].as_u64().unwrap() as u16, 1);
-    assert_eq!(
-        pdu,
-        vec![0x83, 0x02],
-        "exception response for {}",
-        p["name"]
-    );
+    assert_eq!(pdu, vec![0x83, 0x02], "exception response for {}", p["name"]);
     // ... and the connection stays usable.
     let p = point(&map, "hr_u16_ab");
     let got = read_holding(&mut s, 102, p["address"].as_u64().unwrap() as u16, 1);
@@ -142,8 +122,7 @@ fn exception_mode_answers_illegal_data_address() {
 fn close_mode_closes_on_request() {
     let (_peer, port) = common::spawn_modbus_server("close", &common::typed_map_path());
     let mut s = connect(port);
-    s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1])
-        .unwrap();
+    s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1]).unwrap();
     let mut buf = [0u8; 16];
     match s.read(&mut buf) {
         Ok(0) => {}
@@ -157,8 +136,7 @@ fn silent_mode_never_answers() {
     let (mut peer, port) = common::spawn_modbus_server("silent", &common::typed_map_path());
     let mut s = connect(port);
     s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1])
-        .unwrap();
+    s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1]).unwrap();
     let mut buf = [0u8; 16];
     match s.read(&mut buf) {
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}

@@ -162,12 +162,7 @@ pub async fn run_device<D: Driver>(
     let mut ever_connected = false;
 
     loop {
-        let (gi, at) = due
-            .iter()
-            .copied()
-            .enumerate()
-            .min_by_key(|&(_, t)| t)
-            .expect("at least one group");
+        let (gi, at) = due.iter().copied().enumerate().min_by_key(|&(_, t)| t).expect("at least one group");
         tokio::time::sleep_until(at).await;
         let now = Instant::now();
         let group = &groups[gi];

@@ -149,5 +149,6 @@ impl Site {
 
 /// Parse a duration like `500ms`, `1s`, `2m`, `400d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
 }

@@ -29,7 +29,13 @@ impl Ctx<'_> {
 
     fn err(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
         let (line, col) = self.line_col(span.start);
-        self.errors.push(ConfigError { file: self.file.clone(), line, col, path: path.into(), message: message.into() });
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            col,
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn duration(&mut self, v: &Spanned<String>, path: String) -> Option<Duration> {
@@ -95,7 +101,11 @@ fn unique<'a, T>(
         cx.name(n, format!("{kind}[{i}].name"));
         if let Some(&first) = seen.get(n.get_ref().as_str()) {
             let (line, _) = cx.line_col(name(&items[first]).span().start);
-            cx.err(n.span(), format!("{kind}[{i}].name"), format!("duplicate {kind} name `{}` (first defined on line {line})", n.get_ref()));
+            cx.err(
+                n.span(),
+                format!("{kind}[{i}].name"),
+                format!("duplicate {kind} name `{}` (first defined on line {line})", n.get_ref()),
+            );
         } else {
             seen.insert(n.get_ref().as_str(), i);
         }
@@ -120,7 +130,12 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         .map(|(i, a)| {
             cx.name(&a.area, format!("asset[{i}].area"));
             cx.name(&a.unit, format!("asset[{i}].unit"));
-            Asset { area: a.area.get_ref().clone(), unit: a.unit.get_ref().clone(), name: a.name.get_ref().clone(), description: a.description.clone() }
+            Asset {
+                area: a.area.get_ref().clone(),
+                unit: a.unit.get_ref().clone(),
+                name: a.name.get_ref().clone(),
+                description: a.description.clone(),
+            }
         })
         .collect();
 
@@ -132,7 +147,11 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         let dev = device_ix.get(t.device.get_ref().as_str()).copied();
         if dev.is_none() {
             let known: Vec<&str> = raw.device.iter().map(|d| d.name.get_ref().as_str()).collect();
-            cx.err(t.device.span(), format!("tag[{i}].device"), format!("unknown device `{}` (known: {})", t.device.get_ref(), list(&known)));
+            cx.err(
+                t.device.span(),
+                format!("tag[{i}].device"),
+                format!("unknown device `{}` (known: {})", t.device.get_ref(), list(&known)),
+            );
         }
         let asset = t.asset.as_ref().and_then(|a| {
             let found = asset_ix.get(a.get_ref().as_str()).copied();
@@ -167,7 +186,17 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
             if a.4.is_some() && b.4.is_some() && a.2 == b.2 && a.3 == b.3 {
                 if a.4 == b.4 {
                     let t = &raw.tag[b.5];
-                    cx.err(t.address.span(), format!("tag[{}].address", b.5), format!("bit {} of {}:{} is already tag `{}`", b.4.unwrap_or(0), b.1.short(), b.2, raw.tag[a.5].name.get_ref()));
+                    cx.err(
+                        t.address.span(),
+                        format!("tag[{}].address", b.5),
+                        format!(
+                            "bit {} of {}:{} is already tag `{}`",
+                            b.4.unwrap_or(0),
+                            b.1.short(),
+                            b.2,
+                            raw.tag[a.5].name.get_ref()
+                        ),
+                    );
                 }
                 continue;
             }
@@ -177,7 +206,13 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
                 format!("tag[{}].address", b.5),
                 format!(
                     "{}:{}..={} overlaps tag `{}` ({}:{}..={})",
-                    b.1.short(), b.2, b.3, raw.tag[a.5].name.get_ref(), a.1.short(), a.2, a.3
+                    b.1.short(),
+                    b.2,
+                    b.3,
+                    raw.tag[a.5].name.get_ref(),
+                    a.1.short(),
+                    a.2,
+                    a.3
                 ),
             );
             break;
@@ -213,7 +248,8 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
         },
     };
     let ep = d.endpoint.get_ref();
-    let port_ok = ep.rsplit_once(':').is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|n| n > 0));
+    let port_ok =
+        ep.rsplit_once(':').is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|n| n > 0));
     if !port_ok {
         cx.err(d.endpoint.span(), p("endpoint"), format!("`{ep}` is not host:port (e.g. \"192.168.1.20:502\")"));
     }
@@ -227,12 +263,20 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     Device { name: d.name.get_ref().clone(), protocol, poll }
 }
 
-fn tag(cx: &mut Ctx<'_>, i: usize, t: &RawTag, device: usize, asset: Option<usize>, device_poll: Duration) -> Option<Tag> {
+fn tag(
+    cx: &mut Ctx<'_>,
+    i: usize,
+    t: &RawTag,
+    device: usize,
+    asset: Option<usize>,
+    device_poll: Duration,
+) -> Option<Tag> {
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
 
     let addr = t.address.get_ref();
-    let parsed = addr.split_once(':').and_then(|(tb, a)| Some((Table::from_short(tb.trim())?, a.trim().parse::<u32>().ok()?)));
+    let parsed =
+        addr.split_once(':').and_then(|(tb, a)| Some((Table::from_short(tb.trim())?, a.trim().parse::<u32>().ok()?)));
     let (table, address) = match parsed {
         Some((tb, a)) if a <= 65535 => (tb, a as u16),
         Some((_, a)) => {
@@ -240,7 +284,11 @@ fn tag(cx: &mut Ctx<'_>, i: usize, t: &RawTag, device: usize, asset: Option<usiz
             (Table::HoldingRegister, 0)
         }
         None => {
-            cx.err(t.address.span(), p("address"), format!("`{addr}` is not table:address (tables: hr, ir, coil, di; e.g. \"hr:100\")"));
+            cx.err(
+                t.address.span(),
+                p("address"),
+                format!("`{addr}` is not table:address (tables: hr, ir, coil, di; e.g. \"hr:100\")"),
+            );
             (Table::HoldingRegister, 0)
         }
     };
@@ -273,7 +321,11 @@ fn tag(cx: &mut Ctx<'_>, i: usize, t: &RawTag, device: usize, asset: Option<usiz
                 Some(o) if ok => o,
                 _ => {
                     let allowed = if sixteen { "AB, BA" } else { "ABCD, CDAB, BADC, DCBA" };
-                    cx.err(s.span(), p("order"), format!("order `{}` does not apply to {} (use {allowed})", s.get_ref(), dtype.name()));
+                    cx.err(
+                        s.span(),
+                        p("order"),
+                        format!("order `{}` does not apply to {} (use {allowed})", s.get_ref(), dtype.name()),
+                    );
                     ByteOrder::Abcd
                 }
             }
@@ -300,7 +352,15 @@ fn tag(cx: &mut Ctx<'_>, i: usize, t: &RawTag, device: usize, asset: Option<usiz
         }
     };
 
-    let point = ModbusPoint { table, address, dtype, order, bit, scale: t.scale.as_ref().map_or(1.0, |s| *s.get_ref()), offset: t.offset.as_ref().map_or(0.0, |s| *s.get_ref()) };
+    let point = ModbusPoint {
+        table,
+        address,
+        dtype,
+        order,
+        bit,
+        scale: t.scale.as_ref().map_or(1.0, |s| *s.get_ref()),
+        offset: t.offset.as_ref().map_or(0.0, |s| *s.get_ref()),
+    };
     if point.last_address().is_none() {
         cx.err(t.address.span(), p("address"), format!("{} at {} runs past address 65535", dtype.name(), address));
     }
@@ -338,7 +398,11 @@ fn tag(cx: &mut Ctx<'_>, i: usize, t: &RawTag, device: usize, asset: Option<usiz
         cx.err(lo.span(), p("low"), format!("low ({}) is above high ({})", lo.get_ref(), hi.get_ref()));
     }
     if t.writable && !table.writable() {
-        cx.err(t.address.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
+        cx.err(
+            t.address.span(),
+            p("writable"),
+            format!("{} is read-only; only hr and coil can be written", table.short()),
+        );
     }
     if t.writable && (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
         cx.err(t.name.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");

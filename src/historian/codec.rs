@@ -108,10 +108,7 @@ impl<'a> Reader<'a> {
         let mut v = 0u64;
         let mut shift = 0u32;
         loop {
-            let b = *self
-                .buf
-                .get(self.pos)
-                .ok_or(CodecError("truncated varint"))?;
+            let b = *self.buf.get(self.pos).ok_or(CodecError("truncated varint"))?;
             self.pos += 1;
             if shift == 63 && b > 1 {
                 return Err(CodecError("varint overflow"));
@@ -138,11 +135,8 @@ impl<'a> Reader<'a> {
         Ok(f64::from_le_bytes(a))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.buf.len())
-            .ok_or(CodecError("section exceeds chunk"))?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(CodecError("section exceeds chunk"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -200,10 +194,7 @@ impl BitReader<'_> {
             return Ok(0);
         }
         while self.nbits < bits {
-            let b = *self
-                .buf
-                .get(self.pos)
-                .ok_or(CodecError("truncated bit stream"))?;
+            let b = *self.buf.get(self.pos).ok_or(CodecError("truncated bit stream"))?;
             self.pos += 1;
             self.acc = (self.acc << 8) | u64::from(b);
             self.nbits += 8;
@@ -273,10 +264,7 @@ fn decimal_mode(samples: &[Sample]) -> Option<u8> {
         for x in samples {
             let n = (x.value * scale).round();
             // Check exactly what the decoder will compute (`-0.0` fails here).
-            if !n.is_finite()
-                || n.abs() >= MAX_SCALED
-                || ((n as i64) as f64 / scale).to_bits() != x.value.to_bits()
-            {
+            if !n.is_finite() || n.abs() >= MAX_SCALED || ((n as i64) as f64 / scale).to_bits() != x.value.to_bits() {
                 continue 'k;
             }
         }
@@ -326,11 +314,7 @@ fn encode_values(samples: &[Sample], mode: u8, out: &mut Vec<u8>) {
         }
         return;
     }
-    let mut w = BitWriter {
-        out,
-        acc: 0,
-        nbits: 0,
-    };
+    let mut w = BitWriter { out, acc: 0, nbits: 0 };
     let mut prev = 0u64;
     let (mut lead, mut trail) = (u32::MAX, 0u32);
     for (i, x) in samples.iter().enumerate() {
@@ -480,10 +464,7 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
 
     // timestamps
     let start = out.ts.len();
-    let mut tr = Reader {
-        buf: ts_buf,
-        pos: 0,
-    };
+    let mut tr = Reader { buf: ts_buf, pos: 0 };
     let mut prev = unzigzag(tr.var()?);
     out.ts.push(prev);
     let mut delta = 0i64;
@@ -515,10 +496,7 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
     // values
     if mode != MODE_XOR {
         let scale = POW10[mode as usize];
-        let mut vr = Reader {
-            buf: val_buf,
-            pos: 0,
-        };
+        let mut vr = Reader { buf: val_buf, pos: 0 };
         let mut acc = 0i64;
         for _ in 0..n {
             acc = acc.wrapping_add(unzigzag(vr.var()?));
@@ -528,12 +506,7 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
             return Err(CodecError("trailing value bytes"));
         }
     } else {
-        let mut br = BitReader {
-            buf: val_buf,
-            pos: 0,
-            acc: 0,
-            nbits: 0,
-        };
+        let mut br = BitReader { buf: val_buf, pos: 0, acc: 0, nbits: 0 };
         let mut prev = br.get(64)?;
         out.values.push(f64::from_bits(prev));
         let (mut lead, mut len) = (u32::MAX, 0u32);
@@ -594,14 +567,8 @@ mod tests {
         if want.good() > 0 {
             assert_eq!(s.min.to_bits(), want.min.to_bits());
             assert_eq!(s.max.to_bits(), want.max.to_bits());
-            assert_eq!(
-                (s.first_ts, s.first.to_bits()),
-                (want.first_ts, want.first.to_bits())
-            );
-            assert_eq!(
-                (s.last_ts, s.last.to_bits()),
-                (want.last_ts, want.last.to_bits())
-            );
+            assert_eq!((s.first_ts, s.first.to_bits()), (want.first_ts, want.first.to_bits()));
+            assert_eq!((s.last_ts, s.last.to_bits()), (want.last_ts, want.last.to_bits()));
         }
         // every truncation is an error, never a panic
         for cut in 0..buf.len() {
@@ -611,12 +578,7 @@ mod tests {
     }
 
     fn mk(ts: i64, value: f64, quality: u16) -> Sample {
-        Sample {
-            tag: 0,
-            ts_ms: ts,
-            value,
-            quality,
-        }
+        Sample { tag: 0, ts_ms: ts, value, quality }
     }
 
     fn any_f64() -> impl Strategy<Value = f64> {
@@ -632,12 +594,7 @@ mod tests {
     }
 
     fn any_ts() -> impl Strategy<Value = i64> {
-        prop_oneof![
-            any::<i64>(),
-            -5_000i64..5_000,
-            Just(i64::MIN),
-            Just(i64::MAX)
-        ]
+        prop_oneof![any::<i64>(), -5_000i64..5_000, Just(i64::MIN), Just(i64::MAX)]
     }
 
     proptest! {
@@ -668,27 +625,11 @@ mod tests {
 
     #[test]
     fn special_values() {
-        let vals = [
-            0.0,
-            -0.0,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            5e-324,
-            1.5,
-        ];
-        let s: Vec<Sample> = vals
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| mk(i as i64, v, 0))
-            .collect();
+        let vals = [0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 5e-324, 1.5];
+        let s: Vec<Sample> = vals.iter().enumerate().map(|(i, &v)| mk(i as i64, v, 0)).collect();
         roundtrip(&s);
         roundtrip(&[]);
-        roundtrip(&[
-            mk(i64::MIN, -0.0, 7),
-            mk(i64::MAX, 1.0, 0),
-            mk(i64::MIN, 2.0, 0),
-        ]);
+        roundtrip(&[mk(i64::MIN, -0.0, 7), mk(i64::MAX, 1.0, 0), mk(i64::MIN, 2.0, 0)]);
     }
 
     #[test]
@@ -696,9 +637,7 @@ mod tests {
         let s: Vec<Sample> = (0..4096)
             .map(|i| {
                 let t = i as f64;
-                let v = ((50.0 + 10.0 * (t / 600.0).sin() + ((i * 7919) % 5) as f64 * 0.1) * 10.0)
-                    .round()
-                    / 10.0;
+                let v = ((50.0 + 10.0 * (t / 600.0).sin() + ((i * 7919) % 5) as f64 * 0.1) * 10.0).round() / 10.0;
                 mk(1_700_000_000_000 + i * 1000, v, 0)
             })
             .collect();

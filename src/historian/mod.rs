@@ -76,10 +76,7 @@ pub struct HistorianOptions {
 
 impl Default for HistorianOptions {
     fn default() -> Self {
-        HistorianOptions {
-            retention: None,
-            chunk_target: 4096,
-        }
+        HistorianOptions { retention: None, chunk_target: 4096 }
     }
 }
 
@@ -127,11 +124,7 @@ pub enum HistorianError {
     #[error("historian file: {0}")]
     Io(#[from] std::io::Error),
     #[error("corrupt historian chunk of tag {tag} (key {key:?}): {reason}")]
-    CorruptChunk {
-        tag: TagId,
-        key: ChunkKey,
-        reason: &'static str,
-    },
+    CorruptChunk { tag: TagId, key: ChunkKey, reason: &'static str },
     #[error("no tag id left")]
     TagIdsExhausted,
 }
@@ -139,11 +132,7 @@ pub enum HistorianError {
 type Result<T> = std::result::Result<T, HistorianError>;
 
 fn corrupt(key: ChunkKey, e: CodecError) -> HistorianError {
-    HistorianError::CorruptChunk {
-        tag: key.tag,
-        key,
-        reason: e.0,
-    }
+    HistorianError::CorruptChunk { tag: key.tag, key, reason: e.0 }
 }
 
 /// In-memory bookkeeping of one tag.
@@ -276,15 +265,7 @@ impl Historian {
                     st.max_span = st.max_span.max(key.span());
                 }
                 if st.pending_samples >= compaction_threshold(tag, target) {
-                    compact(
-                        &mut blocks,
-                        &mut chunks,
-                        tag,
-                        &mut st,
-                        target,
-                        &mut buf,
-                        &mut scratch,
-                    )?;
+                    compact(&mut blocks, &mut chunks, tag, &mut st, target, &mut buf, &mut scratch)?;
                 }
                 if st.max_span > old_span {
                     spans.insert(tag, st.max_span)?;
@@ -314,12 +295,7 @@ impl Historian {
             for i in 0..d.len() {
                 let ts = d.ts[i];
                 if inside || (ts >= from_ms && ts < to_ms) {
-                    out.push(Sample {
-                        tag,
-                        ts_ms: ts,
-                        value: d.values[i],
-                        quality: d.quality[i],
-                    });
+                    out.push(Sample { tag, ts_ms: ts, value: d.values[i], quality: d.quality[i] });
                 }
             }
             Ok(())
@@ -332,13 +308,7 @@ impl Historian {
 
     /// Trend of `tag` over [from, to) in `columns` equal time slices; see [`Column`].
     /// `columns` is clamped to the number of milliseconds in the range and to 1<<20.
-    pub fn downsample(
-        &self,
-        tag: TagId,
-        from_ms: i64,
-        to_ms: i64,
-        columns: usize,
-    ) -> Result<Vec<Column>> {
+    pub fn downsample(&self, tag: TagId, from_ms: i64, to_ms: i64, columns: usize) -> Result<Vec<Column>> {
         query::downsample(self, tag, from_ms, to_ms, columns)
     }
 
@@ -362,9 +332,7 @@ impl Historian {
                 let next = table.range(ChunkKey::lower(tag, i64::MIN)..)?.next();
                 let Some(item) = next else { break };
                 tag = item?.0.value().0;
-                for item in
-                    table.range(ChunkKey::lower(tag, i64::MIN)..ChunkKey::lower(tag, cutoff))?
-                {
+                for item in table.range(ChunkKey::lower(tag, i64::MIN)..ChunkKey::lower(tag, cutoff))? {
                     let key = ChunkKey::from_tuple(item?.0.value());
                     if key.max_ts < cutoff {
                         doomed.push(key);
@@ -463,21 +431,13 @@ fn key_of(tag: TagId, piece: &[Sample]) -> ChunkKey {
         lo = lo.min(s.ts_ms);
         hi = hi.max(s.ts_ms);
     }
-    ChunkKey {
-        tag,
-        min_ts: lo,
-        max_ts: hi,
-        count: piece.len() as u32,
-        seq: 0,
-    }
+    ChunkKey { tag, min_ts: lo, max_ts: hi, count: piece.len() as u32, seq: 0 }
 }
 
 /// Inserts under `key`, bumping `seq` while the key is taken (duplicates).
 fn insert_unique(table: &mut BlobTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
     loop {
-        let old = table
-            .insert(key.tuple(), bytes)?
-            .map(|g| g.value().to_vec());
+        let old = table.insert(key.tuple(), bytes)?.map(|g| g.value().to_vec());
         let Some(old) = old else {
             return Ok(key);
         };
@@ -508,14 +468,8 @@ fn compact(
         }
     }
     st.pending_samples = 0;
-    let mut samples: Vec<Sample> = (0..d.len())
-        .map(|i| Sample {
-            tag,
-            ts_ms: d.ts[i],
-            value: d.values[i],
-            quality: d.quality[i],
-        })
-        .collect();
+    let mut samples: Vec<Sample> =
+        (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
     if !samples.is_sorted_by_key(|s| s.ts_ms) {
         samples.sort_by_key(|s| s.ts_ms);
     }

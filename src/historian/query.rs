@@ -42,16 +42,7 @@ impl Acc {
             return;
         }
         if self.count == 0 {
-            *self = Acc {
-                min: v,
-                max: v,
-                first_ts: ts,
-                first: v,
-                last_ts: ts,
-                last: v,
-                count: 1,
-                bad: self.bad,
-            };
+            *self = Acc { min: v, max: v, first_ts: ts, first: v, last_ts: ts, last: v, count: 1, bad: self.bad };
             return;
         }
         self.min = self.min.min(v);
@@ -115,25 +106,13 @@ impl Grid {
     }
 }
 
-pub(super) fn downsample(
-    h: &Historian,
-    tag: TagId,
-    from: i64,
-    to: i64,
-    columns: usize,
-) -> Result<Vec<Column>> {
+pub(super) fn downsample(h: &Historian, tag: TagId, from: i64, to: i64, columns: usize) -> Result<Vec<Column>> {
     if columns == 0 || from >= to {
         return Ok(Vec::new());
     }
     let span = i128::from(to) - i128::from(from);
-    let n = columns
-        .min(MAX_COLUMNS)
-        .min(usize::try_from(span).unwrap_or(usize::MAX));
-    let grid = Grid {
-        from,
-        span,
-        n: n as i128,
-    };
+    let n = columns.min(MAX_COLUMNS).min(usize::try_from(span).unwrap_or(usize::MAX));
+    let grid = Grid { from, span, n: n as i128 };
     let mut acc = vec![Acc::EMPTY; n];
     let mut d = Decoded::default();
     let txn = h.db.begin_read()?;
@@ -143,10 +122,7 @@ pub(super) fn downsample(
             if c == grid.col(key.max_ts) {
                 let s = read_summary(bytes).map_err(|e| corrupt(key, e))?;
                 if s.count != u64::from(key.count) || s.min_ts != key.min_ts {
-                    return Err(corrupt(
-                        key,
-                        super::codec::CodecError("summary differs from key"),
-                    ));
+                    return Err(corrupt(key, super::codec::CodecError("summary differs from key")));
                 }
                 acc[c].add_summary(&s);
                 return Ok(());

@@ -8,11 +8,9 @@ pub(crate) type KeyTuple = (u32, i64, i64, u32, u32);
 /// Tag name -> tag id.
 pub(crate) const TAGS: TableDefinition<&str, u32> = TableDefinition::new("historian.tags");
 /// Compacted chunks (up to `chunk_target` samples each).
-pub(crate) const CHUNKS: TableDefinition<KeyTuple, &[u8]> =
-    TableDefinition::new("historian.chunks");
+pub(crate) const CHUNKS: TableDefinition<KeyTuple, &[u8]> = TableDefinition::new("historian.chunks");
 /// Fresh blocks written by `append`, waiting to be merged into CHUNKS.
-pub(crate) const BLOCKS: TableDefinition<KeyTuple, &[u8]> =
-    TableDefinition::new("historian.blocks");
+pub(crate) const BLOCKS: TableDefinition<KeyTuple, &[u8]> = TableDefinition::new("historian.blocks");
 /// Per tag: largest `max_ts - min_ts` of any chunk or block ever written, so a
 /// range query knows how far before `from` an overlapping chunk may start.
 pub(crate) const SPANS: TableDefinition<u32, i64> = TableDefinition::new("historian.spans");
@@ -37,13 +35,7 @@ impl ChunkKey {
     }
 
     pub(crate) fn from_tuple(t: KeyTuple) -> Self {
-        ChunkKey {
-            tag: t.0,
-            min_ts: t.1,
-            max_ts: t.2,
-            count: t.3,
-            seq: t.4,
-        }
+        ChunkKey { tag: t.0, min_ts: t.1, max_ts: t.2, count: t.3, seq: t.4 }
     }
 
     /// Smallest possible key of `tag` with `min_ts >= ts`.

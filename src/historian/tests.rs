@@ -20,48 +20,29 @@ impl Rng {
 }
 
 fn opts(chunk_target: usize) -> HistorianOptions {
-    HistorianOptions {
-        retention: None,
-        chunk_target,
-    }
+    HistorianOptions { retention: None, chunk_target }
 }
 
 fn s(tag: TagId, ts_ms: i64, value: f64, quality: u16) -> Sample {
-    Sample {
-        tag,
-        ts_ms,
-        value,
-        quality,
-    }
+    Sample { tag, ts_ms, value, quality }
 }
 
 /// Canonical order for multiset comparison.
 fn canon(mut v: Vec<Sample>) -> Vec<(i64, u64, u16)> {
-    let mut out: Vec<_> = v
-        .drain(..)
-        .map(|x| (x.ts_ms, x.value.to_bits(), x.quality))
-        .collect();
+    let mut out: Vec<_> = v.drain(..).map(|x| (x.ts_ms, x.value.to_bits(), x.quality)).collect();
     out.sort_unstable();
     out
 }
 
 fn naive_query(model: &[Sample], tag: TagId, from: i64, to: i64) -> Vec<Sample> {
-    model
-        .iter()
-        .filter(|x| x.tag == tag && x.ts_ms >= from && x.ts_ms < to)
-        .copied()
-        .collect()
+    model.iter().filter(|x| x.tag == tag && x.ts_ms >= from && x.ts_ms < to).copied().collect()
 }
 
 fn check_query(h: &Historian, model: &[Sample], tag: TagId, from: i64, to: i64) {
     let got = h.query(tag, from, to).expect("query");
     assert!(got.is_sorted_by_key(|x| x.ts_ms), "unsorted {from}..{to}");
     assert!(got.iter().all(|x| x.tag == tag));
-    assert_eq!(
-        canon(got),
-        canon(naive_query(model, tag, from, to)),
-        "tag {tag} {from}..{to}"
-    );
+    assert_eq!(canon(got), canon(naive_query(model, tag, from, to)), "tag {tag} {from}..{to}");
 }
 
 /// Random-ish feed: mostly in order, some out-of-order and duplicate samples.
@@ -101,10 +82,7 @@ fn tags_are_stable() {
     assert_eq!(h.lookup("b").unwrap(), Some(1));
     assert_eq!(h.tag_id("c").unwrap(), 2);
     let names = h.tag_names().unwrap();
-    assert_eq!(
-        names,
-        vec![(0, "a".into()), (1, "b".into()), (2, "c".into())]
-    );
+    assert_eq!(names, vec![(0, "a".into()), (1, "b".into()), (2, "c".into())]);
 }
 
 #[test]
@@ -174,18 +152,11 @@ fn naive_downsample(sorted: &[Sample], from: i64, to: i64, n: usize) -> Vec<Colu
     let mut out = Vec::new();
     for i in 0..n {
         let (a, b) = (start(i), if i + 1 == n { to } else { start(i + 1) });
-        let inside: Vec<&Sample> = sorted
-            .iter()
-            .filter(|x| x.ts_ms >= a && x.ts_ms < b)
-            .collect();
+        let inside: Vec<&Sample> = sorted.iter().filter(|x| x.ts_ms >= a && x.ts_ms < b).collect();
         if inside.is_empty() {
             continue;
         }
-        let good: Vec<f64> = inside
-            .iter()
-            .filter(|x| x.quality == 0)
-            .map(|x| x.value)
-            .collect();
+        let good: Vec<f64> = inside.iter().filter(|x| x.quality == 0).map(|x| x.value).collect();
         out.push(Column {
             start_ms: a,
             end_ms: b,
@@ -202,16 +173,7 @@ fn naive_downsample(sorted: &[Sample], from: i64, to: i64, n: usize) -> Vec<Colu
 
 fn same_columns(a: &[Column], b: &[Column]) -> bool {
     let key = |c: &Column| {
-        (
-            c.start_ms,
-            c.end_ms,
-            c.min.to_bits(),
-            c.max.to_bits(),
-            c.first.to_bits(),
-            c.last.to_bits(),
-            c.count,
-            c.bad,
-        )
+        (c.start_ms, c.end_ms, c.min.to_bits(), c.max.to_bits(), c.first.to_bits(), c.last.to_bits(), c.count, c.bad)
     };
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
@@ -231,17 +193,10 @@ fn downsample_is_exact() {
             let b = a + 1 + rng.below((max - a).max(1) as u64 + 10) as i64;
             let n = [1, 2, 3, 7, 50, 200, 5000][round % 7];
             let got = h.downsample(tag, a, b, n).unwrap();
-            let sorted: Vec<Sample> = all
-                .iter()
-                .filter(|x| x.ts_ms >= a && x.ts_ms < b)
-                .copied()
-                .collect();
+            let sorted: Vec<Sample> = all.iter().filter(|x| x.ts_ms >= a && x.ts_ms < b).copied().collect();
             let n_eff = n.min((b - a) as usize);
             let want = naive_downsample(&sorted, a, b, n_eff);
-            assert!(
-                same_columns(&got, &want),
-                "tag {tag} {a}..{b} n={n}\n got {got:?}\nwant {want:?}"
-            );
+            assert!(same_columns(&got, &want), "tag {tag} {a}..{b} n={n}\n got {got:?}\nwant {want:?}");
         }
     }
     assert!(h.downsample(0, 5, 5, 10).unwrap().is_empty());
@@ -252,10 +207,7 @@ fn downsample_is_exact() {
 fn retention_drops_whole_old_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.redb");
-    let o = HistorianOptions {
-        retention: Some(Duration::from_secs(100)),
-        chunk_target: 10,
-    };
+    let o = HistorianOptions { retention: Some(Duration::from_secs(100)), chunk_target: 10 };
     let mut h = Historian::open(&path, o.clone()).unwrap();
     let mut model = Vec::new();
     for b in 0..100i64 {
@@ -301,10 +253,7 @@ fn corrupt_chunk_is_an_error() {
         txn.commit().unwrap();
     }
     let e = h.query(1, 0, 100).unwrap_err();
-    assert!(
-        matches!(e, HistorianError::CorruptChunk { tag: 1, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, HistorianError::CorruptChunk { tag: 1, .. }), "{e}");
     assert!(h.downsample(1, 0, 100, 3).is_err());
     assert!(h.downsample(1, 0, 100, 1).is_err());
     // Compaction over a corrupt block fails cleanly too (and commits nothing).
@@ -323,12 +272,7 @@ fn crash_batch(b: u64) -> Vec<Sample> {
     for i in 0..10u64 {
         for t in 0..20u32 {
             let ts = (b * 10 + i) as i64 * 1000;
-            v.push(s(
-                t,
-                ts,
-                (b * 7 + u64::from(t)) as f64 / 10.0,
-                (b % 3) as u16,
-            ));
+            v.push(s(t, ts, (b * 7 + u64::from(t)) as f64 / 10.0, (b % 3) as u16));
         }
     }
     v
@@ -355,10 +299,7 @@ fn crash_safety() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
     let exe = std::env::current_exe().unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let mut rng = Rng(seed | 1);
     let mut max_reported = None;
     for _ in 0..10 {

@@ -42,10 +42,7 @@ pub fn python() -> PathBuf {
         _ => repo_root().join(".venv").join("bin").join("python"),
     };
     if !path.is_file() {
-        panic!(
-            "test peer missing: python venv not found at {}; run ./scripts/test.sh",
-            path.display()
-        );
+        panic!("test peer missing: python venv not found at {}; run ./scripts/test.sh", path.display());
     }
     path
 }
@@ -53,9 +50,7 @@ pub fn python() -> PathBuf {
 /// Finds `name` on `PATH` (plus `/usr/sbin` and `/sbin`, where Debian puts
 /// daemons such as mosquitto) or panics.
 pub fn require_tool(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|p| env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = env::var_os("PATH").map(|p| env::split_paths(&p).collect()).unwrap_or_default();
     for extra in ["/usr/local/sbin", "/usr/sbin", "/sbin"] {
         let extra = PathBuf::from(extra);
         if !dirs.contains(&extra) {
@@ -73,9 +68,7 @@ pub fn require_tool(name: &str) -> PathBuf {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 /// A running peer process. Killed and waited on when dropped.
@@ -90,12 +83,8 @@ impl Peer {
     /// Spawns `cmd` with stdout and stderr piped. Stdout lines are delivered
     /// on the returned channel; stderr is collected (see [`Peer::stderr`]).
     pub fn spawn(name: &str, mut cmd: Command) -> (Peer, mpsc::Receiver<String>) {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("test peer {name}: cannot spawn {cmd:?}: {e}"));
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("test peer {name}: cannot spawn {cmd:?}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr_pipe = child.stderr.take().expect("piped stderr");
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -113,19 +102,11 @@ impl Peer {
             loop {
                 match stderr_pipe.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => sink
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n])),
+                    Ok(n) => sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
                 }
             }
         });
-        let peer = Peer {
-            name: name.to_string(),
-            child,
-            stderr,
-            readers: vec![out_reader, err_reader],
-        };
+        let peer = Peer { name: name.to_string(), child, stderr, readers: vec![out_reader, err_reader] };
         (peer, rx)
     }
 
@@ -138,26 +119,20 @@ impl Peer {
             match lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(port) = line.trim().strip_prefix("READY ") {
-                        return port.trim().parse().unwrap_or_else(|e| {
-                            panic!("test peer {}: bad READY line {line:?}: {e}", self.name)
-                        });
+                        return port
+                            .trim()
+                            .parse()
+                            .unwrap_or_else(|e| panic!("test peer {}: bad READY line {line:?}: {e}", self.name));
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     // stdout closed: the peer died. Collect its status and stderr.
                     let status = self.child.wait().ok();
                     let stderr = self.finish_stderr();
-                    panic!(
-                        "test peer {} exited before READY (status {status:?}); stderr:\n{stderr}",
-                        self.name
-                    );
+                    panic!("test peer {} exited before READY (status {status:?}); stderr:\n{stderr}", self.name);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "test peer {} not READY within {timeout:?}; stderr so far:\n{}",
-                        self.name,
-                        self.stderr()
-                    );
+                    panic!("test peer {} not READY within {timeout:?}; stderr so far:\n{}", self.name, self.stderr());
                 }
             }
         }
@@ -200,11 +175,7 @@ impl Drop for Peer {
 /// `READY <port>` line and returns the peer and the port.
 pub fn spawn_python_peer(script: &str, args: &[&str]) -> (Peer, u16) {
     let script_path = peers_dir().join(script);
-    assert!(
-        script_path.is_file(),
-        "test peer script missing: {}",
-        script_path.display()
-    );
+    assert!(script_path.is_file(), "test peer script missing: {}", script_path.display());
     let mut cmd = Command::new(python());
     cmd.arg("-u").arg(&script_path).args(args);
     let (mut peer, lines) = Peer::spawn(script, cmd);
@@ -222,8 +193,5 @@ pub fn spawn_modbus_server(mode: &str, map: &Path) -> (Peer, u16) {
 pub fn spawn_modbus_server_unit(mode: &str, map: &Path, unit: u8) -> (Peer, u16) {
     let map = map.to_str().expect("map path must be UTF-8");
     let unit = unit.to_string();
-    spawn_python_peer(
-        "modbus_server.py",
-        &["--port", "0", "--map", map, "--mode", mode, "--unit", &unit],
-    )
+    spawn_python_peer("modbus_server.py", &["--port", "0", "--map", map, "--mode", mode, "--unit", &unit])
 }

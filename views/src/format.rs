@@ -32,11 +32,7 @@ pub fn span(ms: i64) -> String {
         _ => ("d", 86_400_000.0),
     };
     let v = ms as f64 / div;
-    if (v - v.round()).abs() < 0.05 {
-        format!("{}{unit}", v.round())
-    } else {
-        format!("{v:.1}{unit}")
-    }
+    if (v - v.round()).abs() < 0.05 { format!("{}{unit}", v.round()) } else { format!("{v:.1}{unit}") }
 }
 
 /// UTC wall-clock `HH:MM:SS` of a Unix epoch millisecond timestamp.

@@ -27,11 +27,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(
-        s.chars()
-            .map(|c| if is_unsafe(c) { PLACEHOLDER } else { c })
-            .collect(),
-    )
+    Cow::Owned(s.chars().map(|c| if is_unsafe(c) { PLACEHOLDER } else { c }).collect())
 }
 
 #[cfg(test)]

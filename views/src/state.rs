@@ -189,7 +189,9 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
         snapshot
             .tags
             .iter()
-            .filter(|t| contains_ci(&t.name, &needle) || contains_ci(&t.asset, &needle) || contains_ci(&t.description, &needle))
+            .filter(|t| {
+                contains_ci(&t.name, &needle) || contains_ci(&t.asset, &needle) || contains_ci(&t.description, &needle)
+            })
             .collect()
     };
     let by_name = |a: &&TagRow, b: &&TagRow| a.name.cmp(&b.name);
@@ -208,13 +210,15 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
         }),
         SortKey::Quality => Box::new(move |a, b| quality_rank(a).cmp(&quality_rank(b)).then_with(|| by_name(a, b))),
         // newest first; never-received last
-        SortKey::Age => Box::new(move |a, b| match (a.ts_ms, b.ts_ms) {
-            (Some(x), Some(y)) => y.cmp(&x),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        }
-        .then_with(|| by_name(a, b))),
+        SortKey::Age => Box::new(move |a, b| {
+            match (a.ts_ms, b.ts_ms) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+            .then_with(|| by_name(a, b))
+        }),
     };
     if ui.sort == SortKey::Name && !ui.sort_desc && v.is_sorted_by(|a, b| a.name <= b.name) {
         // the daemon usually sends tags sorted by name: nothing to do
@@ -233,7 +237,12 @@ pub fn visible_devices<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a Devi
     snapshot
         .devices
         .iter()
-        .filter(|d| needle.is_empty() || contains_ci(&d.name, &needle) || contains_ci(&d.protocol, &needle) || contains_ci(&d.endpoint, &needle))
+        .filter(|d| {
+            needle.is_empty()
+                || contains_ci(&d.name, &needle)
+                || contains_ci(&d.protocol, &needle)
+                || contains_ci(&d.endpoint, &needle)
+        })
         .collect()
 }
 
@@ -387,11 +396,21 @@ mod tests {
     use super::*;
 
     fn tag(name: &str, asset: &str, value: Option<f64>, quality: QualityView, ts: i64) -> TagRow {
-        TagRow { name: name.into(), asset: asset.into(), description: format!("{name} description"), value, quality, ts_ms: Some(ts), ..Default::default() }
+        TagRow {
+            name: name.into(),
+            asset: asset.into(),
+            description: format!("{name} description"),
+            value,
+            quality,
+            ts_ms: Some(ts),
+            ..Default::default()
+        }
     }
 
     fn snap() -> Snapshot {
-        let mut tags: Vec<TagRow> = (0..50).map(|i| tag(&format!("T{i:02}"), "Pump P-101", Some(f64::from(i)), QualityView::Good, 1000 + i64::from(i))).collect();
+        let mut tags: Vec<TagRow> = (0..50)
+            .map(|i| tag(&format!("T{i:02}"), "Pump P-101", Some(f64::from(i)), QualityView::Good, 1000 + i64::from(i)))
+            .collect();
         tags[10].quality = QualityView::Bad("timeout".into());
         tags[20].quality = QualityView::Uncertain("out of range".into());
         tags[30].stale = true;
@@ -399,7 +418,9 @@ mod tests {
         tags[41].value = Some(f64::NAN);
         tags[5].asset = "Tank T-201".into();
         tags[6].description = "Level of the TANK".into();
-        let devices = (0..3).map(|i| DeviceRow { name: format!("plc-{i}"), endpoint: format!("10.0.0.{i}:502"), ..Default::default() }).collect();
+        let devices = (0..3)
+            .map(|i| DeviceRow { name: format!("plc-{i}"), endpoint: format!("10.0.0.{i}:502"), ..Default::default() })
+            .collect();
         Snapshot { tags, devices, ..Default::default() }
     }
 
@@ -484,7 +505,11 @@ mod tests {
     fn filter_typing_backspace_enter_esc() {
         let s = snap();
         let mut ui = UiState::default();
-        press(&mut ui, &s, &[Key::Down, Key::Char('/'), Key::Char('t'), Key::Char('0'), Key::Char('x'), Key::Backspace]);
+        press(
+            &mut ui,
+            &s,
+            &[Key::Down, Key::Char('/'), Key::Char('t'), Key::Char('0'), Key::Char('x'), Key::Backspace],
+        );
         assert_eq!(ui.filter, "t0");
         assert_eq!(ui.selected, 0, "typing resets the selection");
         assert_eq!(visible_tags(&s, &ui).len(), 10);
@@ -592,7 +617,12 @@ mod tests {
     #[test]
     fn overview_keys_scroll_the_asset_tree() {
         let mut s = snap();
-        s.assets = (0..30).map(|i| crate::model::AssetRow { path: vec!["A".into(), "U".into(), format!("P{i:02}")], ..Default::default() }).collect();
+        s.assets = (0..30)
+            .map(|i| crate::model::AssetRow {
+                path: vec!["A".into(), "U".into(), format!("P{i:02}")],
+                ..Default::default()
+            })
+            .collect();
         let mut ui = UiState { screen: Screen::Overview, page_rows: 10, ..Default::default() };
         press(&mut ui, &s, &[Key::Down, Key::Down]);
         assert_eq!(ui.overview_scroll, 2);

@@ -50,19 +50,31 @@ impl Theme {
     }
     /// Column headers.
     pub fn header(self) -> Style {
-        self.pick(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
+        self.pick(
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        )
     }
     /// Title bar.
     pub fn title(self) -> Style {
-        self.pick(Style::new().fg(Color::White).bg(Color::Blue).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::White).bg(Color::Blue).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
     }
     /// The DISCONNECTED banner.
     pub fn alarm(self) -> Style {
-        self.pick(Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
     }
     /// Active tab.
     pub fn tab_active(self) -> Style {
-        self.pick(Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
     }
     /// Key names in footers and help.
     pub fn key(self) -> Style {

@@ -132,7 +132,11 @@ pub fn col_widths(cols: &[Col], total: u16) -> Vec<u16> {
     let mut flex_left = flex_sum;
     for c in cols {
         if c.flex > 0 {
-            let w = if flex_left == c.flex { rest } else { (u32::from(rest) * u32::from(c.flex) / u32::from(flex_left)) as u16 };
+            let w = if flex_left == c.flex {
+                rest
+            } else {
+                (u32::from(rest) * u32::from(c.flex) / u32::from(flex_left)) as u16
+            };
             rest -= w;
             flex_left -= c.flex;
             out.push(w);

@@ -119,11 +119,7 @@ fn tiny_terminals_do_not_panic() {
 
 fn assert_no_control(buf: &Buffer, what: &str) {
     for (i, cell) in buf.content.iter().enumerate() {
-        assert!(
-            !cell.symbol().chars().any(is_unsafe),
-            "{what}: control character {:?} in cell {i}",
-            cell.symbol()
-        );
+        assert!(!cell.symbol().chars().any(is_unsafe), "{what}: control character {:?} in cell {i}", cell.symbol());
     }
 }
 

@@ -106,12 +106,7 @@ fn normalise(words: &[u16], order: ByteOrder, out: &mut [u8]) {
 }
 
 /// Decode `words` (exactly the type's register count) into a raw number. Bools give 0/1.
-pub fn decode(
-    words: &[u16],
-    dtype: DataType,
-    order: ByteOrder,
-    bit: Option<u8>,
-) -> Result<f64, DecodeError> {
+pub fn decode(words: &[u16], dtype: DataType, order: ByteOrder, bit: Option<u8>) -> Result<f64, DecodeError> {
     let expected = usize::from(dtype.registers());
     if words.len() != expected {
         return Err(DecodeError::Length { expected, got: words.len() });
@@ -161,8 +156,7 @@ pub fn encode(raw: f64, dtype: DataType, order: ByteOrder) -> Result<Vec<u16>, D
         DataType::F64 => raw.to_be_bytes().to_vec(),
         DataType::Bool => u16::from(raw != 0.0).to_be_bytes().to_vec(),
     };
-    let std_words: Vec<u16> =
-        bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+    let std_words: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
     let n = std_words.len();
     Ok((0..n)
         .map(|i| {
@@ -176,8 +170,7 @@ pub fn encode(raw: f64, dtype: DataType, order: ByteOrder) -> Result<Vec<u16>, D
 mod tests {
     use super::*;
 
-    const ORDERS: [ByteOrder; 4] =
-        [ByteOrder::Abcd, ByteOrder::Cdab, ByteOrder::Badc, ByteOrder::Dcba];
+    const ORDERS: [ByteOrder; 4] = [ByteOrder::Abcd, ByteOrder::Cdab, ByteOrder::Badc, ByteOrder::Dcba];
 
     #[test]
     fn f32_orders_match_the_documented_layout() {

@@ -90,11 +90,7 @@ impl ModbusPoint {
 
     /// Turn an engineering value into register words for a write.
     pub fn encode_value(&self, value: f64) -> Result<Vec<u16>, DecodeError> {
-        let raw = if self.dtype == DataType::Bool {
-            value
-        } else {
-            remove_scale(value, self.scale, self.offset)
-        };
+        let raw = if self.dtype == DataType::Bool { value } else { remove_scale(value, self.scale, self.offset) };
         encode(raw, self.dtype, self.order)
     }
 }

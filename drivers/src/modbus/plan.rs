@@ -50,11 +50,8 @@ impl ReadBlock {
 /// Plan the reads for `wanted` (indices into `points`). Points whose span is invalid are
 /// skipped (the site loader refuses such points before they get here).
 pub fn plan_reads(points: &[ModbusPoint], wanted: &[usize], max_gap: u16) -> Vec<ReadBlock> {
-    let mut sorted: Vec<usize> = wanted
-        .iter()
-        .copied()
-        .filter(|&i| points.get(i).is_some_and(|p| p.last_address().is_some()))
-        .collect();
+    let mut sorted: Vec<usize> =
+        wanted.iter().copied().filter(|&i| points.get(i).is_some_and(|p| p.last_address().is_some())).collect();
     sorted.sort_by_key(|&i| (points[i].table, points[i].address, i));
 
     let mut blocks = Vec::new();

@@ -59,10 +59,9 @@ async fn read_block(
         match table {
             Table::HoldingRegister => ctx.read_holding_registers(start, count).await,
             Table::InputRegister => ctx.read_input_registers(start, count).await,
-            Table::Coil => ctx
-                .read_coils(start, count)
-                .await
-                .map(|r| r.map(|bits| bits.into_iter().map(u16::from).collect())),
+            Table::Coil => {
+                ctx.read_coils(start, count).await.map(|r| r.map(|bits| bits.into_iter().map(u16::from).collect()))
+            }
             Table::DiscreteInput => ctx
                 .read_discrete_inputs(start, count)
                 .await

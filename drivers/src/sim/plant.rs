@@ -202,33 +202,27 @@ impl PumpSkid {
         let rough = starving * 0.4 * self.noise.normal();
         self.suction = 0.15 + 0.6 * self.level / 100.0 - 0.00001 * self.flow * self.flow - 0.3 * starving;
         self.discharge =
-            (self.suction + 7.0 * n * n - 0.00025 * self.flow * self.flow + rough + 0.02 * self.noise.normal()).max(0.0);
+            (self.suction + 7.0 * n * n - 0.00025 * self.flow * self.flow + rough + 0.02 * self.noise.normal())
+                .max(0.0);
         let hydraulic = self.flow * (self.discharge - self.suction).max(0.0);
-        self.current = if self.run_cmd && self.speed > 1.0 {
-            10.0 + 0.07 * hydraulic + 0.1 * self.noise.normal()
-        } else {
-            0.0
-        };
+        self.current =
+            if self.run_cmd && self.speed > 1.0 { 10.0 + 0.07 * hydraulic + 0.1 * self.noise.normal() } else { 0.0 };
         let t_target = AMBIENT + 30.0 * (self.current / 24.0).powi(2);
         let a_temp = if dt > 0.0 { 1.0 - (-dt / 300.0).exp() } else { 0.0 };
         self.motor_temp += (t_target - self.motor_temp) * a_temp;
 
-        let wear_mult = self
-            .faults
-            .iter()
-            .find_map(|f| if let Fault::BearingWear(m) = f { Some(*m) } else { None })
-            .unwrap_or(1.0);
+        let wear_mult =
+            self.faults.iter().find_map(|f| if let Fault::BearingWear(m) = f { Some(*m) } else { None }).unwrap_or(1.0);
         if self.speed > 1.0 {
             self.run_seconds += dt;
             // about 0.05 mm/s per running day at rate 1
             self.wear += dt * n * 0.05 / 86_400.0 * self.wear_rate * wear_mult;
         }
-        self.vibration = (0.6 + 1.6 * n * n + self.wear + 3.0 * starving * self.noise.uniform()
-            + 0.05 * self.noise.normal())
-        .max(0.0);
+        self.vibration =
+            (0.6 + 1.6 * n * n + self.wear + 3.0 * starving * self.noise.uniform() + 0.05 * self.noise.normal())
+                .max(0.0);
         self.total += self.flow / 3600.0 * dt;
-        if let Some(rate) =
-            self.faults.iter().find_map(|f| if let Fault::SensorDrift(r) = f { Some(*r) } else { None })
+        if let Some(rate) = self.faults.iter().find_map(|f| if let Fault::SensorDrift(r) = f { Some(*r) } else { None })
         {
             self.drift += rate * dt / 3600.0;
         }

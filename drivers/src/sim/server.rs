@@ -181,7 +181,9 @@ impl SimService {
             Request::ReadInputRegisters(a, n) => slice(&unit.input, a, n).map(Response::ReadInputRegisters),
             Request::ReadCoils(a, n) => slice(&unit.coils, a, n).map(Response::ReadCoils),
             Request::ReadDiscreteInputs(a, n) => slice(&unit.discrete, a, n).map(Response::ReadDiscreteInputs),
-            Request::WriteSingleRegister(a, w) => unit.write_holding(a, w).map(|()| Response::WriteSingleRegister(a, w)),
+            Request::WriteSingleRegister(a, w) => {
+                unit.write_holding(a, w).map(|()| Response::WriteSingleRegister(a, w))
+            }
             Request::WriteMultipleRegisters(a, words) => {
                 for (k, w) in words.iter().enumerate() {
                     let at = u16::try_from(usize::from(a) + k).map_err(|_| ExceptionCode::IllegalDataAddress)?;

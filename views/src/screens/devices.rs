@@ -15,7 +15,6 @@ use crate::state::{UiState, visible_devices, window_start};
 use crate::theme::Theme;
 use crate::widgets::{CellText, Col, draw_table, put};
 
-
 /// Width from which the protocol column is shown.
 pub const WIDE: u16 = 120;
 
@@ -24,11 +23,7 @@ fn columns(width: u16) -> Vec<Col> {
     if width >= WIDE {
         c.push(Col::fixed("Protocol", 12));
     }
-    c.extend([
-        Col::flex("Endpoint", 3),
-        Col::right("Poll", 5),
-        Col::right("Lat", 6),
-    ]);
+    c.extend([Col::flex("Endpoint", 3), Col::right("Poll", 5), Col::right("Lat", 6)]);
     if width >= WIDE {
         c.push(Col::right("Polls", 5));
     }
@@ -84,7 +79,11 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let t = ui.theme;
     let devs = visible_devices(snapshot, ui);
     let down = devs.iter().filter(|d| !d.connected).count();
-    let count = if ui.filter.is_empty() { format!(" {} devices", devs.len()) } else { format!(" {}/{} devices", devs.len(), snapshot.devices.len()) };
+    let count = if ui.filter.is_empty() {
+        format!(" {} devices", devs.len())
+    } else {
+        format!(" {}/{} devices", devs.len(), snapshot.devices.len())
+    };
     let summary = format!("  {} up  {down} down", devs.len() - down);
     let filter = if ui.filter_editing {
         format!("  filter: {}█", ui.filter)
@@ -100,8 +99,20 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     );
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if devs.is_empty() {
-        let msg = if snapshot.devices.is_empty() { "No devices configured." } else { "No device matches the filter (Esc clears it)." };
-        put(buf, rest.x + 1, rest.y + 1.min(rest.height.saturating_sub(1)), rest.width.saturating_sub(1), msg, t.dim(), false);
+        let msg = if snapshot.devices.is_empty() {
+            "No devices configured."
+        } else {
+            "No device matches the filter (Esc clears it)."
+        };
+        put(
+            buf,
+            rest.x + 1,
+            rest.y + 1.min(rest.height.saturating_sub(1)),
+            rest.width.saturating_sub(1),
+            msg,
+            t.dim(),
+            false,
+        );
         return;
     }
     // details panel below the table: borders + error (wrapped, in full when

@@ -109,7 +109,9 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
     }
     match ui.screen {
         Screen::Overview => &[("1-4", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
-        Screen::Tags => &[("↑↓", "select"), ("Enter", "trend"), ("/", "filter"), ("s/S", "sort"), ("?", "help"), ("q", "quit")],
+        Screen::Tags => {
+            &[("↑↓", "select"), ("Enter", "trend"), ("/", "filter"), ("s/S", "sort"), ("?", "help"), ("q", "quit")]
+        }
         Screen::Trend => &[("+/-", "zoom"), ("←→", "pan"), ("Esc", "back"), ("?", "help"), ("q", "quit")],
         Screen::Devices => &[("↑↓", "select"), ("/", "filter"), ("?", "help"), ("q", "quit")],
     }

@@ -67,7 +67,8 @@ fn tree_row<'a>(l: &TreeLine<'a>, t: Theme) -> Vec<CellText<'a>> {
         Some(false) => ("STOP", t.warn()),
         None => ("", t.dim()),
     };
-    let (bad, bstyle) = if l.bad_tags > 0 { (format!("{} bad", l.bad_tags), t.bad()) } else { (String::new(), t.dim()) };
+    let (bad, bstyle) =
+        if l.bad_tags > 0 { (format!("{} bad", l.bad_tags), t.bad()) } else { (String::new(), t.dim()) };
     vec![
         (Cow::Owned(label), if l.leaf { t.normal() } else { t.header() }),
         (Cow::Owned(l.tags.to_string()), t.dim()),
@@ -76,7 +77,8 @@ fn tree_row<'a>(l: &TreeLine<'a>, t: Theme) -> Vec<CellText<'a>> {
     ]
 }
 
-const TREE_COLS: [Col; 4] = [Col::flex("Asset", 1), Col::right("Tags", 5), Col::right("Bad", 8), Col::fixed("State", 5)];
+const TREE_COLS: [Col; 4] =
+    [Col::flex("Asset", 1), Col::right("Tags", 5), Col::right("Bad", 8), Col::fixed("State", 5)];
 
 /// Renders the Overview body into `area`.
 pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
@@ -91,7 +93,11 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let b = format!("{bad} bad  {stale} stale  ");
     let c = format!("{} devices  {down} down", snapshot.devices.len());
     super::render_status(
-        &[(&a, t.normal()), (&b, if bad > 0 { t.bad() } else { t.dim() }), (&c, if down > 0 { t.bad() } else { t.dim() })],
+        &[
+            (&a, t.normal()),
+            (&b, if bad > 0 { t.bad() } else { t.dim() }),
+            (&c, if down > 0 { t.bad() } else { t.dim() }),
+        ],
         Rect::new(area.x, area.y, area.width, 1),
         buf,
     );
@@ -209,7 +215,12 @@ mod tests {
 
     #[test]
     fn tree_groups_and_sums() {
-        let assets = [asset(&["B", "U1", "X"], 2, 1), asset(&["A", "U1", "P1"], 3, 0), asset(&["A", "U1", "P2"], 4, 2), asset(&["A", "U2", "P3"], 1, 0)];
+        let assets = [
+            asset(&["B", "U1", "X"], 2, 1),
+            asset(&["A", "U1", "P1"], 3, 0),
+            asset(&["A", "U1", "P2"], 4, 2),
+            asset(&["A", "U2", "P3"], 1, 0),
+        ];
         let lines = tree_lines(&assets);
         let view: Vec<_> = lines.iter().map(|l| (l.depth, l.label, l.tags, l.bad_tags, l.leaf)).collect();
         assert_eq!(

@@ -30,7 +30,13 @@ fn columns(width: u16) -> Vec<Col> {
     if width >= WIDER {
         c.push(Col::flex("Description", 2));
     }
-    c.extend([Col::right("Value", VALUE_W), Col::fixed("Units", 6), Col::fixed("Li", 2), Col::fixed("Quality", 17), Col::right("Age", 5)]);
+    c.extend([
+        Col::right("Value", VALUE_W),
+        Col::fixed("Units", 6),
+        Col::fixed("Li", 2),
+        Col::fixed("Quality", 17),
+        Col::right("Age", 5),
+    ]);
     if width >= WIDE {
         c.extend([Col::right("Low", 9), Col::right("High", 9), Col::fixed("W", 1), Col::fixed("Recent", SPARK_W)]);
     }
@@ -116,7 +122,11 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let tags = visible_tags(snapshot, ui);
     let bad = tags.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count();
     let stale = tags.iter().filter(|t| t.stale).count();
-    let count = if ui.filter.is_empty() { format!(" {} tags", tags.len()) } else { format!(" {}/{} tags", tags.len(), snapshot.tags.len()) };
+    let count = if ui.filter.is_empty() {
+        format!(" {} tags", tags.len())
+    } else {
+        format!(" {}/{} tags", tags.len(), snapshot.tags.len())
+    };
     let summary = format!("  {bad} bad  {stale} stale");
     let sort = format!("  sort: {} {}", ui.sort.label(), if ui.sort_desc { "▼" } else { "▲" });
     let filter = if ui.filter_editing {
@@ -127,12 +137,25 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         String::new()
     };
     let sum_style = if bad > 0 { t.bad() } else { t.dim() };
-    super::render_status(&[(&count, t.normal()), (&summary, sum_style), (&sort, t.dim()), (&filter, t.key())], Rect::new(area.x, area.y, area.width, 1), buf);
+    super::render_status(
+        &[(&count, t.normal()), (&summary, sum_style), (&sort, t.dim()), (&filter, t.key())],
+        Rect::new(area.x, area.y, area.width, 1),
+        buf,
+    );
 
     let table = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if tags.is_empty() {
-        let msg = if snapshot.tags.is_empty() { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
-        crate::widgets::put(buf, table.x + 1, table.y + 1.min(table.height.saturating_sub(1)), table.width.saturating_sub(1), msg, t.dim(), false);
+        let msg =
+            if snapshot.tags.is_empty() { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
+        crate::widgets::put(
+            buf,
+            table.x + 1,
+            table.y + 1.min(table.height.saturating_sub(1)),
+            table.width.saturating_sub(1),
+            msg,
+            t.dim(),
+            false,
+        );
         return;
     }
     let rows_h = usize::from(table.height.saturating_sub(1));
@@ -142,4 +165,3 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let rows: Vec<_> = tags[start..].iter().take(rows_h).map(|tag| row(tag, snapshot.now_ms, t, wide, wider)).collect();
     draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
 }
-

@@ -64,7 +64,11 @@ impl Widget for &MinMaxChart<'_> {
         let gutter = (10 + width(&units) as u16 + 1).min(area.width / 3);
         let plot = Rect::new(area.x + gutter + 1, area.y, area.width - gutter - 1, area.height - 1);
         let buckets = bucket(&self.data.columns, usize::from(plot.width));
-        let Some((lo, hi)) = buckets.iter().flatten().fold(None, |acc: Option<(f64, f64)>, &(a, b)| Some(acc.map_or((a, b), |(lo, hi)| (lo.min(a), hi.max(b))))) else {
+        let Some((lo, hi)) = buckets
+            .iter()
+            .flatten()
+            .fold(None, |acc: Option<(f64, f64)>, &(a, b)| Some(acc.map_or((a, b), |(lo, hi)| (lo.min(a), hi.max(b)))))
+        else {
             let msg = "no data in this time window";
             let w = (width(msg) as u16).min(area.width);
             put(buf, area.x + (area.width - w) / 2, area.y + area.height / 2, w, msg, t.dim(), false);

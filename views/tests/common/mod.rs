@@ -10,7 +10,16 @@ pub fn empty() -> Snapshot {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn tag(name: &str, asset: &str, desc: &str, value: Option<f64>, decimals: u8, units: &str, quality: QualityView, age_ms: i64) -> TagRow {
+fn tag(
+    name: &str,
+    asset: &str,
+    desc: &str,
+    value: Option<f64>,
+    decimals: u8,
+    units: &str,
+    quality: QualityView,
+    age_ms: i64,
+) -> TagRow {
     let v = value.unwrap_or(0.0);
     TagRow {
         name: name.into(),
@@ -86,15 +95,35 @@ pub fn normal() -> Snapshot {
             timeouts: 41,
             exceptions: 0,
             reconnects: 12,
-            last_error: Some("connect to 10.20.1.12:502 failed: connection refused (os error 111); retrying in 5s".into()),
+            last_error: Some(
+                "connect to 10.20.1.12:502 failed: connection refused (os error 111); retrying in 5s".into(),
+            ),
             tags: 3,
             bad_tags: 3,
         },
     ];
     let assets = vec![
-        AssetRow { path: vec!["Water".into(), "Pump skid".into(), "Pump P-101".into()], description: "Transfer pump".into(), tags: 9, bad_tags: 0, running: Some(true) },
-        AssetRow { path: vec!["Water".into(), "Pump skid".into(), "Tank T-201".into()], description: "Buffer tank".into(), tags: 3, bad_tags: 3, running: None },
-        AssetRow { path: vec!["Water".into(), "Dosing".into(), "Pump P-301".into()], description: "Dosing pump".into(), tags: 0, bad_tags: 0, running: Some(false) },
+        AssetRow {
+            path: vec!["Water".into(), "Pump skid".into(), "Pump P-101".into()],
+            description: "Transfer pump".into(),
+            tags: 9,
+            bad_tags: 0,
+            running: Some(true),
+        },
+        AssetRow {
+            path: vec!["Water".into(), "Pump skid".into(), "Tank T-201".into()],
+            description: "Buffer tank".into(),
+            tags: 3,
+            bad_tags: 3,
+            running: None,
+        },
+        AssetRow {
+            path: vec!["Water".into(), "Dosing".into(), "Pump P-301".into()],
+            description: "Dosing pump".into(),
+            tags: 0,
+            bad_tags: 0,
+            running: Some(false),
+        },
     ];
     Snapshot {
         site: "Riverside WTP".into(),
@@ -141,7 +170,8 @@ pub fn huge() -> Snapshot {
             t.low = Some(-1.0e12);
             t.high = Some(1.0e12);
             t.writable = i % 3 == 0;
-            t.recent = (0..30).map(|j| if j % 9 == 4 { f64::NAN } else { f64::from((i * 31 + j * 17) % 101) }).collect();
+            t.recent =
+                (0..30).map(|j| if j % 9 == 4 { f64::NAN } else { f64::from((i * 31 + j * 17) % 101) }).collect();
             t
         })
         .collect();
@@ -165,7 +195,11 @@ pub fn huge() -> Snapshot {
         .collect();
     s.assets = (0..200)
         .map(|i| AssetRow {
-            path: vec![format!("Area {:02} with a long name", i / 40), format!("Unit {:02}", i / 8), format!("Asset {i:03} with an extremely long descriptive name")],
+            path: vec![
+                format!("Area {:02} with a long name", i / 40),
+                format!("Unit {:02}", i / 8),
+                format!("Asset {i:03} with an extremely long descriptive name"),
+            ],
             description: "d".repeat(100),
             tags: 5,
             bad_tags: i % 3,
@@ -202,7 +236,8 @@ pub fn hostile() -> Snapshot {
         d.name = format!("{}{EVIL}", d.name);
         d.protocol = format!("mb\x1b[5m{EVIL}");
         d.endpoint = format!("🔌{}\x1b[K", d.endpoint);
-        d.last_error = Some(format!("refused{EVIL} 接続が拒否されました 🚫 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\"));
+        d.last_error =
+            Some(format!("refused{EVIL} 接続が拒否されました 🚫 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\"));
     }
     for a in &mut s.assets {
         a.path[2] = format!("{EVIL}{}", a.path[2]);
@@ -249,7 +284,14 @@ pub fn trend_huge() -> TrendData {
                     500 => f64::NAN,
                     _ => (f64::from(i) * 1.0e297).min(1.0e300) * if i % 2 == 0 { 1.0 } else { -1.0 },
                 };
-                TrendColumn { start_ms: from + i64::from(i) * 518_400, end_ms: from + i64::from(i + 1) * 518_400, min: v, max: v, last: v, count: 1 }
+                TrendColumn {
+                    start_ms: from + i64::from(i) * 518_400,
+                    end_ms: from + i64::from(i + 1) * 518_400,
+                    min: v,
+                    max: v,
+                    last: v,
+                    count: 1,
+                }
             })
             .collect(),
     }

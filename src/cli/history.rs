@@ -1,0 +1,104 @@
+//! `mimic history`: stored samples of one tag, from the running daemon over its socket
+//! when one serves the data directory, else straight from the store file.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::historian::{Historian, HistorianOptions};
+use crate::ipc::{HistSample, Reply, Request};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+}
+
+/// `1h` / `30m` / `7d` ago, or an RFC 3339 timestamp, as ms since the epoch.
+pub fn parse_time(s: &str, now_ms: i64) -> anyhow::Result<i64> {
+    if let Ok(d) = crate::config::parse_duration(s) {
+        return Ok(now_ms - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
+    }
+    let ts: jiff::Timestamp = s.parse().map_err(|e| {
+        anyhow!("`{s}` is neither a duration ago (1h, 30m, 7d) nor a timestamp like 2026-11-26T08:00:00Z ({e})")
+    })?;
+    Ok(ts.as_millisecond())
+}
+
+pub fn format_ts(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        Err(_) => ms.to_string(),
+    }
+}
+
+pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Format) -> anyhow::Result<()> {
+    let now = mimic_drivers::now_ms();
+    let from = parse_time(since, now)?;
+    let to = match until {
+        Some(u) => parse_time(u, now)?,
+        None => now + 1,
+    };
+    if from >= to {
+        bail!("--since must be before --until");
+    }
+    let samples = fetch(dir, tag, from, to)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Csv => {
+            writeln!(out, "ts_ms,time,value,quality")?;
+            for s in &samples {
+                let v = s.value.map_or(String::new(), |v| v.to_string());
+                writeln!(out, "{},{},{},\"{}\"", s.ts_ms, format_ts(s.ts_ms), v, s.quality.replace('"', "'"))?;
+            }
+        }
+        Format::Table => {
+            writeln!(out, "{:<24}  {:>16}  quality", "time (UTC)", tag)?;
+            for s in &samples {
+                let v = s.value.map_or("-".to_string(), |v| format!("{v}"));
+                writeln!(out, "{:<24}  {:>16}  {}", format_ts(s.ts_ms), v, s.quality)?;
+            }
+            writeln!(out, "{} samples", samples.len())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn fetch(dir: &Path, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSample>> {
+    let sock = dir.join(crate::ipc::SOCKET_NAME);
+    if let Ok(stream) = UnixStream::connect(&sock) {
+        return via_daemon(stream, tag, from, to).with_context(|| format!("asking the daemon at {}", sock.display()));
+    }
+    let path = dir.join(crate::daemon::STORE_NAME);
+    if !path.exists() {
+        bail!("no store at {} (use --data DIR or --site FILE)", path.display());
+    }
+    let h =
+        Historian::open(&path, HistorianOptions::default()).with_context(|| format!("opening {}", path.display()))?;
+    let id = h.lookup(tag)?.ok_or_else(|| anyhow!("no samples of tag `{tag}` in {}", path.display()))?;
+    Ok(h.query(id, from, to)?.iter().map(crate::daemon::socket::hist_sample).collect())
+}
+
+fn via_daemon(stream: UnixStream, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSample>> {
+    let mut w = stream.try_clone()?;
+    let mut r = BufReader::new(stream);
+    let mut req = serde_json::to_vec(&Request::History { tag: tag.into(), from_ms: from, to_ms: to })?;
+    req.push(b'\n');
+    w.write_all(&req)?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            bail!("daemon closed the connection");
+        }
+        match serde_json::from_str::<Reply>(&line)? {
+            Reply::Hello { .. } | Reply::Snapshot(_) => continue,
+            Reply::History { samples, .. } => return Ok(samples),
+            Reply::Error { message } => bail!("{message}"),
+            Reply::Trend { .. } => bail!("unexpected reply"),
+        }
+    }
+}

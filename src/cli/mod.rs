@@ -1,0 +1,271 @@
+//! Command-line faces of mimic: raw arguments (clap) → validated options → action.
+//!
+//! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
+//! plant in one process, `check` validates a site file, `history` prints stored samples,
+//! `sim` serves the demo plant alone.
+
+mod history;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+
+use crate::config::Site;
+use crate::daemon::{Daemon, DaemonOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "mimic", version, about = "Digital twin and operator terminal of an industrial site")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the twin of a site as a long-lived daemon (owns the devices and the store).
+    Run {
+        /// The site file.
+        site: PathBuf,
+        /// Store directory (default: the site file's data_dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Attach a terminal to a running daemon.
+    Tui {
+        /// Data directory of the daemon (its socket is DATA/mimic.sock).
+        #[arg(long, default_value = "mimic-data")]
+        data: PathBuf,
+        /// Socket path, overriding --data.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Run the built-in demo plant, the twin and a terminal in one process.
+    Demo {
+        /// Run without a terminal and print a summary at the end.
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: how long to run, e.g. 10s.
+        #[arg(long = "for", value_parser = parse_duration_arg, default_value = "10s")]
+        duration: Duration,
+        /// Store directory.
+        #[arg(long, default_value = "mimic-data")]
+        data: PathBuf,
+    },
+    /// Validate site files; print every problem as file:line:col: field: message.
+    Check {
+        #[arg(required = true)]
+        sites: Vec<PathBuf>,
+    },
+    /// Print stored samples of a tag with their quality.
+    History {
+        tag: String,
+        /// Start: a duration ago (1h, 30m, 7d) or a timestamp (2026-11-26T08:00:00Z).
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// End (default: now), same forms as --since.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value_t = history::Format::Table)]
+        format: history::Format,
+        /// Store directory (default: the site file's data_dir, else ./mimic-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Site file whose data_dir to use.
+        #[arg(long)]
+        site: Option<PathBuf>,
+    },
+    /// Serve the demo plant alone as a Modbus TCP server.
+    Sim {
+        #[arg(long, default_value_t = 5020)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Number of pump skids, served as unit ids 1..=N.
+        #[arg(long, default_value_t = 1)]
+        units: u8,
+        /// Bearing wear acceleration (1 = real time).
+        #[arg(long, default_value_t = 1.0)]
+        wear_rate: f64,
+    },
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    crate::config::parse_duration(s)
+}
+
+pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { sites } => Ok(check(&sites)),
+        Command::History { tag, since, until, format, data, site } => {
+            let dir = match (data, site) {
+                (Some(d), _) => d,
+                (None, Some(s)) => load_site(&s)?.data_dir,
+                (None, None) => PathBuf::from("mimic-data"),
+            };
+            history::run(&dir, &tag, &since, until.as_deref(), format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sim { port, bind, units, wear_rate } => {
+            init_logging();
+            runtime()?.block_on(async move {
+                let addr =
+                    format!("{bind}:{port}").parse().with_context(|| format!("bad bind address {bind}:{port}"))?;
+                let sim = mimic_drivers::sim::serve(addr, units, 1, wear_rate)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                println!("demo plant serving Modbus TCP on {} (units 1..={units}); Ctrl-C stops", sim.local_addr());
+                wait_for_stop().await;
+                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+            })
+        }
+        Command::Run { site, data } => {
+            init_logging();
+            let site = load_site(&site)?;
+            let data_dir = data.unwrap_or_else(|| site.data_dir.clone());
+            runtime()?.block_on(async move {
+                let daemon = Daemon::start(site, DaemonOptions { data_dir, socket: true }).await?;
+                tracing::info!("mimic running: {} devices, {} tags", daemon.site.devices.len(), daemon.site.tags.len());
+                if let Some(p) = &daemon.socket_path {
+                    eprintln!("mimic: serving terminals on {}", p.display());
+                }
+                wait_for_stop().await;
+                daemon.shutdown().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Tui { data, socket } => {
+            let path = socket.unwrap_or_else(|| data.join(crate::ipc::SOCKET_NAME));
+            runtime()?.block_on(crate::tui::attach(path))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { headless, duration, data } => {
+            if headless {
+                init_logging();
+            }
+            runtime()?.block_on(demo(headless, duration, data, started))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+        _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+    }
+}
+
+pub fn load_site(path: &Path) -> anyhow::Result<Site> {
+    Site::load(path).map_err(|e| anyhow!("{e}\n{} problem(s) in {}; nothing was started", e.0.len(), path.display()))
+}
+
+fn check(sites: &[PathBuf]) -> ExitCode {
+    let mut bad = false;
+    for s in sites {
+        match Site::load(s) {
+            Ok(site) => println!(
+                "{}: ok ({} devices, {} tags, {} assets)",
+                s.display(),
+                site.devices.len(),
+                site.tags.len(),
+                site.assets.len()
+            ),
+            Err(errs) => {
+                bad = true;
+                for e in &errs.0 {
+                    println!("{e}");
+                }
+            }
+        }
+    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The demo site, pointed at a simulator on `addr`.
+pub fn demo_site(addr: std::net::SocketAddr, data_dir: &Path) -> anyhow::Result<Site> {
+    let text = include_str!("../../profiles/demo-site.toml").replace("127.0.0.1:5020", &addr.to_string());
+    let mut site =
+        Site::parse(Path::new("profiles/demo-site.toml"), &text).map_err(|e| anyhow!("built-in demo site: {e}"))?;
+    site.data_dir = data_dir.to_path_buf();
+    Ok(site)
+}
+
+async fn demo(headless: bool, duration: Duration, data: PathBuf, started: Instant) -> anyhow::Result<ExitCode> {
+    let sim =
+        mimic_drivers::sim::serve("127.0.0.1:0".parse()?, 1, 1, 2000.0).await.context("cannot start the demo plant")?;
+    let site = demo_site(sim.local_addr(), &data)?;
+    let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
+    if headless {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {},
+            _ = wait_for_stop() => {},
+        }
+        let snap = daemon.snapshots.borrow().clone();
+        let status = daemon.store_status.lock().map(|s| s.clone()).unwrap_or_default();
+        daemon.shutdown().await;
+        let status_final = status;
+        println!(
+            "demo ran {:.1}s against the simulated pump skid at {}",
+            started.elapsed().as_secs_f64(),
+            sim.local_addr()
+        );
+        println!("store: {}", data.join(crate::daemon::STORE_NAME).display());
+        println!(
+            "samples stored: {} in {} commits ({} bytes on disk)",
+            status_final.samples, status_final.commits, status_final.bytes
+        );
+        if let Some(first) = status_final.first_commit_ms {
+            let start_wall = mimic_drivers::now_ms() - i64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+            println!("start-up to first stored sample: {} ms", first - start_wall);
+        }
+        for d in &snap.devices {
+            println!(
+                "device {}: {} polls, {} errors, {} timeouts, {} exceptions, last latency {}",
+                d.name,
+                d.polls,
+                d.errors,
+                d.timeouts,
+                d.exceptions,
+                d.latency_ms.map_or("-".into(), |l| format!("{l:.2} ms"))
+            );
+        }
+        if let Some(rss) = rss_kib() {
+            println!("rss: {} KiB", rss);
+        }
+        let bad = snap.tags.iter().filter(|t| t.quality != "Good").count();
+        println!("tags: {} ({} not Good)", snap.tags.len(), bad);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let socket = daemon.socket_path.clone().ok_or_else(|| anyhow!("demo daemon has no socket"))?;
+    let result = crate::tui::attach(socket).await;
+    daemon.shutdown().await;
+    drop(sim);
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resident set size of this process, from /proc.
+pub fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

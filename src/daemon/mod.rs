@@ -1,0 +1,205 @@
+//! The daemon: the async shell around the pure core.
+//!
+//! It alone owns the devices and the store. Device tasks send readings over one bounded
+//! channel to the core task, which applies [`crate::core::update`] and carries out the
+//! effects: samples go to the historian writer thread (durable batches at least once a
+//! second), and a fresh immutable snapshot is published for terminals at most four times
+//! a second. Terminals attach over a Unix socket ([`socket`]).
+
+mod snapshot;
+pub mod socket;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use mimic_drivers::device::run_device;
+use mimic_drivers::modbus::{ModbusTcp, ModbusTcpConfig};
+use mimic_drivers::{DeviceEvent, PollGroup};
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{Address, Protocol, Site};
+use crate::core::{self, Effect, Msg, State};
+use crate::historian::{Historian, HistorianError, HistorianOptions, TagId};
+use crate::ipc::LiveSnapshot;
+
+pub use writer::StoreStatus;
+
+/// Store file name inside the data directory.
+pub const STORE_NAME: &str = "store.redb";
+/// Minimum time between two published snapshots.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the store {path}: {source}")]
+    Store { path: PathBuf, source: HistorianError },
+    #[error("socket {path}: {message}")]
+    Socket { path: PathBuf, message: String },
+}
+
+/// A running daemon. Dropping it stops the tasks; call [`Daemon::shutdown`] to flush
+/// the open batch first.
+pub struct Daemon {
+    pub site: Arc<Site>,
+    pub snapshots: watch::Receiver<Arc<LiveSnapshot>>,
+    pub historian: Arc<RwLock<Historian>>,
+    /// Historian id of each site tag, by tag index.
+    pub tag_ids: Arc<Vec<TagId>>,
+    pub store_status: Arc<Mutex<StoreStatus>>,
+    pub socket_path: Option<PathBuf>,
+    tasks: Vec<JoinHandle<()>>,
+    writer: Option<writer::Writer>,
+}
+
+pub struct DaemonOptions {
+    pub data_dir: PathBuf,
+    /// Serve terminals on `data_dir/mimic.sock`.
+    pub socket: bool,
+}
+
+impl Daemon {
+    /// Open the store, start every device and the core. Must run inside a tokio runtime.
+    pub async fn start(site: Site, opts: DaemonOptions) -> Result<Daemon, DaemonError> {
+        let site = Arc::new(site);
+        std::fs::create_dir_all(&opts.data_dir)
+            .map_err(|source| DaemonError::DataDir { path: opts.data_dir.clone(), source })?;
+        let store_path = opts.data_dir.join(STORE_NAME);
+        let store_err = |source| DaemonError::Store { path: store_path.clone(), source };
+        let mut hist =
+            Historian::open(&store_path, HistorianOptions { retention: site.retention, ..Default::default() })
+                .map_err(store_err)?;
+        let tag_ids: Vec<TagId> =
+            site.tags.iter().map(|t| hist.tag_id(&t.name)).collect::<Result<_, _>>().map_err(store_err)?;
+        let tag_ids = Arc::new(tag_ids);
+        let historian = Arc::new(RwLock::new(hist));
+
+        let store_status = Arc::new(Mutex::new(StoreStatus::default()));
+        let writer = writer::Writer::start(historian.clone(), tag_ids.clone(), store_status.clone());
+
+        let (dev_tx, dev_rx) = mpsc::channel::<DeviceEvent>(1024);
+        let mut tasks = Vec::new();
+        let state = State::new(site.clone());
+        for (di, dev) in site.devices.iter().enumerate() {
+            let tag_ix = &state.device_points[di];
+            let mut groups: Vec<PollGroup> = Vec::new();
+            for (pi, &ti) in tag_ix.iter().enumerate() {
+                let period = site.tags[ti].poll;
+                match groups.iter_mut().find(|g| g.period == period) {
+                    Some(g) => g.points.push(pi),
+                    None => groups.push(PollGroup { period, points: vec![pi] }),
+                }
+            }
+            match &dev.protocol {
+                Protocol::ModbusTcp { endpoint, unit, timeout, max_gap } => {
+                    let points = tag_ix
+                        .iter()
+                        .map(|&ti| match &site.tags[ti].address {
+                            Address::Modbus(p) => p.clone(),
+                        })
+                        .collect();
+                    let cfg = ModbusTcpConfig {
+                        endpoint: endpoint.clone(),
+                        unit: *unit,
+                        timeout: *timeout,
+                        max_gap: *max_gap,
+                    };
+                    let driver = ModbusTcp::new(cfg, points);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone())));
+                }
+            }
+        }
+        drop(dev_tx);
+
+        let (snap_tx, snapshots) =
+            watch::channel(Arc::new(snapshot::build(&state, &StoreStatus::default(), mimic_drivers::now_ms())));
+        tasks.push(tokio::spawn(core_task(state, dev_rx, writer.sender(), snap_tx, store_status.clone())));
+
+        let mut socket_path = None;
+        if opts.socket {
+            let path = opts.data_dir.join(crate::ipc::SOCKET_NAME);
+            let listener =
+                socket::bind(&path).map_err(|message| DaemonError::Socket { path: path.clone(), message })?;
+            let ctx = socket::Ctx {
+                site: site.clone(),
+                snapshots: snapshots.clone(),
+                historian: historian.clone(),
+                tag_ids: tag_ids.clone(),
+            };
+            tasks.push(tokio::spawn(socket::serve(listener, ctx)));
+            socket_path = Some(path);
+        }
+
+        Ok(Daemon { site, snapshots, historian, tag_ids, store_status, socket_path, tasks, writer: Some(writer) })
+    }
+
+    /// Stop polling, commit the open batch, remove the socket.
+    pub async fn shutdown(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(w) = self.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || w.finish()).await;
+        }
+        if let Some(p) = &self.socket_path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn core_task(
+    mut state: State,
+    mut dev_rx: mpsc::Receiver<DeviceEvent>,
+    store: std::sync::mpsc::Sender<Vec<core::Sample>>,
+    snap_tx: watch::Sender<Arc<LiveSnapshot>>,
+    store_status: Arc<Mutex<StoreStatus>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut publish = tokio::time::interval(PUBLISH_EVERY);
+    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut published = u64::MAX;
+    let mut store_seen = StoreStatus::default();
+    loop {
+        let msg = tokio::select! {
+            ev = dev_rx.recv() => match ev {
+                Some(ev) => Msg::Device(ev),
+                None => return,
+            },
+            _ = tick.tick() => Msg::Tick { now_ms: mimic_drivers::now_ms() },
+            _ = publish.tick() => {
+                let status = store_status.lock().map(|s| s.clone()).unwrap_or_default();
+                if state.version != published || status != store_seen {
+                    published = state.version;
+                    snap_tx.send_replace(Arc::new(snapshot::build(&state, &status, mimic_drivers::now_ms())));
+                    store_seen = status;
+                }
+                continue;
+            }
+        };
+        for effect in core::update(&mut state, msg) {
+            match effect {
+                Effect::Store(samples) => {
+                    if store.send(samples).is_err() {
+                        tracing::error!("historian writer stopped");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Build the immutable snapshot that terminals see from the core's state.
+
+use mimic_drivers::Quality;
+
+use super::StoreStatus;
+use crate::core::State;
+use crate::ipc::{LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag};
+
+pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
+    let site = &state.site;
+    let tags: Vec<LiveTag> = site
+        .tags
+        .iter()
+        .zip(&state.tags)
+        .map(|(t, s)| {
+            let (quality, reason) = match s.quality {
+                Quality::Good => ("Good", None),
+                Quality::Uncertain(r) => ("Uncertain", Some(r.to_string())),
+                Quality::Bad(r) => ("Bad", Some(r.to_string())),
+            };
+            LiveTag {
+                name: t.name.clone(),
+                asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),
+                description: t.description.clone(),
+                units: t.units.clone(),
+                decimals: t.decimals,
+                value: s.value,
+                quality: quality.into(),
+                reason,
+                recv_ms: s.recv_ms,
+                stale: s.quality == Quality::Uncertain(mimic_drivers::Reason::Stale),
+                writable: t.writable,
+                low: t.low,
+                high: t.high,
+                recent: s.recent.iter().copied().collect(),
+            }
+        })
+        .collect();
+    let devices = site
+        .devices
+        .iter()
+        .zip(&state.devices)
+        .enumerate()
+        .map(|(di, (d, st))| {
+            let points = &state.device_points[di];
+            LiveDevice {
+                name: d.name.clone(),
+                protocol: d.protocol.name().into(),
+                endpoint: d.protocol.endpoint(),
+                connected: st.connected,
+                last_poll_ms: st.last_poll_ms,
+                latency_ms: st.last_latency_us.map(|us| us as f64 / 1000.0),
+                polls: st.polls,
+                errors: st.errors,
+                timeouts: st.timeouts,
+                exceptions: st.exceptions,
+                reconnects: st.reconnects,
+                last_error: st.last_error.clone(),
+                tags: points.len(),
+                bad_tags: points.iter().filter(|&&t| state.tags[t].quality.is_bad()).count(),
+            }
+        })
+        .collect();
+    let assets = site
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| {
+            let mine: Vec<usize> =
+                site.tags.iter().enumerate().filter(|(_, t)| t.asset == Some(ai)).map(|(i, _)| i).collect();
+            // An asset with a tag called `*.running` reports its running state from it.
+            let running = mine
+                .iter()
+                .find(|&&i| site.tags[i].name.ends_with(".running"))
+                .and_then(|&i| state.tags[i].value.filter(|_| state.tags[i].quality.is_good()))
+                .map(|v| v != 0.0);
+            LiveAsset {
+                area: a.area.clone(),
+                unit: a.unit.clone(),
+                name: a.name.clone(),
+                description: a.description.clone(),
+                tags: mine.len(),
+                bad_tags: mine.iter().filter(|&&i| state.tags[i].quality.is_bad()).count(),
+                running,
+            }
+        })
+        .collect();
+    LiveSnapshot {
+        site: site.name.clone(),
+        now_ms,
+        version: state.version,
+        tags,
+        devices,
+        assets,
+        store: LiveStore {
+            samples: store.samples,
+            bytes: store.bytes,
+            last_commit_ms: store.last_commit_ms,
+            error: store.error.clone(),
+        },
+    }
+}

@@ -1,0 +1,199 @@
+//! The terminals' Unix socket: owner/group-only permissions, identity from the peer's
+//! credentials, newline-delimited JSON ([`crate::ipc`]). Each connection is its own task:
+//! a slow or malformed client never affects another.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+
+use crate::config::Site;
+use crate::historian::{Historian, TagId};
+use crate::ipc::{self, HistSample, LiveSnapshot, Reply, Request, TrendColumn};
+
+pub struct Ctx {
+    pub site: Arc<Site>,
+    pub snapshots: watch::Receiver<Arc<LiveSnapshot>>,
+    pub historian: Arc<RwLock<Historian>>,
+    pub tag_ids: Arc<Vec<TagId>>,
+}
+
+/// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
+/// the socket of a live one.
+pub fn bind(path: &Path) -> Result<UnixListener, String> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err("another mimic daemon is already serving this data directory".into());
+        }
+        std::fs::remove_file(path).map_err(|e| format!("cannot remove stale socket: {e}"))?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(|e| e.to_string())?;
+    Ok(listener)
+}
+
+pub async fn serve(listener: UnixListener, ctx: Ctx) {
+    let ctx = Arc::new(ctx);
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = client(stream, ctx).await {
+                        tracing::debug!("terminal connection ended: {e}");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!("socket accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn send(w: &mut (impl AsyncWriteExt + Unpin), reply: &Reply) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    w.write_all(&line).await?;
+    w.flush().await
+}
+
+async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
+    let uid = stream.peer_cred()?.uid();
+    let user = ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    tracing::info!("terminal attached: {user}");
+    let (r, mut w) = stream.into_split();
+    let mut lines = BufReader::new(r);
+    send(&mut w, &Reply::Hello { site: ctx.site.name.clone(), user, version: env!("CARGO_PKG_VERSION").into() })
+        .await?;
+
+    let mut snaps = ctx.snapshots.clone();
+    let mut subscribed = false;
+    let mut buf = Vec::new();
+    loop {
+        tokio::select! {
+            n = read_line(&mut lines, &mut buf) => {
+                if n? == 0 {
+                    return Ok(());
+                }
+                let reply = match serde_json::from_slice::<Request>(&buf) {
+                    _ if buf.len() > ipc::MAX_LINE => Reply::Error { message: "request too long".into() },
+                    Err(e) => Reply::Error { message: format!("malformed request: {e}") },
+                    Ok(Request::Subscribe) => {
+                        subscribed = true;
+                        snaps.mark_changed();
+                        continue;
+                    }
+                    Ok(req) => {
+                        let ctx = ctx.clone();
+                        tokio::task::spawn_blocking(move || query(&ctx, req)).await.unwrap_or_else(|e| Reply::Error { message: e.to_string() })
+                    }
+                };
+                send(&mut w, &reply).await?;
+            }
+            changed = snaps.changed(), if subscribed => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let snap = snaps.borrow_and_update().clone();
+                send(&mut w, &Reply::Snapshot((*snap).clone())).await?;
+            }
+        }
+    }
+}
+
+/// Read one line into `buf` (without the newline), refusing to buffer more than
+/// `MAX_LINE` bytes: the rest of an overlong line is discarded.
+async fn read_line(r: &mut BufReader<tokio::net::unix::OwnedReadHalf>, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.clear();
+    let mut total = 0;
+    loop {
+        let chunk = r.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (ipc::MAX_LINE + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take);
+        total += take;
+        if done {
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+            }
+            return Ok(total);
+        }
+    }
+}
+
+fn query(ctx: &Ctx, req: Request) -> Reply {
+    let (tag, from_ms, to_ms) = match &req {
+        Request::History { tag, from_ms, to_ms } | Request::Trend { tag, from_ms, to_ms, .. } => {
+            (tag.clone(), *from_ms, *to_ms)
+        }
+        Request::Subscribe => return Reply::Error { message: "unexpected".into() },
+    };
+    let Some(ti) = ctx.site.tag_index(&tag) else {
+        return Reply::Error { message: format!("unknown tag `{tag}`") };
+    };
+    let id = ctx.tag_ids[ti];
+    let Ok(h) = ctx.historian.read() else {
+        return Reply::Error { message: "store unavailable".into() };
+    };
+    match req {
+        Request::History { .. } => match h.query(id, from_ms, to_ms) {
+            Ok(samples) => Reply::History { tag, samples: samples.iter().map(hist_sample).collect() },
+            Err(e) => Reply::Error { message: e.to_string() },
+        },
+        Request::Trend { columns, .. } => {
+            let n = columns.clamp(1, 4000);
+            match h.downsample(id, from_ms, to_ms, n) {
+                Ok(cols) => Reply::Trend {
+                    tag,
+                    units: ctx.site.tags[ti].units.clone(),
+                    from_ms,
+                    to_ms,
+                    columns: full_width(&cols, from_ms, to_ms, n),
+                },
+                Err(e) => Reply::Error { message: e.to_string() },
+            }
+        }
+        Request::Subscribe => Reply::Error { message: "unexpected".into() },
+    }
+}
+
+/// Exactly `n` evenly spaced columns over `[from, to)`: the historian omits empty
+/// ones; the terminal needs them in place (count 0) so time runs evenly across.
+pub fn full_width(cols: &[crate::historian::Column], from: i64, to: i64, n: usize) -> Vec<TrendColumn> {
+    let span = i128::from(to - from).max(1);
+    let edge = |k: usize| from + i64::try_from(span * k as i128 / n as i128).unwrap_or(0);
+    let mut out: Vec<TrendColumn> = (0..n)
+        .map(|k| TrendColumn { start_ms: edge(k), end_ms: edge(k + 1), min: 0.0, max: 0.0, last: 0.0, count: 0 })
+        .collect();
+    for c in cols {
+        let k = usize::try_from(i128::from(c.start_ms - from) * n as i128 / span).unwrap_or(0).min(n - 1);
+        // JSON has no NaN: a column without Good samples travels as zeros with count 0.
+        if c.count > 0 && c.min.is_finite() && c.max.is_finite() {
+            let last = if c.last.is_finite() { c.last } else { c.max };
+            out[k] =
+                TrendColumn { start_ms: c.start_ms, end_ms: c.end_ms, min: c.min, max: c.max, last, count: c.count };
+        }
+    }
+    out
+}
+
+pub fn hist_sample(s: &crate::historian::Sample) -> HistSample {
+    let q = mimic_drivers::Quality::from_code(s.quality);
+    HistSample {
+        ts_ms: s.ts_ms,
+        value: (!s.value.is_nan()).then_some(s.value),
+        quality: q.map_or_else(|| format!("code {}", s.quality), |q| q.to_string()),
+    }
+}

@@ -1,0 +1,124 @@
+//! The historian writer thread: collects samples and commits them in durable batches at
+//! least once a second, so a crash loses at most the open batch. A failed commit (disk
+//! full, I/O error) keeps the batch in memory, up to a bound, and retries; polling goes
+//! on regardless and the failure is visible in the store status.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::core::Sample;
+use crate::historian::{self, Historian, TagId};
+
+/// Longest time samples wait before they are committed.
+pub const BATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// A batch this large is committed at once.
+pub const BATCH_MAX: usize = 200_000;
+/// Samples held in memory while the store refuses writes; older ones are dropped beyond.
+pub const BACKLOG_MAX: usize = 5_000_000;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreStatus {
+    pub samples: u64,
+    pub commits: u64,
+    pub bytes: u64,
+    pub last_commit_ms: Option<i64>,
+    pub error: Option<String>,
+    pub dropped: u64,
+    /// Wall-clock time of the first committed sample (start-up measurement).
+    pub first_commit_ms: Option<i64>,
+}
+
+pub struct Writer {
+    tx: mpsc::Sender<Vec<Sample>>,
+    thread: JoinHandle<()>,
+}
+
+impl Writer {
+    pub fn start(hist: Arc<RwLock<Historian>>, ids: Arc<Vec<TagId>>, status: Arc<Mutex<StoreStatus>>) -> Writer {
+        let (tx, rx) = mpsc::channel::<Vec<Sample>>();
+        let thread = std::thread::Builder::new()
+            .name("historian".into())
+            .spawn(move || run(rx, hist, ids, status))
+            .expect("spawn historian thread");
+        Writer { tx, thread }
+    }
+
+    pub fn sender(&self) -> mpsc::Sender<Vec<Sample>> {
+        self.tx.clone()
+    }
+
+    /// Close the input and wait for the last commit.
+    pub fn finish(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
+}
+
+fn run(
+    rx: mpsc::Receiver<Vec<Sample>>,
+    hist: Arc<RwLock<Historian>>,
+    ids: Arc<Vec<TagId>>,
+    status: Arc<Mutex<StoreStatus>>,
+) {
+    let mut pending: Vec<historian::Sample> = Vec::new();
+    // Commit at once when nothing was committed for a whole interval (so the first
+    // sample is durable immediately), else at most one interval after the last commit.
+    let mut last_commit = Instant::now().checked_sub(BATCH_INTERVAL).unwrap_or_else(Instant::now);
+    let mut open = true;
+    while open || !pending.is_empty() {
+        let due = last_commit + BATCH_INTERVAL;
+        let wait = if pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
+        match rx.recv_timeout(wait) {
+            Ok(batch) => {
+                pending.extend(batch.iter().filter_map(|s| {
+                    Some(historian::Sample {
+                        tag: *ids.get(s.tag)?,
+                        ts_ms: s.ts_ms,
+                        value: s.value,
+                        quality: s.quality.to_code(),
+                    })
+                }));
+                if pending.len() < BATCH_MAX && Instant::now() < due {
+                    continue;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => open = false,
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        last_commit = Instant::now();
+        let result = match hist.write() {
+            Ok(mut h) => h.append(&pending).map(|()| h.stats().map(|s| s.file_bytes).unwrap_or(0)),
+            Err(_) => return,
+        };
+        let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(bytes) => {
+                let now = mimic_drivers::now_ms();
+                st.samples += pending.len() as u64;
+                st.commits += 1;
+                st.bytes = bytes;
+                st.last_commit_ms = Some(now);
+                st.first_commit_ms.get_or_insert(now);
+                st.error = None;
+                pending.clear();
+            }
+            Err(e) => {
+                tracing::error!("historian commit failed: {e}");
+                st.error = Some(e.to_string());
+                if pending.len() > BACKLOG_MAX {
+                    let excess = pending.len() - BACKLOG_MAX;
+                    pending.drain(..excess);
+                    st.dropped += excess as u64;
+                }
+                if !open {
+                    return;
+                }
+            }
+        }
+    }
+}

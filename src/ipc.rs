@@ -1,0 +1,155 @@
+//! The terminal ↔ daemon protocol over the Unix socket: one JSON object per line.
+//!
+//! The daemon owns the devices and the store; terminals and scripts only ever speak
+//! this protocol. Requests are small and bounded ([`MAX_LINE`]); a malformed request is
+//! answered with an error and the connection stays up. Replies carry plain data (the
+//! live snapshot, history samples, trend columns) that the terminal turns into views.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest request line accepted from a client.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Socket file name inside the data directory.
+pub const SOCKET_NAME: &str = "mimic.sock";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "req", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Send the live snapshot now and whenever it changes (at most a few times a second).
+    Subscribe,
+    /// Stored samples of one tag in `[from_ms, to_ms)`.
+    History { tag: String, from_ms: i64, to_ms: i64 },
+    /// Min/max columns of one tag over `[from_ms, to_ms)`, for a trend `columns` wide.
+    Trend { tag: String, from_ms: i64, to_ms: i64, columns: usize },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Hello { site: String, user: String, version: String },
+    Snapshot(LiveSnapshot),
+    History { tag: String, samples: Vec<HistSample> },
+    Trend { tag: String, units: String, from_ms: i64, to_ms: i64, columns: Vec<TrendColumn> },
+    Error { message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistSample {
+    pub ts_ms: i64,
+    /// `None` for samples that carry no value (Bad quality).
+    pub value: Option<f64>,
+    pub quality: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendColumn {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub min: f64,
+    pub max: f64,
+    pub last: f64,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveSnapshot {
+    pub site: String,
+    pub now_ms: i64,
+    pub version: u64,
+    pub tags: Vec<LiveTag>,
+    pub devices: Vec<LiveDevice>,
+    pub assets: Vec<LiveAsset>,
+    pub store: LiveStore,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveTag {
+    pub name: String,
+    pub asset: String,
+    pub description: String,
+    pub units: String,
+    pub decimals: u8,
+    pub value: Option<f64>,
+    /// `Good`, `Uncertain` or `Bad`.
+    pub quality: String,
+    /// Reason text when not Good.
+    pub reason: Option<String>,
+    pub recv_ms: Option<i64>,
+    pub stale: bool,
+    pub writable: bool,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub recent: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveDevice {
+    pub name: String,
+    pub protocol: String,
+    pub endpoint: String,
+    pub connected: bool,
+    pub last_poll_ms: Option<i64>,
+    pub latency_ms: Option<f64>,
+    pub polls: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub exceptions: u64,
+    pub reconnects: u64,
+    pub last_error: Option<String>,
+    pub tags: usize,
+    pub bad_tags: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveAsset {
+    pub area: String,
+    pub unit: String,
+    pub name: String,
+    pub description: String,
+    pub tags: usize,
+    pub bad_tags: usize,
+    pub running: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveStore {
+    pub samples: u64,
+    pub bytes: u64,
+    pub last_commit_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The name of the account with this uid, from the system's user database.
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: buffers are valid for the call; getpwuid_r writes only inside them and
+    // sets `result` to null or to `pwd`.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_unknown_fields_are_refused() {
+        let r = Request::Trend { tag: "a".into(), from_ms: 1, to_ms: 2, columns: 80 };
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
+        assert!(serde_json::from_str::<Request>(r#"{"req":"subscribe","evil":1}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"req":"write"}"#).is_err());
+    }
+
+    #[test]
+    fn root_has_a_name() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+    }
+}

@@ -1,0 +1,195 @@
+//! `mimic tui`: a terminal attached to a daemon over its Unix socket.
+//!
+//! The terminal owns nothing of the plant: it receives immutable snapshots, turns them
+//! into the views' plain data ([`convert`]) and draws them; keys go through the views'
+//! pure key handler. Drawing is rate-limited (at most [`MAX_FPS`] frames a second, and
+//! none while nothing changes) and ratatui writes only the cells that changed, through a
+//! buffered writer, which keeps SSH links quiet. The terminal is restored on quit, on
+//! panic and on SIGTERM/SIGHUP.
+
+mod convert;
+mod term;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use mimic_views::{Action, Key, Screen, Snapshot, Theme, TrendData, UiState};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::ipc::{Reply, Request};
+
+pub const MAX_FPS: u32 = 5;
+const MIN_SPAN_MS: i64 = 60_000;
+const MAX_SPAN_MS: i64 = 400 * 86_400_000;
+
+enum Event {
+    Reply(Reply),
+    Disconnected,
+    Key(Key),
+    Resize,
+    Stop,
+}
+
+struct Trend {
+    tag: String,
+    span_ms: i64,
+    /// End of the window; `None` follows the present.
+    end_ms: Option<i64>,
+    data: Option<TrendData>,
+}
+
+/// Attach to the daemon serving `socket` and run until the user quits.
+pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
+    let stream = UnixStream::connect(&socket).await.with_context(|| {
+        format!("no mimic daemon at {} (start one with `mimic run SITE.toml`, or pass --data DIR)", socket.display())
+    })?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let mut writer = connect(stream, tx.clone());
+    send(&mut writer, &Request::Subscribe).await?;
+
+    let mut terminal = term::Terminal::enter().context("cannot set up the terminal")?;
+    term::spawn_input(tx.clone());
+    term::spawn_signals(tx.clone());
+
+    let mut ui = UiState {
+        theme: Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) },
+        ..UiState::default()
+    };
+    let (w, h) = terminal.size();
+    ui.resize(w, h);
+    let mut snap = Snapshot { connected: false, ..Snapshot::default() };
+    let mut user = String::new();
+    let mut trend: Option<Trend> = None;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - Duration::from_secs(1);
+    let frame_gap = Duration::from_millis(1000 / u64::from(MAX_FPS));
+    let mut trend_refresh = tokio::time::interval(Duration::from_secs(5));
+    let mut reconnect = tokio::time::interval(Duration::from_secs(2));
+
+    loop {
+        let draw_at = if dirty { last_draw + frame_gap } else { Instant::now() + Duration::from_secs(3600) };
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                match ev {
+                    Event::Reply(Reply::Hello { user: u, site, .. }) => { user = u; snap.site = site; dirty = true; }
+                    Event::Reply(Reply::Snapshot(live)) => {
+                        snap = convert::snapshot(&live, &user, true);
+                        dirty = true;
+                    }
+                    Event::Reply(Reply::Trend { tag, units, from_ms, to_ms, columns }) => {
+                        if let Some(t) = trend.as_mut().filter(|t| t.tag == tag) {
+                            t.data = Some(convert::trend(tag, units, from_ms, to_ms, &columns));
+                            dirty = true;
+                        }
+                    }
+                    Event::Reply(Reply::History { .. }) => {}
+                    Event::Reply(Reply::Error { message }) => tracing::warn!("daemon: {message}"),
+                    Event::Disconnected => { snap.connected = false; writer = None; dirty = true; }
+                    Event::Resize => { let (w, h) = terminal.size(); ui.resize(w, h); dirty = true; }
+                    Event::Stop => break,
+                    Event::Key(key) => {
+                        dirty = true;
+                        match mimic_views::handle_key(&mut ui, &snap, key) {
+                            Some(Action::Quit) => break,
+                            Some(Action::OpenTrend { tag }) => {
+                                let keep = trend.as_ref().filter(|t| t.tag == tag).map_or(3_600_000, |t| t.span_ms);
+                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None });
+                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                            }
+                            Some(Action::TrendZoom { in_ }) => {
+                                if let Some(t) = trend.as_mut() {
+                                    t.span_ms = if in_ { (t.span_ms / 2).max(MIN_SPAN_MS) } else { (t.span_ms * 2).min(MAX_SPAN_MS) };
+                                }
+                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                            }
+                            Some(Action::TrendPan { steps }) => {
+                                if let Some(t) = trend.as_mut() {
+                                    let now = mimic_drivers::now_ms();
+                                    let end = t.end_ms.unwrap_or(now) + i64::from(steps) * t.span_ms / 10;
+                                    t.end_ms = (end < now).then_some(end);
+                                }
+                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+            _ = trend_refresh.tick(), if ui.screen == Screen::Trend => {
+                if trend.as_ref().is_some_and(|t| t.end_ms.is_none()) {
+                    request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                }
+            }
+            _ = reconnect.tick(), if writer.is_none() => {
+                if let Ok(stream) = UnixStream::connect(&socket).await {
+                    writer = connect(stream, tx.clone());
+                    if send(&mut writer, &Request::Subscribe).await.is_ok() {
+                        request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(draw_at), if dirty => {
+                let data = trend.as_ref().and_then(|t| t.data.as_ref());
+                terminal.draw(&snap, data, &ui).map_err(|e| anyhow!("drawing failed: {e}"))?;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+        }
+    }
+    drop(terminal);
+    Ok(())
+}
+
+type Writer = Option<tokio::net::unix::OwnedWriteHalf>;
+
+fn connect(stream: UnixStream, tx: mpsc::UnboundedSender<Event>) -> Writer {
+    let (r, w) = stream.into_split();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(r).lines();
+        loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => match serde_json::from_str::<Reply>(&line) {
+                    Ok(reply) => {
+                        if tx.send(Event::Reply(reply)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!("bad reply from daemon: {e}"),
+                },
+                Ok(None) => {
+                    let _ = tx.send(Event::Disconnected);
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!("daemon link failed: {e}");
+                    let _ = tx.send(Event::Disconnected);
+                    return;
+                }
+            }
+        }
+    });
+    Some(w)
+}
+
+async fn send(writer: &mut Writer, req: &Request) -> anyhow::Result<()> {
+    let Some(w) = writer.as_mut() else { return Ok(()) };
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    if let Err(e) = w.write_all(&line).await {
+        *writer = None;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+async fn request_trend(writer: &mut Writer, trend: Option<&Trend>, width: u16) {
+    let Some(t) = trend else { return };
+    let to = t.end_ms.unwrap_or_else(mimic_drivers::now_ms);
+    let columns = usize::from(width.saturating_sub(10)).max(10);
+    let _ = send(writer, &Request::Trend { tag: t.tag.clone(), from_ms: to - t.span_ms, to_ms: to, columns }).await;
+}
