@@ -17,6 +17,8 @@ pub const BATCH_INTERVAL: Duration = Duration::from_secs(1);
 pub const BATCH_MAX: usize = 200_000;
 /// Samples held in memory while the store refuses writes; older ones are dropped beyond.
 pub const BACKLOG_MAX: usize = 5_000_000;
+/// How often whole chunks older than the site's retention are dropped.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoreStatus {
@@ -67,7 +69,18 @@ fn run(
     // sample is durable immediately), else at most one interval after the last commit.
     let mut last_commit = Instant::now().checked_sub(BATCH_INTERVAL).unwrap_or_else(Instant::now);
     let mut open = true;
+    let mut next_retention = Instant::now();
     while open || !pending.is_empty() {
+        if Instant::now() >= next_retention {
+            next_retention = Instant::now() + RETENTION_EVERY;
+            if let Ok(mut h) = hist.write() {
+                match h.apply_retention(mimic_drivers::now_ms()) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("retention: dropped {n} samples past the site's retention"),
+                    Err(e) => tracing::warn!("retention failed: {e}"),
+                }
+            }
+        }
         let due = last_commit + BATCH_INTERVAL;
         let wait = if pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
         match rx.recv_timeout(wait) {
