@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::quality::{Reading, Reason};
+use crate::write::{WriteOutcome, WriteRequest};
 
 /// A transport-level failure: the link is gone or the device did not answer. Device
 /// exceptions are not errors at this level; they are per-point qualities.
@@ -68,6 +69,8 @@ pub trait Driver: Send + 'static {
         plan: &Self::Plan,
         out: &mut Vec<Reading>,
     ) -> impl Future<Output = Result<ReadSummary, DriverError>> + Send;
+    /// Write one point and read it back. Never retries a write whose outcome is unknown.
+    fn write(&mut self, point: usize, value: f64, tolerance: f64) -> impl Future<Output = WriteOutcome> + Send;
 }
 
 /// Points polled together at one period.
@@ -144,14 +147,21 @@ pub fn next_due(due: Instant, period: Duration, now: Instant) -> Instant {
     next
 }
 
-/// Run one device until the receiving side of `tx` is dropped.
+/// Run one device until the receiving side of `tx` is dropped. Writes arrive on
+/// `writes` and are carried out in order, between polls.
 pub async fn run_device<D: Driver>(
     device: usize,
     mut driver: D,
     groups: Vec<PollGroup>,
     tx: mpsc::Sender<DeviceEvent>,
+    mut writes: mpsc::Receiver<WriteRequest>,
 ) {
     if groups.is_empty() {
+        // Nothing to poll: still serve writes.
+        while let Some(w) = writes.recv().await {
+            let outcome = write_now(&mut driver, &w).await;
+            let _ = w.reply.send(outcome);
+        }
         return;
     }
     let plans: Vec<D::Plan> = groups.iter().map(|g| driver.plan(&g.points)).collect();
@@ -160,10 +170,23 @@ pub async fn run_device<D: Driver>(
     let mut backoff = Backoff::new();
     let mut stats = DeviceStats::default();
     let mut ever_connected = false;
+    let mut writes_open = true;
 
     loop {
         let (gi, at) = due.iter().copied().enumerate().min_by_key(|&(_, t)| t).expect("at least one group");
-        tokio::time::sleep_until(at).await;
+        loop {
+            tokio::select! {
+                biased;
+                w = writes.recv(), if writes_open => match w {
+                    Some(w) => {
+                        let outcome = write_now(&mut driver, &w).await;
+                        let _ = w.reply.send(outcome);
+                    }
+                    None => writes_open = false,
+                },
+                _ = tokio::time::sleep_until(at) => break,
+            }
+        }
         let now = Instant::now();
         let group = &groups[gi];
         let mut readings = Vec::with_capacity(group.points.len());
@@ -234,6 +257,16 @@ pub async fn run_device<D: Driver>(
             return;
         }
     }
+}
+
+/// Connect if needed, then write. A device that cannot be reached gets nothing sent.
+async fn write_now<D: Driver>(driver: &mut D, w: &WriteRequest) -> WriteOutcome {
+    if !driver.is_connected()
+        && let Err(e) = driver.connect().await
+    {
+        return WriteOutcome::Invalid { message: format!("device unreachable, nothing sent: {e}") };
+    }
+    driver.write(w.point, w.value, w.tolerance).await
 }
 
 #[cfg(test)]

@@ -10,14 +10,17 @@
 //! - [`device`]: the [`Driver`] trait and the per-device task.
 //! - [`modbus`]: Modbus register decoding, read coalescing and the TCP client.
 //! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
+//! - [`write`]: write requests and their read-back outcomes.
 
 pub mod device;
 pub mod modbus;
 pub mod quality;
 pub mod sim;
+pub mod write;
 
 pub use device::{DeviceEvent, DeviceStats, Driver, DriverError, PollGroup};
 pub use quality::{Quality, Reading, Reason};
+pub use write::{WriteOutcome, WriteRequest};
 
 /// Milliseconds since the Unix epoch, from the wall clock (used for timestamps, never
 /// for scheduling: scheduling uses the monotonic clock).

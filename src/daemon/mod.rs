@@ -53,6 +53,9 @@ pub struct Daemon {
     pub tag_ids: Arc<Vec<TagId>>,
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub socket_path: Option<PathBuf>,
+    /// One ordered write queue per device (by device index). Only the approval path
+    /// may send on these.
+    pub write_queues: Vec<mpsc::Sender<mimic_drivers::WriteRequest>>,
     tasks: Vec<JoinHandle<()>>,
     writer: Option<writer::Writer>,
 }
@@ -84,6 +87,7 @@ impl Daemon {
 
         let (dev_tx, dev_rx) = mpsc::channel::<DeviceEvent>(1024);
         let mut tasks = Vec::new();
+        let mut write_queues = Vec::new();
         let state = State::new(site.clone());
         for (di, dev) in site.devices.iter().enumerate() {
             let tag_ix = &state.device_points[di];
@@ -110,7 +114,9 @@ impl Daemon {
                         max_gap: *max_gap,
                     };
                     let driver = ModbusTcp::new(cfg, points);
-                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone())));
+                    let (write_tx, write_rx) = mpsc::channel(64);
+                    write_queues.push(write_tx);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
                 }
             }
         }
@@ -135,7 +141,17 @@ impl Daemon {
             socket_path = Some(path);
         }
 
-        Ok(Daemon { site, snapshots, historian, tag_ids, store_status, socket_path, tasks, writer: Some(writer) })
+        Ok(Daemon {
+            site,
+            snapshots,
+            historian,
+            tag_ids,
+            store_status,
+            socket_path,
+            write_queues,
+            tasks,
+            writer: Some(writer),
+        })
     }
 
     /// Stop polling, commit the open batch, remove the socket.

@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
-use tokio_modbus::client::{Context, Reader};
+use tokio_modbus::client::{Context, Reader, Writer};
 use tokio_modbus::{ExceptionCode, Slave};
 
 use super::plan::{ReadBlock, plan_reads};
 use super::{ModbusPoint, Table};
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::quality::{Reading, Reason};
+use crate::write::{WriteOutcome, judge_read_back};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModbusTcpConfig {
@@ -107,6 +108,80 @@ impl ModbusTcp {
     }
 }
 
+enum Sent {
+    Done,
+    Exception(u8),
+    Failed(DriverError),
+}
+
+impl ModbusTcp {
+    /// Read one point on its own (for read-back).
+    async fn read_point(&mut self, i: usize) -> Result<f64, String> {
+        let p = self.points[i].clone();
+        let Some(ctx) = self.ctx.as_mut() else { return Err("not connected".into()) };
+        match read_block(ctx, p.table, p.address, p.width(), self.cfg.timeout).await {
+            Ok(BlockOutcome::Words(w)) if p.table.is_bits() => {
+                w.first().map(|b| f64::from(b & 1)).ok_or_else(|| "empty answer".into())
+            }
+            Ok(BlockOutcome::Words(w)) => p.decode_words(&w).map_err(|e| e.to_string()),
+            Ok(BlockOutcome::Exception(e)) => Err(format!("device exception {}", u8::from(e))),
+            Err(e) => {
+                self.ctx = None;
+                Err(e.to_string())
+            }
+        }
+    }
+
+    async fn send_write(&mut self, i: usize, value: f64) -> Result<Sent, String> {
+        let p = self.points[i].clone();
+        let timeout = self.cfg.timeout;
+        if !p.table.writable() {
+            return Err(format!("{} is read-only", p.table.short()));
+        }
+        // A bit inside a holding register: read-modify-write of that register.
+        let words = if p.table == Table::HoldingRegister && p.dtype == super::DataType::Bool {
+            let bit = p.bit.unwrap_or(0);
+            let Some(ctx) = self.ctx.as_mut() else {
+                return Ok(Sent::Failed(DriverError::Link("not connected".into())));
+            };
+            let current = match read_block(ctx, p.table, p.address, 1, timeout).await {
+                Ok(BlockOutcome::Words(w)) => w.first().copied().unwrap_or(0),
+                Ok(BlockOutcome::Exception(e)) => return Ok(Sent::Exception(e.into())),
+                Err(e) => return Ok(Sent::Failed(e)),
+            };
+            let mask = 1u16 << bit;
+            vec![if value != 0.0 { current | mask } else { current & !mask }]
+        } else if p.table == Table::Coil {
+            vec![u16::from(value != 0.0)]
+        } else {
+            p.encode_value(value).map_err(|e| e.to_string())?
+        };
+        let Some(ctx) = self.ctx.as_mut() else { return Ok(Sent::Failed(DriverError::Link("not connected".into()))) };
+        let fut = async {
+            match (p.table, words.len()) {
+                (Table::Coil, _) => ctx.write_single_coil(p.address, words[0] != 0).await,
+                (_, 1) => ctx.write_single_register(p.address, words[0]).await,
+                _ => ctx.write_multiple_registers(p.address, &words).await,
+            }
+        };
+        Ok(match tokio::time::timeout(timeout, fut).await {
+            Err(_) => Sent::Failed(DriverError::Timeout(timeout)),
+            Ok(Err(e)) => Sent::Failed(DriverError::Link(e.to_string())),
+            Ok(Ok(Err(exc))) => Sent::Exception(exc.into()),
+            Ok(Ok(Ok(()))) => Sent::Done,
+        })
+    }
+
+    /// After a failed link: reconnect once and read back what the device holds.
+    async fn recover_read_back(&mut self, i: usize) -> Option<f64> {
+        self.ctx = None;
+        if self.connect().await.is_err() {
+            return None;
+        }
+        self.read_point(i).await.ok()
+    }
+}
+
 impl Driver for ModbusTcp {
     type Plan = Vec<ReadBlock>;
 
@@ -146,6 +221,32 @@ impl Driver for ModbusTcp {
                 self.ctx = Some(ctx);
                 Ok(())
             }
+        }
+    }
+
+    async fn write(&mut self, point: usize, value: f64, tolerance: f64) -> WriteOutcome {
+        if point >= self.points.len() {
+            return WriteOutcome::Invalid { message: format!("no point {point}") };
+        }
+        if self.ctx.is_none() {
+            return WriteOutcome::Invalid { message: "not connected: nothing sent".into() };
+        }
+        match self.send_write(point, value).await {
+            Err(message) => WriteOutcome::Invalid { message },
+            Ok(Sent::Exception(exception)) => WriteOutcome::Rejected { exception },
+            Ok(Sent::Failed(DriverError::Timeout(_))) => {
+                WriteOutcome::Timeout { read_back: self.recover_read_back(point).await }
+            }
+            Ok(Sent::Failed(e)) => {
+                WriteOutcome::Unknown { message: e.to_string(), read_back: self.recover_read_back(point).await }
+            }
+            Ok(Sent::Done) => match self.read_point(point).await {
+                Ok(rb) => judge_read_back(value, rb, tolerance),
+                Err(message) => WriteOutcome::Unknown {
+                    message: format!("written, read-back failed: {message}"),
+                    read_back: self.recover_read_back(point).await,
+                },
+            },
         }
     }
 
@@ -213,5 +314,62 @@ impl Driver for ModbusTcp {
         }
         self.ctx = Some(ctx);
         Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modbus::{ByteOrder, DataType, ModbusPoint};
+    use crate::sim::plant::map;
+
+    fn point(table: Table, address: u16, dtype: DataType, scale: f64) -> ModbusPoint {
+        ModbusPoint { table, address, dtype, order: ByteOrder::Abcd, bit: None, scale, offset: 0.0 }
+    }
+
+    #[tokio::test]
+    async fn writes_are_read_back_and_refusals_kept_apart() {
+        let sim = crate::sim::serve("127.0.0.1:0".parse().unwrap(), 1, 1, 1.0).await.unwrap();
+        let points = vec![
+            point(Table::HoldingRegister, map::HR_SPEED_SP, DataType::U16, 0.1),
+            point(Table::Coil, map::COIL_RUN, DataType::Bool, 1.0),
+            point(Table::InputRegister, map::IR_FLOW, DataType::U16, 0.1),
+            point(Table::HoldingRegister, 9, DataType::U16, 1.0),
+        ];
+        let cfg = ModbusTcpConfig {
+            endpoint: sim.local_addr().to_string(),
+            unit: 1,
+            timeout: Duration::from_millis(500),
+            max_gap: 4,
+        };
+        let mut d = ModbusTcp::new(cfg, points);
+        d.connect().await.unwrap();
+        assert_eq!(d.write(0, 80.0, 0.05).await, WriteOutcome::Confirmed { read_back: 80.0 });
+        assert_eq!(sim.plant(1).unwrap().speed_sp, 80.0);
+        // the PLC refuses a setpoint above 100 % with "illegal data value"
+        assert_eq!(d.write(0, 150.0, 0.05).await, WriteOutcome::Rejected { exception: 3 });
+        assert_eq!(d.write(1, 0.0, 0.0).await, WriteOutcome::Confirmed { read_back: 0.0 });
+        assert!(!sim.plant(1).unwrap().run_cmd);
+        assert!(matches!(d.write(2, 1.0, 0.0).await, WriteOutcome::Invalid { .. }), "input registers are read-only");
+        // an address the PLC does not map
+        assert_eq!(d.write(3, 1.0, 0.0).await, WriteOutcome::Rejected { exception: 2 });
+        // and the link is still fine for reads
+        let plan = d.plan(&[0, 1]);
+        let mut out = Vec::new();
+        d.read(&plan, &mut out).await.unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|r| r.quality.is_good()));
+    }
+
+    #[tokio::test]
+    async fn a_dead_device_gets_nothing_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let cfg =
+            ModbusTcpConfig { endpoint: addr.to_string(), unit: 1, timeout: Duration::from_millis(300), max_gap: 0 };
+        let mut d = ModbusTcp::new(cfg, vec![point(Table::HoldingRegister, 0, DataType::U16, 1.0)]);
+        assert!(d.connect().await.is_err());
+        assert!(matches!(d.write(0, 1.0, 0.0).await, WriteOutcome::Invalid { .. }));
     }
 }
