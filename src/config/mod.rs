@@ -120,6 +120,19 @@ pub struct Tag {
     pub writable: bool,
     pub decimals: u8,
     pub stale_after: Duration,
+    /// Write rules (meaningful when `writable`).
+    pub write: WriteRules,
+}
+
+/// What an approved write to a tag must respect, besides its engineering limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteRules {
+    pub max_step: Option<f64>,
+    pub min_interval: Duration,
+    /// Two signatures by two different users.
+    pub critical: bool,
+    pub tolerance: f64,
+    pub settle: Duration,
 }
 
 impl Site {

@@ -96,4 +96,15 @@ pub struct RawTag {
     pub decimals: Option<Spanned<i64>>,
     /// A value older than this is Stale (default: three poll periods).
     pub stale_after: Option<Spanned<String>>,
+    /// Writes: largest change one approved write may make (default: no limit).
+    pub max_step: Option<Spanned<f64>>,
+    /// Writes: shortest time between two writes to this tag (default 0).
+    pub min_interval: Option<Spanned<String>>,
+    /// Writes: a change needs two signatures by two different users (default false).
+    #[serde(default)]
+    pub critical: bool,
+    /// Writes: read-back tolerance (default: half a raw step, i.e. `scale / 2`).
+    pub tolerance: Option<Spanned<f64>>,
+    /// Writes: how long to watch the plant's response after a confirmed write (default 60s).
+    pub settle: Option<Spanned<String>>,
 }

@@ -377,6 +377,43 @@ fn tag(
 
     let poll = t.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(device_poll);
     let stale_after = t.stale_after.as_ref().and_then(|v| cx.duration(v, p("stale_after"))).unwrap_or(poll * 3);
+    let min_interval = match &t.min_interval {
+        None => Duration::ZERO,
+        Some(v) => parse_duration(v.get_ref()).unwrap_or_else(|m| {
+            cx.err(v.span(), p("min_interval"), m);
+            Duration::ZERO
+        }),
+    };
+    let settle = t.settle.as_ref().and_then(|v| cx.duration(v, p("settle"))).unwrap_or(Duration::from_secs(60));
+    let positive = |cx: &mut Ctx<'_>, v: &Option<Spanned<f64>>, f: &str| match v {
+        Some(x) if !(x.get_ref().is_finite() && *x.get_ref() > 0.0) => {
+            cx.err(x.span(), p(f), "must be a finite number > 0");
+            None
+        }
+        Some(x) => Some(*x.get_ref()),
+        None => None,
+    };
+    let max_step = positive(cx, &t.max_step, "max_step");
+    let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
+    let tolerance = match &t.tolerance {
+        Some(x) if !(x.get_ref().is_finite() && *x.get_ref() >= 0.0) => {
+            cx.err(x.span(), p("tolerance"), "must be a finite number ≥ 0");
+            raw_step
+        }
+        Some(x) => *x.get_ref(),
+        None => raw_step,
+    };
+    if !t.writable {
+        for (f, set) in [
+            ("max_step", t.max_step.as_ref().map(Spanned::span)),
+            ("min_interval", t.min_interval.as_ref().map(Spanned::span)),
+            ("tolerance", t.tolerance.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = set {
+                cx.err(span, p(f), "applies only to a writable tag");
+            }
+        }
+    }
     let deadband = match &t.deadband {
         None => 0.0,
         Some(d) if *d.get_ref() >= 0.0 && d.get_ref().is_finite() => *d.get_ref(),
@@ -432,5 +469,6 @@ fn tag(
         writable: t.writable,
         decimals,
         stale_after,
+        write: super::WriteRules { max_step, min_interval, critical: t.critical, tolerance, settle },
     })
 }
