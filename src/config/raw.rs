@@ -90,8 +90,7 @@ pub struct RawTag {
     pub low: Option<Spanned<f64>>,
     pub high: Option<Spanned<f64>>,
     /// May an approved change be written to this tag (default false).
-    #[serde(default)]
-    pub writable: bool,
+    pub writable: Option<Spanned<bool>>,
     /// Decimals shown in the terminal (default 2).
     pub decimals: Option<Spanned<i64>>,
     /// A value older than this is Stale (default: three poll periods).

@@ -72,9 +72,8 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Site, ConfigErrors> {
         Ok(de) => match serde_path_to_error::deserialize(de) {
             Ok(raw) => raw,
             Err(e) => {
-                let path = e.path().to_string();
+                let path = field_path(e.path());
                 let inner = e.into_inner();
-                let path = if path == "." { "(top)".to_string() } else { path };
                 cx.err(inner.span().unwrap_or(0..0), path, inner.message().trim().to_string());
                 return Err(ConfigErrors(cx.errors));
             }
@@ -87,6 +86,27 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Site, ConfigErrors> {
         cx.errors.sort_by_key(|e| (e.line, e.col));
         Err(ConfigErrors(cx.errors))
     }
+}
+
+/// `tag[0].low` from a serde path, without the private segments of `Spanned` values
+/// (`tag[0].low.$__serde_spanned_private_value`); `(top)` for the document itself.
+fn field_path(p: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in p.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if key.starts_with("$__serde_spanned_private") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => out.push_str(if out.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    if out.is_empty() { "(top)".into() } else { out }
 }
 
 fn unique<'a, T>(
@@ -156,7 +176,12 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         let asset = t.asset.as_ref().and_then(|a| {
             let found = asset_ix.get(a.get_ref().as_str()).copied();
             if found.is_none() {
-                cx.err(a.span(), format!("tag[{i}].asset"), format!("unknown asset `{}`", a.get_ref()));
+                let known: Vec<&str> = raw.asset.iter().map(|a| a.name.get_ref().as_str()).collect();
+                cx.err(
+                    a.span(),
+                    format!("tag[{i}].asset"),
+                    format!("unknown asset `{}` (known: {})", a.get_ref(), list(&known)),
+                );
             }
             found
         });
@@ -277,11 +302,13 @@ fn tag(
     let addr = t.address.get_ref();
     let parsed =
         addr.split_once(':').and_then(|(tb, a)| Some((Table::from_short(tb.trim())?, a.trim().parse::<u32>().ok()?)));
-    let (table, address) = match parsed {
-        Some((tb, a)) if a <= 65535 => (tb, a as u16),
-        Some((_, a)) => {
+    // When the table is unknown, checks that depend on it are skipped rather than run
+    // against a stand-in table (which would report errors the file does not have).
+    let (table, address, table_known) = match parsed {
+        Some((tb, a)) if a <= 65535 => (tb, a as u16, true),
+        Some((tb, a)) => {
             cx.err(t.address.span(), p("address"), format!("address {a} is outside 0..=65535"));
-            (Table::HoldingRegister, 0)
+            (tb, 0, true)
         }
         None => {
             cx.err(
@@ -289,7 +316,7 @@ fn tag(
                 p("address"),
                 format!("`{addr}` is not table:address (tables: hr, ir, coil, di; e.g. \"hr:100\")"),
             );
-            (Table::HoldingRegister, 0)
+            (Table::HoldingRegister, 0, false)
         }
     };
 
@@ -301,7 +328,9 @@ fn tag(
             DataType::U16
         }),
     };
+    let dtype_known = t.dtype.as_ref().is_none_or(|s| DataType::from_name(s.get_ref()).is_some());
     if let Some(s) = &t.dtype
+        && dtype_known
         && table.is_bits()
         && dtype != DataType::Bool
     {
@@ -317,14 +346,22 @@ fn tag(
                 "AB" | "BA" => sixteen,
                 _ => !sixteen || s.get_ref() == "ABCD",
             };
+            let allowed = if sixteen { "AB, BA" } else { "ABCD, CDAB, BADC, DCBA" };
             match o {
                 Some(o) if ok => o,
-                _ => {
-                    let allowed = if sixteen { "AB, BA" } else { "ABCD, CDAB, BADC, DCBA" };
+                Some(_) => {
                     cx.err(
                         s.span(),
                         p("order"),
                         format!("order `{}` does not apply to {} (use {allowed})", s.get_ref(), dtype.name()),
+                    );
+                    ByteOrder::Abcd
+                }
+                None => {
+                    cx.err(
+                        s.span(),
+                        p("order"),
+                        format!("unknown order `{}` (for {} use {allowed})", s.get_ref(), dtype.name()),
                     );
                     ByteOrder::Abcd
                 }
@@ -334,7 +371,7 @@ fn tag(
 
     let bit = match &t.bit {
         None => {
-            if dtype == DataType::Bool && !table.is_bits() {
+            if dtype == DataType::Bool && table_known && !table.is_bits() {
                 cx.err(t.address.span(), p("bit"), "a bool in a register needs `bit` (0..=15)");
             }
             None
@@ -362,7 +399,17 @@ fn tag(
         offset: t.offset.as_ref().map_or(0.0, |s| *s.get_ref()),
     };
     if point.last_address().is_none() {
-        cx.err(t.address.span(), p("address"), format!("{} at {} runs past address 65535", dtype.name(), address));
+        cx.err(
+            t.address.span(),
+            p("address"),
+            format!(
+                "{} at {}:{} needs {} registers and runs past address 65535",
+                dtype.name(),
+                table.short(),
+                address,
+                point.width()
+            ),
+        );
     }
     if let Some(s) = &t.scale
         && (*s.get_ref() == 0.0 || !s.get_ref().is_finite())
@@ -403,7 +450,7 @@ fn tag(
         Some(x) => *x.get_ref(),
         None => raw_step,
     };
-    if !t.writable {
+    if !t.writable.as_ref().is_some_and(|w| *w.get_ref()) {
         for (f, set) in [
             ("max_step", t.max_step.as_ref().map(Spanned::span)),
             ("min_interval", t.min_interval.as_ref().map(Spanned::span)),
@@ -434,15 +481,16 @@ fn tag(
     {
         cx.err(lo.span(), p("low"), format!("low ({}) is above high ({})", lo.get_ref(), hi.get_ref()));
     }
-    if t.writable && !table.writable() {
-        cx.err(
-            t.address.span(),
-            p("writable"),
-            format!("{} is read-only; only hr and coil can be written", table.short()),
-        );
-    }
-    if t.writable && (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
-        cx.err(t.name.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
+    let writable = t.writable.as_ref().is_some_and(|w| *w.get_ref());
+    if let Some(w) = &t.writable
+        && writable
+        && table_known
+    {
+        if !table.writable() {
+            cx.err(w.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
+        } else if (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
+            cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
+        }
     }
     let decimals = match &t.decimals {
         None => 2,
@@ -466,7 +514,7 @@ fn tag(
         deadband,
         low: t.low.as_ref().map(|v| *v.get_ref()),
         high: t.high.as_ref().map(|v| *v.get_ref()),
-        writable: t.writable,
+        writable,
         decimals,
         stale_after,
         write: super::WriteRules { max_step, min_interval, critical: t.critical, tolerance, settle },
