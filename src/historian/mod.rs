@@ -38,6 +38,8 @@
 //! rebuilt on `open` from the small `blocks` and `spans` tables.
 
 mod codec;
+#[cfg(test)]
+mod codec_tests;
 mod query;
 mod tables;
 #[cfg(test)]
@@ -47,7 +49,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use codec::{CodecError, Decoded, decode_into, encode};
 pub use tables::ChunkKey;
@@ -108,8 +110,11 @@ pub struct StoreStats {
     pub chunks: u64,
     /// Of which pending (not yet compacted) blocks.
     pub pending_blocks: u64,
-    /// Size of the database file (includes other modules' tables).
+    /// Size of the database file (includes other modules' tables and free pages).
     pub file_bytes: u64,
+    /// Bytes of the historian's chunk and block tables (stored + metadata +
+    /// fragmented, as reported by redb).
+    pub table_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -331,7 +336,7 @@ impl Historian {
     }
 
     /// Trend of `tag` over [from, to) in `columns` equal time slices; see [`Column`].
-    /// `columns` is clamped to the number of milliseconds in the range and to 1<<20.
+    /// `columns` is clamped to the number of milliseconds in the range and to 65536.
     pub fn downsample(
         &self,
         tag: TagId,
@@ -401,6 +406,8 @@ impl Historian {
         let txn = self.db.begin_read()?;
         for (def, is_blocks) in [(CHUNKS, false), (BLOCKS, true)] {
             let table = txn.open_table(def)?;
+            let ts = table.stats()?;
+            st.table_bytes += ts.stored_bytes() + ts.metadata_bytes() + ts.fragmented_bytes();
             for item in table.iter()? {
                 let key = ChunkKey::from_tuple(item?.0.value());
                 st.samples += u64::from(key.count);
