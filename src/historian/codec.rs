@@ -225,6 +225,52 @@ impl BitReader<'_> {
     }
 }
 
+/// Fast reader of MSB-first bit-packed fields (the BitWriter format): one
+/// unaligned 8-byte load per field away from the end of the buffer.
+struct Unpacker<'a> {
+    buf: &'a [u8],
+    bit: usize,
+}
+
+impl Unpacker<'_> {
+    #[inline]
+    fn get(&mut self, bits: u32) -> Result<u64, CodecError> {
+        if bits == 0 {
+            return Ok(0);
+        }
+        let byte = self.bit >> 3;
+        let shift = (self.bit & 7) as u32;
+        if bits <= 56
+            && let Some(w) = self.buf.get(byte..byte + 8)
+        {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.bit += bits as usize;
+            return Ok((u64::from_be_bytes(a) << shift) >> (64 - bits));
+        }
+        // Slow path near the end of the buffer or for very wide fields.
+        let mut v = 0u64;
+        for _ in 0..bits {
+            let b = *self
+                .buf
+                .get(self.bit >> 3)
+                .ok_or(CodecError("truncated bit stream"))?;
+            v = (v << 1) | u64::from((b >> (7 - (self.bit & 7))) & 1);
+            self.bit += 1;
+        }
+        Ok(v)
+    }
+
+    #[inline]
+    fn width(&mut self) -> Result<u32, CodecError> {
+        let w = self.get(7)? as u32;
+        if w > 64 {
+            return Err(CodecError("bad packed width"));
+        }
+        Ok(w)
+    }
+}
+
 // ---------------------------------------------------------------- encoding
 
 /// Computes the header summary of a set of samples (any order).
@@ -539,32 +585,24 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
     // values
     if mode != MODE_XOR {
         let scale = POW10[mode as usize];
-        let mut br = BitReader {
+        let mut br = Unpacker {
             buf: val_buf,
-            pos: 0,
-            acc: 0,
-            nbits: 0,
+            bit: 0,
         };
-        let bits = br.get32(7)? as u32;
-        if bits > 64 {
-            return Err(CodecError("bad first value width"));
-        }
+        let bits = br.width()?;
         let mut acc = unzigzag(br.get(bits)?);
         out.values.push(acc as f64 / scale);
         let mut start = 0usize;
         while start < n {
             let end = (start + PACK_GROUP).min(n);
-            let bits = br.get32(7)? as u32;
-            if bits > 64 {
-                return Err(CodecError("bad packed width"));
-            }
+            let bits = br.width()?;
             for _ in start.max(1)..end {
                 acc = acc.wrapping_add(unzigzag(br.get(bits)?));
                 out.values.push(acc as f64 / scale);
             }
             start = end;
         }
-        if br.pos != val_buf.len() {
+        if br.bit.div_ceil(8) != val_buf.len() {
             return Err(CodecError("trailing value bytes"));
         }
     } else {
