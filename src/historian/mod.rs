@@ -14,6 +14,8 @@
 //! * `historian.blocks`: each [`Historian::append`] writes, in ONE redb commit
 //!   with immediate durability, one compressed block per tag of the batch. A
 //!   crash can lose only the batch being committed, never corrupt older data.
+//!   Blocks are keyed by a global sequence number first, so a commit only
+//!   appends pages (a per-tag key would copy-on-write one leaf per tag).
 //! * `historian.chunks`: when a tag's blocks hold about `chunk_target` samples,
 //!   a later append merges them (sorted by ts) into big chunks of up to
 //!   `chunk_target` samples and deletes the blocks in the same commit.
@@ -21,8 +23,8 @@
 //! * `historian.spans`: per tag the largest `max_ts - min_ts` of any chunk,
 //!   so a range query knows how far before `from` an overlapping chunk can start.
 //!
-//! Chunks and blocks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count,
-//! seq)`: queries choose chunks from keys alone, `stats` sums counts from keys,
+//! Chunks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count, seq)`, blocks
+//! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys alone, `stats` sums counts from keys,
 //! retention drops whole chunks whose `max_ts` is too old. Out-of-order and
 //! duplicate timestamps are stored as they come (chunks may overlap, `seq` keeps
 //! keys unique); queries merge and sort by timestamp (stable).
@@ -34,10 +36,12 @@
 //! Good samples, bad count) so `downsample` decodes only chunks straddling a
 //! column boundary and uses the summary of the others: exact and fast.
 //!
-//! In memory we keep per tag only the pending block keys and the max span,
-//! rebuilt on `open` from the small `blocks` and `spans` tables.
+//! In memory we keep per tag only the pending block keys (in append order) and
+//! the max span, rebuilt on `open` from the small `blocks` and `spans` tables.
 
 mod codec;
+#[cfg(test)]
+mod codec_tests;
 mod query;
 mod tables;
 #[cfg(test)]
@@ -47,11 +51,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use codec::{CodecError, Decoded, decode_into, encode};
 pub use tables::ChunkKey;
-use tables::{BLOCKS, CHUNKS, KeyTuple, SPANS, TAGS};
+use tables::{BLOCKS, BlockTuple, CHUNKS, KeyTuple, SPANS, TAGS};
 
 pub type TagId = u32;
 
@@ -70,13 +74,14 @@ pub struct HistorianOptions {
     /// Chunks whose newest sample is older than `now - retention` are dropped
     /// by [`Historian::apply_retention`]. `None` keeps everything.
     pub retention: Option<Duration>,
-    /// Target number of samples per compacted chunk (clamped to 1..=1<<20).
+    /// Target number of samples per compacted chunk (clamped to 1..=1<<20;
+    /// default 8192). Chunks are also cut at ~3.9 KB so each fills one page.
     pub chunk_target: usize,
 }
 
 impl Default for HistorianOptions {
     fn default() -> Self {
-        HistorianOptions { retention: None, chunk_target: 4096 }
+        HistorianOptions { retention: None, chunk_target: 8192 }
     }
 }
 
@@ -105,8 +110,11 @@ pub struct StoreStats {
     pub chunks: u64,
     /// Of which pending (not yet compacted) blocks.
     pub pending_blocks: u64,
-    /// Size of the database file (includes other modules' tables).
+    /// Size of the database file (includes other modules' tables and free pages).
     pub file_bytes: u64,
+    /// Bytes of the historian's chunk and block tables (stored + metadata +
+    /// fragmented, as reported by redb).
+    pub table_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,9 +161,11 @@ pub struct Historian {
     retention: Option<Duration>,
     tags: HashMap<TagId, TagState>,
     next_tag: u64,
+    next_block: u64,
 }
 
-type BlobTable<'t> = redb::Table<'t, KeyTuple, &'static [u8]>;
+type ChunkTable<'t> = redb::Table<'t, KeyTuple, &'static [u8]>;
+type BlockTable<'t> = redb::Table<'t, BlockTuple, &'static [u8]>;
 
 impl Historian {
     /// Opens (or creates) the store. redb repairs a file left by a crashed
@@ -164,6 +174,7 @@ impl Historian {
         let db = Database::create(path)?;
         let mut tags: HashMap<TagId, TagState> = HashMap::new();
         let mut next_tag = 0u64;
+        let mut next_block = 0u64;
         let txn = db.begin_write()?;
         {
             let names = txn.open_table(TAGS)?;
@@ -179,7 +190,8 @@ impl Historian {
             let blocks = txn.open_table(BLOCKS)?;
             for item in blocks.iter()? {
                 let (k, _) = item?;
-                let key = ChunkKey::from_tuple(k.value());
+                let key = ChunkKey::from_block_tuple(k.value());
+                next_block = next_block.max(key.seq + 1);
                 let st = tags.entry(key.tag).or_default();
                 st.pending.push(key);
                 st.pending_samples += u64::from(key.count);
@@ -195,6 +207,7 @@ impl Historian {
             retention: opts.retention,
             tags,
             next_tag,
+            next_block,
         })
     }
 
@@ -246,6 +259,7 @@ impl Historian {
             sorted.sort_by_key(|s| (s.tag, s.ts_ms)); // stable: duplicates keep order
         }
         let mut staged: Vec<(TagId, TagState)> = Vec::new();
+        let mut seq = self.next_block;
         let txn = self.db.begin_write()?;
         {
             let mut blocks = txn.open_table(BLOCKS)?;
@@ -259,13 +273,15 @@ impl Historian {
                 let old_span = st.max_span;
                 for piece in group.chunks(target) {
                     encode(piece, &mut buf);
-                    let key = insert_unique(&mut blocks, key_of(tag, piece), &buf)?;
+                    let key = ChunkKey { seq, ..key_of(tag, piece) };
+                    seq += 1;
+                    blocks.insert(key.block_tuple(), buf.as_slice())?;
                     st.pending.push(key);
                     st.pending_samples += u64::from(key.count);
                     st.max_span = st.max_span.max(key.span());
                 }
                 if st.pending_samples >= compaction_threshold(tag, target) {
-                    compact(&mut blocks, &mut chunks, tag, &mut st, target, &mut buf, &mut scratch)?;
+                    compact(&mut blocks, &mut chunks, tag, &mut st, &mut seq, target, &mut buf, &mut scratch)?;
                 }
                 if st.max_span > old_span {
                     spans.insert(tag, st.max_span)?;
@@ -275,6 +291,7 @@ impl Historian {
         }
         txn.commit()?;
         self.tags.extend(staged);
+        self.next_block = seq;
         Ok(())
     }
 
@@ -307,7 +324,7 @@ impl Historian {
     }
 
     /// Trend of `tag` over [from, to) in `columns` equal time slices; see [`Column`].
-    /// `columns` is clamped to the number of milliseconds in the range and to 1<<20.
+    /// `columns` is clamped to the number of milliseconds in the range and to 65536.
     pub fn downsample(&self, tag: TagId, from_ms: i64, to_ms: i64, columns: usize) -> Result<Vec<Column>> {
         query::downsample(self, tag, from_ms, to_ms, columns)
     }
@@ -323,8 +340,8 @@ impl Historian {
         let mut dropped = 0u64;
         let mut dropped_blocks = Vec::new();
         let txn = self.db.begin_write()?;
-        for (def, is_blocks) in [(CHUNKS, false), (BLOCKS, true)] {
-            let mut table = txn.open_table(def)?;
+        {
+            let mut table = txn.open_table(CHUNKS)?;
             let mut doomed = Vec::new();
             let mut tag = 0u32;
             loop {
@@ -346,9 +363,18 @@ impl Historian {
             for key in doomed {
                 table.remove(key.tuple())?;
                 dropped += u64::from(key.count);
-                if is_blocks {
+            }
+            // Blocks: a small table, scanned whole.
+            let mut blocks = txn.open_table(BLOCKS)?;
+            for item in blocks.iter()? {
+                let key = ChunkKey::from_block_tuple(item?.0.value());
+                if key.max_ts < cutoff {
                     dropped_blocks.push(key);
                 }
+            }
+            for key in &dropped_blocks {
+                blocks.remove(key.block_tuple())?;
+                dropped += u64::from(key.count);
             }
         }
         txn.commit()?;
@@ -356,7 +382,7 @@ impl Historian {
             if let Some(st) = self.tags.get_mut(&key.tag)
                 && let Some(i) = st.pending.iter().position(|k| *k == key)
             {
-                st.pending.swap_remove(i);
+                st.pending.remove(i);
                 st.pending_samples -= u64::from(key.count);
             }
         }
@@ -367,23 +393,27 @@ impl Historian {
     pub fn stats(&self) -> Result<StoreStats> {
         let mut st = StoreStats::default();
         let txn = self.db.begin_read()?;
-        for (def, is_blocks) in [(CHUNKS, false), (BLOCKS, true)] {
-            let table = txn.open_table(def)?;
-            for item in table.iter()? {
-                let key = ChunkKey::from_tuple(item?.0.value());
-                st.samples += u64::from(key.count);
-                st.chunks += 1;
-                if is_blocks {
-                    st.pending_blocks += 1;
-                }
-            }
+        let chunks = txn.open_table(CHUNKS)?;
+        let blocks = txn.open_table(BLOCKS)?;
+        for ts in [chunks.stats()?, blocks.stats()?] {
+            st.table_bytes += ts.stored_bytes() + ts.metadata_bytes() + ts.fragmented_bytes();
+        }
+        for item in chunks.iter()? {
+            st.samples += u64::from(ChunkKey::from_tuple(item?.0.value()).count);
+            st.chunks += 1;
+        }
+        for item in blocks.iter()? {
+            st.samples += u64::from(ChunkKey::from_block_tuple(item?.0.value()).count);
+            st.chunks += 1;
+            st.pending_blocks += 1;
         }
         st.file_bytes = std::fs::metadata(&self.path)?.len();
         Ok(st)
     }
 
     /// Calls `f` for every chunk and block of `tag` that may hold samples in
-    /// [from, to): compacted chunks first, then blocks, each in key order.
+    /// [from, to): compacted chunks first (key order), then pending blocks
+    /// (append order).
     fn scan(
         &self,
         txn: &redb::ReadTransaction,
@@ -392,17 +422,26 @@ impl Historian {
         to: i64,
         mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let span = self.tags.get(&tag).map_or(0, |s| s.max_span);
+        let st = self.tags.get(&tag);
+        let span = st.map_or(0, |s| s.max_span);
+        let pending = st.map_or(&[][..], |s| &s.pending[..]);
         let lo = ChunkKey::lower(tag, from.saturating_sub(span));
         let hi = ChunkKey::lower(tag, to);
-        for def in [CHUNKS, BLOCKS] {
-            let table = txn.open_table(def)?;
-            for item in table.range(lo..hi)? {
-                let (k, v) = item?;
-                let key = ChunkKey::from_tuple(k.value());
-                if key.max_ts >= from {
-                    f(key, v.value())?;
-                }
+        let table = txn.open_table(CHUNKS)?;
+        for item in table.range(lo..hi)? {
+            let (k, v) = item?;
+            let key = ChunkKey::from_tuple(k.value());
+            if key.max_ts >= from {
+                f(key, v.value())?;
+            }
+        }
+        let blocks = txn.open_table(BLOCKS)?;
+        for &key in pending {
+            if key.max_ts >= from && key.min_ts < to {
+                let v = blocks
+                    .get(key.block_tuple())?
+                    .ok_or_else(|| corrupt(key, CodecError("pending block missing from the store")))?;
+                f(key, v.value())?;
             }
         }
         Ok(())
@@ -435,7 +474,7 @@ fn key_of(tag: TagId, piece: &[Sample]) -> ChunkKey {
 }
 
 /// Inserts under `key`, bumping `seq` while the key is taken (duplicates).
-fn insert_unique(table: &mut BlobTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
+fn insert_unique(table: &mut ChunkTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
     loop {
         let old = table.insert(key.tuple(), bytes)?.map(|g| g.value().to_vec());
         let Some(old) = old else {
@@ -448,18 +487,20 @@ fn insert_unique(table: &mut BlobTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> 
 
 /// Merges the pending blocks of one tag into chunks of up to `target` samples
 /// (and at most [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
+#[allow(clippy::too_many_arguments)]
 fn compact(
-    blocks: &mut BlobTable<'_>,
-    chunks: &mut BlobTable<'_>,
+    blocks: &mut BlockTable<'_>,
+    chunks: &mut ChunkTable<'_>,
     tag: TagId,
     st: &mut TagState,
+    seq: &mut u64,
     target: usize,
     buf: &mut Vec<u8>,
     d: &mut Decoded,
 ) -> Result<()> {
     d.clear();
     for key in std::mem::take(&mut st.pending) {
-        if let Some(v) = blocks.remove(key.tuple())? {
+        if let Some(v) = blocks.remove(key.block_tuple())? {
             let before = d.len();
             decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
             if d.len() - before != key.count as usize {
@@ -482,7 +523,9 @@ fn compact(
     }
     if !rest.is_empty() {
         encode(rest, buf);
-        let key = insert_unique(blocks, key_of(tag, rest), buf)?;
+        let key = ChunkKey { seq: *seq, ..key_of(tag, rest) };
+        *seq += 1;
+        blocks.insert(key.block_tuple(), buf.as_slice())?;
         st.max_span = st.max_span.max(key.span());
         st.pending.push(key);
         st.pending_samples = u64::from(key.count);

@@ -9,7 +9,7 @@ use super::{Column, Historian, Result, TagId, check_count, corrupt};
 use redb::ReadableDatabase;
 
 /// Most columns a single call computes.
-const MAX_COLUMNS: usize = 1 << 20;
+const MAX_COLUMNS: usize = 1 << 16;
 
 #[derive(Clone, Copy)]
 struct Acc {

@@ -106,12 +106,15 @@ fn query_ranges_compaction_and_reopen() {
     // Every chunk boundary, +-1, and random ranges.
     let txn = h.database().begin_read().unwrap();
     let mut edges = vec![i64::MIN, -1, 0, max, max + 1, i64::MAX];
-    for def in [CHUNKS, BLOCKS] {
-        let t = txn.open_table(def).unwrap();
-        for item in t.iter().unwrap() {
-            let k = ChunkKey::from_tuple(item.unwrap().0.value());
-            edges.extend([k.min_ts - 1, k.min_ts, k.min_ts + 1, k.max_ts, k.max_ts + 1]);
-        }
+    let mut keys = Vec::new();
+    for item in txn.open_table(CHUNKS).unwrap().iter().unwrap() {
+        keys.push(ChunkKey::from_tuple(item.unwrap().0.value()));
+    }
+    for item in txn.open_table(BLOCKS).unwrap().iter().unwrap() {
+        keys.push(ChunkKey::from_block_tuple(item.unwrap().0.value()));
+    }
+    for k in keys {
+        edges.extend([k.min_ts - 1, k.min_ts, k.min_ts + 1, k.max_ts, k.max_ts + 1]);
     }
     drop(txn);
     edges.sort_unstable();
@@ -243,15 +246,16 @@ fn corrupt_chunk_is_an_error() {
     let batch: Vec<Sample> = (0..40).map(|i| s(1, i, i as f64 * 0.5, 0)).collect();
     h.append(&batch).unwrap();
     h.append(&[s(1, 40, 1.0, 0)]).unwrap();
-    for (def, garbage) in [(CHUNKS, &[1u8, 1, 9][..]), (BLOCKS, &[7u8, 0, 0, 0][..])] {
-        let txn = h.database().begin_write().unwrap();
-        {
-            let mut t = txn.open_table(def).unwrap();
-            let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
-            t.insert(key, garbage).unwrap();
-        }
-        txn.commit().unwrap();
+    let txn = h.database().begin_write().unwrap();
+    {
+        let mut t = txn.open_table(CHUNKS).unwrap();
+        let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
+        t.insert(key, &[1u8, 1, 9][..]).unwrap();
+        let mut t = txn.open_table(BLOCKS).unwrap();
+        let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
+        t.insert(key, &[7u8, 0, 0, 0][..]).unwrap();
     }
+    txn.commit().unwrap();
     let e = h.query(1, 0, 100).unwrap_err();
     assert!(matches!(e, HistorianError::CorruptChunk { tag: 1, .. }), "{e}");
     assert!(h.downsample(1, 0, 100, 3).is_err());
