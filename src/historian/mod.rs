@@ -24,10 +24,14 @@
 //!   so a range query knows how far before `from` an overlapping chunk can start.
 //!
 //! Chunks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count, seq)`, blocks
-//! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys alone, `stats` sums counts from keys,
-//! retention drops whole chunks whose `max_ts` is too old. Out-of-order and
-//! duplicate timestamps are stored as they come (chunks may overlap, `seq` keeps
-//! keys unique); queries merge and sort by timestamp (stable).
+//! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys
+//! alone, `stats` sums counts from keys, retention drops whole chunks whose
+//! `max_ts` is too old. Out-of-order and duplicate timestamps are stored as
+//! they come (chunks may overlap, `seq` keeps keys unique); queries merge and
+//! sort by timestamp (stable).
+//!
+//! Values: decimal mode bit-packs the zigzag deltas (groups of 128, 7-bit
+//! width each), so a 1 Hz register signal costs well under a byte a sample.
 //!
 //! Chunk encoding (see `codec`): delta-of-delta timestamps with zero runs,
 //! values as deltas of scaled integers when every value is exactly `n / 10^k`
