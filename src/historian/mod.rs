@@ -19,15 +19,19 @@
 //! * `historian.chunks`: when a tag's blocks hold about `chunk_target` samples,
 //!   a later append merges them (sorted by ts) into big chunks of up to
 //!   `chunk_target` samples and deletes the blocks in the same commit.
-//!   Chunks are also capped at ~4 KB so one fills one redb page.
+//!   Chunks are also capped at 1280 encoded bytes so three fill one redb page.
 //! * `historian.spans`: per tag the largest `max_ts - min_ts` of any chunk,
 //!   so a range query knows how far before `from` an overlapping chunk can start.
 //!
 //! Chunks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count, seq)`, blocks
-//! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys alone, `stats` sums counts from keys,
-//! retention drops whole chunks whose `max_ts` is too old. Out-of-order and
-//! duplicate timestamps are stored as they come (chunks may overlap, `seq` keeps
-//! keys unique); queries merge and sort by timestamp (stable).
+//! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys
+//! alone, `stats` sums counts from keys, retention drops whole chunks whose
+//! `max_ts` is too old. Out-of-order and duplicate timestamps are stored as
+//! they come (chunks may overlap, `seq` keeps keys unique); queries merge and
+//! sort by timestamp (stable).
+//!
+//! Values: decimal mode bit-packs the zigzag deltas (groups of 128, 7-bit
+//! width each), so a 1 Hz register signal costs well under a byte a sample.
 //!
 //! Chunk encoding (see `codec`): delta-of-delta timestamps with zero runs,
 //! values as deltas of scaled integers when every value is exactly `n / 10^k`
@@ -39,6 +43,7 @@
 //! In memory we keep per tag only the pending block keys (in append order) and
 //! the max span, rebuilt on `open` from the small `blocks` and `spans` tables.
 
+mod bits;
 mod codec;
 #[cfg(test)]
 mod codec_tests;
@@ -75,13 +80,14 @@ pub struct HistorianOptions {
     /// by [`Historian::apply_retention`]. `None` keeps everything.
     pub retention: Option<Duration>,
     /// Target number of samples per compacted chunk (clamped to 1..=1<<20;
-    /// default 8192). Chunks are also cut at ~3.9 KB so each fills one page.
+    /// default 4096). Chunks are also cut at 1280 encoded bytes, so three
+    /// fill one redb page.
     pub chunk_target: usize,
 }
 
 impl Default for HistorianOptions {
     fn default() -> Self {
-        HistorianOptions { retention: None, chunk_target: 8192 }
+        HistorianOptions { retention: None, chunk_target: 4096 }
     }
 }
 
@@ -151,8 +157,10 @@ struct TagState {
     pending_samples: u64,
 }
 
-/// Encoded chunks are kept under this size so one chunk fills one 4 KiB page.
-const MAX_CHUNK_BYTES: usize = 3900;
+/// Encoded chunks are kept under this size so three share one 4 KiB redb
+/// leaf page (bigger chunks would waste up to half a page each, and make
+/// `downsample` decode more samples per column boundary).
+const MAX_CHUNK_BYTES: usize = 1280;
 
 pub struct Historian {
     db: Database,
@@ -172,33 +180,17 @@ impl Historian {
     /// process on open; only committed appends are visible.
     pub fn open(path: &Path, opts: HistorianOptions) -> Result<Self> {
         let db = Database::create(path)?;
-        let mut tags: HashMap<TagId, TagState> = HashMap::new();
         let mut next_tag = 0u64;
-        let mut next_block = 0u64;
         let txn = db.begin_write()?;
-        {
+        let (tags, next_block) = {
             let names = txn.open_table(TAGS)?;
             for item in names.iter()? {
                 let (_, id) = item?;
                 next_tag = next_tag.max(u64::from(id.value()) + 1);
             }
-            let spans = txn.open_table(SPANS)?;
-            for item in spans.iter()? {
-                let (tag, span) = item?;
-                tags.entry(tag.value()).or_default().max_span = span.value();
-            }
-            let blocks = txn.open_table(BLOCKS)?;
-            for item in blocks.iter()? {
-                let (k, _) = item?;
-                let key = ChunkKey::from_block_tuple(k.value());
-                next_block = next_block.max(key.seq + 1);
-                let st = tags.entry(key.tag).or_default();
-                st.pending.push(key);
-                st.pending_samples += u64::from(key.count);
-                st.max_span = st.max_span.max(key.span());
-            }
             txn.open_table(CHUNKS)?;
-        }
+            load_state(&txn.open_table(SPANS)?, &txn.open_table(BLOCKS)?)?
+        };
         txn.commit()?;
         Ok(Historian {
             db,
@@ -253,12 +245,31 @@ impl Historian {
         if batch.is_empty() {
             return Ok(());
         }
-        let target = self.chunk_target;
         let mut sorted = batch.to_vec();
         if !sorted.is_sorted_by_key(|s| (s.tag, s.ts_ms)) {
             sorted.sort_by_key(|s| (s.tag, s.ts_ms)); // stable: duplicates keep order
         }
-        let mut staged: Vec<(TagId, TagState)> = Vec::new();
+        let result = self.append_sorted(&sorted);
+        if result.is_err() {
+            // Nothing was committed but the bookkeeping was updated in place:
+            // rebuild it from the store (best effort; the first error wins).
+            let reloaded = self
+                .db
+                .begin_read()
+                .map_err(HistorianError::from)
+                .and_then(|t| load_state(&t.open_table(SPANS)?, &t.open_table(BLOCKS)?));
+            if let Ok((tags, next_block)) = reloaded {
+                self.tags = tags;
+                self.next_block = self.next_block.max(next_block);
+            }
+        }
+        result
+    }
+
+    /// `append` on a batch sorted by (tag, ts). Updates the bookkeeping in
+    /// place; the caller restores it if this fails.
+    fn append_sorted(&mut self, sorted: &[Sample]) -> Result<()> {
+        let target = self.chunk_target;
         let mut seq = self.next_block;
         let txn = self.db.begin_write()?;
         {
@@ -269,7 +280,7 @@ impl Historian {
             let mut scratch = Decoded::default();
             for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
                 let tag = group[0].tag;
-                let mut st = self.tags.get(&tag).cloned().unwrap_or_default();
+                let st = self.tags.entry(tag).or_default();
                 let old_span = st.max_span;
                 for piece in group.chunks(target) {
                     encode(piece, &mut buf);
@@ -281,17 +292,15 @@ impl Historian {
                     st.max_span = st.max_span.max(key.span());
                 }
                 if st.pending_samples >= compaction_threshold(tag, target) {
-                    compact(&mut blocks, &mut chunks, tag, &mut st, &mut seq, target, &mut buf, &mut scratch)?;
+                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
                 }
                 if st.max_span > old_span {
                     spans.insert(tag, st.max_span)?;
                 }
-                staged.push((tag, st));
             }
         }
-        txn.commit()?;
-        self.tags.extend(staged);
         self.next_block = seq;
+        txn.commit()?;
         Ok(())
     }
 
@@ -448,6 +457,30 @@ impl Historian {
     }
 }
 
+/// Rebuilds the per-tag bookkeeping from the spans and blocks tables;
+/// returns it with the next free block sequence number.
+fn load_state(
+    spans: &impl ReadableTable<u32, i64>,
+    blocks: &impl ReadableTable<BlockTuple, &'static [u8]>,
+) -> Result<(HashMap<TagId, TagState>, u64)> {
+    let mut tags: HashMap<TagId, TagState> = HashMap::new();
+    let mut next_block = 0u64;
+    for item in spans.iter()? {
+        let (tag, span) = item?;
+        tags.entry(tag.value()).or_default().max_span = span.value();
+    }
+    for item in blocks.iter()? {
+        let (k, _) = item?;
+        let key = ChunkKey::from_block_tuple(k.value());
+        next_block = next_block.max(key.seq + 1);
+        let st = tags.entry(key.tag).or_default();
+        st.pending.push(key);
+        st.pending_samples += u64::from(key.count);
+        st.max_span = st.max_span.max(key.span());
+    }
+    Ok((tags, next_block))
+}
+
 fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {
     if d.len() != key.count as usize {
         return Err(corrupt(key, CodecError("sample count differs from key")));
@@ -515,8 +548,11 @@ fn compact(
         samples.sort_by_key(|s| s.ts_ms);
     }
     let mut rest = &samples[..];
-    while rest.len() >= target {
-        let n = encode_fitting(&rest[..target], buf);
+    // Once a chunk was cut by size, seal every piece that fills a chunk too.
+    let mut need = target;
+    while rest.len() >= need {
+        let n = encode_fitting(&rest[..target.min(rest.len())], buf);
+        need = need.min(n);
         let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
         st.max_span = st.max_span.max(key.span());
         rest = &rest[n..];
