@@ -83,7 +83,8 @@ impl Daemon {
         let historian = Arc::new(RwLock::new(hist));
 
         let store_status = Arc::new(Mutex::new(StoreStatus::default()));
-        let writer = writer::Writer::start(historian.clone(), tag_ids.clone(), store_status.clone());
+        let writer =
+            writer::Writer::start(historian.clone(), store_path.clone(), tag_ids.clone(), store_status.clone());
 
         let (dev_tx, dev_rx) = mpsc::channel::<DeviceEvent>(1024);
         let mut tasks = Vec::new();

@@ -38,11 +38,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(hist: Arc<RwLock<Historian>>, ids: Arc<Vec<TagId>>, status: Arc<Mutex<StoreStatus>>) -> Writer {
+    pub fn start(
+        hist: Arc<RwLock<Historian>>,
+        path: std::path::PathBuf,
+        ids: Arc<Vec<TagId>>,
+        status: Arc<Mutex<StoreStatus>>,
+    ) -> Writer {
         let (tx, rx) = mpsc::channel::<Vec<Sample>>();
         let thread = std::thread::Builder::new()
             .name("historian".into())
-            .spawn(move || run(rx, hist, ids, status))
+            .spawn(move || run(rx, hist, &path, ids, status))
             .expect("spawn historian thread");
         Writer { tx, thread }
     }
@@ -61,6 +66,7 @@ impl Writer {
 fn run(
     rx: mpsc::Receiver<Vec<Sample>>,
     hist: Arc<RwLock<Historian>>,
+    path: &std::path::Path,
     ids: Arc<Vec<TagId>>,
     status: Arc<Mutex<StoreStatus>>,
 ) {
@@ -105,7 +111,7 @@ fn run(
         }
         last_commit = Instant::now();
         let result = match hist.write() {
-            Ok(mut h) => h.append(&pending).map(|()| h.stats().map(|s| s.file_bytes).unwrap_or(0)),
+            Ok(mut h) => h.append(&pending).map(|()| std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)),
             Err(_) => return,
         };
         let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
