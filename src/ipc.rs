@@ -144,7 +144,10 @@ mod tests {
         let r = Request::Trend { tag: "a".into(), from_ms: 1, to_ms: 2, columns: 80 };
         let s = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
-        assert!(serde_json::from_str::<Request>(r#"{"req":"subscribe","evil":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Request>(r#"{"req":"history","tag":"a","from_ms":0,"to_ms":1,"evil":1}"#).is_err()
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"req":"history","tag":"a"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"req":"write"}"#).is_err());
     }
 

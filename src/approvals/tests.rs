@@ -1,0 +1,268 @@
+use std::path::Path;
+
+use mimic_drivers::WriteOutcome;
+use proptest::prelude::*;
+
+use super::checks::CheckError;
+use super::*;
+use crate::config::Site;
+
+const SITE: &str = r#"
+[site]
+name = "t"
+[[device]]
+name = "plc"
+protocol = "modbus-tcp"
+endpoint = "127.0.0.1:502"
+[[tag]]
+name = "speed_sp"
+device = "plc"
+address = "hr:0"
+scale = 0.1
+low = 0.0
+high = 100.0
+writable = true
+max_step = 10.0
+min_interval = "10s"
+[[tag]]
+name = "critical_sp"
+device = "plc"
+address = "hr:1"
+low = 0.0
+high = 50.0
+writable = true
+critical = true
+[[tag]]
+name = "flow"
+device = "plc"
+address = "ir:0"
+low = 0.0
+high = 200.0
+"#;
+
+fn site() -> Site {
+    Site::parse(Path::new("t.toml"), SITE).expect("valid test site")
+}
+
+fn signer(user: &str, role: Role) -> Signer {
+    Signer { user: user.into(), full_name: format!("{user} Fullname"), role }
+}
+
+struct Plant {
+    values: Vec<Option<f64>>,
+    good: Vec<bool>,
+    device_ok: Vec<bool>,
+    audit_ok: bool,
+}
+
+impl Plant {
+    fn healthy() -> Self {
+        Plant { values: vec![Some(50.0), Some(20.0), Some(80.0)], good: vec![true; 3], device_ok: vec![true], audit_ok: true }
+    }
+    fn live(&self) -> Live<'_> {
+        Live { values: &self.values, good: &self.good, device_ok: &self.device_ok, audit_ok: self.audit_ok }
+    }
+}
+
+fn writes(effects: &[Effect]) -> Vec<(RequestId, usize, f64)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write { request, tag, value, .. } => Some((*request, *tag, *value)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_request_writes_only_after_an_authorised_signature() {
+    let (s, p) = (site(), Plant::healthy());
+    let mut a = Approvals::new();
+    let (id, fx) = a.request(&s, &p.live(), &signer("eve", Role::Engineer), 0, 55.0, Source::Manual, vec![], 1000);
+    let id = id.expect("accepted");
+    assert!(writes(&fx).is_empty(), "a request alone never writes");
+    // a viewer's signature is refused and audited
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("vic", Role::Viewer), 2000);
+    assert!(matches!(r, Err(Refusal::NotAuthorised { .. })));
+    assert!(writes(&fx).is_empty());
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::Refused)));
+    // an operator's signature sends it
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 3000);
+    r.expect("signed");
+    assert_eq!(writes(&fx), vec![(id, 0, 55.0)]);
+    let approval = fx.iter().find_map(|e| match e {
+        Effect::Audit(n) if n.action == AuditAction::Approval => Some(n.clone()),
+        _ => None,
+    });
+    let approval = approval.expect("approval audited");
+    assert_eq!(approval.full_name.as_deref(), Some("olga Fullname"));
+    assert_eq!(approval.meaning.as_deref(), Some(MEANING_APPROVE));
+    // a second signature on a sent request is refused
+    let (r, _) = a.sign(&s, &p.live(), id, &signer("olga2", Role::Operator), 3500);
+    assert_eq!(r, Err(Refusal::NotPending(id)));
+    // the outcome closes it
+    let fx = a.outcome(&s, id, WriteOutcome::Confirmed { read_back: 55.0 }, 4000);
+    assert!(matches!(a.get(id).map(|r| &r.status), Some(Status::Done { .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::WriteOutcome)));
+}
+
+#[test]
+fn checks_refuse_limits_steps_intervals_and_unhealthy_devices() {
+    let s = site();
+    let mut p = Plant::healthy();
+    let mut a = Approvals::new();
+    let eng = signer("eve", Role::Engineer);
+    let req = |a: &mut Approvals, p: &Plant, v: f64, now: i64| a.request(&s, &p.live(), &eng, 0, v, Source::Manual, vec![], now).0;
+    assert!(matches!(req(&mut a, &p, 101.0, 0), Err(Refusal::Check(CheckError::OutOfLimits { .. }))));
+    assert!(matches!(req(&mut a, &p, -1.0, 0), Err(Refusal::Check(CheckError::OutOfLimits { .. }))));
+    assert!(matches!(req(&mut a, &p, f64::NAN, 0), Err(Refusal::Check(CheckError::NotFinite))));
+    assert!(matches!(req(&mut a, &p, 61.0, 0), Err(Refusal::Check(CheckError::StepTooLarge { .. }))));
+    assert!(matches!(
+        a.request(&s, &p.live(), &eng, 2, 10.0, Source::Manual, vec![], 0).0,
+        Err(Refusal::Check(CheckError::NotWritable))
+    ));
+    // min interval: after a write at t=1000, another within 10 s is refused
+    let id = req(&mut a, &p, 55.0, 1000).expect("ok");
+    a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 1000).0.expect("sent");
+    assert!(matches!(req(&mut a, &p, 56.0, 5000), Err(Refusal::Check(CheckError::TooSoon { .. }))));
+    assert!(req(&mut a, &p, 56.0, 11_001).is_ok());
+    // device down: refused at request time and again at signing time
+    let id = req(&mut a, &p, 57.0, 30_000).expect("ok");
+    p.device_ok[0] = false;
+    assert!(matches!(req(&mut a, &p, 57.0, 30_000), Err(Refusal::Check(CheckError::DeviceUnhealthy))));
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 30_500);
+    assert!(matches!(r, Err(Refusal::Check(CheckError::DeviceUnhealthy))));
+    assert!(writes(&fx).is_empty());
+    // audit unavailable: fail closed
+    p.device_ok[0] = true;
+    p.audit_ok = false;
+    assert!(matches!(req(&mut a, &p, 57.0, 40_000), Err(Refusal::Check(CheckError::AuditUnavailable))));
+}
+
+#[test]
+fn critical_tags_need_two_different_approvers() {
+    let (s, p) = (site(), Plant::healthy());
+    let mut a = Approvals::new();
+    let id = a.request(&s, &p.live(), &signer("eve", Role::Engineer), 1, 25.0, Source::Manual, vec![], 0).0.expect("ok");
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 1);
+    r.expect("first signature");
+    assert!(writes(&fx).is_empty(), "one signature is not enough");
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 2);
+    assert_eq!(r, Err(Refusal::AlreadySigned("olga".into())));
+    assert!(writes(&fx).is_empty());
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("eve", Role::Engineer), 3);
+    r.expect("second, different signer");
+    assert_eq!(writes(&fx), vec![(id, 1, 25.0)]);
+}
+
+#[test]
+fn rejected_and_expired_requests_never_write() {
+    let s = site();
+    let mut p = Plant::healthy();
+    let mut a = Approvals::new();
+    let eng = signer("eve", Role::Engineer);
+    let id = a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 7 }, vec![(2, 80.0)], 0).0.expect("ok");
+    a.reject(&s, id, &signer("olga", Role::Operator), "not now", 1).0.expect("rejected");
+    assert!(a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 2).0.is_err());
+    let id = a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 8 }, vec![(2, 80.0)], 0).0.expect("ok");
+    p.values[2] = Some(81.0); // within 5 % of the 0..200 span: still valid
+    assert!(a.expire(&s, &p.live(), 5).is_empty());
+    p.values[2] = Some(100.0);
+    let fx = a.expire(&s, &p.live(), 10);
+    assert_eq!(fx.len(), 1);
+    assert!(matches!(a.get(id).map(|r| &r.status), Some(Status::Expired { .. })));
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 11);
+    assert_eq!(r, Err(Refusal::NotPending(id)));
+    assert!(writes(&fx).is_empty());
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Request { who: u8, tag: u8, value: f64 },
+    Sign { who: u8, id: u8 },
+    Reject { who: u8, id: u8 },
+    Outcome { id: u8 },
+    Move { tag: u8, value: f64 },
+    Device { ok: bool },
+    Audit { ok: bool },
+    Wait { ms: u16 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..6, 0u8..3, -20.0f64..130.0).prop_map(|(who, tag, value)| Op::Request { who, tag, value }),
+        (0u8..6, 0u8..8).prop_map(|(who, id)| Op::Sign { who, id }),
+        (0u8..6, 0u8..8).prop_map(|(who, id)| Op::Reject { who, id }),
+        (0u8..8).prop_map(|id| Op::Outcome { id }),
+        (0u8..3, -10.0f64..120.0).prop_map(|(tag, value)| Op::Move { tag, value }),
+        any::<bool>().prop_map(|ok| Op::Device { ok }),
+        any::<bool>().prop_map(|ok| Op::Audit { ok }),
+        (0u16..20_000).prop_map(|ms| Op::Wait { ms }),
+    ]
+}
+
+const PEOPLE: [(&str, Role); 6] = [
+    ("vic", Role::Viewer),
+    ("olga", Role::Operator),
+    ("otto", Role::Operator),
+    ("eve", Role::Engineer),
+    ("ada", Role::Admin),
+    ("val", Role::Viewer),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// No sequence of messages produces a device write without matching approvals by
+    /// authorised, distinct users, inside the engineering limits and the step limit,
+    /// on a writable tag of a healthy device, with the audit log available.
+    #[test]
+    fn no_write_without_authorised_approval_inside_limits(ops in proptest::collection::vec(op(), 1..60)) {
+        let s = site();
+        let mut p = Plant::healthy();
+        let mut a = Approvals::new();
+        let mut now = 0i64;
+        for op in ops {
+            let fx = match op {
+                Op::Request { who, tag, value } => {
+                    let (u, r) = PEOPLE[usize::from(who)];
+                    a.request(&s, &p.live(), &signer(u, r), usize::from(tag), value, Source::Manual, vec![], now).1
+                }
+                Op::Sign { who, id } => {
+                    let (u, r) = PEOPLE[usize::from(who)];
+                    a.sign(&s, &p.live(), u64::from(id), &signer(u, r), now).1
+                }
+                Op::Reject { who, id } => {
+                    let (u, r) = PEOPLE[usize::from(who)];
+                    a.reject(&s, u64::from(id), &signer(u, r), "no", now).1
+                }
+                Op::Outcome { id } => a.outcome(&s, u64::from(id), WriteOutcome::Confirmed { read_back: 0.0 }, now),
+                Op::Move { tag, value } => { p.values[usize::from(tag)] = Some(value); Vec::new() }
+                Op::Device { ok } => { p.device_ok[0] = ok; Vec::new() }
+                Op::Audit { ok } => { p.audit_ok = ok; Vec::new() }
+                Op::Wait { ms } => { now += i64::from(ms); a.expire(&s, &p.live(), now) }
+            };
+            for (id, tag, value) in writes(&fx) {
+                let req = a.get(id).expect("a write names its request");
+                let t = &s.tags[tag];
+                prop_assert!(t.writable);
+                prop_assert_eq!(req.tag, tag);
+                prop_assert_eq!(req.value, value);
+                prop_assert!(value >= t.low.unwrap_or(0.0) && value <= t.high.unwrap_or(1.0));
+                if let (Some(max), Some(cur)) = (t.write.max_step, p.values[tag]) {
+                    prop_assert!((value - cur).abs() <= max + 1e-9);
+                }
+                prop_assert!(p.device_ok[0] && p.audit_ok);
+                let signers: Vec<&str> = req.signatures.iter().map(|s| s.user.as_str()).collect();
+                prop_assert!(signers.len() >= required(t.write.critical));
+                let mut distinct = signers.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                prop_assert_eq!(distinct.len(), signers.len());
+                for sig in &req.signatures {
+                    let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r).expect("known");
+                    prop_assert!(authorize(role, Command::Approve));
+                }
+            }
+        }
+    }
+}
