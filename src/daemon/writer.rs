@@ -111,7 +111,7 @@ fn run(
         }
         last_commit = Instant::now();
         let result = match hist.write() {
-            Ok(mut h) => h.append(&pending).map(|()| std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)),
+            Ok(mut h) => h.append(&pending).map(|()| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)),
             Err(_) => return,
         };
         let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
