@@ -175,7 +175,9 @@ async fn wait_for_stop() {
 }
 
 pub fn load_site(path: &Path) -> anyhow::Result<Site> {
-    Site::load(path).map_err(|e| anyhow!("{e}\n{} problem(s) in {}; nothing was started", e.0.len(), path.display()))
+    // The count goes first so that every diagnostic keeps its own `file:line:col:` line
+    // (main prefixes the first line of an error with `mimic: `).
+    Site::load(path).map_err(|e| anyhow!("{} problem(s) in {}; nothing was started:\n{e}", e.0.len(), path.display()))
 }
 
 fn check(sites: &[PathBuf]) -> ExitCode {
