@@ -17,6 +17,14 @@
 //! terminal. Quality is always shown as text and marker characters, with
 //! colour only as an extra; `Theme { color: false }` renders monochrome.
 //!
+//! Acts that change the plant or the alarm system (acknowledge, shelve,
+//! out-of-service, approve, reject) are never returned straight from a key:
+//! the key opens a modal confirm popup ([`Modal`] in [`UiState::modal`]) that
+//! swallows every key; only Enter with valid input (a non-empty reason where
+//! one is required) returns the [`Action`], Esc cancels, Ctrl-C still quits.
+//! The header of every screen shows the unacknowledged alarm count and the
+//! highest unacknowledged priority.
+//!
 //! Layouts target 80x24 and use extra width (≥120 columns) for asset,
 //! limits, writability and sparklines. Only visible rows are formatted.
 

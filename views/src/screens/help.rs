@@ -36,14 +36,14 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("h", "shelve: reason + duration (←/→), confirm"),
             ("u", "unshelve the selected alarm (confirm)"),
             ("o", "out of service on/off: reason, confirm"),
-            ("  popup", "Enter confirms, Esc cancels"),
+            ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
         ],
         Screen::Recommendations => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),
             ("Home End", "first / last recommendation"),
             ("y", "approve (confirm, then your secret)"),
             ("n", "reject: reason required, confirm"),
-            ("  popup", "Enter confirms, Esc cancels"),
+            ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
         ],
         Screen::Devices => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),

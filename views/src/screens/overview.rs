@@ -95,7 +95,7 @@ pub fn alarm_counts(by_priority: [usize; 4]) -> String {
     (0..4)
         .rev()
         .filter(|&i| by_priority[i] > 0)
-        .map(|i| format!("{}{}", by_priority[i], letters[i]))
+        .map(|i| format!("{}{}", format::count(by_priority[i] as u64), letters[i]))
         .collect::<Vec<_>>()
         .join(" ")
 }
