@@ -41,6 +41,41 @@ pub fn clock(ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3_600, s / 60 % 60, s % 60)
 }
 
+/// UTC date and time `YYYY-MM-DD HH:MM:SS` of a Unix epoch millisecond timestamp.
+pub fn datetime(ms: i64) -> String {
+    // days since 1970-01-01 → civil date (proleptic Gregorian, H. Hinnant's algorithm)
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {}", clock(ms))
+}
+
+/// A 0..=1 fraction as whole percent text, `82 %`; `-` when not finite.
+/// Values outside 0..=1 are clamped (a confidence is never shown as 140 %).
+pub fn percent(f: f64) -> String {
+    if !f.is_finite() {
+        return "-".into();
+    }
+    format!("{:.0} %", (f.clamp(0.0, 1.0) * 100.0).round())
+}
+
+/// Remaining life in days: `0.5d`, `12d`, `>9999d`; `-` when not finite.
+pub fn days(d: f64) -> String {
+    match d {
+        d if !d.is_finite() => "-".into(),
+        d if d < 0.0 => "0d".into(),
+        d if d < 10.0 => format!("{d:.1}d"),
+        d if d < 9_999.5 => format!("{d:.0}d"),
+        _ => ">9999d".into(),
+    }
+}
+
 /// A value formatted with `decimals` (capped at 9) in at most `width` chars:
 /// `---` when absent, `NaN`, `+inf`/`-inf`, scientific notation when the fixed
 /// form does not fit, `#` fill as a last resort.
@@ -164,6 +199,21 @@ mod tests {
         assert_eq!(clock(1_700_000_000_000), "22:13:20");
         assert_eq!(clock(-1_000), "23:59:59");
         assert_eq!(clock(86_399_999), "23:59:59");
+    }
+
+    #[test]
+    fn dates_percents_days() {
+        assert_eq!(datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(datetime(1_700_000_000_000), "2023-11-14 22:13:20");
+        assert_eq!(datetime(951_782_400_000), "2000-02-29 00:00:00");
+        assert_eq!(datetime(-1_000), "1969-12-31 23:59:59");
+        assert_eq!(percent(0.824), "82 %");
+        assert_eq!(percent(1.7), "100 %");
+        assert_eq!(percent(f64::NAN), "-");
+        assert_eq!(days(3.25), "3.2d");
+        assert_eq!(days(123.4), "123d");
+        assert_eq!(days(1e9), ">9999d");
+        assert_eq!(days(f64::INFINITY), "-");
     }
 
     #[test]

@@ -17,6 +17,14 @@
 //! terminal. Quality is always shown as text and marker characters, with
 //! colour only as an extra; `Theme { color: false }` renders monochrome.
 //!
+//! Acts that change the plant or the alarm system (acknowledge, shelve,
+//! out-of-service, approve, reject) are never returned straight from a key:
+//! the key opens a modal confirm popup ([`Modal`] in [`UiState::modal`]) that
+//! swallows every key; only Enter with valid input (a non-empty reason where
+//! one is required) returns the [`Action`], Esc cancels, Ctrl-C still quits.
+//! The header of every screen shows the unacknowledged alarm count and the
+//! highest unacknowledged priority.
+//!
 //! Layouts target 80x24 and use extra width (≥120 columns) for asset,
 //! limits, writability and sparklines. Only visible rows are formatted.
 
@@ -28,8 +36,15 @@ mod state;
 mod theme;
 pub mod widgets;
 
-pub use model::{AssetRow, DeviceRow, QualityView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData};
+pub use model::{
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, Priority, QualityView, RecommendationRow,
+    Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+};
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};
-pub use state::{Action, Key, Screen, SortKey, UiState, handle_key, visible_devices, visible_tags, window_start};
+pub use state::{
+    Action, AlarmView, Key, MAX_REASON, Modal, SHELVE_MINUTES, Screen, SortKey, UiState, handle_key, shelve_label,
+    unacked_alarms, visible_alarms, visible_audit, visible_devices, visible_recommendations, visible_tags,
+    window_start,
+};
 pub use theme::Theme;

@@ -16,6 +16,14 @@ pub struct Snapshot {
     pub devices: Vec<DeviceRow>,
     pub assets: Vec<AssetRow>,
     pub store: StoreRow,
+    /// Alarm list (ISA-18.2), any order: the Alarms screen sorts it.
+    pub alarms: Vec<AlarmRow>,
+    /// Alarm-system performance figures for the Alarms header strip.
+    pub alarm_summary: AlarmSummary,
+    /// Set-point recommendations awaiting or past approval.
+    pub recommendations: Vec<RecommendationRow>,
+    /// The most recent audit-trail entries, any order (shown newest first).
+    pub audit: Vec<AuditRow>,
 }
 
 /// One process tag (a point read from a device).
@@ -76,6 +84,13 @@ pub struct AssetRow {
     pub tags: usize,
     pub bad_tags: usize,
     pub running: Option<bool>,
+    /// Alarms of the asset per priority, indexed by [`Priority::index`]
+    /// (`[low, medium, high, critical]`).
+    pub alarms_by_priority: [usize; 4],
+    /// Anomaly score of the asset model, 0 (normal) ..= 1 (anomalous).
+    pub health: Option<f64>,
+    /// Predicted remaining useful life in days.
+    pub rul_days: Option<f64>,
 }
 
 /// Historian store status.
@@ -107,4 +122,171 @@ pub struct TrendColumn {
     pub max: f64,
     pub last: f64,
     pub count: u64,
+}
+
+/// Alarm priority (ISA-18.2), lowest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    #[default]
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    /// All priorities, lowest first (the order of `by_priority` arrays).
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical];
+
+    /// Fixed-width-friendly text: `LOW`, `MED`, `HIGH`, `CRIT`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Low => "LOW",
+            Priority::Medium => "MED",
+            Priority::High => "HIGH",
+            Priority::Critical => "CRIT",
+        }
+    }
+
+    /// Index into `[low, medium, high, critical]` arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Alarm state (ISA-18.2 state model, without the suppressed states which
+/// are flags of [`AlarmRow`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AlarmStateView {
+    /// Active and not acknowledged.
+    UnackActive,
+    /// Active and acknowledged.
+    AckActive,
+    /// Returned to normal but not yet acknowledged.
+    UnackRtn,
+    /// Normal (shown only in the Shelved / Out-of-service / All views).
+    #[default]
+    Normal,
+}
+
+impl AlarmStateView {
+    /// `true` for the states that still need an acknowledgement.
+    pub fn unacked(self) -> bool {
+        matches!(self, AlarmStateView::UnackActive | AlarmStateView::UnackRtn)
+    }
+
+    /// State text: `UNACK`, `ACK`, `RTN`, `NORM`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlarmStateView::UnackActive => "UNACK",
+            AlarmStateView::AckActive => "ACK",
+            AlarmStateView::UnackRtn => "RTN",
+            AlarmStateView::Normal => "NORM",
+        }
+    }
+
+    /// Steady (never blinking) marker: `▲` unacked active, `△` unacked
+    /// returned, `■` acked active, blank when normal.
+    pub fn marker(self) -> &'static str {
+        match self {
+            AlarmStateView::UnackActive => "▲",
+            AlarmStateView::UnackRtn => "△",
+            AlarmStateView::AckActive => "■",
+            AlarmStateView::Normal => " ",
+        }
+    }
+}
+
+/// One alarm of the alarm list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmRow {
+    pub id: u64,
+    pub tag: String,
+    pub asset: String,
+    pub area: String,
+    /// `HIHI`, `HI`, `LO`, `LOLO`, `ROC`, `BAD`, `MODEL anomaly`, …
+    pub kind: String,
+    pub priority: Priority,
+    pub state: AlarmStateView,
+    pub message: String,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub units: String,
+    /// When the alarm last became active, Unix epoch ms.
+    pub active_since_ms: Option<i64>,
+    pub acked_by: Option<String>,
+    /// Shelved until this time (Unix epoch ms); `Some` means shelved.
+    pub shelved_until_ms: Option<i64>,
+    pub shelve_reason: Option<String>,
+    pub out_of_service: bool,
+    /// First alarm of a cascade (first-out).
+    pub first_out: bool,
+    pub chattering: bool,
+    pub stale: bool,
+}
+
+impl AlarmRow {
+    /// Shelved (suppressed by an operator for a while).
+    pub fn shelved(&self) -> bool {
+        self.shelved_until_ms.is_some()
+    }
+    /// Neither shelved nor out of service: it counts in the header and the
+    /// Active view.
+    pub fn annunciated(&self) -> bool {
+        !self.shelved() && !self.out_of_service
+    }
+}
+
+/// Alarm-system performance figures (ISA-18.2 / EEMUA 191 KPIs).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmSummary {
+    /// Alarm flood in progress (more than 10 activations in 10 min per position).
+    pub flood: bool,
+    /// Activations in the last 10 minutes, whole site.
+    pub activations_10min: u32,
+    /// Activations in the last 10 minutes per operator position.
+    pub per_position: Vec<(String, u32)>,
+    /// Time spent in flood over the reporting period, ms.
+    pub time_in_flood_ms: i64,
+    pub unacked: usize,
+    pub active: usize,
+    pub shelved: usize,
+    /// Active alarms per priority, `[low, medium, high, critical]`.
+    pub by_priority: [usize; 4],
+}
+
+/// One set-point recommendation of the advisory models.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecommendationRow {
+    pub id: u64,
+    pub asset: String,
+    pub title: String,
+    /// Tag whose value would be written.
+    pub tag: String,
+    pub current: Option<f64>,
+    pub proposed: f64,
+    pub units: String,
+    pub predicted_effect: String,
+    /// Model confidence, 0 ..= 1.
+    pub confidence: f64,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    /// `pending`, `approved`, `rejected`, `expired`, `written`, `confirmed`, `mismatch`.
+    pub status: String,
+    pub needs_second_approver: bool,
+    /// Signatures so far: signer full name with time and meaning, one per entry.
+    pub approvals: Vec<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub user: String,
+    pub action: String,
+    pub target: String,
+    /// Meaning of a signature (e.g. "approved"), empty if none.
+    pub meaning: String,
+    pub detail: String,
 }

@@ -3,22 +3,33 @@
 
 use std::cmp::Ordering;
 
-use crate::model::{DeviceRow, QualityView, Snapshot, TagRow};
+use crate::model::{AlarmRow, AlarmStateView, AuditRow, DeviceRow, QualityView, RecommendationRow, Snapshot, TagRow};
 use crate::theme::Theme;
 
-/// The four screens, numbered 1..4 in the tab bar.
+/// The seven screens, numbered 1..7 in the tab bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Screen {
     Overview,
     #[default]
     Tags,
     Trend,
+    Alarms,
+    Recommendations,
     Devices,
+    Audit,
 }
 
 impl Screen {
-    /// All screens in tab order.
-    pub const ALL: [Screen; 4] = [Screen::Overview, Screen::Tags, Screen::Trend, Screen::Devices];
+    /// All screens in tab order (key `1` is `ALL[0]`).
+    pub const ALL: [Screen; 7] = [
+        Screen::Overview,
+        Screen::Tags,
+        Screen::Trend,
+        Screen::Alarms,
+        Screen::Recommendations,
+        Screen::Devices,
+        Screen::Audit,
+    ];
 
     /// Tab title.
     pub fn title(self) -> &'static str {
@@ -26,12 +37,110 @@ impl Screen {
             Screen::Overview => "Overview",
             Screen::Tags => "Tags",
             Screen::Trend => "Trend",
+            Screen::Alarms => "Alarms",
+            Screen::Recommendations => "Recommendations",
             Screen::Devices => "Devices",
+            Screen::Audit => "Audit",
         }
     }
 
     fn index(self) -> usize {
         Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// Which alarms the Alarms table lists, cycled with `v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlarmView {
+    /// Annunciated alarms (not shelved, not out of service) that are not normal.
+    #[default]
+    Active,
+    Shelved,
+    OutOfService,
+    All,
+}
+
+impl AlarmView {
+    /// Label shown on the filter tab.
+    pub fn label(self) -> &'static str {
+        match self {
+            AlarmView::Active => "Active",
+            AlarmView::Shelved => "Shelved",
+            AlarmView::OutOfService => "Out-of-service",
+            AlarmView::All => "All",
+        }
+    }
+    /// All views in `v` order.
+    pub const ALL: [AlarmView; 4] = [AlarmView::Active, AlarmView::Shelved, AlarmView::OutOfService, AlarmView::All];
+
+    fn next(self) -> AlarmView {
+        AlarmView::ALL[(AlarmView::ALL.iter().position(|v| *v == self).unwrap_or(0) + 1) % 4]
+    }
+
+    /// Whether `a` belongs to this view.
+    pub fn contains(self, a: &AlarmRow) -> bool {
+        match self {
+            AlarmView::Active => a.annunciated() && a.state != AlarmStateView::Normal,
+            AlarmView::Shelved => a.shelved(),
+            AlarmView::OutOfService => a.out_of_service,
+            AlarmView::All => true,
+        }
+    }
+}
+
+/// Shelving durations offered by the shelve popup (cycled with ←/→).
+pub const SHELVE_MINUTES: [u32; 4] = [15, 60, 480, 1440];
+
+/// Text of a shelving duration: `15 min`, `1 h`, `8 h`, `24 h`.
+pub fn shelve_label(minutes: u32) -> String {
+    if minutes.is_multiple_of(60) { format!("{} h", minutes / 60) } else { format!("{minutes} min") }
+}
+
+/// Longest reason accepted by a popup text field, in characters.
+pub const MAX_REASON: usize = 200;
+
+/// A modal confirm-then-act popup (gitui pattern). While it is open it
+/// swallows every key; only Enter turns it into its [`Action`] (when the
+/// input is valid), Esc cancels, Ctrl-C still quits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modal {
+    /// Popup title, e.g. "Acknowledge alarm".
+    pub title: String,
+    /// What will happen, one line each (untrusted text: sanitized on render).
+    pub lines: Vec<String>,
+    /// The act; its `reason`/`minutes` fields are filled in on Enter.
+    pub action: Action,
+    /// `Some` = a required reason text field with its current text.
+    pub reason: Option<String>,
+    /// `Some(i)` = a duration field, index into [`SHELVE_MINUTES`].
+    pub duration: Option<usize>,
+    /// Why the last Enter was refused, shown in the popup.
+    pub error: Option<String>,
+}
+
+impl Modal {
+    fn confirm(title: &str, lines: Vec<String>, action: Action) -> Modal {
+        Modal { title: title.into(), lines, action, reason: None, duration: None, error: None }
+    }
+    fn with_reason(mut self) -> Modal {
+        self.reason = Some(String::new());
+        self
+    }
+
+    /// The action Enter would return, or why it is refused.
+    pub fn result(&self) -> Result<Action, String> {
+        let reason = match &self.reason {
+            Some(r) if r.trim().is_empty() => return Err("A reason is required: type it, then Enter.".into()),
+            Some(r) => r.trim().to_string(),
+            None => String::new(),
+        };
+        let minutes = SHELVE_MINUTES[self.duration.unwrap_or(0).min(SHELVE_MINUTES.len() - 1)];
+        Ok(match &self.action {
+            Action::ShelveAlarm { id, .. } => Action::ShelveAlarm { id: *id, reason, minutes },
+            Action::SetOutOfService { id, on, .. } => Action::SetOutOfService { id: *id, on: *on, reason },
+            Action::Reject { id, .. } => Action::Reject { id: *id, reason },
+            other => other.clone(),
+        })
     }
 }
 
@@ -94,6 +203,21 @@ pub struct UiState {
     pub trend_tag: Option<String>,
     /// Rows per page used by PgUp/PgDn; set it with [`UiState::resize`].
     pub page_rows: usize,
+    /// Which alarms the Alarms table lists.
+    pub alarm_view: AlarmView,
+    /// Selected row of the Alarms table (index into [`visible_alarms`]).
+    pub alarm_selected: usize,
+    pub alarm_scroll: usize,
+    /// Selected row of the Recommendations list (index into [`visible_recommendations`]).
+    pub rec_selected: usize,
+    pub rec_scroll: usize,
+    /// Selected row of the Audit table (index into [`visible_audit`]).
+    pub audit_selected: usize,
+    pub audit_scroll: usize,
+    /// Open confirm-then-act popup (modal).
+    pub modal: Option<Modal>,
+    /// One-shot message in the footer (why a key did nothing); cleared by the next key.
+    pub notice: Option<String>,
 }
 
 impl Default for UiState {
@@ -113,6 +237,15 @@ impl Default for UiState {
             overview_scroll: 0,
             trend_tag: None,
             page_rows: 16,
+            alarm_view: AlarmView::default(),
+            alarm_selected: 0,
+            alarm_scroll: 0,
+            rec_selected: 0,
+            rec_scroll: 0,
+            audit_selected: 0,
+            audit_scroll: 0,
+            modal: None,
+            notice: None,
         }
     }
 }
@@ -156,6 +289,20 @@ pub enum Action {
     TrendZoom { in_: bool },
     /// Move the trend window by `steps` tenths of its span (negative = back in time).
     TrendPan { steps: i32 },
+    /// Acknowledge one alarm (confirmed in a popup).
+    AckAlarm { id: u64 },
+    /// Acknowledge these alarms: the unacknowledged ones of the current view.
+    AckAllVisible { ids: Vec<u64> },
+    /// Shelve an alarm for `minutes` with a mandatory reason.
+    ShelveAlarm { id: u64, reason: String, minutes: u32 },
+    /// Return a shelved alarm to service.
+    UnshelveAlarm { id: u64 },
+    /// Take an alarm out of service (`on: true`) or return it; reason mandatory.
+    SetOutOfService { id: u64, on: bool, reason: String },
+    /// Approve a recommendation (the caller then asks for the signer's secret).
+    Approve { id: u64 },
+    /// Reject a recommendation with a mandatory reason.
+    Reject { id: u64, reason: String },
 }
 
 fn quality_rank(t: &TagRow) -> u8 {
@@ -246,6 +393,81 @@ pub fn visible_devices<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a Devi
         .collect()
 }
 
+fn state_rank(s: AlarmStateView) -> u8 {
+    match s {
+        AlarmStateView::UnackActive => 0,
+        AlarmStateView::UnackRtn => 1,
+        AlarmStateView::AckActive => 2,
+        AlarmStateView::Normal => 3,
+    }
+}
+
+/// Alarms of the current [`AlarmView`] in display order: unacknowledged
+/// first (active before returned), then acknowledged, then normal; within a
+/// state highest priority first, then most recent first, then id. The Alarms
+/// selection `ui.alarm_selected` indexes this list.
+pub fn visible_alarms<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AlarmRow> {
+    let mut v: Vec<&AlarmRow> = snapshot.alarms.iter().filter(|a| ui.alarm_view.contains(a)).collect();
+    v.sort_by(|a, b| {
+        state_rank(a.state)
+            .cmp(&state_rank(b.state))
+            .then_with(|| b.priority.cmp(&a.priority))
+            .then_with(|| match (a.active_since_ms, b.active_since_ms) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            })
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    v
+}
+
+/// Unacknowledged, annunciated (not shelved, not out-of-service) alarms and
+/// the highest priority among them: what the header of every screen shows.
+pub fn unacked_alarms(snapshot: &Snapshot) -> (usize, Option<crate::model::Priority>) {
+    snapshot
+        .alarms
+        .iter()
+        .filter(|a| a.state.unacked() && a.annunciated())
+        .fold((0, None), |(n, p), a| (n + 1, p.max(Some(a.priority))))
+}
+
+/// Recommendations in display order: pending first, then newest first. The
+/// selection `ui.rec_selected` indexes this list.
+pub fn visible_recommendations<'a>(snapshot: &'a Snapshot, _ui: &UiState) -> Vec<&'a RecommendationRow> {
+    let mut v: Vec<&RecommendationRow> = snapshot.recommendations.iter().collect();
+    v.sort_by(|a, b| {
+        (b.status == "pending")
+            .cmp(&(a.status == "pending"))
+            .then_with(|| b.created_ms.cmp(&a.created_ms))
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    v
+}
+
+/// Audit entries matching the filter (user, action, target, detail), newest
+/// (highest sequence number) first. The selection `ui.audit_selected`
+/// indexes this list.
+pub fn visible_audit<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AuditRow> {
+    let needle = ui.filter.trim().to_lowercase();
+    let mut v: Vec<&AuditRow> = snapshot
+        .audit
+        .iter()
+        .filter(|r| {
+            needle.is_empty()
+                || contains_ci(&r.user, &needle)
+                || contains_ci(&r.action, &needle)
+                || contains_ci(&r.target, &needle)
+                || contains_ci(&r.detail, &needle)
+        })
+        .collect();
+    if !v.is_sorted_by(|a, b| a.seq >= b.seq) {
+        v.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    }
+    v
+}
+
 /// First row to show so that `selected` is visible in `rows` rows, starting
 /// from the `scroll` hint. Used by both key handling and rendering.
 pub fn window_start(len: usize, selected: usize, scroll: usize, rows: usize) -> usize {
@@ -284,17 +506,206 @@ fn clamp_selection(ui: &mut UiState, snapshot: &Snapshot) {
     let n = visible_devices(snapshot, ui).len();
     ui.dev_selected = ui.dev_selected.min(n.saturating_sub(1));
     ui.dev_scroll = window_start(n, ui.dev_selected, ui.dev_scroll, ui.page_rows);
+    let n = visible_audit(snapshot, ui).len();
+    ui.audit_selected = ui.audit_selected.min(n.saturating_sub(1));
+    ui.audit_scroll = window_start(n, ui.audit_selected, ui.audit_scroll, ui.page_rows);
+}
+
+fn reset_filtered(ui: &mut UiState) {
+    ui.selected = 0;
+    ui.scroll = 0;
+    ui.dev_selected = 0;
+    ui.dev_scroll = 0;
+    ui.audit_selected = 0;
+    ui.audit_scroll = 0;
+}
+
+/// Keys while a [`Modal`] is open: text and ←/→ edit it, Enter confirms
+/// (only with valid input), Esc cancels, everything else is swallowed.
+fn modal_key(ui: &mut UiState, key: Key) -> Option<Action> {
+    let m = ui.modal.as_mut()?;
+    match key {
+        Key::Esc => {
+            ui.modal = None;
+            ui.notice = Some("Cancelled: nothing was changed.".into());
+        }
+        Key::Enter => match m.result() {
+            Ok(action) => {
+                ui.modal = None;
+                return Some(action);
+            }
+            Err(e) => m.error = Some(e),
+        },
+        Key::Char(c) if !crate::sanitize::is_unsafe(c) => {
+            if let Some(r) = m.reason.as_mut()
+                && r.chars().count() < MAX_REASON
+            {
+                r.push(c);
+                m.error = None;
+            }
+        }
+        Key::Backspace => {
+            if let Some(r) = m.reason.as_mut() {
+                r.pop();
+            }
+        }
+        Key::Left | Key::Right => {
+            if let Some(d) = m.duration.as_mut() {
+                let n = SHELVE_MINUTES.len();
+                *d = if key == Key::Right { (*d + 1) % n } else { (*d + n - 1) % n };
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+fn alarm_title(a: &AlarmRow) -> String {
+    format!("{} {} {} {}", a.priority.label(), a.state.label(), a.tag, a.kind)
+}
+
+/// Opens the popup for an Alarms key, or sets a notice saying why not.
+fn alarm_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
+    let alarms = visible_alarms(snapshot, ui);
+    if c == 'A' {
+        let ids: Vec<u64> = alarms.iter().filter(|a| a.state.unacked()).map(|a| a.id).collect();
+        if ids.is_empty() {
+            ui.notice = Some(format!("No unacknowledged alarm in the {} view.", ui.alarm_view.label()));
+            return;
+        }
+        let n = ids.len();
+        let mut lines = vec![format!(
+            "Acknowledge ALL {n} unacknowledged alarm{} of the {} view?",
+            plural(n),
+            ui.alarm_view.label()
+        )];
+        lines.extend(alarms.iter().filter(|a| a.state.unacked()).take(5).map(|a| format!("  {}", alarm_title(a))));
+        if n > 5 {
+            lines.push(format!("  … and {} more", n - 5));
+        }
+        ui.modal =
+            Some(Modal::confirm(&format!("Acknowledge {n} alarm{}", plural(n)), lines, Action::AckAllVisible { ids }));
+        return;
+    }
+    let Some(a) = alarms.get(ui.alarm_selected.min(alarms.len().saturating_sub(1))) else {
+        ui.notice = Some("No alarm selected.".into());
+        return;
+    };
+    let head = vec![alarm_title(a), a.message.clone()];
+    let with = |mut v: Vec<String>, more: &[String]| {
+        v.extend_from_slice(more);
+        v
+    };
+    ui.modal = match c {
+        'a' if !a.state.unacked() => {
+            ui.notice = Some("This alarm is already acknowledged.".into());
+            None
+        }
+        'a' => Some(Modal::confirm(
+            "Acknowledge alarm",
+            with(head, &["Acknowledge this alarm?".into()]),
+            Action::AckAlarm { id: a.id },
+        )),
+        'h' => Some(Modal {
+            duration: Some(0),
+            ..Modal::confirm(
+                "Shelve alarm",
+                with(head, &["Shelve this alarm: it is hidden from the Active view until the time runs out.".into()]),
+                Action::ShelveAlarm { id: a.id, reason: String::new(), minutes: SHELVE_MINUTES[0] },
+            )
+            .with_reason()
+        }),
+        'u' if !a.shelved() => {
+            ui.notice = Some("This alarm is not shelved.".into());
+            None
+        }
+        'u' => Some(Modal::confirm(
+            "Unshelve alarm",
+            with(
+                head,
+                &[
+                    format!("Shelved for: {}", a.shelve_reason.as_deref().unwrap_or("-")),
+                    "Return it to the Active view now?".into(),
+                ],
+            ),
+            Action::UnshelveAlarm { id: a.id },
+        )),
+        'o' => {
+            let on = !a.out_of_service;
+            let (title, what) = if on {
+                ("Take alarm out of service", "Take this alarm OUT OF SERVICE: it will not annunciate until returned.")
+            } else {
+                ("Return alarm to service", "Return this alarm to service: it annunciates again.")
+            };
+            Some(
+                Modal::confirm(
+                    title,
+                    with(head, &[what.into()]),
+                    Action::SetOutOfService { id: a.id, on, reason: String::new() },
+                )
+                .with_reason(),
+            )
+        }
+        _ => None,
+    };
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Opens the approve / reject popup for the selected recommendation.
+fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
+    let recs = visible_recommendations(snapshot, ui);
+    let Some(r) = recs.get(ui.rec_selected.min(recs.len().saturating_sub(1))) else {
+        ui.notice = Some("No recommendation selected.".into());
+        return;
+    };
+    if r.status != "pending" {
+        ui.notice =
+            Some(format!("Only a pending recommendation can be approved or rejected (this one is {}).", r.status));
+        return;
+    }
+    let change = format!(
+        "Change: {} {} → {} {}",
+        crate::format::value(r.current, 3, 12),
+        r.units,
+        crate::format::value(Some(r.proposed), 3, 12),
+        r.units
+    );
+    let mut lines = vec![r.title.clone(), format!("Tag: {}   Asset: {}", r.tag, r.asset), change];
+    ui.modal = Some(if c == 'y' {
+        lines.push(format!("Predicted effect: {}", r.predicted_effect));
+        lines.push(format!("Confidence: {}", crate::format::percent(r.confidence)));
+        if r.needs_second_approver {
+            lines.push(format!(
+                "Needs a second approver ({} signature{} so far).",
+                r.approvals.len(),
+                plural(r.approvals.len())
+            ));
+        }
+        lines.push("Approve? You will be asked for your secret to sign.".into());
+        Modal::confirm("Approve recommendation", lines, Action::Approve { id: r.id })
+    } else {
+        lines.push("Reject this recommendation?".into());
+        Modal::confirm("Reject recommendation", lines, Action::Reject { id: r.id, reason: String::new() }).with_reason()
+    });
 }
 
 /// Applies one key to the UI state and returns what the caller must do.
 ///
-/// Rules: the help popup is modal (any key closes it; only Ctrl-C still
-/// quits); while typing a filter, printable keys are text (so `q` does not
-/// quit) but Ctrl-C always quits.
+/// Rules: Ctrl-C always quits. A confirm popup ([`UiState::modal`]) swallows
+/// every other key: only Enter with valid input returns its action, Esc
+/// cancels. The help popup is modal too (any key closes it). While typing a
+/// filter, printable keys are text (so `q` does not quit).
 pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
     if key == Key::CtrlC {
         return Some(Action::Quit);
     }
+    if ui.modal.is_some() {
+        return modal_key(ui, key);
+    }
+    ui.notice = None;
     if ui.show_help {
         ui.show_help = false;
         return None;
@@ -317,26 +728,23 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             }
             _ => {}
         }
-        ui.selected = 0;
-        ui.scroll = 0;
-        ui.dev_selected = 0;
-        ui.dev_scroll = 0;
+        reset_filtered(ui);
         return None;
     }
+    let n = Screen::ALL.len();
     match key {
         Key::Char('q') => return Some(Action::Quit),
         Key::Char('?') => ui.show_help = true,
-        Key::Char(c @ '1'..='4') => ui.screen = Screen::ALL[usize::from(c as u8 - b'1')],
-        Key::Tab => ui.screen = Screen::ALL[(ui.screen.index() + 1) % 4],
-        Key::BackTab => ui.screen = Screen::ALL[(ui.screen.index() + 3) % 4],
-        Key::Char('/') if matches!(ui.screen, Screen::Tags | Screen::Devices) => ui.filter_editing = true,
+        Key::Char(c @ '1'..='7') => ui.screen = Screen::ALL[usize::from(c as u8 - b'1')],
+        Key::Tab => ui.screen = Screen::ALL[(ui.screen.index() + 1) % n],
+        Key::BackTab => ui.screen = Screen::ALL[(ui.screen.index() + n - 1) % n],
+        Key::Char('/') if matches!(ui.screen, Screen::Tags | Screen::Devices | Screen::Audit) => {
+            ui.filter_editing = true
+        }
         Key::Esc if ui.screen == Screen::Trend => ui.screen = Screen::Tags,
         Key::Esc if !ui.filter.is_empty() => {
             ui.filter.clear();
-            ui.selected = 0;
-            ui.scroll = 0;
-            ui.dev_selected = 0;
-            ui.dev_scroll = 0;
+            reset_filtered(ui);
         }
         Key::Char('s') if ui.screen == Screen::Tags => {
             ui.sort = ui.sort.next();
@@ -362,6 +770,13 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
         Key::Right if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 1 }),
         Key::PageUp if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -10 }),
         Key::PageDown if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 10 }),
+        Key::Char('v') if ui.screen == Screen::Alarms => {
+            ui.alarm_view = ui.alarm_view.next();
+            ui.alarm_selected = 0;
+            ui.alarm_scroll = 0;
+        }
+        Key::Char(c @ ('a' | 'A' | 'h' | 'u' | 'o')) if ui.screen == Screen::Alarms => alarm_key(ui, snapshot, c),
+        Key::Char(c @ ('y' | 'n')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
         _ => return navigate(ui, snapshot, key),
     }
     None
@@ -385,6 +800,18 @@ fn navigate(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
             // the Overview has no selection: the keys scroll the asset tree
             move_selection(&mut sel, &mut scroll, n, page, key);
             ui.overview_scroll = if key == Key::End { n.saturating_sub(page) } else { sel.min(n.saturating_sub(page)) };
+        }
+        Screen::Alarms => {
+            let n = visible_alarms(snapshot, ui).len();
+            move_selection(&mut ui.alarm_selected, &mut ui.alarm_scroll, n, page, key);
+        }
+        Screen::Recommendations => {
+            let n = visible_recommendations(snapshot, ui).len();
+            move_selection(&mut ui.rec_selected, &mut ui.rec_scroll, n, page, key);
+        }
+        Screen::Audit => {
+            let n = visible_audit(snapshot, ui).len();
+            move_selection(&mut ui.audit_selected, &mut ui.audit_scroll, n, page, key);
         }
         Screen::Trend => {}
     }
@@ -444,22 +871,6 @@ mod tests {
         assert!(ui.filter_editing);
         // Ctrl-C is the escape hatch even while typing
         assert_eq!(handle_key(&mut ui, &s, Key::CtrlC), Some(Action::Quit));
-    }
-
-    #[test]
-    fn number_keys_and_tab_switch_screens() {
-        let s = snap();
-        let mut ui = UiState::default();
-        for (k, sc) in [('1', Screen::Overview), ('2', Screen::Tags), ('3', Screen::Trend), ('4', Screen::Devices)] {
-            handle_key(&mut ui, &s, Key::Char(k));
-            assert_eq!(ui.screen, sc);
-        }
-        handle_key(&mut ui, &s, Key::Tab);
-        assert_eq!(ui.screen, Screen::Overview);
-        handle_key(&mut ui, &s, Key::BackTab);
-        assert_eq!(ui.screen, Screen::Devices);
-        handle_key(&mut ui, &s, Key::BackTab);
-        assert_eq!(ui.screen, Screen::Trend);
     }
 
     #[test]
@@ -634,6 +1045,288 @@ mod tests {
         assert_eq!(ui.overview_scroll, 21);
         press(&mut ui, &s, &[Key::Home]);
         assert_eq!(ui.overview_scroll, 0);
+    }
+
+    fn alarm_snap() -> Snapshot {
+        use crate::model::{AlarmRow, AlarmStateView as St, Priority as P, RecommendationRow};
+        let a = |id: u64, p: P, st: St, since: i64| AlarmRow {
+            id,
+            tag: format!("A{id}"),
+            priority: p,
+            state: st,
+            active_since_ms: Some(since),
+            ..Default::default()
+        };
+        let mut alarms = vec![
+            a(1, P::Low, St::AckActive, 10),
+            a(2, P::High, St::UnackActive, 20),
+            a(3, P::Critical, St::UnackActive, 5),
+            a(4, P::High, St::UnackActive, 30),
+            a(5, P::Critical, St::UnackRtn, 40),
+            a(6, P::Medium, St::AckActive, 50),
+            a(7, P::High, St::UnackActive, 60),
+            a(8, P::Low, St::Normal, 70),
+        ];
+        alarms[6].shelved_until_ms = Some(1_000);
+        alarms[7].out_of_service = true;
+        let rec = |id: u64, status: &str, created: i64| RecommendationRow {
+            id,
+            tag: format!("R{id}"),
+            status: status.into(),
+            created_ms: created,
+            proposed: 1.0,
+            ..Default::default()
+        };
+        Snapshot {
+            alarms,
+            recommendations: vec![rec(1, "approved", 30), rec(2, "pending", 10), rec(3, "pending", 20)],
+            ..snap()
+        }
+    }
+
+    fn alarms_ui() -> UiState {
+        UiState { screen: Screen::Alarms, ..Default::default() }
+    }
+
+    fn typed(ui: &mut UiState, s: &Snapshot, text: &str) {
+        for c in text.chars() {
+            assert_eq!(handle_key(ui, s, Key::Char(c)), None);
+        }
+    }
+
+    #[test]
+    fn alarms_sort_unacked_then_priority_then_newest() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        let ids = |ui: &UiState| visible_alarms(&s, ui).iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(ids(&ui), vec![3, 4, 2, 5, 6, 1], "Active: shelved, OOS and normal hidden");
+        press(&mut ui, &s, &[Key::Char('v')]);
+        assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::Shelved, vec![7]));
+        press(&mut ui, &s, &[Key::Char('v')]);
+        assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::OutOfService, vec![8]));
+        press(&mut ui, &s, &[Key::Char('v')]);
+        assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::All, vec![3, 7, 4, 2, 5, 6, 1, 8]));
+        press(&mut ui, &s, &[Key::Char('v')]);
+        assert_eq!(ui.alarm_view, AlarmView::Active);
+        assert_eq!(unacked_alarms(&s), (4, Some(crate::model::Priority::Critical)));
+    }
+
+    #[test]
+    fn ack_confirm_then_enter() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::Down]);
+        assert_eq!(handle_key(&mut ui, &s, Key::Char('a')), None, "a only opens the popup");
+        assert!(ui.modal.is_some());
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), Some(Action::AckAlarm { id: 4 }));
+        assert!(ui.modal.is_none());
+    }
+
+    #[test]
+    fn ack_on_an_acked_alarm_says_why() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::End, Key::Char('a')]);
+        assert!(ui.modal.is_none());
+        assert!(ui.notice.as_deref().unwrap().contains("already"));
+        press(&mut ui, &s, &[Key::Up]);
+        assert_eq!(ui.notice, None, "the next key clears the notice");
+        press(&mut ui, &s, &[Key::Char('u')]);
+        assert!(ui.modal.is_none() && ui.notice.as_deref().unwrap().contains("not shelved"));
+    }
+
+    #[test]
+    fn ack_all_names_the_count_and_returns_the_ids() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::Char('A')]);
+        let m = ui.modal.as_ref().unwrap();
+        assert!(m.title.contains('4') && m.lines[0].contains("ALL 4"), "{m:?}");
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), Some(Action::AckAllVisible { ids: vec![3, 4, 2, 5] }));
+        // nothing unacked in the Out-of-service view: no popup
+        let mut ui = UiState { alarm_view: AlarmView::OutOfService, ..alarms_ui() };
+        press(&mut ui, &s, &[Key::Char('A')]);
+        assert!(ui.modal.is_none() && ui.notice.is_some());
+    }
+
+    #[test]
+    fn shelve_needs_a_reason_and_cycles_the_duration() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::Char('h')]);
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), None, "empty reason refused");
+        assert!(ui.modal.as_ref().unwrap().error.as_deref().unwrap().contains("reason"));
+        typed(&mut ui, &s, "   ");
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), None, "blank reason refused");
+        press(&mut ui, &s, &[Key::Backspace, Key::Backspace, Key::Backspace]);
+        typed(&mut ui, &s, "q? 1/aAhuov");
+        assert_eq!(ui.modal.as_ref().unwrap().error, None, "typing clears the error");
+        press(&mut ui, &s, &[Key::Left]);
+        assert_eq!(ui.modal.as_ref().unwrap().duration, Some(3), "← wraps to 24 h");
+        press(&mut ui, &s, &[Key::Right, Key::Right, Key::Right]);
+        assert_eq!(
+            handle_key(&mut ui, &s, Key::Enter),
+            Some(Action::ShelveAlarm { id: 3, reason: "q? 1/aAhuov".into(), minutes: 480 })
+        );
+        assert_eq!(ui.screen, Screen::Alarms, "typed digits did not switch screens");
+    }
+
+    #[test]
+    fn reason_length_is_capped() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::Char('o')]);
+        typed(&mut ui, &s, &"x".repeat(MAX_REASON + 50));
+        assert_eq!(ui.modal.as_ref().unwrap().reason.as_ref().unwrap().len(), MAX_REASON);
+    }
+
+    #[test]
+    fn out_of_service_toggles_with_a_reason() {
+        let s = alarm_snap();
+        let mut ui = alarms_ui();
+        press(&mut ui, &s, &[Key::Char('o')]);
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), None);
+        typed(&mut ui, &s, " sensor replaced ");
+        assert_eq!(
+            handle_key(&mut ui, &s, Key::Enter),
+            Some(Action::SetOutOfService { id: 3, on: true, reason: "sensor replaced".into() })
+        );
+        let mut ui = UiState { alarm_view: AlarmView::OutOfService, ..alarms_ui() };
+        press(&mut ui, &s, &[Key::Char('o')]);
+        typed(&mut ui, &s, "fixed");
+        assert_eq!(
+            handle_key(&mut ui, &s, Key::Enter),
+            Some(Action::SetOutOfService { id: 8, on: false, reason: "fixed".into() })
+        );
+    }
+
+    #[test]
+    fn unshelve_confirms() {
+        let s = alarm_snap();
+        let mut ui = UiState { alarm_view: AlarmView::Shelved, ..alarms_ui() };
+        press(&mut ui, &s, &[Key::Char('u')]);
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), Some(Action::UnshelveAlarm { id: 7 }));
+    }
+
+    #[test]
+    fn approve_and_reject_pending_recommendations() {
+        let s = alarm_snap();
+        let mut ui = UiState { screen: Screen::Recommendations, ..Default::default() };
+        let ids: Vec<u64> = visible_recommendations(&s, &ui).iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![3, 2, 1], "pending first, newest first");
+        press(&mut ui, &s, &[Key::Char('y')]);
+        let m = ui.modal.as_ref().unwrap();
+        assert!(m.lines.iter().any(|l| l.contains("secret")), "{m:?}");
+        assert!(m.lines.iter().any(|l| l.contains("R3") && l.contains("Tag")), "{m:?}");
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), Some(Action::Approve { id: 3 }));
+        press(&mut ui, &s, &[Key::Down, Key::Char('n')]);
+        assert_eq!(handle_key(&mut ui, &s, Key::Enter), None, "reject needs a reason");
+        typed(&mut ui, &s, "too aggressive");
+        assert_eq!(
+            handle_key(&mut ui, &s, Key::Enter),
+            Some(Action::Reject { id: 2, reason: "too aggressive".into() })
+        );
+        // not pending: no popup
+        press(&mut ui, &s, &[Key::End, Key::Char('y')]);
+        assert!(ui.modal.is_none() && ui.notice.as_deref().unwrap().contains("approved"));
+    }
+
+    /// Every popup: Esc cancels, keys never leak to the screen below, Ctrl-C quits.
+    #[test]
+    fn every_popup_is_modal() {
+        let s = alarm_snap();
+        let openers: [(Screen, AlarmView, char); 7] = [
+            (Screen::Alarms, AlarmView::Active, 'a'),
+            (Screen::Alarms, AlarmView::Active, 'A'),
+            (Screen::Alarms, AlarmView::Active, 'h'),
+            (Screen::Alarms, AlarmView::Shelved, 'u'),
+            (Screen::Alarms, AlarmView::Active, 'o'),
+            (Screen::Recommendations, AlarmView::Active, 'y'),
+            (Screen::Recommendations, AlarmView::Active, 'n'),
+        ];
+        let leak = [
+            Key::Char('q'),
+            Key::Char('?'),
+            Key::Char('2'),
+            Key::Char('v'),
+            Key::Char('/'),
+            Key::Char('a'),
+            Key::Char('y'),
+            Key::Tab,
+            Key::BackTab,
+            Key::Down,
+            Key::Up,
+            Key::PageDown,
+            Key::End,
+            Key::Home,
+            Key::Backspace,
+            Key::Left,
+            Key::Right,
+        ];
+        for (screen, view, c) in openers {
+            let mut ui = UiState { screen, alarm_view: view, ..Default::default() };
+            press(&mut ui, &s, &[Key::Char(c)]);
+            assert!(ui.modal.is_some(), "{c} opens a popup");
+            let before = UiState { modal: None, ..ui.clone() };
+            for k in leak {
+                assert_eq!(handle_key(&mut ui, &s, k), None, "{c}: {k:?} returns nothing");
+                assert!(ui.modal.is_some(), "{c}: {k:?} keeps the popup open");
+            }
+            let after = UiState { modal: None, ..ui.clone() };
+            assert_eq!(after, before, "{c}: no key reached the screen below");
+            assert!(!ui.show_help && !ui.filter_editing);
+            assert_eq!(handle_key(&mut ui.clone(), &s, Key::CtrlC), Some(Action::Quit), "{c}: Ctrl-C quits");
+            assert_eq!(handle_key(&mut ui, &s, Key::Esc), None);
+            assert!(ui.modal.is_none(), "{c}: Esc cancels");
+            assert_eq!(ui.screen, screen);
+        }
+    }
+
+    #[test]
+    fn seven_screens_by_number_and_tab() {
+        let s = snap();
+        let mut ui = UiState::default();
+        for (i, sc) in Screen::ALL.iter().enumerate() {
+            handle_key(&mut ui, &s, Key::Char(char::from(b'1' + i as u8)));
+            assert_eq!(ui.screen, *sc);
+        }
+        handle_key(&mut ui, &s, Key::Tab);
+        assert_eq!(ui.screen, Screen::Overview);
+        handle_key(&mut ui, &s, Key::BackTab);
+        assert_eq!(ui.screen, Screen::Audit);
+        assert_eq!(handle_key(&mut ui, &s, Key::Char('8')), None);
+        assert_eq!(ui.screen, Screen::Audit);
+    }
+
+    #[test]
+    fn audit_is_newest_first_and_filterable() {
+        use crate::model::AuditRow;
+        let e = |seq: u64, user: &str, action: &str, target: &str, detail: &str| AuditRow {
+            seq,
+            user: user.into(),
+            action: action.into(),
+            target: target.into(),
+            detail: detail.into(),
+            ..Default::default()
+        };
+        let s = Snapshot {
+            audit: vec![
+                e(1, "jane", "login", "console", ""),
+                e(2, "sam", "ack", "alarm 3", ""),
+                e(3, "jane", "shelve", "alarm 4", "Transmitter recalibration"),
+            ],
+            ..Default::default()
+        };
+        let mut ui = UiState { screen: Screen::Audit, ..Default::default() };
+        let seqs = |ui: &UiState| visible_audit(&s, ui).iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&ui), vec![3, 2, 1]);
+        press(&mut ui, &s, &[Key::Char('/'), Key::Char('J'), Key::Char('A')]);
+        assert_eq!(seqs(&ui), vec![3, 1]);
+        press(&mut ui, &s, &[Key::Esc, Key::Char('/')]);
+        typed(&mut ui, &s, "RECALIB");
+        assert_eq!(seqs(&ui), vec![3], "detail is searched");
+        press(&mut ui, &s, &[Key::Enter, Key::Esc]);
+        assert_eq!(seqs(&ui), vec![3, 2, 1]);
     }
 
     #[test]

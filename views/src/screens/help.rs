@@ -27,15 +27,40 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("PgUp PgDn", "pan back / forward by a whole span"),
             ("Esc", "back to Tags"),
         ],
+        Screen::Alarms => vec![
+            ("↑ ↓ PgUp PgDn", "move the selection"),
+            ("Home End", "first / last alarm"),
+            ("v", "view: Active, Shelved, Out-of-service, All"),
+            ("a", "acknowledge the selected alarm (confirm)"),
+            ("A", "acknowledge all unacked in view (confirm)"),
+            ("h", "shelve: reason + duration (←/→), confirm"),
+            ("u", "unshelve the selected alarm (confirm)"),
+            ("o", "out of service on/off: reason, confirm"),
+            ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
+        ],
+        Screen::Recommendations => vec![
+            ("↑ ↓ PgUp PgDn", "move the selection"),
+            ("Home End", "first / last recommendation"),
+            ("y", "approve (confirm, then your secret)"),
+            ("n", "reject: reason required, confirm"),
+            ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
+        ],
         Screen::Devices => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),
             ("Home End", "first / last device"),
             ("/", "filter (name, protocol, endpoint)"),
             ("Esc", "clear the filter"),
         ],
+        Screen::Audit => vec![
+            ("↑ ↓ PgUp PgDn", "move the selection"),
+            ("Home End", "newest / oldest entry"),
+            ("/", "filter (user, action, target, detail)"),
+            ("  typing", "Enter keeps, Esc clears, Bksp deletes"),
+            ("Esc", "clear the filter"),
+        ],
     };
     v.extend([
-        ("1 2 3 4", "Overview, Tags, Trend, Devices"),
+        ("1 … 7", "the screen of that number (see the tab bar)"),
         ("Tab Shift-Tab", "next / previous screen"),
         ("?", "this help (any key closes it)"),
         ("q", "quit (Ctrl-C always quits)"),
@@ -47,7 +72,7 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
 pub fn render(ui: &UiState, area: Rect, buf: &mut Buffer) {
     let t = ui.theme;
     let lines = help_lines(ui.screen);
-    let w = area.width.min(60);
+    let w = area.width.min(64);
     let h = area.height.min(lines.len() as u16 + 4);
     let popup = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
     Clear.render(popup, buf);

@@ -1,10 +1,15 @@
-//! The whole terminal screen: header, tab bar, optional DISCONNECTED banner,
-//! the body of the current [`Screen`], a footer with the main keys, and the
-//! help popup on top when open.
+//! The whole terminal screen: header (with the unacknowledged alarm count),
+//! tab bar, optional DISCONNECTED banner, the body of the current [`Screen`],
+//! a footer with the main keys (or a one-shot notice), and the help or
+//! confirm popup on top when open.
 
+pub mod alarms;
+pub mod audit;
+pub mod confirm;
 pub mod devices;
 pub mod help;
 pub mod overview;
+pub mod recommendations;
 pub mod tags;
 pub mod trend;
 
@@ -16,7 +21,7 @@ use ratatui::widgets::Widget;
 
 use crate::format;
 use crate::model::{Snapshot, TrendData};
-use crate::state::{Screen, UiState};
+use crate::state::{Screen, UiState, unacked_alarms};
 use crate::theme::Theme;
 use crate::widgets::{put, width};
 
@@ -55,10 +60,15 @@ impl Widget for &App<'_> {
             Screen::Overview => overview::render(s, ui, body, buf),
             Screen::Tags => tags::render(s, ui, body, buf),
             Screen::Trend => trend::render(self.trend, s, ui, body, buf),
+            Screen::Alarms => alarms::render(s, ui, body, buf),
+            Screen::Recommendations => recommendations::render(s, ui, body, buf),
             Screen::Devices => devices::render(s, ui, body, buf),
+            Screen::Audit => audit::render(s, ui, body, buf),
         }
         render_footer(ui, t, footer, buf);
-        if ui.show_help {
+        if let Some(m) = &ui.modal {
+            confirm::render(m, t, area, buf);
+        } else if ui.show_help {
             help::render(ui, area, buf);
         }
     }
@@ -68,13 +78,37 @@ fn ui_theme(ui: &UiState) -> Theme {
     ui.theme
 }
 
+/// Alarm indicator of the header: `▲ 3 UNACK CRIT` or `no unack alarm`.
+pub fn alarm_indicator(s: &Snapshot) -> String {
+    match unacked_alarms(s) {
+        (0, _) | (_, None) => "no unack alarm".to_string(),
+        (n, Some(p)) => format!("▲ {n} UNACK {}", p.label()),
+    }
+}
+
 fn render_header(s: &Snapshot, t: Theme, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, t.title());
     let link = if s.connected { "LINK OK" } else { "LINK DOWN" };
     let right = format!("{} UTC  {}  {} ", format::clock(s.now_ms), s.user, link);
     let right = crate::sanitize(&right).into_owned();
     let rw = (width(&right) as u16).min(area.width / 2);
-    put(buf, area.x, area.y, area.width.saturating_sub(rw + 1), &format!(" mimic │ {}", s.site), t.title(), false);
+    // left: name, then the alarm indicator (never cut before the site name), then the site
+    let left_w = area.width.saturating_sub(rw + 1);
+    let mut x = area.x;
+    let mut seg = |text: &str, style: Style, x: &mut u16| {
+        let w = (width(text) as u16).min((area.x + left_w).saturating_sub(*x));
+        put(buf, *x, area.y, w, text, style, false);
+        *x += w;
+    };
+    seg(" mimic │ ", t.title(), &mut x);
+    let alm = alarm_indicator(s);
+    let alm_style = match unacked_alarms(s) {
+        (n, Some(p)) if n > 0 && p >= crate::model::Priority::High => t.alarm(),
+        (n, _) if n > 0 => t.title().patch(t.warn()),
+        _ => t.title(),
+    };
+    seg(&alm, alm_style, &mut x);
+    seg(&format!(" │ {}", s.site), t.title(), &mut x);
     put(buf, area.right() - rw, area.y, rw, &right, t.title(), true);
     if !s.connected {
         let lw = link.len() as u16 + 1;
@@ -102,22 +136,40 @@ fn render_banner(t: Theme, area: Rect, buf: &mut Buffer) {
     put(buf, area.x + (area.width - w) / 2, area.y, w, text, t.alarm(), false);
 }
 
-/// The 3–5 most useful keys of each screen.
+/// The most useful keys of each screen (the help lists all of them).
 fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
+    if ui.modal.is_some() {
+        return &[("Enter", "confirm"), ("Esc", "cancel"), ("Ctrl-C", "quit")];
+    }
     if ui.filter_editing {
         return &[("Enter", "keep filter"), ("Esc", "clear filter"), ("↑↓", "select"), ("Ctrl-C", "quit")];
     }
     match ui.screen {
-        Screen::Overview => &[("1-4", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
+        Screen::Overview => &[("1-7", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
         Screen::Tags => {
             &[("↑↓", "select"), ("Enter", "trend"), ("/", "filter"), ("s/S", "sort"), ("?", "help"), ("q", "quit")]
         }
         Screen::Trend => &[("+/-", "zoom"), ("←→", "pan"), ("Esc", "back"), ("?", "help"), ("q", "quit")],
-        Screen::Devices => &[("↑↓", "select"), ("/", "filter"), ("?", "help"), ("q", "quit")],
+        Screen::Alarms => &[
+            ("↑↓", "select"),
+            ("a", "ack"),
+            ("A", "ack all"),
+            ("h", "shelve"),
+            ("u", "unshelve"),
+            ("v", "view"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Screen::Recommendations => &[("↑↓", "select"), ("y", "approve"), ("n", "reject"), ("?", "help"), ("q", "quit")],
+        Screen::Devices | Screen::Audit => &[("↑↓", "select"), ("/", "filter"), ("?", "help"), ("q", "quit")],
     }
 }
 
 fn render_footer(ui: &UiState, t: Theme, area: Rect, buf: &mut Buffer) {
+    if let Some(n) = ui.notice.as_deref().filter(|_| ui.modal.is_none()) {
+        put(buf, area.x + 1, area.y, area.width.saturating_sub(1), &format!("! {n}"), t.warn(), false);
+        return;
+    }
     let mut x = area.x + 1;
     for (k, what) in footer_keys(ui) {
         let need = (width(k) + 1 + width(what) + 2) as u16;

@@ -26,6 +26,12 @@ pub struct TreeLine<'a> {
     pub bad_tags: usize,
     /// Running state (assets only).
     pub running: Option<bool>,
+    /// Alarms per priority `[low, medium, high, critical]` (groups: sums).
+    pub alarms: [usize; 4],
+    /// Anomaly score 0..=1 (assets only).
+    pub health: Option<f64>,
+    /// Remaining useful life in days (assets only).
+    pub rul_days: Option<f64>,
     /// `true` for an asset row, `false` for an area/unit group.
     pub leaf: bool,
 }
@@ -46,20 +52,71 @@ pub fn tree_lines(assets: &[AssetRow]) -> Vec<TreeLine<'_>> {
         open.truncate(common);
         for (d, label) in path.iter().enumerate().take(groups).skip(common) {
             open.push(out.len());
-            out.push(TreeLine { depth: d, label, tags: 0, bad_tags: 0, running: None, leaf: false });
+            out.push(TreeLine {
+                depth: d,
+                label,
+                tags: 0,
+                bad_tags: 0,
+                running: None,
+                leaf: false,
+                alarms: [0; 4],
+                health: None,
+                rul_days: None,
+            });
         }
         for &g in &open {
-            out[g].tags += a.tags;
-            out[g].bad_tags += a.bad_tags;
+            out[g].tags = out[g].tags.saturating_add(a.tags);
+            out[g].bad_tags = out[g].bad_tags.saturating_add(a.bad_tags);
+            for (s, n) in out[g].alarms.iter_mut().zip(a.alarms_by_priority) {
+                *s = s.saturating_add(n);
+            }
         }
         let label = path.last().map_or("(unnamed)", |s| s.as_str());
-        out.push(TreeLine { depth: groups, label, tags: a.tags, bad_tags: a.bad_tags, running: a.running, leaf: true });
+        out.push(TreeLine {
+            depth: groups,
+            label,
+            tags: a.tags,
+            bad_tags: a.bad_tags,
+            running: a.running,
+            leaf: true,
+            alarms: a.alarms_by_priority,
+            health: a.health,
+            rul_days: a.rul_days,
+        });
         prev = path;
     }
     out
 }
 
-fn tree_row<'a>(l: &TreeLine<'a>, t: Theme) -> Vec<CellText<'a>> {
+/// Alarm counts as text, highest priority first, zeros left out:
+/// `2C 1H 4L`; empty when there are none.
+pub fn alarm_counts(by_priority: [usize; 4]) -> String {
+    let letters = ['L', 'M', 'H', 'C'];
+    (0..4)
+        .rev()
+        .filter(|&i| by_priority[i] > 0)
+        .map(|i| format!("{}{}", format::count(by_priority[i] as u64), letters[i]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Anomaly score as text with a word: `0.12 ok`, `0.55 watch`, `0.91 ANOM`.
+pub fn health_text(score: f64) -> String {
+    if !score.is_finite() {
+        return "-".into();
+    }
+    let s = score.clamp(0.0, 1.0);
+    let word = if s >= 0.8 {
+        "ANOM"
+    } else if s >= 0.5 {
+        "watch"
+    } else {
+        "ok"
+    };
+    format!("{s:.2} {word}")
+}
+
+fn tree_row<'a>(l: &TreeLine<'a>, t: Theme, model: bool) -> Vec<CellText<'a>> {
     let indent = "  ".repeat(l.depth);
     let label = format!("{indent}{}{}", if l.leaf { "" } else { "▾ " }, sanitize(l.label));
     let (state, sstyle) = match l.running {
@@ -69,16 +126,42 @@ fn tree_row<'a>(l: &TreeLine<'a>, t: Theme) -> Vec<CellText<'a>> {
     };
     let (bad, bstyle) =
         if l.bad_tags > 0 { (format!("{} bad", l.bad_tags), t.bad()) } else { (String::new(), t.dim()) };
-    vec![
+    let mut row = vec![
         (Cow::Owned(label), if l.leaf { t.normal() } else { t.header() }),
         (Cow::Owned(l.tags.to_string()), t.dim()),
         (Cow::Owned(bad), bstyle),
         (Cow::Borrowed(state), sstyle),
-    ]
+    ];
+    let alarms = alarm_counts(l.alarms);
+    let astyle = if l.alarms[2] > 0 || l.alarms[3] > 0 {
+        t.bad()
+    } else if l.alarms[1] > 0 {
+        t.warn()
+    } else {
+        t.normal()
+    };
+    row.push((Cow::Owned(alarms), astyle));
+    if model {
+        let (h, hs) = match l.health {
+            Some(h) if h >= 0.8 => (health_text(h), t.bad()),
+            Some(h) if h >= 0.5 => (health_text(h), t.warn()),
+            Some(h) => (health_text(h), t.dim()),
+            None => (String::new(), t.dim()),
+        };
+        row.push((Cow::Owned(h), hs));
+        row.push((Cow::Owned(l.rul_days.map(format::days).unwrap_or_default()), t.normal()));
+    }
+    row
 }
 
-const TREE_COLS: [Col; 4] =
-    [Col::flex("Asset", 1), Col::right("Tags", 5), Col::right("Bad", 8), Col::fixed("State", 5)];
+const TREE_COLS: [Col; 5] = [
+    Col::flex("Asset", 1),
+    Col::right("Tags", 5),
+    Col::right("Bad", 8),
+    Col::fixed("State", 5),
+    Col::fixed("Alarms", 11),
+];
+const MODEL_COLS: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 6)];
 
 /// Renders the Overview body into `area`.
 pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
@@ -91,12 +174,16 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let down = snapshot.devices.iter().filter(|d| !d.connected).count();
     let a = format!(" {} tags  ", snapshot.tags.len());
     let b = format!("{bad} bad  {stale} stale  ");
-    let c = format!("{} devices  {down} down", snapshot.devices.len());
+    let c = format!("{} devices  {down} down  ", snapshot.devices.len());
+    let (unack, _) = crate::state::unacked_alarms(snapshot);
+    let active = snapshot.alarms.iter().filter(|a| crate::state::AlarmView::Active.contains(a)).count();
+    let d = format!("{active} alarms  {unack} unacked");
     super::render_status(
         &[
             (&a, t.normal()),
             (&b, if bad > 0 { t.bad() } else { t.dim() }),
             (&c, if down > 0 { t.bad() } else { t.dim() }),
+            (&d, if unack > 0 { t.bad() } else { t.dim() }),
         ],
         Rect::new(area.x, area.y, area.width, 1),
         buf,
@@ -141,8 +228,14 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
     }
     let rows_h = usize::from(inner.height - 1);
     let start = ui.overview_scroll.min(lines.len().saturating_sub(rows_h));
-    let rows: Vec<_> = lines[start..].iter().take(rows_h).map(|l| tree_row(l, t)).collect();
-    draw_table(buf, inner, &TREE_COLS, t.header(), &rows, None, t.selected());
+    // health and remaining life only when a model provides them
+    let model = snapshot.assets.iter().any(|a| a.health.is_some() || a.rul_days.is_some());
+    let mut cols = TREE_COLS.to_vec();
+    if model {
+        cols.extend(MODEL_COLS);
+    }
+    let rows: Vec<_> = lines[start..].iter().take(rows_h).map(|l| tree_row(l, t, model)).collect();
+    draw_table(buf, inner, &cols, t.header(), &rows, None, t.selected());
     if lines.len() > rows_h {
         let more = format!(" {}-{} of {} ", start + 1, (start + rows_h).min(lines.len()), lines.len());
         let w = more.len() as u16;

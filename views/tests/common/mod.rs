@@ -109,6 +109,9 @@ pub fn normal() -> Snapshot {
             tags: 9,
             bad_tags: 0,
             running: Some(true),
+            alarms_by_priority: [0, 1, 2, 0],
+            health: Some(0.62),
+            rul_days: Some(41.5),
         },
         AssetRow {
             path: vec!["Water".into(), "Pump skid".into(), "Tank T-201".into()],
@@ -116,6 +119,9 @@ pub fn normal() -> Snapshot {
             tags: 3,
             bad_tags: 3,
             running: None,
+            alarms_by_priority: [0, 0, 0, 1],
+            health: None,
+            rul_days: None,
         },
         AssetRow {
             path: vec!["Water".into(), "Dosing".into(), "Pump P-301".into()],
@@ -123,6 +129,9 @@ pub fn normal() -> Snapshot {
             tags: 0,
             bad_tags: 0,
             running: Some(false),
+            alarms_by_priority: [1, 0, 0, 0],
+            health: Some(0.08),
+            rul_days: Some(3.2),
         },
     ];
     Snapshot {
@@ -134,7 +143,259 @@ pub fn normal() -> Snapshot {
         devices,
         assets,
         store: StoreRow { samples: 4_718_223, bytes: 187_345_920, last_commit_ms: Some(NOW - 1_200), error: None },
+        alarms: alarms_normal(),
+        alarm_summary: AlarmSummary {
+            flood: false,
+            activations_10min: 7,
+            per_position: vec![("console-1".into(), 5), ("console-2".into(), 2)],
+            time_in_flood_ms: 0,
+            unacked: 4,
+            active: 6,
+            shelved: 1,
+            by_priority: [1, 1, 2, 1],
+        },
+        recommendations: recommendations_normal(),
+        audit: audit_normal(),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn alarm(
+    id: u64,
+    tag: &str,
+    asset: &str,
+    kind: &str,
+    priority: Priority,
+    state: AlarmStateView,
+    message: &str,
+    value: Option<f64>,
+    limit: Option<f64>,
+    units: &str,
+    age_ms: i64,
+) -> AlarmRow {
+    AlarmRow {
+        id,
+        tag: tag.into(),
+        asset: asset.into(),
+        area: "Water".into(),
+        kind: kind.into(),
+        priority,
+        state,
+        message: message.into(),
+        value,
+        limit,
+        units: units.into(),
+        active_since_ms: Some(NOW - age_ms),
+        ..Default::default()
+    }
+}
+
+/// Unacked critical/high/medium, one acked, one returned, one shelved, one out of service.
+pub fn alarms_normal() -> Vec<AlarmRow> {
+    use AlarmStateView::*;
+    use Priority::*;
+    let mut v = vec![
+        alarm(
+            1,
+            "LT201.HiHi",
+            "Tank T-201",
+            "BAD",
+            Critical,
+            UnackActive,
+            "Level switch comm failure",
+            None,
+            None,
+            "",
+            185_000,
+        ),
+        alarm(
+            2,
+            "PT102.Discharge",
+            "Pump P-101",
+            "HI",
+            High,
+            UnackActive,
+            "Discharge pressure high",
+            Some(7.91),
+            Some(7.5),
+            "bar",
+            62_000,
+        ),
+        alarm(
+            3,
+            "FT101.Flow",
+            "Pump P-101",
+            "HI",
+            Medium,
+            AckActive,
+            "Discharge flow high",
+            Some(42.7),
+            Some(40.0),
+            "m³/h",
+            600_000,
+        ),
+        alarm(
+            4,
+            "TT101.Bearing",
+            "Pump P-101",
+            "ROC",
+            High,
+            UnackRtn,
+            "Bearing temperature rising fast",
+            Some(61.5),
+            Some(2.0),
+            "°C",
+            900_000,
+        ),
+        alarm(
+            5,
+            "VT101.Vib",
+            "Pump P-101",
+            "MODEL anomaly",
+            Medium,
+            AckActive,
+            "Vibration pattern unlike training data",
+            Some(2.8),
+            None,
+            "mm/s",
+            1_500_000,
+        ),
+        alarm(
+            6,
+            "P301.Run",
+            "Pump P-301",
+            "LO",
+            Low,
+            UnackActive,
+            "Dosing pump stopped",
+            Some(0.0),
+            Some(1.0),
+            "",
+            30_000,
+        ),
+        alarm(
+            7,
+            "LT201.Level",
+            "Tank T-201",
+            "LOLO",
+            High,
+            AckActive,
+            "Tank level low-low",
+            Some(0.2),
+            Some(0.5),
+            "m",
+            3_000_000,
+        ),
+        alarm(
+            8,
+            "XV201.Pos",
+            "Tank T-201",
+            "BAD",
+            Medium,
+            Normal,
+            "Valve position comm failure",
+            None,
+            None,
+            "%",
+            7_200_000,
+        ),
+    ];
+    v[0].first_out = true;
+    v[2].acked_by = Some("Jane Operator".into());
+    v[3].chattering = true;
+    v[4].acked_by = Some("Jane Operator".into());
+    v[4].stale = true;
+    v[6].shelved_until_ms = Some(NOW + 3_000_000);
+    v[6].shelve_reason = Some("level transmitter being recalibrated".into());
+    v[6].acked_by = Some("Sam Shift".into());
+    v[7].out_of_service = true;
+    v
+}
+
+pub fn recommendations_normal() -> Vec<RecommendationRow> {
+    vec![
+        RecommendationRow {
+            id: 11,
+            asset: "Pump P-101".into(),
+            title: "Lower pump speed to cut energy".into(),
+            tag: "P101.SpeedSP".into(),
+            current: Some(1480.0),
+            proposed: 1420.0,
+            units: "rpm".into(),
+            predicted_effect:
+                "Energy -6 % at unchanged flow; discharge pressure 7.6 bar, below the 7.5 bar alarm after 10 min".into(),
+            confidence: 0.82,
+            created_ms: NOW - 240_000,
+            expires_ms: Some(NOW + 1_560_000),
+            status: "pending".into(),
+            needs_second_approver: true,
+            approvals: vec![],
+        },
+        RecommendationRow {
+            id: 10,
+            asset: "Tank T-201".into(),
+            title: "Raise tank low-level setpoint".into(),
+            tag: "LT201.LoSP".into(),
+            current: Some(0.5),
+            proposed: 0.8,
+            units: "m".into(),
+            predicted_effect: "Fewer LOLO alarms at night".into(),
+            confidence: 0.64,
+            created_ms: NOW - 7_200_000,
+            expires_ms: None,
+            status: "confirmed".into(),
+            needs_second_approver: true,
+            approvals: vec![
+                "Jane Operator, 2023-11-14 20:15:02 UTC, approved".into(),
+                "Sam Engineer, 2023-11-14 20:17:40 UTC, approved (second)".into(),
+            ],
+        },
+        RecommendationRow {
+            id: 9,
+            asset: "Pump P-301".into(),
+            title: "Dosing rate up".into(),
+            tag: "P301.RateSP".into(),
+            current: None,
+            proposed: 12.5,
+            units: "l/h".into(),
+            predicted_effect: "Chlorine residual back in band".into(),
+            confidence: 0.41,
+            created_ms: NOW - 90_000_000,
+            expires_ms: Some(NOW - 80_000_000),
+            status: "expired".into(),
+            needs_second_approver: false,
+            approvals: vec![],
+        },
+    ]
+}
+
+pub fn audit_normal() -> Vec<AuditRow> {
+    let e = |seq: u64, age: i64, user: &str, action: &str, target: &str, meaning: &str, detail: &str| AuditRow {
+        seq,
+        ts_ms: NOW - age,
+        user: user.into(),
+        action: action.into(),
+        target: target.into(),
+        meaning: meaning.into(),
+        detail: detail.into(),
+    };
+    vec![
+        e(101, 7_300_000, "jane", "login", "console-1", "", "password + TOTP"),
+        e(102, 7_250_000, "jane", "approve", "rec 10", "approved", "LT201.LoSP 0.5 -> 0.8 m"),
+        e(103, 7_100_000, "sam", "approve", "rec 10", "approved (second)", "LT201.LoSP 0.5 -> 0.8 m"),
+        e(104, 7_000_000, "daemon", "write", "LT201.LoSP", "", "wrote 0.8 m, read back 0.8 m"),
+        e(105, 600_000, "jane", "ack", "alarm 3 FT101.Flow HI", "", ""),
+        e(
+            106,
+            300_000,
+            "sam",
+            "shelve",
+            "alarm 7 LT201.Level LOLO",
+            "",
+            "60 min: level transmitter being recalibrated",
+        ),
+        e(107, 120_000, "sam", "oos", "alarm 8 XV201.Pos BAD", "", "valve replaced, work order 4711"),
+    ]
 }
 
 /// 1,000 tags with very long names and huge/negative/NaN values.
@@ -204,10 +465,130 @@ pub fn huge() -> Snapshot {
             tags: 5,
             bad_tags: i % 3,
             running: if i % 2 == 0 { Some(true) } else { None },
+            ..Default::default()
         })
         .collect();
     s.store = StoreRow { samples: u64::MAX, bytes: u64::MAX, last_commit_ms: Some(NOW - 400_000_000), error: None };
+    for (i, a) in s.assets.iter_mut().enumerate() {
+        a.alarms_by_priority = [i % 3, i % 5, i % 7, usize::MAX / 4 * (i % 2)];
+        a.health =
+            if i % 4 == 0 { None } else { Some(f64::from(i as u32 % 11) / 10.0 + if i % 9 == 0 { 5.0 } else { 0.0 }) };
+        a.rul_days = match i % 5 {
+            0 => None,
+            1 => Some(f64::NAN),
+            2 => Some(1.0e12),
+            3 => Some(-3.0),
+            _ => Some(f64::from(i as u32) * 1.7),
+        };
+    }
+    s.alarms = huge_alarms(1000);
+    s.alarm_summary = AlarmSummary {
+        flood: true,
+        activations_10min: u32::MAX,
+        per_position: (0..40).map(|i| (format!("position-with-a-long-name-{i:02}"), 1000 + i)).collect(),
+        time_in_flood_ms: i64::MAX,
+        unacked: usize::MAX,
+        active: 1000,
+        shelved: 123_456_789,
+        by_priority: [usize::MAX, 250, 250, 250],
+    };
+    s.recommendations = (0..300u64)
+        .map(|i| RecommendationRow {
+            id: i,
+            asset: format!("Asset with a really long name {}", i % 17),
+            title: "A recommendation title that is much longer than any column ".repeat(3),
+            tag: format!("Area{:02}.Unit{:02}.Very.Long.Hierarchical.Tag.Name.That.Never.Ends.{i:04}", i % 13, i % 7),
+            current: if i % 3 == 0 { None } else { Some(-1.0e300) },
+            proposed: if i % 2 == 0 { f64::NAN } else { 123_456_789.123 },
+            units: "kg/m³·s".into(),
+            predicted_effect: "effect ".repeat(200),
+            confidence: match i % 4 {
+                0 => f64::NAN,
+                1 => 7.0,
+                2 => -1.0,
+                _ => 0.999,
+            },
+            created_ms: NOW - (i as i64) * 1_000_000_000,
+            expires_ms: if i % 2 == 0 { Some(i64::MAX) } else { Some(i64::MIN) },
+            status: [
+                "pending",
+                "approved",
+                "rejected",
+                "expired",
+                "written",
+                "confirmed",
+                "mismatch",
+                "a-status-nobody-knows",
+            ][(i % 8) as usize]
+                .into(),
+            needs_second_approver: i % 2 == 0,
+            approvals: (0..(i % 30))
+                .map(|j| format!("Signer number {j} with a very long full name, {NOW}, approved"))
+                .collect(),
+        })
+        .collect();
+    s.audit = huge_audit(1000);
     s
+}
+
+/// `n` alarms with long texts, every state, priority and flag combination.
+pub fn huge_alarms(n: u64) -> Vec<AlarmRow> {
+    use AlarmStateView::*;
+    (0..n)
+        .map(|i| {
+            let state = [UnackActive, AckActive, UnackRtn, Normal][(i % 4) as usize];
+            let priority = Priority::ALL[(i / 4 % 4) as usize];
+            let mut a = alarm(
+                i,
+                &format!("Area{:02}.Unit{:02}.Very.Long.Hierarchical.Tag.Name.That.Never.Ends.{i:04}", i % 13, i % 7),
+                &format!("Asset with a really long name {}", i % 17),
+                ["HIHI", "HI", "LO", "LOLO", "ROC", "BAD", "MODEL anomaly"][(i % 7) as usize],
+                priority,
+                state,
+                &"An alarm message that goes on and on ".repeat(5),
+                [Some(1.0e300), Some(f64::NAN), None, Some(-123_456_789.123), Some(f64::NEG_INFINITY)]
+                    [(i % 5) as usize],
+                if i % 3 == 0 { None } else { Some(-1.0e12) },
+                "kg/m³·s",
+                (i as i64) * 7_919,
+            );
+            a.area = "An area with a long name".into();
+            a.first_out = i % 11 == 0;
+            a.chattering = i % 3 == 0;
+            a.stale = i % 5 == 0;
+            a.out_of_service = i % 13 == 0;
+            if i % 7 == 0 {
+                a.shelved_until_ms = Some(NOW + 86_400_000);
+                a.shelve_reason = Some("reason ".repeat(50));
+            }
+            if i % 2 == 1 {
+                a.acked_by = Some("An operator with a very long full name".into());
+            }
+            if i % 17 == 0 {
+                a.active_since_ms = None;
+            }
+            a
+        })
+        .collect()
+}
+
+/// `n` audit rows, oldest first, with long texts.
+pub fn huge_audit(n: u64) -> Vec<AuditRow> {
+    (0..n)
+        .map(|i| AuditRow {
+            seq: 1_000_000_000 + i,
+            ts_ms: NOW - ((n - i) as i64) * 61_000,
+            user: format!("user-with-a-long-name-{}", i % 9),
+            action: ["login", "ack", "shelve", "approve", "write", "config-change"][(i % 6) as usize].into(),
+            target: format!(
+                "Area{:02}.Unit{:02}.Very.Long.Hierarchical.Tag.Name.That.Never.Ends.{i:04}",
+                i % 13,
+                i % 7
+            ),
+            meaning: if i % 4 == 0 { "approved (second signature)".into() } else { String::new() },
+            detail: "detail ".repeat(40),
+        })
+        .collect()
 }
 
 const EVIL: &str = "\x1b[2J\x1b]0;title\x07\r\u{9b}31m\tX";
@@ -244,6 +625,34 @@ pub fn hostile() -> Snapshot {
         a.path[0] = format!("区域{EVIL}");
     }
     s.store.error = Some(format!("disk full{EVIL}"));
+    for a in &mut s.alarms {
+        a.tag = format!("{EVIL}{}", a.tag);
+        a.asset = format!("資産{EVIL}");
+        a.area = format!("区域{EVIL}");
+        a.kind = format!("HI{EVIL}");
+        a.message = format!("msg\x1b[31mred{EVIL}🔥");
+        a.units = format!("°C{EVIL}");
+        a.acked_by = Some(format!("root{EVIL}"));
+        a.shelve_reason = Some(format!("why{EVIL}"));
+    }
+    s.alarm_summary.flood = true;
+    s.alarm_summary.per_position = vec![(format!("pos{EVIL}"), 3), ("温度計🔥".into(), 4)];
+    for r in &mut s.recommendations {
+        r.asset = format!("資産{EVIL}");
+        r.title = format!("title{EVIL}🔥");
+        r.tag = format!("{EVIL}{}", r.tag);
+        r.units = format!("°C{EVIL}");
+        r.predicted_effect = format!("effect\x1b]0;x\x07{EVIL}");
+        r.status = if r.status == "pending" { r.status.clone() } else { format!("{}{EVIL}", r.status) };
+        r.approvals = vec![format!("Mallory{EVIL} 接続")];
+    }
+    for a in &mut s.audit {
+        a.user = format!("root{EVIL}");
+        a.action = format!("ack{EVIL}");
+        a.target = format!("{EVIL}温度計");
+        a.meaning = format!("m{EVIL}");
+        a.detail = format!("detail\x1b[2J{EVIL}\u{202E}evil");
+    }
     s
 }
 

@@ -1,0 +1,277 @@
+//! The Alarms screen (ISA-18.2): a header strip (FLOOD banner, activations
+//! per 10 min and per operator position, counts), the view tab (`v`), the
+//! alarm table and the selected alarm's details. State and priority are text
+//! (`UNACK`/`ACK`/`RTN`, `CRIT`/`HIGH`/`MED`/`LOW`) plus a steady marker
+//! (`▲` unacked active, `△` unacked returned, `■` acked); flags are letters
+//! (`F` first-out, `C` chattering, `S` stale, `SHLV`, `OOS`). Colour is extra.
+
+use std::borrow::Cow;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use crate::format;
+use crate::model::{AlarmRow, AlarmStateView, Priority, Snapshot};
+use crate::sanitize::sanitize;
+use crate::state::{AlarmView, UiState, visible_alarms, window_start};
+use crate::theme::Theme;
+use crate::widgets::{CellText, Col, draw_table, put, width};
+
+/// Width from which area, asset, age, limit, units and message are shown.
+pub const WIDE: u16 = 120;
+
+fn columns(width: u16) -> Vec<Col> {
+    let mut c = vec![Col::fixed("", 1), Col::fixed("State", 5), Col::fixed("Pri", 4), Col::fixed("Time", 8)];
+    if width >= WIDE {
+        c.extend([Col::right("Age", 5), Col::fixed("Area", 10), Col::fixed("Asset", 16)]);
+    }
+    c.push(Col::name("Tag", 2));
+    if width >= WIDE {
+        c.extend([Col::fixed("Kind", 13), Col::right("Value", 11), Col::right("Limit", 11), Col::fixed("Units", 6)]);
+    } else {
+        c.extend([Col::fixed("Kind", 6), Col::right("Value", 9)]);
+    }
+    c.push(Col::fixed("Flags", 12));
+    if width >= WIDE {
+        c.push(Col::flex("Message", 3));
+    }
+    c
+}
+
+/// Flags as text: `F` first-out, `C` chattering, `S` stale, then `SHLV`
+/// (shelved) and `OOS` (out of service), e.g. `FC SHLV`.
+pub fn flags_text(a: &AlarmRow) -> String {
+    let mut f = String::new();
+    for (on, c) in [(a.first_out, 'F'), (a.chattering, 'C'), (a.stale, 'S')] {
+        if on {
+            f.push(c);
+        }
+    }
+    for (on, w) in [(a.shelved(), "SHLV"), (a.out_of_service, "OOS")] {
+        if on {
+            if !f.is_empty() {
+                f.push(' ');
+            }
+            f.push_str(w);
+        }
+    }
+    f
+}
+
+/// Style of a priority (an extra: the text says it).
+pub fn priority_style(p: Priority, t: Theme) -> Style {
+    match p {
+        Priority::Critical | Priority::High => t.bad(),
+        Priority::Medium => t.warn(),
+        Priority::Low => t.normal(),
+    }
+}
+
+fn state_style(s: AlarmStateView, t: Theme) -> Style {
+    match s {
+        AlarmStateView::UnackActive => t.bad(),
+        AlarmStateView::UnackRtn => t.warn(),
+        AlarmStateView::AckActive => t.normal(),
+        AlarmStateView::Normal => t.dim(),
+    }
+}
+
+fn row<'a>(a: &'a AlarmRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<'a>> {
+    let ss = state_style(a.state, t);
+    let time = a.active_since_ms.map_or_else(|| "-".to_string(), format::clock);
+    let mut r: Vec<CellText> = vec![
+        (Cow::Borrowed(a.state.marker()), ss),
+        (Cow::Borrowed(a.state.label()), ss),
+        (Cow::Borrowed(a.priority.label()), priority_style(a.priority, t)),
+        (Cow::Owned(time), t.normal()),
+    ];
+    if wide {
+        r.extend([
+            (Cow::Owned(format::age_since(now_ms, a.active_since_ms)), t.dim()),
+            (Cow::Borrowed(a.area.as_str()), t.dim()),
+            (Cow::Borrowed(a.asset.as_str()), t.dim()),
+        ]);
+    }
+    r.push((Cow::Borrowed(a.tag.as_str()), t.normal()));
+    let vw = if wide { 11 } else { 9 };
+    let value = format::value(a.value, 2, vw);
+    r.push((Cow::Borrowed(a.kind.as_str()), t.normal()));
+    r.push((Cow::Owned(value), if a.stale { t.stale() } else { t.normal() }));
+    if wide {
+        let limit = if a.limit.is_some() { format::value(a.limit, 2, vw) } else { String::new() };
+        r.extend([(Cow::Owned(limit), t.dim()), (Cow::Borrowed(a.units.as_str()), t.dim())]);
+    }
+    r.push((Cow::Owned(flags_text(a)), t.warn()));
+    if wide {
+        r.push((Cow::Borrowed(a.message.as_str()), t.normal()));
+    }
+    r
+}
+
+/// Renders the Alarms body into `area`.
+pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = ui.theme;
+    let sum = &snapshot.alarm_summary;
+    let line = |i: u16| Rect::new(area.x, area.y + i, area.width, 1);
+    // 1: flood banner and activation rate per position
+    let flood = if sum.flood { " FLOOD " } else { "" };
+    let mut rate = format!(" {} activations/10 min", sum.activations_10min);
+    if !sum.per_position.is_empty() {
+        let per: Vec<String> = sum.per_position.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        rate.push_str(&format!("  per position: {}", per.join(", ")));
+    }
+    let in_flood = if sum.time_in_flood_ms > 0 || sum.flood {
+        format!("  in flood {}", format::span(sum.time_in_flood_ms))
+    } else {
+        String::new()
+    };
+    super::render_status(
+        &[(flood, t.alarm()), (&rate, if sum.flood { t.bad() } else { t.normal() }), (&in_flood, t.dim())],
+        line(0),
+        buf,
+    );
+    if area.height < 2 {
+        return;
+    }
+    // 2: counts
+    let counts = format!(" {} active  {} unacked  {} shelved  │", sum.active, sum.unacked, sum.shelved);
+    let mut spans: Vec<(String, Style)> = vec![(counts, t.normal())];
+    for p in Priority::ALL.iter().rev() {
+        let n = sum.by_priority[p.index()];
+        spans.push((format!(" {} {n}", p.label()), if n > 0 { priority_style(*p, t) } else { t.dim() }));
+    }
+    let spans: Vec<(&str, Style)> = spans.iter().map(|(s, st)| (s.as_str(), *st)).collect();
+    super::render_status(&spans, line(1), buf);
+    if area.height < 3 {
+        return;
+    }
+    // 3: the view tab
+    let alarms = visible_alarms(snapshot, ui);
+    let mut x = area.x;
+    let mut tab = |text: &str, style: Style, x: &mut u16| {
+        let w = (width(text) as u16).min(area.right().saturating_sub(*x));
+        put(buf, *x, area.y + 2, w, text, style, false);
+        *x += w;
+    };
+    tab(" View (v):", t.key(), &mut x);
+    for v in AlarmView::ALL {
+        if v == ui.alarm_view {
+            tab(&format!(" [{}]", v.label()), t.tab_active(), &mut x);
+        } else {
+            tab(&format!("  {} ", v.label()), t.dim(), &mut x);
+        }
+    }
+    tab(&format!("  {} shown", alarms.len()), t.normal(), &mut x);
+
+    let rest = Rect::new(area.x, area.y + 3, area.width, area.height - 3);
+    if alarms.is_empty() {
+        let msg = if snapshot.alarms.is_empty() {
+            "No alarms.".to_string()
+        } else {
+            format!("No alarm in the {} view (v changes the view).", ui.alarm_view.label())
+        };
+        put(
+            buf,
+            rest.x + 1,
+            rest.y + 1.min(rest.height.saturating_sub(1)),
+            rest.width.saturating_sub(1),
+            &msg,
+            t.dim(),
+            false,
+        );
+        return;
+    }
+    let detail_h = if rest.height >= 12 { 3 } else { 0 };
+    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
+    let rows_h = usize::from(table.height.saturating_sub(1));
+    let selected = ui.alarm_selected.min(alarms.len() - 1);
+    let start = window_start(alarms.len(), selected, ui.alarm_scroll, rows_h);
+    let wide = area.width >= WIDE;
+    let rows: Vec<_> = alarms[start..].iter().take(rows_h).map(|a| row(a, snapshot.now_ms, t, wide)).collect();
+    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    if detail_h > 0 {
+        render_detail(
+            alarms[selected],
+            snapshot.now_ms,
+            t,
+            Rect::new(rest.x, table.bottom(), rest.width, detail_h),
+            buf,
+        );
+    }
+}
+
+/// Details of one alarm as text lines (message, value vs limit, times, who acked, shelving).
+pub fn detail_lines(a: &AlarmRow, now_ms: i64) -> [String; 2] {
+    let units = sanitize(&a.units);
+    let mut second = format!("Value {} {units}", format::value(a.value, 3, 12));
+    if a.limit.is_some() {
+        second.push_str(&format!("  limit {} {units}", format::value(a.limit, 3, 12)));
+    }
+    if let Some(ms) = a.active_since_ms {
+        second.push_str(&format!("  since {} UTC ({} ago)", format::clock(ms), format::age(now_ms.saturating_sub(ms))));
+    }
+    if let Some(by) = &a.acked_by {
+        second.push_str(&format!("  acked by {}", sanitize(by)));
+    }
+    if let Some(until) = a.shelved_until_ms {
+        second.push_str(&format!(
+            "  SHELVED until {} UTC: {}",
+            format::clock(until),
+            sanitize(a.shelve_reason.as_deref().unwrap_or("-"))
+        ));
+    }
+    if a.out_of_service {
+        second.push_str("  OUT OF SERVICE");
+    }
+    let flags = [(a.first_out, "first-out"), (a.chattering, "chattering"), (a.stale, "stale")]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, w)| *w)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !flags.is_empty() {
+        second.push_str(&format!("  ({flags})"));
+    }
+    [
+        format!(
+            "{} {} {} {}: {}",
+            a.state.label(),
+            a.priority.label(),
+            sanitize(&a.tag),
+            sanitize(&a.kind),
+            sanitize(&a.message)
+        ),
+        second,
+    ]
+}
+
+fn render_detail(a: &AlarmRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::new().borders(Borders::TOP).border_style(t.dim()).title(" Selected alarm ");
+    let [first, second] = detail_lines(a, now_ms);
+    Paragraph::new(vec![Line::styled(first, state_style(a.state, t)), Line::styled(second, t.normal())])
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_letters_and_words() {
+        let mut a = AlarmRow { first_out: true, stale: true, ..Default::default() };
+        assert_eq!(flags_text(&a), "FS");
+        a.shelved_until_ms = Some(1);
+        a.out_of_service = true;
+        a.chattering = true;
+        assert_eq!(flags_text(&a), "FCS SHLV OOS");
+        assert_eq!(flags_text(&AlarmRow { out_of_service: true, ..Default::default() }), "OOS");
+    }
+}

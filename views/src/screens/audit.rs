@@ -1,0 +1,124 @@
+//! The Audit screen: the most recent audit-trail entries, newest first,
+//! filterable with `/` (user, action, target, detail); the selected entry's
+//! full detail below the table.
+
+use std::borrow::Cow;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use crate::format;
+use crate::model::{AuditRow, Snapshot};
+use crate::sanitize::sanitize;
+use crate::state::{UiState, visible_audit, window_start};
+use crate::theme::Theme;
+use crate::widgets::{CellText, Col, draw_table, put};
+
+/// Width from which full dates and the meaning column are shown.
+pub const WIDE: u16 = 120;
+
+fn columns(width: u16) -> Vec<Col> {
+    if width >= WIDE {
+        vec![
+            Col::right("Seq", 8),
+            Col::fixed("Time (UTC)", 19),
+            Col::fixed("User", 16),
+            Col::fixed("Action", 16),
+            Col::name("Target", 2),
+            Col::fixed("Meaning", 12),
+            Col::flex("Detail", 4),
+        ]
+    } else {
+        vec![
+            Col::right("Seq", 6),
+            Col::fixed("Time", 8),
+            Col::fixed("User", 10),
+            Col::fixed("Action", 12),
+            Col::name("Target", 2),
+            Col::flex("Detail", 3),
+        ]
+    }
+}
+
+fn row(r: &AuditRow, t: Theme, wide: bool) -> Vec<CellText<'_>> {
+    let time = if wide { format::datetime(r.ts_ms) } else { format::clock(r.ts_ms) };
+    let mut c: Vec<CellText> = vec![
+        (Cow::Owned(r.seq.to_string()), t.dim()),
+        (Cow::Owned(time), t.normal()),
+        (Cow::Borrowed(r.user.as_str()), t.normal()),
+        (Cow::Borrowed(r.action.as_str()), t.key()),
+        (Cow::Borrowed(r.target.as_str()), t.normal()),
+    ];
+    if wide {
+        c.push((Cow::Borrowed(r.meaning.as_str()), t.normal()));
+    }
+    c.push((Cow::Borrowed(r.detail.as_str()), t.dim()));
+    c
+}
+
+/// Renders the Audit body into `area`.
+pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = ui.theme;
+    let rows_all = visible_audit(snapshot, ui);
+    let count = if ui.filter.is_empty() {
+        format!(" {} entries, newest first", rows_all.len())
+    } else {
+        format!(" {}/{} entries, newest first", rows_all.len(), snapshot.audit.len())
+    };
+    let filter = if ui.filter_editing {
+        format!("  filter: {}█", ui.filter)
+    } else if !ui.filter.is_empty() {
+        format!("  filter: {}", ui.filter)
+    } else {
+        String::new()
+    };
+    super::render_status(&[(&count, t.normal()), (&filter, t.key())], Rect::new(area.x, area.y, area.width, 1), buf);
+    let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+    if rows_all.is_empty() {
+        let msg = if snapshot.audit.is_empty() {
+            "No audit entries."
+        } else {
+            "No audit entry matches the filter (Esc clears it)."
+        };
+        put(
+            buf,
+            rest.x + 1,
+            rest.y + 1.min(rest.height.saturating_sub(1)),
+            rest.width.saturating_sub(1),
+            msg,
+            t.dim(),
+            false,
+        );
+        return;
+    }
+    let detail_h = if rest.height >= 12 { 4 } else { 0 };
+    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
+    let rows_h = usize::from(table.height.saturating_sub(1));
+    let selected = ui.audit_selected.min(rows_all.len() - 1);
+    let start = window_start(rows_all.len(), selected, ui.audit_scroll, rows_h);
+    let wide = area.width >= WIDE;
+    let rows: Vec<_> = rows_all[start..].iter().take(rows_h).map(|r| row(r, t, wide)).collect();
+    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    if detail_h > 0 {
+        let r = rows_all[selected];
+        let head = format!(
+            "#{} {} UTC  {}  {}  {}{}",
+            r.seq,
+            format::datetime(r.ts_ms),
+            sanitize(&r.user),
+            sanitize(&r.action),
+            sanitize(&r.target),
+            if r.meaning.is_empty() { String::new() } else { format!("  meaning: {}", sanitize(&r.meaning)) }
+        );
+        let block = Block::new().borders(Borders::TOP).border_style(t.dim()).title(" Selected entry ");
+        Paragraph::new(vec![Line::styled(head, t.normal()), Line::styled(sanitize(&r.detail).into_owned(), t.dim())])
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .render(Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+    }
+}

@@ -1,0 +1,172 @@
+//! The Recommendations screen: set-point proposals of the advisory models
+//! (pending first) and, below, the selected one's details: the change, the
+//! predicted effect, the confidence as text (`82 %`) and who signed.
+
+use std::borrow::Cow;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use crate::format;
+use crate::model::{RecommendationRow, Snapshot};
+use crate::sanitize::sanitize;
+use crate::state::{UiState, visible_recommendations, window_start};
+use crate::theme::Theme;
+use crate::widgets::{CellText, Col, draw_table, put};
+
+/// Width from which asset, age, expiry and the second-approver column are shown.
+pub const WIDE: u16 = 120;
+
+fn columns(width: u16) -> Vec<Col> {
+    let mut c = vec![Col::fixed("Status", 9)];
+    if width >= WIDE {
+        c.push(Col::fixed("Asset", 16));
+    }
+    c.extend([
+        Col::name("Tag", 2),
+        Col::flex("Recommendation", 3),
+        Col::right("Current", 9),
+        Col::fixed("", 1),
+        Col::right("Proposed", 9),
+        Col::fixed("Units", 6),
+        Col::right("Conf", 5),
+    ]);
+    if width >= WIDE {
+        c.extend([Col::right("Age", 5), Col::right("Expires", 7), Col::fixed("2nd", 3)]);
+    }
+    c
+}
+
+/// Style of a status (an extra: the status is text).
+pub fn status_style(status: &str, t: Theme) -> Style {
+    match status {
+        "pending" => t.key(),
+        "mismatch" => t.bad(),
+        "written" | "confirmed" => t.good(),
+        "rejected" | "expired" => t.dim(),
+        _ => t.normal(),
+    }
+}
+
+/// `in 12m`, `expired`, or `never`.
+pub fn expiry_text(r: &RecommendationRow, now_ms: i64) -> String {
+    match r.expires_ms {
+        Some(e) if e > now_ms => format!("in {}", format::age(e - now_ms)),
+        Some(_) => "expired".into(),
+        None => "never".into(),
+    }
+}
+
+fn row<'a>(r: &'a RecommendationRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<'a>> {
+    let mut c: Vec<CellText> = vec![(Cow::Borrowed(r.status.as_str()), status_style(&r.status, t))];
+    if wide {
+        c.push((Cow::Borrowed(r.asset.as_str()), t.dim()));
+    }
+    c.extend([
+        (Cow::Borrowed(r.tag.as_str()), t.normal()),
+        (Cow::Borrowed(r.title.as_str()), t.normal()),
+        (Cow::Owned(format::value(r.current, 2, 9)), t.dim()),
+        (Cow::Borrowed("→"), t.dim()),
+        (Cow::Owned(format::value(Some(r.proposed), 2, 9)), t.normal()),
+        (Cow::Borrowed(r.units.as_str()), t.dim()),
+        (Cow::Owned(format::percent(r.confidence)), t.normal()),
+    ]);
+    if wide {
+        c.extend([
+            (Cow::Owned(format::age(now_ms.saturating_sub(r.created_ms))), t.dim()),
+            (
+                Cow::Owned(match r.expires_ms {
+                    Some(e) if e > now_ms => format::age(e - now_ms),
+                    Some(_) => "expired".into(),
+                    None => "-".into(),
+                }),
+                t.dim(),
+            ),
+            (Cow::Borrowed(if r.needs_second_approver { "2nd" } else { "" }), t.warn()),
+        ]);
+    }
+    c
+}
+
+/// Renders the Recommendations body into `area`.
+pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = ui.theme;
+    let recs = visible_recommendations(snapshot, ui);
+    let pending = recs.iter().filter(|r| r.status == "pending").count();
+    let count = format!(" {} recommendations", recs.len());
+    let pend = format!("  {pending} pending");
+    super::render_status(
+        &[(&count, t.normal()), (&pend, if pending > 0 { t.key() } else { t.dim() })],
+        Rect::new(area.x, area.y, area.width, 1),
+        buf,
+    );
+    let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+    if recs.is_empty() {
+        put(
+            buf,
+            rest.x + 1,
+            rest.y + 1.min(rest.height.saturating_sub(1)),
+            rest.width.saturating_sub(1),
+            "No recommendations.",
+            t.dim(),
+            false,
+        );
+        return;
+    }
+    let detail_h = if rest.height >= 12 { rest.height - (rest.height * 2 / 5).max(4) } else { 0 };
+    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
+    let rows_h = usize::from(table.height.saturating_sub(1));
+    let selected = ui.rec_selected.min(recs.len() - 1);
+    let start = window_start(recs.len(), selected, ui.rec_scroll, rows_h);
+    let wide = area.width >= WIDE;
+    let rows: Vec<_> = recs[start..].iter().take(rows_h).map(|r| row(r, snapshot.now_ms, t, wide)).collect();
+    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    if detail_h > 0 {
+        render_detail(recs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+    }
+}
+
+/// The detail pane as text lines (sanitized).
+pub fn detail_lines(r: &RecommendationRow, now_ms: i64) -> Vec<String> {
+    let u = sanitize(&r.units);
+    let mut v = vec![
+        format!("Tag {}   asset {}", sanitize(&r.tag), sanitize(&r.asset)),
+        format!("Change {} {u} → {} {u}", format::value(r.current, 3, 14), format::value(Some(r.proposed), 3, 14)),
+        format!("Predicted effect: {}", sanitize(&r.predicted_effect)),
+        format!("Confidence {}", format::percent(r.confidence)),
+        format!(
+            "Status {}   created {} UTC ({} ago)   expires {}",
+            sanitize(&r.status),
+            format::clock(r.created_ms),
+            format::age(now_ms.saturating_sub(r.created_ms)),
+            expiry_text(r, now_ms)
+        ),
+    ];
+    if r.needs_second_approver {
+        v.push(format!("Needs a second approver: {} of 2 signatures", r.approvals.len().min(2)));
+    }
+    if r.approvals.is_empty() {
+        v.push("Signed: nobody yet".into());
+    } else {
+        v.push("Signed:".into());
+        v.extend(r.approvals.iter().map(|a| format!("  ✓ {}", sanitize(a))));
+    }
+    v
+}
+
+fn render_detail(r: &RecommendationRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buffer) {
+    let title = format!(" {} ", sanitize(&r.title));
+    let block = Block::bordered().title(title.as_str()).border_style(t.dim());
+    let lines: Vec<Line> = detail_lines(r, now_ms)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| Line::styled(l, if i == 4 { status_style(&r.status, t) } else { t.normal() }))
+        .collect();
+    Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
+}
