@@ -7,6 +7,7 @@
 //! terminals over the [`ipc`] socket. The [`daemon`] is the async shell that moves those
 //! messages; it alone owns the devices and the store.
 
+pub mod alarms;
 pub mod cli;
 pub mod config;
 pub mod core;

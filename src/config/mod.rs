@@ -7,6 +7,7 @@
 //! internally consistent: names are unique, references resolve, register spans do not
 //! overlap, ranges are ordered, periods are positive.
 
+mod alarms;
 mod raw;
 mod validate;
 
@@ -60,6 +61,8 @@ pub struct Site {
     pub assets: Vec<Asset>,
     pub devices: Vec<Device>,
     pub tags: Vec<Tag>,
+    /// The `[[alarm]]`s, in file order.
+    pub alarms: Vec<crate::alarms::AlarmDef>,
 }
 
 /// An asset with its place in the ISA-95 hierarchy.

@@ -15,6 +15,8 @@ pub struct RawSite {
     pub device: Vec<RawDevice>,
     #[serde(default)]
     pub tag: Vec<RawTag>,
+    #[serde(default)]
+    pub alarm: Vec<RawAlarm>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,4 +108,28 @@ pub struct RawTag {
     pub tolerance: Option<Spanned<f64>>,
     /// Writes: how long to watch the plant's response after a confirmed write (default 60s).
     pub settle: Option<Spanned<String>>,
+}
+
+/// One alarm on a tag (ISA-18.2): a limit, rate or bad-quality condition with a priority.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarm {
+    /// Name of the tag the alarm watches.
+    pub tag: Spanned<String>,
+    /// `hihi` `hi` `lo` `lolo` `rate` `bad_quality`
+    pub kind: Spanned<String>,
+    /// Limit in engineering units (limit kinds), or units per second (`rate`).
+    pub limit: Option<Spanned<f64>>,
+    /// `low` `medium` `high` `critical`
+    pub priority: Spanned<String>,
+    /// Returns to normal only once back inside limit ∓ deadband (default 0).
+    pub deadband: Option<Spanned<f64>>,
+    /// The condition must hold this long before the alarm activates (default `"0s"`).
+    pub on_delay: Option<Spanned<String>>,
+    /// The condition must be gone this long before the alarm clears (default `"0s"`).
+    pub off_delay: Option<Spanned<String>>,
+    /// `rate` only: the window the change is measured over (default `"10s"`).
+    pub window: Option<Spanned<String>>,
+    /// Text shown to the operator (default: generated from tag, kind and limit).
+    pub message: Option<Spanned<String>>,
 }

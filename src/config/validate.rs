@@ -244,7 +244,9 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         }
     }
 
-    Site { path: cx.file.clone(), name: raw.site.name.into_inner(), data_dir, retention, assets, devices, tags }
+    let alarms = super::alarms::build(&raw, &mut |span, path, message| cx.err(span, path, message));
+
+    Site { path: cx.file.clone(), name: raw.site.name.into_inner(), data_dir, retention, assets, devices, tags, alarms }
 }
 
 fn list(names: &[&str]) -> String {

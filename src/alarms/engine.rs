@@ -1,0 +1,635 @@
+//! The alarm engine: conditions in, state changes out.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use mimic_drivers::Quality;
+
+use super::condition::{Debounce, RateWindow, limit_condition};
+use super::metrics::{self, Bursts, FloodMeter};
+use super::{
+    AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, EventAction,
+    ModelTarget, PositionRate, Priority, TagPlace,
+};
+use crate::config::Site;
+
+/// Position of alarms whose tag or asset has no area.
+const NO_AREA: &str = "(none)";
+
+#[derive(Clone, Debug)]
+struct Shelve {
+    user: String,
+    reason: String,
+    until_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+struct OutOfService {
+    user: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug)]
+struct Alarm {
+    kind: AlarmKind,
+    priority: Priority,
+    tag: Option<usize>,
+    tag_name: Option<String>,
+    asset: Option<String>,
+    area: Option<String>,
+    limit: Option<f64>,
+    deadband: f64,
+    on_delay_ms: i64,
+    off_delay_ms: i64,
+    window_ms: i64,
+    message: String,
+    // The condition, tracked whether or not the alarm is in service.
+    cond: Debounce,
+    last_ts: Option<i64>,
+    value: Option<f64>,
+    rate: RateWindow,
+    // Annunciation.
+    state: AlarmState,
+    active_since: Option<i64>,
+    acked_by: Option<(String, i64)>,
+    shelved: Option<Shelve>,
+    out_of_service: Option<OutOfService>,
+    activations: VecDeque<i64>,
+    first_out: bool,
+}
+
+impl Alarm {
+    fn suppressed(&self) -> bool {
+        self.shelved.is_some() || self.out_of_service.is_some()
+    }
+
+    fn position(&self) -> &str {
+        self.area.as_deref().unwrap_or(NO_AREA)
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn default_message(d: &AlarmDef) -> String {
+    let limit = d.limit.map(|l| format!("{l}")).unwrap_or_default();
+    match d.kind {
+        AlarmKind::HiHi => format!("{} very high (> {limit})", d.tag_name),
+        AlarmKind::Hi => format!("{} high (> {limit})", d.tag_name),
+        AlarmKind::Lo => format!("{} low (< {limit})", d.tag_name),
+        AlarmKind::LoLo => format!("{} very low (< {limit})", d.tag_name),
+        AlarmKind::RateOfChange => format!("{} changing fast (> {limit}/s)", d.tag_name),
+        AlarmKind::BadQuality => format!("{} bad quality", d.tag_name),
+        AlarmKind::Model { ref source } => format!("{} {source}", d.tag_name),
+    }
+}
+
+fn required(s: &str, err: AlarmError) -> Result<String, AlarmError> {
+    let t = s.trim();
+    if t.is_empty() { Err(err) } else { Ok(t.to_string()) }
+}
+
+/// All alarms of a site and the figures derived from their activations. Pure: time
+/// arrives as arguments, state changes leave as [`AlarmEvent`]s.
+#[derive(Clone, Debug, Default)]
+pub struct AlarmEngine {
+    alarms: Vec<Alarm>,
+    by_tag: HashMap<usize, Vec<usize>>,
+    tags: HashMap<usize, TagPlace>,
+    /// Asset name → its area.
+    assets: HashMap<String, Option<String>>,
+    models: HashMap<(ModelTarget, String), usize>,
+    positions: BTreeMap<String, FloodMeter>,
+    bursts: Bursts,
+}
+
+impl AlarmEngine {
+    /// An engine for these alarms; tags and assets are known only through them.
+    pub fn new(defs: Vec<AlarmDef>) -> AlarmEngine {
+        AlarmEngine::with_plant(defs, Vec::new(), Vec::new())
+    }
+
+    /// An engine that also knows every tag (by index) and asset (name, area), so that
+    /// model alarms can be raised on any of them.
+    pub fn with_plant(defs: Vec<AlarmDef>, tags: Vec<TagPlace>, assets: Vec<(String, Option<String>)>) -> AlarmEngine {
+        let mut e = AlarmEngine {
+            tags: tags.into_iter().enumerate().collect(),
+            assets: assets.into_iter().collect(),
+            ..AlarmEngine::default()
+        };
+        for d in defs {
+            e.tags.entry(d.tag).or_insert_with(|| TagPlace {
+                name: d.tag_name.clone(),
+                asset: d.asset.clone(),
+                area: d.area.clone(),
+            });
+            if let Some(a) = &d.asset {
+                e.assets.entry(a.clone()).or_insert_with(|| d.area.clone());
+            }
+            let i = e.alarms.len();
+            e.by_tag.entry(d.tag).or_default().push(i);
+            e.alarms.push(Alarm {
+                message: d.message.clone().unwrap_or_else(|| default_message(&d)),
+                kind: d.kind,
+                priority: d.priority,
+                tag: Some(d.tag),
+                tag_name: Some(d.tag_name),
+                asset: d.asset,
+                area: d.area,
+                limit: d.limit,
+                deadband: d.deadband.max(0.0),
+                on_delay_ms: ms(d.on_delay),
+                off_delay_ms: ms(d.off_delay),
+                window_ms: ms(d.window).max(1),
+                ..Alarm::blank()
+            });
+        }
+        e
+    }
+
+    /// The engine for a validated site: its `[[alarm]]`s, tags and assets.
+    pub fn from_site(site: &Site) -> AlarmEngine {
+        let area = |a: Option<usize>| a.and_then(|a| site.assets.get(a)).map(|a| a.area.clone());
+        let tags = site
+            .tags
+            .iter()
+            .map(|t| TagPlace {
+                name: t.name.clone(),
+                asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()),
+                area: area(t.asset),
+            })
+            .collect();
+        let assets = site.assets.iter().map(|a| (a.name.clone(), Some(a.area.clone()))).collect();
+        AlarmEngine::with_plant(site.alarms.clone(), tags, assets)
+    }
+
+    /// Number of alarms (configured and model alarms raised so far); ids are `0..len`.
+    pub fn len(&self) -> usize {
+        self.alarms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.alarms.is_empty()
+    }
+
+    /// The alarms configured on a tag.
+    pub fn alarms_of_tag(&self, tag: usize) -> Vec<AlarmId> {
+        self.by_tag.get(&tag).map_or_else(Vec::new, |v| v.iter().map(|&i| AlarmId(i)).collect())
+    }
+
+    /// The annunciation state of an alarm.
+    pub fn state(&self, id: AlarmId) -> Option<AlarmState> {
+        self.alarms.get(id.0).map(|a| a.state)
+    }
+
+    /// A new sample of a tag. Samples older than the last one an alarm saw are ignored.
+    pub fn evaluate(&mut self, tag: usize, value: Option<f64>, quality: Quality, ts_ms: i64) -> Vec<AlarmEvent> {
+        let mut events = Vec::new();
+        let ids = self.by_tag.get(&tag).cloned().unwrap_or_default();
+        let value = value.filter(|v| v.is_finite());
+        for i in ids {
+            let a = &mut self.alarms[i];
+            if a.last_ts.is_some_and(|last| ts_ms < last) {
+                continue;
+            }
+            a.last_ts = Some(ts_ms);
+            if value.is_some() {
+                a.value = value;
+            }
+            // A change pending from before this sample may have matured in between.
+            self.settle(i, ts_ms, &mut events);
+            let a = &mut self.alarms[i];
+            let usable = value.filter(|_| !quality.is_bad());
+            let raw = match (&a.kind, usable, a.limit) {
+                (AlarmKind::BadQuality, _, _) => quality.is_bad(),
+                (AlarmKind::RateOfChange, Some(v), Some(limit)) => match a.rate.push(ts_ms, v, a.window_ms) {
+                    Some(rate) => limit_condition(&a.kind, limit, a.deadband, a.cond.raw, rate),
+                    None => a.cond.raw,
+                },
+                (AlarmKind::HiHi | AlarmKind::Hi | AlarmKind::Lo | AlarmKind::LoLo, Some(v), Some(limit)) => {
+                    limit_condition(&a.kind, limit, a.deadband, a.cond.raw, v)
+                }
+                _ => a.cond.raw,
+            };
+            a.cond.feed(raw, ts_ms);
+            self.settle(i, ts_ms, &mut events);
+        }
+        events
+    }
+
+    /// Time passes: delays that mature without a new sample, shelves that expire, flood
+    /// windows that move on. Events come back ordered by time.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<AlarmEvent> {
+        let mut events = Vec::new();
+        for i in 0..self.alarms.len() {
+            let expiry = self.alarms[i].shelved.as_ref().map(|s| s.until_ms).filter(|&u| u <= now_ms);
+            if let Some(until) = expiry {
+                self.settle(i, until, &mut events);
+                let note = self.alarms[i].shelved.as_ref().map(|s| format!("shelve expired: {}", s.reason));
+                self.alarms[i].shelved = None;
+                events.extend(self.return_to_service(
+                    i,
+                    until,
+                    EventAction::ShelveExpired,
+                    None,
+                    note.unwrap_or_default(),
+                ));
+            }
+            self.settle(i, now_ms, &mut events);
+        }
+        for m in self.positions.values_mut() {
+            m.advance(now_ms);
+        }
+        events.sort_by_key(|e| e.ts_ms);
+        events
+    }
+
+    /// Acknowledge an alarm: active → acknowledged-active, returned-to-normal → normal.
+    pub fn acknowledge(&mut self, id: AlarmId, user: &str, now_ms: i64) -> Result<AlarmEvent, AlarmError> {
+        let i = self.index(id)?;
+        let user = required(user, AlarmError::NoUser)?;
+        let to = match self.alarms[i].state {
+            AlarmState::UnackActive => AlarmState::AckActive,
+            AlarmState::UnackRtn => AlarmState::Normal,
+            AlarmState::Normal => return Err(AlarmError::NotActive(id)),
+            AlarmState::AckActive => return Err(AlarmError::AlreadyAcknowledged(id)),
+        };
+        self.alarms[i].acked_by = Some((user.clone(), now_ms));
+        Ok(self.set_state(i, to, EventAction::Acknowledged, now_ms, Some(user), String::new()))
+    }
+
+    /// Acknowledge every unacknowledged alarm among `ids`; the others are left alone.
+    pub fn acknowledge_all(&mut self, ids: &[AlarmId], user: &str, now_ms: i64) -> Vec<AlarmEvent> {
+        let mut events = Vec::new();
+        for &id in ids {
+            if self.alarms.get(id.0).is_some_and(|a| a.state.is_unacked())
+                && let Ok(e) = self.acknowledge(id, user, now_ms)
+            {
+                events.push(e);
+            }
+        }
+        events
+    }
+
+    /// Shelve an alarm until `until_ms`: it leaves the annunciated states, its condition
+    /// is still tracked, and [`AlarmEngine::tick`] returns it to service at expiry.
+    /// Shelving a shelved alarm changes its expiry and reason.
+    pub fn shelve(
+        &mut self,
+        id: AlarmId,
+        user: &str,
+        reason: &str,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<AlarmEvent, AlarmError> {
+        let i = self.index(id)?;
+        let user = required(user, AlarmError::NoUser)?;
+        let reason = required(reason, AlarmError::NoReason)?;
+        if until_ms <= now_ms {
+            return Err(AlarmError::ShelveExpiry { until_ms, now_ms });
+        }
+        if self.alarms[i].out_of_service.is_some() {
+            return Err(AlarmError::OutOfService(id));
+        }
+        let note = format!("shelved until {until_ms}: {reason}");
+        self.alarms[i].shelved = Some(Shelve { user: user.clone(), reason, until_ms });
+        Ok(self.suppress(i, EventAction::Shelved, now_ms, user, note))
+    }
+
+    /// Return a shelved alarm to service before its expiry.
+    pub fn unshelve(&mut self, id: AlarmId, user: &str, now_ms: i64) -> Result<Vec<AlarmEvent>, AlarmError> {
+        let i = self.index(id)?;
+        let user = required(user, AlarmError::NoUser)?;
+        if self.alarms[i].shelved.is_none() {
+            return Err(AlarmError::NotShelved(id));
+        }
+        let mut events = Vec::new();
+        self.settle(i, now_ms, &mut events);
+        self.alarms[i].shelved = None;
+        events.extend(self.return_to_service(i, now_ms, EventAction::Unshelved, Some(user), String::new()));
+        Ok(events)
+    }
+
+    /// Take an alarm out of service (`on`) or return it. Out of service overrides a shelve.
+    pub fn set_out_of_service(
+        &mut self,
+        id: AlarmId,
+        on: bool,
+        user: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<AlarmEvent>, AlarmError> {
+        let i = self.index(id)?;
+        let user = required(user, AlarmError::NoUser)?;
+        let mut events = Vec::new();
+        if on {
+            if self.alarms[i].out_of_service.is_some() {
+                return Err(AlarmError::AlreadyInThatService(id, "out of service"));
+            }
+            let reason = required(reason, AlarmError::NoReason)?;
+            self.alarms[i].shelved = None;
+            self.alarms[i].out_of_service = Some(OutOfService { user: user.clone(), reason: reason.clone() });
+            events.push(self.suppress(i, EventAction::RemovedFromService, now_ms, user, reason));
+        } else {
+            if self.alarms[i].out_of_service.is_none() {
+                return Err(AlarmError::AlreadyInThatService(id, "in service"));
+            }
+            self.settle(i, now_ms, &mut events);
+            self.alarms[i].out_of_service = None;
+            events.extend(self.return_to_service(
+                i,
+                now_ms,
+                EventAction::ReturnedToService,
+                Some(user),
+                reason.trim().to_string(),
+            ));
+        }
+        Ok(events)
+    }
+
+    /// A model raises (or, when already raised, updates) its alarm on a tag or asset.
+    pub fn raise_model(
+        &mut self,
+        target: ModelTarget,
+        source: &str,
+        priority: Priority,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<Vec<AlarmEvent>, AlarmError> {
+        let source = required(source, AlarmError::NoSource)?;
+        let i = match self.models.get(&(target.clone(), source.clone())) {
+            Some(&i) => i,
+            None => self.new_model(target, &source)?,
+        };
+        let a = &mut self.alarms[i];
+        a.priority = priority;
+        if !text.trim().is_empty() {
+            a.message = text.trim().to_string();
+        }
+        a.cond.feed(true, now_ms);
+        let mut events = Vec::new();
+        self.settle(i, now_ms, &mut events);
+        Ok(events)
+    }
+
+    /// A model clears its alarm; clearing one never raised is not an error.
+    pub fn clear_model(
+        &mut self,
+        target: ModelTarget,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Vec<AlarmEvent>, AlarmError> {
+        self.place(&target)?;
+        let Some(&i) = self.models.get(&(target, source.trim().to_string())) else {
+            return Ok(Vec::new());
+        };
+        self.alarms[i].cond.feed(false, now_ms);
+        let mut events = Vec::new();
+        self.settle(i, now_ms, &mut events);
+        Ok(events)
+    }
+
+    /// The alarms an operator should see: every one not Normal, and every shelved or
+    /// out-of-service one. Unacknowledged first, then by priority (highest first), then
+    /// newest first.
+    pub fn rows(&self, now_ms: i64) -> Vec<AlarmView> {
+        let mut rows: Vec<AlarmView> = (0..self.alarms.len())
+            .filter(|&i| {
+                let a = &self.alarms[i];
+                a.state != AlarmState::Normal || a.suppressed()
+            })
+            .map(|i| self.view_of(i, now_ms))
+            .collect();
+        rows.sort_by_key(|r| (!r.state.is_unacked(), Reverse(r.priority), Reverse(r.active_since), r.id));
+        rows
+    }
+
+    /// One alarm, whatever its state.
+    pub fn view(&self, id: AlarmId, now_ms: i64) -> Option<AlarmView> {
+        (id.0 < self.alarms.len()).then(|| self.view_of(id.0, now_ms))
+    }
+
+    /// Flood, activation rates per operator position and counts, at `now_ms`.
+    pub fn summary(&self, now_ms: i64) -> AlarmSummary {
+        let mut s = AlarmSummary::default();
+        for (position, meter) in &self.positions {
+            let mut m = meter.clone();
+            m.advance(now_ms);
+            let p = PositionRate {
+                position: position.clone(),
+                activations_10min: m.count(),
+                in_flood: m.in_flood(),
+                time_in_flood_ms: m.time_in_flood(now_ms),
+                floods: m.floods(),
+            };
+            s.flood |= p.in_flood;
+            s.activations_10min += p.activations_10min;
+            s.time_in_flood_ms += p.time_in_flood_ms;
+            s.positions.push(p);
+        }
+        for i in 0..self.alarms.len() {
+            let v = self.view_of(i, now_ms);
+            s.by_state[v.state as usize] += 1;
+            if v.state != AlarmState::Normal {
+                s.by_priority[v.priority as usize] += 1;
+            }
+            s.unacked += usize::from(v.state.is_unacked());
+            s.shelved += usize::from(v.shelved_until.is_some());
+            s.out_of_service += usize::from(v.out_of_service);
+            s.chattering += usize::from(v.chattering);
+            s.stale += usize::from(v.stale);
+        }
+        s
+    }
+
+    fn index(&self, id: AlarmId) -> Result<usize, AlarmError> {
+        if id.0 < self.alarms.len() { Ok(id.0) } else { Err(AlarmError::UnknownAlarm(id)) }
+    }
+
+    fn place(&self, target: &ModelTarget) -> Result<TagPlace, AlarmError> {
+        match target {
+            ModelTarget::Tag(t) => self.tags.get(t).cloned().ok_or(AlarmError::UnknownTag(*t)),
+            ModelTarget::Asset(name) => match self.assets.get(name) {
+                Some(area) => Ok(TagPlace { name: String::new(), asset: Some(name.clone()), area: area.clone() }),
+                None => Err(AlarmError::UnknownAsset(name.clone())),
+            },
+        }
+    }
+
+    fn new_model(&mut self, target: ModelTarget, source: &str) -> Result<usize, AlarmError> {
+        let place = self.place(&target)?;
+        let tag = match target {
+            ModelTarget::Tag(t) => Some(t),
+            ModelTarget::Asset(_) => None,
+        };
+        let on = if place.name.is_empty() { place.asset.clone().unwrap_or_default() } else { place.name.clone() };
+        let i = self.alarms.len();
+        self.alarms.push(Alarm {
+            kind: AlarmKind::Model { source: source.to_string() },
+            tag,
+            tag_name: tag.map(|_| place.name.clone()),
+            asset: place.asset,
+            area: place.area,
+            message: format!("{on}: {source}"),
+            ..Alarm::blank()
+        });
+        self.models.insert((target, source.to_string()), i);
+        Ok(i)
+    }
+
+    /// Apply a debounced condition change that matured by `now_ms`.
+    fn settle(&mut self, i: usize, now_ms: i64, events: &mut Vec<AlarmEvent>) {
+        let a = &mut self.alarms[i];
+        if let Some((active, at)) = a.cond.settle(now_ms, a.on_delay_ms, a.off_delay_ms)
+            && let Some(e) = self.annunciate(i, active, at)
+        {
+            events.push(e);
+        }
+    }
+
+    /// What a condition change means for an alarm in service.
+    fn annunciate(&mut self, i: usize, active: bool, ts_ms: i64) -> Option<AlarmEvent> {
+        let a = &self.alarms[i];
+        if a.suppressed() {
+            return None;
+        }
+        let (to, action) = match (a.state, active) {
+            (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, EventAction::Activated),
+            (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, EventAction::Cleared),
+            (AlarmState::AckActive, false) => (AlarmState::Normal, EventAction::Cleared),
+            _ => return None,
+        };
+        let note = a.message.clone();
+        Some(self.set_state(i, to, action, ts_ms, None, note))
+    }
+
+    fn suppress(&mut self, i: usize, action: EventAction, ts_ms: i64, user: String, note: String) -> AlarmEvent {
+        self.alarms[i].acked_by = None;
+        self.set_state(i, AlarmState::Normal, action, ts_ms, Some(user), note)
+    }
+
+    /// Back in service (the caller cleared the shelve or out-of-service): annunciate a
+    /// condition that is present.
+    fn return_to_service(
+        &mut self,
+        i: usize,
+        ts_ms: i64,
+        action: EventAction,
+        user: Option<String>,
+        note: String,
+    ) -> Vec<AlarmEvent> {
+        let mut events = vec![self.set_state(i, AlarmState::Normal, action, ts_ms, user, note)];
+        if self.alarms[i].cond.active {
+            events.extend(self.annunciate(i, true, ts_ms));
+        }
+        events
+    }
+
+    fn set_state(
+        &mut self,
+        i: usize,
+        to: AlarmState,
+        action: EventAction,
+        ts_ms: i64,
+        user: Option<String>,
+        note: String,
+    ) -> AlarmEvent {
+        if action == EventAction::Activated {
+            self.activation(i, ts_ms);
+        }
+        let a = &mut self.alarms[i];
+        let from = a.state;
+        a.state = to;
+        AlarmEvent {
+            ts_ms,
+            alarm: AlarmId(i),
+            tag: a.tag_name.clone(),
+            asset: a.asset.clone(),
+            kind: a.kind.clone(),
+            priority: a.priority,
+            action,
+            from,
+            to,
+            value: a.value,
+            user,
+            note,
+        }
+    }
+
+    /// Count an annunciated activation: flood, chattering, first-out.
+    fn activation(&mut self, i: usize, ts_ms: i64) {
+        let a = &mut self.alarms[i];
+        a.active_since = Some(ts_ms);
+        a.acked_by = None;
+        a.first_out = false;
+        a.activations.push_back(ts_ms);
+        metrics::prune_chatter(&mut a.activations, ts_ms);
+        self.positions.entry(a.position().to_string()).or_default().record(ts_ms);
+        let key = a.asset.clone().or_else(|| a.area.clone()).unwrap_or_else(|| NO_AREA.to_string());
+        if let Some(first) = self.bursts.activation(&key, AlarmId(i), ts_ms)
+            && let Some(f) = self.alarms.get_mut(first.0)
+        {
+            f.first_out = true;
+        }
+    }
+
+    fn view_of(&self, i: usize, now_ms: i64) -> AlarmView {
+        let a = &self.alarms[i];
+        AlarmView {
+            id: AlarmId(i),
+            tag: a.tag_name.clone(),
+            tag_index: a.tag,
+            asset: a.asset.clone(),
+            area: a.area.clone(),
+            kind: a.kind.clone(),
+            priority: a.priority,
+            state: a.state,
+            condition: a.cond.active,
+            message: a.message.clone(),
+            value: a.value,
+            limit: a.limit,
+            active_since: a.active_since.filter(|_| a.state != AlarmState::Normal || a.cond.active),
+            acked_by: a.acked_by.clone(),
+            shelved_until: a.shelved.as_ref().map(|s| s.until_ms),
+            shelved_by: a.shelved.as_ref().map(|s| s.user.clone()),
+            shelve_reason: a.shelved.as_ref().map(|s| s.reason.clone()),
+            out_of_service: a.out_of_service.is_some(),
+            out_of_service_reason: a.out_of_service.as_ref().map(|o| format!("{} ({})", o.reason, o.user)),
+            first_out: a.first_out && a.state != AlarmState::Normal,
+            chattering: metrics::chattering(&a.activations, now_ms),
+            stale: a.state.is_active() && metrics::stale(a.active_since, now_ms),
+        }
+    }
+}
+
+impl Alarm {
+    fn blank() -> Alarm {
+        Alarm {
+            kind: AlarmKind::BadQuality,
+            priority: Priority::Medium,
+            tag: None,
+            tag_name: None,
+            asset: None,
+            area: None,
+            limit: None,
+            deadband: 0.0,
+            on_delay_ms: 0,
+            off_delay_ms: 0,
+            window_ms: 10_000,
+            message: String::new(),
+            cond: Debounce::default(),
+            last_ts: None,
+            value: None,
+            rate: RateWindow::default(),
+            state: AlarmState::Normal,
+            active_since: None,
+            acked_by: None,
+            shelved: None,
+            out_of_service: None,
+            activations: VecDeque::new(),
+            first_out: false,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The alarm engine: ISA-18.2 style alarm states as pure functions of samples and time.
+//!
+//! Like [`crate::core`], the engine never reads a clock and never does I/O: every sample
+//! and every operator action carries its own timestamp (`ts_ms` / `now_ms`), and every
+//! state change comes back as an [`AlarmEvent`] for the daemon to store and audit.
+//!
+//! * **Conditions** ([`condition`]): `HiHi`/`Hi` (value above the limit, back to normal
+//!   only below limit − deadband), `Lo`/`LoLo` (below, back above limit + deadband),
+//!   `RateOfChange` (absolute change per second over a window above the limit),
+//!   `BadQuality` (quality Bad), and model-raised alarms (`Model { source }`) that a
+//!   model raises and clears on a tag or an asset. A condition must hold continuously
+//!   for the on-delay before the alarm activates, and be gone for the off-delay before
+//!   it returns to normal. A sample without a usable value (or with Bad quality) leaves
+//!   a limit or rate condition as it was. A sample older than the last one an alarm saw
+//!   is ignored by that alarm.
+//! * **States** ([`AlarmState`]): Normal → Unacknowledged-Active → (ack) Acknowledged-Active
+//!   → (clears) Normal; or Unacknowledged-Active → (clears) Unacknowledged-RTN → (ack)
+//!   Normal, and back to Unacknowledged-Active if the condition returns first.
+//! * **Suppression**: a shelved (until an expiry, returned to service by
+//!   [`AlarmEngine::tick`]) or out-of-service alarm is taken out of the annunciated
+//!   states (its state becomes Normal) but its condition is still tracked; when it
+//!   returns to service with its condition active it annunciates again.
+//! * **Figures** ([`metrics`]): per operator position (the area of the alarm's asset):
+//!   activations in the last 10 minutes, flood (more than 10 of them), time in flood;
+//!   per alarm: chattering, stale, first-out.
+
+mod condition;
+mod engine;
+mod metrics;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use engine::AlarmEngine;
+pub use metrics::{BURST_WINDOW_MS, CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, STALE_AFTER_MS};
+
+/// Index of an alarm in its engine; stable for the engine's life (model alarms get the
+/// next free id when first raised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AlarmId(pub usize);
+
+impl fmt::Display for AlarmId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "A{}", self.0)
+    }
+}
+
+/// What an alarm watches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AlarmKind {
+    HiHi,
+    Hi,
+    Lo,
+    LoLo,
+    /// Absolute change per second over a window.
+    RateOfChange,
+    /// The tag's quality is Bad.
+    BadQuality,
+    /// Raised and cleared by a model, e.g. `"anomaly"`, `"low remaining life"`.
+    Model {
+        source: String,
+    },
+}
+
+impl AlarmKind {
+    /// Site-file spelling (`hihi`, `hi`, `lo`, `lolo`, `rate`, `bad_quality`).
+    pub fn from_name(s: &str) -> Option<AlarmKind> {
+        Some(match s {
+            "hihi" => AlarmKind::HiHi,
+            "hi" => AlarmKind::Hi,
+            "lo" => AlarmKind::Lo,
+            "lolo" => AlarmKind::LoLo,
+            "rate" => AlarmKind::RateOfChange,
+            "bad_quality" => AlarmKind::BadQuality,
+            _ => return None,
+        })
+    }
+
+    /// Does this kind compare a value with a `limit`?
+    pub fn has_limit(&self) -> bool {
+        matches!(self, AlarmKind::HiHi | AlarmKind::Hi | AlarmKind::Lo | AlarmKind::LoLo | AlarmKind::RateOfChange)
+    }
+}
+
+impl fmt::Display for AlarmKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlarmKind::HiHi => f.write_str("HIHI"),
+            AlarmKind::Hi => f.write_str("HI"),
+            AlarmKind::Lo => f.write_str("LO"),
+            AlarmKind::LoLo => f.write_str("LOLO"),
+            AlarmKind::RateOfChange => f.write_str("RATE"),
+            AlarmKind::BadQuality => f.write_str("BAD QUALITY"),
+            AlarmKind::Model { source } => write!(f, "MODEL {source}"),
+        }
+    }
+}
+
+/// Alarm priority, lowest first (so `Critical > Low`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical];
+
+    pub fn from_name(s: &str) -> Option<Priority> {
+        Some(match s {
+            "low" => Priority::Low,
+            "medium" => Priority::Medium,
+            "high" => Priority::High,
+            "critical" => Priority::Critical,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        })
+    }
+}
+
+/// The annunciation state of an alarm (ISA-18.2 states A–D).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlarmState {
+    Normal,
+    UnackActive,
+    AckActive,
+    /// Returned to normal before anyone acknowledged it.
+    UnackRtn,
+}
+
+impl AlarmState {
+    pub const ALL: [AlarmState; 4] =
+        [AlarmState::Normal, AlarmState::UnackActive, AlarmState::AckActive, AlarmState::UnackRtn];
+
+    pub fn is_active(self) -> bool {
+        matches!(self, AlarmState::UnackActive | AlarmState::AckActive)
+    }
+
+    pub fn is_unacked(self) -> bool {
+        matches!(self, AlarmState::UnackActive | AlarmState::UnackRtn)
+    }
+}
+
+impl fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlarmState::Normal => "normal",
+            AlarmState::UnackActive => "active, unacknowledged",
+            AlarmState::AckActive => "active, acknowledged",
+            AlarmState::UnackRtn => "returned to normal, unacknowledged",
+        })
+    }
+}
+
+/// Why an event happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventAction {
+    /// The condition held past its on-delay (or the alarm returned to service with it active).
+    Activated,
+    /// The condition was gone for its off-delay.
+    Cleared,
+    Acknowledged,
+    Shelved,
+    /// Unshelved by an operator.
+    Unshelved,
+    /// The shelve time ran out.
+    ShelveExpired,
+    RemovedFromService,
+    ReturnedToService,
+}
+
+/// One state change, for the daemon to store and audit. `from` always equals the `to`
+/// of the previous event of the same alarm (the first event starts from Normal).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmEvent {
+    pub ts_ms: i64,
+    pub alarm: AlarmId,
+    pub tag: Option<String>,
+    pub asset: Option<String>,
+    pub kind: AlarmKind,
+    pub priority: Priority,
+    pub action: EventAction,
+    pub from: AlarmState,
+    pub to: AlarmState,
+    /// The tag's last value, when there is one.
+    pub value: Option<f64>,
+    /// Who did it, for operator actions.
+    pub user: Option<String>,
+    /// Free text: the alarm message, a shelve reason, …
+    pub note: String,
+}
+
+/// One configured alarm on a tag (model alarms are not configured; they are raised).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmDef {
+    /// Index of the tag in the site.
+    pub tag: usize,
+    pub tag_name: String,
+    /// The tag's asset and that asset's area (the operator position), when it has one.
+    pub asset: Option<String>,
+    pub area: Option<String>,
+    /// Not `Model`.
+    pub kind: AlarmKind,
+    pub priority: Priority,
+    /// For limit kinds the limit in engineering units; for rate, units per second.
+    pub limit: Option<f64>,
+    pub deadband: f64,
+    pub on_delay: Duration,
+    pub off_delay: Duration,
+    /// Rate alarms: the window the change is measured over.
+    pub window: Duration,
+    pub message: Option<String>,
+}
+
+impl AlarmDef {
+    /// A definition with no deadband, no delays and a 10 s window.
+    pub fn new(tag: usize, tag_name: &str, kind: AlarmKind, priority: Priority, limit: Option<f64>) -> AlarmDef {
+        AlarmDef {
+            tag,
+            tag_name: tag_name.to_string(),
+            asset: None,
+            area: None,
+            kind,
+            priority,
+            limit,
+            deadband: 0.0,
+            on_delay: Duration::ZERO,
+            off_delay: Duration::ZERO,
+            window: Duration::from_secs(10),
+            message: None,
+        }
+    }
+}
+
+/// Where a tag sits, so that model alarms raised on it know their asset and area.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TagPlace {
+    pub name: String,
+    pub asset: Option<String>,
+    pub area: Option<String>,
+}
+
+/// What a model alarm is raised on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ModelTarget {
+    /// A tag, by its index in the site.
+    Tag(usize),
+    /// An asset, by name.
+    Asset(String),
+}
+
+/// One alarm as the terminal shows it: plain data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmView {
+    pub id: AlarmId,
+    pub tag: Option<String>,
+    /// Index of the tag in the site (e.g. to open its trend).
+    pub tag_index: Option<usize>,
+    pub asset: Option<String>,
+    pub area: Option<String>,
+    pub kind: AlarmKind,
+    pub priority: Priority,
+    pub state: AlarmState,
+    /// Is the condition present now (also while shelved or out of service)?
+    pub condition: bool,
+    pub message: String,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub active_since: Option<i64>,
+    /// Who acknowledged the current activation, and when.
+    pub acked_by: Option<(String, i64)>,
+    pub shelved_until: Option<i64>,
+    pub shelved_by: Option<String>,
+    pub shelve_reason: Option<String>,
+    pub out_of_service: bool,
+    pub out_of_service_reason: Option<String>,
+    pub first_out: bool,
+    pub chattering: bool,
+    pub stale: bool,
+}
+
+/// Alarm-rate figures of one operator position (an area; `"(none)"` for tags without one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionRate {
+    pub position: String,
+    pub activations_10min: usize,
+    pub in_flood: bool,
+    /// Total time this position has spent in flood, including a flood in progress.
+    pub time_in_flood_ms: i64,
+    /// How many floods have started.
+    pub floods: u32,
+}
+
+/// The alarm system at a glance.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AlarmSummary {
+    /// Some operator position is in flood.
+    pub flood: bool,
+    pub activations_10min: usize,
+    /// Sum over positions.
+    pub time_in_flood_ms: i64,
+    pub positions: Vec<PositionRate>,
+    /// Annunciated (not Normal) alarms by priority, indexed like [`Priority::ALL`].
+    pub by_priority: [usize; 4],
+    /// All alarms by state, indexed like [`AlarmState::ALL`].
+    pub by_state: [usize; 4],
+    pub unacked: usize,
+    pub shelved: usize,
+    pub out_of_service: usize,
+    pub chattering: usize,
+    pub stale: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AlarmError {
+    #[error("no alarm {0}")]
+    UnknownAlarm(AlarmId),
+    #[error("no tag with index {0}")]
+    UnknownTag(usize),
+    #[error("no asset `{0}`")]
+    UnknownAsset(String),
+    #[error("alarm {0} is normal: nothing to acknowledge")]
+    NotActive(AlarmId),
+    #[error("alarm {0} is already acknowledged")]
+    AlreadyAcknowledged(AlarmId),
+    #[error("a user name is required")]
+    NoUser,
+    #[error("a reason is required")]
+    NoReason,
+    #[error("shelve expiry {until_ms} is not after now ({now_ms})")]
+    ShelveExpiry { until_ms: i64, now_ms: i64 },
+    #[error("alarm {0} is not shelved")]
+    NotShelved(AlarmId),
+    #[error("alarm {0} is out of service")]
+    OutOfService(AlarmId),
+    #[error("alarm {0} is already {1}")]
+    AlreadyInThatService(AlarmId, &'static str),
+    #[error("a model source name is required")]
+    NoSource,
+}
+
+#[cfg(test)]
+mod tests;
