@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reason};
 
+use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
+use crate::ipc::Act;
 
 /// Samples kept per tag for sparklines.
 pub const RECENT: usize = 60;
@@ -59,6 +61,7 @@ pub struct State {
     pub device_points: Vec<Vec<usize>>,
     /// Bumped whenever anything visible changes.
     pub version: u64,
+    pub alarms: AlarmEngine,
 }
 
 impl State {
@@ -74,6 +77,7 @@ impl State {
             devices: vec![DeviceStats::default(); site.devices.len()],
             device_points,
             version: 0,
+            alarms: AlarmEngine::from_site(&site),
             site,
         }
     }
@@ -90,6 +94,8 @@ pub enum Msg {
 pub enum Effect {
     /// Append these samples to the historian.
     Store(Vec<Sample>),
+    /// Alarm state changes: store and audit them.
+    Alarm(Vec<AlarmEvent>),
 }
 
 /// Apply one message. Pure: same state and message, same effects.
@@ -98,13 +104,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Device(ev) => on_device(state, ev),
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
-            Vec::new()
+            let events = state.alarms.tick(now_ms);
+            if events.is_empty() {
+                Vec::new()
+            } else {
+                state.version += 1;
+                vec![Effect::Alarm(events)]
+            }
         }
     }
 }
 
 fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
     let mut samples = Vec::with_capacity(ev.readings.len());
+    let mut alarm_events = Vec::new();
     let Some(points) = state.device_points.get(ev.device) else {
         return Vec::new();
     };
@@ -123,6 +136,8 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
             }
             ts.recent.push_back(v);
         }
+        alarm_events.extend(state.alarms.evaluate(ti, value, quality, r.source_ms.unwrap_or(r.recv_ms)));
+        let ts = &mut state.tags[ti];
         let stored_value = value.unwrap_or(f64::NAN);
         let store = match ts.last_stored {
             None => true,
@@ -143,7 +158,47 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
         *d = ev.stats;
     }
     state.version += 1;
-    if samples.is_empty() { Vec::new() } else { vec![Effect::Store(samples)] }
+    let mut effects = Vec::new();
+    if !samples.is_empty() {
+        effects.push(Effect::Store(samples));
+    }
+    if !alarm_events.is_empty() {
+        effects.push(Effect::Alarm(alarm_events));
+    }
+    effects
+}
+
+/// An operator's act on the alarm system, by an already identified and authorised user.
+/// Returns what to tell the user, and the effects (the alarm events to store and audit).
+pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Result<String, String>, Vec<Effect>) {
+    let id = |n: u64| AlarmId(usize::try_from(n).unwrap_or(usize::MAX));
+    let result = match act {
+        Act::AckAlarm { id: n } => state.alarms.acknowledge(id(*n), user, now_ms).map(|e| vec![e]),
+        Act::AckAlarms { ids } => {
+            Ok(state.alarms.acknowledge_all(&ids.iter().map(|&n| id(n)).collect::<Vec<_>>(), user, now_ms))
+        }
+        Act::ShelveAlarm { id: n, reason, minutes } => {
+            let until = now_ms.saturating_add(i64::from(*minutes) * 60_000);
+            state.alarms.shelve(id(*n), user, reason, until, now_ms).map(|e| vec![e])
+        }
+        Act::UnshelveAlarm { id: n } => state.alarms.unshelve(id(*n), user, now_ms),
+        Act::SetOutOfService { id: n, on, reason } => {
+            state.alarms.set_out_of_service(id(*n), *on, user, reason, now_ms)
+        }
+        _ => return (Err("not an alarm act".into()), Vec::new()),
+    };
+    match result {
+        Ok(events) => {
+            state.version += 1;
+            let msg = match events.len() {
+                0 => "nothing to do".to_string(),
+                1 => format!("alarm {}: {}", events[0].alarm, events[0].to),
+                n => format!("{n} alarms changed"),
+            };
+            (Ok(msg), if events.is_empty() { Vec::new() } else { vec![Effect::Alarm(events)] })
+        }
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    }
 }
 
 /// What a raw reading means for the plant: NaN/∞ are decode errors; outside the
@@ -213,7 +268,13 @@ deadband = 1.0
     }
 
     fn stored(effects: &[Effect]) -> Vec<Sample> {
-        effects.iter().flat_map(|Effect::Store(s)| s.clone()).collect()
+        effects
+            .iter()
+            .flat_map(|e| match e {
+                Effect::Store(s) => s.clone(),
+                _ => Vec::new(),
+            })
+            .collect()
     }
 
     #[test]

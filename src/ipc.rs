@@ -21,16 +21,97 @@ pub enum Request {
     History { tag: String, from_ms: i64, to_ms: i64 },
     /// Min/max columns of one tag over `[from_ms, to_ms)`, for a trend `columns` wide.
     Trend { tag: String, from_ms: i64, to_ms: i64, columns: usize },
+    /// Do something that changes the plant or the alarm system, as the connected user.
+    Act { act: Act },
+}
+
+/// Acts a terminal may ask for. The daemon checks who asks (the socket's peer
+/// credentials) and whether their role allows it; the views are never the only guard.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Act {
+    AckAlarm {
+        id: u64,
+    },
+    AckAlarms {
+        ids: Vec<u64>,
+    },
+    ShelveAlarm {
+        id: u64,
+        reason: String,
+        minutes: u32,
+    },
+    UnshelveAlarm {
+        id: u64,
+    },
+    SetOutOfService {
+        id: u64,
+        on: bool,
+        reason: String,
+    },
+    /// An engineer's manual setpoint entry: becomes a pending request.
+    RequestWrite {
+        tag: String,
+        value: f64,
+    },
+    /// An electronic signature on a pending request: the signer re-enters their secret.
+    Approve {
+        id: u64,
+        secret: String,
+    },
+    Reject {
+        id: u64,
+        reason: String,
+    },
+}
+
+impl std::fmt::Debug for Act {
+    /// Never prints a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Act::Approve { id, .. } => write!(f, "Approve {{ id: {id}, secret: <redacted> }}"),
+            Act::AckAlarm { id } => write!(f, "AckAlarm {{ id: {id} }}"),
+            Act::AckAlarms { ids } => write!(f, "AckAlarms {{ ids: {ids:?} }}"),
+            Act::ShelveAlarm { id, reason, minutes } => {
+                write!(f, "ShelveAlarm {{ id: {id}, reason: {reason:?}, minutes: {minutes} }}")
+            }
+            Act::UnshelveAlarm { id } => write!(f, "UnshelveAlarm {{ id: {id} }}"),
+            Act::SetOutOfService { id, on, reason } => {
+                write!(f, "SetOutOfService {{ id: {id}, on: {on}, reason: {reason:?} }}")
+            }
+            Act::RequestWrite { tag, value } => write!(f, "RequestWrite {{ tag: {tag:?}, value: {value} }}"),
+            Act::Reject { id, reason } => write!(f, "Reject {{ id: {id}, reason: {reason:?} }}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
-    Hello { site: String, user: String, version: String },
-    Snapshot(LiveSnapshot),
-    History { tag: String, samples: Vec<HistSample> },
-    Trend { tag: String, units: String, from_ms: i64, to_ms: i64, columns: Vec<TrendColumn> },
-    Error { message: String },
+    Hello {
+        site: String,
+        user: String,
+        version: String,
+    },
+    Snapshot(Box<LiveSnapshot>),
+    History {
+        tag: String,
+        samples: Vec<HistSample>,
+    },
+    Trend {
+        tag: String,
+        units: String,
+        from_ms: i64,
+        to_ms: i64,
+        columns: Vec<TrendColumn>,
+    },
+    Error {
+        message: String,
+    },
+    /// An act was carried out.
+    Done {
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,6 +141,79 @@ pub struct LiveSnapshot {
     pub devices: Vec<LiveDevice>,
     pub assets: Vec<LiveAsset>,
     pub store: LiveStore,
+    #[serde(default)]
+    pub alarms: Vec<LiveAlarm>,
+    #[serde(default)]
+    pub alarm_summary: LiveAlarmSummary,
+    #[serde(default)]
+    pub requests: Vec<LiveRequest>,
+    #[serde(default)]
+    pub audit: Vec<LiveAudit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveAlarm {
+    pub id: u64,
+    pub tag: String,
+    pub asset: String,
+    pub area: String,
+    pub kind: String,
+    /// 0 low, 1 medium, 2 high, 3 critical.
+    pub priority: u8,
+    /// `normal`, `unack_active`, `ack_active`, `unack_rtn`.
+    pub state: String,
+    pub message: String,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub units: String,
+    pub active_since_ms: Option<i64>,
+    pub acked_by: Option<String>,
+    pub shelved_until_ms: Option<i64>,
+    pub shelve_reason: Option<String>,
+    pub out_of_service: bool,
+    pub first_out: bool,
+    pub chattering: bool,
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveAlarmSummary {
+    pub flood: bool,
+    pub activations_10min: u32,
+    pub per_position: Vec<(String, u32)>,
+    pub time_in_flood_ms: i64,
+    pub unacked: usize,
+    pub active: usize,
+    pub shelved: usize,
+    pub by_priority: [usize; 4],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveRequest {
+    pub id: u64,
+    pub asset: String,
+    pub title: String,
+    pub tag: String,
+    pub current: Option<f64>,
+    pub proposed: f64,
+    pub units: String,
+    pub predicted_effect: String,
+    pub confidence: f64,
+    pub created_ms: i64,
+    pub status: String,
+    pub needs_second_approver: bool,
+    pub approvals: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveAudit {
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub user: String,
+    pub action: String,
+    pub target: String,
+    pub meaning: String,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -43,7 +43,7 @@ fn active_acknowledged_then_cleared_goes_to_normal() {
     assert_eq!(ev[0].kind, AlarmKind::Hi);
     assert_eq!(ev[0].priority, Priority::High);
     let ack = e.acknowledge(A, "ana", 2000).expect("ack");
-    assert_eq!(brief(&[ack.clone()]), [(2000, Acknowledged, UnackActive, AckActive)]);
+    assert_eq!(brief(std::slice::from_ref(&ack)), [(2000, Acknowledged, UnackActive, AckActive)]);
     assert_eq!(ack.user.as_deref(), Some("ana"));
     let row = &e.rows(2500)[0];
     assert_eq!(row.acked_by, Some(("ana".to_string(), 2000)));
@@ -218,7 +218,7 @@ fn shelve_suppresses_tracks_and_expires_in_tick() {
         Err(AlarmError::ShelveExpiry { until_ms: 1000, now_ms: 1000 })
     );
     let ev = e.shelve(A, "ana", "sensor work", 60_000, 1000).expect("shelve");
-    assert_eq!(brief(&[ev.clone()]), [(1000, EventAction::Shelved, UnackActive, Normal)]);
+    assert_eq!(brief(std::slice::from_ref(&ev)), [(1000, EventAction::Shelved, UnackActive, Normal)]);
     assert_eq!(ev.user.as_deref(), Some("ana"));
     assert!(ev.note.contains("sensor work"));
     let row = &e.rows(2000)[0];

@@ -95,7 +95,7 @@ fn via_daemon(stream: UnixStream, tag: &str, from: i64, to: i64) -> anyhow::Resu
             bail!("daemon closed the connection");
         }
         match serde_json::from_str::<Reply>(&line)? {
-            Reply::Hello { .. } | Reply::Snapshot(_) => continue,
+            Reply::Hello { .. } | Reply::Snapshot(_) | Reply::Done { .. } => continue,
             Reply::History { samples, .. } => return Ok(samples),
             Reply::Error { message } => bail!("{message}"),
             Reply::Trend { .. } => bail!("unexpected reply"),

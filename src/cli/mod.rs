@@ -212,8 +212,9 @@ pub fn demo_site(addr: std::net::SocketAddr, data_dir: &Path) -> anyhow::Result<
 }
 
 async fn demo(headless: bool, duration: Duration, data: PathBuf, started: Instant) -> anyhow::Result<ExitCode> {
-    let sim =
-        mimic_drivers::sim::serve("127.0.0.1:0".parse()?, 1, 1, 2000.0).await.context("cannot start the demo plant")?;
+    let sim = mimic_drivers::sim::serve("127.0.0.1:0".parse()?, 1, 1, 10_000.0)
+        .await
+        .context("cannot start the demo plant")?;
     let site = demo_site(sim.local_addr(), &data)?;
     let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
     if headless {

@@ -28,6 +28,13 @@ use crate::ipc::LiveSnapshot;
 
 pub use writer::StoreStatus;
 
+/// An act from a terminal, for the core task, with the identified user.
+pub struct CoreCmd {
+    pub user: String,
+    pub act: crate::ipc::Act,
+    pub reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+}
+
 /// Store file name inside the data directory.
 pub const STORE_NAME: &str = "store.redb";
 /// Minimum time between two published snapshots.
@@ -56,6 +63,8 @@ pub struct Daemon {
     /// One ordered write queue per device (by device index). Only the approval path
     /// may send on these.
     pub write_queues: Vec<mpsc::Sender<mimic_drivers::WriteRequest>>,
+    /// Acts for the core (what terminals send, with their user).
+    pub commands: mpsc::Sender<CoreCmd>,
     tasks: Vec<JoinHandle<()>>,
     writer: Option<writer::Writer>,
 }
@@ -123,9 +132,10 @@ impl Daemon {
         }
         drop(dev_tx);
 
+        let (cmd_tx, cmd_rx) = mpsc::channel::<CoreCmd>(64);
         let (snap_tx, snapshots) =
             watch::channel(Arc::new(snapshot::build(&state, &StoreStatus::default(), mimic_drivers::now_ms())));
-        tasks.push(tokio::spawn(core_task(state, dev_rx, writer.sender(), snap_tx, store_status.clone())));
+        tasks.push(tokio::spawn(core_task(state, dev_rx, cmd_rx, writer.sender(), snap_tx, store_status.clone())));
 
         let mut socket_path = None;
         if opts.socket {
@@ -137,6 +147,7 @@ impl Daemon {
                 snapshots: snapshots.clone(),
                 historian: historian.clone(),
                 tag_ids: tag_ids.clone(),
+                commands: cmd_tx.clone(),
             };
             tasks.push(tokio::spawn(socket::serve(listener, ctx)));
             socket_path = Some(path);
@@ -150,6 +161,7 @@ impl Daemon {
             store_status,
             socket_path,
             write_queues,
+            commands: cmd_tx,
             tasks,
             writer: Some(writer),
         })
@@ -183,6 +195,7 @@ impl Drop for Daemon {
 async fn core_task(
     mut state: State,
     mut dev_rx: mpsc::Receiver<DeviceEvent>,
+    mut cmd_rx: mpsc::Receiver<CoreCmd>,
     store: std::sync::mpsc::Sender<Vec<core::Sample>>,
     snap_tx: watch::Sender<Arc<LiveSnapshot>>,
     store_status: Arc<Mutex<StoreStatus>>,
@@ -199,6 +212,13 @@ async fn core_task(
                 None => return,
             },
             _ = tick.tick() => Msg::Tick { now_ms: mimic_drivers::now_ms() },
+            cmd = cmd_rx.recv() => {
+                let Some(cmd) = cmd else { continue };
+                let (result, effects) = core::alarm_act(&mut state, &cmd.user, &cmd.act, mimic_drivers::now_ms());
+                carry_out(effects, &store);
+                let _ = cmd.reply.send(result);
+                continue;
+            }
             _ = publish.tick() => {
                 let status = store_status.lock().map(|s| s.clone()).unwrap_or_default();
                 if state.version != published || status != store_seen {
@@ -209,12 +229,29 @@ async fn core_task(
                 continue;
             }
         };
-        for effect in core::update(&mut state, msg) {
-            match effect {
-                Effect::Store(samples) => {
-                    if store.send(samples).is_err() {
-                        tracing::error!("historian writer stopped");
-                    }
+        carry_out(core::update(&mut state, msg), &store);
+    }
+}
+
+fn carry_out(effects: Vec<Effect>, store: &std::sync::mpsc::Sender<Vec<core::Sample>>) {
+    for effect in effects {
+        match effect {
+            Effect::Store(samples) => {
+                if store.send(samples).is_err() {
+                    tracing::error!("historian writer stopped");
+                }
+            }
+            Effect::Alarm(events) => {
+                for e in events {
+                    tracing::info!(
+                        "alarm {} {} {:?} {} → {} {}",
+                        e.alarm,
+                        e.tag.as_deref().unwrap_or("-"),
+                        e.action,
+                        e.from,
+                        e.to,
+                        e.user.as_deref().unwrap_or("")
+                    );
                 }
             }
         }

@@ -3,8 +3,9 @@
 use mimic_drivers::Quality;
 
 use super::StoreStatus;
+use crate::alarms::AlarmState;
 use crate::core::State;
-use crate::ipc::{LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag};
+use crate::ipc::{LiveAlarm, LiveAlarmSummary, LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag};
 
 pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
     let site = &state.site;
@@ -85,7 +86,59 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             }
         })
         .collect();
+    let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
+    let alarms = state
+        .alarms
+        .rows(now_ms)
+        .into_iter()
+        .map(|a| LiveAlarm {
+            id: a.id.0 as u64,
+            tag: a.tag.clone().unwrap_or_default(),
+            asset: a.asset.clone().unwrap_or_default(),
+            area: a.area.clone().unwrap_or_default(),
+            kind: a.kind.to_string(),
+            priority: a.priority as u8,
+            state: match a.state {
+                AlarmState::Normal => "normal",
+                AlarmState::UnackActive => "unack_active",
+                AlarmState::AckActive => "ack_active",
+                AlarmState::UnackRtn => "unack_rtn",
+            }
+            .into(),
+            message: a.message.clone(),
+            value: a.value.filter(|v| v.is_finite()),
+            limit: a.limit,
+            units: units(a.tag_index),
+            active_since_ms: a.active_since,
+            acked_by: a.acked_by.as_ref().map(|(u, _)| u.clone()),
+            shelved_until_ms: a.shelved_until,
+            shelve_reason: a.shelve_reason.clone(),
+            out_of_service: a.out_of_service,
+            first_out: a.first_out,
+            chattering: a.chattering,
+            stale: a.stale,
+        })
+        .collect::<Vec<_>>();
+    let sum = state.alarms.summary(now_ms);
+    let alarm_summary = LiveAlarmSummary {
+        flood: sum.flood,
+        activations_10min: u32::try_from(sum.activations_10min).unwrap_or(u32::MAX),
+        per_position: sum
+            .positions
+            .iter()
+            .map(|p| (p.position.clone(), u32::try_from(p.activations_10min).unwrap_or(u32::MAX)))
+            .collect(),
+        time_in_flood_ms: sum.time_in_flood_ms,
+        unacked: sum.unacked,
+        active: alarms.iter().filter(|a| a.state == "unack_active" || a.state == "ack_active").count(),
+        shelved: sum.shelved,
+        by_priority: sum.by_priority,
+    };
     LiveSnapshot {
+        alarms,
+        alarm_summary,
+        requests: Vec::new(),
+        audit: Vec::new(),
         site: site.name.clone(),
         now_ms,
         version: state.version,

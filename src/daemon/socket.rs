@@ -19,6 +19,7 @@ pub struct Ctx {
     pub snapshots: watch::Receiver<Arc<LiveSnapshot>>,
     pub historian: Arc<RwLock<Historian>>,
     pub tag_ids: Arc<Vec<TagId>>,
+    pub commands: tokio::sync::mpsc::Sender<super::CoreCmd>,
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
@@ -68,8 +69,11 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     tracing::info!("terminal attached: {user}");
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r);
-    send(&mut w, &Reply::Hello { site: ctx.site.name.clone(), user, version: env!("CARGO_PKG_VERSION").into() })
-        .await?;
+    send(
+        &mut w,
+        &Reply::Hello { site: ctx.site.name.clone(), user: user.clone(), version: env!("CARGO_PKG_VERSION").into() },
+    )
+    .await?;
 
     let mut snaps = ctx.snapshots.clone();
     let mut subscribed = false;
@@ -88,6 +92,19 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                         snaps.mark_changed();
                         continue;
                     }
+                    Ok(Request::Act { act }) => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        let cmd = super::CoreCmd { user: user.clone(), act, reply: tx };
+                        if ctx.commands.send(cmd).await.is_err() {
+                            Reply::Error { message: "the core has stopped".into() }
+                        } else {
+                            match rx.await {
+                                Ok(Ok(message)) => Reply::Done { message },
+                                Ok(Err(message)) => Reply::Error { message },
+                                Err(_) => Reply::Error { message: "the core dropped the request".into() },
+                            }
+                        }
+                    }
                     Ok(req) => {
                         let ctx = ctx.clone();
                         tokio::task::spawn_blocking(move || query(&ctx, req)).await.unwrap_or_else(|e| Reply::Error { message: e.to_string() })
@@ -100,7 +117,7 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                     return Ok(());
                 }
                 let snap = snaps.borrow_and_update().clone();
-                send(&mut w, &Reply::Snapshot((*snap).clone())).await?;
+                send(&mut w, &Reply::Snapshot(Box::new((*snap).clone()))).await?;
             }
         }
     }
@@ -138,7 +155,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
         Request::History { tag, from_ms, to_ms } | Request::Trend { tag, from_ms, to_ms, .. } => {
             (tag.clone(), *from_ms, *to_ms)
         }
-        Request::Subscribe => return Reply::Error { message: "unexpected".into() },
+        Request::Subscribe | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
     };
     let Some(ti) = ctx.site.tag_index(&tag) else {
         return Reply::Error { message: format!("unknown tag `{tag}`") };
@@ -165,7 +182,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(e) => Reply::Error { message: e.to_string() },
             }
         }
-        Request::Subscribe => Reply::Error { message: "unexpected".into() },
+        Request::Subscribe | Request::Act { .. } => Reply::Error { message: "unexpected".into() },
     }
 }
 

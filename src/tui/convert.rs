@@ -1,6 +1,9 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
-use mimic_views::{AssetRow, DeviceRow, QualityView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData};
+use mimic_views::{
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, Priority, QualityView, RecommendationRow,
+    Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+};
 
 use crate::ipc::{self, LiveSnapshot};
 
@@ -62,6 +65,8 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 tags: a.tags,
                 bad_tags: a.bad_tags,
                 running: a.running,
+                alarms_by_priority: alarms_of(live, &a.name),
+                ..Default::default()
             })
             .collect(),
         store: StoreRow {
@@ -70,6 +75,97 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
             last_commit_ms: live.store.last_commit_ms,
             error: live.store.error.clone(),
         },
+        alarms: live.alarms.iter().map(alarm).collect(),
+        alarm_summary: AlarmSummary {
+            flood: live.alarm_summary.flood,
+            activations_10min: live.alarm_summary.activations_10min,
+            per_position: live.alarm_summary.per_position.clone(),
+            time_in_flood_ms: live.alarm_summary.time_in_flood_ms,
+            unacked: live.alarm_summary.unacked,
+            active: live.alarm_summary.active,
+            shelved: live.alarm_summary.shelved,
+            by_priority: live.alarm_summary.by_priority,
+        },
+        recommendations: live
+            .requests
+            .iter()
+            .map(|r| RecommendationRow {
+                id: r.id,
+                asset: r.asset.clone(),
+                title: r.title.clone(),
+                tag: r.tag.clone(),
+                current: r.current,
+                proposed: r.proposed,
+                units: r.units.clone(),
+                predicted_effect: r.predicted_effect.clone(),
+                confidence: r.confidence,
+                created_ms: r.created_ms,
+                expires_ms: None,
+                status: r.status.clone(),
+                needs_second_approver: r.needs_second_approver,
+                approvals: r.approvals.clone(),
+            })
+            .collect(),
+        audit: live
+            .audit
+            .iter()
+            .map(|a| AuditRow {
+                seq: a.seq,
+                ts_ms: a.ts_ms,
+                user: a.user.clone(),
+                action: a.action.clone(),
+                target: a.target.clone(),
+                meaning: a.meaning.clone(),
+                detail: a.detail.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn priority(p: u8) -> Priority {
+    match p {
+        0 => Priority::Low,
+        1 => Priority::Medium,
+        2 => Priority::High,
+        _ => Priority::Critical,
+    }
+}
+
+/// Annunciated alarms of one asset by priority.
+fn alarms_of(live: &LiveSnapshot, asset: &str) -> [usize; 4] {
+    let mut n = [0; 4];
+    for a in live.alarms.iter().filter(|a| a.asset == asset && a.state != "normal") {
+        n[usize::from(a.priority.min(3))] += 1;
+    }
+    n
+}
+
+fn alarm(a: &ipc::LiveAlarm) -> AlarmRow {
+    AlarmRow {
+        id: a.id,
+        tag: a.tag.clone(),
+        asset: a.asset.clone(),
+        area: a.area.clone(),
+        kind: a.kind.clone(),
+        priority: priority(a.priority),
+        state: match a.state.as_str() {
+            "unack_active" => AlarmStateView::UnackActive,
+            "ack_active" => AlarmStateView::AckActive,
+            "unack_rtn" => AlarmStateView::UnackRtn,
+            _ => AlarmStateView::Normal,
+        },
+        message: a.message.clone(),
+        value: a.value,
+        limit: a.limit,
+        units: a.units.clone(),
+        active_since_ms: a.active_since_ms,
+        acked_by: a.acked_by.clone(),
+        shelved_until_ms: a.shelved_until_ms,
+        shelve_reason: a.shelve_reason.clone(),
+        out_of_service: a.out_of_service,
+        first_out: a.first_out,
+        chattering: a.chattering,
+        stale: a.stale,
     }
 }
 

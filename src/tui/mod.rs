@@ -20,7 +20,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::ipc::{Reply, Request};
+use crate::ipc::{Act, Reply, Request};
 
 pub const MAX_FPS: u32 = 5;
 const MIN_SPAN_MS: i64 = 60_000;
@@ -64,6 +64,9 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
     let mut snap = Snapshot { connected: false, ..Snapshot::default() };
     let mut user = String::new();
     let mut trend: Option<Trend> = None;
+    // An approval waiting for the signer's secret (typed blind, never echoed).
+    let mut secret_for: Option<u64> = None;
+    let mut secret = String::new();
     let mut dirty = true;
     let mut last_draw = Instant::now() - Duration::from_secs(1);
     let frame_gap = Duration::from_millis(1000 / u64::from(MAX_FPS));
@@ -88,10 +91,27 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         }
                     }
                     Event::Reply(Reply::History { .. }) => {}
+                    Event::Reply(Reply::Done { message }) => tracing::info!("daemon: {message}"),
                     Event::Reply(Reply::Error { message }) => tracing::warn!("daemon: {message}"),
                     Event::Disconnected => { snap.connected = false; writer = None; dirty = true; }
                     Event::Resize => { let (w, h) = terminal.size(); ui.resize(w, h); dirty = true; }
                     Event::Stop => break,
+                    Event::Key(key) if secret_for.is_some() => {
+                        // The signature prompt is modal: every key goes to it.
+                        dirty = true;
+                        match key {
+                            Key::Char(c) if secret.len() < 256 => secret.push(c),
+                            Key::Backspace => { secret.pop(); }
+                            Key::Esc => { secret_for = None; secret.clear(); }
+                            Key::CtrlC => break,
+                            Key::Enter => {
+                                if let Some(id) = secret_for.take() {
+                                    act(&mut writer, Act::Approve { id, secret: std::mem::take(&mut secret) }).await;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
                     Event::Key(key) => {
                         dirty = true;
                         match mimic_views::handle_key(&mut ui, &snap, key) {
@@ -115,6 +135,17 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                                 }
                                 request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
                             }
+                            Some(Action::AckAlarm { id }) => act(&mut writer, Act::AckAlarm { id }).await,
+                            Some(Action::AckAllVisible { ids }) => act(&mut writer, Act::AckAlarms { ids }).await,
+                            Some(Action::ShelveAlarm { id, reason, minutes }) => {
+                                act(&mut writer, Act::ShelveAlarm { id, reason, minutes }).await
+                            }
+                            Some(Action::UnshelveAlarm { id }) => act(&mut writer, Act::UnshelveAlarm { id }).await,
+                            Some(Action::SetOutOfService { id, on, reason }) => {
+                                act(&mut writer, Act::SetOutOfService { id, on, reason }).await
+                            }
+                            Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
+                            Some(Action::Approve { id }) => secret_for = Some(id),
                             None => {}
                         }
                     }
@@ -135,7 +166,8 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             }
             _ = tokio::time::sleep_until(draw_at), if dirty => {
                 let data = trend.as_ref().and_then(|t| t.data.as_ref());
-                terminal.draw(&snap, data, &ui).map_err(|e| anyhow!("drawing failed: {e}"))?;
+                let prompt = secret_for.map(|id| (id, secret.chars().count()));
+                terminal.draw(&snap, data, &ui, prompt).map_err(|e| anyhow!("drawing failed: {e}"))?;
                 last_draw = Instant::now();
                 dirty = false;
             }
@@ -185,6 +217,10 @@ async fn send(writer: &mut Writer, req: &Request) -> anyhow::Result<()> {
         return Err(e.into());
     }
     Ok(())
+}
+
+async fn act(writer: &mut Writer, act: Act) {
+    let _ = send(writer, &Request::Act { act }).await;
 }
 
 async fn request_trend(writer: &mut Writer, trend: Option<&Trend>, width: u16) {

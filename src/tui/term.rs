@@ -43,10 +43,50 @@ impl Terminal {
         self.inner.size().map(|s| (s.width, s.height)).unwrap_or((80, 24))
     }
 
-    pub fn draw(&mut self, snap: &Snapshot, trend: Option<&TrendData>, ui: &UiState) -> std::io::Result<()> {
-        self.inner.draw(|f| mimic_views::draw(f, snap, trend, ui))?;
+    /// Draw the screen; `prompt` is an approval waiting for the signer's secret
+    /// (request id, characters typed so far), shown as a modal on top.
+    pub fn draw(
+        &mut self,
+        snap: &Snapshot,
+        trend: Option<&TrendData>,
+        ui: &UiState,
+        prompt: Option<(u64, usize)>,
+    ) -> std::io::Result<()> {
+        self.inner.draw(|f| {
+            mimic_views::draw(f, snap, trend, ui);
+            if let Some((id, typed)) = prompt {
+                signature_prompt(f, id, typed);
+            }
+        })?;
         Ok(())
     }
+}
+
+/// The electronic-signature prompt: the secret is never shown, only its length.
+fn signature_prompt(f: &mut ratatui::Frame, id: u64, typed: usize) {
+    use ratatui::layout::Rect;
+    use ratatui::style::{Modifier, Style};
+    use ratatui::text::Line;
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+    let area = f.area();
+    let w = area.width.min(60);
+    let h = 6.min(area.height);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let lines = vec![
+        Line::from(format!("Sign request {id}: approved setpoint change")),
+        Line::from(format!("Your secret: {}", "*".repeat(typed.min(32)))),
+        Line::from("Enter sign   Esc cancel"),
+    ];
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Electronic signature ")
+                .style(Style::new().add_modifier(Modifier::BOLD)),
+        ),
+        r,
+    );
 }
 
 impl Drop for Terminal {
