@@ -124,7 +124,9 @@ fn unknown_unit_is_an_exception_and_units_flag_adds_units() {
     assert!(r.stderr.contains("failed"), "expected an mbpoll error line: {r}");
     // an exception answer, not a hang-up or a timeout
     assert!(
-        !r.stderr.contains("timed out") && !r.stderr.contains("reset by peer") && !r.stderr.contains("Connection failed"),
+        !r.stderr.contains("timed out")
+            && !r.stderr.contains("reset by peer")
+            && !r.stderr.contains("Connection failed"),
         "expected a Modbus exception for unit 9, got a transport error: {r}"
     );
     let r3 = mbpoll(sim.port, 3, &["-t", "3", "-r", "0", "-c", "1"], &[]);

@@ -197,7 +197,9 @@ impl Daemon {
             let _ = self.child.kill();
             let _ = self.child.wait();
             let (o, e) = self.collect();
-            panic!("process did not exit within {limit:?} after signal {sig}\n--- stdout ---\n{o}\n--- stderr ---\n{e}");
+            panic!(
+                "process did not exit within {limit:?} after signal {sig}\n--- stdout ---\n{o}\n--- stderr ---\n{e}"
+            );
         };
         let (stdout, stderr) = self.collect();
         Run { code: status.code(), stdout, stderr }
