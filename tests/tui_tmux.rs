@@ -124,6 +124,11 @@ impl Drop for Tmux {
         let mut cmd = Command::new(&self.bin);
         cmd.args(["-L", &self.server, "kill-server"]).env_remove("TMUX");
         let _ = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        // kill-server leaves its socket file behind
+        let dir = std::env::var_os("TMUX_TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let _ = std::fs::remove_file(dir.join(format!("tmux-{uid}")).join(&self.server));
     }
 }
 
