@@ -106,12 +106,12 @@ impl Tmux {
         assert!(!screen.contains("P101.flow") && !screen.contains("GOOD"), "UI left on the main screen:\n{screen}");
         self.keys(session, &["Enter"]);
         // tmux marks the pane dead on EOF and fills in the status when it reaps the child
-        let status = poll(Duration::from_secs(5), || {
+        let status = poll(Duration::from_secs(15), || {
             let f = self.format(session, "#{pane_dead}:#{pane_dead_status}");
             f.strip_prefix("1:").filter(|st| !st.is_empty()).map(str::to_string)
         });
         let status =
-            status.unwrap_or_else(|| panic!("the wrapper did not exit within 5 s:\n{}", self.capture(session)));
+            status.unwrap_or_else(|| panic!("the wrapper did not exit within 15 s:\n{}", self.capture(session)));
         assert_eq!(status, "0", "exit status of the pane");
         self.ok(&["kill-session", "-t", session]);
         let gone = poll(Duration::from_secs(5), || (!self.cmd(&["has-session", "-t", session]).ok()).then_some(()));
@@ -196,9 +196,9 @@ fn demo_session(no_color: bool) {
         assert!(coloured, "the default theme shows colours:\n{}", tmux.capture_escapes(s));
     }
 
-    tmux.keys(s, &["4"]);
+    tmux.keys(s, &["6"]);
     tmux.wait_screen(s, "the Devices screen with skid-plc UP", SCREEN_WAIT, |sc| {
-        sc.contains("[4 Devices]") && sc.contains("skid-plc") && sc.contains("UP")
+        sc.contains("[6 Devices]") && sc.contains("skid-plc") && sc.contains("UP")
     });
 
     tmux.keys(s, &["2"]);
