@@ -50,18 +50,19 @@ fn canonical_round_trips() {
 fn every_field_changes_the_hash() {
     let base = sample_entry();
     let h = base.compute_hash();
-    let variants: Vec<(&str, Box<dyn Fn(&mut Entry)>)> = vec![
-        ("seq", Box::new(|e| e.seq += 1)),
-        ("ts_ms", Box::new(|e| e.ts_ms += 1)),
-        ("user", Box::new(|e| e.user.push('x'))),
-        ("full_name", Box::new(|e| e.full_name = None)),
-        ("full_name text", Box::new(|e| e.full_name = Some("Ana Operatoe".into()))),
-        ("action", Box::new(|e| e.action = Action::Rejection)),
-        ("action other", Box::new(|e| e.action = Action::Other("approval".into()))),
-        ("meaning", Box::new(|e| e.meaning = None)),
-        ("target", Box::new(|e| e.target = Some("P101.speed".into()))),
-        ("detail", Box::new(|e| e.detail.push(' '))),
-        ("prev_hash", Box::new(|e| e.prev_hash[31] ^= 1)),
+    type Change = fn(&mut Entry);
+    let variants: [(&str, Change); 11] = [
+        ("seq", |e| e.seq += 1),
+        ("ts_ms", |e| e.ts_ms += 1),
+        ("user", |e| e.user.push('x')),
+        ("full_name", |e| e.full_name = None),
+        ("full_name text", |e| e.full_name = Some("Ana Operatoe".into())),
+        ("action", |e| e.action = Action::Rejection),
+        ("action other", |e| e.action = Action::Other("approval".into())),
+        ("meaning", |e| e.meaning = None),
+        ("target", |e| e.target = Some("P101.speed".into())),
+        ("detail", |e| e.detail.push(' ')),
+        ("prev_hash", |e| e.prev_hash[31] ^= 1),
     ];
     for (name, change) in variants {
         let mut e = base.clone();
