@@ -5,9 +5,11 @@
 //! Data flows one way and back: driver tasks → bounded channel → [`core`] (pure
 //! `update(state, msg) -> effects`) → [`historian`] batches and immutable snapshots →
 //! terminals over the [`ipc`] socket. The [`daemon`] is the async shell that moves those
-//! messages; it alone owns the devices and the store.
+//! messages; it alone owns the devices and the store. Every act on the plant is recorded in
+//! the hash-chained [`audit`] trail, in the same store and the same transaction as the act.
 
 pub mod alarms;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod core;

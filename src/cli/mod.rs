@@ -2,8 +2,9 @@
 //!
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
-//! `sim` serves the demo plant alone.
+//! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail.
 
+mod audit;
 mod history;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +78,11 @@ pub enum Command {
         #[arg(long)]
         site: Option<PathBuf>,
     },
+    /// The tamper-evident audit trail: verify, export entries, export signed checkpoints.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Serve the demo plant alone as a Modbus TCP server.
     Sim {
         #[arg(long, default_value_t = 5020)]
@@ -99,6 +105,7 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
+        Command::Audit { command } => audit::run(command),
         Command::History { tag, since, until, format, data, site } => {
             let dir = match (data, site) {
                 (Some(d), _) => d,
