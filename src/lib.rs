@@ -14,3 +14,4 @@ pub mod daemon;
 pub mod historian;
 pub mod ipc;
 pub mod tui;
+pub mod users;
