@@ -2,9 +2,10 @@
 //!
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
-//! `sim` serves the demo plant alone.
+//! `sim` serves the demo plant alone, `user` manages the users file.
 
 mod history;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,6 +91,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0)]
         wear_rate: f64,
     },
+    /// Manage users: add, passwd, disable, enable, unlock, list.
+    User(user::UserArgs),
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -99,6 +102,10 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
+        Command::User(args) => {
+            user::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::History { tag, since, until, format, data, site } => {
             let dir = match (data, site) {
                 (Some(d), _) => d,
