@@ -24,7 +24,11 @@
 //! [`Users::sign`] checks a secret and takes the time as an argument. Nothing here
 //! logs; no secret or hash is ever printed, and `User`'s `Debug` hides the hash. The
 //! caller persists the users file after [`Users::sign`] (attempt counters change) and
-//! audits failures and lockouts from the returned [`AuthError`].
+//! audits failures and lockouts from the returned [`AuthError`]. To never lose a change
+//! made meanwhile by `mimic user`, sign inside [`Users::modify`], which reloads, applies
+//! and saves under a lock: `Users::modify(&path, false, |u| Ok(u.sign(name, secret,
+//! meaning, now_ms)))` gives `Ok(Ok(signature))`, `Ok(Err(auth_error))` (counters saved
+//! either way) or `Err(file_error)`.
 
 mod auth;
 mod file;

@@ -328,3 +328,16 @@ fn parse_refuses_unknown_fields_roles_and_versions() {
     let e = Users::parse(Path::new("u.toml"), "version = 1\n[[user]]\nname = \"x\"\n").unwrap_err().to_string();
     assert!(e.contains("missing field"), "{e}");
 }
+
+#[test]
+fn sign_inside_modify_persists_the_attempt_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = users_path(dir.path());
+    users_with(&[("op", Role::Operator)]).save(&path).unwrap();
+    let r = Users::modify(&path, false, |u| Ok(u.sign("op", "wrong one", "m", 1))).unwrap();
+    assert!(matches!(r, Err(AuthError::WrongSecret { attempts_left: 2, .. })));
+    assert_eq!(Users::load(&path).unwrap().get("op").unwrap().failed_attempts, 1);
+    let r = Users::modify(&path, false, |u| Ok(u.sign("op", S, "m", 2))).unwrap();
+    assert_eq!(r.map(|s| s.ts_ms), Ok(2));
+    assert_eq!(Users::load(&path).unwrap().get("op").unwrap().failed_attempts, 0);
+}
