@@ -17,3 +17,4 @@ pub mod daemon;
 pub mod historian;
 pub mod ipc;
 pub mod tui;
+pub mod users;

@@ -2,10 +2,12 @@
 //!
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
-//! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail.
+//! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
+//! `user` manages the users file.
 
 mod audit;
 mod history;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,6 +98,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0)]
         wear_rate: f64,
     },
+    /// Manage users: add, passwd, disable, enable, unlock, list.
+    User(user::UserArgs),
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -106,6 +110,10 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
         Command::Audit { command } => audit::run(command),
+        Command::User(args) => {
+            user::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::History { tag, since, until, format, data, site } => {
             let dir = match (data, site) {
                 (Some(d), _) => d,
