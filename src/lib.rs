@@ -9,6 +9,7 @@
 //! the hash-chained [`audit`] trail, in the same store and the same transaction as the act.
 
 pub mod alarms;
+pub mod approvals;
 pub mod audit;
 pub mod cli;
 pub mod config;

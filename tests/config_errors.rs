@@ -77,7 +77,12 @@ fn cases() -> Vec<Case> {
         case(
             "unknown top-level key",
             with_tag("[[tags]]\nname = \"a\"\n"),
-            vec![(HDR + 1, 3, "tags", Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`"))],
+            vec![(
+                HDR + 1,
+                3,
+                "tags",
+                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`"),
+            )],
         ),
         case(
             "misspelled field in a tag",

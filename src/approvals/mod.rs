@@ -60,11 +60,23 @@ pub struct Sig {
 pub enum Status {
     Pending,
     /// Handed to the device's write queue.
-    Sent { at_ms: i64 },
-    Done { outcome: WriteOutcome, at_ms: i64 },
-    Rejected { by: String, reason: String },
-    Refused { reason: String },
-    Expired { reason: String },
+    Sent {
+        at_ms: i64,
+    },
+    Done {
+        outcome: WriteOutcome,
+        at_ms: i64,
+    },
+    Rejected {
+        by: String,
+        reason: String,
+    },
+    Refused {
+        reason: String,
+    },
+    Expired {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -242,7 +254,7 @@ impl Approvals {
         if req.status != Status::Pending {
             return (Err(Refusal::NotPending(id)), Vec::new());
         }
-        let cmd = Command::Approve;
+        let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
         let allowed = authorize(who.role, cmd);
         if !allowed {
             let r = Refusal::NotAuthorised { user: who.user.clone(), role: who.role, what: "approve writes" };
@@ -280,7 +292,12 @@ impl Approvals {
             Ok(()) => {
                 req.status = Status::Sent { at_ms: now_ms };
                 self.last_write_ms.insert(req.tag, now_ms);
-                effects.push(Effect::Write { request: id, tag: req.tag, value: req.value, tolerance: t.write.tolerance });
+                effects.push(Effect::Write {
+                    request: id,
+                    tag: req.tag,
+                    value: req.value,
+                    tolerance: t.write.tolerance,
+                });
                 (Ok(()), effects)
             }
             Err(e) => {

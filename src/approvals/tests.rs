@@ -57,7 +57,12 @@ struct Plant {
 
 impl Plant {
     fn healthy() -> Self {
-        Plant { values: vec![Some(50.0), Some(20.0), Some(80.0)], good: vec![true; 3], device_ok: vec![true], audit_ok: true }
+        Plant {
+            values: vec![Some(50.0), Some(20.0), Some(80.0)],
+            good: vec![true; 3],
+            device_ok: vec![true],
+            audit_ok: true,
+        }
     }
     fn live(&self) -> Live<'_> {
         Live { values: &self.values, good: &self.good, device_ok: &self.device_ok, audit_ok: self.audit_ok }
@@ -112,7 +117,9 @@ fn checks_refuse_limits_steps_intervals_and_unhealthy_devices() {
     let mut p = Plant::healthy();
     let mut a = Approvals::new();
     let eng = signer("eve", Role::Engineer);
-    let req = |a: &mut Approvals, p: &Plant, v: f64, now: i64| a.request(&s, &p.live(), &eng, 0, v, Source::Manual, vec![], now).0;
+    let req = |a: &mut Approvals, p: &Plant, v: f64, now: i64| {
+        a.request(&s, &p.live(), &eng, 0, v, Source::Manual, vec![], now).0
+    };
     assert!(matches!(req(&mut a, &p, 101.0, 0), Err(Refusal::Check(CheckError::OutOfLimits { .. }))));
     assert!(matches!(req(&mut a, &p, -1.0, 0), Err(Refusal::Check(CheckError::OutOfLimits { .. }))));
     assert!(matches!(req(&mut a, &p, f64::NAN, 0), Err(Refusal::Check(CheckError::NotFinite))));
@@ -143,12 +150,17 @@ fn checks_refuse_limits_steps_intervals_and_unhealthy_devices() {
 fn critical_tags_need_two_different_approvers() {
     let (s, p) = (site(), Plant::healthy());
     let mut a = Approvals::new();
-    let id = a.request(&s, &p.live(), &signer("eve", Role::Engineer), 1, 25.0, Source::Manual, vec![], 0).0.expect("ok");
+    let id =
+        a.request(&s, &p.live(), &signer("eve", Role::Engineer), 1, 25.0, Source::Manual, vec![], 0).0.expect("ok");
+    // an operator may not approve a critical change
     let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 1);
+    assert!(matches!(r, Err(Refusal::NotAuthorised { .. })));
+    assert!(writes(&fx).is_empty());
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("ada", Role::Admin), 1);
     r.expect("first signature");
     assert!(writes(&fx).is_empty(), "one signature is not enough");
-    let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 2);
-    assert_eq!(r, Err(Refusal::AlreadySigned("olga".into())));
+    let (r, fx) = a.sign(&s, &p.live(), id, &signer("ada", Role::Admin), 2);
+    assert_eq!(r, Err(Refusal::AlreadySigned("ada".into())));
     assert!(writes(&fx).is_empty());
     let (r, fx) = a.sign(&s, &p.live(), id, &signer("eve", Role::Engineer), 3);
     r.expect("second, different signer");
@@ -161,10 +173,12 @@ fn rejected_and_expired_requests_never_write() {
     let mut p = Plant::healthy();
     let mut a = Approvals::new();
     let eng = signer("eve", Role::Engineer);
-    let id = a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 7 }, vec![(2, 80.0)], 0).0.expect("ok");
+    let id =
+        a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 7 }, vec![(2, 80.0)], 0).0.expect("ok");
     a.reject(&s, id, &signer("olga", Role::Operator), "not now", 1).0.expect("rejected");
     assert!(a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 2).0.is_err());
-    let id = a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 8 }, vec![(2, 80.0)], 0).0.expect("ok");
+    let id =
+        a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 8 }, vec![(2, 80.0)], 0).0.expect("ok");
     p.values[2] = Some(81.0); // within 5 % of the 0..200 span: still valid
     assert!(a.expire(&s, &p.live(), 5).is_empty());
     p.values[2] = Some(100.0);
@@ -260,7 +274,8 @@ proptest! {
                 prop_assert_eq!(distinct.len(), signers.len());
                 for sig in &req.signatures {
                     let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r).expect("known");
-                    prop_assert!(authorize(role, Command::Approve));
+                    let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
+                    prop_assert!(authorize(role, cmd));
                 }
             }
         }
