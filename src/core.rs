@@ -62,6 +62,7 @@ pub struct State {
     /// Bumped whenever anything visible changes.
     pub version: u64,
     pub alarms: AlarmEngine,
+    pub approvals: crate::approvals::Approvals,
 }
 
 impl State {
@@ -78,6 +79,7 @@ impl State {
             device_points,
             version: 0,
             alarms: AlarmEngine::from_site(&site),
+            approvals: crate::approvals::Approvals::new(),
             site,
         }
     }
@@ -96,6 +98,8 @@ pub enum Effect {
     Store(Vec<Sample>),
     /// Alarm state changes: store and audit them.
     Alarm(Vec<AlarmEvent>),
+    /// A decision of the approval path (audit note or device write).
+    Approval(crate::approvals::Effect),
 }
 
 /// Apply one message. Pure: same state and message, same effects.
@@ -212,6 +216,27 @@ pub fn judge(value: Option<f64>, quality: Quality, low: Option<f64>, high: Optio
             let q = if outside && quality.is_good() { Quality::Uncertain(Reason::OutOfRange) } else { quality };
             (Some(v), q)
         }
+    }
+}
+
+/// The live plant as the approval checks see it.
+pub struct LiveView {
+    pub values: Vec<Option<f64>>,
+    pub good: Vec<bool>,
+    pub device_ok: Vec<bool>,
+}
+
+impl LiveView {
+    pub fn of(state: &State) -> LiveView {
+        LiveView {
+            values: state.tags.iter().map(|t| t.value).collect(),
+            good: state.tags.iter().map(|t| t.quality.is_good()).collect(),
+            device_ok: state.devices.iter().map(|d| d.connected).collect(),
+        }
+    }
+
+    pub fn live(&self, audit_ok: bool) -> crate::approvals::Live<'_> {
+        crate::approvals::Live { values: &self.values, good: &self.good, device_ok: &self.device_ok, audit_ok }
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod audit;
 mod history;
+
+pub use history::format_ts;
 mod user;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@
 //! second), and a fresh immutable snapshot is published for terminals at most four times
 //! a second. Terminals attach over a Unix socket ([`socket`]).
 
+pub mod control;
+mod core_task;
 mod snapshot;
 pub mod socket;
 mod writer;
@@ -22,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{Address, Protocol, Site};
-use crate::core::{self, Effect, Msg, State};
+use crate::core::State;
 use crate::historian::{Historian, HistorianError, HistorianOptions, TagId};
 use crate::ipc::LiveSnapshot;
 
@@ -30,8 +32,10 @@ pub use writer::StoreStatus;
 
 /// An act from a terminal, for the core task, with the identified user.
 pub struct CoreCmd {
+    /// The OS account of the terminal (from the socket's peer credentials).
     pub user: String,
-    pub act: crate::ipc::Act,
+    /// `None`: the terminal just attached (audited).
+    pub act: Option<crate::ipc::Act>,
     pub reply: tokio::sync::oneshot::Sender<Result<String, String>>,
 }
 
@@ -46,6 +50,8 @@ pub enum DaemonError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open the store {path}: {source}")]
     Store { path: PathBuf, source: HistorianError },
+    #[error("audit log: {0}")]
+    Key(String),
     #[error("socket {path}: {message}")]
     Socket { path: PathBuf, message: String },
 }
@@ -135,7 +141,28 @@ impl Daemon {
         let (cmd_tx, cmd_rx) = mpsc::channel::<CoreCmd>(64);
         let (snap_tx, snapshots) =
             watch::channel(Arc::new(snapshot::build(&state, &StoreStatus::default(), mimic_drivers::now_ms())));
-        tasks.push(tokio::spawn(core_task(state, dev_rx, cmd_rx, writer.sender(), snap_tx, store_status.clone())));
+        let key = crate::audit::SiteKey::load_or_create(&opts.data_dir.join(crate::audit::KEY_NAME))
+            .map_err(|e| DaemonError::Key(e.to_string()))?;
+        let mut control =
+            control::Control::new(historian.clone(), Arc::new(key), crate::users::users_path(&opts.data_dir));
+        let load = control::Note {
+            user: "mimic".into(),
+            full_name: None,
+            action: crate::audit::Action::ConfigLoad,
+            meaning: None,
+            target: Some(site.path.display().to_string()),
+            detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
+        };
+        control.audit(&[load]).map_err(DaemonError::Key)?;
+        let channels = core_task::Channels {
+            dev_rx,
+            cmd_rx,
+            store: writer.sender(),
+            snap_tx,
+            store_status: store_status.clone(),
+            write_queues: write_queues.clone(),
+        };
+        tasks.push(tokio::spawn(core_task::run(state, control, channels)));
 
         let mut socket_path = None;
         if opts.socket {
@@ -188,72 +215,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
-        }
-    }
-}
-
-async fn core_task(
-    mut state: State,
-    mut dev_rx: mpsc::Receiver<DeviceEvent>,
-    mut cmd_rx: mpsc::Receiver<CoreCmd>,
-    store: std::sync::mpsc::Sender<Vec<core::Sample>>,
-    snap_tx: watch::Sender<Arc<LiveSnapshot>>,
-    store_status: Arc<Mutex<StoreStatus>>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut publish = tokio::time::interval(PUBLISH_EVERY);
-    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut published = u64::MAX;
-    let mut store_seen = StoreStatus::default();
-    loop {
-        let msg = tokio::select! {
-            ev = dev_rx.recv() => match ev {
-                Some(ev) => Msg::Device(ev),
-                None => return,
-            },
-            _ = tick.tick() => Msg::Tick { now_ms: mimic_drivers::now_ms() },
-            cmd = cmd_rx.recv() => {
-                let Some(cmd) = cmd else { continue };
-                let (result, effects) = core::alarm_act(&mut state, &cmd.user, &cmd.act, mimic_drivers::now_ms());
-                carry_out(effects, &store);
-                let _ = cmd.reply.send(result);
-                continue;
-            }
-            _ = publish.tick() => {
-                let status = store_status.lock().map(|s| s.clone()).unwrap_or_default();
-                if state.version != published || status != store_seen {
-                    published = state.version;
-                    snap_tx.send_replace(Arc::new(snapshot::build(&state, &status, mimic_drivers::now_ms())));
-                    store_seen = status;
-                }
-                continue;
-            }
-        };
-        carry_out(core::update(&mut state, msg), &store);
-    }
-}
-
-fn carry_out(effects: Vec<Effect>, store: &std::sync::mpsc::Sender<Vec<core::Sample>>) {
-    for effect in effects {
-        match effect {
-            Effect::Store(samples) => {
-                if store.send(samples).is_err() {
-                    tracing::error!("historian writer stopped");
-                }
-            }
-            Effect::Alarm(events) => {
-                for e in events {
-                    tracing::info!(
-                        "alarm {} {} {:?} {} → {} {}",
-                        e.alarm,
-                        e.tag.as_deref().unwrap_or("-"),
-                        e.action,
-                        e.from,
-                        e.to,
-                        e.user.as_deref().unwrap_or("")
-                    );
-                }
-            }
         }
     }
 }

@@ -137,7 +137,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
     LiveSnapshot {
         alarms,
         alarm_summary,
-        requests: Vec::new(),
+        requests: requests(state),
         audit: Vec::new(),
         site: site.name.clone(),
         now_ms,
@@ -152,4 +152,53 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             error: store.error.clone(),
         },
     }
+}
+
+fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
+    use crate::approvals::{Source, Status};
+    let site = &state.site;
+    let mut out: Vec<crate::ipc::LiveRequest> = state
+        .approvals
+        .all()
+        .map(|r| {
+            let t = &site.tags[r.tag];
+            let asset = t.asset.and_then(|a| site.assets.get(a)).map_or_else(String::new, |a| a.name.clone());
+            let status = match &r.status {
+                Status::Pending => "pending".to_string(),
+                Status::Sent { .. } => "written".to_string(),
+                Status::Done { outcome, .. } if outcome.is_confirmed() => "confirmed".to_string(),
+                Status::Done { outcome, .. } => format!("{outcome}"),
+                Status::Rejected { by, reason } => format!("rejected by {by}: {reason}"),
+                Status::Refused { reason } => format!("refused: {reason}"),
+                Status::Expired { reason } => format!("expired: {reason}"),
+            };
+            let title = match &r.source {
+                Source::Manual => format!("manual entry by {}", r.requested_by),
+                Source::Recommendation { rec } => format!("model recommendation {rec}"),
+                Source::Sparkplug { metric } => format!("Sparkplug DCMD {metric}"),
+                Source::Revert { of } => format!("revert of request {of}"),
+            };
+            crate::ipc::LiveRequest {
+                id: r.id,
+                asset,
+                title,
+                tag: t.name.clone(),
+                current: state.tags[r.tag].value,
+                proposed: r.value,
+                units: t.units.clone(),
+                predicted_effect: String::new(),
+                confidence: 1.0,
+                created_ms: r.requested_ms,
+                status,
+                needs_second_approver: t.write.critical,
+                approvals: r
+                    .signatures
+                    .iter()
+                    .map(|s| format!("{} at {} — {}", s.full_name, crate::cli::format_ts(s.ts_ms), s.meaning))
+                    .collect(),
+            }
+        })
+        .collect();
+    out.reverse();
+    out
 }

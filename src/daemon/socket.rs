@@ -75,6 +75,12 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     )
     .await?;
 
+    // Audit the attach, and learn the mimic identity and role behind the account.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = ctx.commands.send(super::CoreCmd { user: user.clone(), act: None, reply: tx }).await;
+    if let Ok(Ok(identity)) = rx.await {
+        tracing::info!("terminal attached: {user} as {identity}");
+    }
     let mut snaps = ctx.snapshots.clone();
     let mut subscribed = false;
     let mut buf = Vec::new();
@@ -94,7 +100,7 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                     }
                     Ok(Request::Act { act }) => {
                         let (tx, rx) = tokio::sync::oneshot::channel();
-                        let cmd = super::CoreCmd { user: user.clone(), act, reply: tx };
+                        let cmd = super::CoreCmd { user: user.clone(), act: Some(act), reply: tx };
                         if ctx.commands.send(cmd).await.is_err() {
                             Reply::Error { message: "the core has stopped".into() }
                         } else {

@@ -1,0 +1,201 @@
+//! The shell's side of control: who is asking, the audit log, and carrying out the
+//! approval core's effects in the only safe order.
+//!
+//! Identity comes from the socket's peer credentials (the OS account), mapped to a
+//! mimic user through the users file; an account that is not configured is a viewer.
+//! Every decision the core returns is audited *before* anything reaches a device: the
+//! entries of one act commit in one redb transaction, and if that fails, audit is
+//! marked unavailable and the write is not sent (fail closed) while monitoring goes on.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::alarms::{AlarmEvent, EventAction};
+use crate::approvals::{AuditAction, AuditNote, Signer};
+use crate::audit::{self, Action, SiteKey};
+use crate::historian::Historian;
+use crate::ipc::LiveAudit;
+use crate::users::{Role, Users};
+
+/// Audit entries kept in memory for the terminals' Audit screen.
+pub const RECENT_AUDIT: usize = 200;
+
+/// One entry to append.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub user: String,
+    pub full_name: Option<String>,
+    pub action: Action,
+    pub meaning: Option<String>,
+    pub target: Option<String>,
+    pub detail: String,
+}
+
+impl From<AuditNote> for Note {
+    fn from(n: AuditNote) -> Self {
+        let action = match n.action {
+            AuditAction::WriteRequested => Action::WriteRequested,
+            AuditAction::Approval => Action::Approval,
+            AuditAction::Rejection => Action::Rejection,
+            AuditAction::WriteOutcome => Action::WriteOutcome,
+            AuditAction::Refused => Action::Other("refused".into()),
+            AuditAction::Expired => Action::Other("expired".into()),
+        };
+        Note {
+            user: n.user,
+            full_name: n.full_name,
+            action,
+            meaning: n.meaning,
+            target: Some(n.target),
+            detail: n.detail,
+        }
+    }
+}
+
+impl From<&AlarmEvent> for Note {
+    fn from(e: &AlarmEvent) -> Self {
+        let action = match e.action {
+            EventAction::Acknowledged => Action::AlarmAck,
+            EventAction::Shelved | EventAction::ShelveExpired => Action::AlarmShelve,
+            EventAction::Unshelved => Action::AlarmUnshelve,
+            EventAction::RemovedFromService | EventAction::ReturnedToService => Action::AlarmOutOfService,
+            EventAction::Activated | EventAction::Cleared => Action::Other("alarm".into()),
+        };
+        let value = e.value.map_or(String::new(), |v| format!(" value {v}"));
+        Note {
+            user: e.user.clone().unwrap_or_else(|| "mimic".into()),
+            full_name: None,
+            action,
+            meaning: None,
+            target: Some(format!("alarm {} {} {}", e.alarm, e.tag.as_deref().unwrap_or("-"), e.kind)),
+            detail: format!("{:?}: {} → {} ({:?}){value} {}", e.action, e.from, e.to, e.priority, e.note),
+        }
+    }
+}
+
+/// The person behind a terminal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    pub os_account: String,
+    /// The mimic user, when the account is configured and active.
+    pub user: Option<String>,
+    pub full_name: String,
+    pub role: Role,
+}
+
+impl Identity {
+    pub fn name(&self) -> &str {
+        self.user.as_deref().unwrap_or(&self.os_account)
+    }
+
+    pub fn signer(&self) -> Signer {
+        Signer { user: self.name().to_string(), full_name: self.full_name.clone(), role: self.role }
+    }
+}
+
+pub struct Control {
+    pub historian: Arc<RwLock<Historian>>,
+    pub key: Arc<SiteKey>,
+    pub users_path: PathBuf,
+    pub recent: VecDeque<LiveAudit>,
+    /// False after an audit write failed: control writes are refused until one succeeds.
+    pub audit_ok: bool,
+}
+
+impl Control {
+    pub fn new(historian: Arc<RwLock<Historian>>, key: Arc<SiteKey>, users_path: PathBuf) -> Control {
+        let recent = match historian.read() {
+            Ok(h) => audit::entries_since(h.database(), i64::MIN)
+                .map(|all| all.iter().rev().take(RECENT_AUDIT).rev().map(live).collect())
+                .unwrap_or_default(),
+            Err(_) => VecDeque::new(),
+        };
+        Control { historian, key, users_path, recent, audit_ok: true }
+    }
+
+    /// Who an OS account is, from the users file (re-read each time: it is small, and
+    /// `mimic user` may have changed it).
+    pub fn identify(&self, os_account: &str) -> Identity {
+        let users = Users::load_or_new(&self.users_path).unwrap_or_else(|e| {
+            tracing::warn!("users file unreadable, everyone is a viewer: {e}");
+            Users::new()
+        });
+        match users.by_os_account(os_account).filter(|u| u.active()) {
+            Some(u) => Identity {
+                os_account: os_account.into(),
+                user: Some(u.name.clone()),
+                full_name: u.full_name.clone(),
+                role: u.role,
+            },
+            None => Identity {
+                os_account: os_account.into(),
+                user: None,
+                full_name: format!("unconfigured account {os_account}"),
+                role: Role::Viewer,
+            },
+        }
+    }
+
+    /// Append `notes` in one transaction. Blocking (a redb commit).
+    pub fn audit(&mut self, notes: &[Note]) -> Result<(), String> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let now = mimic_drivers::now_ms();
+        let result = (|| {
+            let h = self.historian.read().map_err(|_| "store lock poisoned".to_string())?;
+            let txn = h.database().begin_write().map_err(|e| e.to_string())?;
+            let mut entries = Vec::with_capacity(notes.len());
+            for n in notes {
+                let e = audit::append(
+                    &txn,
+                    &self.key,
+                    &n.user,
+                    n.full_name.as_deref(),
+                    n.action.clone(),
+                    n.meaning.as_deref(),
+                    n.target.as_deref(),
+                    &n.detail,
+                    now,
+                )
+                .map_err(|e| e.to_string())?;
+                entries.push(e);
+            }
+            txn.commit().map_err(|e| e.to_string())?;
+            Ok::<_, String>(entries)
+        })();
+        match result {
+            Ok(entries) => {
+                self.audit_ok = true;
+                for e in &entries {
+                    if self.recent.len() == RECENT_AUDIT {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(live(e));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("audit write failed, control writes refused: {e}");
+                self.audit_ok = false;
+                Err(format!("audit log cannot be written ({e}): refused"))
+            }
+        }
+    }
+}
+
+fn live(e: &audit::Entry) -> LiveAudit {
+    LiveAudit {
+        seq: e.seq,
+        ts_ms: e.ts_ms,
+        user: match &e.full_name {
+            Some(f) => format!("{} ({f})", e.user),
+            None => e.user.clone(),
+        },
+        action: e.action.name().to_string(),
+        target: e.target.clone().unwrap_or_default(),
+        meaning: e.meaning.clone().unwrap_or_default(),
+        detail: e.detail.clone(),
+    }
+}

@@ -1,0 +1,273 @@
+//! The core task: feeds device events, ticks and terminals' acts to the pure core, and
+//! carries out the effects in order — samples to the historian writer, decisions to the
+//! audit log, and only then (if the audit committed) writes to the device queues.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mimic_drivers::{DeviceEvent, WriteOutcome, WriteRequest};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::control::{Control, Identity, Note};
+use super::{CoreCmd, PUBLISH_EVERY, StoreStatus, snapshot};
+use crate::approvals::{self, MEANING_APPROVE, RequestId, Source};
+use crate::audit::Action;
+use crate::core::{self, Effect, LiveView, Msg, State};
+use crate::ipc::{Act, LiveSnapshot};
+use crate::users::{AuthError, Command, Users, authorize};
+
+pub struct Channels {
+    pub dev_rx: mpsc::Receiver<DeviceEvent>,
+    pub cmd_rx: mpsc::Receiver<CoreCmd>,
+    pub store: std::sync::mpsc::Sender<Vec<core::Sample>>,
+    pub snap_tx: watch::Sender<Arc<LiveSnapshot>>,
+    pub store_status: Arc<Mutex<StoreStatus>>,
+    pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
+}
+
+struct Shell {
+    state: State,
+    control: Control,
+    ch: Channels,
+    outcome_tx: mpsc::UnboundedSender<(RequestId, WriteOutcome)>,
+}
+
+pub async fn run(state: State, control: Control, ch: Channels) {
+    let (outcome_tx, mut outcome_rx) = mpsc::unbounded_channel();
+    let mut sh = Shell { state, control, ch, outcome_tx };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut publish = tokio::time::interval(PUBLISH_EVERY);
+    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut published = u64::MAX;
+    let mut store_seen = StoreStatus::default();
+    let mut audit_seen = 0usize;
+    loop {
+        tokio::select! {
+            ev = sh.ch.dev_rx.recv() => match ev {
+                Some(ev) => {
+                    let fx = core::update(&mut sh.state, Msg::Device(ev));
+                    // a failed audit is logged and closes control writes; monitoring goes on
+                    let _ = sh.carry_out(fx, None);
+                }
+                None => return,
+            },
+            _ = tick.tick() => {
+                let now = mimic_drivers::now_ms();
+                let mut fx = core::update(&mut sh.state, Msg::Tick { now_ms: now });
+                let view = LiveView::of(&sh.state);
+                let expired = sh.state.approvals.expire(&sh.state.site, &view.live(sh.control.audit_ok), now);
+                fx.extend(expired.into_iter().map(Effect::Approval));
+                let _ = sh.carry_out(fx, None);
+            }
+            cmd = sh.ch.cmd_rx.recv() => {
+                let Some(cmd) = cmd else { continue };
+                let result = match cmd.act {
+                    Some(act) => sh.act(&cmd.user, act),
+                    None => sh.attached(&cmd.user),
+                };
+                sh.state.version += 1;
+                let _ = cmd.reply.send(result);
+            }
+            out = outcome_rx.recv() => {
+                let Some((id, outcome)) = out else { continue };
+                let now = mimic_drivers::now_ms();
+                let fx = sh.state.approvals.outcome(&sh.state.site, id, outcome, now);
+                sh.state.version += 1;
+                let _ = sh.carry_out(fx.into_iter().map(Effect::Approval).collect(), None);
+            }
+            _ = publish.tick() => {
+                let status = sh.ch.store_status.lock().map(|s| s.clone()).unwrap_or_default();
+                let audit_len = sh.control.recent.back().map_or(0, |a| a.seq as usize);
+                if sh.state.version != published || status != store_seen || audit_len != audit_seen {
+                    published = sh.state.version;
+                    audit_seen = audit_len;
+                    let mut snap = snapshot::build(&sh.state, &status, mimic_drivers::now_ms());
+                    snap.audit = sh.control.recent.iter().rev().cloned().collect();
+                    sh.ch.snap_tx.send_replace(Arc::new(snap));
+                    store_seen = status;
+                }
+            }
+        }
+    }
+}
+
+impl Shell {
+    /// Carry out effects: samples to the writer; every decision audited in one
+    /// transaction; writes sent only when that audit committed.
+    fn carry_out(&mut self, effects: Vec<Effect>, who: Option<&Identity>) -> Result<(), String> {
+        let mut notes = Vec::new();
+        let mut writes = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Store(samples) => {
+                    if self.ch.store.send(samples).is_err() {
+                        tracing::error!("historian writer stopped");
+                    }
+                }
+                Effect::Alarm(events) => {
+                    for e in &events {
+                        let mut n = Note::from(e);
+                        if let (Some(who), Some(_)) = (who, &e.user) {
+                            n.full_name = Some(who.full_name.clone());
+                        }
+                        notes.push(n);
+                    }
+                }
+                Effect::Approval(approvals::Effect::Audit(n)) => notes.push(n.into()),
+                Effect::Approval(approvals::Effect::Write { request, tag, value, tolerance }) => {
+                    writes.push((request, tag, value, tolerance));
+                }
+            }
+        }
+        let audited = tokio::task::block_in_place(|| self.control.audit(&notes));
+        if let Err(e) = &audited {
+            // Fail closed: nothing reaches a device without its audit entry.
+            for (request, ..) in writes {
+                let now = mimic_drivers::now_ms();
+                let outcome = WriteOutcome::Invalid { message: format!("not sent: {e}") };
+                let _ = self.state.approvals.outcome(&self.state.site, request, outcome, now);
+            }
+            return audited;
+        }
+        for (request, tag, value, tolerance) in writes {
+            self.send_write(request, tag, value, tolerance);
+        }
+        Ok(())
+    }
+
+    fn send_write(&mut self, request: RequestId, tag: usize, value: f64, tolerance: f64) {
+        let site = &self.state.site;
+        let device = site.tags[tag].device;
+        let point = self.state.device_points.get(device).and_then(|p| p.iter().position(|&t| t == tag));
+        let (Some(queue), Some(point)) = (self.ch.write_queues.get(device).cloned(), point) else {
+            let _ = self.outcome_tx.send((request, WriteOutcome::Invalid { message: "no write queue".into() }));
+            return;
+        };
+        let (reply, rx) = oneshot::channel();
+        let outcome_tx = self.outcome_tx.clone();
+        tokio::spawn(async move {
+            let outcome = match queue.send(WriteRequest { point, value, tolerance, reply }).await {
+                Err(_) => WriteOutcome::Invalid { message: "device task stopped".into() },
+                Ok(()) => rx.await.unwrap_or(WriteOutcome::Unknown {
+                    message: "device task dropped the write".into(),
+                    read_back: None,
+                }),
+            };
+            let _ = outcome_tx.send((request, outcome));
+        });
+    }
+
+    fn attached(&mut self, os_account: &str) -> Result<String, String> {
+        let who = self.control.identify(os_account);
+        let note = Note {
+            user: who.name().to_string(),
+            full_name: Some(who.full_name.clone()),
+            action: Action::Attach,
+            meaning: None,
+            target: None,
+            detail: format!("terminal attached from OS account {os_account} as {}", who.role),
+        };
+        tokio::task::block_in_place(|| self.control.audit(&[note]))?;
+        Ok(format!("{} ({})", who.name(), who.role))
+    }
+
+    fn act(&mut self, os_account: &str, act: Act) -> Result<String, String> {
+        let who = self.control.identify(os_account);
+        let now = mimic_drivers::now_ms();
+        let need = |cmd: Command| {
+            if authorize(who.role, cmd) {
+                Ok(())
+            } else {
+                Err(format!("{} ({}) may not do that: {cmd:?} needs a higher role", who.name(), who.role))
+            }
+        };
+        match act {
+            Act::AckAlarm { .. } | Act::AckAlarms { .. } => need(Command::AckAlarm)?,
+            Act::ShelveAlarm { .. } | Act::UnshelveAlarm { .. } => need(Command::ShelveAlarm)?,
+            Act::SetOutOfService { .. } => need(Command::SetOutOfService)?,
+            Act::RequestWrite { .. } => need(Command::RequestWrite)?,
+            Act::Approve { .. } => need(Command::Approve)?,
+            Act::Reject { .. } => need(Command::Reject)?,
+        }
+        match act {
+            Act::AckAlarm { .. }
+            | Act::AckAlarms { .. }
+            | Act::ShelveAlarm { .. }
+            | Act::UnshelveAlarm { .. }
+            | Act::SetOutOfService { .. } => {
+                let (result, fx) = core::alarm_act(&mut self.state, who.name(), &act, now);
+                self.carry_out(fx, Some(&who))?;
+                result
+            }
+            Act::RequestWrite { tag, value } => {
+                let ti = self.state.site.tag_index(&tag).ok_or_else(|| format!("unknown tag `{tag}`"))?;
+                let view = LiveView::of(&self.state);
+                let (result, fx) = self.state.approvals.request(
+                    &self.state.site,
+                    &view.live(self.control.audit_ok),
+                    &who.signer(),
+                    ti,
+                    value,
+                    Source::Manual,
+                    Vec::new(),
+                    now,
+                );
+                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
+                result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string())
+            }
+            Act::Reject { id, reason } => {
+                if reason.trim().is_empty() {
+                    return Err("a reason is required".into());
+                }
+                let (result, fx) = self.state.approvals.reject(&self.state.site, id, &who.signer(), &reason, now);
+                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
+                result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
+            }
+            Act::Approve { id, secret } => {
+                let Some(name) = who.user.clone() else {
+                    return Err(format!("account {os_account} is not a configured mimic user"));
+                };
+                let path = self.control.users_path.clone();
+                let signed = tokio::task::block_in_place(|| {
+                    Users::modify(&path, false, |u| Ok(u.sign(&name, &secret, MEANING_APPROVE, now)))
+                });
+                drop(secret);
+                let sig = match signed {
+                    Err(e) => return Err(format!("users file: {e}")),
+                    Ok(Err(e)) => {
+                        let action = match e {
+                            AuthError::LockedOut { .. } => Some(Action::Lockout),
+                            AuthError::WrongSecret { .. } => Some(Action::LoginFailed),
+                            _ => None,
+                        };
+                        if let Some(action) = action {
+                            let note = Note {
+                                user: name.clone(),
+                                full_name: Some(who.full_name.clone()),
+                                action,
+                                meaning: None,
+                                target: Some(format!("request {id}")),
+                                detail: e.to_string(),
+                            };
+                            let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
+                        }
+                        return Err(e.to_string());
+                    }
+                    Ok(Ok(sig)) => sig,
+                };
+                let signer = approvals::Signer { user: sig.user, full_name: sig.full_name, role: who.role };
+                let view = LiveView::of(&self.state);
+                let (result, fx) =
+                    self.state.approvals.sign(&self.state.site, &view.live(self.control.audit_ok), id, &signer, now);
+                let sent = fx.iter().any(|e| matches!(e, approvals::Effect::Write { .. }));
+                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
+                result.map_err(|e| e.to_string())?;
+                Ok(if sent {
+                    format!("request {id} signed and sent to the device")
+                } else {
+                    format!("request {id} signed; it needs a second, different approver")
+                })
+            }
+        }
+    }
+}
