@@ -102,3 +102,27 @@ fn via_daemon(stream: UnixStream, tag: &str, from: i64, to: i64) -> anyhow::Resu
         }
     }
 }
+
+/// Send one act to the daemon serving `dir` and return its answer.
+pub fn act(dir: &Path, act: crate::ipc::Act) -> anyhow::Result<String> {
+    let sock = dir.join(crate::ipc::SOCKET_NAME);
+    let stream = UnixStream::connect(&sock)
+        .with_context(|| format!("no mimic daemon at {} (is it running?)", sock.display()))?;
+    let mut w = stream.try_clone()?;
+    let mut r = BufReader::new(stream);
+    let mut req = serde_json::to_vec(&Request::Act { act })?;
+    req.push(b'\n');
+    w.write_all(&req)?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            bail!("daemon closed the connection");
+        }
+        match serde_json::from_str::<Reply>(&line)? {
+            Reply::Done { message } => return Ok(message),
+            Reply::Error { message } => bail!("{message}"),
+            _ => continue,
+        }
+    }
+}

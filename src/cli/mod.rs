@@ -87,6 +87,14 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Ask for a setpoint change (it waits for approval in the terminal's Recommendations screen).
+    Write {
+        tag: String,
+        value: f64,
+        /// Data directory of the running daemon.
+        #[arg(long, default_value = "mimic-data")]
+        data: PathBuf,
+    },
     /// Serve the demo plant alone as a Modbus TCP server.
     Sim {
         #[arg(long, default_value_t = 5020)]
@@ -123,6 +131,11 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
                 (None, None) => PathBuf::from("mimic-data"),
             };
             history::run(&dir, &tag, &since, until.as_deref(), format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Write { tag, value, data } => {
+            let reply = history::act(&data, crate::ipc::Act::RequestWrite { tag, value })?;
+            println!("{reply}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Sim { port, bind, units, wear_rate } => {
@@ -233,6 +246,7 @@ async fn demo(headless: bool, duration: Duration, data: PathBuf, started: Instan
         .await
         .context("cannot start the demo plant")?;
     let site = demo_site(sim.local_addr(), &data)?;
+    demo_user(&data)?;
     let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
     if headless {
         tokio::select! {
@@ -288,4 +302,25 @@ pub fn rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The demo's own user: the account running it becomes an engineer with the secret
+/// `demo-secret`, so that approvals can be tried at once. Only when no users file exists.
+pub const DEMO_SECRET: &str = "demo-secret";
+
+fn demo_user(data: &Path) -> anyhow::Result<()> {
+    let path = crate::users::users_path(data);
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let account = crate::ipc::user_name(uid).ok_or_else(|| anyhow!("no account name for uid {uid}"))?;
+    crate::users::Users::modify(&path, true, |u| {
+        u.add(&account, &format!("Demo engineer ({account})"), crate::users::Role::Engineer, None, DEMO_SECRET)
+            .map(|_| ())
+    })
+    .with_context(|| format!("cannot create the demo users file {}", path.display()))?;
+    Ok(())
 }
