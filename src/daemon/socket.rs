@@ -31,7 +31,13 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
         }
         std::fs::remove_file(path).map_err(|e| format!("cannot remove stale socket: {e}"))?;
     }
-    let listener = UnixListener::bind(path).map_err(|e| e.to_string())?;
+    // Create the socket owner/group-only from the start: no window with looser modes.
+    // SAFETY: umask only swaps the process's file-creation mask; restored just below.
+    let old = unsafe { libc::umask(0o117) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    let listener = bound.map_err(|e| e.to_string())?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(|e| e.to_string())?;
     Ok(listener)
 }
