@@ -83,24 +83,10 @@ fn fetch(dir: &Path, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSa
 }
 
 fn via_daemon(stream: UnixStream, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSample>> {
-    let mut w = stream.try_clone()?;
-    let mut r = BufReader::new(stream);
-    let mut req = serde_json::to_vec(&Request::History { tag: tag.into(), from_ms: from, to_ms: to })?;
-    req.push(b'\n');
-    w.write_all(&req)?;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            bail!("daemon closed the connection");
-        }
-        match serde_json::from_str::<Reply>(&line)? {
-            Reply::Hello { .. } | Reply::Snapshot(_) | Reply::Done { .. } => continue,
-            Reply::History { samples, .. } => return Ok(samples),
-            Reply::Error { message } => bail!("{message}"),
-            Reply::Trend { .. } => bail!("unexpected reply"),
-        }
-    }
+    exchange(stream, &Request::History { tag: tag.into(), from_ms: from, to_ms: to }, |reply| match reply {
+        Reply::History { samples, .. } => Some(samples),
+        _ => None,
+    })
 }
 
 /// Send one act to the daemon serving `dir` and return its answer.
@@ -108,11 +94,19 @@ pub fn act(dir: &Path, act: crate::ipc::Act) -> anyhow::Result<String> {
     let sock = dir.join(crate::ipc::SOCKET_NAME);
     let stream = UnixStream::connect(&sock)
         .with_context(|| format!("no mimic daemon at {} (is it running?)", sock.display()))?;
+    exchange(stream, &Request::Act { act }, |reply| match reply {
+        Reply::Done { message } => Some(message),
+        _ => None,
+    })
+}
+
+/// One request, then replies until `pick` takes one (an error reply ends it).
+fn exchange<T>(stream: UnixStream, req: &Request, pick: impl Fn(Reply) -> Option<T>) -> anyhow::Result<T> {
     let mut w = stream.try_clone()?;
     let mut r = BufReader::new(stream);
-    let mut req = serde_json::to_vec(&Request::Act { act })?;
-    req.push(b'\n');
-    w.write_all(&req)?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    w.write_all(&line)?;
     let mut line = String::new();
     loop {
         line.clear();
@@ -120,9 +114,12 @@ pub fn act(dir: &Path, act: crate::ipc::Act) -> anyhow::Result<String> {
             bail!("daemon closed the connection");
         }
         match serde_json::from_str::<Reply>(&line)? {
-            Reply::Done { message } => return Ok(message),
             Reply::Error { message } => bail!("{message}"),
-            _ => continue,
+            reply => {
+                if let Some(t) = pick(reply) {
+                    return Ok(t);
+                }
+            }
         }
     }
 }
