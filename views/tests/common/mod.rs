@@ -677,6 +677,7 @@ pub fn trend_normal() -> TrendData {
                 }
             })
             .collect(),
+        extra: Vec::new(),
     }
 }
 
@@ -703,6 +704,7 @@ pub fn trend_huge() -> TrendData {
                 }
             })
             .collect(),
+        extra: Vec::new(),
     }
 }
 
