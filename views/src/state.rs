@@ -1402,6 +1402,91 @@ mod tests {
     }
 
     #[test]
+    fn trend_cursor_toggles_moves_and_clamps() {
+        let s = snap();
+        let mut ui = UiState { screen: Screen::Trend, ..Default::default() };
+        ui.resize(80, 24);
+        let last = ui.trend_cols - 1;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('c')]), vec![]);
+        assert_eq!(ui.trend_cursor, Some(last), "starts on the newest column");
+        assert_eq!(press(&mut ui, &s, &[Key::Right, Key::Right]), vec![], "arrows move the cursor, no pan");
+        assert_eq!(ui.trend_cursor, Some(last), "clamped at the right edge");
+        press(&mut ui, &s, &[Key::Left, Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(last - 2));
+        press(&mut ui, &s, &[Key::Home, Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(0), "clamped at the left edge");
+        press(&mut ui, &s, &[Key::End]);
+        assert_eq!(ui.trend_cursor, Some(last));
+        // a cursor left over from a wider terminal moves from the right edge
+        ui.trend_cursor = Some(500);
+        press(&mut ui, &s, &[Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(last - 1));
+        assert_eq!(
+            press(&mut ui, &s, &[Key::ShiftLeft, Key::ShiftRight, Key::PageUp, Key::PageDown]),
+            vec![
+                Action::TrendPan { steps: -1 },
+                Action::TrendPan { steps: 1 },
+                Action::TrendPan { steps: -10 },
+                Action::TrendPan { steps: 10 },
+            ],
+            "Shift-arrows and PgUp/PgDn still pan"
+        );
+        assert_eq!(ui.trend_cursor, Some(last - 1), "panning keeps the cursor column");
+        press(&mut ui, &s, &[Key::Char('c')]);
+        assert_eq!(ui.trend_cursor, None);
+        assert_eq!(
+            press(&mut ui, &s, &[Key::Left, Key::ShiftRight]),
+            vec![Action::TrendPan { steps: -1 }, Action::TrendPan { steps: 1 }]
+        );
+        // c means nothing on other screens
+        let mut ui = UiState::default();
+        press(&mut ui, &s, &[Key::Char('c')]);
+        assert_eq!(ui.trend_cursor, None);
+        ui.resize(160, 48);
+        assert!(ui.trend_cols > 100);
+    }
+
+    #[test]
+    fn t_adds_tags_to_the_trend_and_capital_t_clears() {
+        let s = snap();
+        let mut ui = UiState::default();
+        // no trend yet: the first added tag becomes the main one
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![Action::AddToTrend { tag: "T00".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T00"]);
+        assert_eq!(ui.trend_tag.as_deref(), Some("T00"));
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![], "no duplicates");
+        assert!(ui.notice.as_deref().unwrap().contains("already"));
+        assert_eq!(ui.trend_tags.len(), 1);
+        let acts =
+            press(&mut ui, &s, &[Key::Down, Key::Char('t'), Key::Down, Key::Char('t'), Key::Down, Key::Char('t')]);
+        assert_eq!(acts.len(), 3);
+        assert_eq!(ui.trend_tags, vec!["T00", "T01", "T02", "T03"]);
+        assert_eq!(press(&mut ui, &s, &[Key::Down, Key::Char('t')]), vec![], "at most 4");
+        assert!(ui.notice.as_deref().unwrap().contains('4'));
+        assert_eq!(ui.trend_tags.len(), MAX_TREND_TAGS);
+        // Enter on another tag makes it the main one and keeps the extras
+        press(&mut ui, &s, &[Key::Home]);
+        ui.selected = 1;
+        assert_eq!(press(&mut ui, &s, &[Key::Enter]), vec![Action::OpenTrend { tag: "T01".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T01", "T02", "T03"], "the new main tag is not also an extra");
+        ui.screen = Screen::Tags;
+        ui.selected = 9;
+        press(&mut ui, &s, &[Key::Enter]);
+        assert_eq!(ui.trend_tags, vec!["T09", "T02", "T03"]);
+        ui.screen = Screen::Tags;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('T')]), vec![Action::ClearTrendExtras]);
+        assert_eq!(ui.trend_tags, vec!["T09"]);
+        // with an open trend and an empty set, t keeps the open tag as main
+        let mut ui = UiState { trend_tag: Some("T05".into()), selected: 7, ..Default::default() };
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![Action::AddToTrend { tag: "T07".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T05", "T07"]);
+        // t and T mean nothing on the Trend screen
+        ui.screen = Screen::Trend;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t'), Key::Char('T')]), vec![]);
+        assert_eq!(ui.trend_tags, vec!["T05", "T07"]);
+    }
+
+    #[test]
     fn window_start_keeps_selection_visible() {
         assert_eq!(window_start(100, 50, 0, 10), 41);
         assert_eq!(window_start(100, 5, 20, 10), 5);

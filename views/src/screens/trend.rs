@@ -379,6 +379,7 @@ pub fn render(trend: Option<&TrendData>, _snapshot: &Snapshot, ui: &UiState, are
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TrendSeries;
 
     fn col(min: f64, max: f64) -> TrendColumn {
         TrendColumn { min, max, last: max, count: 1, ..Default::default() }
@@ -418,5 +419,51 @@ mod tests {
         (&MinMaxChart { data: &data, theme: Theme { color: false } }).render(buf.area, &mut buf);
         let full = (0..60).filter(|&x| buf[(x, 0)].symbol() != " " && x > 13).count();
         assert!(full >= 1, "spike reaches the top row");
+    }
+
+    fn multi(units: [&str; 3]) -> TrendData {
+        let cols = |k: f64| (0..200).map(|i| col(k, k + f64::from(i % 7) * 0.1)).collect::<Vec<_>>();
+        let mut extra: Vec<_> = (1..3)
+            .map(|i| TrendSeries { tag: format!("e{i}"), units: units[i].into(), columns: cols(10.0 * i as f64) })
+            .collect();
+        extra[1].columns[133] = col(20.0, 900.0);
+        extra[0].columns[10].count = 0;
+        TrendData { tag: "m".into(), units: units[0].into(), from_ms: 0, to_ms: 200_000, columns: cols(0.0), extra }
+    }
+
+    #[test]
+    fn a_spike_in_an_extra_series_survives_and_is_drawn() {
+        for units in [["u", "u", "u"], ["a", "b", "c"]] {
+            let data = multi(units);
+            let mut buf = Buffer::empty(Rect::new(0, 0, 60, 12));
+            (&MinMaxChart { data: &data, theme: Theme { color: false } }).render(buf.area, &mut buf);
+            let plot = plot_area(buf.area);
+            let top: Vec<&str> = (plot.x..plot.right()).map(|x| buf[(x, plot.y)].symbol()).collect();
+            assert_eq!(top.iter().filter(|s| **s == MARKERS[2]).count(), 1, "{units:?}: {top:?}");
+            let x = 133 * usize::from(plot.width) / 200;
+            assert_eq!(readout(&data.extra[1].columns, usize::from(plot.width), x).map(|r| r.1), Some(900.0));
+        }
+    }
+
+    #[test]
+    fn readout_merges_columns_and_says_no_data() {
+        let mut cols: Vec<_> = (0..4).map(|i| col(f64::from(i), f64::from(i) + 1.0)).collect();
+        assert_eq!(readout(&cols, 2, 0), Some((0.0, 2.0, 2.0)));
+        cols[2].count = 0;
+        cols[3].count = 0;
+        assert_eq!(readout(&cols, 2, 1), None);
+        assert_eq!(readout(&[], 2, 1), None);
+        assert_eq!(readout(&cols, 8, 7), None, "count 0 is no data");
+        let data = TrendData { from_ms: 0, to_ms: 1000, ..Default::default() };
+        assert_eq!(column_span(&data, 10, 3), (300, 400));
+    }
+
+    #[test]
+    fn at_most_four_series_and_unit_agreement() {
+        let mut data = multi(["u", "u", "u"]);
+        assert!(same_units(&series(&data)));
+        data.extra.extend((0..5).map(|i| TrendSeries { tag: format!("x{i}"), units: "v".into(), columns: vec![] }));
+        assert_eq!(series(&data).len(), MAX_TREND_TAGS);
+        assert!(!same_units(&series(&data)));
     }
 }
