@@ -436,3 +436,13 @@ fn trend_multi_hostile_has_no_control_chars() {
         }
     }
 }
+
+#[test]
+fn trend_cursor_shows_the_date_on_long_spans() {
+    let s = huge();
+    let trend = trend_huge();
+    let text = render(&s, Some(&trend), &trend_ui(&s, Some(0), false), 160, 48).backend().to_string();
+    assert!(text.contains("cursor 2023-10-15 22:13:20 → 2023-10-16"), "{text}");
+    let text = render(&s, Some(&trend_normal()), &trend_ui(&s, Some(0), false), 160, 48).backend().to_string();
+    assert!(text.contains("cursor 21:13:20 → 21:13:50 UTC"), "{text}");
+}
