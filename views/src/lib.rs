@@ -38,13 +38,13 @@ pub mod widgets;
 
 pub use model::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, Priority, QualityView, RecommendationRow,
-    Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};
 pub use state::{
-    Action, AlarmView, Key, MAX_REASON, Modal, SHELVE_MINUTES, Screen, SortKey, UiState, handle_key, shelve_label,
-    unacked_alarms, visible_alarms, visible_audit, visible_devices, visible_recommendations, visible_tags,
-    window_start,
+    Action, AlarmView, Key, MAX_REASON, MAX_TREND_TAGS, Modal, SHELVE_MINUTES, Screen, SortKey, UiState, handle_key,
+    shelve_label, unacked_alarms, visible_alarms, visible_audit, visible_devices, visible_recommendations,
+    visible_tags, window_start,
 };
 pub use theme::Theme;

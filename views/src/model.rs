@@ -111,6 +111,19 @@ pub struct TrendData {
     pub to_ms: i64,
     /// Time buckets, oldest first; `count == 0` means no samples in the bucket.
     pub columns: Vec<TrendColumn>,
+    /// More tags drawn on the same time axis (same span, same column count
+    /// as `columns`); at most 3 are shown (4 series in all). Default empty.
+    pub extra: Vec<TrendSeries>,
+}
+
+/// History of one more tag on a multi-tag trend (see [`TrendData::extra`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendSeries {
+    /// Tag name (untrusted text: sanitized on render).
+    pub tag: String,
+    pub units: String,
+    /// Time buckets over the same span and count as the main series.
+    pub columns: Vec<TrendColumn>,
 }
 
 /// Aggregate of the samples in `[start_ms, end_ms)`.

@@ -96,6 +96,9 @@ pub fn shelve_label(minutes: u32) -> String {
     if minutes.is_multiple_of(60) { format!("{} h", minutes / 60) } else { format!("{minutes} min") }
 }
 
+/// Most tags on one trend (the main tag and 3 extras).
+pub const MAX_TREND_TAGS: usize = 4;
+
 /// Longest reason accepted by a popup text field, in characters.
 pub const MAX_REASON: usize = 200;
 
@@ -218,6 +221,14 @@ pub struct UiState {
     pub modal: Option<Modal>,
     /// One-shot message in the footer (why a key did nothing); cleared by the next key.
     pub notice: Option<String>,
+    /// Trend time cursor: `Some(screen column of the chart)` while it is on
+    /// (`c` toggles). Clamped to the chart width at render time.
+    pub trend_cursor: Option<usize>,
+    /// Columns of the Trend chart, a hint for cursor keys; set it with [`UiState::resize`].
+    pub trend_cols: usize,
+    /// Tags of the trend, main tag first, at most [`MAX_TREND_TAGS`], no
+    /// duplicates (`t` on Tags adds, `T` clears the extras, Enter sets the main one).
+    pub trend_tags: Vec<String>,
 }
 
 impl Default for UiState {
@@ -246,13 +257,17 @@ impl Default for UiState {
             audit_scroll: 0,
             modal: None,
             notice: None,
+            trend_cursor: None,
+            trend_cols: crate::screens::trend::plot_width(80),
+            trend_tags: Vec::new(),
         }
     }
 }
 
 impl UiState {
     /// Tells the state the terminal size so PgUp/PgDn move by one table page.
-    pub fn resize(&mut self, _width: u16, height: u16) {
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.trend_cols = crate::screens::trend::plot_width(width);
         // header, tab bar, status line, table header, footer (+ banner / detail)
         self.page_rows = usize::from(height).saturating_sub(8).max(1);
     }
@@ -274,6 +289,10 @@ pub enum Key {
     End,
     Left,
     Right,
+    /// Shift-← (pans the trend even while its cursor is on).
+    ShiftLeft,
+    /// Shift-→.
+    ShiftRight,
     Backspace,
     CtrlC,
 }
@@ -289,6 +308,10 @@ pub enum Action {
     TrendZoom { in_: bool },
     /// Move the trend window by `steps` tenths of its span (negative = back in time).
     TrendPan { steps: i32 },
+    /// Add `tag` to the tags drawn on the trend (already in [`UiState::trend_tags`]).
+    AddToTrend { tag: String },
+    /// Drop every trend tag but the main one.
+    ClearTrendExtras,
     /// Acknowledge one alarm (confirmed in a popup).
     AckAlarm { id: u64 },
     /// Acknowledge these alarms: the unacknowledged ones of the current view.
@@ -761,13 +784,62 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?;
             let tag = tag.name.clone();
             ui.trend_tag = Some(tag.clone());
+            // the selected tag becomes the main one; the extras are kept
+            let extras: Vec<String> = ui.trend_tags.iter().skip(1).filter(|t| **t != tag).cloned().collect();
+            ui.trend_tags = std::iter::once(tag.clone()).chain(extras).take(MAX_TREND_TAGS).collect();
             ui.screen = Screen::Trend;
             return Some(Action::OpenTrend { tag });
         }
+        Key::Char('t') if ui.screen == Screen::Tags => {
+            let tags = visible_tags(snapshot, ui);
+            let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?.name.clone();
+            if ui.trend_tags.contains(&tag) {
+                ui.notice = Some(format!("{tag} is already on the trend."));
+            } else if ui.trend_tags.len() >= MAX_TREND_TAGS {
+                ui.notice = Some(format!("A trend shows at most {MAX_TREND_TAGS} tags: T clears the extras."));
+            } else {
+                if ui.trend_tags.is_empty()
+                    && let Some(main) = &ui.trend_tag
+                    && *main != tag
+                {
+                    ui.trend_tags.push(main.clone());
+                }
+                ui.trend_tags.push(tag.clone());
+                if ui.trend_tag.is_none() {
+                    ui.trend_tag = Some(tag.clone());
+                }
+                ui.notice = Some(format!("{tag} added to the trend ({}/{MAX_TREND_TAGS}).", ui.trend_tags.len()));
+                return Some(Action::AddToTrend { tag });
+            }
+        }
+        Key::Char('T') if ui.screen == Screen::Tags => {
+            ui.trend_tags.truncate(1);
+            ui.notice = Some("Extra trend tags cleared.".into());
+            return Some(Action::ClearTrendExtras);
+        }
+        Key::Char('c') if ui.screen == Screen::Trend => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = match ui.trend_cursor {
+                Some(_) => None,
+                None => Some(last),
+            };
+        }
+        Key::Left if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = ui.trend_cursor.map(|c| c.min(last).saturating_sub(1));
+        }
+        Key::Right if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = ui.trend_cursor.map(|c| (c + 1).min(last));
+        }
+        Key::Home if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => ui.trend_cursor = Some(0),
+        Key::End if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            ui.trend_cursor = Some(ui.trend_cols.saturating_sub(1))
+        }
         Key::Char('+') | Key::Char('=') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: true }),
         Key::Char('-') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: false }),
-        Key::Left if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -1 }),
-        Key::Right if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 1 }),
+        Key::Left | Key::ShiftLeft if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -1 }),
+        Key::Right | Key::ShiftRight if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 1 }),
         Key::PageUp if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -10 }),
         Key::PageDown if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 10 }),
         Key::Char('v') if ui.screen == Screen::Alarms => {
@@ -1327,6 +1399,91 @@ mod tests {
         assert_eq!(seqs(&ui), vec![3], "detail is searched");
         press(&mut ui, &s, &[Key::Enter, Key::Esc]);
         assert_eq!(seqs(&ui), vec![3, 2, 1]);
+    }
+
+    #[test]
+    fn trend_cursor_toggles_moves_and_clamps() {
+        let s = snap();
+        let mut ui = UiState { screen: Screen::Trend, ..Default::default() };
+        ui.resize(80, 24);
+        let last = ui.trend_cols - 1;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('c')]), vec![]);
+        assert_eq!(ui.trend_cursor, Some(last), "starts on the newest column");
+        assert_eq!(press(&mut ui, &s, &[Key::Right, Key::Right]), vec![], "arrows move the cursor, no pan");
+        assert_eq!(ui.trend_cursor, Some(last), "clamped at the right edge");
+        press(&mut ui, &s, &[Key::Left, Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(last - 2));
+        press(&mut ui, &s, &[Key::Home, Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(0), "clamped at the left edge");
+        press(&mut ui, &s, &[Key::End]);
+        assert_eq!(ui.trend_cursor, Some(last));
+        // a cursor left over from a wider terminal moves from the right edge
+        ui.trend_cursor = Some(500);
+        press(&mut ui, &s, &[Key::Left]);
+        assert_eq!(ui.trend_cursor, Some(last - 1));
+        assert_eq!(
+            press(&mut ui, &s, &[Key::ShiftLeft, Key::ShiftRight, Key::PageUp, Key::PageDown]),
+            vec![
+                Action::TrendPan { steps: -1 },
+                Action::TrendPan { steps: 1 },
+                Action::TrendPan { steps: -10 },
+                Action::TrendPan { steps: 10 },
+            ],
+            "Shift-arrows and PgUp/PgDn still pan"
+        );
+        assert_eq!(ui.trend_cursor, Some(last - 1), "panning keeps the cursor column");
+        press(&mut ui, &s, &[Key::Char('c')]);
+        assert_eq!(ui.trend_cursor, None);
+        assert_eq!(
+            press(&mut ui, &s, &[Key::Left, Key::ShiftRight]),
+            vec![Action::TrendPan { steps: -1 }, Action::TrendPan { steps: 1 }]
+        );
+        // c means nothing on other screens
+        let mut ui = UiState::default();
+        press(&mut ui, &s, &[Key::Char('c')]);
+        assert_eq!(ui.trend_cursor, None);
+        ui.resize(160, 48);
+        assert!(ui.trend_cols > 100);
+    }
+
+    #[test]
+    fn t_adds_tags_to_the_trend_and_capital_t_clears() {
+        let s = snap();
+        let mut ui = UiState::default();
+        // no trend yet: the first added tag becomes the main one
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![Action::AddToTrend { tag: "T00".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T00"]);
+        assert_eq!(ui.trend_tag.as_deref(), Some("T00"));
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![], "no duplicates");
+        assert!(ui.notice.as_deref().unwrap().contains("already"));
+        assert_eq!(ui.trend_tags.len(), 1);
+        let acts =
+            press(&mut ui, &s, &[Key::Down, Key::Char('t'), Key::Down, Key::Char('t'), Key::Down, Key::Char('t')]);
+        assert_eq!(acts.len(), 3);
+        assert_eq!(ui.trend_tags, vec!["T00", "T01", "T02", "T03"]);
+        assert_eq!(press(&mut ui, &s, &[Key::Down, Key::Char('t')]), vec![], "at most 4");
+        assert!(ui.notice.as_deref().unwrap().contains('4'));
+        assert_eq!(ui.trend_tags.len(), MAX_TREND_TAGS);
+        // Enter on another tag makes it the main one and keeps the extras
+        press(&mut ui, &s, &[Key::Home]);
+        ui.selected = 1;
+        assert_eq!(press(&mut ui, &s, &[Key::Enter]), vec![Action::OpenTrend { tag: "T01".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T01", "T02", "T03"], "the new main tag is not also an extra");
+        ui.screen = Screen::Tags;
+        ui.selected = 9;
+        press(&mut ui, &s, &[Key::Enter]);
+        assert_eq!(ui.trend_tags, vec!["T09", "T02", "T03"]);
+        ui.screen = Screen::Tags;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('T')]), vec![Action::ClearTrendExtras]);
+        assert_eq!(ui.trend_tags, vec!["T09"]);
+        // with an open trend and an empty set, t keeps the open tag as main
+        let mut ui = UiState { trend_tag: Some("T05".into()), selected: 7, ..Default::default() };
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t')]), vec![Action::AddToTrend { tag: "T07".into() }]);
+        assert_eq!(ui.trend_tags, vec!["T05", "T07"]);
+        // t and T mean nothing on the Trend screen
+        ui.screen = Screen::Trend;
+        assert_eq!(press(&mut ui, &s, &[Key::Char('t'), Key::Char('T')]), vec![]);
+        assert_eq!(ui.trend_tags, vec!["T05", "T07"]);
     }
 
     #[test]

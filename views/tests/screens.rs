@@ -360,3 +360,89 @@ fn thousand_tags_render_fast() {
         assert!(per < std::time::Duration::from_millis(200), "{per:?}");
     }
 }
+
+fn trend_ui(s: &Snapshot, cursor: Option<usize>, color: bool) -> UiState {
+    UiState { trend_cursor: cursor, theme: Theme { color }, ..ui_for(Screen::Trend, s) }
+}
+
+#[test]
+fn trend_cursor_multi_series_snapshots() {
+    let s = normal();
+    let cases: [(&str, TrendData, Option<usize>); 4] = [
+        ("trend_cursor", trend_normal(), Some(38)),
+        ("trend_3_same_units", trend_multi(&[("PT101.Suction", "bar"), ("PT103.Seal", "bar")]), None),
+        ("trend_2_units", trend_multi(&[("FT101.Flow", "m³/h")]), None),
+        ("trend_3_cursor", trend_multi(&[("FT101.Flow", "m³/h"), ("PT103.Seal", "bar")]), Some(20)),
+    ];
+    for (name, trend, cursor) in cases {
+        for (w, h) in SIZES {
+            let term = render(&s, Some(&trend), &trend_ui(&s, cursor, false), w, h);
+            assert_no_control(term.backend().buffer(), name);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), term.backend());
+        }
+    }
+}
+
+#[test]
+fn trend_cursor_readout_names_every_series() {
+    let s = normal();
+    let trend = trend_multi(&[("FT101.Flow", "m³/h"), ("PT103.Seal", "bar")]);
+    // the cursor on the spike of the second extra, past the right edge, and on its gap
+    for (w, h) in SIZES {
+        let cols = usize::from(w) - 20;
+        let spike = 30 * cols / 120;
+        let text = render(&s, Some(&trend), &trend_ui(&s, Some(spike), true), w, h).backend().to_string();
+        assert!(text.contains("cursor 21:"), "{text}");
+        for tag in ["PT102.Discharge", "FT101.Flow", "PT103.Seal"] {
+            assert!(text.matches(tag).count() >= 2, "{tag} in legend and readout: {text}");
+        }
+        assert!(text.contains("12.50") && text.contains("m³/h"), "{text}");
+        let text = render(&s, Some(&trend), &trend_ui(&s, Some(9999), true), w, h).backend().to_string();
+        assert!(text.contains(&format!("column {cols}/{cols}")), "clamped: {text}");
+        let gap = 92 * cols / 120;
+        let text = render(&s, Some(&trend), &trend_ui(&s, Some(gap), true), w, h).backend().to_string();
+        assert!(text.contains("PT103.Seal  no data"), "{text}");
+        assert!(text.contains("PT102.Discharge  min"), "{text}");
+    }
+}
+
+#[test]
+fn trend_cursor_is_visible_without_colour() {
+    use ratatui::style::Modifier;
+    let s = normal();
+    let trend = trend_multi(&[("PT101.Suction", "bar")]);
+    let term = render(&s, Some(&trend), &trend_ui(&s, Some(10), false), 80, 24);
+    let buf = term.backend().buffer();
+    let x = 20 + 10;
+    let marked = (4..18).filter(|&y| buf[(x, y)].symbol() == "│" || buf[(x, y)].modifier.contains(Modifier::REVERSED));
+    assert!(marked.count() >= 10, "{}", term.backend());
+}
+
+#[test]
+fn trend_multi_hostile_has_no_control_chars() {
+    let (s, trend) = fixture("hostile");
+    let mut trend = trend.unwrap();
+    let evil = trend.tag.clone();
+    trend.extra = trend_multi(&[("a", "b"), ("c", "d"), ("e", "f"), ("g", "h")]).extra;
+    for e in &mut trend.extra {
+        e.tag = evil.clone();
+        e.units = trend.units.clone();
+    }
+    trend.extra[0].units = "\u{1b}[31m".into();
+    for (w, h) in SIZES.into_iter().chain([(20, 6), (40, 10), (80, 8)]) {
+        for cursor in [None, Some(0), Some(5000)] {
+            let term = render(&s, Some(&trend), &trend_ui(&s, cursor, true), w, h);
+            assert_no_control(term.backend().buffer(), &format!("multi {w}x{h}"));
+        }
+    }
+}
+
+#[test]
+fn trend_cursor_shows_the_date_on_long_spans() {
+    let s = huge();
+    let trend = trend_huge();
+    let text = render(&s, Some(&trend), &trend_ui(&s, Some(0), false), 160, 48).backend().to_string();
+    assert!(text.contains("cursor 2023-10-15 22:13:20 → 2023-10-16"), "{text}");
+    let text = render(&s, Some(&trend_normal()), &trend_ui(&s, Some(0), false), 160, 48).backend().to_string();
+    assert!(text.contains("cursor 21:13:20 → 21:13:50 UTC"), "{text}");
+}

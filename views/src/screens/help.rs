@@ -15,6 +15,8 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("↑ ↓ PgUp PgDn", "move the selection"),
             ("Home End", "first / last tag"),
             ("Enter", "open the trend of the selected tag"),
+            ("t", "add the selected tag to the trend (max 4)"),
+            ("T", "clear the extra trend tags"),
             ("/", "filter (name, asset, description)"),
             ("  typing", "Enter keeps, Esc clears, Bksp deletes"),
             ("Esc", "clear the filter"),
@@ -24,7 +26,10 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
         Screen::Trend => vec![
             ("+ -", "zoom in / out (halve / double span)"),
             ("← →", "pan back / forward by 1/10 span"),
+            ("Shift-← →", "pan by 1/10 span, also with the cursor on"),
             ("PgUp PgDn", "pan back / forward by a whole span"),
+            ("c", "time cursor on / off (values per tag)"),
+            ("  cursor on", "← → move it one column, Home End first/last"),
             ("Esc", "back to Tags"),
         ],
         Screen::Alarms => vec![

@@ -146,10 +146,18 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
     }
     match ui.screen {
         Screen::Overview => &[("1-7", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
-        Screen::Tags => {
-            &[("↑↓", "select"), ("Enter", "trend"), ("/", "filter"), ("s/S", "sort"), ("?", "help"), ("q", "quit")]
+        Screen::Tags => &[
+            ("↑↓", "select"),
+            ("Enter", "trend"),
+            ("t/T", "add/clear"),
+            ("/", "filter"),
+            ("s/S", "sort"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Screen::Trend => {
+            &[("+/-", "zoom"), ("←→", "pan"), ("c", "cursor"), ("Esc", "back"), ("?", "help"), ("q", "quit")]
         }
-        Screen::Trend => &[("+/-", "zoom"), ("←→", "pan"), ("Esc", "back"), ("?", "help"), ("q", "quit")],
         Screen::Alarms => &[
             ("↑↓", "select"),
             ("a", "ack"),

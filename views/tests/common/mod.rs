@@ -677,6 +677,7 @@ pub fn trend_normal() -> TrendData {
                 }
             })
             .collect(),
+        extra: Vec::new(),
     }
 }
 
@@ -703,6 +704,7 @@ pub fn trend_huge() -> TrendData {
                 }
             })
             .collect(),
+        extra: Vec::new(),
     }
 }
 
@@ -710,5 +712,30 @@ pub fn trend_hostile() -> TrendData {
     let mut t = trend_normal();
     t.tag = format!("{EVIL}温度計🔥");
     t.units = format!("°C{EVIL}");
+    t
+}
+
+/// `trend_normal` plus one extra series per entry of `extras` (tag, units);
+/// the second extra has a one-column spike and a gap.
+pub fn trend_multi(extras: &[(&str, &str)]) -> TrendData {
+    let mut t = trend_normal();
+    t.extra = extras
+        .iter()
+        .enumerate()
+        .map(|(k, (tag, units))| {
+            let mut columns = t.columns.clone();
+            for (i, c) in columns.iter_mut().enumerate() {
+                let v = 3.0 + 2.0 * k as f64 + (i as f64 / (8.0 + 4.0 * k as f64)).cos() * 0.6;
+                (c.min, c.max, c.last, c.count) = (v - 0.05, v + 0.05, v, 30);
+            }
+            if k == 1 {
+                columns[30].max = 12.5;
+                for c in &mut columns[90..96] {
+                    c.count = 0;
+                }
+            }
+            TrendSeries { tag: (*tag).into(), units: (*units).into(), columns }
+        })
+        .collect();
     t
 }
