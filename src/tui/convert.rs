@@ -171,6 +171,7 @@ fn alarm(a: &ipc::LiveAlarm) -> AlarmRow {
 
 pub fn trend(tag: String, units: String, from_ms: i64, to_ms: i64, cols: &[ipc::TrendColumn]) -> TrendData {
     TrendData {
+        extra: Vec::new(),
         tag,
         units,
         from_ms,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use mimic_views::{Action, Key, Screen, Snapshot, Theme, TrendData, UiState};
+use mimic_views::{Action, Key, Screen, Snapshot, Theme, TrendData, TrendSeries, UiState};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
@@ -40,6 +40,9 @@ struct Trend {
     /// End of the window; `None` follows the present.
     end_ms: Option<i64>,
     data: Option<TrendData>,
+    /// Further tags drawn on the same axes, and their latest columns.
+    extras: Vec<String>,
+    extra_data: Vec<TrendSeries>,
 }
 
 /// Attach to the daemon serving `socket` and run until the user quits.
@@ -85,9 +88,16 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         dirty = true;
                     }
                     Event::Reply(Reply::Trend { tag, units, from_ms, to_ms, columns }) => {
-                        if let Some(t) = trend.as_mut().filter(|t| t.tag == tag) {
-                            t.data = Some(convert::trend(tag, units, from_ms, to_ms, &columns));
-                            dirty = true;
+                        if let Some(t) = trend.as_mut() {
+                            let data = convert::trend(tag.clone(), units, from_ms, to_ms, &columns);
+                            if t.tag == tag {
+                                t.data = Some(data);
+                                dirty = true;
+                            } else if t.extras.contains(&tag) {
+                                t.extra_data.retain(|s| s.tag != tag);
+                                t.extra_data.push(TrendSeries { tag, units: data.units, columns: data.columns });
+                                dirty = true;
+                            }
                         }
                     }
                     Event::Reply(Reply::History { .. }) => {}
@@ -117,8 +127,17 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         match mimic_views::handle_key(&mut ui, &snap, key) {
                             Some(Action::Quit) => break,
                             Some(Action::OpenTrend { tag }) => {
-                                let keep = trend.as_ref().filter(|t| t.tag == tag).map_or(3_600_000, |t| t.span_ms);
-                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None });
+                                let keep = trend.as_ref().map_or(3_600_000, |t| t.span_ms);
+                                let extras = ui.trend_tags.iter().skip(1).cloned().collect();
+                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None, extras, extra_data: Vec::new() });
+                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                            }
+                            Some(Action::AddToTrend { .. }) | Some(Action::ClearTrendExtras) => {
+                                if let Some(t) = trend.as_mut() {
+                                    t.extras = ui.trend_tags.iter().filter(|x| **x != t.tag).cloned().collect();
+                                    let keep = t.extras.clone();
+                                    t.extra_data.retain(|s| keep.contains(&s.tag));
+                                }
                                 request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
                             }
                             Some(Action::TrendZoom { in_ }) => {
@@ -165,7 +184,12 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                 }
             }
             _ = tokio::time::sleep_until(draw_at), if dirty => {
-                let data = trend.as_ref().and_then(|t| t.data.as_ref());
+                let data = trend.as_ref().and_then(|t| {
+                    let mut d = t.data.clone()?;
+                    d.extra = t.extras.iter().filter_map(|x| t.extra_data.iter().find(|s| &s.tag == x).cloned()).collect();
+                    Some(d)
+                });
+                let data = data.as_ref();
                 let prompt = secret_for.map(|id| (id, secret.chars().count()));
                 terminal.draw(&snap, data, &ui, prompt).map_err(|e| anyhow!("drawing failed: {e}"))?;
                 last_draw = Instant::now();
@@ -226,6 +250,8 @@ async fn act(writer: &mut Writer, act: Act) {
 async fn request_trend(writer: &mut Writer, trend: Option<&Trend>, width: u16) {
     let Some(t) = trend else { return };
     let to = t.end_ms.unwrap_or_else(mimic_drivers::now_ms);
-    let columns = usize::from(width.saturating_sub(10)).max(10);
-    let _ = send(writer, &Request::Trend { tag: t.tag.clone(), from_ms: to - t.span_ms, to_ms: to, columns }).await;
+    let columns = mimic_views::screens::trend::plot_width(width).max(10);
+    for tag in std::iter::once(&t.tag).chain(&t.extras) {
+        let _ = send(writer, &Request::Trend { tag: tag.clone(), from_ms: to - t.span_ms, to_ms: to, columns }).await;
+    }
 }

@@ -112,6 +112,8 @@ fn key(k: KeyEvent) -> Option<Key> {
         KeyCode::PageDown => Key::PageDown,
         KeyCode::Home => Key::Home,
         KeyCode::End => Key::End,
+        KeyCode::Left if k.modifiers.contains(KeyModifiers::SHIFT) => Key::ShiftLeft,
+        KeyCode::Right if k.modifiers.contains(KeyModifiers::SHIFT) => Key::ShiftRight,
         KeyCode::Left => Key::Left,
         KeyCode::Right => Key::Right,
         KeyCode::Backspace => Key::Backspace,
