@@ -195,3 +195,10 @@ pub fn spawn_modbus_server_unit(mode: &str, map: &Path, unit: u8) -> (Peer, u16)
     let unit = unit.to_string();
     spawn_python_peer("modbus_server.py", &["--port", "0", "--map", map, "--mode", mode, "--unit", &unit])
 }
+
+/// Starts `tests/peers/modbus_server.py` in `normal` mode, unit 1, answering writes
+/// as `writes` says (`accept`, `reject`, `ignore`, `die`).
+pub fn spawn_modbus_server_writes(writes: &str, map: &Path) -> (Peer, u16) {
+    let map = map.to_str().expect("map path must be UTF-8");
+    spawn_python_peer("modbus_server.py", &["--port", "0", "--map", map, "--mode", "normal", "--writes", writes])
+}

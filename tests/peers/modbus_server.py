@@ -3,6 +3,7 @@
 
 Usage:
     modbus_server.py --port 0 --map tests/peers/typed_map.json [--mode MODE] [--unit N]
+                     [--writes accept|reject|ignore|die]
 
 Prints exactly one line ``READY <port>`` on stdout once listening, then serves
 until SIGTERM/SIGINT (clean exit, status 0).
@@ -21,6 +22,15 @@ Register space served in normal mode, per table: every address from 0 up to
 ones no point covers read 0 (False for bits). Addresses past that end answer
 exception 2. Writes are accepted (except in exception ranges).
 
+Writes (pymodbus modes, --writes; default accept):
+    accept     writes land in the served map and read back as written.
+    reject     every write request answers exception 3 (illegal data value).
+    ignore     writes are acknowledged normally, but the registers keep their
+               old values (a device that silently keeps the old value).
+    die        nothing is acknowledged: on the first write request the server
+               closes every connection and exits (status 0), so the outcome of
+               that write is unknown to the client.
+
 The value -> register encoding is defined in typed_map.json's "comment";
 ``encode_point`` below implements exactly that definition. When a point
 carries a "registers" list, the server checks its own encoding against it at
@@ -32,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import struct
 import sys
@@ -156,7 +167,7 @@ def load_map(path: str):
     return cells, ranges
 
 
-def build_device(cells, ranges, unit: int, all_exception: bool):
+def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "accept"):
     """Build the pymodbus (3.16 SimData/SimDevice API) device."""
     from pymodbus.constants import ExcCodes
     from pymodbus.simulator import DataType, SimData, SimDevice
@@ -185,13 +196,34 @@ def build_device(cells, ranges, unit: int, all_exception: bool):
         return [SimData(a, values=[bool(v) for v in vals] if bits else vals, datatype=kind)
                 for a, vals in out]
 
-    async def refuse(*_args):
-        return ExcCodes.ILLEGAL_ADDRESS
+    async def action(_function_code, _start, _address, _count, current_registers, set_values):
+        if all_exception:
+            return ExcCodes.ILLEGAL_ADDRESS
+        if set_values is None:
+            # a read (also the read-back a write function does after writing)
+            return None
+        if writes == "reject":
+            return ExcCodes.ILLEGAL_VALUE
+        if writes == "die":
+            print("modbus_server: write received, dying (--writes die)", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(0)  # closes the listener and every connection; no answer is sent
+        if writes == "ignore":
+            # pymodbus applies the write right after this returns (no await in
+            # between); put the old block back before the next request is served.
+            kept = list(current_registers)
 
+            def restore() -> None:
+                current_registers[:] = kept
+
+            asyncio.get_running_loop().call_soon(restore)
+        return None
+
+    plain = not all_exception and writes == "accept"
     return SimDevice(
         id=unit,
         simdata=(blocks("coil", True), blocks("di", True), blocks("hr", False), blocks("ir", False)),
-        action=refuse if all_exception else None,
+        action=None if plain else action,
     )
 
 
@@ -212,7 +244,7 @@ async def serve_pymodbus(args) -> None:
     from pymodbus.server import ModbusTcpServer
 
     cells, ranges = load_map(args.map)
-    device = build_device(cells, ranges, args.unit, args.mode == "exception")
+    device = build_device(cells, ranges, args.unit, args.mode == "exception", args.writes)
     stop = stop_event()
     server = ModbusTcpServer(device, address=(args.host, args.port))
     await server.serve_forever(background=True)
@@ -265,6 +297,12 @@ def main() -> int:
     ap.add_argument("--map", required=True, help="typed map JSON")
     ap.add_argument("--mode", choices=("normal", "exception", "close", "silent"), default="normal")
     ap.add_argument("--unit", type=int, default=1, help="Modbus unit id served (default 1)")
+    ap.add_argument(
+        "--writes",
+        choices=("accept", "reject", "ignore", "die"),
+        default="accept",
+        help="how writes are answered in the pymodbus modes (default accept)",
+    )
     args = ap.parse_args()
     try:
         load_map(args.map)  # validate in every mode
