@@ -430,7 +430,16 @@ fn state_rank(s: AlarmStateView) -> u8 {
 /// state highest priority first, then most recent first, then id. The Alarms
 /// selection `ui.alarm_selected` indexes this list.
 pub fn visible_alarms<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AlarmRow> {
-    let mut v: Vec<&AlarmRow> = snapshot.alarms.iter().filter(|a| ui.alarm_view.contains(a)).collect();
+    let needle = ui.filter.to_lowercase();
+    let mut v: Vec<&AlarmRow> = snapshot
+        .alarms
+        .iter()
+        .filter(|a| ui.alarm_view.contains(a))
+        .filter(|a| {
+            needle.is_empty()
+                || [&a.tag, &a.asset, &a.area, &a.kind, &a.message].iter().any(|f| contains_ci(f, &needle))
+        })
+        .collect();
     v.sort_by(|a, b| {
         state_rank(a.state)
             .cmp(&state_rank(b.state))
@@ -761,7 +770,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
         Key::Char(c @ '1'..='7') => ui.screen = Screen::ALL[usize::from(c as u8 - b'1')],
         Key::Tab => ui.screen = Screen::ALL[(ui.screen.index() + 1) % n],
         Key::BackTab => ui.screen = Screen::ALL[(ui.screen.index() + n - 1) % n],
-        Key::Char('/') if matches!(ui.screen, Screen::Tags | Screen::Devices | Screen::Audit) => {
+        Key::Char('/') if matches!(ui.screen, Screen::Tags | Screen::Devices | Screen::Audit | Screen::Alarms) => {
             ui.filter_editing = true
         }
         Key::Esc if ui.screen == Screen::Trend => ui.screen = Screen::Tags,
@@ -1117,6 +1126,21 @@ mod tests {
         assert_eq!(ui.overview_scroll, 21);
         press(&mut ui, &s, &[Key::Home]);
         assert_eq!(ui.overview_scroll, 0);
+    }
+
+    #[test]
+    fn alarms_filter_by_text() {
+        let s = alarm_snap();
+        let mut ui = UiState { screen: Screen::Alarms, ..Default::default() };
+        let all = visible_alarms(&s, &ui).len();
+        for k in [Key::Char('/'), Key::Char('a'), Key::Char('4'), Key::Enter] {
+            assert_eq!(handle_key(&mut ui, &s, k), None, "typing a filter never acts");
+        }
+        assert_eq!(ui.filter, "a4");
+        let shown: Vec<u64> = visible_alarms(&s, &ui).iter().map(|a| a.id).collect();
+        assert_eq!(shown, vec![4]);
+        handle_key(&mut ui, &s, Key::Esc);
+        assert_eq!(visible_alarms(&s, &ui).len(), all);
     }
 
     fn alarm_snap() -> Snapshot {

@@ -168,6 +168,11 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         }
     }
     tab(&format!("  {} shown", alarms.len()), t.normal(), &mut x);
+    if ui.filter_editing {
+        tab(&format!("  filter: {}█", ui.filter), t.key(), &mut x);
+    } else if !ui.filter.is_empty() {
+        tab(&format!("  filter: {}", ui.filter), t.key(), &mut x);
+    }
 
     let rest = Rect::new(area.x, area.y + 3, area.width, area.height - 3);
     if alarms.is_empty() {
