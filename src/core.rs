@@ -355,13 +355,3 @@ deadband = 1.0
         assert!(e.is_empty());
     }
 }
-
-#[cfg(test)]
-mod profile_tests {
-    #[test]
-    fn demo_profile_is_valid() {
-        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo-site.toml"));
-        let site = crate::config::Site::load(path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(site.tags.len(), 20);
-    }
-}

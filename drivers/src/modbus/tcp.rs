@@ -265,7 +265,7 @@ impl Driver for ModbusTcp {
                 Ok(BlockOutcome::Words(words)) => {
                     self.decode_block(block.start(), block.points(), &words, recv, out, &mut summary);
                 }
-                Ok(BlockOutcome::Exception(exc)) if block.points().len() > 1 => {
+                Ok(BlockOutcome::Exception(_)) if block.points().len() > 1 => {
                     // The device refused the coalesced range (often a hole in its map):
                     // ask for each point on its own so only the truly bad ones go Bad.
                     summary.exceptions += 1;
@@ -294,7 +294,6 @@ impl Driver for ModbusTcp {
                             }
                         }
                     }
-                    let _ = exc;
                 }
                 Ok(BlockOutcome::Exception(exc)) => {
                     summary.exceptions += 1;
