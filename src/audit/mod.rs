@@ -575,6 +575,22 @@ pub fn entries_since(db: &Database, since_ms: i64) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// The newest `n` entries, oldest first (reads only those, from the end of the chain).
+pub fn newest(db: &Database, n: usize) -> Result<Vec<Entry>> {
+    let txn = db.begin_read()?;
+    let mut out = Vec::with_capacity(n);
+    let Some(table) = open_read(&txn, AUDIT)? else {
+        return Ok(out);
+    };
+    for item in table.iter()?.rev().take(n) {
+        let (k, v) = item?;
+        let seq = k.value();
+        out.push(Entry::from_stored(v.value()).map_err(|r| AuditError::Corrupt { seq, reason: r.to_string() })?);
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// One entry as a JSON object (hashes as hex, `time` as RFC 3339 UTC).
 pub fn entry_json(e: &Entry) -> serde_json::Value {
     let time = jiff::Timestamp::from_millisecond(e.ts_ms)

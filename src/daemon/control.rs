@@ -106,8 +106,8 @@ pub struct Control {
 impl Control {
     pub fn new(historian: Arc<RwLock<Historian>>, key: Arc<SiteKey>, users_path: PathBuf) -> Control {
         let recent = match historian.read() {
-            Ok(h) => audit::entries_since(h.database(), i64::MIN)
-                .map(|all| all.iter().rev().take(RECENT_AUDIT).rev().map(live).collect())
+            Ok(h) => audit::newest(h.database(), RECENT_AUDIT)
+                .map(|entries| entries.iter().map(live).collect())
                 .unwrap_or_default(),
             Err(_) => VecDeque::new(),
         };
