@@ -40,8 +40,8 @@ struct Trend {
     /// End of the window; `None` follows the present.
     end_ms: Option<i64>,
     data: Option<TrendData>,
-    /// Further tags drawn on the same axes, and their latest columns.
-    extras: Vec<String>,
+    /// Latest columns of the further tags drawn on the same axes (which tags: the
+    /// views' `UiState::trend_tags`, see [`extras`]).
     extra_data: Vec<TrendSeries>,
 }
 
@@ -93,7 +93,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             if t.tag == tag {
                                 t.data = Some(data);
                                 dirty = true;
-                            } else if t.extras.contains(&tag) {
+                            } else if extras(&ui, &t.tag).any(|x| *x == tag) {
                                 t.extra_data.retain(|s| s.tag != tag);
                                 t.extra_data.push(TrendSeries { tag, units: data.units, columns: data.columns });
                                 dirty = true;
@@ -128,23 +128,21 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             Some(Action::Quit) => break,
                             Some(Action::OpenTrend { tag }) => {
                                 let keep = trend.as_ref().map_or(3_600_000, |t| t.span_ms);
-                                let extras = ui.trend_tags.iter().skip(1).cloned().collect();
-                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None, extras, extra_data: Vec::new() });
-                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None, extra_data: Vec::new() });
+                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                             }
                             Some(Action::AddToTrend { .. }) | Some(Action::ClearTrendExtras) => {
                                 if let Some(t) = trend.as_mut() {
-                                    t.extras = ui.trend_tags.iter().filter(|x| **x != t.tag).cloned().collect();
-                                    let keep = t.extras.clone();
-                                    t.extra_data.retain(|s| keep.contains(&s.tag));
+                                    let keep: Vec<&String> = extras(&ui, &t.tag).collect();
+                                    t.extra_data.retain(|s| keep.contains(&&s.tag));
                                 }
-                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                             }
                             Some(Action::TrendZoom { in_ }) => {
                                 if let Some(t) = trend.as_mut() {
                                     t.span_ms = if in_ { (t.span_ms / 2).max(MIN_SPAN_MS) } else { (t.span_ms * 2).min(MAX_SPAN_MS) };
                                 }
-                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                             }
                             Some(Action::TrendPan { steps }) => {
                                 if let Some(t) = trend.as_mut() {
@@ -152,7 +150,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                                     let end = t.end_ms.unwrap_or(now) + i64::from(steps) * t.span_ms / 10;
                                     t.end_ms = (end < now).then_some(end);
                                 }
-                                request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                             }
                             Some(Action::AckAlarm { id }) => act(&mut writer, Act::AckAlarm { id }).await,
                             Some(Action::AckAllVisible { ids }) => act(&mut writer, Act::AckAlarms { ids }).await,
@@ -172,21 +170,21 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             }
             _ = trend_refresh.tick(), if ui.screen == Screen::Trend => {
                 if trend.as_ref().is_some_and(|t| t.end_ms.is_none()) {
-                    request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                    request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                 }
             }
             _ = reconnect.tick(), if writer.is_none() => {
                 if let Ok(stream) = UnixStream::connect(&socket).await {
                     writer = connect(stream, tx.clone());
                     if send(&mut writer, &Request::Subscribe).await.is_ok() {
-                        request_trend(&mut writer, trend.as_ref(), terminal.size().0).await;
+                        request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                     }
                 }
             }
             _ = tokio::time::sleep_until(draw_at), if dirty => {
                 let data = trend.as_ref().and_then(|t| {
                     let mut d = t.data.clone()?;
-                    d.extra = t.extras.iter().filter_map(|x| t.extra_data.iter().find(|s| &s.tag == x).cloned()).collect();
+                    d.extra = extras(&ui, &t.tag).filter_map(|x| t.extra_data.iter().find(|s| &s.tag == x).cloned()).collect();
                     Some(d)
                 });
                 let data = data.as_ref();
@@ -247,11 +245,16 @@ async fn act(writer: &mut Writer, act: Act) {
     let _ = send(writer, &Request::Act { act }).await;
 }
 
-async fn request_trend(writer: &mut Writer, trend: Option<&Trend>, width: u16) {
+/// The tags drawn with `main` on one trend.
+fn extras<'a>(ui: &'a UiState, main: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+    ui.trend_tags.iter().filter(move |x| x.as_str() != main)
+}
+
+async fn request_trend(writer: &mut Writer, trend: Option<&Trend>, ui: &UiState, width: u16) {
     let Some(t) = trend else { return };
     let to = t.end_ms.unwrap_or_else(mimic_drivers::now_ms);
     let columns = mimic_views::screens::trend::plot_width(width).max(10);
-    for tag in std::iter::once(&t.tag).chain(&t.extras) {
+    for tag in std::iter::once(&t.tag).chain(extras(ui, &t.tag)) {
         let _ = send(writer, &Request::Trend { tag: tag.clone(), from_ms: to - t.span_ms, to_ms: to, columns }).await;
     }
 }
