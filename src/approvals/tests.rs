@@ -224,6 +224,87 @@ const PEOPLE: [(&str, Role); 6] = [
     ("val", Role::Viewer),
 ];
 
+/// Run `ops` against the approvals and check every write they produce; returns how
+/// many writes there were (so a test can show the checker really sees writes).
+fn check_ops(ops: &[Op]) -> Result<usize, TestCaseError> {
+    let s = site();
+    let mut p = Plant::healthy();
+    let mut a = Approvals::new();
+    let mut now = 0i64;
+    let mut written = 0;
+    for op in ops.iter().cloned() {
+        let fx = match op {
+            Op::Request { who, tag, value } => {
+                let (u, r) = PEOPLE[usize::from(who)];
+                a.request(&s, &p.live(), &signer(u, r), usize::from(tag), value, Source::Manual, vec![], now).1
+            }
+            Op::Sign { who, id } => {
+                let (u, r) = PEOPLE[usize::from(who)];
+                a.sign(&s, &p.live(), u64::from(id), &signer(u, r), now).1
+            }
+            Op::Reject { who, id } => {
+                let (u, r) = PEOPLE[usize::from(who)];
+                a.reject(&s, u64::from(id), &signer(u, r), "no", now).1
+            }
+            Op::Outcome { id } => a.outcome(&s, u64::from(id), WriteOutcome::Confirmed { read_back: 0.0 }, now),
+            Op::Move { tag, value } => {
+                p.values[usize::from(tag)] = Some(value);
+                Vec::new()
+            }
+            Op::Device { ok } => {
+                p.device_ok[0] = ok;
+                Vec::new()
+            }
+            Op::Audit { ok } => {
+                p.audit_ok = ok;
+                Vec::new()
+            }
+            Op::Wait { ms } => {
+                now += i64::from(ms);
+                a.expire(&s, &p.live(), now)
+            }
+        };
+        for (id, tag, value) in writes(&fx) {
+            written += 1;
+            let req = a.get(id).expect("a write names its request");
+            let t = &s.tags[tag];
+            prop_assert!(t.writable);
+            prop_assert_eq!(req.tag, tag);
+            prop_assert_eq!(req.value, value);
+            prop_assert!(value >= t.low.unwrap_or(0.0) && value <= t.high.unwrap_or(1.0));
+            if let (Some(max), Some(cur)) = (t.write.max_step, p.values[tag]) {
+                prop_assert!((value - cur).abs() <= max + 1e-9);
+            }
+            prop_assert!(p.device_ok[0] && p.audit_ok);
+            let signers: Vec<&str> = req.signatures.iter().map(|s| s.user.as_str()).collect();
+            prop_assert!(signers.len() >= required(t.write.critical));
+            let mut distinct = signers.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            prop_assert_eq!(distinct.len(), signers.len());
+            for sig in &req.signatures {
+                let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r).expect("known");
+                let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
+                prop_assert!(authorize(role, cmd));
+            }
+        }
+    }
+    Ok(written)
+}
+
+#[test]
+fn the_property_checker_sees_real_writes() {
+    let ops = [
+        Op::Request { who: 3, tag: 0, value: 55.0 },
+        Op::Sign { who: 1, id: 1 },
+        Op::Wait { ms: 10_001 },
+        Op::Request { who: 3, tag: 1, value: 25.0 },
+        Op::Sign { who: 4, id: 2 },
+        Op::Sign { who: 3, id: 2 },
+    ];
+    assert_eq!(check_ops(&ops).expect("no violation"), 2);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
     /// No sequence of messages produces a device write without matching approvals by
@@ -231,53 +312,6 @@ proptest! {
     /// on a writable tag of a healthy device, with the audit log available.
     #[test]
     fn no_write_without_authorised_approval_inside_limits(ops in proptest::collection::vec(op(), 1..60)) {
-        let s = site();
-        let mut p = Plant::healthy();
-        let mut a = Approvals::new();
-        let mut now = 0i64;
-        for op in ops {
-            let fx = match op {
-                Op::Request { who, tag, value } => {
-                    let (u, r) = PEOPLE[usize::from(who)];
-                    a.request(&s, &p.live(), &signer(u, r), usize::from(tag), value, Source::Manual, vec![], now).1
-                }
-                Op::Sign { who, id } => {
-                    let (u, r) = PEOPLE[usize::from(who)];
-                    a.sign(&s, &p.live(), u64::from(id), &signer(u, r), now).1
-                }
-                Op::Reject { who, id } => {
-                    let (u, r) = PEOPLE[usize::from(who)];
-                    a.reject(&s, u64::from(id), &signer(u, r), "no", now).1
-                }
-                Op::Outcome { id } => a.outcome(&s, u64::from(id), WriteOutcome::Confirmed { read_back: 0.0 }, now),
-                Op::Move { tag, value } => { p.values[usize::from(tag)] = Some(value); Vec::new() }
-                Op::Device { ok } => { p.device_ok[0] = ok; Vec::new() }
-                Op::Audit { ok } => { p.audit_ok = ok; Vec::new() }
-                Op::Wait { ms } => { now += i64::from(ms); a.expire(&s, &p.live(), now) }
-            };
-            for (id, tag, value) in writes(&fx) {
-                let req = a.get(id).expect("a write names its request");
-                let t = &s.tags[tag];
-                prop_assert!(t.writable);
-                prop_assert_eq!(req.tag, tag);
-                prop_assert_eq!(req.value, value);
-                prop_assert!(value >= t.low.unwrap_or(0.0) && value <= t.high.unwrap_or(1.0));
-                if let (Some(max), Some(cur)) = (t.write.max_step, p.values[tag]) {
-                    prop_assert!((value - cur).abs() <= max + 1e-9);
-                }
-                prop_assert!(p.device_ok[0] && p.audit_ok);
-                let signers: Vec<&str> = req.signatures.iter().map(|s| s.user.as_str()).collect();
-                prop_assert!(signers.len() >= required(t.write.critical));
-                let mut distinct = signers.clone();
-                distinct.sort_unstable();
-                distinct.dedup();
-                prop_assert_eq!(distinct.len(), signers.len());
-                for sig in &req.signatures {
-                    let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r).expect("known");
-                    let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
-                    prop_assert!(authorize(role, cmd));
-                }
-            }
-        }
+        check_ops(&ops)?;
     }
 }
