@@ -63,6 +63,11 @@ pub enum Act {
         id: u64,
         reason: String,
     },
+    /// The one-key revert of a written request whose effect was off: becomes a new
+    /// pending request for the previous value.
+    Revert {
+        id: u64,
+    },
 }
 
 impl std::fmt::Debug for Act {
@@ -81,6 +86,7 @@ impl std::fmt::Debug for Act {
             }
             Act::RequestWrite { tag, value } => write!(f, "RequestWrite {{ tag: {tag:?}, value: {value} }}"),
             Act::Reject { id, reason } => write!(f, "Reject {{ id: {id}, reason: {reason:?} }}"),
+            Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
         }
     }
 }
@@ -203,6 +209,11 @@ pub struct LiveRequest {
     pub status: String,
     pub needs_second_approver: bool,
     pub approvals: Vec<String>,
+    /// The write's effect was off: a revert to `previous` is offered.
+    #[serde(default)]
+    pub revertable: bool,
+    #[serde(default)]
+    pub previous: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -179,7 +179,7 @@ async fn an_approved_write_lands_is_confirmed_and_audited_in_order() {
     let reply = act(&d, &me, approve(id, OLGA_SECRET)).await.expect("signature accepted");
     assert!(reply.contains("sent to the device"), "{reply}");
     let (st, _) = final_status(&d, id).await;
-    assert_eq!(st, "confirmed");
+    assert_eq!(st, "confirmed, settling");
     assert_eq!(read_peer(port, SP_ADDR).await, 80);
     let snap = wait_for(&d, "the polled value to follow", |s| tag_value(s, "sp") == Some(80.0)).await;
     let r = request(&snap, id).expect("request");
@@ -260,6 +260,31 @@ async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
     assert!(st.starts_with("mismatch"), "{st}");
     assert!(st.contains("50") && st.contains("holds 0"), "{st}");
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
+    // the mismatch raises an alarm on the tag and offers a revert to the value before
+    let s = wait_for(&d, "the write-effect alarm", |s| {
+        s.alarms.iter().any(|a| a.tag == "sp" && a.message.contains("not confirmed") && a.state == "unack_active")
+    })
+    .await;
+    let r = request(&s, id).expect("request listed");
+    assert!(r.revertable && r.previous == Some(0.0), "{r:?}");
+    let reply = act(&d, &me, Act::Revert { id }).await.expect("revert asked");
+    let rev = reply.split_whitespace().nth(6).and_then(|w| w.trim_end_matches(';').parse::<u64>().ok());
+    let rev = rev.unwrap_or_else(|| panic!("revert request id in {reply:?}"));
+    let s = wait_for(&d, "the revert request", |s| request(s, rev).is_some()).await;
+    let r = request(&s, rev).expect("revert listed");
+    assert_eq!((r.proposed, r.status.as_str()), (0.0, "pending"), "{r:?}");
+    assert_eq!(r.title, format!("revert of request {id}"));
+    assert!(!request(&s, id).expect("original").revertable, "offered once");
+    assert!(act(&d, &me, Act::Revert { id }).await.is_err(), "a second revert is refused");
+    // the revert is approved like any write; the device holds 0, so it is confirmed
+    act(&d, &me, approve(rev, OLGA_SECRET)).await.expect("revert signed");
+    let (st, s) = final_status(&d, rev).await;
+    assert!(st.starts_with("confirmed"), "{st}");
+    let audit = audit_oldest_first(&s);
+    assert!(
+        audit.iter().any(|a| a.action == "other:effect off" && a.detail.contains("revert to 0 offered")),
+        "{audit:?}"
+    );
     d.shutdown().await;
 }
 
@@ -312,7 +337,7 @@ async fn a_critical_tag_needs_two_different_engineers() {
     let reply = act(&d, ELLA_ACCOUNT, approve(id, ELLA_SECRET)).await.expect("second signature");
     assert!(reply.contains("sent to the device"), "{reply}");
     let (st, snap) = final_status(&d, id).await;
-    assert_eq!(st, "confirmed");
+    assert_eq!(st, "confirmed, settling");
     assert_eq!(read_peer(port, 3).await, 120);
     let r = request(&snap, id).expect("request");
     assert_eq!(r.approvals.len(), 2);

@@ -17,6 +17,9 @@
 pub mod checks;
 #[cfg(test)]
 mod tests;
+mod watch;
+
+pub use watch::{Expect, Watch};
 
 use std::collections::BTreeMap;
 
@@ -95,6 +98,13 @@ pub struct Request {
     /// `expire_band` (relative to its engineering span) before approval, it expires.
     pub inputs: Vec<(usize, f64)>,
     pub expire_band: f64,
+    /// The predicted effect, checked once the plant has settled after a confirmed
+    /// write: at least the written tag holding its new value.
+    pub expect: Vec<Expect>,
+    /// Watching the effect of the write, and its verdict.
+    pub watch: Watch,
+    /// The revert request made for this one, if any.
+    pub reverted_by: Option<RequestId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Error)]
@@ -109,6 +119,8 @@ pub enum Refusal {
     NotPending(RequestId),
     #[error("{0} has already signed this request; a critical change needs a second, different approver")]
     AlreadySigned(String),
+    #[error("request {0} offers no revert (its effect was not found off, or it was reverted already)")]
+    NotRevertable(RequestId),
     #[error("{0}")]
     Check(#[from] checks::CheckError),
 }
@@ -118,6 +130,11 @@ pub enum Refusal {
 pub enum Effect {
     /// Send this write to the tag's device queue.
     Write { request: RequestId, tag: usize, value: f64, tolerance: f64 },
+    /// A written change did not have its predicted effect (or its read-back did not
+    /// match): raise an alarm on the tag; the request offers a revert.
+    EffectOff { request: RequestId, tag: usize, text: String },
+    /// A written change had its predicted effect: clear the tag's write-effect alarm.
+    EffectHeld { request: RequestId, tag: usize },
     /// Record this in the audit log (with the act, in one transaction).
     Audit(AuditNote),
 }
@@ -140,6 +157,8 @@ pub enum AuditAction {
     WriteOutcome,
     Refused,
     Expired,
+    EffectOff,
+    EffectHeld,
 }
 
 pub const MEANING_APPROVE: &str = "approved setpoint change";
@@ -220,6 +239,9 @@ impl Approvals {
                 status: Status::Pending,
                 inputs,
                 expire_band: 0.05,
+                expect: vec![Expect { tag, value, tolerance: t.write.tolerance }],
+                watch: Watch::Idle,
+                reverted_by: None,
             },
         );
         let detail = format!(
@@ -354,15 +376,26 @@ impl Approvals {
         }
         let target = site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone());
         let detail = format!("request {id}: wrote {} → {outcome}", req.value);
-        req.status = Status::Done { outcome, at_ms: now_ms };
-        vec![Effect::Audit(AuditNote {
+        let settle_ms = site.tags.get(req.tag).map_or(0, |t| i64::try_from(t.write.settle.as_millis()).unwrap_or(0));
+        let mut effects = vec![Effect::Audit(AuditNote {
             user: "mimic".into(),
             full_name: None,
             action: AuditAction::WriteOutcome,
             meaning: None,
-            target,
+            target: target.clone(),
             detail,
-        })]
+        })];
+        match &outcome {
+            WriteOutcome::Confirmed { .. } => req.watch = Watch::Watching { until_ms: now_ms + settle_ms },
+            WriteOutcome::Mismatch { .. } | WriteOutcome::Unknown { .. } | WriteOutcome::Timeout { .. } => {
+                let text = format!("{target}: write of {} not confirmed: {outcome}", req.value);
+                req.watch = Watch::Off { reason: outcome.to_string(), at_ms: now_ms };
+                effects.extend(watch::off_effects(req, &target, text));
+            }
+            WriteOutcome::Rejected { .. } | WriteOutcome::Invalid { .. } => {}
+        }
+        req.status = Status::Done { outcome, at_ms: now_ms };
+        effects
     }
 
     /// Expire pending requests whose inputs have moved on.

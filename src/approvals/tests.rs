@@ -315,3 +315,84 @@ proptest! {
         check_ops(&ops)?;
     }
 }
+
+fn sent(a: &mut Approvals, s: &Site, p: &Plant, value: f64, now: i64) -> RequestId {
+    let id = a.request(s, &p.live(), &signer("eve", Role::Engineer), 0, value, Source::Manual, vec![], now).0;
+    let id = id.expect("accepted");
+    a.sign(s, &p.live(), id, &signer("olga", Role::Operator), now).0.expect("sent");
+    id
+}
+
+fn effect_off(fx: &[Effect]) -> Option<String> {
+    fx.iter().find_map(|e| match e {
+        Effect::EffectOff { text, .. } => Some(text.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_confirmed_write_is_watched_for_the_settling_time_and_held() {
+    let (s, mut p) = (site(), Plant::healthy());
+    let mut a = Approvals::new();
+    let id = sent(&mut a, &s, &p, 55.0, 1000);
+    assert!(a.watch(&s, &p.live(), 2000).is_empty(), "nothing to judge before the outcome");
+    a.outcome(&s, id, WriteOutcome::Confirmed { read_back: 55.0 }, 4000);
+    assert_eq!(a.get(id).map(|r| r.watch.clone()), Some(Watch::Watching { until_ms: 64_000 }), "settle 60 s");
+    p.values[0] = Some(55.0);
+    assert!(a.watch(&s, &p.live(), 63_999).is_empty(), "still settling");
+    let fx = a.watch(&s, &p.live(), 64_000);
+    assert!(fx.iter().any(|e| matches!(e, Effect::EffectHeld { request, tag: 0 } if *request == id)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectHeld)));
+    assert!(!a.revertable(id));
+    assert!(a.watch(&s, &p.live(), 70_000).is_empty(), "judged once");
+}
+
+#[test]
+fn an_effect_off_raises_and_offers_one_revert_that_needs_approval() {
+    let (s, mut p) = (site(), Plant::healthy());
+    let mut a = Approvals::new();
+    let id = sent(&mut a, &s, &p, 55.0, 1000);
+    a.outcome(&s, id, WriteOutcome::Confirmed { read_back: 55.0 }, 2000);
+    // the PLC's logic put the setpoint back: the effect is off after settling
+    p.values[0] = Some(50.0);
+    let fx = a.watch(&s, &p.live(), 62_000);
+    let text = effect_off(&fx).expect("effect off");
+    assert!(text.contains("speed_sp is 50, predicted 55"), "{text}");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectOff)));
+    assert!(a.revertable(id));
+    // a viewer may not revert
+    let (r, _) = a.revert(&s, &p.live(), &signer("vic", Role::Viewer), id, 63_000);
+    assert!(matches!(r, Err(Refusal::NotAuthorised { .. })));
+    // an operator asks for the revert: a new pending request for the previous value
+    let (r, fx) = a.revert(&s, &p.live(), &signer("olga", Role::Operator), id, 63_000);
+    let rev = r.expect("revert requested");
+    assert!(writes(&fx).is_empty(), "a revert is a request, not a write");
+    let req = a.get(rev).expect("revert request").clone();
+    assert_eq!((req.value, req.source, req.status), (50.0, Source::Revert { of: id }, Status::Pending));
+    assert!(!a.revertable(id), "offered once");
+    assert_eq!(a.revert(&s, &p.live(), &signer("olga", Role::Operator), id, 63_500).0, Err(Refusal::NotRevertable(id)));
+    // and it is signed like any write (the min interval of 10 s has passed)
+    let (r, fx) = a.sign(&s, &p.live(), rev, &signer("sam", Role::Operator), 64_000);
+    r.expect("signed");
+    assert_eq!(writes(&fx), vec![(rev, 0, 50.0)]);
+}
+
+#[test]
+fn a_read_back_mismatch_is_off_at_once_and_an_unreadable_plant_is_not_held() {
+    let (s, mut p) = (site(), Plant::healthy());
+    let mut a = Approvals::new();
+    let id = sent(&mut a, &s, &p, 55.0, 1000);
+    let fx = a.outcome(&s, id, WriteOutcome::Mismatch { wrote: 55.0, read_back: 52.0 }, 2000);
+    assert!(effect_off(&fx).is_some_and(|t| t.contains("mismatch")));
+    assert!(a.revertable(id));
+    // a rejected write changed nothing: nothing to watch or revert
+    let id2 = sent(&mut a, &s, &p, 55.0, 20_000);
+    assert!(effect_off(&a.outcome(&s, id2, WriteOutcome::Rejected { exception: 3 }, 21_000)).is_none());
+    assert!(!a.revertable(id2));
+    // a confirmed write whose tag went Bad cannot be judged held
+    let id3 = sent(&mut a, &s, &p, 55.0, 40_000);
+    a.outcome(&s, id3, WriteOutcome::Confirmed { read_back: 55.0 }, 41_000);
+    p.good[0] = false;
+    let text = effect_off(&a.watch(&s, &p.live(), 101_000)).expect("off");
+    assert!(text.contains("no good value"), "{text}");
+}

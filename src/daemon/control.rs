@@ -41,6 +41,8 @@ impl From<AuditNote> for Note {
             AuditAction::WriteOutcome => Action::WriteOutcome,
             AuditAction::Refused => Action::Other("refused".into()),
             AuditAction::Expired => Action::Other("expired".into()),
+            AuditAction::EffectOff => Action::Other("effect off".into()),
+            AuditAction::EffectHeld => Action::Other("effect held".into()),
         };
         Note {
             user: n.user,

@@ -57,6 +57,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 let view = LiveView::of(&sh.state);
                 let expired = sh.state.approvals.expire(&sh.state.site, &view.live(sh.control.audit_ok), now);
                 fx.extend(expired.into_iter().map(Effect::Approval));
+                fx.extend(core::watch_writes(&mut sh.state, sh.control.audit_ok, now));
                 let _ = sh.carry_out(fx, None);
             }
             cmd = sh.ch.cmd_rx.recv() => {
@@ -71,9 +72,8 @@ pub async fn run(state: State, control: Control, ch: Channels) {
             out = outcome_rx.recv() => {
                 let Some((id, outcome)) = out else { continue };
                 let now = mimic_drivers::now_ms();
-                let fx = sh.state.approvals.outcome(&sh.state.site, id, outcome, now);
-                sh.state.version += 1;
-                let _ = sh.carry_out(fx.into_iter().map(Effect::Approval).collect(), None);
+                let fx = core::write_outcome(&mut sh.state, id, outcome, now);
+                let _ = sh.carry_out(fx, None);
             }
             _ = publish.tick() => {
                 let status = sh.ch.store_status.lock().map(|s| s.clone()).unwrap_or_default();
@@ -117,6 +117,8 @@ impl Shell {
                 Effect::Approval(approvals::Effect::Write { request, tag, value, tolerance }) => {
                     writes.push((request, tag, value, tolerance));
                 }
+                // the alarm it raises or clears came as an Effect::Alarm before it
+                Effect::Approval(approvals::Effect::EffectOff { .. } | approvals::Effect::EffectHeld { .. }) => {}
             }
         }
         let audited = tokio::task::block_in_place(|| self.control.audit(&notes));
@@ -188,6 +190,7 @@ impl Shell {
             Act::RequestWrite { .. } => need(Command::RequestWrite)?,
             Act::Approve { .. } => need(Command::Approve)?,
             Act::Reject { .. } => need(Command::Reject)?,
+            Act::Revert { .. } => need(Command::Revert)?,
         }
         match act {
             Act::AckAlarm { .. }
@@ -214,6 +217,20 @@ impl Shell {
                 );
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string())
+            }
+            Act::Revert { id } => {
+                let view = LiveView::of(&self.state);
+                let (result, fx) = self.state.approvals.revert(
+                    &self.state.site,
+                    &view.live(self.control.audit_ok),
+                    &who.signer(),
+                    id,
+                    now,
+                );
+                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
+                result
+                    .map(|r| format!("revert of request {id} is request {r}; it waits for approval"))
+                    .map_err(|e| e.to_string())
             }
             Act::Reject { id, reason } => {
                 if reason.trim().is_empty() {

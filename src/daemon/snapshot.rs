@@ -155,7 +155,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
 }
 
 fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
-    use crate::approvals::{Source, Status};
+    use crate::approvals::{Source, Status, Watch};
     let site = &state.site;
     let mut out: Vec<crate::ipc::LiveRequest> = state
         .approvals
@@ -166,7 +166,12 @@ fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
             let status = match &r.status {
                 Status::Pending => "pending".to_string(),
                 Status::Sent { .. } => "written".to_string(),
-                Status::Done { outcome, .. } if outcome.is_confirmed() => "confirmed".to_string(),
+                Status::Done { outcome, .. } if outcome.is_confirmed() => match &r.watch {
+                    Watch::Watching { .. } => "confirmed, settling".to_string(),
+                    Watch::Held { .. } => "confirmed, effect held".to_string(),
+                    Watch::Off { reason, .. } => format!("effect off: {reason}"),
+                    Watch::Idle => "confirmed".to_string(),
+                },
                 Status::Done { outcome, .. } => format!("{outcome}"),
                 Status::Rejected { by, reason } => format!("rejected by {by}: {reason}"),
                 Status::Refused { reason } => format!("refused: {reason}"),
@@ -191,6 +196,8 @@ fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
                 created_ms: r.requested_ms,
                 status,
                 needs_second_approver: t.write.critical,
+                revertable: state.approvals.revertable(r.id),
+                previous: r.previous,
                 approvals: r
                     .signatures
                     .iter()

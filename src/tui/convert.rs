@@ -104,6 +104,8 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 status: r.status.clone(),
                 needs_second_approver: r.needs_second_approver,
                 approvals: r.approvals.clone(),
+                revertable: r.revertable,
+                previous: r.previous,
             })
             .collect(),
         audit: live

@@ -162,6 +162,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                                 act(&mut writer, Act::SetOutOfService { id, on, reason }).await
                             }
                             Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
+                            Some(Action::Revert { id }) => act(&mut writer, Act::Revert { id }).await,
                             Some(Action::Approve { id }) => secret_for = Some(id),
                             None => {}
                         }

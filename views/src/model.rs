@@ -289,6 +289,10 @@ pub struct RecommendationRow {
     pub needs_second_approver: bool,
     /// Signatures so far: signer full name with time and meaning, one per entry.
     pub approvals: Vec<String>,
+    /// Written, but its effect was off: `r` offers a revert to `previous`.
+    pub revertable: bool,
+    /// The tag's value before the write.
+    pub previous: Option<f64>,
 }
 
 /// One entry of the audit trail.

@@ -326,6 +326,9 @@ pub enum Action {
     Approve { id: u64 },
     /// Reject a recommendation with a mandatory reason.
     Reject { id: u64, reason: String },
+    /// Ask for a revert of a written change whose effect was off (a new request,
+    /// approved like any write).
+    Revert { id: u64 },
 }
 
 fn quality_rank(t: &TagRow) -> u8 {
@@ -693,6 +696,26 @@ fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
         ui.notice = Some("No recommendation selected.".into());
         return;
     };
+    if c == 'r' {
+        if !r.revertable {
+            ui.notice = Some("Only a written change whose effect was off offers a revert.".into());
+            return;
+        }
+        let lines = vec![
+            format!("Request {}: {} was set to {}", r.id, r.tag, crate::format::value(Some(r.proposed), 3, 12).trim()),
+            format!("Status: {}", r.status),
+            format!(
+                "Revert: {} {} → {} {}",
+                crate::format::value(r.current, 3, 12).trim(),
+                r.units,
+                crate::format::value(r.previous, 3, 12).trim(),
+                r.units
+            ),
+            "Ask for a revert? It is a new request, approved and audited like any write.".into(),
+        ];
+        ui.modal = Some(Modal::confirm("Revert change", lines, Action::Revert { id: r.id }));
+        return;
+    }
     if r.status != "pending" {
         ui.notice =
             Some(format!("Only a pending recommendation can be approved or rejected (this one is {}).", r.status));
@@ -857,7 +880,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             ui.alarm_scroll = 0;
         }
         Key::Char(c @ ('a' | 'A' | 'h' | 'u' | 'o')) if ui.screen == Screen::Alarms => alarm_key(ui, snapshot, c),
-        Key::Char(c @ ('y' | 'n')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
+        Key::Char(c @ ('y' | 'n' | 'r')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
         _ => return navigate(ui, snapshot, key),
     }
     None

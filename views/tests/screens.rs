@@ -115,6 +115,7 @@ fn popups() -> Vec<(&'static str, Screen, Vec<Key>)> {
         ("oos", Screen::Alarms, vec![Down, Char('o')]),
         ("approve", Screen::Recommendations, vec![Char('y')]),
         ("reject", Screen::Recommendations, vec![Char('n'), Char('n'), Char('o')]),
+        ("revert", Screen::Recommendations, vec![Down, Char('r')]),
     ]
 }
 

@@ -49,6 +49,7 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("Home End", "first / last recommendation"),
             ("y", "approve (confirm, then your secret)"),
             ("n", "reject: reason required, confirm"),
+            ("r", "revert a change whose effect was off (confirm)"),
             ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
         ],
         Screen::Devices => vec![

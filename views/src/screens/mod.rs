@@ -168,7 +168,9 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
             ("?", "help"),
             ("q", "quit"),
         ],
-        Screen::Recommendations => &[("↑↓", "select"), ("y", "approve"), ("n", "reject"), ("?", "help"), ("q", "quit")],
+        Screen::Recommendations => {
+            &[("↑↓", "select"), ("y", "approve"), ("n", "reject"), ("r", "revert"), ("?", "help"), ("q", "quit")]
+        }
         Screen::Devices | Screen::Audit => &[("↑↓", "select"), ("/", "filter"), ("?", "help"), ("q", "quit")],
     }
 }

@@ -21,7 +21,7 @@ use crate::widgets::{CellText, Col, draw_table, put};
 pub const WIDE: u16 = 120;
 
 fn columns(width: u16) -> Vec<Col> {
-    let mut c = vec![Col::fixed("Status", 9)];
+    let mut c = vec![Col::fixed("Status", 10)];
     if width >= WIDE {
         c.push(Col::fixed("Asset", 16));
     }
@@ -45,6 +45,7 @@ pub fn status_style(status: &str, t: Theme) -> Style {
     match status {
         "pending" => t.key(),
         "mismatch" => t.bad(),
+        s if s.starts_with("effect off") || s.starts_with("mismatch") => t.bad(),
         "written" | "confirmed" => t.good(),
         "rejected" | "expired" => t.dim(),
         _ => t.normal(),
@@ -61,7 +62,9 @@ pub fn expiry_text(r: &RecommendationRow, now_ms: i64) -> String {
 }
 
 fn row<'a>(r: &'a RecommendationRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<'a>> {
-    let mut c: Vec<CellText> = vec![(Cow::Borrowed(r.status.as_str()), status_style(&r.status, t))];
+    // the table shows the status word; the detail pane gives its reason
+    let word = r.status.split(':').next().unwrap_or_default();
+    let mut c: Vec<CellText> = vec![(Cow::Borrowed(word), status_style(&r.status, t))];
     if wide {
         c.push((Cow::Borrowed(r.asset.as_str()), t.dim()));
     }
@@ -150,6 +153,9 @@ pub fn detail_lines(r: &RecommendationRow, now_ms: i64) -> Vec<String> {
     ];
     if r.needs_second_approver {
         v.push(format!("Needs a second approver: {} of 2 signatures", r.approvals.len().min(2)));
+    }
+    if r.revertable {
+        v.push(format!("r: ask to revert to {} {u} (needs approval)", format::value(r.previous, 3, 14).trim()));
     }
     if r.approvals.is_empty() {
         v.push("Signed: nobody yet".into());

@@ -330,6 +330,8 @@ pub fn recommendations_normal() -> Vec<RecommendationRow> {
             status: "pending".into(),
             needs_second_approver: true,
             approvals: vec![],
+            revertable: false,
+            previous: None,
         },
         RecommendationRow {
             id: 10,
@@ -349,6 +351,26 @@ pub fn recommendations_normal() -> Vec<RecommendationRow> {
                 "Jane Operator, 2023-11-14 20:15:02 UTC, approved".into(),
                 "Sam Engineer, 2023-11-14 20:17:40 UTC, approved (second)".into(),
             ],
+            revertable: false,
+            previous: None,
+        },
+        RecommendationRow {
+            id: 12,
+            asset: "Pump P-101".into(),
+            title: "manual entry by sam".into(),
+            tag: "P101.ValveSP".into(),
+            current: Some(62.0),
+            proposed: 62.0,
+            units: "%".into(),
+            predicted_effect: String::new(),
+            confidence: 1.0,
+            created_ms: NOW - 120_000,
+            expires_ms: None,
+            status: "effect off: P101.Flow is 38.1, predicted 45 ± 2".into(),
+            needs_second_approver: false,
+            approvals: vec!["Sam Engineer at 2023-11-14 21:00:00 UTC — approved setpoint change".into()],
+            revertable: true,
+            previous: Some(55.0),
         },
         RecommendationRow {
             id: 9,
@@ -365,6 +387,8 @@ pub fn recommendations_normal() -> Vec<RecommendationRow> {
             status: "expired".into(),
             needs_second_approver: false,
             approvals: vec![],
+            revertable: false,
+            previous: None,
         },
     ]
 }
@@ -525,6 +549,8 @@ pub fn huge() -> Snapshot {
             approvals: (0..(i % 30))
                 .map(|j| format!("Signer number {j} with a very long full name, {NOW}, approved"))
                 .collect(),
+            revertable: i % 4 == 0,
+            previous: if i % 10 == 0 { None } else { Some(f64::INFINITY) },
         })
         .collect();
     s.audit = huge_audit(1000);

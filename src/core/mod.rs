@@ -16,6 +16,9 @@ use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
 use crate::ipc::Act;
 
+mod writes;
+pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
+
 /// Samples kept per tag for sparklines.
 pub const RECENT: usize = 60;
 /// A tag with a deadband still stores a sample at least this often (ms).
