@@ -63,6 +63,11 @@ pub enum Act {
         id: u64,
         reason: String,
     },
+    /// Unlock an idle-locked terminal: the user re-enters their secret (checked like a
+    /// signature: wrong secrets count towards the lock-out).
+    Unlock {
+        secret: String,
+    },
     /// The one-key revert of a written request whose effect was off: becomes a new
     /// pending request for the previous value.
     Revert {
@@ -87,6 +92,7 @@ impl std::fmt::Debug for Act {
             Act::RequestWrite { tag, value } => write!(f, "RequestWrite {{ tag: {tag:?}, value: {value} }}"),
             Act::Reject { id, reason } => write!(f, "Reject {{ id: {id}, reason: {reason:?} }}"),
             Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
+            Act::Unlock { .. } => write!(f, "Unlock {{ secret: <redacted> }}"),
         }
     }
 }
@@ -98,6 +104,9 @@ pub enum Reply {
         site: String,
         user: String,
         version: String,
+        /// Seconds without a key after which the terminal locks itself (0: never).
+        #[serde(default)]
+        idle_lock_s: u64,
     },
     Snapshot(Box<LiveSnapshot>),
     History {

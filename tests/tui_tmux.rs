@@ -289,3 +289,55 @@ fn two_terminals_attached_to_one_daemon() {
     let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
     assert_eq!(stopped.code, Some(0), "daemon exit after SIGTERM: {stopped}");
 }
+
+/// An idle terminal locks itself, hides the plant, and unlocks only with its user's own
+/// secret; a wrong secret is refused on the lock screen.
+#[test]
+fn an_idle_terminal_locks_and_unlocks_with_the_users_secret() {
+    let tmux = Tmux::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let me = mimic::ipc::user_name(unsafe { libc::getuid() }).expect("OS account name");
+    let users = mimic::users::users_path(&data);
+    mimic::users::Users::modify(&users, true, |u| {
+        u.add("lena", "Lena Lock", mimic::users::Role::Operator, Some(&me), "lena-secret-1")?;
+        Ok(())
+    })
+    .expect("users file");
+    let mut cmd = mimic_cmd();
+    cmd.args(["user", "policy", "--idle-lock", "3s", "--data", p(&data)]);
+    let out = run(cmd, Duration::from_secs(30));
+    assert!(out.ok() && out.stdout.contains("idle lock 3s"), "mimic user policy: {out}");
+
+    let s = "lock";
+    tmux.start(s, &wrapped("", &["demo", "--data", p(&data)]));
+    tmux.wait_screen(s, "the tag table", SCREEN_WAIT, |sc| sc.contains("P101.flow") && sc.contains("GOOD"));
+    let locked = tmux.wait_screen(s, "the lock screen", SCREEN_WAIT, |sc| sc.contains("Locked"));
+    assert!(!locked.contains("P101.") && !locked.contains("GOOD"), "values hidden:\n{locked}");
+    assert!(locked.contains("Terminal of") && locked.contains("locked after 3s idle"), "{locked}");
+    // keys other than Enter and q do nothing
+    tmux.keys(s, &["2", "Tab"]);
+    tmux.keys(s, &["Enter"]);
+    tmux.wait_screen(s, "the unlock prompt", SCREEN_WAIT, |sc| sc.contains("Unlock terminal"));
+    tmux.type_text(s, "not-my-secret");
+    tmux.keys(s, &["Enter"]);
+    let refused = tmux.wait_screen(s, "the refusal", SCREEN_WAIT, |sc| sc.contains("Not unlocked"));
+    assert!(refused.contains("Locked") && !refused.contains("P101."), "{refused}");
+    tmux.keys(s, &["Enter"]);
+    tmux.wait_screen(s, "the unlock prompt again", SCREEN_WAIT, |sc| sc.contains("Unlock terminal"));
+    tmux.type_text(s, "lena-secret-1");
+    tmux.keys(s, &["Enter"]);
+    let back =
+        tmux.wait_screen(s, "the plant again", SCREEN_WAIT, |sc| sc.contains("P101.flow") && sc.contains("GOOD"));
+    assert!(back.contains("[2 Tags]"), "back where the user left it:\n{back}");
+    tmux.keys(s, &["q"]);
+    tmux.assert_quit_clean(s);
+    // the failed attempt and the unlock are in the audit log
+    let mut cmd = mimic_cmd();
+    cmd.args(["audit", "export", "--data", p(&data)]);
+    let audit = run(cmd, Duration::from_secs(30));
+    assert!(audit.ok(), "{audit}");
+    assert!(audit.stdout.contains("unlocked terminal"), "unlock audited:\n{}", audit.stdout);
+    assert!(audit.stdout.contains("login_failed"), "wrong secret audited:\n{}", audit.stdout);
+}

@@ -112,7 +112,7 @@ pub enum Command {
     User(user::UserArgs),
 }
 
-fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     crate::config::parse_duration(s)
 }
 

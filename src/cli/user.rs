@@ -52,6 +52,16 @@ pub enum UserCommand {
     Unlock { name: String },
     /// List the users (never their secrets).
     List,
+    /// Set the site's sign-in policy.
+    Policy {
+        /// A terminal without a key this long locks itself until its user re-enters
+        /// their secret, e.g. `10m`.
+        #[arg(long, value_parser = crate::cli::parse_duration_arg)]
+        idle_lock: Option<std::time::Duration>,
+        /// Wrong secrets in a row that lock a user out.
+        #[arg(long)]
+        max_attempts: Option<u32>,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -95,6 +105,28 @@ fn execute(args: UserArgs, path: &Path) -> anyhow::Result<()> {
             println!("user {name} unlocked");
         }
         UserCommand::List => list(&Users::load(&path)?),
+        UserCommand::Policy { idle_lock, max_attempts } => {
+            if idle_lock.is_some_and(|d| d.is_zero()) {
+                bail!("--idle-lock must be greater than zero");
+            }
+            if max_attempts == Some(0) {
+                bail!("--max-attempts must be at least 1");
+            }
+            let users = Users::modify(&path, false, |u| {
+                if let Some(d) = idle_lock {
+                    u.idle_lock = d;
+                }
+                if let Some(n) = max_attempts {
+                    u.max_attempts = n;
+                }
+                Ok(u.clone())
+            })?;
+            println!(
+                "policy: idle lock {}, lock after {} wrong secret(s)",
+                humantime::format_duration(users.idle_lock),
+                users.max_attempts
+            );
+        }
     }
     Ok(())
 }

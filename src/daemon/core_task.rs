@@ -11,6 +11,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::control::{Control, Identity, Note};
 use super::{CoreCmd, PUBLISH_EVERY, StoreStatus, snapshot};
 use crate::approvals::{self, MEANING_APPROVE, RequestId, Source};
+
+/// Meaning of the signature that unlocks an idle-locked terminal.
+pub const MEANING_UNLOCK: &str = "unlocked terminal";
 use crate::audit::Action;
 use crate::core::{self, Effect, LiveView, Msg, State};
 use crate::ipc::{Act, LiveSnapshot};
@@ -191,6 +194,8 @@ impl Shell {
             Act::Approve { .. } => need(Command::Approve)?,
             Act::Reject { .. } => need(Command::Reject)?,
             Act::Revert { .. } => need(Command::Revert)?,
+            // the secret is the check: any configured user may unlock their terminal
+            Act::Unlock { .. } => {}
         }
         match act {
             Act::AckAlarm { .. }
@@ -240,38 +245,22 @@ impl Shell {
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
             }
+            Act::Unlock { secret } => {
+                let sig = self.check_secret(&who, os_account, secret, MEANING_UNLOCK, "terminal", now)?;
+                let note = Note {
+                    user: sig.user.clone(),
+                    full_name: Some(sig.full_name.clone()),
+                    action: Action::Attach,
+                    meaning: Some(MEANING_UNLOCK.into()),
+                    target: Some("terminal".into()),
+                    detail: format!("idle-locked terminal unlocked from OS account {os_account}"),
+                };
+                tokio::task::block_in_place(|| self.control.audit(&[note]))?;
+                Ok("unlocked".into())
+            }
             Act::Approve { id, secret } => {
-                let Some(name) = who.user.clone() else {
-                    return Err(format!("account {os_account} is not a configured mimic user"));
-                };
-                let path = self.control.users_path.clone();
-                let signed = tokio::task::block_in_place(|| {
-                    Users::modify(&path, false, |u| Ok(u.sign(&name, &secret, MEANING_APPROVE, now)))
-                });
-                drop(secret);
-                let sig = match signed {
-                    Err(e) => return Err(format!("users file: {e}")),
-                    Ok(Err(e)) => {
-                        let action = match e {
-                            AuthError::LockedOut { .. } => Some(Action::Lockout),
-                            AuthError::WrongSecret { .. } => Some(Action::LoginFailed),
-                            _ => None,
-                        };
-                        if let Some(action) = action {
-                            let note = Note {
-                                user: name.clone(),
-                                full_name: Some(who.full_name.clone()),
-                                action,
-                                meaning: None,
-                                target: Some(format!("request {id}")),
-                                detail: e.to_string(),
-                            };
-                            let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
-                        }
-                        return Err(e.to_string());
-                    }
-                    Ok(Ok(sig)) => sig,
-                };
+                let sig =
+                    self.check_secret(&who, os_account, secret, MEANING_APPROVE, &format!("request {id}"), now)?;
                 let signer = approvals::Signer { user: sig.user, full_name: sig.full_name, role: who.role };
                 let view = LiveView::of(&self.state);
                 let (result, fx) =
@@ -285,6 +274,49 @@ impl Shell {
                     format!("request {id} signed; it needs a second, different approver")
                 })
             }
+        }
+    }
+
+    /// Check a user's re-entered secret (a signature with this meaning). Wrong secrets
+    /// and lock-outs are audited; the secret is dropped here and never logged.
+    fn check_secret(
+        &mut self,
+        who: &Identity,
+        os_account: &str,
+        secret: String,
+        meaning: &str,
+        target: &str,
+        now: i64,
+    ) -> Result<crate::users::Signature, String> {
+        let Some(name) = who.user.clone() else {
+            return Err(format!("account {os_account} is not a configured mimic user"));
+        };
+        let path = self.control.users_path.clone();
+        let signed =
+            tokio::task::block_in_place(|| Users::modify(&path, false, |u| Ok(u.sign(&name, &secret, meaning, now))));
+        drop(secret);
+        match signed {
+            Err(e) => Err(format!("users file: {e}")),
+            Ok(Err(e)) => {
+                let action = match e {
+                    AuthError::LockedOut { .. } => Some(Action::Lockout),
+                    AuthError::WrongSecret { .. } => Some(Action::LoginFailed),
+                    _ => None,
+                };
+                if let Some(action) = action {
+                    let note = Note {
+                        user: name.clone(),
+                        full_name: Some(who.full_name.clone()),
+                        action,
+                        meaning: None,
+                        target: Some(target.to_string()),
+                        detail: e.to_string(),
+                    };
+                    let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
+                }
+                Err(e.to_string())
+            }
+            Ok(Ok(sig)) => Ok(sig),
         }
     }
 }

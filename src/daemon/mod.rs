@@ -175,6 +175,7 @@ impl Daemon {
                 historian: historian.clone(),
                 tag_ids: tag_ids.clone(),
                 commands: cmd_tx.clone(),
+                users_path: crate::users::users_path(&opts.data_dir),
             };
             tasks.push(tokio::spawn(socket::serve(listener, ctx)));
             socket_path = Some(path);

@@ -20,6 +20,8 @@ pub struct Ctx {
     pub historian: Arc<RwLock<Historian>>,
     pub tag_ids: Arc<Vec<TagId>>,
     pub commands: tokio::sync::mpsc::Sender<super::CoreCmd>,
+    /// The users file, whose policy says when an idle terminal locks itself.
+    pub users_path: std::path::PathBuf,
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
@@ -75,9 +77,21 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     tracing::info!("terminal attached: {user}");
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r);
+    // the users file's policy; without a readable one, the default
+    let path = ctx.users_path.clone();
+    let idle_lock = tokio::task::spawn_blocking(move || crate::users::Users::load_or_new(&path).map(|u| u.idle_lock))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(crate::users::DEFAULT_IDLE_LOCK);
     send(
         &mut w,
-        &Reply::Hello { site: ctx.site.name.clone(), user: user.clone(), version: env!("CARGO_PKG_VERSION").into() },
+        &Reply::Hello {
+            site: ctx.site.name.clone(),
+            user: user.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            idle_lock_s: idle_lock.as_secs(),
+        },
     )
     .await?;
 

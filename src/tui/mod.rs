@@ -67,8 +67,13 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
     let mut snap = Snapshot { connected: false, ..Snapshot::default() };
     let mut user = String::new();
     let mut trend: Option<Trend> = None;
-    // An approval waiting for the signer's secret (typed blind, never echoed).
-    let mut secret_for: Option<u64> = None;
+    // A secret being typed (blind, never echoed): for a signature or to unlock.
+    let mut secret_for: Option<term::Prompt> = None;
+    // Idle lock: the time of the last key, the site's limit (0: never) and an unlock in flight.
+    let mut last_key = Instant::now();
+    let mut idle_lock = Duration::ZERO;
+    let mut unlocking = false;
+    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
     let mut secret = String::new();
     let mut dirty = true;
     let mut last_draw = Instant::now() - Duration::from_secs(1);
@@ -82,7 +87,13 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
                 match ev {
-                    Event::Reply(Reply::Hello { user: u, site, .. }) => { user = u; snap.site = site; dirty = true; }
+                    Event::Reply(Reply::Hello { user: u, site, idle_lock_s, .. }) => {
+                        user = u;
+                        snap.site = site;
+                        idle_lock = Duration::from_secs(idle_lock_s);
+                        ui.lock_after_ms = i64::try_from(idle_lock.as_millis()).unwrap_or(i64::MAX);
+                        dirty = true;
+                    }
                     Event::Reply(Reply::Snapshot(live)) => {
                         snap = convert::snapshot(&live, &user, true);
                         dirty = true;
@@ -101,29 +112,47 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         }
                     }
                     Event::Reply(Reply::History { .. }) => {}
+                    Event::Reply(Reply::Done { message }) if unlocking => {
+                        tracing::info!("daemon: {message}");
+                        (unlocking, ui.locked, ui.lock_note) = (false, false, None);
+                        last_key = Instant::now();
+                        dirty = true;
+                    }
+                    Event::Reply(Reply::Error { message }) if unlocking => {
+                        unlocking = false;
+                        ui.lock_note = Some(format!("Not unlocked: {message}"));
+                        dirty = true;
+                    }
                     Event::Reply(Reply::Done { message }) => tracing::info!("daemon: {message}"),
                     Event::Reply(Reply::Error { message }) => tracing::warn!("daemon: {message}"),
                     Event::Disconnected => { snap.connected = false; writer = None; dirty = true; }
                     Event::Resize => { let (w, h) = terminal.size(); ui.resize(w, h); dirty = true; }
                     Event::Stop => break,
                     Event::Key(key) if secret_for.is_some() => {
-                        // The signature prompt is modal: every key goes to it.
+                        // The secret prompt is modal: every key goes to it.
                         dirty = true;
+                        last_key = Instant::now();
                         match key {
                             Key::Char(c) if secret.len() < 256 => secret.push(c),
                             Key::Backspace => { secret.pop(); }
                             Key::Esc => { secret_for = None; secret.clear(); }
                             Key::CtrlC => break,
-                            Key::Enter => {
-                                if let Some(id) = secret_for.take() {
+                            Key::Enter => match secret_for.take() {
+                                Some(term::Prompt::Approve(id)) => {
                                     act(&mut writer, Act::Approve { id, secret: std::mem::take(&mut secret) }).await;
                                 }
-                            }
+                                Some(term::Prompt::Unlock) => {
+                                    unlocking = true;
+                                    act(&mut writer, Act::Unlock { secret: std::mem::take(&mut secret) }).await;
+                                }
+                                None => {}
+                            },
                             _ => {}
                         }
                     }
                     Event::Key(key) => {
                         dirty = true;
+                        last_key = Instant::now();
                         match mimic_views::handle_key(&mut ui, &snap, key) {
                             Some(Action::Quit) => break,
                             Some(Action::OpenTrend { tag }) => {
@@ -163,10 +192,22 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             }
                             Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
                             Some(Action::Revert { id }) => act(&mut writer, Act::Revert { id }).await,
-                            Some(Action::Approve { id }) => secret_for = Some(id),
+                            Some(Action::Approve { id }) => secret_for = Some(term::Prompt::Approve(id)),
+                            Some(Action::Unlock) => secret_for = Some(term::Prompt::Unlock),
                             None => {}
                         }
                     }
+                }
+            }
+            _ = idle_check.tick(), if !ui.locked && !idle_lock.is_zero() => {
+                if last_key.elapsed() >= idle_lock {
+                    // hide the plant; a secret being typed is abandoned
+                    ui.locked = true;
+                    ui.modal = None;
+                    ui.show_help = false;
+                    secret_for = None;
+                    secret.clear();
+                    dirty = true;
                 }
             }
             _ = trend_refresh.tick(), if ui.screen == Screen::Trend => {
@@ -189,7 +230,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                     Some(d)
                 });
                 let data = data.as_ref();
-                let prompt = secret_for.map(|id| (id, secret.chars().count()));
+                let prompt = secret_for.map(|p| (p, secret.chars().count()));
                 terminal.draw(&snap, data, &ui, prompt).map_err(|e| anyhow!("drawing failed: {e}"))?;
                 last_draw = Instant::now();
                 dirty = false;

@@ -43,27 +43,36 @@ impl Terminal {
         self.inner.size().map(|s| (s.width, s.height)).unwrap_or((80, 24))
     }
 
-    /// Draw the screen; `prompt` is an approval waiting for the signer's secret
-    /// (request id, characters typed so far), shown as a modal on top.
+    /// Draw the screen; `prompt` is a secret being typed (for what, characters typed
+    /// so far), shown as a modal on top.
     pub fn draw(
         &mut self,
         snap: &Snapshot,
         trend: Option<&TrendData>,
         ui: &UiState,
-        prompt: Option<(u64, usize)>,
+        prompt: Option<(Prompt, usize)>,
     ) -> std::io::Result<()> {
         self.inner.draw(|f| {
             mimic_views::draw(f, snap, trend, ui);
-            if let Some((id, typed)) = prompt {
-                signature_prompt(f, id, typed);
+            if let Some((what, typed)) = prompt {
+                signature_prompt(f, what, typed);
             }
         })?;
         Ok(())
     }
 }
 
-/// The electronic-signature prompt: the secret is never shown, only its length.
-fn signature_prompt(f: &mut ratatui::Frame, id: u64, typed: usize) {
+/// What a typed secret is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// An electronic signature on this request.
+    Approve(u64),
+    /// Unlocking the idle-locked terminal.
+    Unlock,
+}
+
+/// The secret prompt: the secret is never shown, only its length.
+fn signature_prompt(f: &mut ratatui::Frame, what: Prompt, typed: usize) {
     use ratatui::layout::Rect;
     use ratatui::style::{Modifier, Style};
     use ratatui::text::Line;
@@ -72,18 +81,21 @@ fn signature_prompt(f: &mut ratatui::Frame, id: u64, typed: usize) {
     let w = area.width.min(60);
     let h = 6.min(area.height);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let (title, first, enter) = match what {
+        Prompt::Approve(id) => {
+            (" Electronic signature ", format!("Sign request {id}: approved setpoint change"), "Enter sign")
+        }
+        Prompt::Unlock => (" Unlock terminal ", "Re-enter your secret to unlock".to_string(), "Enter unlock"),
+    };
     let lines = vec![
-        Line::from(format!("Sign request {id}: approved setpoint change")),
+        Line::from(first),
         Line::from(format!("Your secret: {}", "*".repeat(typed.min(32)))),
-        Line::from("Enter sign   Esc cancel"),
+        Line::from(format!("{enter}   Esc cancel")),
     ];
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Electronic signature ")
-                .style(Style::new().add_modifier(Modifier::BOLD)),
+            Block::default().borders(Borders::ALL).title(title).style(Style::new().add_modifier(Modifier::BOLD)),
         ),
         r,
     );

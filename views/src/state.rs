@@ -183,6 +183,12 @@ impl SortKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UiState {
     pub screen: Screen,
+    /// Idle-locked: process values hidden until the user re-enters their secret.
+    pub locked: bool,
+    /// The idle time after which the terminal locked (for the lock screen's text).
+    pub lock_after_ms: i64,
+    /// A note on the lock screen (e.g. the last unlock attempt failed).
+    pub lock_note: Option<String>,
     /// Selected row of the Tags table (index into [`visible_tags`]).
     pub selected: usize,
     /// First shown row of the Tags table (a hint: rendering keeps the selection visible).
@@ -235,6 +241,9 @@ impl Default for UiState {
     fn default() -> Self {
         UiState {
             screen: Screen::default(),
+            locked: false,
+            lock_after_ms: 0,
+            lock_note: None,
             selected: 0,
             scroll: 0,
             filter: String::new(),
@@ -326,6 +335,8 @@ pub enum Action {
     Approve { id: u64 },
     /// Reject a recommendation with a mandatory reason.
     Reject { id: u64, reason: String },
+    /// Unlock the idle-locked terminal (the caller then asks for the user's secret).
+    Unlock,
     /// Ask for a revert of a written change whose effect was off (a new request,
     /// approved like any write).
     Revert { id: u64 },
@@ -756,6 +767,14 @@ fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
 pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
     if key == Key::CtrlC {
         return Some(Action::Quit);
+    }
+    if ui.locked {
+        // a locked terminal answers only to unlock and quit
+        return match key {
+            Key::Enter => Some(Action::Unlock),
+            Key::Char('q') => Some(Action::Quit),
+            _ => None,
+        };
     }
     if ui.modal.is_some() {
         return modal_key(ui, key);

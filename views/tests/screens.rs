@@ -447,3 +447,34 @@ fn trend_cursor_shows_the_date_on_long_spans() {
     let text = render(&s, Some(&trend_normal()), &trend_ui(&s, Some(0), false), 160, 48).backend().to_string();
     assert!(text.contains("cursor 21:13:20 → 21:13:50 UTC"), "{text}");
 }
+
+#[test]
+fn a_locked_terminal_hides_process_values_and_answers_only_unlock_and_quit() {
+    let s = normal();
+    let mut ui = UiState { locked: true, lock_after_ms: 900_000, screen: Screen::Tags, ..Default::default() };
+    for (w, h) in SIZES {
+        let term = render(&s, None, &ui, w, h);
+        let text = term.backend().to_string();
+        for t in &s.tags {
+            assert!(!text.contains(&t.name), "{w}x{h}: tag {} visible on the lock screen:\n{text}", t.name);
+        }
+        for a in &s.alarms {
+            assert!(!text.contains(&a.message), "{w}x{h}: alarm text visible on the lock screen");
+        }
+        assert!(text.contains("▲ 4 UNACK CRIT"), "the alarm count stays visible");
+        insta::assert_snapshot!(format!("locked_{w}x{h}"), term.backend());
+    }
+    for k in [Key::Char('1'), Key::Tab, Key::Down, Key::Char('y'), Key::Char('/'), Key::Esc] {
+        assert_eq!(handle_key(&mut ui, &s, k), None, "{k:?} ignored while locked");
+    }
+    assert_eq!(ui.screen, Screen::Tags);
+    assert_eq!(handle_key(&mut ui, &s, Key::Enter), Some(Action::Unlock));
+    assert_eq!(handle_key(&mut ui, &s, Key::Char('q')), Some(Action::Quit));
+    ui.lock_note = Some("wrong secret\x1b[2J (2 attempts left)".into());
+    let (hostile, _) = fixture("hostile");
+    for (w, h) in [(80, 24), (20, 4), (1, 1)] {
+        let term = render(&hostile, None, &ui, w, h);
+        assert_no_control(term.backend().buffer(), &format!("locked {w}x{h}"));
+    }
+    insta::assert_snapshot!("locked_note_80x24", render(&s, None, &ui, 80, 24).backend());
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod confirm;
 pub mod devices;
 pub mod help;
+pub mod lock;
 pub mod overview;
 pub mod recommendations;
 pub mod tags;
@@ -48,6 +49,10 @@ impl Widget for &App<'_> {
         let mut y = area.y;
         render_header(s, t, Rect::new(area.x, y, area.width, 1), buf);
         y += 1;
+        if ui.locked {
+            lock::render(s, ui, Rect::new(area.x, y, area.width, area.height - 1), buf);
+            return;
+        }
         render_tabs(ui, t, Rect::new(area.x, y, area.width, 1), buf);
         y += 1;
         if !s.connected {
