@@ -63,6 +63,9 @@ pub enum Act {
         id: u64,
         reason: String,
     },
+    /// `mimic user` changed the users file: audit the changes, attributed to the
+    /// account asking (the daemon finds the changes itself, by comparing the file).
+    UsersChanged,
     /// Unlock an idle-locked terminal: the user re-enters their secret (checked like a
     /// signature: wrong secrets count towards the lock-out).
     Unlock {
@@ -93,6 +96,7 @@ impl std::fmt::Debug for Act {
             Act::Reject { id, reason } => write!(f, "Reject {{ id: {id}, reason: {reason:?} }}"),
             Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
             Act::Unlock { .. } => write!(f, "Unlock {{ secret: <redacted> }}"),
+            Act::UsersChanged => write!(f, "UsersChanged"),
         }
     }
 }

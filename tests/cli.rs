@@ -237,9 +237,18 @@ fn live_daemon_serves_history_and_stops_cleanly() {
     assert!(!unknown.ok(), "unknown tag via the daemon must fail: {unknown}");
     assert!(unknown.stderr.contains("NOPE"), "names the tag: {unknown}");
 
+    // User management while the daemon holds the store: the daemon audits the change.
+    let mut add = mimic_cmd();
+    add.args(["user", "add", "una", "--full-name", "Una User", "--role", "viewer", "--secret-stdin"]);
+    add.args(["--data", p(&data)]);
+    let added = mimic_support::run_with_stdin(add, "una-secret-1\n", LIMIT);
+    assert!(added.ok() && added.stdout.contains("1 user-management change(s) audited"), "{added}");
+
     let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
     assert_eq!(stopped.code, Some(0), "daemon exit after SIGTERM: {stopped}");
     assert!(!sock.exists(), "socket removed on shutdown");
+    let audit = mimic(&["audit", "export", "--since", "1h", "--data", p(&data)]);
+    assert!(audit.stdout.lines().any(|l| l.contains("user_add") && l.contains("user una added")), "{audit}");
 
     // Straight from the store now; the daemon's samples are all there.
     let r = mimic(&["history", "P101.flow", "--data", p(&data), "--since", "10m", "--format", "csv"]);

@@ -110,6 +110,22 @@ fn user_commands_end_to_end() {
         assert!(e.contains("no user `ghost`"), "{args:?}: {e}");
     }
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // Every change is in the audit log, attributed to the OS account that made it, and
+    // never with a secret or hash; the chain verifies.
+    let export = Command::new(BIN).args(["audit", "export", "--since", "1h", "--data"]).arg(&data).output().unwrap();
+    let audit = ok(&export);
+    let lines: Vec<&str> = audit.lines().collect();
+    let has = |action: &str, what: &str| lines.iter().any(|l| l.contains(action) && l.contains(what));
+    assert!(has("user_add", "user alice added: Test Person (admin)"), "{audit}");
+    assert!(has("user_add", "user bob added"), "{audit}");
+    assert!(has("user_change", "user bob: secret changed"), "{audit}");
+    assert!(has("user_disable", "user bob disabled"), "{audit}");
+    assert!(has("user_change", "user bob enabled"), "{audit}");
+    assert!(!has("user_add", "carol"), "refused commands change nothing: {audit}");
+    assert!(!audit.contains("argon2") && !audit.contains("a brand new secret"), "{audit}");
+    let verify = Command::new(BIN).args(["audit", "verify", "--data"]).arg(&data).output().unwrap();
+    ok(&verify);
 }
 
 #[test]

@@ -16,7 +16,11 @@ use crate::approvals::{AuditAction, AuditNote, Signer};
 use crate::audit::{self, Action, SiteKey};
 use crate::historian::Historian;
 use crate::ipc::LiveAudit;
-use crate::users::{Role, Users};
+use crate::users::{ChangeKind, Role, Users};
+
+/// How long a change of the users file noticed on a tick waits for `mimic user` to
+/// report it (with its author) before it is audited as an outside edit.
+const USERS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Audit entries kept in memory for the terminals' Audit screen.
 pub const RECENT_AUDIT: usize = 200;
@@ -103,6 +107,11 @@ pub struct Control {
     pub recent: VecDeque<LiveAudit>,
     /// False after an audit write failed: control writes are refused until one succeeds.
     pub audit_ok: bool,
+    /// The users file as last audited, and its modification stamp.
+    users_seen: Users,
+    users_stamp: Option<(std::time::SystemTime, u64)>,
+    /// When a change of the file was first noticed on a tick (not yet audited).
+    users_noticed: Option<std::time::Instant>,
 }
 
 impl Control {
@@ -113,7 +122,51 @@ impl Control {
                 .unwrap_or_default(),
             Err(_) => VecDeque::new(),
         };
-        Control { historian, key, users_path, recent, audit_ok: true }
+        let users_stamp = stamp(&users_path);
+        let users_seen = Users::load_or_new(&users_path).unwrap_or_default();
+        Control { historian, key, users_path, recent, audit_ok: true, users_seen, users_stamp, users_noticed: None }
+    }
+
+    /// Audit what changed in the users file since it was last seen, attributed to
+    /// `actor` (the OS account that said it changed it, or a note that it was edited
+    /// behind mimic's back). Returns how many changes were recorded.
+    pub fn users_changed(&mut self, actor: &str) -> Result<usize, String> {
+        self.users_stamp = stamp(&self.users_path);
+        self.users_noticed = None;
+        let now = Users::load_or_new(&self.users_path).map_err(|e| format!("users file: {e}"))?;
+        let notes: Vec<Note> = crate::users::changes(&self.users_seen, &now)
+            .into_iter()
+            .map(|c| Note {
+                user: actor.to_string(),
+                full_name: None,
+                action: match c.kind {
+                    ChangeKind::Add => Action::UserAdd,
+                    ChangeKind::Change => Action::UserChange,
+                    ChangeKind::Disable => Action::UserDisable,
+                },
+                meaning: None,
+                target: Some(c.target),
+                detail: c.detail,
+            })
+            .collect();
+        self.audit(&notes)?;
+        self.users_seen = now;
+        Ok(notes.len())
+    }
+
+    /// Audit changes of a users file edited without telling the daemon (checked on
+    /// the core's tick; cheap when nothing changed). A change is given a few seconds
+    /// for `mimic user` to report it with the name of who made it.
+    pub fn check_users_file(&mut self) {
+        if stamp(&self.users_path) == self.users_stamp {
+            return;
+        }
+        let noticed = *self.users_noticed.get_or_insert_with(std::time::Instant::now);
+        if noticed.elapsed() >= USERS_GRACE
+            && let Err(e) = self.users_changed("(users file edited outside mimic)")
+        {
+            tracing::warn!("users file change not audited: {e}");
+        }
     }
 
     /// Who an OS account is, from the users file (re-read each time: it is small, and
@@ -185,6 +238,12 @@ impl Control {
             }
         }
     }
+}
+
+/// Modification time and length of a file, if it exists.
+fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
 }
 
 fn live(e: &audit::Entry) -> LiveAudit {

@@ -61,6 +61,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 let expired = sh.state.approvals.expire(&sh.state.site, &view.live(sh.control.audit_ok), now);
                 fx.extend(expired.into_iter().map(Effect::Approval));
                 fx.extend(core::watch_writes(&mut sh.state, sh.control.audit_ok, now));
+                tokio::task::block_in_place(|| sh.control.check_users_file());
                 let _ = sh.carry_out(fx, None);
             }
             cmd = sh.ch.cmd_rx.recv() => {
@@ -196,6 +197,8 @@ impl Shell {
             Act::Revert { .. } => need(Command::Revert)?,
             // the secret is the check: any configured user may unlock their terminal
             Act::Unlock { .. } => {}
+            // the daemon compares the file itself: nothing to trust but the file
+            Act::UsersChanged => {}
         }
         match act {
             Act::AckAlarm { .. }
@@ -244,6 +247,10 @@ impl Shell {
                 let (result, fx) = self.state.approvals.reject(&self.state.site, id, &who.signer(), &reason, now);
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
+            }
+            Act::UsersChanged => {
+                let n = tokio::task::block_in_place(|| self.control.users_changed(os_account))?;
+                Ok(format!("{n} user-management change(s) audited"))
             }
             Act::Unlock { secret } => {
                 let sig = self.check_secret(&who, os_account, secret, MEANING_UNLOCK, "terminal", now)?;

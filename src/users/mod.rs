@@ -31,6 +31,7 @@
 //! either way) or `Err(file_error)`.
 
 mod auth;
+mod diff;
 mod file;
 
 use std::fmt;
@@ -44,6 +45,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2};
 
 pub use auth::{ApprovalRule, Approver, AuthError, Command, Role, Signature, authorize, may_approve};
+pub use diff::{ChangeKind, UserChange, changes};
 pub use file::{DEFAULT_IDLE_LOCK, DEFAULT_MAX_ATTEMPTS, VERSION};
 
 use crate::config::ConfigErrors;

@@ -57,10 +57,21 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 }
 
 /// Runs `cmd` to completion with no stdin; kills it and panics after `limit`.
-pub fn run(mut cmd: Command, limit: Duration) -> Run {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+pub fn run(cmd: Command, limit: Duration) -> Run {
+    run_with_stdin(cmd, "", limit)
+}
+
+/// Runs `cmd` to completion with `input` as its stdin; kills it and panics after `limit`.
+pub fn run_with_stdin(mut cmd: Command, input: &str, limit: Duration) -> Run {
+    cmd.stdin(if input.is_empty() { Stdio::null() } else { Stdio::piped() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let desc = format!("{cmd:?}");
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {desc}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        // a command that exits before reading is judged by its output, not by the pipe
+        let _ = stdin.write_all(input.as_bytes());
+    }
     let out = drain(child.stdout.take().expect("piped stdout"));
     let err = drain(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + limit;
