@@ -50,8 +50,12 @@ pub mod map {
     pub const DI_RUNNING: u16 = 0;
     /// Discrete input: tank low-level switch.
     pub const DI_LOW_LEVEL: u16 = 1;
+    /// Input: a bank of 96 auxiliary instrument channels (bearing and winding
+    /// temperatures, °C × 10, u16), for sites with many tags per device.
+    pub const IR_BANK: u16 = 32;
+    pub const BANK_LEN: usize = 96;
     pub const HOLDING_LEN: usize = 16;
-    pub const INPUT_LEN: usize = 32;
+    pub const INPUT_LEN: usize = IR_BANK as usize + BANK_LEN;
     pub const BITS_LEN: usize = 8;
 }
 

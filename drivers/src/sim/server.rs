@@ -28,6 +28,7 @@ struct Unit {
     input: [u16; map::INPUT_LEN],
     coils: [bool; map::BITS_LEN],
     discrete: [bool; map::BITS_LEN],
+    scans: u64,
 }
 
 fn put(regs: &mut [u16], at: u16, value: f64, dtype: DataType, order: ByteOrder) {
@@ -49,6 +50,7 @@ impl Unit {
             input: [0; map::INPUT_LEN],
             coils: [false; map::BITS_LEN],
             discrete: [false; map::BITS_LEN],
+            scans: 0,
         };
         u.scan();
         u
@@ -79,6 +81,14 @@ impl Unit {
         self.coils[usize::from(map::COIL_RUN)] = p.run_cmd;
         self.discrete[usize::from(map::DI_RUNNING)] = p.running();
         self.discrete[usize::from(map::DI_LOW_LEVEL)] = p.level < 10.0;
+        // the auxiliary bank: temperatures that follow the motor's, each with its own
+        // offset and a slow ripple, so every channel moves now and then
+        self.scans = self.scans.wrapping_add(1);
+        let base = p.motor_temp;
+        for (k, reg) in self.input[usize::from(map::IR_BANK)..].iter_mut().enumerate() {
+            let ripple = ((self.scans / 10 + k as u64 * 7) % 21) as f64 / 10.0 - 1.0;
+            *reg = ((base - 5.0 + (k % 12) as f64 * 1.5 + ripple) * 10.0).round().clamp(0.0, 65535.0) as u16;
+        }
     }
 
     fn write_holding(&mut self, addr: u16, word: u16) -> Result<(), ExceptionCode> {
