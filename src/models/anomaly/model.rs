@@ -299,7 +299,7 @@ impl AnomalyModel {
             s.next = 0;
         }
         let slot = &mut s.ring[s.next * n..(s.next + 1) * n];
-        for i in 0..n {
+        for (i, old) in slot.iter_mut().enumerate() {
             let x = sample.get(i).copied().unwrap_or(f64::NAN);
             let mut z = if x.is_finite() { (x - self.mean[i]) / self.scale[i] } else { 0.0 };
             if self.config.clip > 0.0 {
@@ -314,8 +314,8 @@ impl AnomalyModel {
                     z = median;
                 }
             }
-            s.sum[i] += z - slot[i];
-            slot[i] = z;
+            s.sum[i] += z - *old;
+            *old = z;
         }
         s.seen = (s.seen + 1).min(2);
         s.next = (s.next + 1) % w;
