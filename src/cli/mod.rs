@@ -3,10 +3,13 @@
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
 //! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
-//! `user` manages the users file.
+//! `user` manages the users file, `train` fits a model on stored history, `eval` scores one on a
+//! public benchmark.
 
 mod audit;
+mod eval;
 mod history;
+mod train;
 
 pub use history::format_ts;
 mod user;
@@ -110,6 +113,16 @@ pub enum Command {
     },
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
+    /// Fit a model on stored history (e.g. `train anomaly SITE --asset P-101 --from … --to …`).
+    Train {
+        #[command(subcommand)]
+        command: train::TrainCommand,
+    },
+    /// Evaluate a model on a public benchmark (e.g. `eval skab DIR`).
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -120,6 +133,14 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
         Command::Audit { command } => audit::run(command),
+        Command::Train { command } => {
+            train::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { command } => {
+            eval::run(command)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User(args) => {
             user::run(args)?;
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,83 @@
+//! `mimic train …`: fit a model on stored history and save it under the data directory.
+//!
+//! `train anomaly SITE --asset NAME --from T --to T` reads the history of every tag of the
+//! asset over the healthy window (from the running daemon if one serves the data directory,
+//! else from the store file), aligns it on a regular grid (the asset's fastest poll unless
+//! `--step` says otherwise), fits the anomaly model and writes `DATA/models/<asset>.anomaly.json`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use clap::Subcommand;
+
+use crate::models::anomaly::AnomalyConfig;
+use crate::models::anomaly::asset::{AssetModel, model_path};
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Fit an asset's anomaly model on a window of history the engineer marks as healthy.
+    Anomaly {
+        /// The site file.
+        site: PathBuf,
+        /// The asset whose tags make up the model.
+        #[arg(long)]
+        asset: String,
+        /// Start of the healthy window: a duration ago (2h, 7d) or a timestamp (RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// End of the healthy window, same forms.
+        #[arg(long)]
+        to: String,
+        /// Sampling step of the model, e.g. 1s (default: the fastest poll of the asset's tags).
+        #[arg(long, value_parser = super::parse_duration_arg)]
+        step: Option<std::time::Duration>,
+        /// Store directory (default: the site file's data_dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+pub fn run(command: TrainCommand) -> anyhow::Result<()> {
+    let TrainCommand::Anomaly { site, asset, from, to, step, data } = command;
+    let site = super::load_site(&site)?;
+    let dir = data.unwrap_or_else(|| site.data_dir.clone());
+    let index = site
+        .assets
+        .iter()
+        .position(|a| a.name == asset)
+        .ok_or_else(|| anyhow!("no asset `{}` in the site", asset.escape_debug()))?;
+    let tags: Vec<&crate::config::Tag> = site.tags.iter().filter(|t| t.asset == Some(index)).collect();
+    if tags.is_empty() {
+        bail!("asset `{}` has no tags", asset.escape_debug());
+    }
+    let now = mimic_drivers::now_ms();
+    let from_ms = super::history::parse_time(&from, now)?;
+    let to_ms = super::history::parse_time(&to, now)?;
+    if from_ms >= to_ms {
+        bail!("--from must be before --to");
+    }
+    let step = step.or_else(|| tags.iter().map(|t| t.poll).min()).unwrap_or(std::time::Duration::from_secs(1));
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let mut series = Vec::with_capacity(tags.len());
+    for t in &tags {
+        let samples = super::history::fetch(&dir, &t.name, from_ms, to_ms)
+            .with_context(|| format!("reading the history of {}", t.name))?;
+        series.push(samples.into_iter().map(|s| (s.ts_ms, s.value)).collect::<Vec<_>>());
+    }
+    let names = tags.iter().map(|t| t.name.clone()).collect();
+    let trained = AssetModel::train(&asset, names, &series, (from_ms, to_ms), step_ms, AnomalyConfig::default())?;
+    let path = model_path(&dir, &asset);
+    trained.save(&path)?;
+    println!(
+        "trained the anomaly model of {} on {} rows of {} tags ({} to {}, step {} ms); threshold {:.4}",
+        asset.escape_debug(),
+        trained.rows,
+        tags.len(),
+        super::format_ts(from_ms),
+        super::format_ts(to_ms),
+        step_ms,
+        trained.model.threshold
+    );
+    println!("wrote {}", path.display());
+    Ok(())
+}
