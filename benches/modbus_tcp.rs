@@ -47,12 +47,8 @@ fn points() -> Vec<ModbusPoint> {
 fn bench(c: &mut Criterion) {
     let port = server();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
-    let cfg = ModbusTcpConfig {
-        endpoint: format!("127.0.0.1:{port}"),
-        unit: 1,
-        timeout: Duration::from_secs(1),
-        max_gap: 4,
-    };
+    let cfg =
+        ModbusTcpConfig { endpoint: format!("127.0.0.1:{port}"), unit: 1, timeout: Duration::from_secs(1), max_gap: 4 };
     let mut driver = ModbusTcp::new(cfg, points());
     rt.block_on(driver.connect()).expect("connect");
     let plan = driver.plan(&(0..10).collect::<Vec<_>>());
@@ -81,7 +77,9 @@ fn bench(c: &mut Criterion) {
             println!("pymodbus client, same server: {} requests/s ({:?})", text.trim(), started.elapsed());
         }
         Ok(out) => println!("pymodbus client failed: {}", String::from_utf8_lossy(&out.stderr)),
-        Err(e) => println!("pymodbus client not run ({}: {e}); run ./scripts/test.sh to create the venv", python.display()),
+        Err(e) => {
+            println!("pymodbus client not run ({}: {e}); run ./scripts/test.sh to create the venv", python.display())
+        }
     }
 }
 

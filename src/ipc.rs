@@ -66,6 +66,10 @@ pub enum Act {
     /// `mimic user` changed the users file: audit the changes, attributed to the
     /// account asking (the daemon finds the changes itself, by comparing the file).
     UsersChanged,
+    /// `mimic train` saved a new model of this asset: load it and audit the retraining.
+    ModelTrained {
+        asset: String,
+    },
     /// Unlock an idle-locked terminal: the user re-enters their secret (checked like a
     /// signature: wrong secrets count towards the lock-out).
     Unlock {
@@ -97,6 +101,7 @@ impl std::fmt::Debug for Act {
             Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
             Act::Unlock { .. } => write!(f, "Unlock {{ secret: <redacted> }}"),
             Act::UsersChanged => write!(f, "UsersChanged"),
+            Act::ModelTrained { asset } => write!(f, "ModelTrained {{ asset: {asset:?} }}"),
         }
     }
 }

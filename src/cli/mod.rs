@@ -9,6 +9,7 @@
 mod audit;
 mod eval;
 mod history;
+mod record;
 mod train;
 
 pub use history::format_ts;

@@ -79,5 +79,15 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         trained.model.threshold
     );
     println!("wrote {}", path.display());
+    let detail = format!(
+        "anomaly model trained on {} rows of {} tags, {} to {}, threshold {:.4}",
+        trained.rows,
+        tags.len(),
+        super::format_ts(from_ms),
+        super::format_ts(to_ms),
+        trained.model.threshold
+    );
+    let entry = (crate::audit::Action::ModelRetrain, asset.clone(), detail);
+    println!("audit: {}", super::record::record(&dir, &[entry], crate::ipc::Act::ModelTrained { asset })?);
     Ok(())
 }

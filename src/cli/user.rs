@@ -137,44 +137,23 @@ fn execute(args: UserArgs, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// User management is audited: with a daemon running, it is told and compares the file
-/// itself; otherwise the entries go straight into the store's audit log. Attributed to
-/// the OS account running this command.
+/// User management is audited (see [`super::record`]).
 fn audit_changes(data: &Path, path: &Path, before: Users) -> anyhow::Result<()> {
     let after = Users::load(path)?;
-    let changes = crate::users::changes(&before, &after);
-    if changes.is_empty() {
-        return Ok(());
+    let entries: Vec<super::record::Entry> = crate::users::changes(&before, &after)
+        .into_iter()
+        .map(|c| {
+            let action = match c.kind {
+                crate::users::ChangeKind::Add => crate::audit::Action::UserAdd,
+                crate::users::ChangeKind::Change => crate::audit::Action::UserChange,
+                crate::users::ChangeKind::Disable => crate::audit::Action::UserDisable,
+            };
+            (action, c.target, c.detail)
+        })
+        .collect();
+    if !entries.is_empty() {
+        println!("audit: {}", super::record::record(data, &entries, crate::ipc::Act::UsersChanged)?);
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
-    let store = data.join(crate::daemon::STORE_NAME);
-    let opened = crate::historian::Historian::open(&store, crate::historian::HistorianOptions::default());
-    let h = match opened {
-        Ok(h) => h,
-        Err(e) if data.join(crate::ipc::SOCKET_NAME).exists() => {
-            tracing::debug!("store not opened ({e}); telling the daemon");
-            let reply = super::history::act(data, crate::ipc::Act::UsersChanged)
-                .context("the users file changed, but the running daemon could not be told to audit it")?;
-            println!("audit: {reply}");
-            return Ok(());
-        }
-        Err(e) => return Err(e).with_context(|| format!("opening the store {} to audit the change", store.display())),
-    };
-    let key = crate::audit::SiteKey::load_or_create(&data.join(crate::audit::KEY_NAME))
-        .map_err(|e| anyhow::anyhow!("site key: {e}"))?;
-    let now = mimic_drivers::now_ms();
-    for c in &changes {
-        let action = match c.kind {
-            crate::users::ChangeKind::Add => crate::audit::Action::UserAdd,
-            crate::users::ChangeKind::Change => crate::audit::Action::UserChange,
-            crate::users::ChangeKind::Disable => crate::audit::Action::UserDisable,
-        };
-        crate::audit::append_commit(h.database(), &key, &me, None, action, None, Some(&c.target), &c.detail, now)
-            .context("audit log")?;
-    }
-    println!("audit: {} user-management change(s) recorded", changes.len());
     Ok(())
 }
 

@@ -16,7 +16,9 @@ use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
 use crate::ipc::Act;
 
+mod models;
 mod writes;
+pub use models::{LiveAnomaly, score_models};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines.
@@ -66,6 +68,8 @@ pub struct State {
     pub version: u64,
     pub alarms: AlarmEngine,
     pub approvals: crate::approvals::Approvals,
+    /// Anomaly models of assets, scored live.
+    pub anomaly: Vec<LiveAnomaly>,
 }
 
 impl State {
@@ -83,6 +87,7 @@ impl State {
             version: 0,
             alarms: AlarmEngine::from_site(&site),
             approvals: crate::approvals::Approvals::new(),
+            anomaly: Vec::new(),
             site,
         }
     }
@@ -111,13 +116,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Device(ev) => on_device(state, ev),
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
+            let mut fx = score_models(state, now_ms);
             let events = state.alarms.tick(now_ms);
-            if events.is_empty() {
-                Vec::new()
-            } else {
+            if !events.is_empty() {
                 state.version += 1;
-                vec![Effect::Alarm(events)]
+                fx.push(Effect::Alarm(events));
             }
+            fx
         }
     }
 }

@@ -199,6 +199,7 @@ impl Shell {
             Act::Unlock { .. } => {}
             // the daemon compares the file itself: nothing to trust but the file
             Act::UsersChanged => {}
+            Act::ModelTrained { .. } => need(Command::RetrainModel)?,
         }
         match act {
             Act::AckAlarm { .. }
@@ -247,6 +248,34 @@ impl Shell {
                 let (result, fx) = self.state.approvals.reject(&self.state.site, id, &who.signer(), &reason, now);
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
+            }
+            Act::ModelTrained { asset } => {
+                let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                let loaded = match super::load_anomaly_model(&mut self.state, &dir, &asset) {
+                    None => {
+                        return Err(format!(
+                            "no anomaly model of asset `{}` in {}",
+                            asset.escape_debug(),
+                            dir.display()
+                        ));
+                    }
+                    Some(r) => r,
+                };
+                let detail = match &loaded {
+                    Ok(()) => "anomaly model retrained and loaded".to_string(),
+                    Err(e) => format!("anomaly model retrained but not loaded: {e}"),
+                };
+                let note = Note {
+                    user: who.name().to_string(),
+                    full_name: Some(who.full_name.clone()),
+                    action: Action::ModelRetrain,
+                    meaning: None,
+                    target: Some(asset.clone()),
+                    detail,
+                };
+                tokio::task::block_in_place(|| self.control.audit(&[note]))?;
+                self.state.version += 1;
+                loaded.map(|()| format!("the daemon now scores {asset} with the new model"))
             }
             Act::UsersChanged => {
                 let n = tokio::task::block_in_place(|| self.control.users_changed(os_account))?;

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{Address, Protocol, Site};
-use crate::core::State;
+use crate::core::{self, State};
 use crate::historian::{Historian, HistorianError, HistorianOptions, TagId};
 use crate::ipc::LiveSnapshot;
 
@@ -104,7 +104,12 @@ impl Daemon {
         let (dev_tx, dev_rx) = mpsc::channel::<DeviceEvent>(1024);
         let mut tasks = Vec::new();
         let mut write_queues = Vec::new();
-        let state = State::new(site.clone());
+        let mut state = State::new(site.clone());
+        for asset in &site.assets {
+            if let Some(Err(e)) = load_anomaly_model(&mut state, &opts.data_dir, &asset.name) {
+                tracing::warn!("anomaly model of {} not loaded: {e}", asset.name);
+            }
+        }
         for (di, dev) in site.devices.iter().enumerate() {
             let tag_ix = &state.device_points[di];
             let mut groups: Vec<PollGroup> = Vec::new();
@@ -218,4 +223,20 @@ impl Drop for Daemon {
             t.abort();
         }
     }
+}
+
+/// Load (or reload) the stored anomaly model of `asset` into the core; `None` when the
+/// asset has none.
+pub fn load_anomaly_model(state: &mut State, data_dir: &std::path::Path, asset: &str) -> Option<Result<(), String>> {
+    use crate::models::anomaly::asset::{AssetModel, model_path};
+    let path = model_path(data_dir, asset);
+    if !path.exists() {
+        return None;
+    }
+    let bound = AssetModel::load(&path).map_err(|e| e.to_string()).and_then(|m| core::LiveAnomaly::bind(state, m));
+    Some(bound.map(|live| {
+        tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
+        state.anomaly.retain(|m| m.asset != asset);
+        state.anomaly.push(live);
+    }))
 }
