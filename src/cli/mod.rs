@@ -6,7 +6,9 @@
 //! `user` manages the users file.
 
 mod audit;
+mod eval_diagnosis;
 mod history;
+mod prescribe;
 
 pub use history::format_ts;
 mod user;
@@ -110,6 +112,23 @@ pub enum Command {
     },
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
+    /// Predict a KPI's response to a setpoint value, from a model identified on stored history.
+    Whatif(prescribe::WhatIfArgs),
+    /// Replay a proposed alarm limit or setpoint over stored history: what would have happened.
+    Shadow(prescribe::ShadowArgs),
+    /// Recommend a setpoint change that brings a KPI back inside its band (optionally as a write request).
+    Recommend(prescribe::RecommendArgs),
+    /// Evaluate models on benchmark data or on the demo plant.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Diagnosis on the demo pump skid with injected faults: top-1/top-3 accuracy of the root signal.
+    Diagnosis(eval_diagnosis::Args),
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -120,6 +139,15 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
         Command::Audit { command } => audit::run(command),
+        Command::Whatif(a) => prescribe::whatif(a).map(|()| ExitCode::SUCCESS),
+        Command::Shadow(a) => prescribe::shadow(a).map(|()| ExitCode::SUCCESS),
+        Command::Recommend(a) => prescribe::recommend_cmd(a).map(|()| ExitCode::SUCCESS),
+        Command::Eval { command } => {
+            match command {
+                EvalCommand::Diagnosis(a) => eval_diagnosis::run(a)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User(args) => {
             user::run(args)?;
             Ok(ExitCode::SUCCESS)
