@@ -60,7 +60,7 @@ struct State {
     detected_ms: Option<i64>,
 }
 
-/// Rows of z² kept for the contributions (one hour at one sample a second).
+/// Rows of z kept for the onsets and contributions (one hour at one sample a second).
 const RECENT: usize = 3600;
 
 /// The running per-signal monitor of one asset.
@@ -70,7 +70,7 @@ pub struct Monitor {
     params: CusumParams,
     states: Vec<State>,
     last_ms: Option<i64>,
-    /// Recent `(t_ms, z² per column)` (0 for inputs and missing values).
+    /// Recent `(t_ms, z per column)` (NaN for inputs and missing values).
     recent: VecDeque<(i64, Vec<f64>)>,
 }
 
@@ -170,34 +170,64 @@ impl Monitor {
     pub fn push(&mut self, t_ms: i64, row: &[f64]) -> Result<bool, DiagnosisError> {
         let r = self.residuals(t_ms, row)?;
         let p = self.params;
-        let mut z2 = vec![0.0; r.len()];
-        for ((st, r), z2) in self.states.iter_mut().zip(r).zip(z2.iter_mut()) {
-            let Some(r) = r else { continue };
-            let z = (r - st.mean) / st.sigma;
-            *z2 = z * z;
+        let z: Vec<f64> =
+            self.states.iter().zip(&r).map(|(st, r)| r.map_or(f64::NAN, |r| (r - st.mean) / st.sigma)).collect();
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((t_ms, z.clone()));
+        for i in 0..self.states.len() {
+            let z = z[i];
+            if z.is_nan() {
+                continue;
+            }
+            let st = &mut self.states[i];
             st.pos = (st.pos + z - p.k).max(0.0);
             st.neg = (st.neg - z - p.k).max(0.0);
             st.pos_start_ms = if st.pos == 0.0 { None } else { st.pos_start_ms.or(Some(t_ms)) };
             st.neg_start_ms = if st.neg == 0.0 { None } else { st.neg_start_ms.or(Some(t_ms)) };
-            if st.detected_ms.is_none() {
-                let onset = if st.pos > p.h {
-                    st.pos_start_ms
-                } else if st.neg > p.h {
-                    st.neg_start_ms
-                } else {
-                    None
-                };
-                if let Some(o) = onset {
-                    st.detected_ms = Some(t_ms);
-                    st.onset_ms = Some(o);
-                }
+            if st.detected_ms.is_some() {
+                continue;
+            }
+            let excursion = if st.pos > p.h {
+                st.pos_start_ms.map(|o| (o, 1.0))
+            } else if st.neg > p.h {
+                st.neg_start_ms.map(|o| (o, -1.0))
+            } else {
+                None
+            };
+            if let Some((start, sign)) = excursion {
+                st.detected_ms = Some(t_ms);
+                let onset = self.refine_onset(i, start, sign);
+                self.states[i].onset_ms = Some(onset);
             }
         }
-        if self.recent.len() == RECENT {
-            self.recent.pop_front();
-        }
-        self.recent.push_back((t_ms, z2));
         Ok(self.states.iter().any(|s| s.detected_ms.is_some()))
+    }
+
+    /// The excursion of a CUSUM starts early when noise happened to push it just before
+    /// the change. Re-estimate the change point by maximum likelihood for a mean shift of
+    /// the size seen over the excursion (δ̂): the τ maximising Σ_{t ≥ τ} (z_t − δ̂/2).
+    fn refine_onset(&self, col: usize, start: i64, sign: f64) -> i64 {
+        let zs: Vec<(i64, f64)> = self
+            .recent
+            .iter()
+            .filter(|(t, _)| *t >= start)
+            .filter_map(|(t, row)| row.get(col).filter(|z| !z.is_nan()).map(|z| (*t, sign * z)))
+            .collect();
+        if zs.is_empty() {
+            return start;
+        }
+        let half = zs.iter().map(|(_, z)| z).sum::<f64>() / zs.len() as f64 / 2.0;
+        let (mut best, mut best_t, mut suffix) = (f64::NEG_INFINITY, start, 0.0);
+        for (t, z) in zs.iter().rev() {
+            suffix += z - half;
+            if suffix >= best {
+                best = suffix;
+                best_t = *t;
+            }
+        }
+        best_t
     }
 
     /// Earliest onset over all signals.
@@ -214,7 +244,9 @@ impl Monitor {
         for (_, row) in self.recent.iter().filter(|(t, _)| *t >= from) {
             n += 1;
             for (m, z) in mean_z2.iter_mut().zip(row) {
-                *m += z;
+                if !z.is_nan() {
+                    *m += z * z;
+                }
             }
         }
         for m in &mut mean_z2 {
