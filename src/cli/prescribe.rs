@@ -309,3 +309,118 @@ pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use mimic_drivers::sim::plant::{Noise, PumpSkid};
+
+    use super::*;
+    use crate::historian::{Historian, HistorianOptions, Sample};
+
+    /// A store holding an hour of the demo skid with the speed setpoint moved every 90 s.
+    fn store(dir: &std::path::Path) -> i64 {
+        let mut h = Historian::open(&dir.join(crate::daemon::STORE_NAME), HistorianOptions::default()).unwrap();
+        let (sp, flow, temp) =
+            (h.tag_id("P101.speed_sp").unwrap(), h.tag_id("P101.flow").unwrap(), h.tag_id("P101.motor_temp").unwrap());
+        let mut p = PumpSkid::new(9);
+        let mut r = Noise::new(10);
+        let now = mimic_drivers::now_ms();
+        let t0 = now - 3_600_000;
+        let mut batch = Vec::new();
+        for s in 0..3600i64 {
+            if s % 90 == 0 {
+                p.speed_sp = ((50.0 + 45.0 * r.uniform()) * 10.0).round() / 10.0;
+                batch.push(Sample { tag: sp, ts_ms: t0 + s * 1000, value: p.speed_sp, quality: 0 });
+            }
+            for _ in 0..10 {
+                p.inflow = p.flow;
+                p.step(0.1);
+            }
+            let ts_ms = t0 + s * 1000;
+            batch.push(Sample { tag: flow, ts_ms, value: (p.measured_flow() * 10.0).round() / 10.0, quality: 0 });
+            batch.push(Sample { tag: temp, ts_ms, value: (p.motor_temp * 10.0).round() / 10.0, quality: 0 });
+        }
+        h.append(&batch).unwrap();
+        now
+    }
+
+    fn src(dir: &std::path::Path) -> Source {
+        Source {
+            site: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo-site.toml")),
+            data: Some(dir.to_path_buf()),
+            since: "2h".into(),
+            until: None,
+            period: 1.0,
+            max_dead: 10.0,
+        }
+    }
+
+    #[test]
+    fn whatif_shadow_and_recommend_run_on_a_real_store() {
+        let dir = tempfile::tempdir().unwrap();
+        store(dir.path());
+        let l = load(&src(dir.path())).unwrap();
+        let (t, u, y) = aligned(&l, "P101.speed_sp", "P101.flow", 1.0).unwrap();
+        assert!(t.len() > 3500, "{}", t.len());
+        let f = fit(&src(dir.path()), &t, &u, &y, "P101.speed_sp", "P101.flow").unwrap();
+        assert!(f.r2 > 0.95, "{f:?}");
+        let g = f.model.gain();
+        assert!((g - 0.93).abs() < 0.05, "flow per % of speed at 60 % open: {g}");
+
+        let a = |v: &str| v.to_string();
+        whatif(WhatIfArgs {
+            src: src(dir.path()),
+            tag: a("P101.speed_sp"),
+            value: 80.0,
+            kpi: a("P101.flow"),
+            horizon: 30.0,
+        })
+        .unwrap();
+        shadow(ShadowArgs {
+            src: src(dir.path()),
+            alarm: Some(a("P101.motor_temp:hi=60")),
+            setpoint: None,
+            kpi: None,
+            band: None,
+        })
+        .unwrap();
+        shadow(ShadowArgs {
+            src: src(dir.path()),
+            alarm: None,
+            setpoint: Some(a("P101.speed_sp=70")),
+            kpi: Some(a("P101.flow")),
+            band: Some(a("55..70")),
+        })
+        .unwrap();
+        recommend_cmd(RecommendArgs {
+            src: src(dir.path()),
+            tag: a("P101.speed_sp"),
+            kpi: a("P101.flow"),
+            band: a("200..210"),
+            horizon: 30.0,
+            request: false,
+        })
+        .unwrap();
+        // A measurement is not a setpoint; an unknown alarm is an error.
+        assert!(
+            whatif(WhatIfArgs {
+                src: src(dir.path()),
+                tag: a("P101.flow"),
+                value: 1.0,
+                kpi: a("P101.flow"),
+                horizon: 1.0
+            })
+            .is_err()
+        );
+        assert!(
+            shadow(ShadowArgs {
+                src: src(dir.path()),
+                alarm: Some(a("P101.flow:hihi=9")),
+                setpoint: None,
+                kpi: None,
+                band: None
+            })
+            .is_err()
+        );
+    }
+}
