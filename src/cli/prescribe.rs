@@ -131,15 +131,17 @@ fn aligned(l: &Loaded, tag: &str, kpi: &str, period_s: f64) -> anyhow::Result<(V
     if ts <= 0 {
         bail!("--period must be positive");
     }
-    // A setpoint is stored only when it changes: it holds until the end.
+    // A setpoint is stored only when it changes: it holds until the KPI's last sample.
     let from = u0.0.max(y0.0);
-    let to = y1.0.max(u1.0.min(y1.0));
+    let to = y1.0;
+    if u1.0 > to + ts {
+        tracing::debug!("setpoint samples after the KPI's last one are not used");
+    }
     let t: Vec<i64> = (0..).map(|k| from + k * ts).take_while(|t| *t <= to).collect();
     Ok((t, resample(&u, from, to, ts), resample(&y, from, to, ts)))
 }
 
-fn fit(src: &Source, t: &[i64], u: &[f64], y: &[f64], tag: &str, kpi: &str) -> anyhow::Result<Fit> {
-    let _ = t;
+fn fit(src: &Source, u: &[f64], y: &[f64], tag: &str, kpi: &str) -> anyhow::Result<Fit> {
     let max_delay = (src.max_dead / src.period).round().max(0.0) as usize;
     let fit = identify(u, y, src.period, 1, 1, max_delay).with_context(|| format!("identifying {tag} -> {kpi}"))?;
     let m = &fit.model;
@@ -196,8 +198,8 @@ fn print_traj(traj: &[(f64, f64)], kpi: &str) {
 pub fn whatif(a: WhatIfArgs) -> anyhow::Result<()> {
     let l = load(&a.src)?;
     let lim = limits(&l.site, &a.tag)?;
-    let (t, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
-    let f = fit(&a.src, &t, &u, &y, &a.tag, &a.kpi)?;
+    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
     let now = Now { u: u.clone(), y: y.clone() };
     let (traj, ss) = what_if(&f, &now, a.value, a.horizon)?;
     let from = u.last().copied().unwrap_or(f64::NAN);
@@ -264,7 +266,7 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
         bail!("{value} is outside {tag}'s engineering limits {}..{}", lim.low, lim.high);
     }
     let (t, u, y) = aligned(&l, tag, kpi, a.src.period)?;
-    let f = fit(&a.src, &t, &u, &y, tag, kpi)?;
+    let f = fit(&a.src, &u, &y, tag, kpi)?;
     let b = a.band.as_deref().map(band).transpose()?;
     let defs: Vec<_> = l.site.alarms.iter().filter(|d| &d.tag_name == kpi).cloned().collect();
     let r = replay_setpoint(&f, &t, &u, &y, value, b, &defs);
@@ -292,8 +294,8 @@ pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     let l = load(&a.src)?;
     let lim = limits(&l.site, &a.tag)?;
     let b = band(&a.band)?;
-    let (t, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
-    let f = fit(&a.src, &t, &u, &y, &a.tag, &a.kpi)?;
+    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
     let now = Now { u, y };
     let Some(p) = recommend(&a.tag, &a.kpi, &f, &now, b, lim, a.horizon)? else {
         println!("{} is inside its band {}..{}: no change recommended", a.kpi, b.low, b.high);
@@ -362,7 +364,7 @@ mod tests {
         let l = load(&src(dir.path())).unwrap();
         let (t, u, y) = aligned(&l, "P101.speed_sp", "P101.flow", 1.0).unwrap();
         assert!(t.len() > 3500, "{}", t.len());
-        let f = fit(&src(dir.path()), &t, &u, &y, "P101.speed_sp", "P101.flow").unwrap();
+        let f = fit(&src(dir.path()), &u, &y, "P101.speed_sp", "P101.flow").unwrap();
         assert!(f.r2 > 0.95, "{f:?}");
         let g = f.model.gain();
         assert!((g - 0.93).abs() < 0.05, "flow per % of speed at 60 % open: {g}");
