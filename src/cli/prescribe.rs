@@ -304,7 +304,7 @@ pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     println!("recommend {} {:.3} -> {:.3} (confidence {:.2})", p.tag, p.from, p.to, p.confidence);
     println!("why: {}", p.reason);
     print_traj(&p.predicted, &p.kpi);
-    println!("steady state {} {:.3}", p.kpi, p.steady_state);
+    println!("steady state {} {:.3}; effect: {}", p.kpi, p.steady_state, p.effect_text());
     if a.request {
         let reply = super::history::act(&l.dir, crate::ipc::Act::RequestWrite { tag: p.tag.clone(), value: p.to })?;
         println!("{reply}");

@@ -96,6 +96,24 @@ pub struct Prescription {
     pub reason: String,
 }
 
+impl Prescription {
+    /// One line for the Recommendations screen's "Predicted effect" (its `predicted_effect`
+    /// text): where the KPI goes, and how far it gets in a time constant's worth of the
+    /// trajectory.
+    pub fn effect_text(&self) -> String {
+        let start = self.predicted.first().map_or(f64::NAN, |p| p.1);
+        let total = self.steady_state - start;
+        // Time to 63 % of the change, read off the predicted trajectory.
+        let t63 = self
+            .predicted
+            .iter()
+            .find(|(_, v)| total != 0.0 && (v - start) / total >= 0.632)
+            .map(|(t, _)| format!(", 63 % within {t:.0} s"))
+            .unwrap_or_default();
+        format!("{} {start:.2} -> {:.2} at steady state{t63}", self.kpi, self.steady_state)
+    }
+}
+
 /// The plant now: recent equally spaced samples of the manipulated and controlled
 /// variables (most recent last), assumed to be at rest or close to it.
 #[derive(Clone, Debug, PartialEq)]

@@ -127,6 +127,7 @@ fn recommends_a_move_back_into_the_band_and_what_if_agrees() {
     assert_eq!(p.predicted[0], (0.0, 72.0));
     assert!(p.predicted[1].1 < 72.0 && p.predicted[1].1 > 63.0, "a first-order lag: {:?}", p.predicted[1]);
     assert!((p.confidence - 0.95).abs() < 1e-9);
+    assert_eq!(p.effect_text(), "P101.flow 72.00 -> 63.00 at steady state, 63 % within 4 s");
     let (traj, ss) = what_if(&fit, &now, p.to, 30.0).unwrap();
     assert_eq!(traj, p.predicted);
     assert_eq!(ss, p.steady_state);
