@@ -25,10 +25,13 @@ pub enum EvalCommand {
         #[arg(long)]
         config: Option<String>,
     },
+    /// Diagnosis on the demo pump skid with injected faults: top-1/top-3 accuracy of the root signal.
+    Diagnosis(super::eval_diagnosis::Args),
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
+        EvalCommand::Diagnosis(a) => super::eval_diagnosis::run(a),
         EvalCommand::Skab { dir, per_file, config } => {
             let config: AnomalyConfig = match config {
                 Some(text) => serde_json::from_str(&text).context("bad --config")?,

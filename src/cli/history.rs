@@ -67,7 +67,7 @@ pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Form
     Ok(())
 }
 
-pub(super) fn fetch(dir: &Path, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSample>> {
+pub(crate) fn fetch(dir: &Path, tag: &str, from: i64, to: i64) -> anyhow::Result<Vec<HistSample>> {
     let sock = dir.join(crate::ipc::SOCKET_NAME);
     if let Ok(stream) = UnixStream::connect(&sock) {
         return via_daemon(stream, tag, from, to).with_context(|| format!("asking the daemon at {}", sock.display()));

@@ -8,7 +8,9 @@
 
 mod audit;
 mod eval;
+mod eval_diagnosis;
 mod history;
+mod prescribe;
 mod record;
 mod train;
 
@@ -119,11 +121,17 @@ pub enum Command {
         #[command(subcommand)]
         command: train::TrainCommand,
     },
-    /// Evaluate a model on a public benchmark (e.g. `eval skab DIR`).
+    /// Evaluate a model on a public benchmark or the demo plant (`eval skab DIR`, `eval diagnosis`).
     Eval {
         #[command(subcommand)]
         command: eval::EvalCommand,
     },
+    /// Predict a KPI's response to a setpoint value, from a model identified on stored history.
+    Whatif(prescribe::WhatIfArgs),
+    /// Replay a proposed alarm limit or setpoint over stored history: what would have happened.
+    Shadow(prescribe::ShadowArgs),
+    /// Recommend a setpoint change that brings a KPI back inside its band (optionally as a write request).
+    Recommend(prescribe::RecommendArgs),
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -138,6 +146,9 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             train::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Whatif(a) => prescribe::whatif(a).map(|()| ExitCode::SUCCESS),
+        Command::Shadow(a) => prescribe::shadow(a).map(|()| ExitCode::SUCCESS),
+        Command::Recommend(a) => prescribe::recommend_cmd(a).map(|()| ExitCode::SUCCESS),
         Command::Eval { command } => {
             eval::run(command)?;
             Ok(ExitCode::SUCCESS)

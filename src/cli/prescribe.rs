@@ -1,0 +1,428 @@
+//! `mimic whatif`, `mimic shadow` and `mimic recommend`: the prescriptive models on stored
+//! history. Each identifies the manipulated → controlled model from the store (over the
+//! daemon's socket when one serves the data directory, else from the store file), then
+//! predicts; nothing is written to the plant (`recommend --request` only asks, through
+//! the approval path like `mimic write`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use mimic_drivers::{Quality, Reason};
+
+use crate::config::Site;
+use crate::ipc::HistSample;
+use crate::models::prescribe::shadow::{Point, compare_alarm_limit, replay_setpoint};
+use crate::models::prescribe::{Band, Fit, Limits, Now, identify, recommend, resample, what_if};
+
+/// Where the history comes from and how it is sampled for identification.
+#[derive(Debug, clap::Args)]
+pub struct Source {
+    /// The site file (tags, limits, alarms; its data_dir unless --data).
+    pub site: PathBuf,
+    /// Store directory (default: the site file's data_dir).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// History to learn from / replay: a duration ago (2h) or a timestamp.
+    #[arg(long, default_value = "2h")]
+    pub since: String,
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Sample period for identification, s.
+    #[arg(long, default_value_t = 1.0)]
+    pub period: f64,
+    /// Longest dead time tried, s.
+    #[arg(long, default_value_t = 10.0)]
+    pub max_dead: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WhatIfArgs {
+    #[command(flatten)]
+    pub src: Source,
+    /// The manipulated tag (a writable setpoint).
+    pub tag: String,
+    /// The value to try.
+    pub value: f64,
+    /// The controlled tag whose response to predict.
+    #[arg(long)]
+    pub kpi: String,
+    /// Prediction horizon, s.
+    #[arg(long, default_value_t = 60.0)]
+    pub horizon: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub src: Source,
+    /// A proposed alarm limit: TAG:KIND=LIMIT, e.g. P101.motor_temp:hi=85.
+    #[arg(long, conflicts_with = "setpoint")]
+    pub alarm: Option<String>,
+    /// A proposed setpoint held over the stretch: TAG=VALUE, with --kpi.
+    #[arg(long, requires = "kpi")]
+    pub setpoint: Option<String>,
+    #[arg(long)]
+    pub kpi: Option<String>,
+    /// The KPI's target band LOW..HIGH (counts the samples outside it).
+    #[arg(long)]
+    pub band: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub src: Source,
+    /// The manipulated tag (a writable setpoint).
+    pub tag: String,
+    #[arg(long)]
+    pub kpi: String,
+    /// The KPI's target band LOW..HIGH.
+    #[arg(long)]
+    pub band: String,
+    #[arg(long, default_value_t = 60.0)]
+    pub horizon: f64,
+    /// Send the recommendation to the running daemon as a write request (it then waits
+    /// for approval in the Recommendations screen).
+    #[arg(long)]
+    pub request: bool,
+}
+
+struct Loaded {
+    site: Site,
+    dir: PathBuf,
+    from: i64,
+    to: i64,
+}
+
+fn load(src: &Source) -> anyhow::Result<Loaded> {
+    let site = super::load_site(&src.site)?;
+    let dir = src.data.clone().unwrap_or_else(|| site.data_dir.clone());
+    let now = mimic_drivers::now_ms();
+    let from = super::history::parse_time(&src.since, now)?;
+    let to = match &src.until {
+        Some(u) => super::history::parse_time(u, now)?,
+        None => now + 1,
+    };
+    if from >= to {
+        bail!("--since must be before --until");
+    }
+    Ok(Loaded { site, dir, from, to })
+}
+
+fn samples(l: &Loaded, tag: &str) -> anyhow::Result<Vec<HistSample>> {
+    if l.site.tag_index(tag).is_none() {
+        bail!("no tag `{tag}` in the site");
+    }
+    super::history::fetch(&l.dir, tag, l.from, l.to)
+}
+
+fn values(s: &[HistSample]) -> Vec<(i64, f64)> {
+    s.iter().filter_map(|s| s.value.filter(|v| v.is_finite()).map(|v| (s.ts_ms, v))).collect()
+}
+
+/// Both series on one grid over the stretch where both have samples.
+fn aligned(l: &Loaded, tag: &str, kpi: &str, period_s: f64) -> anyhow::Result<(Vec<i64>, Vec<f64>, Vec<f64>)> {
+    let u = values(&samples(l, tag)?);
+    let y = values(&samples(l, kpi)?);
+    let (Some(u0), Some(y0), Some(u1), Some(y1)) = (u.first(), y.first(), u.last(), y.last()) else {
+        bail!("no stored samples of `{tag}` or `{kpi}` in that stretch");
+    };
+    let ts = (period_s * 1000.0).round() as i64;
+    if ts <= 0 {
+        bail!("--period must be positive");
+    }
+    // A setpoint is stored only when it changes: it holds until the KPI's last sample.
+    let from = u0.0.max(y0.0);
+    let to = y1.0;
+    if u1.0 > to + ts {
+        tracing::debug!("setpoint samples after the KPI's last one are not used");
+    }
+    let t: Vec<i64> = (0..).map(|k| from + k * ts).take_while(|t| *t <= to).collect();
+    Ok((t, resample(&u, from, to, ts), resample(&y, from, to, ts)))
+}
+
+fn fit(src: &Source, u: &[f64], y: &[f64], tag: &str, kpi: &str) -> anyhow::Result<Fit> {
+    let max_delay = (src.max_dead / src.period).round().max(0.0) as usize;
+    let fit = identify(u, y, src.period, 1, 1, max_delay).with_context(|| format!("identifying {tag} -> {kpi}"))?;
+    let m = &fit.model;
+    match m.fopdt() {
+        Some(f) => println!(
+            "model {tag} -> {kpi}: gain {:.4}, time constant {:.1} s, dead time {:.1} s (first order plus dead time, from {} samples)",
+            f.gain, f.tau_s, f.dead_s, fit.samples
+        ),
+        None => println!(
+            "model {tag} -> {kpi}: ARX a {:?} b {:?} delay {} (from {} samples)",
+            m.a, m.b, m.delay, fit.samples
+        ),
+    }
+    println!(
+        "fit: R² {:.3}, NRMSE {:.3} (simulated from the setpoint alone); identified over {tag} {:.3}..{:.3}",
+        fit.r2, fit.nrmse, fit.u_range.0, fit.u_range.1
+    );
+    Ok(fit)
+}
+
+fn limits(site: &Site, tag: &str) -> anyhow::Result<Limits> {
+    let t = site.tags.iter().find(|t| t.name == tag).ok_or_else(|| anyhow!("no tag `{tag}` in the site"))?;
+    if !t.writable {
+        bail!("`{tag}` is not writable: it is not a setpoint");
+    }
+    Ok(Limits {
+        low: t.low.unwrap_or(f64::NEG_INFINITY),
+        high: t.high.unwrap_or(f64::INFINITY),
+        max_step: t.write.max_step,
+    })
+}
+
+fn band(s: &str) -> anyhow::Result<Band> {
+    let (lo, hi) = s.split_once("..").ok_or_else(|| anyhow!("a band is LOW..HIGH, e.g. 60..66"))?;
+    let (low, high): (f64, f64) = (lo.trim().parse()?, hi.trim().parse()?);
+    if low.is_nan() || high.is_nan() || low > high {
+        bail!("band {s}: LOW must not exceed HIGH");
+    }
+    Ok(Band { low, high })
+}
+
+fn print_traj(traj: &[(f64, f64)], kpi: &str) {
+    let n = traj.len();
+    let picks: Vec<usize> = [0, n / 20, n / 10, n / 5, n / 2, n.saturating_sub(1)].into_iter().collect();
+    let mut last = usize::MAX;
+    for i in picks {
+        if i != last && i < n {
+            println!("  t+{:>6.1} s  {kpi} {:.3}", traj[i].0, traj[i].1);
+            last = i;
+        }
+    }
+}
+
+pub fn whatif(a: WhatIfArgs) -> anyhow::Result<()> {
+    let l = load(&a.src)?;
+    let lim = limits(&l.site, &a.tag)?;
+    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
+    let now = Now { u: u.clone(), y: y.clone() };
+    let (traj, ss) = what_if(&f, &now, a.value, a.horizon)?;
+    let from = u.last().copied().unwrap_or(f64::NAN);
+    println!("what if {} goes {from:.3} -> {:.3}:", a.tag, a.value);
+    print_traj(&traj, &a.kpi);
+    println!(
+        "steady state {} {ss:.3} (now {:.3}), confidence {:.2}",
+        a.kpi,
+        y.last().copied().unwrap_or(f64::NAN),
+        crate::models::prescribe::confidence(&f, a.value)
+    );
+    match lim.range_from(from) {
+        Ok((lo, hi)) if a.value < lo || a.value > hi => {
+            println!("note: {} is outside what one approved write allows ({lo:.3}..{hi:.3})", a.value)
+        }
+        Err(e) => println!("note: {e}"),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn quality(s: &HistSample) -> Quality {
+    if s.quality == "Good" {
+        Quality::Good
+    } else if s.quality.starts_with("Bad") || s.value.is_none() {
+        Quality::Bad(Reason::CommFailure)
+    } else {
+        Quality::Uncertain(Reason::Stale)
+    }
+}
+
+pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
+    let l = load(&a.src)?;
+    if let Some(spec) = &a.alarm {
+        let (tag, rest) = spec.split_once(':').ok_or_else(|| anyhow!("--alarm is TAG:KIND=LIMIT"))?;
+        let (kind, limit) = rest.split_once('=').ok_or_else(|| anyhow!("--alarm is TAG:KIND=LIMIT"))?;
+        let limit: f64 = limit.trim().parse().with_context(|| format!("limit `{limit}`"))?;
+        let kind =
+            crate::alarms::AlarmKind::from_name(kind.trim()).ok_or_else(|| anyhow!("unknown alarm kind `{kind}`"))?;
+        let def = l
+            .site
+            .alarms
+            .iter()
+            .find(|d| d.tag_name == tag && d.kind == kind)
+            .ok_or_else(|| anyhow!("the site has no {kind:?} alarm on `{tag}`"))?;
+        let pts: Vec<Point> =
+            samples(&l, tag)?.iter().map(|s| Point { ts_ms: s.ts_ms, value: s.value, quality: quality(s) }).collect();
+        let (now, prop) = compare_alarm_limit(def, limit, &pts);
+        println!("{} samples of {tag} replayed through the alarm engine", pts.len());
+        let show = |name: String, r: &crate::models::prescribe::shadow::AlarmReplay| {
+            println!("  {name}: {} activation(s), active {:.0} s", r.activations.len(), r.active_ms as f64 / 1000.0);
+        };
+        show(format!("{kind:?} at {:?} (now)", def.limit), &now);
+        show(format!("{kind:?} at {limit} (proposed)"), &prop);
+        return Ok(());
+    }
+    let (Some(sp), Some(kpi)) = (&a.setpoint, &a.kpi) else {
+        bail!("give --alarm TAG:KIND=LIMIT or --setpoint TAG=VALUE --kpi TAG");
+    };
+    let (tag, value) = sp.split_once('=').ok_or_else(|| anyhow!("--setpoint is TAG=VALUE"))?;
+    let value: f64 = value.trim().parse().with_context(|| format!("value `{value}`"))?;
+    let lim = limits(&l.site, tag)?;
+    if value < lim.low || value > lim.high {
+        bail!("{value} is outside {tag}'s engineering limits {}..{}", lim.low, lim.high);
+    }
+    let (t, u, y) = aligned(&l, tag, kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, tag, kpi)?;
+    let b = a.band.as_deref().map(band).transpose()?;
+    let defs: Vec<_> = l.site.alarms.iter().filter(|d| &d.tag_name == kpi).cloned().collect();
+    let r = replay_setpoint(&f, &t, &u, &y, value, b, &defs);
+    println!("{tag} held at {value} over {} samples instead of what was recorded:", t.len());
+    println!("  {kpi} mean {:.3} as measured, {:.3} predicted", r.mean_actual, r.mean_predicted);
+    if b.is_some() {
+        println!(
+            "  samples outside the band: {} as measured, {} predicted",
+            r.out_of_band_actual, r.out_of_band_predicted
+        );
+    }
+    for (d, (act, pred)) in defs.iter().zip(r.alarms_actual.iter().zip(&r.alarms_predicted)) {
+        println!(
+            "  alarm {:?} at {:?}: {} activation(s) as it was, {} predicted",
+            d.kind,
+            d.limit,
+            act.activations.len(),
+            pred.activations.len()
+        );
+    }
+    Ok(())
+}
+
+pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
+    let l = load(&a.src)?;
+    let lim = limits(&l.site, &a.tag)?;
+    let b = band(&a.band)?;
+    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
+    let now = Now { u, y };
+    let Some(p) = recommend(&a.tag, &a.kpi, &f, &now, b, lim, a.horizon)? else {
+        println!("{} is inside its band {}..{}: no change recommended", a.kpi, b.low, b.high);
+        return Ok(());
+    };
+    println!("recommend {} {:.3} -> {:.3} (confidence {:.2})", p.tag, p.from, p.to, p.confidence);
+    println!("why: {}", p.reason);
+    print_traj(&p.predicted, &p.kpi);
+    println!("steady state {} {:.3}; effect: {}", p.kpi, p.steady_state, p.effect_text());
+    if a.request {
+        let reply = super::history::act(&l.dir, crate::ipc::Act::RequestWrite { tag: p.tag.clone(), value: p.to })?;
+        println!("{reply}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mimic_drivers::sim::plant::{Noise, PumpSkid};
+
+    use super::*;
+    use crate::historian::{Historian, HistorianOptions, Sample};
+
+    /// A store holding an hour of the demo skid with the speed setpoint moved every 90 s.
+    fn store(dir: &std::path::Path) -> i64 {
+        let mut h = Historian::open(&dir.join(crate::daemon::STORE_NAME), HistorianOptions::default()).unwrap();
+        let (sp, flow, temp) =
+            (h.tag_id("P101.speed_sp").unwrap(), h.tag_id("P101.flow").unwrap(), h.tag_id("P101.motor_temp").unwrap());
+        let mut p = PumpSkid::new(9);
+        let mut r = Noise::new(10);
+        let now = mimic_drivers::now_ms();
+        let t0 = now - 3_600_000;
+        let mut batch = Vec::new();
+        for s in 0..3600i64 {
+            if s % 90 == 0 {
+                p.speed_sp = ((50.0 + 45.0 * r.uniform()) * 10.0).round() / 10.0;
+                batch.push(Sample { tag: sp, ts_ms: t0 + s * 1000, value: p.speed_sp, quality: 0 });
+            }
+            for _ in 0..10 {
+                p.inflow = p.flow;
+                p.step(0.1);
+            }
+            let ts_ms = t0 + s * 1000;
+            batch.push(Sample { tag: flow, ts_ms, value: (p.measured_flow() * 10.0).round() / 10.0, quality: 0 });
+            batch.push(Sample { tag: temp, ts_ms, value: (p.motor_temp * 10.0).round() / 10.0, quality: 0 });
+        }
+        h.append(&batch).unwrap();
+        now
+    }
+
+    fn src(dir: &std::path::Path) -> Source {
+        Source {
+            site: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo-site.toml")),
+            data: Some(dir.to_path_buf()),
+            since: "2h".into(),
+            until: None,
+            period: 1.0,
+            max_dead: 10.0,
+        }
+    }
+
+    #[test]
+    fn whatif_shadow_and_recommend_run_on_a_real_store() {
+        let dir = tempfile::tempdir().unwrap();
+        store(dir.path());
+        let l = load(&src(dir.path())).unwrap();
+        let (t, u, y) = aligned(&l, "P101.speed_sp", "P101.flow", 1.0).unwrap();
+        assert!(t.len() > 3500, "{}", t.len());
+        let f = fit(&src(dir.path()), &u, &y, "P101.speed_sp", "P101.flow").unwrap();
+        assert!(f.r2 > 0.95, "{f:?}");
+        let g = f.model.gain();
+        assert!((g - 0.93).abs() < 0.05, "flow per % of speed at 60 % open: {g}");
+
+        let a = |v: &str| v.to_string();
+        whatif(WhatIfArgs {
+            src: src(dir.path()),
+            tag: a("P101.speed_sp"),
+            value: 80.0,
+            kpi: a("P101.flow"),
+            horizon: 30.0,
+        })
+        .unwrap();
+        shadow(ShadowArgs {
+            src: src(dir.path()),
+            alarm: Some(a("P101.motor_temp:hi=60")),
+            setpoint: None,
+            kpi: None,
+            band: None,
+        })
+        .unwrap();
+        shadow(ShadowArgs {
+            src: src(dir.path()),
+            alarm: None,
+            setpoint: Some(a("P101.speed_sp=70")),
+            kpi: Some(a("P101.flow")),
+            band: Some(a("55..70")),
+        })
+        .unwrap();
+        recommend_cmd(RecommendArgs {
+            src: src(dir.path()),
+            tag: a("P101.speed_sp"),
+            kpi: a("P101.flow"),
+            band: a("200..210"),
+            horizon: 30.0,
+            request: false,
+        })
+        .unwrap();
+        // A measurement is not a setpoint; an unknown alarm is an error.
+        assert!(
+            whatif(WhatIfArgs {
+                src: src(dir.path()),
+                tag: a("P101.flow"),
+                value: 1.0,
+                kpi: a("P101.flow"),
+                horizon: 1.0
+            })
+            .is_err()
+        );
+        assert!(
+            shadow(ShadowArgs {
+                src: src(dir.path()),
+                alarm: Some(a("P101.flow:hihi=9")),
+                setpoint: None,
+                kpi: None,
+                band: None
+            })
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Evaluation of the diagnosis on the demo pump skid, stepped in-process (no sockets,
+//! deterministic per seed).
+//!
+//! Each injection: a skid at a random operating point (speed, valve opening, tank level,
+//! inflow balanced to the flow so that the level holds) warms up for 30 min, the monitor
+//! learns 5 min of healthy samples, then one fault is injected at a random time with a
+//! random severity. Samples are taken once a second and quantised like the registers the
+//! store reads. The asset "leaves normal" when the first signal's CUSUM crosses; the
+//! diagnosis is made [`DIAGNOSE_AFTER_S`] later, from the samples up to then only.
+//!
+//! The root signal of each fault, from the physics in `mimic_drivers::sim::plant`:
+//! * cavitation: `P101.suction_pressure` (the fault starves the suction; suction pressure
+//!   falls at once by 0.3 × starvation; flow, discharge pressure and vibration follow
+//!   from the starvation in the same step or through the 3 s flow lag);
+//! * sticking valve: `FV101.position` (the valve stops following its setpoint; it shows
+//!   only when the setpoint moves, so the harness moves it 5–60 s after the fault);
+//! * bearing wear: `P101.vibration` (wear adds directly to vibration; nothing else sees it);
+//! * sensor drift: `P101.flow` (the transmitter's reading drifts; the true flow does not).
+
+use mimic_drivers::sim::plant::{Fault, Noise, PumpSkid};
+
+use super::cusum::{CusumParams, Monitor, Residual, SignalSpec};
+use super::{Diagnosis, DiagnosisError, Signatures};
+
+/// Seconds between the asset leaving normal and the diagnosis.
+pub const DIAGNOSE_AFTER_S: usize = 30;
+const WARMUP_S: usize = 1800;
+const BASELINE_S: usize = 300;
+/// How long after the fault the harness waits for a detection.
+const WATCH_S: usize = 900;
+const DT: f64 = 0.1;
+
+/// The four injected faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    Cavitation,
+    StickingValve,
+    BearingWear,
+    SensorDrift,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 4] =
+        [FaultKind::Cavitation, FaultKind::StickingValve, FaultKind::BearingWear, FaultKind::SensorDrift];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Cavitation => "cavitation",
+            FaultKind::StickingValve => "sticking_valve",
+            FaultKind::BearingWear => "bearing_wear",
+            FaultKind::SensorDrift => "sensor_drift",
+        }
+    }
+
+    /// The root signal, from the physics (see the module documentation).
+    pub fn root(self) -> &'static str {
+        match self {
+            FaultKind::Cavitation => "P101.suction_pressure",
+            FaultKind::StickingValve => "FV101.position",
+            FaultKind::BearingWear => "P101.vibration",
+            FaultKind::SensorDrift => "P101.flow",
+        }
+    }
+}
+
+/// Column layout of the monitored rows (tag names of `profiles/demo-site.toml`).
+pub fn skid_specs() -> Vec<SignalSpec> {
+    let s = |name: &str, resolution: f64, residual: Residual| SignalSpec { name: name.into(), resolution, residual };
+    vec![
+        s("P101.speed_sp", 0.1, Residual::Input),
+        s("FV101.position_sp", 0.1, Residual::Input),
+        s("T100.inflow_sp", 0.1, Residual::Input),
+        s("P101.flow", 0.1, Residual::Level),
+        s("P101.discharge_pressure", 0.01, Residual::Level),
+        s("P101.suction_pressure", 0.01, Residual::Level),
+        s("P101.motor_temp", 0.1, Residual::Level),
+        s("T100.level", 0.1, Residual::Level),
+        s("FV101.position", 0.1, Residual::Tracking { command: 1, tau_s: 2.0 }),
+        s("P101.speed", 0.1, Residual::Tracking { command: 0, tau_s: 1.0 }),
+        s("P101.vibration", 0.01, Residual::Level),
+        s("P101.current", 0.01, Residual::Level),
+    ]
+}
+
+fn q(v: f64, res: f64) -> f64 {
+    (v / res).round() * res
+}
+
+/// One sample of the skid as the store would see it, in [`skid_specs`] order.
+pub fn skid_row(p: &mut PumpSkid) -> Vec<f64> {
+    let flow = p.measured_flow();
+    vec![
+        q(p.speed_sp, 0.1),
+        q(p.valve_sp, 0.1),
+        q(p.inflow, 0.1),
+        q(flow, 0.1),
+        q(p.discharge, 0.01),
+        q(p.suction, 0.01),
+        q(p.motor_temp, 0.1),
+        q(p.level, 0.1),
+        q(p.valve, 0.1),
+        q(p.speed, 0.1),
+        f64::from(p.vibration as f32),
+        f64::from(p.current as f32),
+    ]
+}
+
+fn advance(p: &mut PumpSkid, seconds: usize) {
+    for _ in 0..(seconds as f64 / DT).round() as usize {
+        p.step(DT);
+    }
+}
+
+/// What happened to one injection (`fault` None: a healthy run, for false alarms).
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub fault: Option<FaultKind>,
+    /// Simulated time of the fault (or where it would have been), ms.
+    pub fault_ms: i64,
+    /// When the asset left normal, if it did within the watch.
+    pub detected_ms: Option<i64>,
+    pub diagnosis: Option<Diagnosis>,
+}
+
+impl Outcome {
+    /// Detected before the fault was injected (or at all, in a healthy run).
+    pub fn false_alarm(&self) -> bool {
+        self.detected_ms.is_some_and(|d| self.fault.is_none() || d < self.fault_ms)
+    }
+
+    /// Rank (0-based) of the fault's root signal, when correctly detected.
+    pub fn root_rank(&self) -> Option<usize> {
+        let f = self.fault?;
+        if self.false_alarm() {
+            return None;
+        }
+        self.diagnosis.as_ref()?.position(f.root())
+    }
+
+    pub fn cause_right(&self) -> bool {
+        match (self.fault, &self.diagnosis) {
+            (Some(f), Some(d)) if !self.false_alarm() => d.fault.as_deref() == Some(f.name()),
+            _ => false,
+        }
+    }
+}
+
+/// Run one injection (or a healthy run) with its own seed.
+pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> Result<Outcome, DiagnosisError> {
+    let mut rng = Noise::new(seed ^ 0x5EED_D1A6);
+    let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
+    let mut p = PumpSkid::new(seed);
+    p.speed_sp = u(55.0, 95.0);
+    p.valve_sp = u(35.0, 90.0);
+    p.speed = p.speed_sp;
+    p.valve = p.valve_sp;
+    p.level = u(30.0, 80.0);
+    advance(&mut p, 60);
+    p.inflow = p.flow;
+    advance(&mut p, WARMUP_S);
+
+    let specs = skid_specs();
+    let mut healthy = Vec::with_capacity(BASELINE_S);
+    for _ in 0..BASELINE_S {
+        advance(&mut p, 1);
+        healthy.push(((p.t * 1000.0).round() as i64, skid_row(&mut p)));
+    }
+    let mut mon = Monitor::fit(specs, &healthy, CusumParams::default())?;
+
+    let fault_after = u(30.0, 300.0).round() as usize;
+    let severity = u(0.0, 1.0);
+    let sign = if u(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
+    let valve_move_after = fault_after + u(5.0, 60.0).round() as usize;
+    let valve_step = sign * u(8.0, 25.0);
+    let n = p.speed_sp / 100.0;
+    let t0 = p.t;
+    let fault_ms = ((t0 + fault_after as f64) * 1000.0).round() as i64;
+
+    let mut detected_ms = None;
+    let mut diagnose_at = None;
+    for s in 1..=fault_after + WATCH_S {
+        if s == fault_after + 1 {
+            match fault {
+                None => {}
+                Some(FaultKind::Cavitation) => p.faults.push(Fault::Cavitation),
+                Some(FaultKind::StickingValve) => p.faults.push(Fault::StickingValve),
+                // Vibration rising 0.3..2 mm/s per 10 min: multiplier of the normal wear.
+                Some(FaultKind::BearingWear) => {
+                    let rise = 0.3 + 1.7 * severity;
+                    p.faults.push(Fault::BearingWear(rise * 86_400.0 / (600.0 * n * 0.05)));
+                }
+                // 10..40 m³/h per hour, either way.
+                Some(FaultKind::SensorDrift) => p.faults.push(Fault::SensorDrift(sign * (10.0 + 30.0 * severity))),
+            }
+        }
+        if fault == Some(FaultKind::StickingValve) && s == valve_move_after {
+            p.valve_sp = (p.valve_sp + valve_step).clamp(10.0, 100.0);
+        }
+        advance(&mut p, 1);
+        let t_ms = (p.t * 1000.0).round() as i64;
+        let out = mon.push(t_ms, &skid_row(&mut p))?;
+        if out && detected_ms.is_none() {
+            detected_ms = Some(t_ms);
+            diagnose_at = Some(s + DIAGNOSE_AFTER_S);
+        }
+        if diagnose_at == Some(s) {
+            break;
+        }
+    }
+    let diagnosis = detected_ms.map(|_| Diagnosis::new(mon.onsets(), 1500, signatures));
+    Ok(Outcome { fault, fault_ms, detected_ms, diagnosis })
+}
+
+/// Per-fault and overall figures.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    pub injections: usize,
+    pub detected: usize,
+    pub top1: usize,
+    pub top3: usize,
+    pub cause: usize,
+    pub false_alarms: usize,
+    /// Sum of detection delays (s) over correct detections.
+    pub delay_s: f64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Outcome) {
+        self.injections += 1;
+        if o.false_alarm() {
+            self.false_alarms += 1;
+            return;
+        }
+        if let Some(d) = o.detected_ms {
+            self.detected += 1;
+            self.delay_s += (d - o.fault_ms) as f64 / 1000.0;
+        }
+        match o.root_rank() {
+            Some(0) => {
+                self.top1 += 1;
+                self.top3 += 1;
+            }
+            Some(r) if r < 3 => self.top3 += 1,
+            _ => {}
+        }
+        if o.cause_right() {
+            self.cause += 1;
+        }
+    }
+
+    pub fn rate(&self, k: usize) -> f64 {
+        if self.injections == 0 { 0.0 } else { k as f64 / self.injections as f64 }
+    }
+}
+
+/// The whole evaluation: `injections` faults spread evenly over the four kinds, plus
+/// `healthy` fault-free runs for the false-alarm rate.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub per_fault: Vec<(FaultKind, Tally)>,
+    pub overall: Tally,
+    pub healthy: Tally,
+    pub outcomes: Vec<Outcome>,
+}
+
+pub fn evaluate(
+    injections: usize,
+    healthy: usize,
+    seed: u64,
+    signatures: &Signatures,
+) -> Result<Report, DiagnosisError> {
+    let mut per_fault: Vec<(FaultKind, Tally)> = FaultKind::ALL.iter().map(|f| (*f, Tally::default())).collect();
+    let mut overall = Tally::default();
+    let mut outcomes = Vec::with_capacity(injections);
+    for i in 0..injections {
+        let kind = FaultKind::ALL[i % 4];
+        let o = run_one(Some(kind), seed.wrapping_mul(1_000_003).wrapping_add(i as u64 + 1), signatures)?;
+        per_fault[i % 4].1.add(&o);
+        overall.add(&o);
+        outcomes.push(o);
+    }
+    let mut h = Tally::default();
+    for i in 0..healthy {
+        let o = run_one(None, seed.wrapping_mul(1_000_003).wrapping_add(1_000_000 + i as u64), signatures)?;
+        h.add(&o);
+    }
+    Ok(Report { per_fault, overall, healthy: h, outcomes })
+}

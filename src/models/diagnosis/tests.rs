@@ -1,0 +1,121 @@
+use super::eval::{FaultKind, evaluate};
+use super::signature::PUMP_SKID;
+use super::*;
+
+fn onset(signal: &str, onset_ms: Option<i64>, score: f64) -> SignalOnset {
+    SignalOnset { signal: signal.into(), onset_ms, detected_ms: onset_ms, score }
+}
+
+#[test]
+fn ranking_is_by_onset_then_score_within_a_tie() {
+    let r = rank(
+        vec![
+            onset("late", Some(10_000), 0.9),
+            onset("never", None, 0.5),
+            onset("small_first", Some(1_000), 0.01),
+            onset("big_same_time", Some(1_500), 0.3),
+            onset("never_small", None, 0.0),
+        ],
+        1_000,
+    );
+    let names: Vec<_> = r.iter().map(|s| s.signal.as_str()).collect();
+    assert_eq!(names, ["big_same_time", "small_first", "late", "never", "never_small"]);
+}
+
+fn specs() -> Vec<SignalSpec> {
+    vec![
+        SignalSpec { name: "cmd".into(), resolution: 0.1, residual: Residual::Input },
+        SignalSpec { name: "a".into(), resolution: 0.01, residual: Residual::Level },
+        SignalSpec { name: "fb".into(), resolution: 0.1, residual: Residual::Tracking { command: 0, tau_s: 2.0 } },
+    ]
+}
+
+#[test]
+fn cusum_finds_the_onset_of_a_step_and_not_noise() {
+    let mut noise = mimic_drivers::sim::plant::Noise::new(7);
+    let healthy: Vec<(i64, Vec<f64>)> =
+        (0..200).map(|i| (i * 1000, vec![50.0, 1.0 + 0.05 * noise.normal(), 50.0])).collect();
+    let mut m = Monitor::fit(specs(), &healthy, CusumParams::default()).unwrap();
+    for i in 200..400 {
+        assert!(!m.push(i * 1000, &[50.0, 1.0 + 0.05 * noise.normal(), 50.0]).unwrap(), "false alarm at {i}");
+    }
+    for i in 400..420 {
+        m.push(i * 1000, &[50.0, 1.3 + 0.05 * noise.normal(), 50.0]).unwrap();
+    }
+    let on = m.onsets();
+    let a = on.iter().find(|s| s.signal == "a").unwrap();
+    let t = a.onset_ms.unwrap();
+    assert!((400_000..=401_000).contains(&t), "onset {t}");
+    assert!(a.score > 0.9);
+    assert_eq!(on.iter().find(|s| s.signal == "fb").unwrap().onset_ms, None);
+}
+
+#[test]
+fn a_feedback_that_stops_following_its_command_is_found() {
+    let healthy: Vec<(i64, Vec<f64>)> = (0..100).map(|i| (i * 1000, vec![50.0, 1.0, 50.0])).collect();
+    let mut m = Monitor::fit(specs(), &healthy, CusumParams::default()).unwrap();
+    // The command moves to 60 but the feedback stays at 50.
+    for i in 100..110 {
+        m.push(i * 1000, &[60.0, 1.0, 50.0]).unwrap();
+    }
+    let fb = m.onsets().into_iter().find(|s| s.signal == "fb").unwrap();
+    assert_eq!(fb.onset_ms, Some(100_000));
+    // A feedback that follows does not alarm.
+    let mut m = Monitor::fit(specs(), &healthy, CusumParams::default()).unwrap();
+    let mut pos = 50.0;
+    for i in 100..200 {
+        pos += (60.0 - pos) * (1.0 - (-0.5f64).exp());
+        assert!(!m.push(i * 1000, &[60.0, 1.0, (pos * 10.0f64).round() / 10.0]).unwrap());
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    assert!(matches!(Monitor::fit(specs(), &[], CusumParams::default()), Err(DiagnosisError::ShortBaseline { .. })));
+    let healthy: Vec<(i64, Vec<f64>)> = (0..100).map(|i| (i * 1000, vec![50.0, 1.0, 50.0])).collect();
+    let mut m = Monitor::fit(specs(), &healthy, CusumParams::default()).unwrap();
+    assert_eq!(m.push(0, &[1.0]), Err(DiagnosisError::RowWidth { got: 1, want: 3 }));
+    let bad =
+        vec![SignalSpec { name: "x".into(), resolution: 1.0, residual: Residual::Tracking { command: 9, tau_s: 1.0 } }];
+    assert!(matches!(Monitor::fit(bad, &healthy, CusumParams::default()), Err(DiagnosisError::BadCommand { .. })));
+    assert!(Signatures::parse("[[fault]]\nname = \"x\"\ncause = \"y\"\nfirst = []\n").is_err());
+    assert!(Signatures::parse("[[fault]]\nname = \"x\"\ncause = \"y\"\nfirst = [\"a\"]\nfrist = 1\n").is_err());
+}
+
+#[test]
+fn signatures_match_the_ranking() {
+    let sig = Signatures::parse(PUMP_SKID).unwrap();
+    assert_eq!(sig.fault.len(), 4);
+    let d = Diagnosis::new(
+        vec![onset("P101.flow", Some(5_000), 0.9), onset("P101.discharge_pressure", None, 0.1)],
+        1000,
+        &sig,
+    );
+    assert_eq!(d.fault.as_deref(), Some("sensor_drift"));
+    let d = Diagnosis::new(
+        vec![onset("P101.flow", Some(5_000), 0.5), onset("P101.discharge_pressure", Some(5_000), 0.4)],
+        1000,
+        &sig,
+    );
+    assert_eq!(d.fault, None, "pressure moved with the flow: not a drifting transmitter");
+    assert!(d.moved_first(4_000)[0].starts_with("P101.flow at +1.0 s"));
+}
+
+/// The harness on a fixed seed with 16 injections (4 per fault) and 4 healthy runs.
+/// Cavitation moves suction, discharge pressure, vibration and flow in the same sample and
+/// the flow's move is by far the largest, so its root (suction pressure) is not ranked
+/// first; its cause is still named by the signature.
+#[test]
+fn diagnosis_finds_the_root_signal_of_injected_faults() {
+    let sig = Signatures::parse(PUMP_SKID).unwrap();
+    let r = evaluate(16, 4, 11, &sig).unwrap();
+    assert_eq!(r.healthy.false_alarms, 0, "{:?}", r.healthy);
+    for (f, t) in &r.per_fault {
+        assert_eq!(t.detected, t.injections, "{f:?}: {t:?}");
+        if *f != FaultKind::Cavitation {
+            assert!(t.rate(t.top1) >= 0.9, "{f:?}: {t:?}");
+        }
+    }
+    assert!(r.overall.rate(r.overall.top3) >= 0.7, "{:?}", r.overall);
+    assert!(r.overall.rate(r.overall.cause) >= 0.9, "{:?}", r.overall);
+}
