@@ -39,6 +39,8 @@ fn spin_until(t: Instant) {
 struct SlaveReport {
     transactions: u64,
     min_gap: Option<Duration>,
+    gap_sum: Duration,
+    gaps: u32,
     short_gaps: u64,
 }
 
@@ -46,7 +48,7 @@ struct SlaveReport {
 fn slave(path: PathBuf, s: SerialSettings, stop: Arc<AtomicBool>) -> SlaveReport {
     let mut port = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("open slave end");
     let gap = standard_gap(&s);
-    let mut report = SlaveReport { transactions: 0, min_gap: None, short_gaps: 0 };
+    let mut report = SlaveReport { transactions: 0, min_gap: None, gap_sum: Duration::ZERO, gaps: 0, short_gaps: 0 };
     let mut answer_end: Option<Instant> = None;
     let mut buf = [0u8; 64];
     let mut req: Vec<u8> = Vec::new();
@@ -63,6 +65,8 @@ fn slave(path: PathBuf, s: SerialSettings, stop: Arc<AtomicBool>) -> SlaveReport
                 // master's silence: from our answer's last byte to its request's first
                 let g = now.saturating_duration_since(end);
                 report.min_gap = Some(report.min_gap.map_or(g, |m| m.min(g)));
+                report.gap_sum += g;
+                report.gaps += 1;
                 if g < gap {
                     report.short_gaps += 1;
                 }
@@ -145,12 +149,14 @@ fn run(baud: u32, parity: Parity, seconds: f64) {
     let rate = n as f64 / elapsed.as_secs_f64();
     println!(
         "rtu_rate {baud} 8{}1: {rate:.1} transactions/s = {:.1}% of theoretical {theory:.1}/s \
-         ({n} in {:.2}s; slave saw {}; master gap min {:?} vs standard {gap:?}; {} shorter)",
+         ({n} in {:.2}s; slave saw {}; master gap (incl. pty relay both ways) min {:?} mean {:?} \
+         vs standard {gap:?}; {} shorter)",
         parity.letter(),
         100.0 * rate / theory,
         elapsed.as_secs_f64(),
         report.transactions,
         report.min_gap.unwrap_or_default(),
+        report.gap_sum.checked_div(report.gaps).unwrap_or_default(),
         report.short_gaps,
     );
 }
