@@ -240,3 +240,35 @@ fn serial_settings_are_validated_with_their_place() {
     ];
     assert_eq!(got, want, "\n{}", got.join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_reads_the_demo_plant_served_over_rtu() {
+    let pair = pty_pair();
+    let serial = SerialSettings {
+        port: pair.a.to_str().expect("utf-8").into(),
+        baud: 19200,
+        data_bits: 8,
+        parity: Parity::None,
+        stop_bits: 1,
+    };
+    let sim = mimic_drivers::sim::serve_rtu(&serial, 2, 1, 1.0).expect("RTU simulator");
+    let mut toml = "[site]\nname = \"rtu sim\"\n\n".to_string();
+    toml += &device("p1", &pair.b, 1, "500ms", "200ms");
+    toml += &device("p2", &pair.b, 2, "500ms", "200ms");
+    for u in ["p1", "p2"] {
+        toml += &format!(
+            "[[tag]]\nname = \"{u}.speed\"\ndevice = \"{u}\"\naddress = \"ir:6\"\nscale = 0.1\n\n\
+             [[tag]]\nname = \"{u}.vibration\"\ndevice = \"{u}\"\naddress = \"ir:8\"\ntype = \"f32\"\n\n"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = start(&toml, dir.path()).await;
+    let snap = wait_for(&d, "both pumps read", |s| s.tags.iter().all(|t| t.quality == "Good")).await;
+    for u in ["p1", "p2"] {
+        assert_eq!(tag(&snap, &format!("{u}.speed")).value, Some(75.0));
+        let vib = tag(&snap, &format!("{u}.vibration")).value.expect("vibration");
+        assert!((0.5..=5.0).contains(&vib), "{u} vibration {vib}");
+    }
+    assert_eq!(sim.units(), 2);
+    d.shutdown().await;
+}
