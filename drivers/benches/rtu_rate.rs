@@ -42,13 +42,22 @@ struct SlaveReport {
     gap_sum: Duration,
     gaps: u32,
     short_gaps: u64,
+    /// How late the emulated slave released its answers (scheduling on this machine).
+    late_sum: Duration,
 }
 
 /// The wire-time slave: unit 1, FC3, 10 registers.
 fn slave(path: PathBuf, s: SerialSettings, stop: Arc<AtomicBool>) -> SlaveReport {
     let mut port = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("open slave end");
     let gap = standard_gap(&s);
-    let mut report = SlaveReport { transactions: 0, min_gap: None, gap_sum: Duration::ZERO, gaps: 0, short_gaps: 0 };
+    let mut report = SlaveReport {
+        transactions: 0,
+        min_gap: None,
+        gap_sum: Duration::ZERO,
+        gaps: 0,
+        short_gaps: 0,
+        late_sum: Duration::ZERO,
+    };
     let mut answer_end: Option<Instant> = None;
     let mut buf = [0u8; 64];
     let mut req: Vec<u8> = Vec::new();
@@ -85,10 +94,14 @@ fn slave(path: PathBuf, s: SerialSettings, stop: Arc<AtomicBool>) -> SlaveReport
         resp.extend(crc.to_le_bytes());
         let end = start + s.wire_time(8) + gap + s.wire_time(resp.len());
         spin_until(end);
+        // the master's silence is measured from when the answer really left (taken just
+        // before the write: a pause after it could only make a gap look longer)
+        let released = Instant::now();
         if port.write_all(&resp).is_err() {
             break;
         }
-        answer_end = Some(end);
+        report.late_sum += released.saturating_duration_since(end);
+        answer_end = Some(released);
         report.transactions += 1;
         req.clear();
     }
@@ -150,7 +163,7 @@ fn run(baud: u32, parity: Parity, seconds: f64) {
     println!(
         "rtu_rate {baud} 8{}1: {rate:.1} transactions/s = {:.1}% of theoretical {theory:.1}/s \
          ({n} in {:.2}s; slave saw {}; master gap (incl. pty relay both ways) min {:?} mean {:?} \
-         vs standard {gap:?}; {} shorter)",
+         vs standard {gap:?}; {} shorter; slave answers late by {:?} on average)",
         parity.letter(),
         100.0 * rate / theory,
         elapsed.as_secs_f64(),
@@ -158,6 +171,7 @@ fn run(baud: u32, parity: Parity, seconds: f64) {
         report.min_gap.unwrap_or_default(),
         report.gap_sum.checked_div(report.gaps).unwrap_or_default(),
         report.short_gaps,
+        report.late_sum.checked_div(u32::try_from(report.transactions).unwrap_or(u32::MAX)).unwrap_or_default(),
     );
 }
 
