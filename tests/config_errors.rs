@@ -328,8 +328,13 @@ fn cases() -> Vec<Case> {
         // ---- devices ----
         case(
             "unknown protocol",
-            "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-rtu\"\nendpoint = \"127.0.0.1:502\"\n",
-            vec![(6, 12, "device[0].protocol", Is("unknown protocol `modbus-rtu` (supported: modbus-tcp)"))],
+            "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"profibus\"\nendpoint = \"127.0.0.1:502\"\n",
+            vec![(
+                6,
+                12,
+                "device[0].protocol",
+                Is("unknown protocol `profibus` (supported: modbus-tcp, modbus-rtu, ascii)"),
+            )],
         ),
         case(
             "endpoint without port",

@@ -45,6 +45,10 @@ pub struct ReadSummary {
     pub requests: u64,
     pub exceptions: u64,
     pub decode_errors: u64,
+    /// Requests that got no answer in time (the read itself still returned `Ok`).
+    pub timeouts: u64,
+    /// Damaged answers or lines: CRC errors, garbage, truncated or run-together lines.
+    pub garbled: u64,
 }
 
 /// One protocol's client for one device.
@@ -90,6 +94,8 @@ pub struct DeviceStats {
     pub timeouts: u64,
     pub exceptions: u64,
     pub decode_errors: u64,
+    /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
+    pub garbled: u64,
     pub reconnects: u64,
     pub last_poll_ms: Option<i64>,
     pub last_latency_us: Option<u64>,
@@ -171,6 +177,9 @@ pub async fn run_device<D: Driver>(
     let mut stats = DeviceStats::default();
     let mut ever_connected = false;
     let mut writes_open = true;
+    // Why the device is down, for the points reported while it is (a unit that stopped
+    // answering stays "timeout", a refused connection "comm failure").
+    let mut down_reason = Reason::CommFailure;
 
     loop {
         let (gi, at) = due.iter().copied().enumerate().min_by_key(|&(_, t)| t).expect("at least one group");
@@ -205,7 +214,11 @@ pub async fn run_device<D: Driver>(
                     }
                     Err(e) => {
                         backoff.failed(Instant::now());
+                        down_reason = e.reason();
                         stats.errors += 1;
+                        if matches!(e, DriverError::Timeout(_)) {
+                            stats.timeouts += 1;
+                        }
                         stats.last_error = Some(e.to_string());
                     }
                 }
@@ -213,7 +226,7 @@ pub async fn run_device<D: Driver>(
             stats.connected = up;
             if !up {
                 let recv = crate::now_ms();
-                readings.extend(group.points.iter().map(|&p| Reading::bad(p, Reason::CommFailure, recv)));
+                readings.extend(group.points.iter().map(|&p| Reading::bad(p, down_reason, recv)));
                 due[gi] = next_due(at, group.period, Instant::now());
                 if tx.send(DeviceEvent { device, readings, stats: stats.clone() }).await.is_err() {
                     return;
@@ -234,17 +247,21 @@ pub async fn run_device<D: Driver>(
                 stats.requests += summary.requests;
                 stats.exceptions += summary.exceptions;
                 stats.decode_errors += summary.decode_errors;
-                if summary.exceptions > 0 || summary.decode_errors > 0 {
-                    stats.errors += summary.exceptions + summary.decode_errors;
+                stats.timeouts += summary.timeouts;
+                stats.garbled += summary.garbled;
+                let bad = summary.exceptions + summary.decode_errors + summary.timeouts + summary.garbled;
+                if bad > 0 {
+                    stats.errors += bad;
                     stats.last_error = Some(format!(
-                        "{} exception(s), {} decode error(s) in last poll",
-                        summary.exceptions, summary.decode_errors
+                        "{} exception(s), {} decode error(s), {} timeout(s), {} garbled in last poll",
+                        summary.exceptions, summary.decode_errors, summary.timeouts, summary.garbled
                     ));
                 }
             }
             Err(e) => {
                 stats.connected = false;
                 stats.errors += 1;
+                down_reason = e.reason();
                 if matches!(e, DriverError::Timeout(_)) {
                     stats.timeouts += 1;
                 }

@@ -6,15 +6,21 @@
 //! channel. Nothing here decides what a value *means* for the plant (limits, alarms,
 //! storage): that belongs to the core. Nothing here ever writes to a device on its own.
 //!
+//! - [`ascii`]: line-based ASCII instruments described by profiles.
 //! - [`quality`]: the value/quality model every driver speaks.
 //! - [`device`]: the [`Driver`] trait and the per-device task.
 //! - [`modbus`]: Modbus register decoding, read coalescing and the TCP client.
+//! - [`rtu`]: Modbus RTU, several units sharing one serial line task.
+//! - [`serial`]: serial port settings shared by the serial drivers.
 //! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
 //! - [`write`]: write requests and their read-back outcomes.
 
+pub mod ascii;
 pub mod device;
 pub mod modbus;
 pub mod quality;
+pub mod rtu;
+pub mod serial;
 pub mod sim;
 pub mod write;
 

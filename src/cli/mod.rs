@@ -113,6 +113,12 @@ pub enum Command {
         /// Bearing wear acceleration (1 = real time).
         #[arg(long, default_value_t = 1.0)]
         wear_rate: f64,
+        /// Serve Modbus RTU on this serial port (8N1) instead of Modbus TCP.
+        #[arg(long, value_name = "PORT")]
+        rtu: Option<PathBuf>,
+        /// Baud rate of `--rtu`.
+        #[arg(long, default_value_t = 19200)]
+        baud: u32,
     },
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
@@ -171,7 +177,23 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             println!("{reply}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sim { port, bind, units, wear_rate } => {
+        Command::Sim { rtu: Some(path), baud, units, wear_rate, .. } => {
+            init_logging();
+            runtime()?.block_on(async move {
+                let serial = mimic_drivers::serial::SerialSettings {
+                    port: path.display().to_string(),
+                    baud,
+                    data_bits: 8,
+                    parity: mimic_drivers::serial::Parity::None,
+                    stop_bits: 1,
+                };
+                let _sim = mimic_drivers::sim::serve_rtu(&serial, units, 1, wear_rate).map_err(anyhow::Error::msg)?;
+                println!("demo plant serving Modbus RTU on {serial} (units 1..={units}); Ctrl-C stops");
+                wait_for_stop().await;
+                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+            })
+        }
+        Command::Sim { port, bind, units, wear_rate, .. } => {
             init_logging();
             runtime()?.block_on(async move {
                 let addr =

@@ -8,7 +8,9 @@
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod profile;
 mod raw;
+mod serial;
 mod validate;
 
 use std::fmt;
@@ -83,19 +85,41 @@ pub struct Device {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Protocol {
-    ModbusTcp { endpoint: String, unit: u8, timeout: Duration, max_gap: u16 },
+    ModbusTcp {
+        endpoint: String,
+        unit: u8,
+        timeout: Duration,
+        max_gap: u16,
+    },
+    /// One unit on a serial line; the units naming the same port share one line task.
+    ModbusRtu {
+        line: mimic_drivers::rtu::LineConfig,
+        unit: u8,
+        timeout: Duration,
+        max_gap: u16,
+    },
+    /// A line-based ASCII instrument described by a profile; it owns its port.
+    Ascii {
+        serial: mimic_drivers::serial::SerialSettings,
+        profile: std::sync::Arc<mimic_drivers::ascii::Profile>,
+        timeout: Duration,
+    },
 }
 
 impl Protocol {
     pub fn name(&self) -> &'static str {
         match self {
             Protocol::ModbusTcp { .. } => "modbus-tcp",
+            Protocol::ModbusRtu { .. } => "modbus-rtu",
+            Protocol::Ascii { .. } => "ascii",
         }
     }
 
     pub fn endpoint(&self) -> String {
         match self {
             Protocol::ModbusTcp { endpoint, unit, .. } => format!("{endpoint} unit {unit}"),
+            Protocol::ModbusRtu { line, unit, .. } => format!("{} unit {unit}", line.serial),
+            Protocol::Ascii { serial, profile, .. } => format!("{serial} ({})", profile.name),
         }
     }
 }
@@ -104,6 +128,8 @@ impl Protocol {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Address {
     Modbus(ModbusPoint),
+    /// A named field of an ASCII instrument's line.
+    Ascii(mimic_drivers::ascii::AsciiPoint),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -45,12 +45,28 @@ pub struct RawAsset {
 #[serde(deny_unknown_fields)]
 pub struct RawDevice {
     pub name: Spanned<String>,
-    /// `modbus-tcp`
+    /// `modbus-tcp`, `modbus-rtu` or `ascii`
     pub protocol: Spanned<String>,
-    /// `host:port` of the device.
-    pub endpoint: Spanned<String>,
-    /// Modbus unit id (default 1).
+    /// `host:port` of the device (modbus-tcp).
+    pub endpoint: Option<Spanned<String>>,
+    /// Modbus unit id (default 1; modbus-rtu: 1..=247).
     pub unit: Option<Spanned<i64>>,
+    /// Serial devices: the port, e.g. `/dev/ttyUSB0`. Modbus RTU devices naming the same
+    /// port share one line (and must agree on its settings).
+    pub port: Option<Spanned<String>>,
+    /// Serial devices: baud rate (default 19200 for modbus-rtu, 9600 for ascii).
+    pub baud: Option<Spanned<i64>>,
+    /// Serial devices: 7 or 8 (default 8).
+    pub data_bits: Option<Spanned<i64>>,
+    /// Serial devices: `N`, `E` or `O` (default `E` for modbus-rtu, `N` for ascii).
+    pub parity: Option<Spanned<String>>,
+    /// Serial devices: 1 or 2 (default 1).
+    pub stop_bits: Option<Spanned<i64>>,
+    /// modbus-rtu: silence before each request (default: 3.5 characters, 1.75 ms above
+    /// 19200 baud; a shorter one than that is refused).
+    pub frame_gap: Option<Spanned<String>>,
+    /// ascii: the instrument profile, a path relative to the site file.
+    pub profile: Option<Spanned<String>>,
     /// Per-request timeout (default `"1s"`).
     pub timeout: Option<Spanned<String>>,
     /// Default poll period of the device's tags (default `"1s"`).

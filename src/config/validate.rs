@@ -11,14 +11,14 @@ use serde_spanned::Spanned;
 use super::raw::{RawDevice, RawSite, RawTag};
 use super::{Address, Asset, ConfigError, ConfigErrors, Device, Protocol, Site, Tag, parse_duration};
 
-struct Ctx<'a> {
-    file: PathBuf,
-    text: &'a str,
-    errors: Vec<ConfigError>,
+pub(super) struct Ctx<'a> {
+    pub(super) file: PathBuf,
+    pub(super) text: &'a str,
+    pub(super) errors: Vec<ConfigError>,
 }
 
 impl Ctx<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(super) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text.as_bytes()[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -27,7 +27,7 @@ impl Ctx<'_> {
         (line, col)
     }
 
-    fn err(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
         let (line, col) = self.line_col(span.start);
         self.errors.push(ConfigError {
             file: self.file.clone(),
@@ -38,7 +38,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn duration(&mut self, v: &Spanned<String>, path: String) -> Option<Duration> {
+    pub(super) fn duration(&mut self, v: &Spanned<String>, path: String) -> Option<Duration> {
         match parse_duration(v.get_ref()) {
             Ok(d) if d.is_zero() => {
                 self.err(v.span(), path, "must be greater than zero");
@@ -90,7 +90,7 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Site, ConfigErrors> {
 
 /// `tag[0].low` from a serde path, without the private segments of `Spanned` values
 /// (`tag[0].low.$__serde_spanned_private_value`); `(top)` for the document itself.
-fn field_path(p: &serde_path_to_error::Path) -> String {
+pub(super) fn field_path(p: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for seg in p.iter() {
@@ -160,6 +160,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         .collect();
 
     let devices: Vec<Device> = raw.device.iter().enumerate().map(|(i, d)| device(cx, i, d)).collect();
+    super::serial::shared_ports(cx, &raw.device, &devices);
 
     let mut tags = Vec::with_capacity(raw.tag.len());
     let mut spans: Vec<(usize, Table, u16, u16, Option<u8>, usize)> = Vec::new(); // device, table, first, last, bit, tag
@@ -186,9 +187,14 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
             found
         });
         let device_poll = dev.and_then(|d| devices.get(d)).map_or(Duration::from_secs(1), |d| d.poll);
-        if let Some(tag) = tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll) {
-            let Address::Modbus(p) = &tag.address;
-            if let (Some(d), Some(last)) = (dev, p.last_address()) {
+        let ascii = dev.and_then(|d| devices.get(d)).and_then(|d| match &d.protocol {
+            Protocol::Ascii { profile, .. } => Some(profile.clone()),
+            _ => None,
+        });
+        if let Some(tag) = tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll, ascii.as_deref()) {
+            if let Address::Modbus(p) = &tag.address
+                && let (Some(d), Some(last)) = (dev, p.last_address())
+            {
                 let bit = if p.table.is_bits() { None } else { p.bit };
                 spans.push((d, p.table, p.address, last, bit, i));
             }
@@ -274,17 +280,40 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
             }
         },
     };
-    let ep = d.endpoint.get_ref();
-    let port_ok =
-        ep.rsplit_once(':').is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|n| n > 0));
-    if !port_ok {
-        cx.err(d.endpoint.span(), p("endpoint"), format!("`{ep}` is not host:port (e.g. \"192.168.1.20:502\")"));
-    }
     let protocol = match d.protocol.get_ref().as_str() {
-        "modbus-tcp" => Protocol::ModbusTcp { endpoint: ep.clone(), unit, timeout, max_gap },
+        "modbus-tcp" => {
+            super::serial::no_serial_fields(cx, i, d);
+            let ep = match &d.endpoint {
+                Some(ep) => {
+                    let text = ep.get_ref();
+                    let port_ok = text
+                        .rsplit_once(':')
+                        .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|n| n > 0));
+                    if !port_ok {
+                        cx.err(
+                            ep.span(),
+                            p("endpoint"),
+                            format!("`{text}` is not host:port (e.g. \"192.168.1.20:502\")"),
+                        );
+                    }
+                    text.clone()
+                }
+                None => {
+                    cx.err(d.name.span(), p("endpoint"), "a modbus-tcp device needs `endpoint` (host:port)");
+                    String::new()
+                }
+            };
+            Protocol::ModbusTcp { endpoint: ep, unit, timeout, max_gap }
+        }
+        "modbus-rtu" => super::serial::rtu(cx, i, d, unit, timeout, max_gap),
+        "ascii" => super::serial::ascii(cx, i, d, timeout),
         other => {
-            cx.err(d.protocol.span(), p("protocol"), format!("unknown protocol `{other}` (supported: modbus-tcp)"));
-            Protocol::ModbusTcp { endpoint: ep.clone(), unit, timeout, max_gap }
+            cx.err(
+                d.protocol.span(),
+                p("protocol"),
+                format!("unknown protocol `{other}` (supported: modbus-tcp, modbus-rtu, ascii)"),
+            );
+            Protocol::ModbusTcp { endpoint: String::new(), unit, timeout, max_gap }
         }
     };
     Device { name: d.name.get_ref().clone(), protocol, poll }
@@ -297,17 +326,24 @@ fn tag(
     device: usize,
     asset: Option<usize>,
     device_poll: Duration,
+    ascii: Option<&mimic_drivers::ascii::Profile>,
 ) -> Option<Tag> {
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
 
+    // An instrument's tag names a field; the Modbus checks below then see a stand-in
+    // read-only register and skip what depends on the table.
+    let ascii_point = ascii.map(|prof| super::serial::ascii_address(cx, i, t, prof));
     let addr = t.address.get_ref();
-    let parsed =
-        addr.split_once(':').and_then(|(tb, a)| Some((Table::from_short(tb.trim())?, a.trim().parse::<u32>().ok()?)));
+    let parsed = if ascii.is_some() {
+        Some((Table::InputRegister, 0))
+    } else {
+        addr.split_once(':').and_then(|(tb, a)| Some((Table::from_short(tb.trim())?, a.trim().parse::<u32>().ok()?)))
+    };
     // When the table is unknown, checks that depend on it are skipped rather than run
     // against a stand-in table (which would report errors the file does not have).
     let (table, address, table_known) = match parsed {
-        Some((tb, a)) if a <= 65535 => (tb, a as u16, true),
+        Some((tb, a)) if a <= 65535 => (tb, a as u16, ascii.is_none()),
         Some((tb, a)) => {
             cx.err(t.address.span(), p("address"), format!("address {a} is outside 0..=65535"));
             (tb, 0, true)
@@ -505,11 +541,21 @@ fn tag(
         cx.err(t.name.span(), p("units"), "must not contain control characters");
     }
 
+    if ascii.is_some()
+        && let Some(w) = &t.writable
+        && *w.get_ref()
+    {
+        cx.err(w.span(), p("writable"), "an ASCII instrument is read-only");
+    }
+    let address = match ascii_point {
+        Some(Some(ap)) => Address::Ascii(ap),
+        _ => Address::Modbus(point),
+    };
     (cx.errors.len() == before).then(|| Tag {
         name: t.name.get_ref().clone(),
         device,
         asset,
-        address: Address::Modbus(point),
+        address,
         units: t.units.clone(),
         description: t.description.clone(),
         poll,

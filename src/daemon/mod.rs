@@ -110,6 +110,8 @@ impl Daemon {
                 tracing::warn!("anomaly model of {} not loaded: {e}", asset.name);
             }
         }
+        // One task per serial line, shared by the Modbus RTU units on it (by port).
+        let mut lines: std::collections::HashMap<String, mimic_drivers::rtu::LineHandle> = Default::default();
         for (di, dev) in site.devices.iter().enumerate() {
             let tag_ix = &state.device_points[di];
             let mut groups: Vec<PollGroup> = Vec::new();
@@ -122,12 +124,7 @@ impl Daemon {
             }
             match &dev.protocol {
                 Protocol::ModbusTcp { endpoint, unit, timeout, max_gap } => {
-                    let points = tag_ix
-                        .iter()
-                        .map(|&ti| match &site.tags[ti].address {
-                            Address::Modbus(p) => p.clone(),
-                        })
-                        .collect();
+                    let points = modbus_points(&site, tag_ix);
                     let cfg = ModbusTcpConfig {
                         endpoint: endpoint.clone(),
                         unit: *unit,
@@ -135,6 +132,34 @@ impl Daemon {
                         max_gap: *max_gap,
                     };
                     let driver = ModbusTcp::new(cfg, points);
+                    let (write_tx, write_rx) = mpsc::channel(64);
+                    write_queues.push(write_tx);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
+                }
+                Protocol::ModbusRtu { line, unit, timeout, max_gap } => {
+                    let handle = lines
+                        .entry(line.serial.port.clone())
+                        .or_insert_with(|| mimic_drivers::rtu::LineHandle::spawn(line.clone()))
+                        .clone();
+                    let points = modbus_points(&site, tag_ix);
+                    let cfg = mimic_drivers::rtu::ModbusRtuConfig {
+                        port: line.serial.port.clone(),
+                        unit: *unit,
+                        timeout: *timeout,
+                        max_gap: *max_gap,
+                    };
+                    let driver = mimic_drivers::rtu::ModbusRtu::new(cfg, handle, points);
+                    let (write_tx, write_rx) = mpsc::channel(64);
+                    write_queues.push(write_tx);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
+                }
+                Protocol::Ascii { serial, profile, timeout } => {
+                    let cfg = mimic_drivers::ascii::AsciiConfig {
+                        serial: serial.clone(),
+                        profile: profile.clone(),
+                        timeout: *timeout,
+                    };
+                    let driver = mimic_drivers::ascii::AsciiDriver::new(cfg, ascii_points(&site, tag_ix));
                     let (write_tx, write_rx) = mpsc::channel(64);
                     write_queues.push(write_tx);
                     tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
@@ -215,6 +240,39 @@ impl Daemon {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// The Modbus addresses of a device's points, in point order (the loader only gives a
+/// Modbus device Modbus addresses; anything else would be a loader bug, read as ir:0).
+fn modbus_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::modbus::ModbusPoint> {
+    tag_ix
+        .iter()
+        .map(|&ti| match &site.tags[ti].address {
+            Address::Modbus(p) => p.clone(),
+            Address::Ascii(_) => mimic_drivers::modbus::ModbusPoint {
+                table: mimic_drivers::modbus::Table::InputRegister,
+                address: 0,
+                dtype: mimic_drivers::modbus::DataType::U16,
+                order: Default::default(),
+                bit: None,
+                scale: 1.0,
+                offset: 0.0,
+            },
+        })
+        .collect()
+}
+
+/// The instrument fields of an ASCII device's points (see [`modbus_points`]).
+fn ascii_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::ascii::AsciiPoint> {
+    tag_ix
+        .iter()
+        .map(|&ti| match &site.tags[ti].address {
+            Address::Ascii(p) => p.clone(),
+            Address::Modbus(_) => {
+                mimic_drivers::ascii::AsciiPoint { line: usize::MAX, field: String::new(), scale: 1.0, offset: 0.0 }
+            }
+        })
+        .collect()
 }
 
 impl Drop for Daemon {

@@ -7,6 +7,8 @@
 //! Use from a test file with `mod common;`.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::env;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -124,7 +124,7 @@ fn slice<T: Copy>(table: &[T], addr: u16, count: u16) -> Result<Vec<T>, Exceptio
     table.get(a..a + n).map(<[T]>::to_vec).ok_or(ExceptionCode::IllegalDataAddress)
 }
 
-struct Shared {
+pub(super) struct Shared {
     units: Vec<Unit>,
 }
 
@@ -173,12 +173,12 @@ impl Drop for SimHandle {
 }
 
 #[derive(Clone)]
-struct SimService {
-    shared: Arc<Mutex<Shared>>,
+pub(super) struct SimService {
+    pub(super) shared: Arc<Mutex<Shared>>,
 }
 
 impl SimService {
-    fn handle(&self, req: SlaveRequest<'static>) -> Result<Response, ExceptionCode> {
+    pub(super) fn handle(&self, req: SlaveRequest<'static>) -> Result<Response, ExceptionCode> {
         let mut g = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         // Unit 0 (broadcast) and 255 (TCP "not used") address unit 1.
         let idx = match req.slave {
@@ -232,25 +232,7 @@ impl Service for SimService {
 pub async fn serve(bind: SocketAddr, units: u8, seed: u64, wear_rate: f64) -> std::io::Result<SimHandle> {
     let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(Mutex::new(Shared {
-        units: (0..units.max(1)).map(|u| Unit::new(seed.wrapping_add(u64::from(u)), wear_rate)).collect(),
-    }));
-
-    let physics = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(SCAN);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
-                for u in &mut g.units {
-                    u.plant.step(SCAN.as_secs_f64());
-                    u.scan();
-                }
-            }
-        })
-    };
+    let (shared, physics) = start_plant(units, seed, wear_rate);
 
     let server = {
         let service = SimService { shared: shared.clone() };
@@ -267,4 +249,40 @@ pub async fn serve(bind: SocketAddr, units: u8, seed: u64, wear_rate: f64) -> st
     };
 
     Ok(SimHandle { addr, shared, tasks: vec![physics, server] })
+}
+
+/// The plants and the task stepping them (shared by the TCP and RTU servers).
+pub(super) fn start_plant(units: u8, seed: u64, wear_rate: f64) -> (Arc<Mutex<Shared>>, JoinHandle<()>) {
+    let shared = Arc::new(Mutex::new(Shared {
+        units: (0..units.max(1)).map(|u| Unit::new(seed.wrapping_add(u64::from(u)), wear_rate)).collect(),
+    }));
+    let physics = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SCAN);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                for u in &mut g.units {
+                    u.plant.step(SCAN.as_secs_f64());
+                    u.scan();
+                }
+            }
+        })
+    };
+    (shared, physics)
+}
+
+impl SimHandle {
+    /// A handle over plants served without a socket (the RTU server); `local_addr` is
+    /// then `0.0.0.0:0`.
+    pub(super) fn without_socket(shared: Arc<Mutex<Shared>>, tasks: Vec<JoinHandle<()>>) -> SimHandle {
+        SimHandle { addr: SocketAddr::from(([0, 0, 0, 0], 0)), shared, tasks }
+    }
+
+    /// Number of units served.
+    pub fn units(&self) -> usize {
+        self.lock().units.len()
+    }
 }
