@@ -8,6 +8,7 @@
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod mqtt;
 mod raw;
 mod validate;
 
@@ -16,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mimic_drivers::modbus::ModbusPoint;
+
+pub use mqtt::MqttConfig;
 
 /// One problem in a site file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub struct Site {
     pub tags: Vec<Tag>,
     /// The `[[alarm]]`s, in file order.
     pub alarms: Vec<crate::alarms::AlarmDef>,
+    /// The optional `[mqtt]` section (Sparkplug B edge node).
+    pub mqtt: Option<MqttConfig>,
 }
 
 /// An asset with its place in the ISA-95 hierarchy.
