@@ -36,7 +36,7 @@ fn topic(kind: &str) -> String {
     }
 }
 
-/// mosquitto on loopback, with persistence (a restart keeps the host's session).
+/// mosquitto on loopback (no persistence: a restart forgets every session and retained message).
 struct Broker {
     peer: Option<Peer>,
     port: u16,
@@ -46,14 +46,8 @@ struct Broker {
 impl Broker {
     fn start(dir: &Path) -> Broker {
         let port = free_port();
-        let store = dir.join("mosquitto");
-        std::fs::create_dir_all(&store).expect("broker dir");
         let conf = dir.join("mosquitto.conf");
-        let text = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-             queue_qos0_messages true\nmax_queued_messages 100000\nlog_dest stderr\n",
-            store.display()
-        );
+        let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
         std::fs::write(&conf, text).expect("broker conf");
         let mut b = Broker { peer: None, port, conf };
         b.restart();
@@ -72,7 +66,7 @@ impl Broker {
         }
     }
 
-    /// SIGTERM (mosquitto saves its persistence file) and wait for the exit.
+    /// SIGTERM and wait for the exit.
     fn stop(&mut self) {
         let mut peer = self.peer.take().expect("broker running");
         terminate(&mut peer, libc::SIGTERM);
@@ -98,10 +92,14 @@ struct Host {
 }
 
 impl Host {
-    fn start(port: u16, client_id: &str) -> Host {
+    /// `primary`: act as that primary host (STATE online after every subscribe).
+    fn start(port: u16, client_id: &str, primary: Option<&str>) -> Host {
         let script = common::peers_dir().join("sparkplug_host.py");
         let mut cmd = Command::new(common::python());
         cmd.arg("-u").arg(script).args(["listen", "--port", &port.to_string(), "--client-id", client_id]);
+        if let Some(p) = primary {
+            cmd.args(["--primary-host-id", p]);
+        }
         let (mut peer, lines) = Peer::spawn("sparkplug_host.py", cmd);
         peer.wait_ready(&lines, common::READY_TIMEOUT);
         Host { _peer: peer, lines, seen: Vec::new() }
@@ -132,7 +130,13 @@ impl Host {
                 }
                 i += 1;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; seen {} messages", self.seen.len());
+            if Instant::now() >= deadline {
+                let recent: Vec<String> = self.seen[from.min(self.seen.len())..]
+                    .iter()
+                    .map(|v| format!("{} {}", v["topic"], v["payload"]["seq"]))
+                    .collect();
+                panic!("timed out waiting for {what}; seen {} messages, since the mark: {recent:#?}", self.seen.len());
+            }
             self.pump(deadline);
         }
     }
@@ -252,7 +256,7 @@ fn requests(data: &Path) -> Vec<mimic::ipc::LiveRequest> {
 fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_ndeath() {
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = Broker::start(dir.path());
-    let mut host = Host::start(broker.port, "host-basic");
+    let mut host = Host::start(broker.port, "host-basic", None);
     let mut plant = start_plant(dir.path(), broker.port, "");
 
     let (nb_at, nb) = host.wait("NBIRTH", 0, &topic("NBIRTH"), |_| true);
@@ -271,12 +275,12 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
     }
 
     // by exception: data by alias only, fewer metrics than the birth, unchanged setpoints absent
-    let mut data_seen = 0;
-    let (mut at, _) = (nb_at, ());
-    while data_seen < 4 {
-        let (i, dd) = host.wait("DDATA", at + 1, &topic("DDATA"), |_| true);
+    // (the replay of what was stored before the birth is historical: live data only here)
+    let is_live = |v: &Value| metrics(v).iter().all(|m| m["is_historical"] != true);
+    let mut at = nb_at;
+    for _ in 0..4 {
+        let (i, dd) = host.wait("live DDATA", at + 1, &topic("DDATA"), is_live);
         at = i;
-        data_seen += 1;
         for m in metrics(&dd) {
             assert!(m.get("name").is_none(), "DDATA uses aliases: {m}");
             assert!(alias.contains_key(&m["alias"].as_u64().expect("alias")), "unknown alias in {m}");
@@ -285,9 +289,10 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
         assert!(metrics(&dd).len() < alias.len(), "a DDATA reports only what changed: {dd}");
     }
     let sp_alias = alias.iter().find(|(_, n)| *n == "P101.speed_sp").map(|(a, _)| *a).expect("speed_sp");
+    let live = |v: &Value| metrics(v).iter().filter(|m| m["is_historical"] != true).cloned().collect::<Vec<_>>();
     assert!(
-        host.on(&topic("DDATA")).iter().all(|v| metrics(v).iter().all(|m| m["alias"] != sp_alias)),
-        "a setpoint that does not move is never reported after its birth"
+        host.on(&topic("DDATA")).iter().all(|v| live(v).iter().all(|m| m["alias"] != sp_alias)),
+        "a setpoint that does not move is never reported live after its birth"
     );
 
     // rebirth on request: same bdSeq, seq back to 0, then every DBIRTH again
@@ -318,7 +323,7 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
         host.seen[after..]
             .iter()
             .filter(|v| v["topic"] == topic("DDATA"))
-            .all(|v| metrics(v).iter().all(|m| m["alias"] != sp_alias)),
+            .all(|v| live(v).iter().all(|m| m["alias"] != sp_alias)),
         "the setpoint did not move: nothing was written"
     );
     assert_seq_continuous(&host, nb_at);
@@ -335,14 +340,34 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
 fn a_broker_restart_loses_no_sample_and_replays_history_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut broker = Broker::start(dir.path());
-    let mut host = Host::start(broker.port, "host-restart");
-    let mut plant = start_plant(dir.path(), broker.port, "");
+    // the host is the primary host: after the restart mimic births only once the host is
+    // back (subscribed) and says so, as Sparkplug 3.0 intends, so the host misses nothing
+    let mut host = Host::start(broker.port, "host-restart", Some("scada"));
+    let mut plant = start_plant(dir.path(), broker.port, "primary_host_id = \"scada\"\n");
     let (nb_at, nb) = host.wait("NBIRTH", 0, &topic("NBIRTH"), |_| true);
     let bd = bd_seq(&nb);
     let (_, db) = host.wait("DBIRTH", nb_at, &topic("DBIRTH"), |_| true);
     let alias = aliases(&db);
     host.soak(Duration::from_secs(3));
 
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        restart_body(&mut broker, &mut host, &mut plant, nb_at, bd, &db, &alias)
+    }));
+    if let Err(e) = result {
+        eprintln!("mimic's log:\n{}", plant.mimic.as_ref().map(|m| m.stderr()).unwrap_or_default());
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn restart_body(
+    broker: &mut Broker,
+    host: &mut Host,
+    plant: &mut Plant,
+    nb_at: usize,
+    bd: u64,
+    db: &Value,
+    alias: &BTreeMap<u64, String>,
+) {
     let outage_from = mimic_drivers::now_ms();
     broker.stop();
     std::thread::sleep(Duration::from_secs(4));
@@ -353,7 +378,7 @@ fn a_broker_restart_loses_no_sample_and_replays_history_in_order() {
     assert_eq!(bd_seq(&nb2), (bd + 1) % 256, "a new session has the next bdSeq");
     host.wait("historical data", nb2_at, &topic("DDATA"), |v| metrics(v).iter().any(|m| m["is_historical"] == true));
     host.soak(Duration::from_secs(4));
-    assert_seq_continuous(&host, nb2_at);
+    assert_seq_continuous(host, nb2_at);
 
     // the replay is in time order and covers the outage
     let mut hist_ts: Vec<u64> = Vec::new();
@@ -401,9 +426,17 @@ fn a_broker_restart_loses_no_sample_and_replays_history_in_order() {
                 1 => 64,
                 _ => 0,
             };
-            let exact = got.get(&(s.ts_ms as u64)).is_some_and(|r| *r == (value, q));
+            let same = |r: &(Option<f64>, u64)| {
+                r.1 == q
+                    && match (r.0, value) {
+                        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            };
+            let exact = got.get(&(s.ts_ms as u64)).is_some_and(same);
             // by exception: an unchanged value is implied by the last report before it
-            let implied = got.range(..s.ts_ms as u64).next_back().is_some_and(|(_, r)| *r == (value, q));
+            let implied = got.range(..s.ts_ms as u64).next_back().is_some_and(|(_, r)| same(r));
             if !exact && !implied {
                 missing.push(format!("{name}@{}", s.ts_ms));
             }
@@ -417,7 +450,7 @@ fn a_broker_restart_loses_no_sample_and_replays_history_in_order() {
 fn births_wait_for_the_primary_host_and_its_offline_state_kills_the_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = Broker::start(dir.path());
-    let mut host = Host::start(broker.port, "host-state");
+    let mut host = Host::start(broker.port, "host-state", None);
     let plant = start_plant(dir.path(), broker.port, "primary_host_id = \"scada\"\n");
     let state_topic = "spBv1.0/STATE/scada";
 

@@ -134,3 +134,62 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
     };
     Some(MqttConfig { host, port, group_id, edge_node_id, primary_host_id, client_id, keepalive, credentials })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Site;
+
+    const BASE: &str = "[site]\nname = \"t\"\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\n\
+                        endpoint = \"127.0.0.1:502\"\n";
+
+    fn errors(mqtt: &str) -> Vec<String> {
+        match Site::parse(Path::new("s.toml"), &format!("{BASE}{mqtt}")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_section_loads_with_defaults() {
+        let text = format!("{BASE}[mqtt]\nbroker = \"10.0.0.5:1883\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\n");
+        let site = Site::parse(Path::new("s.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let m = site.mqtt.expect("mqtt");
+        assert_eq!((m.host.as_str(), m.port), ("10.0.0.5", 1883));
+        assert_eq!(m.client_id, "mimic-g-n");
+        assert_eq!(m.keepalive.as_secs(), 30);
+        assert_eq!(m.primary_host_id, None);
+        assert!(Site::parse(Path::new("s.toml"), BASE).expect("no mqtt").mqtt.is_none());
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_place() {
+        let e = errors("[mqtt]\nbroker = \"h:1\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\nkeep_alive = \"5s\"\n");
+        assert!(e[0].starts_with("s.toml:11:1: mqtt: unknown field `keep_alive`"), "{e:?}");
+        let e = errors(
+            "[mqtt]\nbroker = \"nohost\"\ngroup_id = \"a/b\"\nedge_node_id = \"\"\nkeepalive = \"1500ms\"\n\
+             username = \"u\"\nprimary_host_id = \"x+\"\n",
+        );
+        let want = [
+            "s.toml:8:10: mqtt.broker: `nohost` is not host:port",
+            "s.toml:9:12: mqtt.group_id: must not contain `+`, `#` or `/`",
+            "s.toml:10:16: mqtt.edge_node_id: must not be empty",
+            "s.toml:11:13: mqtt.keepalive: must be whole seconds",
+            "s.toml:12:12: mqtt: `username` and `password` go together",
+            "s.toml:13:19: mqtt.primary_host_id: must not contain",
+        ];
+        assert_eq!(e.len(), want.len(), "{e:?}");
+        for (got, want) in e.iter().zip(want) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+    }
+
+    #[test]
+    fn device_names_must_be_sparkplug_ids() {
+        let text = BASE.replace("name = \"plc\"", "name = \"plc/1\"");
+        let text = format!("{text}[mqtt]\nbroker = \"h:1\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\n");
+        let e = Site::parse(Path::new("s.toml"), &text).expect_err("a / in a device id");
+        assert!(e.to_string().contains("device[0].name: is a Sparkplug device id"), "{e}");
+    }
+}

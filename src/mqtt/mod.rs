@@ -152,8 +152,6 @@ pub async fn run(cx: Ctx) {
     };
     loop {
         let bd_seq = edge.next_bd_seq;
-        edge.next_bd_seq = bd_seq.wrapping_add(1);
-        edge.save();
         let end = edge.session(bd_seq).await;
         edge.cursor.clone_from(&edge.confirmed);
         edge.pending_confirm.clone_from(&edge.confirmed);
@@ -283,6 +281,9 @@ impl Edge {
                     return Err(End::Lost(format!("broker refused the connection: {:?}", ack.code)));
                 }
                 tracing::info!("sparkplug: connected to {}:{} (bdSeq {bd_seq})", self.cx.cfg.host, self.cx.cfg.port);
+                // a CONNECT carrying this bdSeq went out: the next one gets the next number
+                self.next_bd_seq = bd_seq.wrapping_add(1);
+                self.save();
                 client.subscribe(self.topics.ncmd(), QoS::AtLeastOnce).await.map_err(lost)?;
                 client.subscribe(self.topics.dcmd_filter(), QoS::AtLeastOnce).await.map_err(lost)?;
                 match &self.cx.cfg.primary_host_id {
@@ -393,8 +394,10 @@ impl Edge {
                 self.cursor[tag] = self.cursor[tag].max(newest.ts_ms);
             }
             let mut prev = None;
+            let born_with = self.last[tag];
             list.retain(|s| {
-                let keep = !unchanged(prev, s);
+                // the DBIRTH just carried the newest sample
+                let keep = !unchanged(prev, s) && born_with.is_none_or(|b| b.ts_ms != s.ts_ms);
                 prev = Some((s.value, s.quality));
                 keep
             });

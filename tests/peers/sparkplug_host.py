@@ -3,8 +3,9 @@
 The payload codec is a minimal protobuf wire reader/writer written here from the
 Sparkplug 3.0 schema (field numbers of Payload, Metric, PropertySet, PropertyValue).
 
-  listen  --port P --client-id ID   subscribe to spBv1.0/# (persistent session, QoS 1),
-                                    print READY <port>, then one JSON line per message
+  listen  --port P --client-id ID [--primary-host-id H]
+          subscribe to spBv1.0/# (QoS 1), print READY <port>, then one JSON line per
+          message; with H, act as that primary host: STATE online after every subscribe
   publish --port P --kind rebirth|dcmd|state ...   publish one command and exit
 """
 
@@ -172,6 +173,10 @@ def listen(args):
         client.subscribe("spBv1.0/#", qos=1)
 
     def on_subscribe(client, userdata, mid, reason_codes, properties):
+        if args.primary_host_id:
+            # a Sparkplug 3.0 primary host: online once subscribed, on every (re)connect
+            body = json.dumps({"online": True, "timestamp": int(time.time() * 1000)})
+            client.publish("spBv1.0/STATE/" + args.primary_host_id, body, qos=1, retain=True)
         if not ready["done"]:
             ready["done"] = True
             print("READY %d" % args.port, flush=True)
@@ -189,7 +194,10 @@ def listen(args):
                 line["error"] = str(e)
         print(json.dumps(line), flush=True)
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id, clean_session=False)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id, clean_session=True)
+    if args.primary_host_id:
+        will = json.dumps({"online": False, "timestamp": int(time.time() * 1000)})
+        client.will_set("spBv1.0/STATE/" + args.primary_host_id, will, qos=1, retain=True)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
@@ -223,6 +231,7 @@ def main():
     li = sub.add_parser("listen")
     li.add_argument("--port", type=int, required=True)
     li.add_argument("--client-id", default="sparkplug-test-host")
+    li.add_argument("--primary-host-id", default="")
     pu = sub.add_parser("publish")
     pu.add_argument("--port", type=int, required=True)
     pu.add_argument("--kind", choices=["rebirth", "dcmd", "state"], required=True)
