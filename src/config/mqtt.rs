@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn mistakes_are_reported_with_their_place() {
         let e = errors("[mqtt]\nbroker = \"h:1\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\nkeep_alive = \"5s\"\n");
-        assert!(e[0].starts_with("s.toml:11:1: mqtt: unknown field `keep_alive`"), "{e:?}");
+        assert!(e[0].starts_with("s.toml:11:1: mqtt.keep_alive: unknown field `keep_alive`"), "{e:?}");
         let e = errors(
             "[mqtt]\nbroker = \"nohost\"\ngroup_id = \"a/b\"\nedge_node_id = \"\"\nkeepalive = \"1500ms\"\n\
              username = \"u\"\nprimary_host_id = \"x+\"\n",

@@ -459,7 +459,7 @@ impl Edge {
     async fn publish_live(&mut self, client: &AsyncClient, batch: &[Sample]) -> Result<(), String> {
         let mut by_device: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
         for s in batch {
-            if !self.cursor.get(s.tag).is_some_and(|&c| s.ts_ms > c) {
+            if self.cursor.get(s.tag).is_none_or(|&c| s.ts_ms <= c) {
                 continue;
             }
             self.cursor[s.tag] = s.ts_ms;
