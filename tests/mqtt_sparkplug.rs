@@ -238,6 +238,23 @@ fn assert_seq_continuous(host: &Host, from: usize) {
     }
 }
 
+/// Report by exception: no live DDATA repeats a metric's last reported value and quality.
+fn assert_by_exception(host: &Host, from: usize) {
+    let mut last: BTreeMap<u64, (Value, Value)> = BTreeMap::new();
+    for v in &host.seen[from..] {
+        let birth = v["topic"] == topic("DBIRTH");
+        if !birth && v["topic"] != topic("DDATA") {
+            continue;
+        }
+        for m in metrics(v).iter().filter(|m| m["is_historical"] != true) {
+            let a = m["alias"].as_u64().expect("alias");
+            let now = (m["value"].clone(), m["properties"]["Quality"].clone());
+            assert!(birth || last.get(&a) != Some(&now), "alias {a} reported again unchanged: {m}");
+            last.insert(a, now);
+        }
+    }
+}
+
 /// Pending requests seen through the daemon's socket, as a terminal sees them.
 fn requests(data: &Path) -> Vec<mimic::ipc::LiveRequest> {
     let mut s = std::os::unix::net::UnixStream::connect(data.join(mimic::ipc::SOCKET_NAME)).expect("daemon socket");
@@ -289,11 +306,7 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
         assert!(metrics(&dd).len() < alias.len(), "a DDATA reports only what changed: {dd}");
     }
     let sp_alias = alias.iter().find(|(_, n)| *n == "P101.speed_sp").map(|(a, _)| *a).expect("speed_sp");
-    let live = |v: &Value| metrics(v).iter().filter(|m| m["is_historical"] != true).cloned().collect::<Vec<_>>();
-    assert!(
-        host.on(&topic("DDATA")).iter().all(|v| live(v).iter().all(|m| m["alias"] != sp_alias)),
-        "a setpoint that does not move is never reported live after its birth"
-    );
+    assert_by_exception(&host, nb_at);
 
     // rebirth on request: same bdSeq, seq back to 0, then every DBIRTH again
     let before = host.seen.len();
@@ -316,17 +329,18 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
     assert_eq!(req.proposed, 42.0);
     assert_eq!(req.status, "pending");
     assert!(req.title.contains("Sparkplug DCMD"), "source shown: {}", req.title);
-    host.soak(Duration::from_secs(2));
-    let after = host.seen.len();
-    host.soak(Duration::from_secs(2));
+    host.soak(Duration::from_secs(3));
     assert!(
-        host.seen[after..]
+        host.seen
             .iter()
             .filter(|v| v["topic"] == topic("DDATA"))
-            .all(|v| live(v).iter().all(|m| m["alias"] != sp_alias)),
-        "the setpoint did not move: nothing was written"
+            .all(|v| metrics(v).iter().all(|m| m["alias"] != sp_alias || m["value"] != 42.0)),
+        "the setpoint never became 42: nothing was written"
     );
+    let still = requests(&plant.data).into_iter().find(|r| r.id == req.id).expect("the request is still listed");
+    assert_eq!(still.status, "pending", "it waits for a person's signature");
     assert_seq_continuous(&host, nb_at);
+    assert_by_exception(&host, nb_at);
 
     // kill -9: the broker publishes the will, NDEATH with this session's bdSeq
     let before = host.seen.len();
