@@ -1,9 +1,10 @@
 //! mimic as a Sparkplug B edge node over MQTT (Eclipse Sparkplug 3.0), when the site
 //! file has an `[mqtt]` section.
 //!
-//! What is published is exactly what the historian stores: the core's sample stream
-//! (deadband, quality changes and heartbeat already applied) is teed to this task, so
-//! DDATA is report-by-exception and every stored sample reaches the broker. Per MQTT
+//! What is published comes from what the historian stores: the core's sample stream
+//! (deadband, quality changes and heartbeat already applied) is teed to this task, and
+//! DDATA reports by exception: a sample whose value and quality equal the last ones
+//! reported for its metric is not sent (the host can infer it), every other one is. Per MQTT
 //! session: CONNECT with the NDEATH (carrying this session's bdSeq) as the will, then
 //! NBIRTH and one DBIRTH per device ([`node`] has the mapping), then the replay of
 //! everything not yet delivered (`is_historical = true`, in time order), then live
