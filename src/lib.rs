@@ -18,5 +18,6 @@ pub mod daemon;
 pub mod historian;
 pub mod ipc;
 pub mod models;
+pub mod mqtt;
 pub mod tui;
 pub mod users;

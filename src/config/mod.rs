@@ -8,6 +8,7 @@
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod mqtt;
 mod profile;
 mod raw;
 mod serial;
@@ -18,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mimic_drivers::modbus::ModbusPoint;
+
+pub use mqtt::MqttConfig;
 
 /// One problem in a site file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +68,8 @@ pub struct Site {
     pub tags: Vec<Tag>,
     /// The `[[alarm]]`s, in file order.
     pub alarms: Vec<crate::alarms::AlarmDef>,
+    /// The optional `[mqtt]` section (Sparkplug B edge node).
+    pub mqtt: Option<MqttConfig>,
 }
 
 /// An asset with its place in the ISA-95 hierarchy.

@@ -17,6 +17,8 @@ pub struct RawSite {
     pub tag: Vec<RawTag>,
     #[serde(default)]
     pub alarm: Vec<RawAlarm>,
+    /// Optional Sparkplug B edge node over MQTT.
+    pub mqtt: Option<super::mqtt::RawMqtt>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -252,7 +252,19 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
 
     let alarms = super::alarms::build(&raw, &mut |span, path, message| cx.err(span, path, message));
 
-    Site { path: cx.file.clone(), name: raw.site.name.into_inner(), data_dir, retention, assets, devices, tags, alarms }
+    let mqtt = super::mqtt::build(&raw, &mut |span, path, message| cx.err(span, path, message));
+
+    Site {
+        path: cx.file.clone(),
+        name: raw.site.name.into_inner(),
+        data_dir,
+        retention,
+        assets,
+        devices,
+        tags,
+        alarms,
+        mqtt,
+    }
 }
 
 fn list(names: &[&str]) -> String {

@@ -26,6 +26,8 @@ pub struct Channels {
     pub snap_tx: watch::Sender<Arc<LiveSnapshot>>,
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
+    /// The Sparkplug edge node, when the site has `[mqtt]`.
+    pub mqtt: Option<crate::mqtt::CoreLink>,
 }
 
 struct Shell {
@@ -73,6 +75,10 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 sh.state.version += 1;
                 let _ = cmd.reply.send(result);
             }
+            dcmd = next_dcmd(&mut sh.ch.mqtt) => match dcmd {
+                Some(d) => sh.dcmd(d),
+                None => sh.ch.mqtt = None,
+            },
             out = outcome_rx.recv() => {
                 let Some((id, outcome)) = out else { continue };
                 let now = mimic_drivers::now_ms();
@@ -95,7 +101,46 @@ pub async fn run(state: State, control: Control, ch: Channels) {
     }
 }
 
+async fn next_dcmd(link: &mut Option<crate::mqtt::CoreLink>) -> Option<crate::mqtt::Dcmd> {
+    match link {
+        Some(l) => l.writes.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Shell {
+    /// A Sparkplug DCMD: a write request like a terminal's, never a write.
+    fn dcmd(&mut self, d: crate::mqtt::Dcmd) {
+        let now = mimic_drivers::now_ms();
+        let who = approvals::Signer {
+            user: "sparkplug".into(),
+            full_name: format!("Sparkplug DCMD from {}", d.from),
+            role: crate::users::Role::Operator,
+        };
+        let view = LiveView::of(&self.state);
+        let source = Source::Sparkplug { metric: d.write.metric.clone() };
+        let (result, fx) = self.state.approvals.request(
+            &self.state.site,
+            &view.live(self.control.audit_ok),
+            &who,
+            d.write.tag,
+            d.write.value,
+            source,
+            Vec::new(),
+            now,
+        );
+        self.state.version += 1;
+        let _ = self.carry_out(fx.into_iter().map(Effect::Approval).collect(), None);
+        match result {
+            Ok(id) => tracing::info!(
+                "sparkplug DCMD {:?} = {}: request {id} waits for approval",
+                d.write.metric,
+                d.write.value
+            ),
+            Err(e) => tracing::warn!("sparkplug DCMD {:?} = {} refused: {e}", d.write.metric, d.write.value),
+        }
+    }
+
     /// Carry out effects: samples to the writer; every decision audited in one
     /// transaction; writes sent only when that audit committed.
     fn carry_out(&mut self, effects: Vec<Effect>, who: Option<&Identity>) -> Result<(), String> {
@@ -104,6 +149,11 @@ impl Shell {
         for effect in effects {
             match effect {
                 Effect::Store(samples) => {
+                    if let Some(m) = &self.ch.mqtt
+                        && m.samples.try_send(samples.clone()).is_err()
+                    {
+                        tracing::warn!("sparkplug edge node lags: samples not teed (the store still has them)");
+                    }
                     if self.ch.store.send(samples).is_err() {
                         tracing::error!("historian writer stopped");
                     }

@@ -184,6 +184,8 @@ impl Daemon {
             detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
         };
         control.audit(&[load]).map_err(DaemonError::Key)?;
+        let mqtt = crate::mqtt::link(&site, &historian, &tag_ids, opts.data_dir.clone());
+        let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));
         let channels = core_task::Channels {
             dev_rx,
             cmd_rx,
@@ -191,8 +193,12 @@ impl Daemon {
             snap_tx,
             store_status: store_status.clone(),
             write_queues: write_queues.clone(),
+            mqtt: mqtt_core,
         };
         tasks.push(tokio::spawn(core_task::run(state, control, channels)));
+        if let Some(cx) = mqtt_task {
+            tasks.push(tokio::spawn(crate::mqtt::run(cx)));
+        }
 
         let mut socket_path = None;
         if opts.socket {
