@@ -17,5 +17,6 @@ pub mod core;
 pub mod daemon;
 pub mod historian;
 pub mod ipc;
+pub mod models;
 pub mod tui;
 pub mod users;

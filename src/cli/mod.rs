@@ -3,10 +3,11 @@
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
 //! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
-//! `user` manages the users file.
+//! `user` manages the users file, `train` and `eval` fit and score the on-box models.
 
 mod audit;
 mod history;
+mod rul;
 
 pub use history::format_ts;
 mod user;
@@ -110,6 +111,28 @@ pub enum Command {
     },
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
+    /// Train an on-box model.
+    Train {
+        #[command(subcommand)]
+        command: TrainCommand,
+    },
+    /// Evaluate the on-box models on public benchmarks.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Remaining useful life from run-to-failure histories (C-MAPSS format).
+    Rul(rul::TrainRulArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Remaining useful life on NASA C-MAPSS: RMSE and PHM08 score of the last cycle per engine.
+    Cmapss(rul::CmapssArgs),
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -120,6 +143,8 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
         Command::Audit { command } => audit::run(command),
+        Command::Train { command: TrainCommand::Rul(args) } => rul::train_rul(args),
+        Command::Eval { command: EvalCommand::Cmapss(args) } => rul::eval_cmapss(args),
         Command::User(args) => {
             user::run(args)?;
             Ok(ExitCode::SUCCESS)
