@@ -16,7 +16,7 @@ use mimic_support::{Run, mimic_cmd, run};
 const LIMIT: Duration = Duration::from_secs(600);
 /// A smaller ensemble than the default keeps the debug-build test short; it still has to be
 /// far better than a linear model (about 30 on held-out engines) or predicting the mean (~40).
-const SMALL: [&str; 4] = ["--members", "3", "--trees", "120"];
+const SMALL: [&str; 4] = ["--members", "3", "--trees", "100"];
 
 fn train_file() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cmapss/train_FD001.txt");

@@ -17,7 +17,7 @@ pub struct Knobs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(2..=50))]
     pub members: u16,
     /// Boosted trees per member.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..))]
     pub trees: u16,
     /// Seed of every random choice (folds, subsamples, held-out engines, cuts).
     #[arg(long, default_value_t = 1)]

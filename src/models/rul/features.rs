@@ -2,11 +2,12 @@
 //!
 //! Each channel is min-max normalised with bounds fitted on the training rows, then two health
 //! indices are added: the mean of the channels turned so that all degrade the same way, and a
-//! ridge-regression projection of the channels onto the capped RUL. For every series (channels
-//! and indices) the features at cycle t use only cycles ≤ t: an exponentially smoothed value,
-//! means over the last 5, 15 and 30 cycles, least-squares slopes over the last 15, 30 and 60
-//! cycles and over the whole history, and the drift of the last 15 cycles from the engine's own
-//! first 15. The cycle count closes the vector. Features at the last cycle of a truncated
+//! ridge-regression projection of the channels onto the capped RUL. For each index the features
+//! at cycle t use only cycles ≤ t: an exponentially smoothed value, means over the last 5, 15
+//! and 30 cycles, least-squares slopes over the last 15, 30 and 60 cycles and over the whole
+//! history, and the drift of the last 15 cycles from the engine's own first 15. Each single
+//! channel keeps a subset (smoothed value, 15-cycle mean, 30-cycle and whole-history slopes,
+//! drift). The cycle count closes the vector. Features at the last cycle of a truncated
 //! trajectory are therefore exactly those a training cycle had at the same point of its life.
 
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,11 @@ const SLOPES: [usize; 3] = [15, 30, 60];
 const BASELINE: usize = 15;
 const EMA_ALPHA: f64 = 0.1;
 const RIDGE: f64 = 1e-3;
-/// Features per series: EMA, the means, the windowed slopes, the whole-history slope, the drift.
+/// Features per health index: EMA, the means, the windowed slopes, the whole-history slope, the drift.
 const PER_SERIES: usize = 1 + MEANS.len() + SLOPES.len() + 2;
+/// The subset kept for each single channel (noisier, and many): EMA, 15-cycle mean, 30-cycle
+/// slope, whole-history slope, drift.
+const PER_CHANNEL: [usize; 5] = [0, 2, 5, 7, 8];
 
 /// Normalisation bounds and health-index weights, fitted once on training data.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -93,7 +97,7 @@ impl FeatureSpec {
 
     /// Length of a feature vector.
     pub fn len(&self) -> usize {
-        (self.channels() + 2) * PER_SERIES + 1
+        self.channels() * PER_CHANNEL.len() + 2 * PER_SERIES + 1
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,16 +113,19 @@ impl FeatureSpec {
 
     /// Names of the features, in vector order (for reports).
     pub fn names(&self, channels: &[String]) -> Vec<String> {
-        let mut series: Vec<String> = channels.to_vec();
-        series.push("hi_mean".into());
-        series.push("hi_ridge".into());
         let mut out = Vec::with_capacity(self.len());
-        for s in &series {
-            out.push(format!("{s}.ema"));
-            out.extend(MEANS.iter().map(|w| format!("{s}.mean{w}")));
-            out.extend(SLOPES.iter().map(|w| format!("{s}.slope{w}")));
-            out.push(format!("{s}.slope_all"));
-            out.push(format!("{s}.drift"));
+        let series = channels.iter().map(String::as_str).chain(["hi_mean", "hi_ridge"]);
+        for (i, s) in series.enumerate() {
+            let mut all = vec![format!("{s}.ema")];
+            all.extend(MEANS.iter().map(|w| format!("{s}.mean{w}")));
+            all.extend(SLOPES.iter().map(|w| format!("{s}.slope{w}")));
+            all.push(format!("{s}.slope_all"));
+            all.push(format!("{s}.drift"));
+            if i < channels.len() {
+                out.extend(PER_CHANNEL.iter().map(|&k| all[k].clone()));
+            } else {
+                out.extend(all);
+            }
         }
         out.push("cycles".into());
         out
@@ -184,7 +191,6 @@ impl FeatureSpec {
                 if i < from {
                     continue;
                 }
-                let row = &mut out[(i - from) * len + s * PER_SERIES..][..PER_SERIES];
                 let mean = |w: usize| {
                     let a = (i + 1).saturating_sub(w);
                     (sx[i + 1] - sx[a]) / (i + 1 - a) as f64
@@ -198,22 +204,30 @@ impl FeatureSpec {
                     let centre = (a + i) as f64 / 2.0;
                     ((sxi[i + 1] - sxi[a]) - centre * sum) / (n * (n * n - 1.0) / 12.0)
                 };
-                let mut k = 0;
-                row[k] = ema as f32;
-                k += 1;
-                for w in MEANS {
-                    row[k] = mean(w) as f32;
-                    k += 1;
+                let mut all = [0.0; PER_SERIES];
+                all[0] = ema;
+                for (k, w) in MEANS.iter().enumerate() {
+                    all[1 + k] = mean(*w);
                 }
-                for w in SLOPES {
+                for (k, w) in SLOPES.iter().enumerate() {
                     // Slopes per 100 cycles keep the values near the unit range.
-                    row[k] = (100.0 * slope((i + 1).saturating_sub(w))) as f32;
-                    k += 1;
+                    all[1 + MEANS.len() + k] = 100.0 * slope((i + 1).saturating_sub(*w));
                 }
-                row[k] = (100.0 * slope(0)) as f32;
-                k += 1;
-                let base = (sx[BASELINE.min(i + 1)]) / BASELINE.min(i + 1) as f64;
-                row[k] = (mean(BASELINE) - base) as f32;
+                all[PER_SERIES - 2] = 100.0 * slope(0);
+                let base = sx[BASELINE.min(i + 1)] / BASELINE.min(i + 1) as f64;
+                all[PER_SERIES - 1] = mean(BASELINE) - base;
+                let row = &mut out[(i - from) * len..];
+                if s < channels {
+                    let row = &mut row[s * PER_CHANNEL.len()..];
+                    for (slot, &k) in row.iter_mut().zip(&PER_CHANNEL) {
+                        *slot = all[k] as f32;
+                    }
+                } else {
+                    let row = &mut row[channels * PER_CHANNEL.len() + (s - channels) * PER_SERIES..];
+                    for (slot, v) in row.iter_mut().zip(all) {
+                        *slot = v as f32;
+                    }
+                }
             }
         }
         for i in from..t {
@@ -273,10 +287,13 @@ mod tests {
         assert_eq!(names.len(), spec.len());
         // Channel a is normalised to i / 79, so every slope is 100 / 79 per 100 cycles.
         let at = |name: &str| last[names.iter().position(|n| n == name).expect("named")];
-        for n in ["a.slope15", "a.slope60", "a.slope_all"] {
+        // hi_mean averages a and (turned over) b: i / 79 - 0.5, the same slope.
+        for n in ["a.slope30", "a.slope_all", "hi_mean.slope15", "hi_mean.slope60"] {
             assert!((f64::from(at(n)) - 100.0 / 79.0).abs() < 1e-4, "{n} = {}", at(n));
         }
-        assert!((f64::from(at("a.mean5")) - 77.0 / 79.0).abs() < 1e-6);
+        assert!((f64::from(at("a.mean15")) - 72.0 / 79.0).abs() < 1e-6);
+        assert!((f64::from(at("hi_mean.mean5")) - (77.0 / 79.0 - 0.5)).abs() < 1e-6);
+        assert!((f64::from(at("a.drift")) - 65.0 / 79.0).abs() < 1e-6);
         assert_eq!(at("cycles"), 80.0);
         assert!(spec.last_cycle(&[vec![1.0]]).is_err());
         assert!(spec.last_cycle(&[vec![1.0, f64::NAN]]).is_err());

@@ -29,7 +29,7 @@ pub struct GbtParams {
 impl Default for GbtParams {
     fn default() -> Self {
         GbtParams {
-            trees: 300,
+            trees: 200,
             depth: 5,
             learning_rate: 0.05,
             min_leaf: 20,
