@@ -122,9 +122,11 @@ fn official_test_files_are_scored_by_training_or_from_a_saved_model() {
     let trained = mimic(&args);
     assert!(trained.stdout.contains("model written to"), "{trained}");
     let saved = mimic(&["eval", "cmapss", "--model", p(&model), "--test", p(&test), "--rul", p(&rul)]);
-    // Training is deterministic for a seed, so the saved model scores exactly the same.
-    for key in ["rmse ", "score "] {
-        assert_eq!(figure(&saved.stdout, key), figure(&direct.stdout, key), "{key}:\n{saved}\n{direct}");
+    // Training is deterministic for a seed, so the saved model scores the same (up to the
+    // last printed digit: JSON may round a float's last bit).
+    for (key, digit) in [("rmse ", 0.01), ("score ", 0.1)] {
+        let (a, b) = (figure(&saved.stdout, key), figure(&direct.stdout, key));
+        assert!((a - b).abs() <= digit * 1.01, "{key}: {a} vs {b}\n{saved}\n{direct}");
     }
 
     // A RUL file that does not match the test engines is refused with both counts.

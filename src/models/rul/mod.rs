@@ -305,3 +305,52 @@ fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) ->
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, t)| t).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wear-driven run to failure after `len` cycles: vibration rises, flow falls, with noise.
+    fn run(len: usize, rng: &mut Rng) -> RunToFailure {
+        let rows = (0..len)
+            .map(|t| {
+                let wear = (t as f64 / len as f64).powi(3);
+                let noise = |scale: f64, rng: &mut Rng| scale * (rng.unit() - 0.5);
+                vec![1.0 + 2.0 * wear + noise(0.1, rng), 50.0 - 5.0 * wear + noise(0.5, rng)]
+            })
+            .collect();
+        RunToFailure { rows }
+    }
+
+    #[test]
+    fn learns_wear_predicts_with_an_interval_and_round_trips() {
+        let mut rng = Rng::new(11);
+        let runs: Vec<RunToFailure> = (0..24).map(|i| run(150 + (i * 37) % 100, &mut rng)).collect();
+        let opts = TrainOptions { members: 3, trees: 50, threads: 2, ..TrainOptions::default() };
+        let model = RulModel::train(vec!["vib".into(), "flow".into()], &runs, &opts, "synthetic").expect("trains");
+        assert_eq!(model.members.len(), 3);
+        let fresh = run(200, &mut rng);
+        for left in [10usize, 40, 80] {
+            let est = model.predict(&fresh.rows[..200 - left]).expect("predicts");
+            assert!((est.rul - left as f64).abs() < 20.0, "{left} left, predicted {est:?}");
+            assert!(est.low <= est.rul && est.rul <= est.high && est.low >= 0.0, "{est:?}");
+        }
+        // A row of the wrong width is an error, not a panic.
+        assert!(model.predict(&[vec![1.0]]).is_err());
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rul.json");
+        model.save(&path).expect("saves");
+        let loaded = RulModel::load(&path).expect("loads");
+        // JSON floats may differ in the last bit; predictions must not move.
+        let (a, b) = (model.predict(&fresh.rows).expect("predicts"), loaded.predict(&fresh.rows).expect("predicts"));
+        assert!((a.rul - b.rul).abs() < 1e-6 && (a.low - b.low).abs() < 1e-6, "{a:?} vs {b:?}");
+        assert_eq!(loaded.members.len(), 3);
+        let mut broken = model.clone();
+        broken.members[0].trees[0].left[0] = 0;
+        broken.save(&path).expect("saves");
+        assert!(RulModel::load(&path).expect_err("malformed").to_string().contains("malformed"));
+        std::fs::write(&path, "{}").expect("write");
+        assert!(RulModel::load(&path).expect_err("not a model").to_string().contains("not a RUL model"));
+    }
+}
