@@ -60,7 +60,8 @@ fn holdout_validation_reaches_a_useful_rmse() {
     let rmse = figure(&r.stdout, "rmse ");
     let score = figure(&r.stdout, "score ");
     assert!(r.stdout.contains("held out 20 of 100 engines"), "{r}");
-    // The full default model measures about 8.3 ± 2.2 over 20 splits x cuts in release.
+    // This split measures about 6.8 with the small ensemble; the default model measures
+    // 9.24 ± 2.34 over 10 splits x 5 cuts (`--repeats 10`), the worst split 11.7.
     assert!(rmse > 2.0 && rmse <= 13.5, "held-out RMSE {rmse}:\n{r}");
     assert!(score > 0.0 && score <= 600.0, "held-out score per 100 engines {score}:\n{r}");
 }
