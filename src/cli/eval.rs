@@ -27,11 +27,14 @@ pub enum EvalCommand {
     },
     /// Diagnosis on the demo pump skid with injected faults: top-1/top-3 accuracy of the root signal.
     Diagnosis(super::eval_diagnosis::Args),
+    /// Remaining useful life on NASA C-MAPSS: RMSE and PHM08 score of the last cycle per engine.
+    Cmapss(super::rul::CmapssArgs),
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Diagnosis(a) => super::eval_diagnosis::run(a),
+        EvalCommand::Cmapss(a) => super::rul::eval_cmapss(a).map(|_| ()),
         EvalCommand::Skab { dir, per_file, config } => {
             let config: AnomalyConfig = match config {
                 Some(text) => serde_json::from_str(&text).context("bad --config")?,

@@ -12,6 +12,7 @@ mod eval_diagnosis;
 mod history;
 mod prescribe;
 mod record;
+mod rul;
 mod train;
 
 pub use history::format_ts;

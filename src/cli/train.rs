@@ -35,10 +35,15 @@ pub enum TrainCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Remaining useful life from run-to-failure histories (C-MAPSS format).
+    Rul(super::rul::TrainRulArgs),
 }
 
 pub fn run(command: TrainCommand) -> anyhow::Result<()> {
-    let TrainCommand::Anomaly { site, asset, from, to, step, data } = command;
+    let (site, asset, from, to, step, data) = match command {
+        TrainCommand::Anomaly { site, asset, from, to, step, data } => (site, asset, from, to, step, data),
+        TrainCommand::Rul(args) => return super::rul::train_rul(args).map(|_| ()),
+    };
     let site = super::load_site(&site)?;
     let dir = data.unwrap_or_else(|| site.data_dir.clone());
     let index = site
