@@ -66,6 +66,21 @@ pub enum Act {
     /// `mimic user` changed the users file: audit the changes, attributed to the
     /// account asking (the daemon finds the changes itself, by comparing the file).
     UsersChanged,
+    /// A model's recommendation (`mimic recommend --request`): a write request like any
+    /// other, carrying its predicted effect, which is checked after the write settles.
+    Recommend {
+        tag: String,
+        value: f64,
+        /// The KPI the change acts on, its value now and its predicted steady state.
+        kpi: String,
+        kpi_now: f64,
+        kpi_expect: f64,
+        tolerance: f64,
+        /// One line for the operator: where the KPI goes, and when.
+        effect: String,
+        /// 0..=1.
+        confidence: f64,
+    },
     /// `mimic train` saved a new model of this asset: load it and audit the retraining.
     ModelTrained {
         asset: String,
@@ -101,6 +116,9 @@ impl std::fmt::Debug for Act {
             Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
             Act::Unlock { .. } => write!(f, "Unlock {{ secret: <redacted> }}"),
             Act::UsersChanged => write!(f, "UsersChanged"),
+            Act::Recommend { tag, value, kpi, .. } => {
+                write!(f, "Recommend {{ tag: {tag:?}, value: {value}, kpi: {kpi:?} }}")
+            }
             Act::ModelTrained { asset } => write!(f, "ModelTrained {{ asset: {asset:?} }}"),
         }
     }

@@ -370,3 +370,45 @@ async fn a_viewer_can_neither_request_nor_approve() {
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
     d.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_recommendation_carries_its_prediction_and_needs_approval_like_any_write() {
+    let Rig { d, dir: _dir, peer: _peer, port } = rig("accept").await;
+    let me = me();
+    let rec = Act::Recommend {
+        tag: "sp".into(),
+        value: 60.0,
+        kpi: "crit".into(),
+        kpi_now: 0.0,
+        kpi_expect: 0.0,
+        tolerance: 1.0,
+        effect: "crit stays at 0 (predicted)".into(),
+        confidence: 0.73,
+    };
+    let id = id_of(&act(&d, &me, rec).await.expect("recommendation accepted"));
+    let s = wait_for(&d, "the recommendation", |s| request(s, id).is_some()).await;
+    let r = request(&s, id).expect("listed");
+    assert_eq!(r.title, "model recommendation 1");
+    assert_eq!(
+        (r.predicted_effect.as_str(), r.confidence, r.status.as_str()),
+        ("crit stays at 0 (predicted)", 0.73, "pending")
+    );
+    assert_eq!(read_peer(port, SP_ADDR).await, 0, "a recommendation alone writes nothing");
+    // a prediction that is not a number is refused
+    let bad = Act::Recommend {
+        tag: "sp".into(),
+        value: 60.0,
+        kpi: "crit".into(),
+        kpi_now: 0.0,
+        kpi_expect: f64::NAN,
+        tolerance: 1.0,
+        effect: String::new(),
+        confidence: 0.5,
+    };
+    assert!(act(&d, &me, bad).await.is_err());
+    act(&d, &me, approve(id, OLGA_SECRET)).await.expect("signed");
+    let (st, _) = final_status(&d, id).await;
+    assert_eq!(st, "confirmed, settling");
+    assert_eq!(read_peer(port, SP_ADDR).await, 60);
+    d.shutdown().await;
+}

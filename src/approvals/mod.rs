@@ -105,6 +105,10 @@ pub struct Request {
     pub watch: Watch,
     /// The revert request made for this one, if any.
     pub reverted_by: Option<RequestId>,
+    /// A model's predicted effect, in words, and its confidence (0..=1; 1 for a person's
+    /// manual entry).
+    pub effect: String,
+    pub confidence: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Error)]
@@ -242,6 +246,8 @@ impl Approvals {
                 expect: vec![Expect { tag, value, tolerance: t.write.tolerance }],
                 watch: Watch::Idle,
                 reverted_by: None,
+                effect: String::new(),
+                confidence: 1.0,
             },
         );
         let detail = format!(

@@ -52,10 +52,13 @@ fn fmt_prev(v: Option<f64>) -> String {
 }
 
 impl Approvals {
-    /// Replace a request's predicted effects (a model's steady-state prediction).
-    pub fn set_expect(&mut self, id: RequestId, expect: Vec<Expect>) {
+    /// Add a model's prediction to a request: the effects checked after settling (the
+    /// written tag holding its value stays among them), in words, and its confidence.
+    pub fn predict(&mut self, id: RequestId, expect: Vec<Expect>, effect: &str, confidence: f64) {
         if let Some(r) = self.requests.get_mut(&id) {
-            r.expect = expect;
+            r.expect.extend(expect);
+            r.effect = effect.to_string();
+            r.confidence = if confidence.is_finite() { confidence.clamp(0.0, 1.0) } else { 0.0 };
         }
     }
 

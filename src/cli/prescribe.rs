@@ -306,7 +306,21 @@ pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     print_traj(&p.predicted, &p.kpi);
     println!("steady state {} {:.3}; effect: {}", p.kpi, p.steady_state, p.effect_text());
     if a.request {
-        let reply = super::history::act(&l.dir, crate::ipc::Act::RequestWrite { tag: p.tag.clone(), value: p.to })?;
+        // the prediction is checked after the write settles: within a quarter of the
+        // predicted move (at least 2 % of the level)
+        let kpi_now = p.predicted.first().map_or(p.steady_state, |x| x.1);
+        let tolerance = (0.25 * (p.steady_state - kpi_now).abs()).max(0.02 * p.steady_state.abs()).max(1e-3);
+        let act = crate::ipc::Act::Recommend {
+            tag: p.tag.clone(),
+            value: p.to,
+            kpi: p.kpi.clone(),
+            kpi_now,
+            kpi_expect: p.steady_state,
+            tolerance,
+            effect: p.effect_text(),
+            confidence: p.confidence,
+        };
+        let reply = super::history::act(&l.dir, act)?;
         println!("{reply}");
     }
     Ok(())

@@ -35,11 +35,13 @@ struct Shell {
     control: Control,
     ch: Channels,
     outcome_tx: mpsc::UnboundedSender<(RequestId, WriteOutcome)>,
+    /// Model recommendations received (their numbers).
+    recommendations: u64,
 }
 
 pub async fn run(state: State, control: Control, ch: Channels) {
     let (outcome_tx, mut outcome_rx) = mpsc::unbounded_channel();
-    let mut sh = Shell { state, control, ch, outcome_tx };
+    let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0 };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut publish = tokio::time::interval(PUBLISH_EVERY);
     publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -250,6 +252,7 @@ impl Shell {
             // the daemon compares the file itself: nothing to trust but the file
             Act::UsersChanged => {}
             Act::ModelTrained { .. } => need(Command::RetrainModel)?,
+            Act::Recommend { .. } => need(Command::RequestWrite)?,
         }
         match act {
             Act::AckAlarm { .. }
@@ -298,6 +301,36 @@ impl Shell {
                 let (result, fx) = self.state.approvals.reject(&self.state.site, id, &who.signer(), &reason, now);
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
+            }
+            Act::Recommend { tag, value, kpi, kpi_now, kpi_expect, tolerance, effect, confidence } => {
+                let site = self.state.site.clone();
+                let ti = site.tag_index(&tag).ok_or_else(|| format!("unknown tag `{}`", tag.escape_debug()))?;
+                let ki = site.tag_index(&kpi).ok_or_else(|| format!("unknown KPI tag `{}`", kpi.escape_debug()))?;
+                if !(kpi_expect.is_finite() && tolerance.is_finite() && tolerance > 0.0) {
+                    return Err("the prediction must be finite with a positive tolerance".into());
+                }
+                self.recommendations += 1;
+                let rec = self.recommendations;
+                let view = LiveView::of(&self.state);
+                let current = view.values.get(ti).copied().flatten();
+                let mut inputs = vec![(ki, kpi_now)];
+                inputs.extend(current.map(|v| (ti, v)));
+                let (result, fx) = self.state.approvals.request(
+                    &site,
+                    &view.live(self.control.audit_ok),
+                    &who.signer(),
+                    ti,
+                    value,
+                    Source::Recommendation { rec },
+                    inputs,
+                    now,
+                );
+                if let Ok(id) = &result {
+                    let expect = vec![approvals::Expect { tag: ki, value: kpi_expect, tolerance }];
+                    self.state.approvals.predict(*id, expect, &effect, confidence);
+                }
+                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
+                result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string())
             }
             Act::ModelTrained { asset } => {
                 let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
