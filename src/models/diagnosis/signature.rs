@@ -1,5 +1,5 @@
 //! Fault signatures as data: which signal moves first, which move with it, which stay
-//! quiet. Declared in TOML (see `profiles/pump-skid-faults.toml`) and matched against a
+//! quiet. Declared in TOML (see `profiles/faults/pump-skid.toml`) and matched against a
 //! ranking.
 //!
 //! Match score of a signature: 2 when one of its `first` signals is ranked first, 1 when
@@ -42,8 +42,8 @@ pub struct Signatures {
 /// How close to the earliest onset a `first` signal must be to count as leading.
 pub const LEAD_WINDOW_MS: i64 = 5_000;
 
-/// The signatures of the demo pump skid (from `profiles/pump-skid-faults.toml`).
-pub const PUMP_SKID: &str = include_str!("../../../profiles/pump-skid-faults.toml");
+/// The signatures of the demo pump skid (from `profiles/faults/pump-skid.toml`).
+pub const PUMP_SKID: &str = include_str!("../../../profiles/faults/pump-skid.toml");
 
 impl Signatures {
     pub fn parse(text: &str) -> Result<Signatures, DiagnosisError> {
