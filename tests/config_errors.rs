@@ -329,7 +329,7 @@ fn cases() -> Vec<Case> {
         case(
             "unknown protocol",
             "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-rtu\"\nendpoint = \"127.0.0.1:502\"\n",
-            vec![(6, 12, "device[0].protocol", Is("unknown protocol `modbus-rtu` (supported: modbus-tcp)"))],
+            vec![(6, 12, "device[0].protocol", Is("unknown protocol `modbus-rtu` (supported: modbus-tcp, opcua)"))],
         ),
         case(
             "endpoint without port",

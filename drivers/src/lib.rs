@@ -9,11 +9,13 @@
 //! - [`quality`]: the value/quality model every driver speaks.
 //! - [`device`]: the [`Driver`] trait and the per-device task.
 //! - [`modbus`]: Modbus register decoding, read coalescing and the TCP client.
+//! - [`opcua`]: the OPC UA client (subscriptions, security, browsing).
 //! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
 //! - [`write`]: write requests and their read-back outcomes.
 
 pub mod device;
 pub mod modbus;
+pub mod opcua;
 pub mod quality;
 pub mod sim;
 pub mod write;

@@ -3,9 +3,10 @@
 //! `run` is the daemon, `tui` a terminal attached to it, `demo` both plus the simulated
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
 //! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
-//! `user` manages the users file.
+//! `user` manages the users file, `browse` walks an OPC UA server's address space.
 
 mod audit;
+mod browse;
 mod history;
 
 pub use history::format_ts;
@@ -110,6 +111,8 @@ pub enum Command {
     },
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
+    /// Print an OPC UA server's address space; --emit-tags writes [[tag]] entries for a site file.
+    Browse(browse::BrowseArgs),
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -122,6 +125,10 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
         Command::Audit { command } => audit::run(command),
         Command::User(args) => {
             user::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Browse(args) => {
+            browse::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::History { tag, since, until, format, data, site } => {

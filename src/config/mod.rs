@@ -8,6 +8,7 @@
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod opcua;
 mod raw;
 mod validate;
 
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mimic_drivers::modbus::ModbusPoint;
+use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
 /// One problem in a site file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,18 +86,21 @@ pub struct Device {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Protocol {
     ModbusTcp { endpoint: String, unit: u8, timeout: Duration, max_gap: u16 },
+    OpcUa(OpcUaConfig),
 }
 
 impl Protocol {
     pub fn name(&self) -> &'static str {
         match self {
             Protocol::ModbusTcp { .. } => "modbus-tcp",
+            Protocol::OpcUa(_) => "opcua",
         }
     }
 
     pub fn endpoint(&self) -> String {
         match self {
             Protocol::ModbusTcp { endpoint, unit, .. } => format!("{endpoint} unit {unit}"),
+            Protocol::OpcUa(c) => format!("{} ({})", c.endpoint, c.security.name()),
         }
     }
 }
@@ -104,6 +109,7 @@ impl Protocol {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Address {
     Modbus(ModbusPoint),
+    OpcUa(OpcUaPoint),
 }
 
 #[derive(Clone, Debug, PartialEq)]

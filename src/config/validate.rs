@@ -11,14 +11,14 @@ use serde_spanned::Spanned;
 use super::raw::{RawDevice, RawSite, RawTag};
 use super::{Address, Asset, ConfigError, ConfigErrors, Device, Protocol, Site, Tag, parse_duration};
 
-struct Ctx<'a> {
-    file: PathBuf,
+pub(super) struct Ctx<'a> {
+    pub(super) file: PathBuf,
     text: &'a str,
-    errors: Vec<ConfigError>,
+    pub(super) errors: Vec<ConfigError>,
 }
 
 impl Ctx<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(super) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text.as_bytes()[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -27,7 +27,7 @@ impl Ctx<'_> {
         (line, col)
     }
 
-    fn err(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) {
         let (line, col) = self.line_col(span.start);
         self.errors.push(ConfigError {
             file: self.file.clone(),
@@ -38,7 +38,7 @@ impl Ctx<'_> {
         });
     }
 
-    fn duration(&mut self, v: &Spanned<String>, path: String) -> Option<Duration> {
+    pub(super) fn duration(&mut self, v: &Spanned<String>, path: String) -> Option<Duration> {
         match parse_duration(v.get_ref()) {
             Ok(d) if d.is_zero() => {
                 self.err(v.span(), path, "must be greater than zero");
@@ -52,7 +52,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn name(&mut self, v: &Spanned<String>, path: String) {
+    pub(super) fn name(&mut self, v: &Spanned<String>, path: String) {
         let s = v.get_ref();
         if s.trim().is_empty() {
             self.err(v.span(), path, "must not be empty");
@@ -186,9 +186,16 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
             found
         });
         let device_poll = dev.and_then(|d| devices.get(d)).map_or(Duration::from_secs(1), |d| d.poll);
-        if let Some(tag) = tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll) {
-            let Address::Modbus(p) = &tag.address;
-            if let (Some(d), Some(last)) = (dev, p.last_address()) {
+        let opcua = dev.and_then(|d| devices.get(d)).is_some_and(|d| matches!(d.protocol, Protocol::OpcUa(_)));
+        let built = if opcua {
+            super::opcua::tag(cx, i, t, (dev.unwrap_or(usize::MAX), asset), device_poll)
+        } else {
+            tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll)
+        };
+        if let Some(tag) = built {
+            if let Address::Modbus(p) = &tag.address
+                && let (Some(d), Some(last)) = (dev, p.last_address())
+            {
                 let bit = if p.table.is_bits() { None } else { p.bit };
                 spans.push((d, p.table, p.address, last, bit, i));
             }
@@ -255,6 +262,12 @@ fn list(names: &[&str]) -> String {
 
 fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let p = |f: &str| format!("device[{i}].{f}");
+    if d.protocol.get_ref() == "opcua" {
+        return super::opcua::device(cx, i, d);
+    }
+    for (f, span) in super::opcua::device_only_fields(d) {
+        cx.err(span, p(f), "applies only to protocol `opcua`");
+    }
     let poll = d.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(Duration::from_secs(1));
     let timeout = d.timeout.as_ref().and_then(|v| cx.duration(v, p("timeout"))).unwrap_or(Duration::from_secs(1));
     let unit = match &d.unit {
@@ -283,7 +296,11 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let protocol = match d.protocol.get_ref().as_str() {
         "modbus-tcp" => Protocol::ModbusTcp { endpoint: ep.clone(), unit, timeout, max_gap },
         other => {
-            cx.err(d.protocol.span(), p("protocol"), format!("unknown protocol `{other}` (supported: modbus-tcp)"));
+            cx.err(
+                d.protocol.span(),
+                p("protocol"),
+                format!("unknown protocol `{other}` (supported: modbus-tcp, opcua)"),
+            );
             Protocol::ModbusTcp { endpoint: ep.clone(), unit, timeout, max_gap }
         }
     };
@@ -300,6 +317,9 @@ fn tag(
 ) -> Option<Tag> {
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
+    if let Some(v) = &t.sampling {
+        cx.err(v.span(), p("sampling"), "applies only to tags of an `opcua` device");
+    }
 
     let addr = t.address.get_ref();
     let parsed =
@@ -424,6 +444,35 @@ fn tag(
         cx.err(o.span(), p("offset"), "must be a finite number");
     }
 
+    let writable = t.writable.as_ref().is_some_and(|w| *w.get_ref());
+    if let Some(w) = &t.writable
+        && writable
+        && table_known
+    {
+        if !table.writable() {
+            cx.err(w.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
+        } else if (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
+            cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
+        }
+    }
+    let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
+    finish(cx, i, t, (device, asset), device_poll, raw_step, Address::Modbus(point), before)
+}
+
+/// The checks and fields every tag has, whatever its protocol; `before` is the error
+/// count when the tag's checks began (the tag is built only if none were added).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish(
+    cx: &mut Ctx<'_>,
+    i: usize,
+    t: &RawTag,
+    (device, asset): (usize, Option<usize>),
+    device_poll: Duration,
+    raw_step: f64,
+    address: Address,
+    before: usize,
+) -> Option<Tag> {
+    let p = |f: &str| format!("tag[{i}].{f}");
     let poll = t.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(device_poll);
     let stale_after = t.stale_after.as_ref().and_then(|v| cx.duration(v, p("stale_after"))).unwrap_or(poll * 3);
     let min_interval = match &t.min_interval {
@@ -443,7 +492,6 @@ fn tag(
         None => None,
     };
     let max_step = positive(cx, &t.max_step, "max_step");
-    let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
     let tolerance = match &t.tolerance {
         Some(x) if !(x.get_ref().is_finite() && *x.get_ref() >= 0.0) => {
             cx.err(x.span(), p("tolerance"), "must be a finite number ≥ 0");
@@ -484,16 +532,6 @@ fn tag(
         cx.err(lo.span(), p("low"), format!("low ({}) is above high ({})", lo.get_ref(), hi.get_ref()));
     }
     let writable = t.writable.as_ref().is_some_and(|w| *w.get_ref());
-    if let Some(w) = &t.writable
-        && writable
-        && table_known
-    {
-        if !table.writable() {
-            cx.err(w.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
-        } else if (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
-            cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
-        }
-    }
     let decimals = match &t.decimals {
         None => 2,
         Some(d) => u8::try_from(*d.get_ref()).ok().filter(|&n| n <= 9).unwrap_or_else(|| {
@@ -509,7 +547,7 @@ fn tag(
         name: t.name.get_ref().clone(),
         device,
         asset,
-        address: Address::Modbus(point),
+        address,
         units: t.units.clone(),
         description: t.description.clone(),
         poll,

@@ -117,10 +117,12 @@ impl Daemon {
             }
             match &dev.protocol {
                 Protocol::ModbusTcp { endpoint, unit, timeout, max_gap } => {
+                    // A Modbus device's tags all have Modbus addresses (checked at load).
                     let points = tag_ix
                         .iter()
-                        .map(|&ti| match &site.tags[ti].address {
-                            Address::Modbus(p) => p.clone(),
+                        .filter_map(|&ti| match &site.tags[ti].address {
+                            Address::Modbus(p) => Some(p.clone()),
+                            _ => None,
                         })
                         .collect();
                     let cfg = ModbusTcpConfig {
@@ -130,6 +132,19 @@ impl Daemon {
                         max_gap: *max_gap,
                     };
                     let driver = ModbusTcp::new(cfg, points);
+                    let (write_tx, write_rx) = mpsc::channel(64);
+                    write_queues.push(write_tx);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
+                }
+                Protocol::OpcUa(cfg) => {
+                    let points = tag_ix
+                        .iter()
+                        .filter_map(|&ti| match &site.tags[ti].address {
+                            Address::OpcUa(p) => Some(p.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let driver = mimic_drivers::opcua::OpcUa::new(cfg.clone(), points);
                     let (write_tx, write_rx) = mpsc::channel(64);
                     write_queues.push(write_tx);
                     tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
