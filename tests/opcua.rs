@@ -272,6 +272,7 @@ async fn a_server_restart_is_recovered_without_losing_a_notification() {
     );
 
     let second = spawn_server(&["--port".into(), port.to_string()]);
+    let ready = std::time::Instant::now();
     let restarted_at = events.len();
     let mut second_life;
     loop {
@@ -280,6 +281,7 @@ async fn a_server_restart_is_recovered_without_losing_a_notification() {
         events.push(ev);
         second_life = samples(&events[restarted_at..]);
         if second_life.len() >= 5 {
+            eprintln!("5 counts from the restarted server {:?} after it was ready", ready.elapsed());
             assert!(stats.connected && stats.reconnects >= 1, "{stats:?}");
             break;
         }

@@ -247,7 +247,8 @@ impl OpcUa {
                     client_handle: u32::try_from(i + 1).unwrap_or(u32::MAX),
                     sampling_interval: sampling_ms,
                     filter,
-                    queue_size: (per_publish as u32).clamp(1, 100),
+                    // Room for a few late publish responses, so no sample is dropped.
+                    queue_size: ((per_publish as u32).saturating_mul(4)).clamp(10, 1000),
                     discard_oldest: true,
                 },
             });

@@ -26,11 +26,18 @@ pub fn make_client(cfg: &OpcUaConfig) -> Result<Client, DriverError> {
     if cfg.security != Security::None {
         std::fs::create_dir_all(&cfg.pki).map_err(|e| connect_err(cfg, format!("pki {}: {e}", cfg.pki.display())))?;
     }
+    // Without security no certificate is used; keep the library's trusted/ and rejected/
+    // folders out of the operator's PKI folder (or the current directory).
+    let pki = if cfg.security == Security::None {
+        std::env::temp_dir().join(format!("mimic-opcua-nosec-{}", std::process::id()))
+    } else {
+        cfg.pki.clone()
+    };
     ClientBuilder::new()
         .application_name("mimic")
         .application_uri(format!("urn:mimic:{host}"))
         .product_uri("urn:mimic")
-        .pki_dir(cfg.pki.clone())
+        .pki_dir(pki)
         // The client's own certificate and key are created in the PKI folder when absent.
         .create_sample_keypair(cfg.security != Security::None)
         .trust_server_certs(false)
