@@ -333,7 +333,7 @@ fn cases() -> Vec<Case> {
                 6,
                 12,
                 "device[0].protocol",
-                Is("unknown protocol `profibus` (supported: modbus-tcp, modbus-rtu, ascii)"),
+                Is("unknown protocol `profibus` (supported: modbus-tcp, modbus-rtu, ascii, opcua)"),
             )],
         ),
         case(

@@ -65,8 +65,9 @@ pub trait Driver: Send + 'static {
     fn is_connected(&self) -> bool;
     /// Open the link. Called by the device task when not connected.
     fn connect(&mut self) -> impl Future<Output = Result<(), DriverError>> + Send;
-    /// Read the plan. Pushes exactly one [`Reading`] per planned point into `out`, Good
-    /// or Bad. Returns `Err` only when the link must be re-established; the driver has
+    /// Read the plan. Pushes at least one [`Reading`] per planned point into `out`, Good
+    /// or Bad (a subscription driver hands on every change that arrived since the last
+    /// read, oldest first). Returns `Err` only when the link must be re-established; the driver has
     /// then already dropped it and marked the unread points Bad.
     fn read(
         &mut self,

@@ -12,12 +12,14 @@
 //! - [`modbus`]: Modbus register decoding, read coalescing and the TCP client.
 //! - [`rtu`]: Modbus RTU, several units sharing one serial line task.
 //! - [`serial`]: serial port settings shared by the serial drivers.
+//! - [`opcua`]: the OPC UA client (subscriptions, security, browsing).
 //! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
 //! - [`write`]: write requests and their read-back outcomes.
 
 pub mod ascii;
 pub mod device;
 pub mod modbus;
+pub mod opcua;
 pub mod quality;
 pub mod rtu;
 pub mod serial;

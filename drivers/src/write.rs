@@ -19,6 +19,9 @@ pub enum WriteOutcome {
     Mismatch { wrote: f64, read_back: f64 },
     /// The device refused it with this exception code (nothing was applied).
     Rejected { exception: u8 },
+    /// The server refused it with this status, e.g. `BadNotWritable (0x803B0000)`
+    /// (OPC UA; nothing was applied).
+    RejectedStatus { status: String },
     /// No answer in time: the write may or may not have landed.
     Timeout { read_back: Option<f64> },
     /// The link failed during the write: the outcome is unknown.
@@ -42,6 +45,7 @@ impl fmt::Display for WriteOutcome {
                 write!(f, "mismatch: wrote {wrote}, device holds {read_back}")
             }
             WriteOutcome::Rejected { exception } => write!(f, "device exception {exception}"),
+            WriteOutcome::RejectedStatus { status } => write!(f, "refused by the server: {status}"),
             WriteOutcome::Timeout { read_back } => write!(f, "timeout (device now holds {})", rb(read_back)),
             WriteOutcome::Unknown { message, read_back } => {
                 write!(f, "unknown: {message} (device now holds {})", rb(read_back))

@@ -398,7 +398,7 @@ impl Approvals {
                 req.watch = Watch::Off { reason: outcome.to_string(), at_ms: now_ms };
                 effects.extend(watch::off_effects(req, &target, text));
             }
-            WriteOutcome::Rejected { .. } | WriteOutcome::Invalid { .. } => {}
+            WriteOutcome::Rejected { .. } | WriteOutcome::RejectedStatus { .. } | WriteOutcome::Invalid { .. } => {}
         }
         req.status = Status::Done { outcome, at_ms: now_ms };
         effects

@@ -4,9 +4,10 @@
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
 //! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
 //! `user` manages the users file, `train` fits a model on stored history, `eval` scores one on a
-//! public benchmark.
+//! public benchmark, `browse` walks an OPC UA server's address space.
 
 mod audit;
+mod browse;
 mod eval;
 mod eval_diagnosis;
 mod history;
@@ -139,6 +140,8 @@ pub enum Command {
     Shadow(prescribe::ShadowArgs),
     /// Recommend a setpoint change that brings a KPI back inside its band (optionally as a write request).
     Recommend(prescribe::RecommendArgs),
+    /// Print an OPC UA server's address space; --emit-tags writes [[tag]] entries for a site file.
+    Browse(browse::BrowseArgs),
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -162,6 +165,10 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
         }
         Command::User(args) => {
             user::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Browse(args) => {
+            browse::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::History { tag, since, until, format, data, site } => {

@@ -9,6 +9,7 @@
 
 mod alarms;
 mod mqtt;
+mod opcua;
 mod profile;
 mod raw;
 mod serial;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mimic_drivers::modbus::ModbusPoint;
+use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
 pub use mqtt::MqttConfig;
 
@@ -109,6 +111,7 @@ pub enum Protocol {
         profile: std::sync::Arc<mimic_drivers::ascii::Profile>,
         timeout: Duration,
     },
+    OpcUa(OpcUaConfig),
 }
 
 impl Protocol {
@@ -117,6 +120,7 @@ impl Protocol {
             Protocol::ModbusTcp { .. } => "modbus-tcp",
             Protocol::ModbusRtu { .. } => "modbus-rtu",
             Protocol::Ascii { .. } => "ascii",
+            Protocol::OpcUa(_) => "opcua",
         }
     }
 
@@ -125,6 +129,7 @@ impl Protocol {
             Protocol::ModbusTcp { endpoint, unit, .. } => format!("{endpoint} unit {unit}"),
             Protocol::ModbusRtu { line, unit, .. } => format!("{} unit {unit}", line.serial),
             Protocol::Ascii { serial, profile, .. } => format!("{serial} ({})", profile.name),
+            Protocol::OpcUa(c) => format!("{} ({})", c.endpoint, c.security.name()),
         }
     }
 }
@@ -135,6 +140,7 @@ pub enum Address {
     Modbus(ModbusPoint),
     /// A named field of an ASCII instrument's line.
     Ascii(mimic_drivers::ascii::AsciiPoint),
+    OpcUa(OpcUaPoint),
 }
 
 #[derive(Clone, Debug, PartialEq)]

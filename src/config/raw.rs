@@ -47,9 +47,9 @@ pub struct RawAsset {
 #[serde(deny_unknown_fields)]
 pub struct RawDevice {
     pub name: Spanned<String>,
-    /// `modbus-tcp`, `modbus-rtu` or `ascii`
+    /// `modbus-tcp`, `modbus-rtu`, `ascii` or `opcua`
     pub protocol: Spanned<String>,
-    /// `host:port` of the device (modbus-tcp).
+    /// `host:port` of the device (modbus-tcp); for `opcua`, `opc.tcp://host:port/path`.
     pub endpoint: Option<Spanned<String>>,
     /// Modbus unit id (default 1; modbus-rtu: 1..=247).
     pub unit: Option<Spanned<i64>>,
@@ -75,6 +75,18 @@ pub struct RawDevice {
     pub poll: Option<Spanned<String>>,
     /// Largest hole of unused registers one coalesced read may span (default 4).
     pub max_gap: Option<Spanned<i64>>,
+    /// OPC UA: `none` (default), `basic256sha256-sign`, `basic256sha256-sign-encrypt`.
+    pub security: Option<Spanned<String>>,
+    /// OPC UA: PKI folder with the client's certificate (created on first use) and the
+    /// `trusted/` and `rejected/` server certificates (default `pki`, next to the site file).
+    pub pki: Option<Spanned<String>>,
+    /// OPC UA: user name (default: anonymous); the password comes from `password_file`
+    /// or `password_env`, never from the site file.
+    pub user: Option<Spanned<String>>,
+    /// OPC UA: file holding the user's password (relative to the site file).
+    pub password_file: Option<Spanned<String>>,
+    /// OPC UA: environment variable holding the user's password.
+    pub password_env: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +99,7 @@ pub struct RawTag {
     /// Name of the asset the tag belongs to.
     pub asset: Option<Spanned<String>>,
     /// `table:address`, tables `hr` (holding), `ir` (input), `coil`, `di`; 0-based address.
+    /// OPC UA: the node id, e.g. `ns=2;s=Pump.Speed` or `ns=2;i=1001`.
     pub address: Spanned<String>,
     /// `u16` `i16` `u32` `i32` `f32` `f64` `bool` (default `u16`; `bool` for coil/di).
     #[serde(rename = "type")]
@@ -104,7 +117,10 @@ pub struct RawTag {
     pub description: String,
     /// Poll period (default: the device's).
     pub poll: Option<Spanned<String>>,
+    /// OPC UA: sampling interval of the monitored item (default: the poll period).
+    pub sampling: Option<Spanned<String>>,
     /// Store a new sample only when the value moved more than this (default 0: every sample).
+    /// OPC UA: also the monitored item's absolute deadband.
     pub deadband: Option<Spanned<f64>>,
     /// Engineering range; a value outside is marked out of range and never written.
     pub low: Option<Spanned<f64>>,

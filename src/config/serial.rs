@@ -125,7 +125,7 @@ pub(super) fn shared_ports(cx: &mut Ctx<'_>, raw: &[RawDevice], devices: &[Devic
         let port = match &d.protocol {
             Protocol::ModbusRtu { line, .. } => line.serial.port.as_str(),
             Protocol::Ascii { serial, .. } => serial.port.as_str(),
-            Protocol::ModbusTcp { .. } => continue,
+            Protocol::ModbusTcp { .. } | Protocol::OpcUa(_) => continue,
         };
         if port.is_empty() {
             continue;

@@ -52,7 +52,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn name(&mut self, v: &Spanned<String>, path: String) {
+    pub(super) fn name(&mut self, v: &Spanned<String>, path: String) {
         let s = v.get_ref();
         if s.trim().is_empty() {
             self.err(v.span(), path, "must not be empty");
@@ -191,7 +191,13 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
             Protocol::Ascii { profile, .. } => Some(profile.clone()),
             _ => None,
         });
-        if let Some(tag) = tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll, ascii.as_deref()) {
+        let opcua = dev.and_then(|d| devices.get(d)).is_some_and(|d| matches!(d.protocol, Protocol::OpcUa(_)));
+        let built = if opcua {
+            super::opcua::tag(cx, i, t, (dev.unwrap_or(usize::MAX), asset), device_poll)
+        } else {
+            tag(cx, i, t, dev.unwrap_or(usize::MAX), asset, device_poll, ascii.as_deref())
+        };
+        if let Some(tag) = built {
             if let Address::Modbus(p) = &tag.address
                 && let (Some(d), Some(last)) = (dev, p.last_address())
             {
@@ -273,6 +279,12 @@ fn list(names: &[&str]) -> String {
 
 fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let p = |f: &str| format!("device[{i}].{f}");
+    if d.protocol.get_ref() == "opcua" {
+        return super::opcua::device(cx, i, d);
+    }
+    for (f, span) in super::opcua::device_only_fields(d) {
+        cx.err(span, p(f), "applies only to protocol `opcua`");
+    }
     let poll = d.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(Duration::from_secs(1));
     let timeout = d.timeout.as_ref().and_then(|v| cx.duration(v, p("timeout"))).unwrap_or(Duration::from_secs(1));
     let unit = match &d.unit {
@@ -323,7 +335,7 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
             cx.err(
                 d.protocol.span(),
                 p("protocol"),
-                format!("unknown protocol `{other}` (supported: modbus-tcp, modbus-rtu, ascii)"),
+                format!("unknown protocol `{other}` (supported: modbus-tcp, modbus-rtu, ascii, opcua)"),
             );
             Protocol::ModbusTcp { endpoint: String::new(), unit, timeout, max_gap }
         }
@@ -342,6 +354,9 @@ fn tag(
 ) -> Option<Tag> {
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
+    if let Some(v) = &t.sampling {
+        cx.err(v.span(), p("sampling"), "applies only to tags of an `opcua` device");
+    }
 
     // An instrument's tag names a field; the Modbus checks below then see a stand-in
     // read-only register and skip what depends on the table.
@@ -472,6 +487,45 @@ fn tag(
         cx.err(o.span(), p("offset"), "must be a finite number");
     }
 
+    let writable = t.writable.as_ref().is_some_and(|w| *w.get_ref());
+    if let Some(w) = &t.writable
+        && writable
+        && table_known
+    {
+        if !table.writable() {
+            cx.err(w.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
+        } else if (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
+            cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
+        }
+    }
+    if ascii.is_some()
+        && let Some(w) = &t.writable
+        && *w.get_ref()
+    {
+        cx.err(w.span(), p("writable"), "an ASCII instrument is read-only");
+    }
+    let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
+    let address = match ascii_point {
+        Some(Some(ap)) => Address::Ascii(ap),
+        _ => Address::Modbus(point),
+    };
+    finish(cx, i, t, (device, asset), device_poll, raw_step, address, before)
+}
+
+/// The checks and fields every tag has, whatever its protocol; `before` is the error
+/// count when the tag's checks began (the tag is built only if none were added).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish(
+    cx: &mut Ctx<'_>,
+    i: usize,
+    t: &RawTag,
+    (device, asset): (usize, Option<usize>),
+    device_poll: Duration,
+    raw_step: f64,
+    address: Address,
+    before: usize,
+) -> Option<Tag> {
+    let p = |f: &str| format!("tag[{i}].{f}");
     let poll = t.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(device_poll);
     let stale_after = t.stale_after.as_ref().and_then(|v| cx.duration(v, p("stale_after"))).unwrap_or(poll * 3);
     let min_interval = match &t.min_interval {
@@ -491,7 +545,6 @@ fn tag(
         None => None,
     };
     let max_step = positive(cx, &t.max_step, "max_step");
-    let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
     let tolerance = match &t.tolerance {
         Some(x) if !(x.get_ref().is_finite() && *x.get_ref() >= 0.0) => {
             cx.err(x.span(), p("tolerance"), "must be a finite number ≥ 0");
@@ -532,16 +585,6 @@ fn tag(
         cx.err(lo.span(), p("low"), format!("low ({}) is above high ({})", lo.get_ref(), hi.get_ref()));
     }
     let writable = t.writable.as_ref().is_some_and(|w| *w.get_ref());
-    if let Some(w) = &t.writable
-        && writable
-        && table_known
-    {
-        if !table.writable() {
-            cx.err(w.span(), p("writable"), format!("{} is read-only; only hr and coil can be written", table.short()));
-        } else if (t.low.is_none() || t.high.is_none()) && dtype != DataType::Bool {
-            cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
-        }
-    }
     let decimals = match &t.decimals {
         None => 2,
         Some(d) => u8::try_from(*d.get_ref()).ok().filter(|&n| n <= 9).unwrap_or_else(|| {
@@ -553,16 +596,6 @@ fn tag(
         cx.err(t.name.span(), p("units"), "must not contain control characters");
     }
 
-    if ascii.is_some()
-        && let Some(w) = &t.writable
-        && *w.get_ref()
-    {
-        cx.err(w.span(), p("writable"), "an ASCII instrument is read-only");
-    }
-    let address = match ascii_point {
-        Some(Some(ap)) => Address::Ascii(ap),
-        _ => Address::Modbus(point),
-    };
     (cx.errors.len() == before).then(|| Tag {
         name: t.name.get_ref().clone(),
         device,

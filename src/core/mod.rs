@@ -138,6 +138,11 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
         let tag = &state.site.tags[ti];
         let (value, quality) = judge(r.value, r.quality, tag.low, tag.high);
         let ts = &mut state.tags[ti];
+        // A driver fed by a subscription repeats an unchanged value with its original
+        // source timestamp: that is the same sample again, not a new one to store.
+        let same_value =
+            |(v, q, _): (f64, Quality, i64)| q == quality && (value.map_or(v.is_nan(), |x| x.to_bits() == v.to_bits()));
+        let repeat = r.source_ms.is_some() && ts.source_ms == r.source_ms && ts.last_stored.is_some_and(same_value);
         ts.quality = quality;
         ts.recv_ms = Some(r.recv_ms);
         ts.source_ms = r.source_ms;
@@ -152,6 +157,7 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
         let ts = &mut state.tags[ti];
         let stored_value = value.unwrap_or(f64::NAN);
         let store = match ts.last_stored {
+            _ if repeat => false,
             None => true,
             Some((last_v, last_q, last_t)) => {
                 tag.deadband <= 0.0
@@ -327,6 +333,23 @@ deadband = 1.0
         assert_eq!(got[0].quality, Quality::Bad(Reason::Timeout));
         assert!(got[0].value.is_nan());
         assert_eq!(s.tags[1].value, Some(7.0), "last good value is kept for display");
+    }
+
+    #[test]
+    fn a_repeated_source_sample_is_stored_once() {
+        let mut s = state();
+        let at = |v: f64, src: i64, recv: i64| Reading { source_ms: Some(src), ..Reading::good(0, v, recv) };
+        assert_eq!(stored(&update(&mut s, ev(vec![at(5.0, 900, 1000)]))).len(), 1);
+        // The same value with the same source time, received again: not a new sample.
+        assert!(stored(&update(&mut s, ev(vec![at(5.0, 900, 2000)]))).is_empty());
+        assert_eq!(s.tags[0].recv_ms, Some(2000), "still fresh");
+        // A new source time is a new sample, even with the same value.
+        let got = stored(&update(&mut s, ev(vec![at(5.0, 1900, 3000)])));
+        assert_eq!((got.len(), got[0].ts_ms), (1, 1900));
+        // Bad values repeat too.
+        let bad = Reading { source_ms: Some(2500), ..Reading::bad(0, Reason::DeviceFlag, 4000) };
+        assert_eq!(stored(&update(&mut s, ev(vec![bad]))).len(), 1);
+        assert!(stored(&update(&mut s, ev(vec![Reading { recv_ms: 5000, ..bad }]))).is_empty());
     }
 
     #[test]

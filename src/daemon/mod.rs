@@ -164,6 +164,19 @@ impl Daemon {
                     write_queues.push(write_tx);
                     tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
                 }
+                Protocol::OpcUa(cfg) => {
+                    let points = tag_ix
+                        .iter()
+                        .filter_map(|&ti| match &site.tags[ti].address {
+                            Address::OpcUa(p) => Some(p.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let driver = mimic_drivers::opcua::OpcUa::new(cfg.clone(), points);
+                    let (write_tx, write_rx) = mpsc::channel(64);
+                    write_queues.push(write_tx);
+                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
+                }
             }
         }
         drop(dev_tx);
@@ -255,7 +268,7 @@ fn modbus_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::modbus::Mo
         .iter()
         .map(|&ti| match &site.tags[ti].address {
             Address::Modbus(p) => p.clone(),
-            Address::Ascii(_) => mimic_drivers::modbus::ModbusPoint {
+            Address::Ascii(_) | Address::OpcUa(_) => mimic_drivers::modbus::ModbusPoint {
                 table: mimic_drivers::modbus::Table::InputRegister,
                 address: 0,
                 dtype: mimic_drivers::modbus::DataType::U16,
@@ -274,7 +287,7 @@ fn ascii_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::ascii::Asci
         .iter()
         .map(|&ti| match &site.tags[ti].address {
             Address::Ascii(p) => p.clone(),
-            Address::Modbus(_) => {
+            Address::Modbus(_) | Address::OpcUa(_) => {
                 mimic_drivers::ascii::AsciiPoint { line: usize::MAX, field: String::new(), scale: 1.0, offset: 0.0 }
             }
         })

@@ -132,7 +132,7 @@ pub fn tag_of_alias(alias: u64) -> Option<usize> {
 fn is_bool(site: &Site, tag: usize) -> bool {
     site.tags.get(tag).is_some_and(|t| match &t.address {
         Address::Modbus(p) => p.dtype == ModbusType::Bool,
-        Address::Ascii(_) => false,
+        Address::Ascii(_) | Address::OpcUa(_) => false,
     })
 }
 
