@@ -42,6 +42,16 @@ impl ModbusTcp {
     pub fn points(&self) -> &[ModbusPoint] {
         &self.points
     }
+
+    /// Use an already open byte stream as the device link instead of connecting to the
+    /// endpoint: for tests and fuzzing of the read and write paths against scripted or
+    /// arbitrary answers. Dropped like a connection on the first link failure.
+    pub fn attach<T>(&mut self, transport: T)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + std::fmt::Debug + 'static,
+    {
+        self.ctx = Some(tokio_modbus::client::tcp::attach_slave(transport, Slave(self.cfg.unit)));
+    }
 }
 
 enum BlockOutcome {
