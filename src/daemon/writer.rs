@@ -186,3 +186,24 @@ fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_alarm_is_held_after_the_last_failure() {
+        let hold = i64::try_from(ALARM_HOLD.as_millis()).unwrap();
+        let mut st = StoreStatus::default();
+        assert!(!st.in_alarm(1_000));
+        st.error = Some("No space left on device".into());
+        st.last_failure_ms = Some(1_000);
+        assert!(st.in_alarm(1_000));
+        // A commit succeeded: the error is gone, the alarm holds, then clears.
+        st.error = None;
+        assert!(st.in_alarm(1_000 + hold - 1));
+        assert!(!st.in_alarm(1_000 + hold));
+        // A clock stepped back does not clear it early.
+        assert!(st.in_alarm(0));
+    }
+}
