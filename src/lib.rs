@@ -11,6 +11,7 @@
 pub mod alarms;
 pub mod approvals;
 pub mod audit;
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod core;

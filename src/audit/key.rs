@@ -65,7 +65,7 @@ impl SiteKey {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::write(&pub_path, format!("{}\n", key.public_hex()))
+                write_atomically(&pub_path, format!("{}\n", key.public_hex()).as_bytes())
                     .map_err(|e| key_err(&pub_path, e.to_string()))?;
             }
             Err(e) => return Err(key_err(&pub_path, e.to_string())),
@@ -73,18 +73,30 @@ impl SiteKey {
         Ok(key)
     }
 
+    /// Writes the new key to a temporary file, syncs it, then links it into place: a
+    /// crash at any moment leaves either no `site.key` or a complete one, and an existing
+    /// key is never overwritten (the link fails).
     fn create(path: &Path) -> Result<SiteKey, AuditError> {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| key_err(path, format!("no OS randomness: {e}")))?;
+        let tmp = path.with_extension("key.tmp");
         let mut f = OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .mode(0o600)
-            .open(path)
-            .map_err(|e| key_err(path, e.to_string()))?;
-        f.write_all(format!("{}\n", to_hex(&secret)).as_bytes())
+            .open(&tmp)
+            .map_err(|e| key_err(&tmp, e.to_string()))?;
+        // A leftover of an earlier crash may have looser modes: tighten before writing.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .and_then(|()| f.write_all(format!("{}\n", to_hex(&secret)).as_bytes()))
             .and_then(|()| f.sync_all())
-            .map_err(|e| key_err(path, e.to_string()))?;
+            .map_err(|e| key_err(&tmp, e.to_string()))?;
+        drop(f);
+        let linked = std::fs::hard_link(&tmp, path).map_err(|e| key_err(path, e.to_string()));
+        let _ = std::fs::remove_file(&tmp);
+        linked?;
+        sync_dir(path);
         Ok(SiteKey { signing: SigningKey::from_bytes(&secret) })
     }
 
@@ -104,6 +116,28 @@ impl SiteKey {
 
     pub(crate) fn sign(&self, msg: &[u8]) -> Signature {
         self.signing.sign(msg)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over
+/// `path`: readers (and a restart after a crash) see the old content or the whole new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path);
+    Ok(())
+}
+
+/// Best effort: make a new directory entry beside `path` durable.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
 }
 

@@ -372,3 +372,22 @@ fn site_key_is_created_private_and_reloaded() {
     std::fs::write(dir.path().join(PUB_NAME), format!("{}\n", k3.public_hex())).expect("write");
     assert!(matches!(SiteKey::load_or_create(&path), Err(AuditError::Key { .. })));
 }
+
+#[test]
+fn key_creation_survives_a_leftover_of_a_crash() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(KEY_NAME);
+    // A crash during an earlier creation left a partial, world-readable temporary file.
+    let tmp = dir.path().join("site.key.tmp");
+    std::fs::write(&tmp, "0123").expect("write leftover");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let k1 = SiteKey::load_or_create(&path).expect("create over the leftover");
+    assert!(!tmp.exists(), "the temporary file is removed");
+    assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+    // A crash between the key and its public half: site.pub is recreated, the key kept.
+    std::fs::remove_file(dir.path().join(PUB_NAME)).expect("rm pub");
+    let k2 = SiteKey::load_or_create(&path).expect("load");
+    assert_eq!(k1.verifying_key(), k2.verifying_key());
+    assert_eq!(load_public(&dir.path().join(PUB_NAME)).expect("pub"), k1.verifying_key());
+}

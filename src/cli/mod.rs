@@ -30,7 +30,7 @@ use crate::config::Site;
 use crate::daemon::{Daemon, DaemonOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "mimic", version, about = "Digital twin and operator terminal of an industrial site")]
+#[command(name = "mimic", version = crate::build_info::LONG_VERSION, about = "Digital twin and operator terminal of an industrial site")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -87,7 +87,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
         })
         .collect();
     let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
-    let alarms = state
+    let mut alarms = state
         .alarms
         .rows(now_ms)
         .into_iter()
@@ -119,7 +119,12 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             stale: a.stale,
         })
         .collect::<Vec<_>>();
-    let sum = state.alarms.summary(now_ms);
+    let mut sum = state.alarms.summary(now_ms);
+    if let Some(alarm) = store_alarm(store, now_ms) {
+        sum.unacked += 1;
+        sum.by_priority[usize::from(alarm.priority)] += 1;
+        alarms.insert(0, alarm);
+    }
     let alarm_summary = LiveAlarmSummary {
         flood: sum.flood,
         activations_10min: u32::try_from(sum.activations_10min).unwrap_or(u32::MAX),
@@ -152,6 +157,41 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             error: store.error.clone(),
         },
     }
+}
+
+/// Id of the system alarm "the historian cannot store": outside the alarm engine's ids.
+pub const STORE_ALARM_ID: u64 = u64::MAX;
+
+/// The system alarm raised while historian commits fail (disk full, I/O error). It is
+/// not in the alarm engine: it is on while the store status carries an error and for
+/// [`super::writer::ALARM_HOLD`] after the last failure, then clears itself.
+fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
+    if !store.in_alarm(now_ms) {
+        return None;
+    }
+    let error = store.error.as_ref().or(store.last_error.as_ref())?;
+    let now = if store.error.is_some() { "kept in memory, retrying" } else { "storing again, watching" };
+    Some(LiveAlarm {
+        id: STORE_ALARM_ID,
+        tag: String::new(),
+        asset: "mimic".into(),
+        area: "system".into(),
+        kind: "system".into(),
+        priority: 2,
+        state: "unack_active".into(),
+        message: format!("historian cannot store samples ({now}): {error}"),
+        value: None,
+        limit: None,
+        units: String::new(),
+        active_since_ms: store.failing_since_ms,
+        acked_by: None,
+        shelved_until_ms: None,
+        shelve_reason: None,
+        out_of_service: false,
+        first_out: false,
+        chattering: false,
+        stale: false,
+    })
 }
 
 fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {

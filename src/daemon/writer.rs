@@ -1,7 +1,9 @@
 //! The historian writer thread: collects samples and commits them in durable batches at
 //! least once a second, so a crash loses at most the open batch. A failed commit (disk
-//! full, I/O error) keeps the batch in memory, up to a bound, and retries; polling goes
-//! on regardless and the failure is visible in the store status.
+//! full, I/O error) keeps the batch in memory, up to a bound, and retries every interval,
+//! reopening the store file first (redb refuses every write after a failed commit until
+//! then); polling goes on regardless, and the failure is in the store status, which the
+//! snapshot turns into a system alarm, until a commit succeeds again.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +32,25 @@ pub struct StoreStatus {
     pub dropped: u64,
     /// Wall-clock time of the first committed sample (start-up measurement).
     pub first_commit_ms: Option<i64>,
+    /// Wall-clock time of the first failed commit of the current episode of failures
+    /// (which ends [`ALARM_HOLD`] after its last failure).
+    pub failing_since_ms: Option<i64>,
+    /// Wall-clock time and error of the latest failed commit.
+    pub last_failure_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A store that failed stays in alarm this long after its last failed commit: on a full
+/// disk redb still fits some commits into free pages of its file, and the alarm must not
+/// chatter between failures.
+pub const ALARM_HOLD: Duration = Duration::from_secs(10);
+
+impl StoreStatus {
+    /// True while the "historian cannot store" system alarm is on at `now_ms`.
+    pub fn in_alarm(&self, now_ms: i64) -> bool {
+        let hold = i64::try_from(ALARM_HOLD.as_millis()).unwrap_or(i64::MAX);
+        self.error.is_some() || self.last_failure_ms.is_some_and(|t| now_ms.saturating_sub(t) < hold)
+    }
 }
 
 pub struct Writer {
@@ -76,6 +97,8 @@ fn run(
     let mut last_commit = Instant::now().checked_sub(BATCH_INTERVAL).unwrap_or_else(Instant::now);
     let mut open = true;
     let mut next_retention = Instant::now();
+    // Set by a failed commit: the store file must be reopened before the next attempt.
+    let mut reopen = false;
     while open || !pending.is_empty() {
         if Instant::now() >= next_retention {
             next_retention = Instant::now() + RETENTION_EVERY;
@@ -111,13 +134,27 @@ fn run(
         }
         last_commit = Instant::now();
         let result = match hist.write() {
-            Ok(mut h) => h.append(&pending).map(|()| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)),
+            Ok(mut h) => {
+                let ready = if reopen { h.reopen() } else { Ok(()) };
+                ready.and_then(|()| h.append(&pending)).map(|()| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+            }
             Err(_) => return,
         };
         let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
+        let now = mimic_drivers::now_ms();
         match result {
             Ok(bytes) => {
-                let now = mimic_drivers::now_ms();
+                if let Some(since) = st.failing_since_ms.filter(|_| st.error.is_some()) {
+                    tracing::warn!(
+                        "historian: a commit succeeded after {} s of failures; {} samples kept meanwhile were stored",
+                        (now - since) / 1000,
+                        pending.len()
+                    );
+                }
+                if !st.in_alarm(now) {
+                    st.failing_since_ms = None;
+                }
+                reopen = false;
                 st.samples += pending.len() as u64;
                 st.commits += 1;
                 st.bytes = bytes;
@@ -127,8 +164,16 @@ fn run(
                 pending.clear();
             }
             Err(e) => {
-                tracing::error!("historian commit failed: {e}");
+                if st.failing_since_ms.is_none() {
+                    tracing::error!("historian commit failed (polling goes on; retrying every second): {e}");
+                    st.failing_since_ms = Some(now);
+                } else {
+                    tracing::debug!("historian commit failed again: {e}");
+                }
+                reopen = true;
                 st.error = Some(e.to_string());
+                st.last_error = st.error.clone();
+                st.last_failure_ms = Some(now);
                 if pending.len() > BACKLOG_MAX {
                     let excess = pending.len() - BACKLOG_MAX;
                     pending.drain(..excess);
@@ -139,5 +184,26 @@ fn run(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_alarm_is_held_after_the_last_failure() {
+        let hold = i64::try_from(ALARM_HOLD.as_millis()).unwrap();
+        let mut st = StoreStatus::default();
+        assert!(!st.in_alarm(1_000));
+        st.error = Some("No space left on device".into());
+        st.last_failure_ms = Some(1_000);
+        assert!(st.in_alarm(1_000));
+        // A commit succeeded: the error is gone, the alarm holds, then clears.
+        st.error = None;
+        assert!(st.in_alarm(1_000 + hold - 1));
+        assert!(!st.in_alarm(1_000 + hold));
+        // A clock stepped back does not clear it early.
+        assert!(st.in_alarm(0));
     }
 }

@@ -51,6 +51,7 @@ mod query;
 mod tables;
 #[cfg(test)]
 mod tests;
+mod unavailable;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -201,6 +202,19 @@ impl Historian {
             next_tag,
             next_block,
         })
+    }
+
+    /// Closes the store file and opens it again, as after a restart (redb repairs it if
+    /// needed). redb refuses every transaction after a failed commit (disk full, I/O
+    /// error) until the file is reopened; this is how a writer resumes once the cause is
+    /// gone. If the file cannot be reopened, every operation fails until a later
+    /// `reopen` succeeds: nothing is ever kept anywhere but in the file.
+    pub fn reopen(&mut self) -> Result<()> {
+        let stand_in = unavailable::database()?;
+        drop(std::mem::replace(&mut self.db, stand_in));
+        let opts = HistorianOptions { retention: self.retention, chunk_target: self.chunk_target };
+        *self = Historian::open(&self.path, opts)?;
+        Ok(())
     }
 
     /// The underlying database, for other modules' tables.

@@ -354,3 +354,20 @@ fn crash_safety() {
     }
     assert!(max_reported.is_some(), "child never committed anything");
 }
+
+#[test]
+fn reopen_keeps_everything_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reopen.redb");
+    let mut h = Historian::open(&path, opts(64)).unwrap();
+    let batch: Vec<Sample> = (0..100).map(|i| s(3, i, i as f64, 0)).collect();
+    h.append(&batch).unwrap();
+    h.reopen().unwrap();
+    assert_eq!(h.query(3, i64::MIN, i64::MAX).unwrap(), batch);
+    let more: Vec<Sample> = (100..150).map(|i| s(3, i, i as f64, 0)).collect();
+    h.append(&more).unwrap();
+    assert_eq!(h.stats().unwrap().samples, 150);
+    // The file is really closed and opened again: another handle can open it once this one is gone.
+    drop(h);
+    assert_eq!(Historian::open(&path, opts(64)).unwrap().stats().unwrap().samples, 150);
+}

@@ -3,6 +3,7 @@
 
 Usage:
     modbus_server.py --port 0 --map tests/peers/typed_map.json [--mode MODE] [--unit N]
+                     [--delay-ms MS]
                      [--writes accept|reject|ignore|die]
 
 Prints exactly one line ``READY <port>`` on stdout once listening, then serves
@@ -16,6 +17,11 @@ Modes:
     exception  (pymodbus) every request answers exception 2.
     close      plain TCP: accepts, then closes the socket when a request arrives.
     silent     plain TCP: accepts and reads requests but never answers.
+    slow       like normal, but every read is answered only after --delay-ms
+               (a device near the client's timeout).
+    garbage    plain TCP: answers every request with garbage: random bytes, a
+               frame echoing the transaction id whose PDU contradicts its own
+               lengths, or a header with a wrong protocol id (in turn).
 
 Register space served in normal mode, per table: every address from 0 up to
 (highest address used by a point or an exception range) + 16 is valid; the
@@ -43,6 +49,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import struct
 import sys
@@ -167,7 +174,7 @@ def load_map(path: str):
     return cells, ranges
 
 
-def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "accept"):
+def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "accept", delay_s: float = 0.0):
     """Build the pymodbus (3.16 SimData/SimDevice API) device."""
     from pymodbus.constants import ExcCodes
     from pymodbus.simulator import DataType, SimData, SimDevice
@@ -197,6 +204,8 @@ def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "a
                 for a, vals in out]
 
     async def action(_function_code, _start, _address, _count, current_registers, set_values):
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
         if all_exception:
             return ExcCodes.ILLEGAL_ADDRESS
         if set_values is None:
@@ -219,7 +228,7 @@ def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "a
             asyncio.get_running_loop().call_soon(restore)
         return None
 
-    plain = not all_exception and writes == "accept"
+    plain = not all_exception and writes == "accept" and delay_s <= 0
     return SimDevice(
         id=unit,
         simdata=(blocks("coil", True), blocks("di", True), blocks("hr", False), blocks("ir", False)),
@@ -244,7 +253,8 @@ async def serve_pymodbus(args) -> None:
     from pymodbus.server import ModbusTcpServer
 
     cells, ranges = load_map(args.map)
-    device = build_device(cells, ranges, args.unit, args.mode == "exception", args.writes)
+    delay_s = args.delay_ms / 1000.0 if args.mode == "slow" else 0.0
+    device = build_device(cells, ranges, args.unit, args.mode == "exception", args.writes, delay_s)
     stop = stop_event()
     server = ModbusTcpServer(device, address=(args.host, args.port))
     await server.serve_forever(background=True)
@@ -254,10 +264,26 @@ async def serve_pymodbus(args) -> None:
     await server.shutdown()
 
 
+def garbage_answer(request: bytes, n: int, rng: random.Random) -> bytes:
+    """The n-th garbage answer to `request` (three kinds in turn)."""
+    tid = request[:2] if len(request) >= 2 else b"\x00\x00"
+    kind = n % 3
+    if kind == 0:  # noise
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    if kind == 1:  # right header, PDU claims 10 bytes of data but carries 3
+        pdu = bytes([3, 10, 1, 2, 3])
+        return tid + b"\x00\x00" + struct.pack(">H", len(pdu) + 1) + bytes([request[6] if len(request) > 6 else 1]) + pdu
+    # wrong protocol id, absurd length
+    return tid + b"\xde\xad\xff\xff" + bytes(rng.randrange(256) for _ in range(8))
+
+
 async def serve_raw(args) -> None:
     conns: set[asyncio.StreamWriter] = set()
+    rng = random.Random(1234)
+    answered = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
         conns.add(writer)
         try:
             while True:
@@ -266,6 +292,10 @@ async def serve_raw(args) -> None:
                     break
                 if args.mode == "close":
                     break
+                if args.mode == "garbage":
+                    writer.write(garbage_answer(data, answered, rng))
+                    answered += 1
+                    await writer.drain()
                 # silent: swallow the request, never answer
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -295,7 +325,10 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=0, help="TCP port, 0 = pick a free one")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--map", required=True, help="typed map JSON")
-    ap.add_argument("--mode", choices=("normal", "exception", "close", "silent"), default="normal")
+    ap.add_argument(
+        "--mode", choices=("normal", "exception", "close", "silent", "slow", "garbage"), default="normal"
+    )
+    ap.add_argument("--delay-ms", type=int, default=400, help="answer delay of --mode slow (default 400)")
     ap.add_argument("--unit", type=int, default=1, help="Modbus unit id served (default 1)")
     ap.add_argument(
         "--writes",
@@ -309,7 +342,7 @@ def main() -> int:
     except (OSError, ValueError, KeyError, MapError) as exc:
         print(f"modbus_server: bad map {args.map}: {exc!r}", file=sys.stderr)
         return 2
-    runner = serve_raw if args.mode in ("close", "silent") else serve_pymodbus
+    runner = serve_raw if args.mode in ("close", "silent", "garbage") else serve_pymodbus
     asyncio.run(runner(args))
     return 0
 
