@@ -7,6 +7,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // glibc gives each thread that allocates its own arena (up to 8 per core); a daemon
+    // whose tokio workers and writer thread pass batches between them then holds many
+    // half-empty arenas. Two are plenty here (measured: 177 → 85 MiB RSS at 10k tags).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let cli = mimic::cli::Cli::parse();
     match mimic::cli::run(cli, started) {
         Ok(code) => code,

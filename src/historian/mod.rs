@@ -84,11 +84,14 @@ pub struct HistorianOptions {
     /// default 4096). Chunks are also cut at 1280 encoded bytes, so three
     /// fill one redb page.
     pub chunk_target: usize,
+    /// redb's page cache, in bytes (default 32 MiB). redb's own default is 1 GiB, which
+    /// an edge box ingesting thousands of tags fills with dirty pages.
+    pub cache_bytes: usize,
 }
 
 impl Default for HistorianOptions {
     fn default() -> Self {
-        HistorianOptions { retention: None, chunk_target: 4096 }
+        HistorianOptions { retention: None, chunk_target: 4096, cache_bytes: 32 << 20 }
     }
 }
 
@@ -167,6 +170,7 @@ pub struct Historian {
     db: Database,
     path: PathBuf,
     chunk_target: usize,
+    cache_bytes: usize,
     retention: Option<Duration>,
     tags: HashMap<TagId, TagState>,
     next_tag: u64,
@@ -180,7 +184,7 @@ impl Historian {
     /// Opens (or creates) the store. redb repairs a file left by a crashed
     /// process on open; only committed appends are visible.
     pub fn open(path: &Path, opts: HistorianOptions) -> Result<Self> {
-        let db = Database::create(path)?;
+        let db = redb::Builder::new().set_cache_size(opts.cache_bytes).create(path)?;
         let mut next_tag = 0u64;
         let txn = db.begin_write()?;
         let (tags, next_block) = {
@@ -197,6 +201,7 @@ impl Historian {
             db,
             path: path.to_path_buf(),
             chunk_target: opts.chunk_target.clamp(1, 1 << 20),
+            cache_bytes: opts.cache_bytes,
             retention: opts.retention,
             tags,
             next_tag,
@@ -212,7 +217,11 @@ impl Historian {
     pub fn reopen(&mut self) -> Result<()> {
         let stand_in = unavailable::database()?;
         drop(std::mem::replace(&mut self.db, stand_in));
-        let opts = HistorianOptions { retention: self.retention, chunk_target: self.chunk_target };
+        let opts = HistorianOptions {
+            retention: self.retention,
+            chunk_target: self.chunk_target,
+            cache_bytes: self.cache_bytes,
+        };
         *self = Historian::open(&self.path, opts)?;
         Ok(())
     }

@@ -20,7 +20,7 @@ impl Rng {
 }
 
 fn opts(chunk_target: usize) -> HistorianOptions {
-    HistorianOptions { retention: None, chunk_target }
+    HistorianOptions { retention: None, chunk_target, ..Default::default() }
 }
 
 fn s(tag: TagId, ts_ms: i64, value: f64, quality: u16) -> Sample {
@@ -210,7 +210,7 @@ fn downsample_is_exact() {
 fn retention_drops_whole_old_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.redb");
-    let o = HistorianOptions { retention: Some(Duration::from_secs(100)), chunk_target: 10 };
+    let o = HistorianOptions { retention: Some(Duration::from_secs(100)), chunk_target: 10, ..Default::default() };
     let mut h = Historian::open(&path, o.clone()).unwrap();
     let mut model = Vec::new();
     for b in 0..100i64 {
