@@ -1,0 +1,416 @@
+//! The key handling of the views: one key in, the UI state changed and at most one
+//! [`Action`] out for the caller. Pure; see [`handle_key`] for the rules.
+
+use super::*;
+fn move_selection(selected: &mut usize, scroll: &mut usize, len: usize, page: usize, key: Key) -> bool {
+    let last = len.saturating_sub(1);
+    let page = page.max(1);
+    let new = match key {
+        Key::Up => selected.saturating_sub(1),
+        Key::Down => (*selected + 1).min(last),
+        Key::PageUp => selected.saturating_sub(page),
+        Key::PageDown => (*selected + page).min(last),
+        Key::Home => 0,
+        Key::End => last,
+        _ => return false,
+    };
+    *selected = new.min(last);
+    *scroll = window_start(len, *selected, *scroll, page);
+    true
+}
+
+fn clamp_selection(ui: &mut UiState, snapshot: &Snapshot) {
+    let n = visible_tags(snapshot, ui).len();
+    ui.selected = ui.selected.min(n.saturating_sub(1));
+    ui.scroll = window_start(n, ui.selected, ui.scroll, ui.page_rows);
+    let n = visible_devices(snapshot, ui).len();
+    ui.dev_selected = ui.dev_selected.min(n.saturating_sub(1));
+    ui.dev_scroll = window_start(n, ui.dev_selected, ui.dev_scroll, ui.page_rows);
+    let n = visible_audit(snapshot, ui).len();
+    ui.audit_selected = ui.audit_selected.min(n.saturating_sub(1));
+    ui.audit_scroll = window_start(n, ui.audit_selected, ui.audit_scroll, ui.page_rows);
+}
+
+fn reset_filtered(ui: &mut UiState) {
+    ui.selected = 0;
+    ui.scroll = 0;
+    ui.dev_selected = 0;
+    ui.dev_scroll = 0;
+    ui.audit_selected = 0;
+    ui.audit_scroll = 0;
+}
+
+/// Keys while a [`Modal`] is open: text and ←/→ edit it, Enter confirms
+/// (only with valid input), Esc cancels, everything else is swallowed.
+fn modal_key(ui: &mut UiState, key: Key) -> Option<Action> {
+    let m = ui.modal.as_mut()?;
+    match key {
+        Key::Esc => {
+            ui.modal = None;
+            ui.notice = Some("Cancelled: nothing was changed.".into());
+        }
+        Key::Enter => match m.result() {
+            Ok(action) => {
+                ui.modal = None;
+                return Some(action);
+            }
+            Err(e) => m.error = Some(e),
+        },
+        Key::Char(c) if !crate::sanitize::is_unsafe(c) => {
+            if let Some(r) = m.reason.as_mut()
+                && r.chars().count() < MAX_REASON
+            {
+                r.push(c);
+                m.error = None;
+            }
+        }
+        Key::Backspace => {
+            if let Some(r) = m.reason.as_mut() {
+                r.pop();
+            }
+        }
+        Key::Left | Key::Right => {
+            if let Some(d) = m.duration.as_mut() {
+                let n = SHELVE_MINUTES.len();
+                *d = if key == Key::Right { (*d + 1) % n } else { (*d + n - 1) % n };
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+fn alarm_title(a: &AlarmRow) -> String {
+    format!("{} {} {} {}", a.priority.label(), a.state.label(), a.tag, a.kind)
+}
+
+/// Opens the popup for an Alarms key, or sets a notice saying why not.
+fn alarm_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
+    let alarms = visible_alarms(snapshot, ui);
+    if c == 'A' {
+        let ids: Vec<u64> = alarms.iter().filter(|a| a.state.unacked()).map(|a| a.id).collect();
+        if ids.is_empty() {
+            ui.notice = Some(format!("No unacknowledged alarm in the {} view.", ui.alarm_view.label()));
+            return;
+        }
+        let n = ids.len();
+        let mut lines = vec![format!(
+            "Acknowledge ALL {n} unacknowledged alarm{} of the {} view?",
+            plural(n),
+            ui.alarm_view.label()
+        )];
+        lines.extend(alarms.iter().filter(|a| a.state.unacked()).take(5).map(|a| format!("  {}", alarm_title(a))));
+        if n > 5 {
+            lines.push(format!("  … and {} more", n - 5));
+        }
+        ui.modal =
+            Some(Modal::confirm(&format!("Acknowledge {n} alarm{}", plural(n)), lines, Action::AckAllVisible { ids }));
+        return;
+    }
+    let Some(a) = alarms.get(ui.alarm_selected.min(alarms.len().saturating_sub(1))) else {
+        ui.notice = Some("No alarm selected.".into());
+        return;
+    };
+    let head = vec![alarm_title(a), a.message.clone()];
+    let with = |mut v: Vec<String>, more: &[String]| {
+        v.extend_from_slice(more);
+        v
+    };
+    ui.modal = match c {
+        'a' if !a.state.unacked() => {
+            ui.notice = Some("This alarm is already acknowledged.".into());
+            None
+        }
+        'a' => Some(Modal::confirm(
+            "Acknowledge alarm",
+            with(head, &["Acknowledge this alarm?".into()]),
+            Action::AckAlarm { id: a.id },
+        )),
+        'h' => Some(Modal {
+            duration: Some(0),
+            ..Modal::confirm(
+                "Shelve alarm",
+                with(head, &["Shelve this alarm: it is hidden from the Active view until the time runs out.".into()]),
+                Action::ShelveAlarm { id: a.id, reason: String::new(), minutes: SHELVE_MINUTES[0] },
+            )
+            .with_reason()
+        }),
+        'u' if !a.shelved() => {
+            ui.notice = Some("This alarm is not shelved.".into());
+            None
+        }
+        'u' => Some(Modal::confirm(
+            "Unshelve alarm",
+            with(
+                head,
+                &[
+                    format!("Shelved for: {}", a.shelve_reason.as_deref().unwrap_or("-")),
+                    "Return it to the Active view now?".into(),
+                ],
+            ),
+            Action::UnshelveAlarm { id: a.id },
+        )),
+        'o' => {
+            let on = !a.out_of_service;
+            let (title, what) = if on {
+                ("Take alarm out of service", "Take this alarm OUT OF SERVICE: it will not annunciate until returned.")
+            } else {
+                ("Return alarm to service", "Return this alarm to service: it annunciates again.")
+            };
+            Some(
+                Modal::confirm(
+                    title,
+                    with(head, &[what.into()]),
+                    Action::SetOutOfService { id: a.id, on, reason: String::new() },
+                )
+                .with_reason(),
+            )
+        }
+        _ => None,
+    };
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Opens the approve / reject popup for the selected recommendation.
+fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
+    let recs = visible_recommendations(snapshot, ui);
+    let Some(r) = recs.get(ui.rec_selected.min(recs.len().saturating_sub(1))) else {
+        ui.notice = Some("No recommendation selected.".into());
+        return;
+    };
+    if c == 'r' {
+        if !r.revertable {
+            ui.notice = Some("Only a written change whose effect was off offers a revert.".into());
+            return;
+        }
+        let lines = vec![
+            format!("Request {}: {} was set to {}", r.id, r.tag, crate::format::value(Some(r.proposed), 3, 12).trim()),
+            format!("Status: {}", r.status),
+            format!(
+                "Revert: {} {} → {} {}",
+                crate::format::value(r.current, 3, 12).trim(),
+                r.units,
+                crate::format::value(r.previous, 3, 12).trim(),
+                r.units
+            ),
+            "Ask for a revert? It is a new request, approved and audited like any write.".into(),
+        ];
+        ui.modal = Some(Modal::confirm("Revert change", lines, Action::Revert { id: r.id }));
+        return;
+    }
+    if r.status != "pending" {
+        ui.notice =
+            Some(format!("Only a pending recommendation can be approved or rejected (this one is {}).", r.status));
+        return;
+    }
+    let change = format!(
+        "Change: {} {} → {} {}",
+        crate::format::value(r.current, 3, 12),
+        r.units,
+        crate::format::value(Some(r.proposed), 3, 12),
+        r.units
+    );
+    let mut lines = vec![r.title.clone(), format!("Tag: {}   Asset: {}", r.tag, r.asset), change];
+    ui.modal = Some(if c == 'y' {
+        lines.push(format!("Predicted effect: {}", r.predicted_effect));
+        lines.push(format!("Confidence: {}", crate::format::percent(r.confidence)));
+        if r.needs_second_approver {
+            lines.push(format!(
+                "Needs a second approver ({} signature{} so far).",
+                r.approvals.len(),
+                plural(r.approvals.len())
+            ));
+        }
+        lines.push("Approve? You will be asked for your secret to sign.".into());
+        Modal::confirm("Approve recommendation", lines, Action::Approve { id: r.id })
+    } else {
+        lines.push("Reject this recommendation?".into());
+        Modal::confirm("Reject recommendation", lines, Action::Reject { id: r.id, reason: String::new() }).with_reason()
+    });
+}
+
+/// Applies one key to the UI state and returns what the caller must do.
+///
+/// Rules: Ctrl-C always quits. A confirm popup ([`UiState::modal`]) swallows
+/// every other key: only Enter with valid input returns its action, Esc
+/// cancels. The help popup is modal too (any key closes it). While typing a
+/// filter, printable keys are text (so `q` does not quit).
+pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
+    if key == Key::CtrlC {
+        return Some(Action::Quit);
+    }
+    if ui.locked {
+        // a locked terminal answers only to unlock and quit
+        return match key {
+            Key::Enter => Some(Action::Unlock),
+            Key::Char('q') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    if ui.modal.is_some() {
+        return modal_key(ui, key);
+    }
+    ui.notice = None;
+    if ui.show_help {
+        ui.show_help = false;
+        return None;
+    }
+    if ui.filter_editing {
+        match key {
+            Key::Char(c) if !c.is_control() => ui.filter.push(c),
+            Key::Backspace => {
+                ui.filter.pop();
+            }
+            Key::Enter => ui.filter_editing = false,
+            Key::Esc => {
+                ui.filter.clear();
+                ui.filter_editing = false;
+            }
+            // navigation still works while typing
+            Key::Up | Key::Down | Key::PageUp | Key::PageDown | Key::Home | Key::End => {
+                clamp_selection(ui, snapshot);
+                return navigate(ui, snapshot, key);
+            }
+            _ => {}
+        }
+        reset_filtered(ui);
+        return None;
+    }
+    let n = Screen::ALL.len();
+    match key {
+        Key::Char('q') => return Some(Action::Quit),
+        Key::Char('?') => ui.show_help = true,
+        Key::Char(c @ '1'..='7') => ui.screen = Screen::ALL[usize::from(c as u8 - b'1')],
+        Key::Tab => ui.screen = Screen::ALL[(ui.screen.index() + 1) % n],
+        Key::BackTab => ui.screen = Screen::ALL[(ui.screen.index() + n - 1) % n],
+        Key::Char('/') if matches!(ui.screen, Screen::Tags | Screen::Devices | Screen::Audit | Screen::Alarms) => {
+            ui.filter_editing = true
+        }
+        Key::Esc if ui.screen == Screen::Trend => ui.screen = Screen::Tags,
+        Key::Esc if !ui.filter.is_empty() => {
+            ui.filter.clear();
+            reset_filtered(ui);
+        }
+        Key::Char('s') if ui.screen == Screen::Tags => {
+            ui.sort = ui.sort.next();
+            ui.selected = 0;
+            ui.scroll = 0;
+        }
+        Key::Char('S') if ui.screen == Screen::Tags => {
+            ui.sort_desc = !ui.sort_desc;
+            ui.selected = 0;
+            ui.scroll = 0;
+        }
+        Key::Enter if ui.screen == Screen::Tags => {
+            let tags = visible_tags(snapshot, ui);
+            let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?;
+            let tag = tag.name.clone();
+            ui.trend_tag = Some(tag.clone());
+            // the selected tag becomes the main one; the extras are kept
+            let extras: Vec<String> = ui.trend_tags.iter().skip(1).filter(|t| **t != tag).cloned().collect();
+            ui.trend_tags = std::iter::once(tag.clone()).chain(extras).take(MAX_TREND_TAGS).collect();
+            ui.screen = Screen::Trend;
+            return Some(Action::OpenTrend { tag });
+        }
+        Key::Char('t') if ui.screen == Screen::Tags => {
+            let tags = visible_tags(snapshot, ui);
+            let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?.name.clone();
+            if ui.trend_tags.contains(&tag) {
+                ui.notice = Some(format!("{tag} is already on the trend."));
+            } else if ui.trend_tags.len() >= MAX_TREND_TAGS {
+                ui.notice = Some(format!("A trend shows at most {MAX_TREND_TAGS} tags: T clears the extras."));
+            } else {
+                if ui.trend_tags.is_empty()
+                    && let Some(main) = &ui.trend_tag
+                    && *main != tag
+                {
+                    ui.trend_tags.push(main.clone());
+                }
+                ui.trend_tags.push(tag.clone());
+                if ui.trend_tag.is_none() {
+                    ui.trend_tag = Some(tag.clone());
+                }
+                ui.notice = Some(format!("{tag} added to the trend ({}/{MAX_TREND_TAGS}).", ui.trend_tags.len()));
+                return Some(Action::AddToTrend { tag });
+            }
+        }
+        Key::Char('T') if ui.screen == Screen::Tags => {
+            ui.trend_tags.truncate(1);
+            ui.notice = Some("Extra trend tags cleared.".into());
+            return Some(Action::ClearTrendExtras);
+        }
+        Key::Char('c') if ui.screen == Screen::Trend => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = match ui.trend_cursor {
+                Some(_) => None,
+                None => Some(last),
+            };
+        }
+        Key::Left if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = ui.trend_cursor.map(|c| c.min(last).saturating_sub(1));
+        }
+        Key::Right if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            let last = ui.trend_cols.saturating_sub(1);
+            ui.trend_cursor = ui.trend_cursor.map(|c| (c + 1).min(last));
+        }
+        Key::Home if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => ui.trend_cursor = Some(0),
+        Key::End if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
+            ui.trend_cursor = Some(ui.trend_cols.saturating_sub(1))
+        }
+        Key::Char('+') | Key::Char('=') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: true }),
+        Key::Char('-') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: false }),
+        Key::Left | Key::ShiftLeft if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -1 }),
+        Key::Right | Key::ShiftRight if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 1 }),
+        Key::PageUp if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -10 }),
+        Key::PageDown if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 10 }),
+        Key::Char('v') if ui.screen == Screen::Alarms => {
+            ui.alarm_view = ui.alarm_view.next();
+            ui.alarm_selected = 0;
+            ui.alarm_scroll = 0;
+        }
+        Key::Char(c @ ('a' | 'A' | 'h' | 'u' | 'o')) if ui.screen == Screen::Alarms => alarm_key(ui, snapshot, c),
+        Key::Char(c @ ('y' | 'n' | 'r')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
+        _ => return navigate(ui, snapshot, key),
+    }
+    None
+}
+
+fn navigate(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
+    let page = ui.page_rows;
+    match ui.screen {
+        Screen::Tags => {
+            let n = visible_tags(snapshot, ui).len();
+            move_selection(&mut ui.selected, &mut ui.scroll, n, page, key);
+        }
+        Screen::Devices => {
+            let n = visible_devices(snapshot, ui).len();
+            move_selection(&mut ui.dev_selected, &mut ui.dev_scroll, n, page, key);
+        }
+        Screen::Overview => {
+            let n = crate::screens::overview::tree_lines(&snapshot.assets).len();
+            let mut sel = ui.overview_scroll;
+            let mut scroll = 0;
+            // the Overview has no selection: the keys scroll the asset tree
+            move_selection(&mut sel, &mut scroll, n, page, key);
+            ui.overview_scroll = if key == Key::End { n.saturating_sub(page) } else { sel.min(n.saturating_sub(page)) };
+        }
+        Screen::Alarms => {
+            let n = visible_alarms(snapshot, ui).len();
+            move_selection(&mut ui.alarm_selected, &mut ui.alarm_scroll, n, page, key);
+        }
+        Screen::Recommendations => {
+            let n = visible_recommendations(snapshot, ui).len();
+            move_selection(&mut ui.rec_selected, &mut ui.rec_scroll, n, page, key);
+        }
+        Screen::Audit => {
+            let n = visible_audit(snapshot, ui).len();
+            move_selection(&mut ui.audit_selected, &mut ui.audit_scroll, n, page, key);
+        }
+        Screen::Trend => {}
+    }
+    None
+}
