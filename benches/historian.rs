@@ -7,36 +7,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mimic::historian::{Historian, HistorianOptions, Sample, TagId};
+use mimic::historian::{Historian, HistorianOptions};
 use redb::{Database, TableDefinition};
 
-const DAY_MS: i64 = 86_400_000;
-const T0: i64 = 1_760_000_000_000;
-
-/// Plant-like 1 Hz signal: slow sine plus small noise, quantised to 0.1 like
-/// a scaled Modbus register.
-fn plant_value(tag: TagId, i: i64) -> f64 {
-    let mut h = (u64::from(tag) << 32) ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    let noise = (h % 5) as f64 * 0.1 - 0.2;
-    let period = 3600.0 + f64::from(tag % 97) * 60.0;
-    let v = 50.0 + f64::from(tag % 13) * 7.0 + 20.0 * (i as f64 * std::f64::consts::TAU / period).sin() + noise;
-    (v * 10.0).round() / 10.0
-}
-
-/// `secs` seconds of 1 Hz samples for `tags` tags starting at second `start`,
-/// in poll order (all tags at one timestamp, then the next timestamp).
-fn batch(tags: u32, start: i64, secs: i64) -> Vec<Sample> {
-    let mut v = Vec::with_capacity((tags as i64 * secs) as usize);
-    for i in start..start + secs {
-        for tag in 0..tags {
-            v.push(Sample { tag, ts_ms: T0 + i * 1000, value: plant_value(tag, i), quality: 0 });
-        }
-    }
-    v
-}
+#[path = "support/plant.rs"]
+mod plant;
+use plant::{DAY_MS, T0, batch};
 
 fn ingest(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -295,6 +295,9 @@ pub struct LiveDevice {
     pub errors: u64,
     pub timeouts: u64,
     pub exceptions: u64,
+    /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
+    #[serde(default)]
+    pub garbled: u64,
     pub reconnects: u64,
     pub last_error: Option<String>,
     pub tags: usize,

@@ -55,6 +55,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
                 errors: st.errors,
                 timeouts: st.timeouts,
                 exceptions: st.exceptions,
+                garbled: st.garbled,
                 reconnects: st.reconnects,
                 last_error: st.last_error.clone(),
                 tags: points.len(),

@@ -47,6 +47,7 @@ mod bits;
 mod codec;
 #[cfg(test)]
 mod codec_tests;
+mod import;
 mod query;
 mod tables;
 #[cfg(test)]
@@ -145,6 +146,8 @@ pub enum HistorianError {
     CorruptChunk { tag: TagId, key: ChunkKey, reason: &'static str },
     #[error("no tag id left")]
     TagIdsExhausted,
+    #[error("import into tag {tag} was given a sample of tag {found}")]
+    ImportTagMismatch { tag: TagId, found: TagId },
 }
 
 type Result<T> = std::result::Result<T, HistorianError>;

@@ -371,3 +371,40 @@ fn reopen_keeps_everything_committed() {
     drop(h);
     assert_eq!(Historian::open(&path, opts(64)).unwrap().stats().unwrap().samples, 150);
 }
+
+#[test]
+fn import_writes_chunks_that_query_like_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.redb");
+    let mut h = Historian::open(&path, opts(4096)).unwrap();
+    let mut rng = Rng(99);
+    // 20,000 samples of tag 3, a few out of order and one Bad run; plus live appends after.
+    let mut imported: Vec<Sample> =
+        (0..20_000).map(|i| s(3, i * 1000, (rng.below(1000) as f64) / 10.0, u16::from(i % 997 == 0))).collect();
+    imported.swap(10, 500);
+    h.import(3, &imported).unwrap();
+    let live: Vec<Sample> = (20_000..20_100).map(|i| s(3, i * 1000, 1.5, 0)).collect();
+    h.append(&live).unwrap();
+    let mut model = imported.clone();
+    model.extend_from_slice(&live);
+    let st = h.stats().unwrap();
+    assert_eq!(st.samples, 20_100);
+    assert!(st.chunks > 5, "imported as several chunks, got {}", st.chunks);
+    assert_eq!(st.pending_blocks, 1, "only the live append is a pending block");
+    for (a, b) in [(0, 1_000_000), (5_000_500, 9_000_000), (i64::MIN, i64::MAX), (19_999_000, 20_050_000)] {
+        check_query(&h, &model, 3, a, b);
+    }
+    let mut sorted = model.clone();
+    sorted.sort_by_key(|x| x.ts_ms);
+    let got = h.downsample(3, 0, 20_100_000, 200).unwrap();
+    assert!(same_columns(&got, &naive_downsample(&sorted, 0, 20_100_000, 200)));
+    // Reopened, the span bookkeeping still finds chunks that start before `from`.
+    drop(h);
+    let h = Historian::open(&path, opts(4096)).unwrap();
+    check_query(&h, &model, 3, 7_777_000, 7_778_000);
+
+    let mut h = h;
+    let err = h.import(4, &[s(4, 0, 1.0, 0), s(5, 1, 1.0, 0)]).unwrap_err();
+    assert!(matches!(err, HistorianError::ImportTagMismatch { tag: 4, found: 5 }), "{err}");
+    h.import(4, &[]).unwrap();
+}

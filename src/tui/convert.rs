@@ -50,6 +50,7 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 errors: d.errors,
                 timeouts: d.timeouts,
                 exceptions: d.exceptions,
+                garbled: d.garbled,
                 reconnects: d.reconnects,
                 last_error: d.last_error.clone(),
                 tags: d.tags,

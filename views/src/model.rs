@@ -69,6 +69,8 @@ pub struct DeviceRow {
     pub errors: u64,
     pub timeouts: u64,
     pub exceptions: u64,
+    /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
+    pub garbled: u64,
     pub reconnects: u64,
     pub last_error: Option<String>,
     pub tags: usize,

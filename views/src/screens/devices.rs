@@ -27,13 +27,11 @@ fn columns(width: u16) -> Vec<Col> {
     if width >= WIDE {
         c.push(Col::right("Polls", 5));
     }
-    c.extend([
-        Col::right("Err", 5),
-        Col::right("T/O", 5),
-        Col::right("Exc", 5),
-        Col::right("Rcn", 5),
-        Col::right("Bad/Tags", 8),
-    ]);
+    c.extend([Col::right("Err", 5), Col::right("T/O", 5), Col::right("Exc", 5)]);
+    if width >= WIDE {
+        c.push(Col::right("Dmg", 5));
+    }
+    c.extend([Col::right("Rcn", 5), Col::right("Bad/Tags", 8)]);
     c
 }
 
@@ -61,10 +59,11 @@ fn row<'a>(d: &'a DeviceRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<
     if wide {
         r.push((Cow::Owned(format::count(d.polls)), t.dim()));
     }
+    r.extend([n(d.errors), n(d.timeouts), n(d.exceptions)]);
+    if wide {
+        r.push(n(d.garbled));
+    }
     r.extend([
-        n(d.errors),
-        n(d.timeouts),
-        n(d.exceptions),
         n(d.reconnects),
         (Cow::Owned(format!("{}/{}", d.bad_tags, d.tags)), if d.bad_tags > 0 { t.bad() } else { t.dim() }),
     ]);
@@ -142,7 +141,7 @@ fn render_detail(d: &DeviceRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buf
     }
     let state = if d.connected { "UP" } else { "DOWN" };
     let line = format!(
-        "{state}  {}  {}  last poll {} ago  {} polls, {} errors, {} timeouts, {} exceptions, {} reconnects",
+        "{state}  {}  {}  last poll {} ago  {} polls, {} errors, {} timeouts, {} exceptions, {} damaged frames, {} reconnects",
         d.protocol,
         d.endpoint,
         format::age_since(now_ms, d.last_poll_ms),
@@ -150,6 +149,7 @@ fn render_detail(d: &DeviceRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buf
         d.errors,
         d.timeouts,
         d.exceptions,
+        d.garbled,
         d.reconnects
     );
     let (err, style) = match &d.last_error {

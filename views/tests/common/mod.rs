@@ -78,6 +78,7 @@ pub fn normal() -> Snapshot {
             errors: 3,
             timeouts: 2,
             exceptions: 1,
+            garbled: 0,
             reconnects: 0,
             last_error: Some("exception 2 (illegal data address) reading HR 40120".into()),
             tags: 9,
@@ -94,6 +95,7 @@ pub fn normal() -> Snapshot {
             errors: 57,
             timeouts: 41,
             exceptions: 0,
+            garbled: 17,
             reconnects: 12,
             last_error: Some(
                 "connect to 10.20.1.12:502 failed: connection refused (os error 111); retrying in 5s".into(),
@@ -472,6 +474,7 @@ pub fn huge() -> Snapshot {
             errors: u64::from(i) * 12_345,
             timeouts: u64::MAX,
             exceptions: 99_999,
+            garbled: u64::MAX,
             reconnects: 123_456,
             last_error: Some("error ".repeat(60)),
             tags: 1000,
