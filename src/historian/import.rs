@@ -5,7 +5,7 @@
 
 use super::codec::encode;
 use super::tables::{CHUNKS, SPANS};
-use super::{Historian, HistorianError, Result, Sample, TagId, encode_fitting, insert_unique, key_of};
+use super::{Historian, HistorianError, Result, Sample, TagId, encode_fitting, first_try, insert_unique, key_of};
 
 impl Historian {
     /// Stores `samples` of `tag` as compacted chunks in one durable commit.
@@ -38,9 +38,11 @@ impl Historian {
             let mut chunks = txn.open_table(CHUNKS)?;
             let mut buf = Vec::new();
             let mut rest = samples;
+            let mut last = 0;
             while !rest.is_empty() {
                 let n = if rest.len() > 64 {
-                    encode_fitting(&rest[..target.min(rest.len())], &mut buf)
+                    last = encode_fitting(&rest[..first_try(last, target).min(rest.len())], &mut buf);
+                    last
                 } else {
                     encode(rest, &mut buf);
                     rest.len()

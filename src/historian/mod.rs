@@ -48,6 +48,7 @@ mod codec;
 #[cfg(test)]
 mod codec_tests;
 mod import;
+mod order;
 mod query;
 mod tables;
 #[cfg(test)]
@@ -162,6 +163,9 @@ struct TagState {
     max_span: i64,
     pending: Vec<ChunkKey>,
     pending_samples: u64,
+    /// Length of the tag's last sealed chunk: the first length tried for the next
+    /// one (saves encoding a full target's worth only to cut it by size).
+    chunk_len: usize,
 }
 
 /// Encoded chunks are kept under this size so three share one 4 KiB redb
@@ -271,10 +275,7 @@ impl Historian {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut sorted = batch.to_vec();
-        if !sorted.is_sorted_by_key(|s| (s.tag, s.ts_ms)) {
-            sorted.sort_by_key(|s| (s.tag, s.ts_ms)); // stable: duplicates keep order
-        }
+        let sorted = order::sorted_by_tag_and_time(batch); // stable: duplicates keep order
         let result = self.append_sorted(&sorted);
         if result.is_err() {
             // Nothing was committed but the bookkeeping was updated in place:
@@ -577,7 +578,8 @@ fn compact(
     // Once a chunk was cut by size, seal every piece that fills a chunk too.
     let mut need = target;
     while rest.len() >= need {
-        let n = encode_fitting(&rest[..target.min(rest.len())], buf);
+        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], buf);
+        st.chunk_len = n;
         need = need.min(n);
         let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
         st.max_span = st.max_span.max(key.span());
@@ -593,6 +595,12 @@ fn compact(
         st.pending_samples = u64::from(key.count);
     }
     Ok(())
+}
+
+/// Chunk length to try first: a little more than the last chunk of the tag (so
+/// chunks grow again when the signal compresses better), or the target.
+fn first_try(last: usize, target: usize) -> usize {
+    if last == 0 { target } else { (last + last / 16 + 1).min(target) }
 }
 
 /// Encodes the longest prefix of `samples` (trying a few lengths) whose
