@@ -328,7 +328,7 @@ mod tests {
         assert!(t.skipped.is_empty() && !t.unsupported && t.scanned == 200);
         assert_eq!(r.stopped, None);
         // only reads, never past the asked range, never more than a block
-        assert!(f.log.iter().all(|&(_, a, n)| n >= 1 && n <= 16 && u32::from(a) + u32::from(n) <= 200));
+        assert!(f.log.iter().all(|&(_, a, n)| (1..=16).contains(&n) && u32::from(a) + u32::from(n) <= 200));
         assert_eq!(r.requests, f.log.len() as u64);
         assert_eq!(r.answered, r.requests);
         // the fully valid block 32..47 was read once, whole
