@@ -13,6 +13,7 @@
 //! - [`rtu`]: Modbus RTU, several units sharing one serial line task.
 //! - [`serial`]: serial port settings shared by the serial drivers.
 //! - [`opcua`]: the OPC UA client (subscriptions, security, browsing).
+//! - [`probe`]: read-only discovery of a Modbus device's register map (`mimic probe`).
 //! - [`sim`]: the demo pump skid, a physical model served as a real Modbus TCP server.
 //! - [`write`]: write requests and their read-back outcomes.
 
@@ -20,6 +21,7 @@ pub mod ascii;
 pub mod device;
 pub mod modbus;
 pub mod opcua;
+pub mod probe;
 pub mod quality;
 pub mod rtu;
 pub mod serial;

@@ -4,7 +4,8 @@
 //! plant in one process, `check` validates a site file, `history` prints stored samples,
 //! `sim` serves the demo plant alone, `audit` verifies and exports the audit trail,
 //! `user` manages the users file, `train` fits a model on stored history, `eval` scores one on a
-//! public benchmark, `browse` walks an OPC UA server's address space.
+//! public benchmark, `browse` walks an OPC UA server's address space, `probe` scans a Modbus
+//! device's tables (read only) and proposes tags.
 
 mod audit;
 mod browse;
@@ -12,6 +13,7 @@ mod eval;
 mod eval_diagnosis;
 mod history;
 mod prescribe;
+mod probe;
 mod record;
 mod rul;
 mod train;
@@ -142,6 +144,12 @@ pub enum Command {
     Recommend(prescribe::RecommendArgs),
     /// Print an OPC UA server's address space; --emit-tags writes [[tag]] entries for a site file.
     Browse(browse::BrowseArgs),
+    /// Discover a device's map, read only: `probe modbus tcp://host:port --unit N` (or rtu://PORT)
+    /// prints the ranges found and proposes [[device]] and [[tag]] entries.
+    Probe {
+        #[command(subcommand)]
+        command: probe::ProbeCommand,
+    },
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -169,6 +177,10 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
         }
         Command::Browse(args) => {
             browse::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { command } => {
+            probe::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::History { tag, since, until, format, data, site } => {

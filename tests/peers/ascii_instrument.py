@@ -76,7 +76,9 @@ def main() -> int:
             time.sleep(args.period)
     buf = b""
     while True:
-        buf += port.read(64)
+        # whatever has arrived (at least one byte, or nothing after the 50 ms timeout):
+        # answer a command as soon as it is complete
+        buf += port.read(max(1, port.in_waiting))
         while b"\r\n" in buf:
             cmd, buf = buf.split(b"\r\n", 1)
             if cmd.strip() == b"Q":

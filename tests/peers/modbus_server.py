@@ -28,6 +28,10 @@ Register space served in normal mode, per table: every address from 0 up to
 ones no point covers read 0 (False for bits). Addresses past that end answer
 exception 2. Writes are accepted (except in exception ranges).
 
+--illegal-function TABLES (pymodbus modes; comma-separated hr, ir, coil, di): reads
+of these tables answer exception 1 (illegal function), as from a device that
+has no such table.
+
 Writes (pymodbus modes, --writes; default accept):
     accept     writes land in the served map and read back as written.
     reject     every write request answers exception 3 (illegal data value).
@@ -174,7 +178,18 @@ def load_map(path: str):
     return cells, ranges
 
 
-def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "accept", delay_s: float = 0.0):
+READ_FUNCTION = {"coil": 1, "di": 2, "hr": 3, "ir": 4}
+
+
+def build_device(
+    cells,
+    ranges,
+    unit: int,
+    all_exception: bool,
+    writes: str = "accept",
+    delay_s: float = 0.0,
+    no_tables: tuple[str, ...] = (),
+):
     """Build the pymodbus (3.16 SimData/SimDevice API) device."""
     from pymodbus.constants import ExcCodes
     from pymodbus.simulator import DataType, SimData, SimDevice
@@ -203,11 +218,15 @@ def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "a
         return [SimData(a, values=[bool(v) for v in vals] if bits else vals, datatype=kind)
                 for a, vals in out]
 
-    async def action(_function_code, _start, _address, _count, current_registers, set_values):
+    refused_functions = {READ_FUNCTION[t] for t in no_tables}
+
+    async def action(function_code, _start, _address, _count, current_registers, set_values):
         if delay_s > 0:
             await asyncio.sleep(delay_s)
         if all_exception:
             return ExcCodes.ILLEGAL_ADDRESS
+        if function_code in refused_functions:
+            return ExcCodes.ILLEGAL_FUNCTION
         if set_values is None:
             # a read (also the read-back a write function does after writing)
             return None
@@ -228,7 +247,7 @@ def build_device(cells, ranges, unit: int, all_exception: bool, writes: str = "a
             asyncio.get_running_loop().call_soon(restore)
         return None
 
-    plain = not all_exception and writes == "accept" and delay_s <= 0
+    plain = not all_exception and writes == "accept" and delay_s <= 0 and not refused_functions
     return SimDevice(
         id=unit,
         simdata=(blocks("coil", True), blocks("di", True), blocks("hr", False), blocks("ir", False)),
@@ -254,7 +273,8 @@ async def serve_pymodbus(args) -> None:
 
     cells, ranges = load_map(args.map)
     delay_s = args.delay_ms / 1000.0 if args.mode == "slow" else 0.0
-    device = build_device(cells, ranges, args.unit, args.mode == "exception", args.writes, delay_s)
+    no_tables = tuple(t for t in args.illegal_function.split(",") if t)
+    device = build_device(cells, ranges, args.unit, args.mode == "exception", args.writes, delay_s, no_tables)
     stop = stop_event()
     server = ModbusTcpServer(device, address=(args.host, args.port))
     await server.serve_forever(background=True)
@@ -336,7 +356,16 @@ def main() -> int:
         default="accept",
         help="how writes are answered in the pymodbus modes (default accept)",
     )
+    ap.add_argument(
+        "--illegal-function",
+        default="",
+        help="comma-separated tables (hr, ir, coil, di) whose reads answer exception 1",
+    )
     args = ap.parse_args()
+    bad = [t for t in args.illegal_function.split(",") if t and t not in READ_FUNCTION]
+    if bad:
+        print(f"modbus_server: unknown table(s) in --illegal-function: {bad}", file=sys.stderr)
+        return 2
     try:
         load_map(args.map)  # validate in every mode
     except (OSError, ValueError, KeyError, MapError) as exc:

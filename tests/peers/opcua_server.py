@@ -11,6 +11,8 @@ tests: start it again with ``--port N`` on the same port). It also exits when
 its parent process is gone, so a test binary that never drops it leaves no
 server behind. A successful user-name login prints ``LOGIN <name>``.
 
+``--tick-ms N`` changes the ticking values every N ms instead of 200 (benches).
+
 ``--no-subscriptions`` refuses every CreateSubscription (BadTooManySubscriptions),
 so a client must fall back to reading.
 
@@ -172,6 +174,7 @@ async def main() -> int:
     ap.add_argument("--user", action="append", default=[])
     ap.add_argument("--no-anonymous", action="store_true")
     ap.add_argument("--no-subscriptions", action="store_true")
+    ap.add_argument("--tick-ms", type=int, default=int(TICK_S * 1000), help="tick period (default 200)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
@@ -282,7 +285,7 @@ async def main() -> int:
         tick = 0
         while not stop.is_set() and os.getppid() == parent:
             try:
-                await asyncio.wait_for(stop.wait(), TICK_S)
+                await asyncio.wait_for(stop.wait(), args.tick_ms / 1000.0)
             except asyncio.TimeoutError:
                 pass
             tick += 1

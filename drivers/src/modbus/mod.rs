@@ -11,7 +11,7 @@ pub mod tcp;
 
 pub use codec::{ByteOrder, DataType, DecodeError, decode, encode};
 pub use plan::{MAX_BITS, MAX_REGISTERS, ReadBlock, plan_reads};
-pub use tcp::{ModbusTcp, ModbusTcpConfig};
+pub use tcp::{ModbusTcp, ModbusTcpConfig, RawRead};
 
 /// The four Modbus data tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

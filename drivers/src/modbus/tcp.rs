@@ -214,6 +214,33 @@ impl ModbusTcp {
     }
 }
 
+/// What one raw read gave: the device's words (bits as 0/1), or its exception code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawRead {
+    Words(Vec<u16>),
+    Exception(u8),
+}
+
+impl ModbusTcp {
+    /// One read of `count` registers (or bits) at `start`, outside any plan: for `mimic
+    /// probe`. Connects first when not connected; a timeout or transport failure drops the
+    /// connection (as a poll does), so a late answer is never taken for the next request's.
+    pub async fn read_raw(&mut self, table: Table, start: u16, count: u16) -> Result<RawRead, DriverError> {
+        if self.ctx.is_none() {
+            self.connect().await?;
+        }
+        let Some(ctx) = self.ctx.as_mut() else { return Err(DriverError::Link("not connected".into())) };
+        match read_block(ctx, table, start, count, self.cfg.timeout).await {
+            Ok(BlockOutcome::Words(w)) => Ok(RawRead::Words(w)),
+            Ok(BlockOutcome::Exception(e)) => Ok(RawRead::Exception(e.into())),
+            Err(e) => {
+                self.ctx = None;
+                Err(e)
+            }
+        }
+    }
+}
+
 impl Driver for ModbusTcp {
     type Plan = Vec<ReadBlock>;
 

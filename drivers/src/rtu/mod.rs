@@ -50,7 +50,8 @@ pub struct ModbusRtu {
     noisy: u64,
 }
 
-fn read_request(table: Table, start: u16, count: u16) -> Request {
+/// The read request (FC 1..=4) for `count` entries of `table` at `start`.
+pub fn read_request(table: Table, start: u16, count: u16) -> Request {
     let function = match table {
         Table::Coil => 1,
         Table::DiscreteInput => 2,
