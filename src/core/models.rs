@@ -1,9 +1,19 @@
 //! The models running live in the core: each asset with a trained anomaly model scores
 //! the vector of its tags' present values once per model step, and its verdict raises
-//! or clears the asset's model alarm through the alarm engine. Pure: the models arrive
-//! loaded, time arrives in the call.
+//! or clears the asset's model alarm through the alarm engine. Only Good values are scored:
+//! a step where some signal is Bad, Uncertain (stale) or missing is skipped, so a dead device
+//! shows as a comm fault and never as a process anomaly.
+//!
+//! When an alarm of an asset becomes active (the model's or a process alarm on one of its
+//! tags), the core asks for a diagnosis ([`Effect::Diagnose`]); the models worker in the
+//! daemon runs it off the core's path and its findings, like the remaining lives, come back
+//! into [`Insights`]. Pure: the models arrive loaded, time arrives in the call.
+
+use std::collections::BTreeMap;
 
 use super::{Effect, State};
+use crate::alarms::AlarmState;
+use crate::ipc::{LiveDiagnosis, LiveRul};
 use crate::models::anomaly::alarm::AlarmLink;
 use crate::models::anomaly::asset::AssetModel;
 use crate::models::anomaly::{AnomalyScore, model::AnomalyModel};
@@ -77,6 +87,71 @@ pub fn score_models(state: &mut State, now_ms: i64) -> Vec<Effect> {
     }
     state.anomaly = models;
     out
+}
+
+/// What the models worker found, by asset, for the terminals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Insights {
+    pub rul: BTreeMap<String, LiveRul>,
+    pub diagnoses: BTreeMap<String, LiveDiagnosis>,
+    /// When each asset's last diagnosis was asked for (ms).
+    asked: BTreeMap<String, i64>,
+}
+
+/// A diagnosis to run: the asset, when its alarm became active, what fired, and the anomaly
+/// model's contributions at that moment (signal, share of the score), when it has a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnoseRequest {
+    pub asset: String,
+    pub at_ms: i64,
+    pub trigger: String,
+    pub contributions: Vec<(String, f64)>,
+    /// The anomaly model's signals (the columns to diagnose); empty: the asset's tags.
+    pub signals: Vec<String>,
+}
+
+/// Two diagnoses of one asset are at least this far apart (ms).
+pub const DIAGNOSE_EVERY_MS: i64 = 60_000;
+
+/// Adds an [`Effect::Diagnose`] for each asset whose alarm became active among `fx`.
+pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
+    let mut asks = Vec::new();
+    for e in fx.iter().filter_map(|e| if let Effect::Alarm(ev) = e { Some(ev) } else { None }).flatten() {
+        let Some(asset) = &e.asset else { continue };
+        let activated = e.to == AlarmState::UnackActive && matches!(e.from, AlarmState::Normal | AlarmState::UnackRtn);
+        if !activated || asks.iter().any(|r: &DiagnoseRequest| &r.asset == asset) {
+            continue;
+        }
+        if state.insights.asked.get(asset).is_some_and(|&t| e.ts_ms - t < DIAGNOSE_EVERY_MS && e.ts_ms >= t) {
+            continue;
+        }
+        let model = state.anomaly.iter().find(|m| &m.asset == asset);
+        let contributions = model
+            .and_then(|m| m.last.as_ref().map(|v| (m, v)))
+            .map(|(m, v)| {
+                let total: f64 = v.contributions.iter().map(|c| c.max(0.0)).sum::<f64>().max(f64::MIN_POSITIVE);
+                let mut c: Vec<(String, f64)> =
+                    m.model.signals.iter().cloned().zip(v.contributions.iter().map(|c| c.max(0.0) / total)).collect();
+                c.sort_by(|a, b| b.1.total_cmp(&a.1));
+                c
+            })
+            .unwrap_or_default();
+        let trigger = match &e.tag {
+            Some(tag) => format!("{tag} {}", e.kind),
+            None => format!("{} {}", asset, e.kind),
+        };
+        asks.push(DiagnoseRequest {
+            asset: asset.clone(),
+            at_ms: e.ts_ms,
+            trigger,
+            contributions,
+            signals: model.map(|m| m.model.signals.clone()).unwrap_or_default(),
+        });
+    }
+    for r in asks {
+        state.insights.asked.insert(r.asset.clone(), r.at_ms);
+        fx.push(Effect::Diagnose(r));
+    }
 }
 
 #[cfg(test)]

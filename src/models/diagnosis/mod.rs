@@ -9,12 +9,14 @@
 //!   contribution to the (diagonal Mahalanobis) anomaly score; signals that never left their
 //!   band follow, by contribution. Contributions from another anomaly model can be passed in.
 //! * [`signature`]: fault signatures declared as data (TOML) and matched against a ranking.
+//! * [`live`]: the diagnosis of an alarm from the recent history, as the daemon runs it.
 //! * [`eval`]: the evaluation harness on the demo pump skid with injected faults.
 //!
 //! Nothing here reads a clock or does I/O; time is the samples' own `t_ms`.
 
 pub mod cusum;
 pub mod eval;
+pub mod live;
 pub mod signature;
 #[cfg(test)]
 mod tests;
