@@ -231,6 +231,65 @@ address = "hr:1"
     }
 
     #[test]
+    fn a_device_that_stops_answering_is_a_comm_fault_never_an_anomaly() {
+        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
+        let model =
+            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
+        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
+        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        for i in 2000..2100 {
+            feed(&mut state, healthy(i), i as i64 * 1000);
+        }
+        let scored = state.anomaly[0].skipped;
+        // The device stops answering: its readings come back Bad (timeouts), then nothing at
+        // all (the values go stale); for ten minutes neither may look like a process anomaly.
+        let mut effects = Vec::new();
+        for i in 2100..2700i64 {
+            let now = i * 1000;
+            if i < 2130 {
+                let readings = (0..2).map(|p| Reading::bad(p, mimic_drivers::Reason::Timeout, now)).collect();
+                let stats = DeviceStats { connected: false, ..Default::default() };
+                effects.extend(update(&mut state, Msg::Device(DeviceEvent { device: 0, readings, stats })));
+            }
+            effects.extend(update(&mut state, Msg::Tick { now_ms: now }));
+        }
+        let model_alarm = |e: &Effect| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| matches!(a.kind, crate::alarms::AlarmKind::Model { .. })));
+        assert!(!effects.iter().any(model_alarm), "a dead device raised a model alarm: {effects:?}");
+        assert_eq!(state.anomaly[0].skipped - scored, 600, "every step without Good values is skipped");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Diagnose(_))), "nothing to diagnose");
+        // Back with healthy values: scored again, still quiet.
+        for i in 2700..2760 {
+            let fx = feed(&mut state, healthy(i), i as i64 * 1000);
+            assert!(!fx.iter().any(model_alarm), "{fx:?}");
+        }
+        assert_eq!(state.anomaly[0].skipped - scored, 600);
+    }
+
+    #[test]
+    fn an_assets_alarm_asks_for_one_diagnosis_with_the_models_contributions() {
+        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
+        let model =
+            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
+        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
+        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        let mut asks = Vec::new();
+        for i in 2000..2400 {
+            let [s, f] = healthy(i);
+            let fx = feed(&mut state, if i < 2300 { [s, f] } else { [s, f * 0.7] }, i as i64 * 1000);
+            asks.extend(fx.into_iter().filter_map(|e| if let Effect::Diagnose(r) = e { Some(r) } else { None }));
+        }
+        assert_eq!(asks.len(), 1, "{asks:?}");
+        let r = &asks[0];
+        assert_eq!((r.asset.as_str(), r.signals.len()), ("P-1", 2));
+        assert!(r.at_ms >= 2_300_000 && r.trigger.contains("MODEL anomaly"), "{r:?}");
+        assert_eq!(r.contributions[0].0, "flow", "{r:?}");
+        let total: f64 = r.contributions.iter().map(|c| c.1).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
     fn a_model_naming_a_tag_the_site_lacks_is_refused() {
         let rows: Vec<Vec<f64>> = (0..500).map(|i| healthy(i).to_vec()).collect();
         let model =

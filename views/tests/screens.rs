@@ -141,8 +141,8 @@ fn live_models() {
     for (w, h) in SIZES {
         let ui = UiState { screen: Screen::Overview, ..Default::default() };
         insta::assert_snapshot!(format!("models_overview_{w}x{h}"), render(&s, None, &ui, w, h).backend());
-        // the model alarm is the newest, selected first
-        let ui = UiState { screen: Screen::Alarms, ..Default::default() };
+        let mut ui = UiState { screen: Screen::Alarms, ..Default::default() };
+        ui.alarm_selected = visible_alarms(&s, &ui).iter().position(|a| a.id == 99).expect("the model alarm is listed");
         let term = render(&s, None, &ui, w, h);
         let text = format!("{:?}", term.backend());
         assert!(text.contains("Likely cause: Pump cavitation"), "{text}");

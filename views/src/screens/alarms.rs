@@ -195,7 +195,8 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let selected = ui.alarm_selected.min(alarms.len() - 1);
     let diagnosed = alarms[selected].diagnosis.is_some();
     let detail_h = match rest.height {
-        h if h >= 14 && diagnosed => 3 + (h / 4).clamp(3, 6),
+        // the diagnosis wraps at 80 columns: half the height, leaving the table 7 rows
+        h if h >= 14 && diagnosed => (h / 2 + 1).clamp(6, 12),
         h if h >= 12 => 3,
         _ => 0,
     };
