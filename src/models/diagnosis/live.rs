@@ -1,7 +1,8 @@
 //! The diagnosis the daemon runs when an asset's alarm fires: the recent history of the
 //! asset's signals, aligned on a regular grid (rows with a missing or Bad value left out),
 //! split into a baseline and a monitored stretch around the alarm, through the per-signal
-//! CUSUM monitor, ranked and matched against the asset's fault signatures.
+//! CUSUM monitor, ranked and matched against the asset's fault signatures (ties in onset
+//! ordered by the matched signature, see [`Diagnosis::with_signature_ties`]).
 //!
 //! The split: the monitored stretch starts `lead` before the alarm, a third of the history
 //! before the alarm clamped to 10..120 s (an abrupt fault is caught by the model within
@@ -61,7 +62,7 @@ pub fn diagnose(
     for (t, row) in rows.iter().filter(|(t, _)| *t >= split) {
         mon.push(*t, row)?;
     }
-    Ok(Diagnosis::new(mon.onsets(), TIE_MS, faults))
+    Ok(Diagnosis::with_signature_ties(mon.onsets(), TIE_MS, faults))
 }
 
 #[cfg(test)]
