@@ -1,6 +1,7 @@
 //! The models live in `mimic demo`: the demo plant (served over Modbus TCP in the same
-//! process) and the daemon run headless with an accelerated fault schedule — cavitation 32 s
-//! in — and the run must show the anomaly model's alarm on the pump, a diagnosis naming the
+//! process) and the daemon run headless for 75 s with an accelerated fault schedule —
+//! cavitation 32 s in (the anomaly model needs 25 s to fill its smoothing window, then
+//! alarms some 20 s into the fault) — and the run must show the anomaly model's alarm on the pump, a diagnosis naming the
 //! injected fault, and a remaining life with its interval. The demo trains its own models
 //! (anomaly before the daemon starts, remaining life in the background; small here so the
 //! debug build trains it in seconds).
@@ -18,9 +19,9 @@ fn the_demo_shows_a_model_alarm_its_diagnosis_and_a_remaining_life() {
     let data = dir.path().join("data");
     let mut cmd = mimic_cmd();
     cmd.env("MIMIC_LOG", "info");
-    cmd.args(["demo", "--headless", "--for", "45s", "--data"]);
+    cmd.args(["demo", "--headless", "--for", "75s", "--data"]);
     cmd.arg(&data);
-    cmd.args(["--faults", "cavitation@32s+60s", "--repeat", "0", "--wear-life", "4m"]);
+    cmd.args(["--faults", "cavitation@32s+60s", "--repeat", "0", "--wear-life", "6m"]);
     cmd.args(["--rul-units", "8", "--rul-trees", "20"]);
     let r = run(cmd, Duration::from_secs(240));
     assert!(r.ok(), "{r}");

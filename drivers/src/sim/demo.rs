@@ -361,7 +361,7 @@ mod tests {
             assert!(r[r.len() - 1][0] > r[0][0] + 3.0);
         }
         assert_eq!(a.len(), run_to_failure(1, 600.0, 10.0, vib).len(), "deterministic");
-        let h = healthy_run(4, 600, |p| vec![p.valve_sp, p.level]);
+        let h = healthy_run(4, 1800, |p| vec![p.valve_sp, p.level]);
         assert!(h.iter().any(|r| r[0] != h[0][0]), "the operators move the valve");
         let (lo, hi) = h.iter().fold((f64::MAX, f64::MIN), |(l, u), r| (l.min(r[1]), u.max(r[1])));
         assert!(hi - lo < 5.0, "the level holds: {lo}..{hi}");

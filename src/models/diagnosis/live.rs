@@ -4,9 +4,10 @@
 //! CUSUM monitor, ranked and matched against the asset's fault signatures (ties in onset
 //! ordered by the matched signature, see [`Diagnosis::with_signature_ties`]).
 //!
-//! The split: the monitored stretch starts `lead` before the alarm, a third of the history
-//! before the alarm clamped to 10..120 s (an abrupt fault is caught by the model within
-//! seconds, a slow drift can take minutes); the baseline is up to 5 min before that.
+//! The split: the monitored stretch starts `lead` before the alarm, half of the history
+//! before the alarm clamped to 30..120 s (the anomaly model smooths over 25 samples, so even
+//! an abrupt fault is alarmed some 20 s after it starts; a slow drift can take minutes); the
+//! baseline is up to 5 min before that.
 
 use super::cusum::{CusumParams, Monitor, Residual, SignalSpec};
 use super::{Diagnosis, DiagnosisError, Signatures};
@@ -53,7 +54,7 @@ pub fn diagnose(
     faults: &Signatures,
 ) -> Result<Diagnosis, DiagnosisError> {
     let first = rows.first().map_or(at_ms, |r| r.0);
-    let lead = ((at_ms - first) / 3).clamp(10_000, 120_000);
+    let lead = ((at_ms - first) / 2).clamp(30_000, 120_000);
     let split = at_ms - lead;
     let baseline: Vec<(i64, Vec<f64>)> =
         rows.iter().filter(|(t, _)| *t < split && *t >= split - BASELINE_MS).cloned().collect();
