@@ -213,12 +213,14 @@ impl DemoRun {
                         DemoFault::Cavitation => {}
                     }
                 }
-                (true, true) if s.fault == DemoFault::StickingValve && self.valve_base.is_none() => {
-                    if t >= s.at_s + s.for_s / 3.0 {
-                        self.valve_base = Some(p.valve_sp);
-                        let up = p.valve_sp + VALVE_STEP <= 95.0;
-                        p.valve_sp = (p.valve_sp + if up { VALVE_STEP } else { -VALVE_STEP }).clamp(0.0, 100.0);
-                    }
+                (true, true)
+                    if s.fault == DemoFault::StickingValve
+                        && self.valve_base.is_none()
+                        && t >= s.at_s + s.for_s / 3.0 =>
+                {
+                    self.valve_base = Some(p.valve_sp);
+                    let up = p.valve_sp + VALVE_STEP <= 95.0;
+                    p.valve_sp = (p.valve_sp + if up { VALVE_STEP } else { -VALVE_STEP }).clamp(0.0, 100.0);
                 }
                 _ => {}
             }

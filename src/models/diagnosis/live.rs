@@ -42,7 +42,7 @@ pub fn specs(names: &[String], rows: &[(i64, Vec<f64>)], faults: &Signatures) ->
 fn resolution(rows: &[(i64, Vec<f64>)], col: usize) -> f64 {
     let mut v: Vec<f64> = rows.iter().filter_map(|(_, r)| r.get(col).copied()).filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
-    v.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 1e-9).fold(f64::INFINITY, f64::min).min(1.0).max(1e-6)
+    v.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 1e-9).fold(f64::INFINITY, f64::min).clamp(1e-6, 1.0)
 }
 
 /// Diagnoses the alarm at `at_ms` from `rows` (`(t_ms, values)` in `names` order, oldest
