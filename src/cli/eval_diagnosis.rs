@@ -78,6 +78,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         line(&mut out, f.name(), t)?;
     }
     line(&mut out, "overall", &r.overall)?;
+    writeln!(
+        out,
+        "top1/top3 rank onset ties (same sample) by the matched fault signature's `first` signal, as the daemon does;"
+    )?;
+    writeln!(out, "from the data alone (ties by size of the move):")?;
+    for (f, t) in r.per_fault.iter().map(|(f, t)| (f.name(), t)).chain([("overall", &r.overall)]) {
+        writeln!(out, "{f:<16} top1 {:.2}  top3 {:.2}", t.rate(t.top1_data), t.rate(t.top3_data))?;
+    }
     writeln!(out, "healthy runs: {} of {} raised a (false) alarm", r.healthy.false_alarms, r.healthy.injections)?;
     out.flush()?;
     Ok(())

@@ -9,6 +9,7 @@
 
 mod audit;
 mod browse;
+pub mod demo_models;
 mod eval;
 mod eval_diagnosis;
 mod history;
@@ -68,6 +69,8 @@ pub enum Command {
         /// Store directory.
         #[arg(long, default_value = "mimic-data")]
         data: PathBuf,
+        #[command(flatten)]
+        plant: DemoPlantArgs,
     },
     /// Validate site files; print every problem as file:line:col: field: message.
     Check {
@@ -150,6 +153,54 @@ pub enum Command {
         #[command(subcommand)]
         command: probe::ProbeCommand,
     },
+}
+
+/// How the demo plant lives: its bearing wear and its fault schedule (see `mimic_drivers::sim::demo`).
+#[derive(Debug, clap::Args)]
+pub struct DemoPlantArgs {
+    /// Faults on a schedule: `none` or NAME@START+LENGTH,… with NAME cavitation, sticking_valve
+    /// or sensor_drift (default: sticking_valve@2m+100s,sensor_drift@5m+60s,cavitation@8m+60s).
+    #[arg(long, value_parser = parse_schedule_arg)]
+    pub faults: Option<FaultSchedule>,
+    /// The fault schedule repeats every this long (0: once).
+    #[arg(long, default_value = "12m", value_parser = parse_secs_arg)]
+    pub repeat: f64,
+    /// Running time from a new pump bearing to its failure (the demo's accelerated clock).
+    #[arg(long, default_value = "40m", value_parser = parse_secs_arg)]
+    pub wear_life: f64,
+    /// Seed of the plant's noise and of the models' training data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Runs to failure the demo's remaining-life model is trained on.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(3..))]
+    pub rul_units: u16,
+    /// Boosted trees per member of that model.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    pub rul_trees: u16,
+}
+
+impl DemoPlantArgs {
+    pub fn plan(&self) -> mimic_drivers::sim::DemoPlan {
+        let default = mimic_drivers::sim::DemoPlan::default();
+        mimic_drivers::sim::DemoPlan {
+            seed: self.seed,
+            life_s: self.wear_life,
+            faults: self.faults.clone().map_or(default.faults, |f| f.0),
+            repeat_s: self.repeat,
+        }
+    }
+}
+
+/// A parsed `--faults` value.
+#[derive(Clone, Debug)]
+pub struct FaultSchedule(pub Vec<mimic_drivers::sim::demo::Scheduled>);
+
+fn parse_schedule_arg(s: &str) -> Result<FaultSchedule, String> {
+    mimic_drivers::sim::demo::parse_schedule(s).map(FaultSchedule)
+}
+
+fn parse_secs_arg(s: &str) -> Result<f64, String> {
+    mimic_drivers::sim::demo::parse_secs(s).ok_or_else(|| format!("`{s}` is not a duration (e.g. 90s, 12m, 1h)"))
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -246,11 +297,11 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::tui::attach(path))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { headless, duration, data } => {
+        Command::Demo { headless, duration, data, plant } => {
             if headless {
                 init_logging();
             }
-            runtime()?.block_on(demo(headless, duration, data, started))
+            runtime()?.block_on(demo(headless, duration, data, &plant, started))
         }
     }
 }
@@ -316,10 +367,31 @@ pub fn demo_site(addr: std::net::SocketAddr, data_dir: &Path) -> anyhow::Result<
     Ok(site)
 }
 
-async fn demo(headless: bool, duration: Duration, data: PathBuf, started: Instant) -> anyhow::Result<ExitCode> {
-    let sim = mimic_drivers::sim::serve("127.0.0.1:0".parse()?, 1, 1, 10_000.0)
-        .await
-        .context("cannot start the demo plant")?;
+async fn demo(
+    headless: bool,
+    duration: Duration,
+    data: PathBuf,
+    plant: &DemoPlantArgs,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let plan = plant.plan();
+    // The models first: the anomaly model before the daemon loads models, the remaining-life
+    // model in the background (the daemon picks it up when its file appears).
+    let anomaly = tokio::task::block_in_place(|| {
+        demo_models::write_faults(&data)?;
+        demo_models::train_anomaly(&data, plan.seed)
+    })?;
+    let life_start = mimic_drivers::now_ms();
+    let sim =
+        mimic_drivers::sim::serve_demo("127.0.0.1:0".parse()?, &plan).await.context("cannot start the demo plant")?;
+    let rul_training = {
+        let (data, plan) = (data.clone(), plan.clone());
+        let (units, trees) = (usize::from(plant.rul_units), usize::from(plant.rul_trees));
+        std::thread::Builder::new()
+            .name("mimic-demo-rul".into())
+            .spawn(move || demo_models::train_rul(&data, &plan, life_start, units, trees))
+            .context("cannot start the demo's model training")?
+    };
     let site = demo_site(sim.local_addr(), &data)?;
     demo_user(&data)?;
     let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
@@ -362,6 +434,14 @@ async fn demo(headless: bool, duration: Duration, data: PathBuf, started: Instan
         }
         let bad = snap.tags.iter().filter(|t| t.quality != "Good").count();
         println!("tags: {} ({} not Good)", snap.tags.len(), bad);
+        println!("{anomaly}");
+        match rul_training.is_finished().then(|| rul_training.join()) {
+            Some(Ok(Ok(line))) => println!("{line}"),
+            Some(Ok(Err(e))) => println!("remaining-life model: not trained: {e:#}"),
+            Some(Err(_)) => println!("remaining-life model: training failed"),
+            None => println!("remaining-life model: still training"),
+        }
+        demo_models::print_summary(&snap);
         return Ok(ExitCode::SUCCESS);
     }
     let socket = daemon.socket_path.clone().ok_or_else(|| anyhow!("demo daemon has no socket"))?;

@@ -18,7 +18,7 @@ use crate::ipc::Act;
 
 mod models;
 mod writes;
-pub use models::{LiveAnomaly, score_models};
+pub use models::{DiagnoseRequest, Insights, LiveAnomaly, request_diagnoses, score_models};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines.
@@ -70,6 +70,8 @@ pub struct State {
     pub approvals: crate::approvals::Approvals,
     /// Anomaly models of assets, scored live.
     pub anomaly: Vec<LiveAnomaly>,
+    /// Remaining lives and diagnoses from the models worker.
+    pub insights: Insights,
 }
 
 impl State {
@@ -88,6 +90,7 @@ impl State {
             alarms: AlarmEngine::from_site(&site),
             approvals: crate::approvals::Approvals::new(),
             anomaly: Vec::new(),
+            insights: Insights::default(),
             site,
         }
     }
@@ -108,11 +111,13 @@ pub enum Effect {
     Alarm(Vec<AlarmEvent>),
     /// A decision of the approval path (audit note or device write).
     Approval(crate::approvals::Effect),
+    /// An alarm of this asset became active: diagnose it from the recent history.
+    Diagnose(models::DiagnoseRequest),
 }
 
 /// Apply one message. Pure: same state and message, same effects.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
-    match msg {
+    let mut fx = match msg {
         Msg::Device(ev) => on_device(state, ev),
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
@@ -124,7 +129,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             fx
         }
-    }
+    };
+    request_diagnoses(state, &mut fx);
+    fx
 }
 
 fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {

@@ -1,9 +1,19 @@
 //! The models running live in the core: each asset with a trained anomaly model scores
 //! the vector of its tags' present values once per model step, and its verdict raises
-//! or clears the asset's model alarm through the alarm engine. Pure: the models arrive
-//! loaded, time arrives in the call.
+//! or clears the asset's model alarm through the alarm engine. Only Good values are scored:
+//! a step where some signal is Bad, Uncertain (stale) or missing is skipped, so a dead device
+//! shows as a comm fault and never as a process anomaly.
+//!
+//! When an alarm of an asset becomes active (the model's or a process alarm on one of its
+//! tags), the core asks for a diagnosis ([`Effect::Diagnose`]); the models worker in the
+//! daemon runs it off the core's path and its findings, like the remaining lives, come back
+//! into [`Insights`]. Pure: the models arrive loaded, time arrives in the call.
+
+use std::collections::BTreeMap;
 
 use super::{Effect, State};
+use crate::alarms::AlarmState;
+use crate::ipc::{LiveDiagnosis, LiveRul};
 use crate::models::anomaly::alarm::AlarmLink;
 use crate::models::anomaly::asset::AssetModel;
 use crate::models::anomaly::{AnomalyScore, model::AnomalyModel};
@@ -77,6 +87,71 @@ pub fn score_models(state: &mut State, now_ms: i64) -> Vec<Effect> {
     }
     state.anomaly = models;
     out
+}
+
+/// What the models worker found, by asset, for the terminals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Insights {
+    pub rul: BTreeMap<String, LiveRul>,
+    pub diagnoses: BTreeMap<String, LiveDiagnosis>,
+    /// When each asset's last diagnosis was asked for (ms).
+    asked: BTreeMap<String, i64>,
+}
+
+/// A diagnosis to run: the asset, when its alarm became active, what fired, and the anomaly
+/// model's contributions at that moment (signal, share of the score), when it has a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnoseRequest {
+    pub asset: String,
+    pub at_ms: i64,
+    pub trigger: String,
+    pub contributions: Vec<(String, f64)>,
+    /// The anomaly model's signals (the columns to diagnose); empty: the asset's tags.
+    pub signals: Vec<String>,
+}
+
+/// Two diagnoses of one asset are at least this far apart (ms).
+pub const DIAGNOSE_EVERY_MS: i64 = 60_000;
+
+/// Adds an [`Effect::Diagnose`] for each asset whose alarm became active among `fx`.
+pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
+    let mut asks = Vec::new();
+    for e in fx.iter().filter_map(|e| if let Effect::Alarm(ev) = e { Some(ev) } else { None }).flatten() {
+        let Some(asset) = &e.asset else { continue };
+        let activated = e.to == AlarmState::UnackActive && matches!(e.from, AlarmState::Normal | AlarmState::UnackRtn);
+        if !activated || asks.iter().any(|r: &DiagnoseRequest| &r.asset == asset) {
+            continue;
+        }
+        if state.insights.asked.get(asset).is_some_and(|&t| e.ts_ms - t < DIAGNOSE_EVERY_MS && e.ts_ms >= t) {
+            continue;
+        }
+        let model = state.anomaly.iter().find(|m| &m.asset == asset);
+        let contributions = model
+            .and_then(|m| m.last.as_ref().map(|v| (m, v)))
+            .map(|(m, v)| {
+                let total: f64 = v.contributions.iter().map(|c| c.max(0.0)).sum::<f64>().max(f64::MIN_POSITIVE);
+                let mut c: Vec<(String, f64)> =
+                    m.model.signals.iter().cloned().zip(v.contributions.iter().map(|c| c.max(0.0) / total)).collect();
+                c.sort_by(|a, b| b.1.total_cmp(&a.1));
+                c
+            })
+            .unwrap_or_default();
+        let trigger = match &e.tag {
+            Some(tag) => format!("{tag} {}", e.kind),
+            None => format!("{} {}", asset, e.kind),
+        };
+        asks.push(DiagnoseRequest {
+            asset: asset.clone(),
+            at_ms: e.ts_ms,
+            trigger,
+            contributions,
+            signals: model.map(|m| m.model.signals.clone()).unwrap_or_default(),
+        });
+    }
+    for r in asks {
+        state.insights.asked.insert(r.asset.clone(), r.at_ms);
+        fx.push(Effect::Diagnose(r));
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +228,66 @@ address = "hr:1"
         let row = &state.alarms.rows(0)[0];
         assert_eq!(row.state, AlarmState::UnackActive);
         assert!(row.message.contains("unusual behaviour"), "{}", row.message);
+    }
+
+    #[test]
+    fn a_device_that_stops_answering_is_a_comm_fault_never_an_anomaly() {
+        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
+        let model =
+            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
+        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
+        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        for i in 2000..2100 {
+            feed(&mut state, healthy(i), i as i64 * 1000);
+        }
+        let scored = state.anomaly[0].skipped;
+        // The device stops answering: its readings come back Bad (timeouts), then nothing at
+        // all (the values go stale); for ten minutes neither may look like a process anomaly.
+        let mut effects = Vec::new();
+        for i in 2100..2700i64 {
+            let now = i * 1000;
+            if i < 2130 {
+                let readings = (0..2).map(|p| Reading::bad(p, mimic_drivers::Reason::Timeout, now)).collect();
+                let stats = DeviceStats { connected: false, ..Default::default() };
+                effects.extend(update(&mut state, Msg::Device(DeviceEvent { device: 0, readings, stats })));
+            }
+            effects.extend(update(&mut state, Msg::Tick { now_ms: now }));
+        }
+        let model_alarm = |e: &Effect| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| matches!(a.kind, crate::alarms::AlarmKind::Model { .. })));
+        assert!(!effects.iter().any(model_alarm), "a dead device raised a model alarm: {effects:?}");
+        assert_eq!(state.anomaly[0].skipped - scored, 600, "every step without Good values is skipped");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Diagnose(_))), "nothing to diagnose");
+        // Back with healthy values: scored again, still quiet.
+        for i in 2700..2760 {
+            let fx = feed(&mut state, healthy(i), i as i64 * 1000);
+            assert!(!fx.iter().any(model_alarm), "{fx:?}");
+        }
+        assert_eq!(state.anomaly[0].skipped - scored, 600);
+    }
+
+    #[test]
+    fn an_assets_alarm_asks_for_one_diagnosis_with_the_models_contributions() {
+        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
+        let model =
+            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
+        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
+        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        let mut asks = Vec::new();
+        for i in 2000..2400 {
+            let [s, f] = healthy(i);
+            let fx = feed(&mut state, if i < 2300 { [s, f] } else { [s, f * 0.7] }, i as i64 * 1000);
+            asks.extend(fx.into_iter().filter_map(|e| if let Effect::Diagnose(r) = e { Some(r) } else { None }));
+        }
+        assert_eq!(asks.len(), 1, "{asks:?}");
+        let r = &asks[0];
+        assert_eq!((r.asset.as_str(), r.signals.len()), ("P-1", 2));
+        assert!(r.at_ms >= 2_300_000 && r.trigger.contains("MODEL anomaly"), "{r:?}");
+        // both signals carry the broken relation; the shares are the model's, summing to one
+        assert_eq!(r.contributions.len(), 2, "{r:?}");
+        let total: f64 = r.contributions.iter().map(|c| c.1).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{r:?}");
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Channels {
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
     pub mqtt: Option<crate::mqtt::CoreLink>,
+    /// Diagnoses for the models worker, and what it found.
+    pub models: std::sync::mpsc::Sender<core::DiagnoseRequest>,
+    pub model_news: mpsc::UnboundedReceiver<super::insight::News>,
 }
 
 struct Shell {
@@ -81,6 +84,16 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 Some(d) => sh.dcmd(d),
                 None => sh.ch.mqtt = None,
             },
+            // a closed channel (the worker stopped) disables this branch, never spins
+            Some(news) = sh.ch.model_news.recv() => {
+                let ins = &mut sh.state.insights;
+                match news {
+                    super::insight::News::Rul { asset, rul: Some(r) } => { ins.rul.insert(asset, r); }
+                    super::insight::News::Rul { asset, rul: None } => { ins.rul.remove(&asset); }
+                    super::insight::News::Diagnosis { asset, diagnosis } => { ins.diagnoses.insert(asset, diagnosis); }
+                }
+                sh.state.version += 1;
+            }
             out = outcome_rx.recv() => {
                 let Some((id, outcome)) = out else { continue };
                 let now = mimic_drivers::now_ms();
@@ -172,6 +185,11 @@ impl Shell {
                 Effect::Approval(approvals::Effect::Audit(n)) => notes.push(n.into()),
                 Effect::Approval(approvals::Effect::Write { request, tag, value, tolerance }) => {
                     writes.push((request, tag, value, tolerance));
+                }
+                Effect::Diagnose(r) => {
+                    if self.ch.models.send(r).is_err() {
+                        tracing::warn!("the models worker stopped: no diagnosis");
+                    }
                 }
                 // the alarm it raises or clears came as an Effect::Alarm before it
                 Effect::Approval(approvals::Effect::EffectOff { .. } | approvals::Effect::EffectHeld { .. }) => {}

@@ -8,6 +8,7 @@
 
 pub mod control;
 mod core_task;
+pub mod insight;
 mod snapshot;
 pub mod socket;
 mod writer;
@@ -73,6 +74,8 @@ pub struct Daemon {
     pub commands: mpsc::Sender<CoreCmd>,
     tasks: Vec<JoinHandle<()>>,
     writer: Option<writer::Writer>,
+    /// The models worker (remaining life, diagnosis); it ends when the core task does.
+    models_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 pub struct DaemonOptions {
@@ -199,7 +202,23 @@ impl Daemon {
         control.audit(&[load]).map_err(DaemonError::Key)?;
         let mqtt = crate::mqtt::link(&site, &historian, &tag_ids, opts.data_dir.clone());
         let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));
+        let (jobs_tx, jobs_rx) = std::sync::mpsc::channel();
+        let (news_tx, news_rx) = mpsc::unbounded_channel();
+        let worker = insight::Worker {
+            site: site.clone(),
+            data_dir: opts.data_dir.clone(),
+            historian: historian.clone(),
+            tag_ids: tag_ids.clone(),
+            jobs: jobs_rx,
+            news: news_tx,
+        };
+        let models_thread = std::thread::Builder::new()
+            .name("mimic-models".into())
+            .spawn(move || worker.run())
+            .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
         let channels = core_task::Channels {
+            models: jobs_tx,
+            model_news: news_rx,
             dev_rx,
             cmd_rx,
             store: writer.sender(),
@@ -241,6 +260,7 @@ impl Daemon {
             commands: cmd_tx,
             tasks,
             writer: Some(writer),
+            models_thread: Some(models_thread),
         })
     }
 
@@ -251,6 +271,9 @@ impl Daemon {
         }
         for t in self.tasks.drain(..) {
             let _ = t.await;
+        }
+        if let Some(m) = self.models_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || m.join()).await;
         }
         if let Some(w) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || w.finish()).await;

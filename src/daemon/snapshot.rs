@@ -84,6 +84,14 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
                 tags: mine.len(),
                 bad_tags: mine.iter().filter(|&&i| state.tags[i].quality.is_bad()).count(),
                 running,
+                anomaly: state
+                    .anomaly
+                    .iter()
+                    .find(|m| m.asset == a.name)
+                    .and_then(|m| m.last.as_ref())
+                    .map(|v| if v.threshold > 0.0 { v.score / v.threshold } else { 0.0 }),
+                rul: state.insights.rul.get(&a.name).cloned(),
+                diagnosis: state.insights.diagnoses.get(&a.name).cloned(),
             }
         })
         .collect();

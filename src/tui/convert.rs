@@ -1,8 +1,8 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
 use mimic_views::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, Priority, QualityView, RecommendationRow,
-    Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, Priority, QualityView,
+    RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
 };
 
 use crate::ipc::{self, LiveSnapshot};
@@ -67,6 +67,14 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 bad_tags: a.bad_tags,
                 running: a.running,
                 alarms_by_priority: alarms_of(live, &a.name),
+                // the views' health is 0..=1 with 0.8 the alarm line; the model's ratio is 1 there
+                health: a.anomaly.map(|r| (0.8 * r).clamp(0.0, 1.0)),
+                rul: a.rul.as_ref().map(|r| RulView {
+                    seconds: r.rul_s,
+                    low: r.low_s,
+                    high: r.high_s,
+                    capped: r.capped,
+                }),
                 ..Default::default()
             })
             .collect(),
@@ -76,7 +84,7 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
             last_commit_ms: live.store.last_commit_ms,
             error: live.store.error.clone(),
         },
-        alarms: live.alarms.iter().map(alarm).collect(),
+        alarms: live.alarms.iter().map(|a| alarm(a, live)).collect(),
         alarm_summary: AlarmSummary {
             flood: live.alarm_summary.flood,
             activations_10min: live.alarm_summary.activations_10min,
@@ -143,8 +151,30 @@ fn alarms_of(live: &LiveSnapshot, asset: &str) -> [usize; 4] {
     n
 }
 
-fn alarm(a: &ipc::LiveAlarm) -> AlarmRow {
+/// The diagnosis of the alarm's asset, when it was made for this activation (or later).
+fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView> {
+    if a.state == "normal" {
+        return None;
+    }
+    let d = live.assets.iter().find(|x| x.name == a.asset)?.diagnosis.as_ref()?;
+    if a.active_since_ms.is_some_and(|s| d.at_ms < s - 60_000) {
+        return None;
+    }
+    Some(DiagnosisView {
+        cause: d.cause.clone(),
+        moved: d
+            .ranked
+            .iter()
+            .filter_map(|s| s.onset_ms.map(|t| (s.signal.clone(), (t - d.at_ms) as f64 / 1000.0)))
+            .collect(),
+        contributions: d.contributions.clone(),
+        note: d.error.clone(),
+    })
+}
+
+fn alarm(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> AlarmRow {
     AlarmRow {
+        diagnosis: diagnosis_of(a, live),
         id: a.id,
         tag: a.tag.clone(),
         asset: a.asset.clone(),

@@ -76,6 +76,27 @@ pub fn days(d: f64) -> String {
     }
 }
 
+/// A span of life in the largest unit that keeps it short: `45s`, `38m`, `5.2h`, `143h`,
+/// `12d`; `-` when not finite.
+pub fn life(seconds: f64) -> String {
+    match seconds.max(0.0) {
+        s if !s.is_finite() => "-".into(),
+        s if s < 90.0 => format!("{s:.0}s"),
+        s if s < 5_400.0 => format!("{:.0}m", s / 60.0),
+        s if s < 36_000.0 => format!("{:.1}h", s / 3_600.0),
+        s if s < 720.0 * 3_600.0 => format!("{:.0}h", s / 3_600.0),
+        s => days(s / 86_400.0),
+    }
+}
+
+/// A remaining life with its interval: `143h (120h–170h)`, or `≥21m` at the model's cap.
+pub fn rul(r: &crate::model::RulView) -> String {
+    if r.capped {
+        return format!("≥{}", life(r.seconds));
+    }
+    format!("{} ({}–{})", life(r.seconds), life(r.low), life(r.high))
+}
+
 /// A value formatted with `decimals` (capped at 9) in at most `width` chars:
 /// `---` when absent, `NaN`, `+inf`/`-inf`, scientific notation when the fixed
 /// form does not fit, `#` fill as a last resort.
@@ -214,6 +235,15 @@ mod tests {
         assert_eq!(days(123.4), "123d");
         assert_eq!(days(1e9), ">9999d");
         assert_eq!(days(f64::INFINITY), "-");
+        assert_eq!(life(45.0), "45s");
+        assert_eq!(life(38.0 * 60.0), "38m");
+        assert_eq!(life(143.0 * 3600.0), "143h");
+        assert_eq!(life(5.25 * 3600.0), "5.2h");
+        assert_eq!(life(40.0 * 86_400.0), "40d");
+        let r =
+            crate::model::RulView { seconds: 143.0 * 3600.0, low: 120.0 * 3600.0, high: 170.0 * 3600.0, capped: false };
+        assert_eq!(rul(&r), "143h (120h–170h)");
+        assert_eq!(rul(&crate::model::RulView { capped: true, ..r }), "≥143h");
     }
 
     #[test]

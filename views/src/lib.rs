@@ -37,8 +37,8 @@ mod theme;
 pub mod widgets;
 
 pub use model::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, Priority, QualityView, RecommendationRow,
-    Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, Priority, QualityView,
+    RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};

@@ -93,6 +93,32 @@ pub struct AssetRow {
     pub health: Option<f64>,
     /// Predicted remaining useful life in days.
     pub rul_days: Option<f64>,
+    /// Remaining useful life with its interval (shown instead of `rul_days` when set).
+    pub rul: Option<RulView>,
+}
+
+/// A remaining useful life with its interval, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RulView {
+    pub seconds: f64,
+    pub low: f64,
+    pub high: f64,
+    /// At the model's cap: the end of life is not visible yet (shown as `≥`).
+    pub capped: bool,
+}
+
+/// What the diagnosis found about an alarm's asset.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiagnosisView {
+    /// The likely cause, when a fault signature matched (untrusted text).
+    pub cause: Option<String>,
+    /// Signals that left their normal band, earliest first, with the onset in seconds
+    /// relative to the alarm (negative: before it).
+    pub moved: Vec<(String, f64)>,
+    /// Contributions to the anomaly score, largest first (signal, share 0..=1).
+    pub contributions: Vec<(String, f64)>,
+    /// Why there is no ranking, when there is none.
+    pub note: Option<String>,
 }
 
 /// Historian store status.
@@ -238,6 +264,8 @@ pub struct AlarmRow {
     pub first_out: bool,
     pub chattering: bool,
     pub stale: bool,
+    /// The diagnosis of this alarm's asset, when one was made for it.
+    pub diagnosis: Option<DiagnosisView>,
 }
 
 impl AlarmRow {

@@ -93,6 +93,63 @@ fn audit_screens() {
     snapshot_screen(Screen::Audit, "audit");
 }
 
+/// The live models: remaining life with its interval on the Overview, a model alarm's
+/// diagnosis in the Alarms screen's detail.
+fn with_models() -> Snapshot {
+    let mut s = normal();
+    s.assets[0].rul =
+        Some(RulView { seconds: 143.0 * 3600.0, low: 120.0 * 3600.0, high: 170.0 * 3600.0, capped: false });
+    s.assets[2].rul = Some(RulView { seconds: 21.0 * 60.0, low: 0.0, high: 40.0 * 60.0, capped: true });
+    let mut a = alarm(
+        99,
+        "",
+        "Pump P-101",
+        "MODEL anomaly",
+        Priority::Medium,
+        AlarmStateView::UnackActive,
+        "unusual behaviour (score 41.200 > 3.100): P101.vibration 46%, P101.discharge_pressure 31%, P101.flow 12%",
+        None,
+        None,
+        "",
+        20_000,
+    );
+    a.diagnosis = Some(DiagnosisView {
+        cause: Some(
+            "Pump cavitation: suction starved (low tank level, blocked strainer or closed suction valve)".into(),
+        ),
+        moved: vec![
+            ("P101.suction_pressure".into(), -7.0),
+            ("P101.vibration".into(), -7.0),
+            ("P101.discharge_pressure".into(), -7.0),
+            ("P101.flow".into(), -6.0),
+        ],
+        contributions: vec![
+            ("P101.vibration".into(), 0.46),
+            ("P101.discharge_pressure".into(), 0.31),
+            ("P101.flow".into(), 0.12),
+            ("P101.suction_pressure".into(), 0.09),
+        ],
+        note: None,
+    });
+    s.alarms.insert(0, a);
+    s
+}
+
+#[test]
+fn live_models() {
+    let s = with_models();
+    for (w, h) in SIZES {
+        let ui = UiState { screen: Screen::Overview, ..Default::default() };
+        insta::assert_snapshot!(format!("models_overview_{w}x{h}"), render(&s, None, &ui, w, h).backend());
+        let mut ui = UiState { screen: Screen::Alarms, ..Default::default() };
+        ui.alarm_selected = visible_alarms(&s, &ui).iter().position(|a| a.id == 99).expect("the model alarm is listed");
+        let term = render(&s, None, &ui, w, h);
+        let text = format!("{:?}", term.backend());
+        assert!(text.contains("Likely cause: Pump cavitation"), "{text}");
+        insta::assert_snapshot!(format!("models_alarms_{w}x{h}"), term.backend());
+    }
+}
+
 #[test]
 fn alarm_views() {
     let s = normal();

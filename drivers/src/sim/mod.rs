@@ -3,13 +3,16 @@
 //!
 //! [`plant`] is the physics (pure, stepped with an explicit `dt`, seeded noise);
 //! [`server`] maps it onto a Modbus register image and serves it, one plant per unit id;
-//! [`rtu`] serves the same plants as Modbus RTU slaves on a serial port.
+//! [`rtu`] serves the same plants as Modbus RTU slaves on a serial port; [`demo`] gives the
+//! plant of `mimic demo` a wearing bearing and a fault schedule.
 //! The register map is documented on [`plant::map`] and in `profiles/demo-site.toml`.
 
+pub mod demo;
 pub mod plant;
 pub mod rtu;
 pub mod server;
 
+pub use demo::DemoPlan;
 pub use plant::{Fault, PumpSkid};
 pub use rtu::serve_rtu;
-pub use server::{SimHandle, serve};
+pub use server::{SimHandle, serve, serve_demo};

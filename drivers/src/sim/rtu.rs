@@ -39,7 +39,7 @@ impl Service for RtuService {
 /// called inside a tokio runtime.
 pub fn serve_rtu(serial: &SerialSettings, units: u8, seed: u64, wear_rate: f64) -> Result<SimHandle, String> {
     let port = serial.open()?;
-    let (shared, physics) = start_plant(units, seed, wear_rate);
+    let (shared, physics) = start_plant(units, seed, wear_rate, None);
     let service = RtuService { inner: SimService { shared: shared.clone() }, units: units.max(1) };
     let server = tokio::spawn(async move {
         if let Err(e) = tokio_modbus::server::rtu::Server::new(port).serve_forever(service).await {

@@ -24,6 +24,8 @@ const SCAN: Duration = Duration::from_millis(100);
 /// One unit: its plant and the register image of its last scan.
 struct Unit {
     plant: PumpSkid,
+    /// The demo's wear and fault schedule, when serving `mimic demo`.
+    demo: Option<super::demo::DemoRun>,
     holding: [u16; map::HOLDING_LEN],
     input: [u16; map::INPUT_LEN],
     coils: [bool; map::BITS_LEN],
@@ -41,11 +43,22 @@ fn put(regs: &mut [u16], at: u16, value: f64, dtype: DataType, order: ByteOrder)
 }
 
 impl Unit {
-    fn new(seed: u64, wear_rate: f64) -> Self {
-        let mut plant = PumpSkid::new(seed);
-        plant.wear_rate = wear_rate;
+    fn new(seed: u64, wear_rate: f64, demo: Option<&super::demo::DemoPlan>) -> Self {
+        let (plant, demo) = match demo {
+            Some(plan) => {
+                let plant = super::demo::settled(seed);
+                let run = super::demo::DemoRun::new(plan.clone(), &plant);
+                (plant, Some(run))
+            }
+            None => {
+                let mut plant = PumpSkid::new(seed);
+                plant.wear_rate = wear_rate;
+                (plant, None)
+            }
+        };
         let mut u = Unit {
             plant,
+            demo,
             holding: [0; map::HOLDING_LEN],
             input: [0; map::INPUT_LEN],
             coils: [false; map::BITS_LEN],
@@ -231,9 +244,22 @@ impl Service for SimService {
 /// real time with wear accelerated by `wear_rate`. Must be called inside a tokio runtime.
 pub async fn serve(bind: SocketAddr, units: u8, seed: u64, wear_rate: f64) -> std::io::Result<SimHandle> {
     let listener = TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
-    let (shared, physics) = start_plant(units, seed, wear_rate);
+    serve_with(listener, start_plant(units, seed, wear_rate, None)).await
+}
 
+/// Start the demo plant of `mimic demo`: one pump skid, settled, whose bearing wears out and
+/// whose faults come and go as `plan` says (see [`super::demo`]). Must be called inside a
+/// tokio runtime.
+pub async fn serve_demo(bind: SocketAddr, plan: &super::demo::DemoPlan) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind(bind).await?;
+    serve_with(listener, start_plant(1, plan.seed, 0.0, Some(plan))).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    (shared, physics): (Arc<Mutex<Shared>>, JoinHandle<()>),
+) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
     let server = {
         let service = SimService { shared: shared.clone() };
         tokio::spawn(async move {
@@ -252,9 +278,14 @@ pub async fn serve(bind: SocketAddr, units: u8, seed: u64, wear_rate: f64) -> st
 }
 
 /// The plants and the task stepping them (shared by the TCP and RTU servers).
-pub(super) fn start_plant(units: u8, seed: u64, wear_rate: f64) -> (Arc<Mutex<Shared>>, JoinHandle<()>) {
+pub(super) fn start_plant(
+    units: u8,
+    seed: u64,
+    wear_rate: f64,
+    demo: Option<&super::demo::DemoPlan>,
+) -> (Arc<Mutex<Shared>>, JoinHandle<()>) {
     let shared = Arc::new(Mutex::new(Shared {
-        units: (0..units.max(1)).map(|u| Unit::new(seed.wrapping_add(u64::from(u)), wear_rate)).collect(),
+        units: (0..units.max(1)).map(|u| Unit::new(seed.wrapping_add(u64::from(u)), wear_rate, demo)).collect(),
     }));
     let physics = {
         let shared = shared.clone();
@@ -265,6 +296,9 @@ pub(super) fn start_plant(units: u8, seed: u64, wear_rate: f64) -> (Arc<Mutex<Sh
                 tick.tick().await;
                 let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
                 for u in &mut g.units {
+                    if let Some(d) = &mut u.demo {
+                        d.apply(&mut u.plant);
+                    }
                     u.plant.step(SCAN.as_secs_f64());
                     u.scan();
                 }

@@ -80,12 +80,17 @@ impl AssetModel {
 /// `DATA/models/<asset>.anomaly.json`, with every character of the asset name outside
 /// `[A-Za-z0-9._-]` replaced by `_` (and a leading dot too, so the file is never hidden or `..`).
 pub fn model_path(data_dir: &Path, asset: &str) -> PathBuf {
+    asset_file(data_dir, asset, "anomaly.json")
+}
+
+/// `DATA/models/<asset>.<suffix>`, the asset name made safe as for [`model_path`].
+pub fn asset_file(data_dir: &Path, asset: &str, suffix: &str) -> PathBuf {
     let mut name: String =
         asset.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if name.is_empty() || name.starts_with('.') {
         name.insert(0, '_');
     }
-    data_dir.join("models").join(format!("{name}.anomaly.json"))
+    data_dir.join("models").join(format!("{name}.{suffix}"))
 }
 
 /// Rows at `from_ms, from_ms + step_ms, … < to_ms`: each tag's last value at or before the
@@ -97,6 +102,16 @@ pub fn align(
     to_ms: i64,
     step_ms: i64,
 ) -> Result<Vec<Vec<f64>>, AssetModelError> {
+    Ok(align_timed(series, from_ms, to_ms, step_ms)?.into_iter().map(|(_, row)| row).collect())
+}
+
+/// [`align`], each row with its grid time.
+pub fn align_timed(
+    series: &[Vec<(i64, Option<f64>)>],
+    from_ms: i64,
+    to_ms: i64,
+    step_ms: i64,
+) -> Result<Vec<(i64, Vec<f64>)>, AssetModelError> {
     if step_ms <= 0 || to_ms <= from_ms {
         return Err(AssetModelError::BadGrid);
     }
@@ -112,7 +127,7 @@ pub fn align(
             }
         }
         if let Some(row) = last.iter().copied().collect::<Option<Vec<f64>>>() {
-            rows.push(row);
+            rows.push((t, row));
         }
         t = t.saturating_add(step_ms);
     }

@@ -119,7 +119,10 @@ pub struct Outcome {
     pub fault_ms: i64,
     /// When the asset left normal, if it did within the watch.
     pub detected_ms: Option<i64>,
+    /// The ranking with onset ties ordered by the matched signature (what the daemon shows).
     pub diagnosis: Option<Diagnosis>,
+    /// The ranking from the data alone (ties by size of the move).
+    pub data_only: Option<Diagnosis>,
 }
 
 impl Outcome {
@@ -135,6 +138,15 @@ impl Outcome {
             return None;
         }
         self.diagnosis.as_ref()?.position(f.root())
+    }
+
+    /// [`Outcome::root_rank`] of the data-only ranking.
+    pub fn root_rank_data_only(&self) -> Option<usize> {
+        let f = self.fault?;
+        if self.false_alarm() {
+            return None;
+        }
+        self.data_only.as_ref()?.position(f.root())
     }
 
     pub fn cause_right(&self) -> bool {
@@ -207,8 +219,9 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
             break;
         }
     }
-    let diagnosis = detected_ms.map(|_| Diagnosis::new(mon.onsets(), 1500, signatures));
-    Ok(Outcome { fault, fault_ms, detected_ms, diagnosis })
+    let diagnosis = detected_ms.map(|_| Diagnosis::with_signature_ties(mon.onsets(), 1500, signatures));
+    let data_only = detected_ms.map(|_| Diagnosis::new(mon.onsets(), 1500, signatures));
+    Ok(Outcome { fault, fault_ms, detected_ms, diagnosis, data_only })
 }
 
 /// Per-fault and overall figures.
@@ -218,6 +231,9 @@ pub struct Tally {
     pub detected: usize,
     pub top1: usize,
     pub top3: usize,
+    /// The same from the data-only ranking.
+    pub top1_data: usize,
+    pub top3_data: usize,
     pub cause: usize,
     pub false_alarms: usize,
     /// Sum of detection delays (s) over correct detections.
@@ -241,6 +257,14 @@ impl Tally {
                 self.top3 += 1;
             }
             Some(r) if r < 3 => self.top3 += 1,
+            _ => {}
+        }
+        match o.root_rank_data_only() {
+            Some(0) => {
+                self.top1_data += 1;
+                self.top3_data += 1;
+            }
+            Some(r) if r < 3 => self.top3_data += 1,
             _ => {}
         }
         if o.cause_right() {

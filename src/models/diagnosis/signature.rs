@@ -37,6 +37,20 @@ pub struct FaultSignature {
 pub struct Signatures {
     #[serde(default)]
     pub fault: Vec<FaultSignature>,
+    /// Feedback signals that follow a command (diagnosed by how well they track it).
+    #[serde(default)]
+    pub tracking: Vec<Tracking>,
+}
+
+/// A feedback that follows its command through a first-order lag (a valve position its
+/// setpoint, a drive speed its reference): normal is tracking it, not holding a level.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracking {
+    pub feedback: String,
+    pub command: String,
+    /// Time constant of the lag, seconds.
+    pub tau_s: f64,
 }
 
 /// How close to the earliest onset a `first` signal must be to count as leading.

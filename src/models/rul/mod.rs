@@ -5,6 +5,7 @@
 //! - [`features`]: per-cycle features computed only from the past (normalised channels, two
 //!   health indices, smoothed levels, windowed means and slopes, drift, cycle count).
 //! - [`gbt`]: gradient-boosted regression trees.
+//! - [`asset`]: a model bound to a site asset's tags (cycles of history), loaded by the daemon.
 //! - [`validate`]: held-out evaluation that truncates engines the way the official test does.
 //!
 //! The model is a cross-validation ensemble: the training trajectories are split into
@@ -13,6 +14,7 @@
 //! their quantiles, by predicted-RUL band, give the interval. Everything here is pure and
 //! synchronous: the daemon calls [`RulModel::predict`] on a window of history it already holds.
 
+pub mod asset;
 pub mod cmapss;
 pub mod features;
 pub mod gbt;
@@ -257,6 +259,13 @@ impl RulModel {
         let text = std::fs::read_to_string(path).map_err(|e| RulError::Io { path: name.clone(), source: e })?;
         let bad = |message: String| RulError::BadModel { path: name.clone(), message };
         let m: RulModel = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        m.checked(&name)
+    }
+
+    /// The model if its parts agree (format, shapes, trees); `name` labels the error.
+    pub fn checked(self, name: &str) -> Result<RulModel, RulError> {
+        let m = self;
+        let bad = |message: String| RulError::BadModel { path: name.to_string(), message };
         if m.format != FORMAT {
             return Err(bad(format!("format {} (this mimic reads {FORMAT})", m.format)));
         }

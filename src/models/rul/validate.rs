@@ -133,6 +133,62 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
 
+    /// A C-MAPSS-format line: unit, cycle, 3 settings, 21 sensors; sensor 2 wears with age.
+    fn line(unit: u32, cycle: usize, wear: f64, jitter: f64) -> String {
+        let mut s = format!("{unit} {cycle} -0.0007 0.0004 100.0");
+        for sensor in 1..=21 {
+            let v = match sensor {
+                2 => 642.0 + 2.0 * wear + jitter,
+                7 => 554.0 - 1.5 * wear - jitter,
+                _ => 100.0 + sensor as f64 + jitter * 0.1,
+            };
+            s.push_str(&format!(" {v:.4}"));
+        }
+        s
+    }
+
+    /// `len` cycles of an engine that fails after `life` cycles (a test file stops early).
+    fn engine(unit: u32, len: usize, life: usize, out: &mut String) {
+        for c in 1..=len {
+            let wear = (c as f64 / life as f64).powi(2);
+            out.push_str(&line(unit, c, wear, ((c * 7 + unit as usize * 3) % 5) as f64 * 0.01));
+            out.push('\n');
+        }
+    }
+
+    #[test]
+    fn the_official_test_and_rul_files_parse_and_only_the_last_cycle_is_scored() {
+        let mut train = String::new();
+        for u in 1..=12u32 {
+            let life = 120 + (u as usize * 37) % 80;
+            engine(u, life, life, &mut train);
+        }
+        // The official test format: the same columns, each engine stopped before failure;
+        // the RUL file: one whole number per engine, in unit order.
+        let lives = [150usize, 170, 130];
+        let cut = [100usize, 160, 60];
+        let mut test = String::new();
+        let mut rul = String::new();
+        for (k, (&life, &len)) in lives.iter().zip(&cut).enumerate() {
+            engine(k as u32 + 1, len, life, &mut test);
+            rul.push_str(&format!("{}\n", life - len));
+        }
+        let engines = cmapss::parse("train_FD001.txt", &train).expect("training file");
+        let opts = TrainOptions { members: 2, trees: 30, threads: 1, ..TrainOptions::default() };
+        let model = super::train(&engines, &opts, "synthetic").expect("trains");
+        let tests = cmapss::parse("test_FD001.txt", &test).expect("test file");
+        let truth = cmapss::parse_rul("RUL_FD001.txt", &rul).expect("RUL file");
+        assert_eq!((tests.len(), tests[1].cycles(), truth), (3, 160, vec![50.0, 10.0, 70.0]));
+        let s = score(&model, &tests, &[50.0, 10.0, 70.0]).expect("scores");
+        assert_eq!(s.engines, 3);
+        // Scored on the last cycle of each: the same as predicting each whole test trajectory.
+        let pred: Vec<f64> = tests.iter().map(|e| model.predict(&e.selected()).expect("predicts").rul).collect();
+        assert!((s.rmse - cmapss::rmse(&pred, &[50.0, 10.0, 70.0])).abs() < 1e-9, "{s:?} vs {pred:?}");
+        assert!(s.rmse < 40.0, "the wear is learnt: {s:?}, predicted {pred:?}");
+        // A RUL file with another number of engines is refused.
+        assert!(score(&model, &tests, &[1.0]).expect_err("count").to_string().contains("3 test engines but 1"));
+    }
+
     #[test]
     fn cuts_stay_in_the_test_range() {
         let e = Engine { unit: 1, rows: vec![[0.0; cmapss::CHANNELS]; 200] };

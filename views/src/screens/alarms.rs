@@ -14,7 +14,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use crate::format;
-use crate::model::{AlarmRow, AlarmStateView, Priority, Snapshot};
+use crate::model::{AlarmRow, AlarmStateView, DiagnosisView, Priority, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::{AlarmView, UiState, visible_alarms, window_start};
 use crate::theme::Theme;
@@ -192,10 +192,16 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    let detail_h = if rest.height >= 12 { 3 } else { 0 };
+    let selected = ui.alarm_selected.min(alarms.len() - 1);
+    let diagnosed = alarms[selected].diagnosis.is_some();
+    let detail_h = match rest.height {
+        // the diagnosis wraps at 80 columns: half the height, leaving the table 7 rows
+        h if h >= 14 && diagnosed => (h / 2 + 1).clamp(6, 12),
+        h if h >= 12 => 3,
+        _ => 0,
+    };
     let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let rows_h = usize::from(table.height.saturating_sub(1));
-    let selected = ui.alarm_selected.min(alarms.len() - 1);
     let start = window_start(alarms.len(), selected, ui.alarm_scroll, rows_h);
     let wide = area.width >= WIDE;
     let rows: Vec<_> = alarms[start..].iter().take(rows_h).map(|a| row(a, snapshot.now_ms, t, wide)).collect();
@@ -256,13 +262,44 @@ pub fn detail_lines(a: &AlarmRow, now_ms: i64) -> [String; 2] {
     ]
 }
 
+/// The diagnosis of an alarm's asset as text lines: the likely cause, the signals that moved
+/// first (with their onsets relative to the alarm), the contributions to the anomaly score.
+pub fn diagnosis_lines(d: &DiagnosisView) -> Vec<String> {
+    let mut out = Vec::new();
+    match &d.cause {
+        Some(c) => out.push(format!("Likely cause: {}", sanitize(c))),
+        None if d.note.is_none() => out.push("Likely cause: no known fault signature matches".into()),
+        None => {}
+    }
+    if !d.moved.is_empty() {
+        let moved: Vec<String> =
+            d.moved.iter().take(5).map(|(s, dt)| format!("{} {:+.0} s", sanitize(s), dt)).collect();
+        out.push(format!("Moved first: {}", moved.join(", ")));
+    }
+    if !d.contributions.is_empty() {
+        let c: Vec<String> = d
+            .contributions
+            .iter()
+            .filter(|(_, share)| *share >= 0.005)
+            .take(5)
+            .map(|(s, share)| format!("{} {:.0}%", sanitize(s), share * 100.0))
+            .collect();
+        out.push(format!("Anomaly score: {}", c.join(", ")));
+    }
+    if let Some(n) = &d.note {
+        out.push(format!("Diagnosis: {}", sanitize(n)));
+    }
+    out
+}
+
 fn render_detail(a: &AlarmRow, now_ms: i64, t: Theme, area: Rect, buf: &mut Buffer) {
     let block = Block::new().borders(Borders::TOP).border_style(t.dim()).title(" Selected alarm ");
     let [first, second] = detail_lines(a, now_ms);
-    Paragraph::new(vec![Line::styled(first, state_style(a.state, t)), Line::styled(second, t.normal())])
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
+    let mut lines = vec![Line::styled(first, state_style(a.state, t)), Line::styled(second, t.normal())];
+    if let Some(d) = &a.diagnosis {
+        lines.extend(diagnosis_lines(d).into_iter().map(|l| Line::styled(l, t.key())));
+    }
+    Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::format;
-use crate::model::{AssetRow, QualityView, Snapshot};
+use crate::model::{AssetRow, QualityView, RulView, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::UiState;
 use crate::theme::Theme;
@@ -32,6 +32,8 @@ pub struct TreeLine<'a> {
     pub health: Option<f64>,
     /// Remaining useful life in days (assets only).
     pub rul_days: Option<f64>,
+    /// Remaining useful life with its interval (assets only; preferred over `rul_days`).
+    pub rul: Option<RulView>,
     /// `true` for an asset row, `false` for an area/unit group.
     pub leaf: bool,
 }
@@ -62,6 +64,7 @@ pub fn tree_lines(assets: &[AssetRow]) -> Vec<TreeLine<'_>> {
                 alarms: [0; 4],
                 health: None,
                 rul_days: None,
+                rul: None,
             });
         }
         for &g in &open {
@@ -82,6 +85,7 @@ pub fn tree_lines(assets: &[AssetRow]) -> Vec<TreeLine<'_>> {
             alarms: a.alarms_by_priority,
             health: a.health,
             rul_days: a.rul_days,
+            rul: a.rul,
         });
         prev = path;
     }
@@ -149,7 +153,12 @@ fn tree_row<'a>(l: &TreeLine<'a>, t: Theme, model: bool) -> Vec<CellText<'a>> {
             None => (String::new(), t.dim()),
         };
         row.push((Cow::Owned(h), hs));
-        row.push((Cow::Owned(l.rul_days.map(format::days).unwrap_or_default()), t.normal()));
+        let rul = match (&l.rul, l.rul_days) {
+            (Some(r), _) => format::rul(r),
+            (None, Some(d)) => format::days(d),
+            (None, None) => String::new(),
+        };
+        row.push((Cow::Owned(rul), t.normal()));
     }
     row
 }
@@ -162,6 +171,8 @@ const TREE_COLS: [Col; 5] = [
     Col::fixed("Alarms", 11),
 ];
 const MODEL_COLS: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 6)];
+/// With a remaining life and its interval (`143h (120h–170h)`).
+const MODEL_COLS_RUL: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 16)];
 
 /// Renders the Overview body into `area`.
 pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
@@ -229,9 +240,11 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
     let rows_h = usize::from(inner.height - 1);
     let start = ui.overview_scroll.min(lines.len().saturating_sub(rows_h));
     // health and remaining life only when a model provides them
-    let model = snapshot.assets.iter().any(|a| a.health.is_some() || a.rul_days.is_some());
+    let model = snapshot.assets.iter().any(|a| a.health.is_some() || a.rul_days.is_some() || a.rul.is_some());
     let mut cols = TREE_COLS.to_vec();
-    if model {
+    if snapshot.assets.iter().any(|a| a.rul.is_some()) {
+        cols.extend(MODEL_COLS_RUL);
+    } else if model {
         cols.extend(MODEL_COLS);
     }
     let rows: Vec<_> = lines[start..].iter().take(rows_h).map(|l| tree_row(l, t, model)).collect();

@@ -114,6 +114,7 @@ pub fn normal() -> Snapshot {
             alarms_by_priority: [0, 1, 2, 0],
             health: Some(0.62),
             rul_days: Some(41.5),
+            rul: None,
         },
         AssetRow {
             path: vec!["Water".into(), "Pump skid".into(), "Tank T-201".into()],
@@ -124,6 +125,7 @@ pub fn normal() -> Snapshot {
             alarms_by_priority: [0, 0, 0, 1],
             health: None,
             rul_days: None,
+            rul: None,
         },
         AssetRow {
             path: vec!["Water".into(), "Dosing".into(), "Pump P-301".into()],
@@ -134,6 +136,7 @@ pub fn normal() -> Snapshot {
             alarms_by_priority: [1, 0, 0, 0],
             health: Some(0.08),
             rul_days: Some(3.2),
+            rul: None,
         },
     ];
     Snapshot {

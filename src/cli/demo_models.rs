@@ -1,0 +1,160 @@
+//! The demo's models, trained without a manual step when `mimic demo` starts, on the demo
+//! plant itself stepped in-process (the same physics the served plant runs):
+//!
+//! - **Anomaly** (P-101, synchronous, well under a second in a release build): 30 min of a
+//!   healthy settled skid whose operators move the valve and speed setpoints, sampled once a
+//!   second and quantised like the registers the store reads, fitted with the default
+//!   [`AnomalyConfig`]. Saved as `DATA/models/P-101.anomaly.json` before the daemon starts,
+//!   so it scores from the first minute.
+//! - **Remaining life** (P-101, in a background thread, a few seconds): `units` runs to
+//!   failure of skids whose bearings last 0.6..1.4 times the demo's bearing life, one row per
+//!   [`CYCLE_S`] seconds (the mean of each channel), then `mimic train rul`'s boosted-tree
+//!   ensemble. Saved as `DATA/models/P-101.rul.json` with the demo's start as the life start;
+//!   the daemon's models worker picks the file up when it appears.
+//! - **Fault signatures**: the pump skid's (`profiles/faults/pump-skid.toml`), written as
+//!   `DATA/models/P-101.faults.toml` for the live diagnosis.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use mimic_drivers::sim::demo::{DemoPlan, healthy_run, run_to_failure};
+use mimic_drivers::sim::plant::PumpSkid;
+
+use crate::models::anomaly::asset::{AssetModel, model_path};
+use crate::models::anomaly::{AnomalyConfig, AnomalyModel};
+use crate::models::diagnosis::eval::{skid_row, skid_specs};
+use crate::models::rul::asset::{AssetRul, rul_path};
+use crate::models::rul::{RulModel, RunToFailure, TrainOptions};
+
+/// The demo's modelled asset.
+pub const ASSET: &str = "P-101";
+/// The signals of its anomaly model: the skid's measurements and the valve setpoint.
+pub const ANOMALY_SIGNALS: [&str; 9] = [
+    "FV101.position_sp",
+    "P101.flow",
+    "P101.discharge_pressure",
+    "P101.suction_pressure",
+    "P101.motor_temp",
+    "FV101.position",
+    "P101.speed",
+    "P101.vibration",
+    "P101.current",
+];
+/// The channels of its remaining-life model.
+pub const RUL_CHANNELS: [&str; 4] = ["P101.vibration", "P101.speed", "P101.current", "P101.motor_temp"];
+/// One cycle of the remaining-life model, seconds.
+pub const CYCLE_S: f64 = 10.0;
+/// Seconds of healthy plant the anomaly model learns from.
+pub const HEALTHY_S: usize = 1800;
+
+/// The values of `names` (tags of the demo site) as the store would hold them now.
+fn row_of(p: &mut PumpSkid, names: &[&str]) -> Vec<f64> {
+    let specs = skid_specs();
+    let row = skid_row(p);
+    names
+        .iter()
+        .map(|n| specs.iter().position(|s| s.name == *n).and_then(|i| row.get(i).copied()).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// Trains and saves the anomaly model; returns the line to report.
+pub fn train_anomaly(data: &Path, seed: u64) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let rows = healthy_run(seed.wrapping_add(1000), HEALTHY_S, |p| row_of(p, &ANOMALY_SIGNALS));
+    let signals: Vec<String> = ANOMALY_SIGNALS.iter().map(|s| s.to_string()).collect();
+    let model = AnomalyModel::fit(signals, &rows, AnomalyConfig::default()).context("demo anomaly model")?;
+    let stored = AssetModel { asset: ASSET.into(), step_ms: 1000, from_ms: 0, to_ms: 0, rows: rows.len(), model };
+    let path = model_path(data, ASSET);
+    stored.save(&path).with_context(|| format!("cannot save {}", path.display()))?;
+    Ok(format!(
+        "anomaly model of {ASSET}: trained on {} s of the healthy demo plant in {:.2} s",
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+/// Runs to failure of the demo pump, as training histories.
+pub fn runs(plan: &DemoPlan, units: usize) -> Vec<RunToFailure> {
+    (0..units)
+        .map(|u| RunToFailure {
+            rows: run_to_failure(plan.seed.wrapping_mul(7919).wrapping_add(u as u64 + 1), plan.life_s, CYCLE_S, |p| {
+                row_of(p, &RUL_CHANNELS)
+            }),
+        })
+        .collect()
+}
+
+/// Trains and saves the remaining-life model; returns the line to report.
+pub fn train_rul(
+    data: &Path,
+    plan: &DemoPlan,
+    life_start_ms: i64,
+    units: usize,
+    trees: usize,
+) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let runs = runs(plan, units);
+    let generated = started.elapsed().as_secs_f64();
+    let channels: Vec<String> = RUL_CHANNELS.iter().map(|s| s.to_string()).collect();
+    let opts = TrainOptions { members: 3, trees, seed: plan.seed, ..TrainOptions::default() };
+    let model = RulModel::train(channels, &runs, &opts, "demo plant runs to failure")?;
+    let stored = AssetRul { asset: ASSET.into(), cycle_s: CYCLE_S, life_start_ms: Some(life_start_ms), model };
+    let path = rul_path(data, ASSET);
+    stored.save(&path).with_context(|| format!("cannot save {}", path.display()))?;
+    Ok(format!(
+        "remaining-life model of {ASSET}: {units} runs to failure generated in {generated:.2} s, trained in {:.2} s \
+         ({} members x {trees} trees; out-of-fold RMSE {:.1} cycles of {CYCLE_S} s)",
+        stored.model.info.seconds, opts.members, stored.model.info.oof_rmse
+    ))
+}
+
+/// Writes the pump skid's fault signatures for the live diagnosis.
+pub fn write_faults(data: &Path) -> anyhow::Result<()> {
+    let path = crate::daemon::insight::faults_path(data, ASSET);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&path, crate::models::diagnosis::signature::PUMP_SKID)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What the models found, for `mimic demo --headless`.
+pub fn print_summary(snap: &crate::ipc::LiveSnapshot) {
+    use mimic_views::format::life;
+    for a in &snap.assets {
+        if let Some(x) = a.anomaly {
+            println!("asset {}: anomaly score at {:.2} of its threshold", a.name, x);
+        }
+        if let Some(r) = &a.rul {
+            println!(
+                "asset {}: RUL {}{} ({}–{}) from {} cycles of {} s",
+                a.name,
+                if r.capped { "≥" } else { "" },
+                life(r.rul_s),
+                life(r.low_s),
+                life(r.high_s),
+                r.cycles,
+                r.cycle_s
+            );
+        }
+        if let Some(d) = &a.diagnosis {
+            let moved: Vec<String> = d
+                .ranked
+                .iter()
+                .filter_map(|s| s.onset_ms.map(|t| format!("{} {:+.0} s", s.signal, (t - d.at_ms) as f64 / 1000.0)))
+                .collect();
+            println!(
+                "diagnosis of {} ({}): fault {}; moved first: {}{}",
+                a.name,
+                d.trigger,
+                d.fault.as_deref().unwrap_or("-"),
+                if moved.is_empty() { "-".to_string() } else { moved.join(", ") },
+                d.error.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
+            );
+        }
+    }
+    for al in snap.alarms.iter().filter(|a| a.kind.starts_with("MODEL")) {
+        println!("model alarm {} ({}): {}", al.asset, al.state, al.message);
+    }
+}
