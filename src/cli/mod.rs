@@ -11,6 +11,7 @@ mod browse;
 mod eval;
 mod eval_diagnosis;
 mod history;
+mod maintenance;
 mod prescribe;
 mod record;
 mod rul;
@@ -142,6 +143,12 @@ pub enum Command {
     Recommend(prescribe::RecommendArgs),
     /// Print an OPC UA server's address space; --emit-tags writes [[tag]] entries for a site file.
     Browse(browse::BrowseArgs),
+    /// Asset life: record a maintenance event (`add`), print commissioning, events, model
+    /// versions and learnt prediction errors (`list`).
+    Maintenance {
+        #[command(subcommand)]
+        command: maintenance::MaintenanceCommand,
+    },
 }
 
 pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -167,6 +174,7 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             user::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Maintenance { command } => maintenance::run(command).map(|()| ExitCode::SUCCESS),
         Command::Browse(args) => {
             browse::run(args)?;
             Ok(ExitCode::SUCCESS)

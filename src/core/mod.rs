@@ -16,6 +16,7 @@ use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
 use crate::ipc::Act;
 
+pub mod life;
 mod models;
 mod writes;
 pub use models::{LiveAnomaly, score_models};
@@ -70,6 +71,9 @@ pub struct State {
     pub approvals: crate::approvals::Approvals,
     /// Anomaly models of assets, scored live.
     pub anomaly: Vec<LiveAnomaly>,
+    /// Each asset's life: recent maintenance, where its present life starts
+    /// ([`crate::lifecycle::live::LiveLife::rebase_at`]), baseline re-basing.
+    pub life: crate::lifecycle::live::LiveLife,
 }
 
 impl State {
@@ -88,6 +92,10 @@ impl State {
             alarms: AlarmEngine::from_site(&site),
             approvals: crate::approvals::Approvals::new(),
             anomaly: Vec::new(),
+            life: crate::lifecycle::live::LiveLife {
+                policy: crate::lifecycle::live::RebasePolicy::of(&site),
+                ..Default::default()
+            },
             site,
         }
     }
@@ -108,6 +116,8 @@ pub enum Effect {
     Alarm(Vec<AlarmEvent>),
     /// A decision of the approval path (audit note or device write).
     Approval(crate::approvals::Effect),
+    /// Asset life to store (a settled prediction's error, a refitted baseline).
+    Life(crate::lifecycle::live::LifeEffect),
 }
 
 /// Apply one message. Pure: same state and message, same effects.
@@ -116,7 +126,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Device(ev) => on_device(state, ev),
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
-            let mut fx = score_models(state, now_ms);
+            let mut fx = life::tick(state, now_ms);
+            fx.extend(score_models(state, now_ms));
             let events = state.alarms.tick(now_ms);
             if !events.is_empty() {
                 state.version += 1;
