@@ -155,7 +155,7 @@ impl MaintenanceForm {
         let kind = self.kind_name();
         let part = self.part.trim().to_string();
         if part.is_empty() && matches!(kind, "part-replaced" | "sensor-recalibrated") {
-            return Err(format!("A {kind} event names the part or tag: type it in Part."));
+            return Err(format!("A {kind} event names the part or tag: type it in Part/tag."));
         }
         Ok(Action::RecordMaintenance { asset, kind: kind.to_string(), part, note: self.note.trim().to_string() })
     }

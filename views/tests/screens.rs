@@ -141,7 +141,8 @@ fn the_maintenance_form_records_what_was_typed() {
     assert_eq!(
         act,
         Some(Action::RecordMaintenance {
-            asset: "Pump P-301".into(),
+            // the tree starts with Water / Dosing / Pump P-301; → chose the next one
+            asset: "Pump P-101".into(),
             kind: "part-replaced".into(),
             part: "bearing".into(),
             note: "DE side".into(),

@@ -161,13 +161,16 @@ pub fn service_age(ms: i64) -> String {
 
 /// Age and last maintenance cells of an asset line (empty for groups and unknown assets);
 /// an asset whose baseline is re-basing after maintenance is shown in the warning style.
-fn life_cells<'a>(snapshot: &Snapshot, l: &TreeLine<'_>, t: Theme) -> [CellText<'a>; 2] {
+fn life_cells<'a>(snapshot: &Snapshot, l: &TreeLine<'_>, t: Theme, wide: bool) -> [CellText<'a>; 2] {
     let row = if l.leaf { snapshot.life.iter().find(|r| r.asset == l.label) } else { None };
     let Some(row) = row else { return [(Cow::Borrowed(""), t.dim()), (Cow::Borrowed(""), t.dim())] };
     let age = row.commissioned_ms.map(|c| service_age(snapshot.now_ms.saturating_sub(c))).unwrap_or_default();
     let last = row
         .last_maintenance()
-        .map(|e| format!("{} {}", format::age(snapshot.now_ms.saturating_sub(e.ts_ms)), sanitize(&e.short())))
+        .map(|e| {
+            let what = if wide { e.short() } else { e.short().split(' ').next().unwrap_or_default().to_string() };
+            format!("{} {}", format::age(snapshot.now_ms.saturating_sub(e.ts_ms)), sanitize(&what))
+        })
         .unwrap_or_default();
     let style = if row.baseline.is_empty() { t.normal() } else { t.warn() };
     [(Cow::Owned(age), t.dim()), (Cow::Owned(last), style)]
@@ -255,9 +258,15 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
     }
     // asset life (age since commissioning, last maintenance) when any is recorded
     let life = snapshot.life.iter().any(|l| l.commissioned_ms.is_some() || !l.events.is_empty());
+    // narrow: only the last maintenance's age and kind; wide: time in service, and the part
+    let wide = inner.width >= 90;
     if life {
-        cols.push(Col::right("Age", 6));
-        cols.push(if inner.width >= 90 { Col::fixed("Last maintenance", 22) } else { Col::fixed("Maint", 10) });
+        if wide {
+            cols.push(Col::right("Age", 6));
+            cols.push(Col::fixed("Last maint.", 16));
+        } else {
+            cols.push(Col::fixed("Maint", 9));
+        }
     }
     let rows: Vec<_> = lines[start..]
         .iter()
@@ -265,7 +274,11 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
         .map(|l| {
             let mut row = tree_row(l, t, model);
             if life {
-                row.extend(life_cells(snapshot, l, t));
+                let [age, last] = life_cells(snapshot, l, t, wide);
+                if wide {
+                    row.push(age);
+                }
+                row.push(last);
             }
             row
         })
