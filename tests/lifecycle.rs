@@ -83,7 +83,7 @@ async fn a_maintenance_event_from_the_command_line_is_audited_listed_and_re_base
     let data = dir.path();
     let me = me();
     Users::modify(&users_path(data), true, |u| {
-        u.add("erin", "Erin Engineer", Role::Engineer, Some(&me), "erin-1")?;
+        u.add("erin", "Erin Engineer", Role::Engineer, Some(&me), "erin-secret-1")?;
         Ok(())
     })
     .expect("users file");
