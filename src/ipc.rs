@@ -23,6 +23,9 @@ pub enum Request {
     Trend { tag: String, from_ms: i64, to_ms: i64, columns: usize },
     /// Do something that changes the plant or the alarm system, as the connected user.
     Act { act: Act },
+    /// The stored life of the assets (one asset's when given): events, model versions,
+    /// prediction errors of approved changes.
+    Life { asset: Option<String> },
 }
 
 /// Acts a terminal may ask for. The daemon checks who asks (the socket's peer
@@ -95,6 +98,18 @@ pub enum Act {
     Revert {
         id: u64,
     },
+    /// A crew records maintenance on an asset (`part-replaced`, `sensor-recalibrated`,
+    /// `inspection`, `other`), now or at `at_ms` in the past.
+    RecordMaintenance {
+        asset: String,
+        kind: String,
+        #[serde(default)]
+        part: String,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        at_ms: Option<i64>,
+    },
 }
 
 impl std::fmt::Debug for Act {
@@ -120,6 +135,9 @@ impl std::fmt::Debug for Act {
                 write!(f, "Recommend {{ tag: {tag:?}, value: {value}, kpi: {kpi:?} }}")
             }
             Act::ModelTrained { asset } => write!(f, "ModelTrained {{ asset: {asset:?} }}"),
+            Act::RecordMaintenance { asset, kind, part, .. } => {
+                write!(f, "RecordMaintenance {{ asset: {asset:?}, kind: {kind:?}, part: {part:?} }}")
+            }
         }
     }
 }
@@ -154,6 +172,8 @@ pub enum Reply {
     Done {
         message: String,
     },
+    /// The answer to [`Request::Life`].
+    Life(Box<crate::lifecycle::Report>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +211,31 @@ pub struct LiveSnapshot {
     pub requests: Vec<LiveRequest>,
     #[serde(default)]
     pub audit: Vec<LiveAudit>,
+    /// Each asset's life: commissioning, recent maintenance, re-basing.
+    #[serde(default)]
+    pub life: Vec<LiveLife>,
+}
+
+/// One asset's life, as terminals see it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveLife {
+    pub asset: String,
+    pub commissioned_ms: Option<i64>,
+    /// Where the asset's present life starts (latest replaced part / recalibration).
+    pub rebase_at_ms: Option<i64>,
+    /// Re-basing of the healthy baseline in progress (empty when none).
+    pub baseline: String,
+    /// Recent events, oldest first.
+    pub events: Vec<LiveLifeEvent>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveLifeEvent {
+    pub ts_ms: i64,
+    pub kind: String,
+    pub part: String,
+    pub note: String,
+    pub by: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

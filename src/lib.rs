@@ -18,6 +18,7 @@ pub mod core;
 pub mod daemon;
 pub mod historian;
 pub mod ipc;
+pub mod lifecycle;
 pub mod models;
 pub mod mqtt;
 pub mod tui;

@@ -101,7 +101,7 @@ pub fn act(dir: &Path, act: crate::ipc::Act) -> anyhow::Result<String> {
 }
 
 /// One request, then replies until `pick` takes one (an error reply ends it).
-fn exchange<T>(stream: UnixStream, req: &Request, pick: impl Fn(Reply) -> Option<T>) -> anyhow::Result<T> {
+pub(crate) fn exchange<T>(stream: UnixStream, req: &Request, pick: impl Fn(Reply) -> Option<T>) -> anyhow::Result<T> {
     let mut w = stream.try_clone()?;
     let mut r = BufReader::new(stream);
     let mut line = serde_json::to_vec(req)?;

@@ -13,6 +13,7 @@ pub mod demo_models;
 mod eval;
 mod eval_diagnosis;
 mod history;
+mod maintenance;
 mod prescribe;
 mod probe;
 mod record;
@@ -153,6 +154,12 @@ pub enum Command {
         #[command(subcommand)]
         command: probe::ProbeCommand,
     },
+    /// Asset life: record a maintenance event (`add`), print commissioning, events, model
+    /// versions and learnt prediction errors (`list`).
+    Maintenance {
+        #[command(subcommand)]
+        command: maintenance::MaintenanceCommand,
+    },
 }
 
 /// How the demo plant lives: its bearing wear and its fault schedule (see `mimic_drivers::sim::demo`).
@@ -226,6 +233,7 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             user::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Maintenance { command } => maintenance::run(command).map(|()| ExitCode::SUCCESS),
         Command::Browse(args) => {
             browse::run(args)?;
             Ok(ExitCode::SUCCESS)

@@ -290,12 +290,31 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The model corrected by what approved changes of this pair showed (see
+/// [`crate::lifecycle::learn`]).
+fn learnt(l: &Loaded, tag: &str, kpi: &str, f: Fit) -> anyhow::Result<Fit> {
+    let report = super::maintenance::report(&l.dir, None, &[]).context("reading the learnt prediction errors")?;
+    let errs: Vec<_> = report.errors.into_iter().filter(|e| e.manipulated == tag && e.controlled == kpi).collect();
+    let c = crate::lifecycle::learn::correct_gain(f.model.gain(), &errs);
+    if c.used == 0 {
+        return Ok(f);
+    }
+    println!(
+        "learnt from {} approved change(s): gain {:.4} corrected to {:.4} (x{:.3})",
+        c.used,
+        c.model_gain,
+        c.gain,
+        c.factor()
+    );
+    Ok(crate::lifecycle::learn::apply(&f, &c))
+}
+
 pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     let l = load(&a.src)?;
     let lim = limits(&l.site, &a.tag)?;
     let b = band(&a.band)?;
     let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
-    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
+    let f = learnt(&l, &a.tag, &a.kpi, fit(&a.src, &u, &y, &a.tag, &a.kpi)?)?;
     let now = Now { u, y };
     let Some(p) = recommend(&a.tag, &a.kpi, &f, &now, b, lim, a.horizon)? else {
         println!("{} is inside its band {}..{}: no change recommended", a.kpi, b.low, b.high);

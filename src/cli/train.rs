@@ -93,6 +93,23 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         trained.model.threshold
     );
     let entry = (crate::audit::Action::ModelRetrain, asset.clone(), detail);
-    println!("audit: {}", super::record::record(&dir, &[entry], crate::ipc::Act::ModelTrained { asset })?);
+    let daemon = std::os::unix::net::UnixStream::connect(dir.join(crate::ipc::SOCKET_NAME)).is_ok();
+    println!(
+        "audit: {}",
+        super::record::record(&dir, &[entry], crate::ipc::Act::ModelTrained { asset: asset.clone() })?
+    );
+    if !daemon {
+        // a running daemon records the version itself when told; without one, here
+        let store = dir.join(crate::daemon::STORE_NAME);
+        let h = crate::historian::Historian::open(&store, crate::historian::HistorianOptions::default())?;
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+        let v = crate::lifecycle::ModelVersion::trained_anomaly(&me, &trained, now);
+        let txn = h.database().begin_write()?;
+        let v = crate::lifecycle::record_model(&txn, &v)?;
+        txn.commit()?;
+        println!("model version {} of {} recorded", v.version, asset.escape_debug());
+    }
     Ok(())
 }

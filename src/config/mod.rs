@@ -65,6 +65,10 @@ pub struct Site {
     /// Store directory (resolved against the site file's folder).
     pub data_dir: PathBuf,
     pub retention: Option<Duration>,
+    /// Re-basing of an asset's healthy baseline after maintenance (`rebase_settle`,
+    /// `rebase_window` in `[site]`).
+    pub rebase_settle: Duration,
+    pub rebase_window: Duration,
     pub assets: Vec<Asset>,
     pub devices: Vec<Device>,
     pub tags: Vec<Tag>,
@@ -81,6 +85,9 @@ pub struct Asset {
     pub unit: String,
     pub name: String,
     pub description: String,
+    /// Commissioning date (`commissioned = 2019-04-01`), as ms since the epoch at
+    /// midnight UTC of that day.
+    pub commissioned_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -204,4 +211,53 @@ impl Site {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
+}
+
+#[cfg(test)]
+mod asset_life_tests {
+    use std::path::Path;
+
+    use super::Site;
+
+    fn parse(asset_extra: &str, site_extra: &str) -> Result<Site, String> {
+        let text = format!(
+            "[site]\nname = \"t\"\n{site_extra}\n\n[[asset]]\narea = \"a\"\nunit = \"u\"\nname = \"P-1\"\n{asset_extra}\n"
+        );
+        Site::parse(Path::new("/sites/t.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn commissioning_dates_bare_or_quoted_and_rebase_settings() {
+        let s = parse("commissioned = 2019-04-01", "").expect("valid");
+        assert_eq!(s.assets[0].commissioned_ms, Some(1_554_076_800_000));
+        let s =
+            parse("commissioned = \"2019-04-01\"", "rebase_settle = \"5m\"\nrebase_window = \"1h\"").expect("valid");
+        assert_eq!(s.assets[0].commissioned_ms, Some(1_554_076_800_000));
+        assert_eq!((s.rebase_settle.as_secs(), s.rebase_window.as_secs()), (300, 3600));
+        let s = parse("", "").expect("valid");
+        assert_eq!(
+            (s.assets[0].commissioned_ms, s.rebase_settle.as_secs(), s.rebase_window.as_secs()),
+            (None, 900, 1800)
+        );
+    }
+
+    #[test]
+    fn a_bad_date_names_the_file_line_and_field() {
+        for (bad, why) in [
+            ("commissioned = \"2019-02-30\"", "must be a date like 2019-04-01"),
+            ("commissioned = \"yesterday\"", "must be a date like 2019-04-01"),
+            ("commissioned = 2019-04-01T10:00:00Z", "without a time of day"),
+            ("commissioned = 12", "a TOML integer is not a date"),
+        ] {
+            let e = parse(bad, "").expect_err(bad);
+            assert!(
+                e.contains("/sites/t.toml:9:") && e.contains("asset[0].commissioned") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse("commisioned = 2019-04-01", "").expect_err("typo");
+        assert!(e.contains("commisioned"), "unknown fields are refused: {e}");
+        let e = parse("", "rebase_settle = \"soon\"").expect_err("bad duration");
+        assert!(e.contains("site.rebase_settle"), "{e}");
+    }
 }

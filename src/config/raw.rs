@@ -30,6 +30,11 @@ pub struct RawSiteHeader {
     pub data_dir: Option<Spanned<String>>,
     /// How long samples are kept, e.g. `"400d"` (default: forever).
     pub retention: Option<Spanned<String>>,
+    /// After a replaced part or recalibrated sensor, how long an asset's anomaly model rests
+    /// while the plant settles (default `"15m"`).
+    pub rebase_settle: Option<Spanned<String>>,
+    /// Then how much healthy history its baseline is refitted on (default `"30m"`).
+    pub rebase_window: Option<Spanned<String>>,
 }
 
 /// One asset of the ISA-95 hierarchy: site → area → unit → asset.
@@ -41,6 +46,8 @@ pub struct RawAsset {
     pub unit: Spanned<String>,
     #[serde(default)]
     pub description: String,
+    /// When the asset was put into service: a TOML date (`2019-04-01`) or the same as a string.
+    pub commissioned: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]

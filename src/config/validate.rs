@@ -52,6 +52,32 @@ impl Ctx<'_> {
         }
     }
 
+    /// A calendar date (`2019-04-01`, bare or quoted) as ms at midnight UTC of that day.
+    pub(super) fn date(&mut self, v: &Spanned<toml::Value>, path: String) -> Option<i64> {
+        let parsed = match v.get_ref() {
+            toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => match d.date {
+                Some(d) => {
+                    jiff::civil::Date::new(i16::try_from(d.year).unwrap_or(i16::MAX), d.month as i8, d.day as i8)
+                        .map_err(|e| e.to_string())
+                }
+                None => Err("no date".to_string()),
+            },
+            toml::Value::Datetime(_) => Err("a date without a time of day is expected".to_string()),
+            toml::Value::String(s) => s.trim().parse::<jiff::civil::Date>().map_err(|e| e.to_string()),
+            other => Err(format!("a TOML {} is not a date", other.type_str())),
+        };
+        let ms = parsed.and_then(|d| {
+            d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp().as_millisecond()).map_err(|e| e.to_string())
+        });
+        match ms {
+            Ok(ms) => Some(ms),
+            Err(e) => {
+                self.err(v.span(), path, format!("must be a date like 2019-04-01 ({e})"));
+                None
+            }
+        }
+    }
+
     pub(super) fn name(&mut self, v: &Spanned<String>, path: String) {
         let s = v.get_ref();
         if s.trim().is_empty() {
@@ -138,6 +164,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     let base = cx.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let data_dir = raw.site.data_dir.as_ref().map_or_else(|| base.join("mimic-data"), |d| base.join(d.get_ref()));
     let retention = raw.site.retention.as_ref().and_then(|r| cx.duration(r, "site.retention".into()));
+    let rebase_settle = raw.site.rebase_settle.as_ref().and_then(|r| cx.duration(r, "site.rebase_settle".into()));
+    let rebase_window = raw.site.rebase_window.as_ref().and_then(|r| cx.duration(r, "site.rebase_window".into()));
 
     let asset_ix = unique(cx, "asset", &raw.asset, |a| &a.name);
     let device_ix = unique(cx, "device", &raw.device, |d| &d.name);
@@ -155,6 +183,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
                 unit: a.unit.get_ref().clone(),
                 name: a.name.get_ref().clone(),
                 description: a.description.clone(),
+                commissioned_ms: a.commissioned.as_ref().and_then(|c| cx.date(c, format!("asset[{i}].commissioned"))),
             }
         })
         .collect();
@@ -265,6 +294,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         name: raw.site.name.into_inner(),
         data_dir,
         retention,
+        rebase_settle: rebase_settle.unwrap_or(Duration::from_secs(15 * 60)),
+        rebase_window: rebase_window.unwrap_or(Duration::from_secs(30 * 60)),
         assets,
         devices,
         tags,

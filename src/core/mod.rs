@@ -16,6 +16,7 @@ use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
 use crate::ipc::Act;
 
+pub mod life;
 mod models;
 mod writes;
 pub use models::{DiagnoseRequest, Insights, LiveAnomaly, request_diagnoses, score_models};
@@ -72,6 +73,9 @@ pub struct State {
     pub anomaly: Vec<LiveAnomaly>,
     /// Remaining lives and diagnoses from the models worker.
     pub insights: Insights,
+    /// Each asset's life: recent maintenance, where its present life starts
+    /// ([`crate::lifecycle::live::LiveLife::rebase_at`]), baseline re-basing.
+    pub life: crate::lifecycle::live::LiveLife,
 }
 
 impl State {
@@ -91,6 +95,10 @@ impl State {
             approvals: crate::approvals::Approvals::new(),
             anomaly: Vec::new(),
             insights: Insights::default(),
+            life: crate::lifecycle::live::LiveLife {
+                policy: crate::lifecycle::live::RebasePolicy::of(&site),
+                ..Default::default()
+            },
             site,
         }
     }
@@ -113,6 +121,8 @@ pub enum Effect {
     Approval(crate::approvals::Effect),
     /// An alarm of this asset became active: diagnose it from the recent history.
     Diagnose(models::DiagnoseRequest),
+    /// Asset life to store (a settled prediction's error, a refitted baseline).
+    Life(crate::lifecycle::live::LifeEffect),
 }
 
 /// Apply one message. Pure: same state and message, same effects.
@@ -121,7 +131,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Device(ev) => on_device(state, ev),
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
-            let mut fx = score_models(state, now_ms);
+            let mut fx = life::tick(state, now_ms);
+            fx.extend(score_models(state, now_ms));
             let events = state.alarms.tick(now_ms);
             if !events.is_empty() {
                 state.version += 1;

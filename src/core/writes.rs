@@ -25,7 +25,21 @@ pub fn watch_writes(state: &mut State, audit_ok: bool, now_ms: i64) -> Vec<Effec
     if !fx.is_empty() {
         state.version += 1;
     }
-    approval_effects(state, fx, now_ms)
+    // what the plant did, against what a model predicted: stored, and learnt from
+    let learnt: Vec<Effect> = fx
+        .iter()
+        .filter_map(|e| match e {
+            approvals::Effect::EffectHeld { request, .. } | approvals::Effect::EffectOff { request, .. } => {
+                state.approvals.get(*request)
+            }
+            _ => None,
+        })
+        .flat_map(|r| crate::lifecycle::learn::settled_errors(r, &state.site, &view.live(audit_ok), now_ms))
+        .map(|e| Effect::Life(crate::lifecycle::live::LifeEffect::PredictionError(e)))
+        .collect();
+    let mut out = approval_effects(state, fx, now_ms);
+    out.extend(learnt);
+    out
 }
 
 /// Turn the approval path's effects into the core's: a write-effect verdict raises or

@@ -197,10 +197,21 @@ impl Control {
         if notes.is_empty() {
             return Ok(());
         }
+        self.audit_with(notes, |_| Ok(()))
+    }
+
+    /// Append `notes` and let `also` write the act itself in the SAME transaction: both
+    /// commit, or neither. Blocking (a redb commit).
+    pub fn audit_with(
+        &mut self,
+        notes: &[Note],
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<(), String>,
+    ) -> Result<(), String> {
         let now = mimic_drivers::now_ms();
         let result = (|| {
             let h = self.historian.read().map_err(|_| "store lock poisoned".to_string())?;
             let txn = h.database().begin_write().map_err(|e| e.to_string())?;
+            also(&txn)?;
             let mut entries = Vec::with_capacity(notes.len());
             for n in notes {
                 let e = audit::append(

@@ -108,6 +108,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                     audit_seen = audit_len;
                     let mut snap = snapshot::build(&sh.state, &status, mimic_drivers::now_ms());
                     snap.audit = sh.control.recent.iter().rev().cloned().collect();
+                    snap.life = super::life::rows(&sh.state);
                     sh.ch.snap_tx.send_replace(Arc::new(snap));
                     store_seen = status;
                 }
@@ -161,6 +162,7 @@ impl Shell {
     fn carry_out(&mut self, effects: Vec<Effect>, who: Option<&Identity>) -> Result<(), String> {
         let mut notes = Vec::new();
         let mut writes = Vec::new();
+        let mut lives = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Store(samples) => {
@@ -193,9 +195,16 @@ impl Shell {
                 }
                 // the alarm it raises or clears came as an Effect::Alarm before it
                 Effect::Approval(approvals::Effect::EffectOff { .. } | approvals::Effect::EffectHeld { .. }) => {}
+                Effect::Life(l) => lives.push(l),
             }
         }
         let audited = tokio::task::block_in_place(|| self.control.audit(&notes));
+        if !lives.is_empty() {
+            let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            for l in lives {
+                tokio::task::block_in_place(|| super::life::carry_out(&mut self.control, &dir, l));
+            }
+        }
         if let Err(e) = &audited {
             // Fail closed: nothing reaches a device without its audit entry.
             for (request, ..) in writes {
@@ -271,6 +280,7 @@ impl Shell {
             Act::UsersChanged => {}
             Act::ModelTrained { .. } => need(Command::RetrainModel)?,
             Act::Recommend { .. } => need(Command::RequestWrite)?,
+            Act::RecordMaintenance { .. } => need(Command::RecordMaintenance)?,
         }
         match act {
             Act::AckAlarm { .. }
@@ -352,6 +362,7 @@ impl Shell {
             }
             Act::ModelTrained { asset } => {
                 let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                core::life::trained(&mut self.state, &asset);
                 let loaded = match super::load_anomaly_model(&mut self.state, &dir, &asset) {
                     None => {
                         return Err(format!(
@@ -374,9 +385,33 @@ impl Shell {
                     target: Some(asset.clone()),
                     detail,
                 };
-                tokio::task::block_in_place(|| self.control.audit(&[note]))?;
+                // the new version, with its figures, in the asset's life
+                let path = crate::models::anomaly::asset::model_path(&dir, &asset);
+                let trained = crate::models::anomaly::asset::AssetModel::load(&path).ok();
+                let version = trained.map(|m| crate::lifecycle::ModelVersion::trained_anomaly(who.name(), &m, now));
+                tokio::task::block_in_place(|| {
+                    self.control.audit_with(&[note], |txn| match &version {
+                        Some(v) => crate::lifecycle::record_model(txn, v).map(|_| ()).map_err(|e| e.to_string()),
+                        None => Ok(()),
+                    })
+                })?;
                 self.state.version += 1;
                 loaded.map(|()| format!("the daemon now scores {asset} with the new model"))
+            }
+            Act::RecordMaintenance { asset, kind, part, note, at_ms } => {
+                let (msg, fx) = super::life::record(
+                    &mut self.control,
+                    &mut self.state,
+                    &who,
+                    &asset,
+                    &kind,
+                    &part,
+                    &note,
+                    at_ms,
+                    now,
+                )?;
+                self.carry_out(fx, Some(&who))?;
+                Ok(msg)
             }
             Act::UsersChanged => {
                 let n = tokio::task::block_in_place(|| self.control.users_changed(os_account))?;

@@ -67,6 +67,10 @@ struct RulTrack {
     done_ms: i64,
     cycler: Cycler,
     published: bool,
+    /// Start of the asset's present life when the track was loaded: a maintenance event
+    /// that re-bases the asset (part replaced, sensor recalibrated) after it restarts the
+    /// track from that event.
+    rebased_at: Option<i64>,
 }
 
 impl Worker {
@@ -121,13 +125,14 @@ impl Worker {
         let Some(modified) = modified else {
             return tracks.remove(asset).and_then(|t| t.ok()).map(|_| None);
         };
+        let rebase = self.rebase_at(asset);
         let stale = match tracks.get(asset) {
             None => true,
-            Some(Ok(t)) => t.modified != Some(modified),
+            Some(Ok(t)) => t.modified != Some(modified) || t.rebased_at != rebase,
             Some(Err((m, _))) => *m != Some(modified),
         };
         if stale {
-            let track = self.load_track(&path, now_ms).map_err(|e| (Some(modified), e));
+            let track = self.load_track(&path, now_ms, rebase).map_err(|e| (Some(modified), e));
             match &track {
                 Ok(t) => tracing::info!(
                     "remaining-life model of {asset} loaded ({} tags, cycles of {} s)",
@@ -179,7 +184,20 @@ impl Worker {
         }
     }
 
-    fn load_track(&self, path: &Path, now_ms: i64) -> Result<RulTrack, String> {
+    /// Start of the asset's present life from the store's lifecycle events (the latest
+    /// re-basing maintenance event), if any.
+    fn rebase_at(&self, asset: &str) -> Option<i64> {
+        let h = self.historian.read().ok()?;
+        match crate::lifecycle::events_of(h.database(), asset) {
+            Ok(events) => crate::lifecycle::rebase_at(&events),
+            Err(e) => {
+                tracing::warn!("life events of {asset}: {e}");
+                None
+            }
+        }
+    }
+
+    fn load_track(&self, path: &Path, now_ms: i64, rebase: Option<i64>) -> Result<RulTrack, String> {
         let model = AssetRul::load(path).map_err(|e| e.to_string())?;
         let tags = model
             .model
@@ -199,7 +217,17 @@ impl Worker {
                 tags.iter().filter_map(|&id| first_sample_ms(&h, id, now_ms)).min().unwrap_or(now_ms)
             }
         };
-        Ok(RulTrack { modified: None, model, tags, done_ms: start_ms, cycler: Cycler::default(), published: false })
+        // A re-basing maintenance event starts a new life: history before it is not this part's.
+        let start_ms = rebase.map_or(start_ms, |r| start_ms.max(r));
+        Ok(RulTrack {
+            modified: None,
+            model,
+            tags,
+            done_ms: start_ms,
+            cycler: Cycler::default(),
+            published: false,
+            rebased_at: rebase,
+        })
     }
 
     /// Reads the whole cycles completed since the last call; returns how many were added.

@@ -9,6 +9,7 @@
 pub mod control;
 mod core_task;
 pub mod insight;
+mod life;
 mod snapshot;
 pub mod socket;
 mod writer;
@@ -98,6 +99,7 @@ impl Daemon {
         let tag_ids: Vec<TagId> =
             site.tags.iter().map(|t| hist.tag_id(&t.name)).collect::<Result<_, _>>().map_err(store_err)?;
         let tag_ids = Arc::new(tag_ids);
+        let lives = life::startup(hist.database(), &site);
         let historian = Arc::new(RwLock::new(hist));
 
         let store_status = Arc::new(Mutex::new(StoreStatus::default()));
@@ -108,6 +110,7 @@ impl Daemon {
         let mut tasks = Vec::new();
         let mut write_queues = Vec::new();
         let mut state = State::new(site.clone());
+        state.life = crate::lifecycle::live::LiveLife::from_lives(lives, state.life.policy);
         for asset in &site.assets {
             if let Some(Err(e)) = load_anomaly_model(&mut state, &opts.data_dir, &asset.name) {
                 tracing::warn!("anomaly model of {} not loaded: {e}", asset.name);

@@ -153,6 +153,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
         alarm_summary,
         requests: requests(state),
         audit: Vec::new(),
+        life: Vec::new(),
         site: site.name.clone(),
         now_ms,
         version: state.version,

@@ -181,6 +181,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
         Request::History { tag, from_ms, to_ms } | Request::Trend { tag, from_ms, to_ms, .. } => {
             (tag.clone(), *from_ms, *to_ms)
         }
+        Request::Life { asset } => return super::life::reply(&ctx.historian, &ctx.site, asset.as_deref()),
         Request::Subscribe | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
     };
     let Some(ti) = ctx.site.tag_index(&tag) else {
@@ -208,7 +209,9 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(e) => Reply::Error { message: e.to_string() },
             }
         }
-        Request::Subscribe | Request::Act { .. } => Reply::Error { message: "unexpected".into() },
+        Request::Subscribe | Request::Act { .. } | Request::Life { .. } => {
+            Reply::Error { message: "unexpected".into() }
+        }
     }
 }
 

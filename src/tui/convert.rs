@@ -1,8 +1,8 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
 use mimic_views::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, Priority, QualityView,
-    RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
+    Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
 };
 
 use crate::ipc::{self, LiveSnapshot};
@@ -128,6 +128,27 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 target: a.target.clone(),
                 meaning: a.meaning.clone(),
                 detail: a.detail.clone(),
+            })
+            .collect(),
+        life: live.life.iter().map(life).collect(),
+    }
+}
+
+fn life(l: &ipc::LiveLife) -> LifeRow {
+    LifeRow {
+        asset: l.asset.clone(),
+        commissioned_ms: l.commissioned_ms,
+        rebase_at_ms: l.rebase_at_ms,
+        baseline: l.baseline.clone(),
+        events: l
+            .events
+            .iter()
+            .map(|e| LifeEventRow {
+                ts_ms: e.ts_ms,
+                kind: e.kind.clone(),
+                part: e.part.clone(),
+                note: e.note.clone(),
+                by: e.by.clone(),
             })
             .collect(),
     }

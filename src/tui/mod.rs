@@ -111,7 +111,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             }
                         }
                     }
-                    Event::Reply(Reply::History { .. }) => {}
+                    Event::Reply(Reply::History { .. } | Reply::Life(_)) => {}
                     Event::Reply(Reply::Done { message }) if unlocking => {
                         tracing::info!("daemon: {message}");
                         (unlocking, ui.locked, ui.lock_note) = (false, false, None);
@@ -123,8 +123,16 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         ui.lock_note = Some(format!("Not unlocked: {message}"));
                         dirty = true;
                     }
-                    Event::Reply(Reply::Done { message }) => tracing::info!("daemon: {message}"),
-                    Event::Reply(Reply::Error { message }) => tracing::warn!("daemon: {message}"),
+                    Event::Reply(Reply::Done { message }) => {
+                        tracing::info!("daemon: {message}");
+                        ui.notice = Some(message);
+                        dirty = true;
+                    }
+                    Event::Reply(Reply::Error { message }) => {
+                        tracing::warn!("daemon: {message}");
+                        ui.notice = Some(format!("Refused: {message}"));
+                        dirty = true;
+                    }
                     Event::Disconnected => { snap.connected = false; writer = None; dirty = true; }
                     Event::Resize => { let (w, h) = terminal.size(); ui.resize(w, h); dirty = true; }
                     Event::Stop => break,
@@ -192,6 +200,9 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             }
                             Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
                             Some(Action::Revert { id }) => act(&mut writer, Act::Revert { id }).await,
+                            Some(Action::RecordMaintenance { asset, kind, part, note }) => {
+                                act(&mut writer, Act::RecordMaintenance { asset, kind, part, note, at_ms: None }).await
+                            }
                             Some(Action::Approve { id }) => secret_for = Some(term::Prompt::Approve(id)),
                             Some(Action::Unlock) => secret_for = Some(term::Prompt::Unlock),
                             None => {}

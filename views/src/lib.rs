@@ -37,14 +37,14 @@ mod theme;
 pub mod widgets;
 
 pub use model::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, Priority, QualityView,
-    RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
+    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
+    Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};
 pub use state::{
-    Action, AlarmView, Key, MAX_REASON, MAX_TREND_TAGS, Modal, SHELVE_MINUTES, Screen, SortKey, UiState, handle_key,
-    shelve_label, unacked_alarms, visible_alarms, visible_audit, visible_devices, visible_recommendations,
-    visible_tags, window_start,
+    Action, AlarmView, Key, MAINTENANCE_KINDS, MAX_REASON, MAX_TREND_TAGS, MaintenanceForm, Modal, SHELVE_MINUTES,
+    Screen, SortKey, UiState, handle_key, shelve_label, unacked_alarms, visible_alarms, visible_audit, visible_devices,
+    visible_recommendations, visible_tags, window_start,
 };
 pub use theme::Theme;

@@ -24,6 +24,55 @@ pub struct Snapshot {
     pub recommendations: Vec<RecommendationRow>,
     /// The most recent audit-trail entries, any order (shown newest first).
     pub audit: Vec<AuditRow>,
+    /// Each asset's life (commissioning, recent maintenance), any order.
+    pub life: Vec<LifeRow>,
+}
+
+/// One asset's life: commissioning, recent maintenance events, baseline re-basing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifeRow {
+    /// Asset name (the last element of [`AssetRow::path`]).
+    pub asset: String,
+    pub commissioned_ms: Option<i64>,
+    /// Where the asset's present life starts (its latest replaced part or recalibration).
+    pub rebase_at_ms: Option<i64>,
+    /// Re-basing of the healthy baseline in progress, e.g. `baseline learning 12/60`; empty when none.
+    pub baseline: String,
+    /// Recent events, any order.
+    pub events: Vec<LifeEventRow>,
+}
+
+impl LifeRow {
+    /// The latest maintenance event (commissioning left out).
+    pub fn last_maintenance(&self) -> Option<&LifeEventRow> {
+        self.events.iter().filter(|e| e.kind != "commissioned").max_by_key(|e| e.ts_ms)
+    }
+}
+
+/// One event of an asset's life.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifeEventRow {
+    pub ts_ms: i64,
+    /// `commissioned`, `part-replaced`, `sensor-recalibrated`, `inspection`, `other`.
+    pub kind: String,
+    /// The part replaced or the tag recalibrated (untrusted text).
+    pub part: String,
+    pub note: String,
+    pub by: String,
+}
+
+impl LifeEventRow {
+    /// Short label for a trend mark or a narrow column: `part bearing`, `recal PT-1`, `insp`.
+    pub fn short(&self) -> String {
+        let k = match self.kind.as_str() {
+            "part-replaced" => "part",
+            "sensor-recalibrated" => "recal",
+            "inspection" => "insp",
+            "commissioned" => "comm",
+            _ => "maint",
+        };
+        if self.part.is_empty() { k.to_string() } else { format!("{k} {}", self.part) }
+    }
 }
 
 /// One process tag (a point read from a device).

@@ -119,11 +119,51 @@ pub struct Modal {
     pub duration: Option<usize>,
     /// Why the last Enter was refused, shown in the popup.
     pub error: Option<String>,
+    /// `Some` = the maintenance form (asset, kind, part, note).
+    pub form: Option<MaintenanceForm>,
+}
+
+/// Kinds of maintenance event a crew records (cycled with ←/→ in the form).
+pub const MAINTENANCE_KINDS: [&str; 4] = ["part-replaced", "sensor-recalibrated", "inspection", "other"];
+/// Longest part/tag name in the maintenance form, in characters.
+pub const MAX_PART: usize = 64;
+
+/// The fields of the maintenance popup. Tab / ↑↓ move between fields, ←/→ choose the asset
+/// and kind, text goes into the part and the note.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MaintenanceForm {
+    /// Assets to choose from (names), and the chosen one.
+    pub assets: Vec<String>,
+    pub asset: usize,
+    /// Index into [`MAINTENANCE_KINDS`].
+    pub kind: usize,
+    pub part: String,
+    pub note: String,
+    /// 0 asset, 1 kind, 2 part, 3 note.
+    pub field: usize,
+}
+
+impl MaintenanceForm {
+    pub const FIELDS: usize = 4;
+
+    pub fn kind_name(&self) -> &'static str {
+        MAINTENANCE_KINDS[self.kind.min(MAINTENANCE_KINDS.len() - 1)]
+    }
+
+    fn result(&self) -> Result<Action, String> {
+        let asset = self.assets.get(self.asset).cloned().ok_or_else(|| "No asset to record on.".to_string())?;
+        let kind = self.kind_name();
+        let part = self.part.trim().to_string();
+        if part.is_empty() && matches!(kind, "part-replaced" | "sensor-recalibrated") {
+            return Err(format!("A {kind} event names the part or tag: type it in Part/tag."));
+        }
+        Ok(Action::RecordMaintenance { asset, kind: kind.to_string(), part, note: self.note.trim().to_string() })
+    }
 }
 
 impl Modal {
     fn confirm(title: &str, lines: Vec<String>, action: Action) -> Modal {
-        Modal { title: title.into(), lines, action, reason: None, duration: None, error: None }
+        Modal { title: title.into(), lines, action, reason: None, duration: None, error: None, form: None }
     }
     fn with_reason(mut self) -> Modal {
         self.reason = Some(String::new());
@@ -132,6 +172,9 @@ impl Modal {
 
     /// The action Enter would return, or why it is refused.
     pub fn result(&self) -> Result<Action, String> {
+        if let Some(f) = &self.form {
+            return f.result();
+        }
         let reason = match &self.reason {
             Some(r) if r.trim().is_empty() => return Err("A reason is required: type it, then Enter.".into()),
             Some(r) => r.trim().to_string(),
@@ -340,6 +383,8 @@ pub enum Action {
     /// Ask for a revert of a written change whose effect was off (a new request,
     /// approved like any write).
     Revert { id: u64 },
+    /// Record a maintenance event on an asset (confirmed in the maintenance form).
+    RecordMaintenance { asset: String, kind: String, part: String, note: String },
 }
 
 fn quality_rank(t: &TagRow) -> u8 {
@@ -530,6 +575,7 @@ pub fn window_start(len: usize, selected: usize, scroll: usize, rows: usize) -> 
 
 mod keys;
 pub use keys::handle_key;
+mod maintenance;
 
 #[cfg(test)]
 mod tests;

@@ -173,7 +173,61 @@ fn popups() -> Vec<(&'static str, Screen, Vec<Key>)> {
         ("approve", Screen::Recommendations, vec![Char('y')]),
         ("reject", Screen::Recommendations, vec![Char('n'), Char('n'), Char('o')]),
         ("revert", Screen::Recommendations, vec![Down, Char('r')]),
+        (
+            "maintenance",
+            Screen::Overview,
+            vec![Char('m'), Tab, Right, Tab, Char('P'), Char('T'), Char('1'), Tab, Char('o'), Char('k')],
+        ),
+        ("maintenance_refused", Screen::Overview, vec![Char('m'), Enter]),
     ]
+}
+
+#[test]
+fn the_maintenance_form_records_what_was_typed() {
+    use Key::*;
+    let s = normal();
+    let mut ui = open(&s, Screen::Overview, &[Char('m'), Right, Tab, Tab]);
+    for c in "bearing\u{1b}".chars() {
+        handle_key(&mut ui, &s, Char(c));
+    }
+    handle_key(&mut ui, &s, Tab);
+    for c in "DE side".chars() {
+        handle_key(&mut ui, &s, Char(c));
+    }
+    let act = handle_key(&mut ui, &s, Enter);
+    assert_eq!(
+        act,
+        Some(Action::RecordMaintenance {
+            // the tree starts with Water / Dosing / Pump P-301; → chose the next one
+            asset: "Pump P-101".into(),
+            kind: "part-replaced".into(),
+            part: "bearing".into(),
+            note: "DE side".into(),
+        })
+    );
+    assert!(ui.modal.is_none());
+    // Esc cancels; other screens have no `m`
+    let mut ui = open(&s, Screen::Overview, &[Char('m')]);
+    assert_eq!(handle_key(&mut ui, &s, Esc), None);
+    assert!(ui.modal.is_none());
+    let mut ui = UiState { screen: Screen::Tags, ..Default::default() };
+    handle_key(&mut ui, &s, Char('m'));
+    assert!(ui.modal.is_none());
+}
+
+#[test]
+fn the_trend_marks_maintenance_inside_its_window_and_the_overview_shows_the_last_one() {
+    let s = normal();
+    let ui = UiState { screen: Screen::Trend, trend_tag: Some("PT102.Discharge".into()), ..Default::default() };
+    let text = render(&s, Some(&trend_normal()), &ui, 160, 48).backend().to_string();
+    assert!(text.contains("▾recal PT102") && text.contains("▾part bearing"), "{text}");
+    assert!(text.contains('┆'), "{text}");
+    // the inspection 40 days ago is outside the hour shown
+    assert!(!text.contains("insp"), "{text}");
+    let ui = UiState { screen: Screen::Overview, ..Default::default() };
+    let text = render(&s, None, &ui, 160, 48).backend().to_string();
+    let line = text.lines().find(|l| l.contains("Pump P-101")).unwrap();
+    assert!(line.contains("7.6y") && line.contains("20m part bearing"), "{line}");
 }
 
 fn open(s: &Snapshot, screen: Screen, keys: &[Key]) -> UiState {

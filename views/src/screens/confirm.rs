@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use crate::sanitize::sanitize;
-use crate::state::{Modal, SHELVE_MINUTES, shelve_label};
+use crate::state::{MaintenanceForm, Modal, SHELVE_MINUTES, shelve_label};
 use crate::theme::Theme;
 use crate::widgets::{put, width};
 
@@ -21,6 +21,17 @@ pub fn duration_text(index: usize) -> String {
         .map(|(i, m)| if i == index { format!("[{}]", shelve_label(*m)) } else { format!(" {} ", shelve_label(*m)) })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The maintenance form's fields as (label, value) rows, values sanitised.
+pub fn form_fields(f: &MaintenanceForm) -> [(&'static str, String); 4] {
+    let asset = f.assets.get(f.asset).map_or_else(|| "-".to_string(), |a| sanitize(a).into_owned());
+    [
+        ("Asset ←/→: ", format!("[{asset}]")),
+        ("Kind  ←/→: ", format!("[{}]", f.kind_name())),
+        ("Part/tag:  ", sanitize(&f.part).into_owned()),
+        ("Note:      ", sanitize(&f.note).into_owned()),
+    ]
 }
 
 /// The last `w` cells of `s` (the end of a long reason stays visible while typing).
@@ -72,7 +83,8 @@ pub fn render(m: &Modal, t: Theme, area: Rect, buf: &mut Buffer) {
     let inner_w = usize::from(w.saturating_sub(4)).max(1);
     let lines: Vec<String> = m.lines.iter().map(|l| sanitize(l).into_owned()).collect();
     let text_h: usize = lines.iter().map(|l| wrapped_rows(l, inner_w)).sum();
-    let fields = usize::from(m.reason.is_some()) + usize::from(m.duration.is_some());
+    let form_rows = if m.form.is_some() { MaintenanceForm::FIELDS } else { 0 };
+    let fields = usize::from(m.reason.is_some()) + usize::from(m.duration.is_some()) + form_rows;
     let extra = if fields > 0 { fields + 1 } else { 0 } + usize::from(m.error.is_some());
     let h = ((text_h + extra + 2) as u16).min(area.height);
     let popup = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
@@ -107,6 +119,18 @@ pub fn render(m: &Modal, t: Theme, area: Rect, buf: &mut Buffer) {
         let room = usize::from(body.width.saturating_sub(lw + 1));
         let shown = format!("{}█", tail(&sanitize(r), room));
         put(buf, body.x + lw.min(body.width), y, body.width.saturating_sub(lw), &shown, t.normal(), false);
+    }
+    if let Some(f) = &m.form {
+        for (i, (label, value)) in form_fields(f).into_iter().enumerate().rev() {
+            y = y.saturating_sub(1).max(body.y);
+            let focus = i == f.field;
+            let label = format!("{}{label}", if focus { "▸ " } else { "  " });
+            let lw = width(&label) as u16;
+            put(buf, body.x, y, body.width, &label, if focus { t.key() } else { t.dim() }, false);
+            let room = usize::from(body.width.saturating_sub(lw + 1));
+            let shown = if focus && i >= 2 { format!("{}█", tail(&value, room)) } else { tail(&value, room) };
+            put(buf, body.x + lw.min(body.width), y, body.width.saturating_sub(lw), &shown, t.normal(), false);
+        }
     }
     if fields > 0 {
         y = y.saturating_sub(1).max(body.y);

@@ -10,7 +10,11 @@ use crate::widgets::put;
 /// Keys of `screen`, then the global keys, as `(keys, meaning)`.
 pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
     let mut v: Vec<(&str, &str)> = match screen {
-        Screen::Overview => vec![("↑ ↓ PgUp PgDn", "scroll the asset tree"), ("Home End", "top / bottom of the tree")],
+        Screen::Overview => vec![
+            ("↑ ↓ PgUp PgDn", "scroll the asset tree"),
+            ("Home End", "top / bottom of the tree"),
+            ("m", "record maintenance on an asset (engineer)"),
+        ],
         Screen::Tags => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),
             ("Home End", "first / last tag"),

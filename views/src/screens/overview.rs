@@ -163,6 +163,28 @@ fn tree_row<'a>(l: &TreeLine<'a>, t: Theme, model: bool) -> Vec<CellText<'a>> {
     row
 }
 
+/// Time in service as text: `7.6y`, `120d`, `5h`.
+pub fn service_age(ms: i64) -> String {
+    if ms >= 365 * 86_400_000 { format!("{:.1}y", ms as f64 / (365.25 * 86_400_000.0)) } else { format::age(ms) }
+}
+
+/// Age and last maintenance cells of an asset line (empty for groups and unknown assets);
+/// an asset whose baseline is re-basing after maintenance is shown in the warning style.
+fn life_cells<'a>(snapshot: &Snapshot, l: &TreeLine<'_>, t: Theme, wide: bool) -> [CellText<'a>; 2] {
+    let row = if l.leaf { snapshot.life.iter().find(|r| r.asset == l.label) } else { None };
+    let Some(row) = row else { return [(Cow::Borrowed(""), t.dim()), (Cow::Borrowed(""), t.dim())] };
+    let age = row.commissioned_ms.map(|c| service_age(snapshot.now_ms.saturating_sub(c))).unwrap_or_default();
+    let last = row
+        .last_maintenance()
+        .map(|e| {
+            let what = if wide { e.short() } else { e.short().split(' ').next().unwrap_or_default().to_string() };
+            format!("{} {}", format::age(snapshot.now_ms.saturating_sub(e.ts_ms)), sanitize(&what))
+        })
+        .unwrap_or_default();
+    let style = if row.baseline.is_empty() { t.normal() } else { t.warn() };
+    [(Cow::Owned(age), t.dim()), (Cow::Owned(last), style)]
+}
+
 const TREE_COLS: [Col; 5] = [
     Col::flex("Asset", 1),
     Col::right("Tags", 5),
@@ -247,7 +269,33 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
     } else if model {
         cols.extend(MODEL_COLS);
     }
-    let rows: Vec<_> = lines[start..].iter().take(rows_h).map(|l| tree_row(l, t, model)).collect();
+    // asset life (age since commissioning, last maintenance) when any is recorded
+    let life = snapshot.life.iter().any(|l| l.commissioned_ms.is_some() || !l.events.is_empty());
+    // narrow: only the last maintenance's age and kind; wide: time in service, and the part
+    let wide = inner.width >= 90;
+    if life {
+        if wide {
+            cols.push(Col::right("Age", 6));
+            cols.push(Col::fixed("Last maint.", 16));
+        } else {
+            cols.push(Col::fixed("Maint", 9));
+        }
+    }
+    let rows: Vec<_> = lines[start..]
+        .iter()
+        .take(rows_h)
+        .map(|l| {
+            let mut row = tree_row(l, t, model);
+            if life {
+                let [age, last] = life_cells(snapshot, l, t, wide);
+                if wide {
+                    row.push(age);
+                }
+                row.push(last);
+            }
+            row
+        })
+        .collect();
     draw_table(buf, inner, &cols, t.header(), &rows, None, t.selected());
     if lines.len() > rows_h {
         let more = format!(" {}-{} of {} ", start + 1, (start + rows_h).min(lines.len()), lines.len());

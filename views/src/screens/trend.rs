@@ -254,6 +254,47 @@ impl Widget for &MinMaxChart<'_> {
     }
 }
 
+/// Maintenance events of the main tag's asset inside the window, as (plot column, label),
+/// oldest first.
+pub fn maintenance_marks(snapshot: &Snapshot, data: &TrendData, plot_w: u16) -> Vec<(u16, String)> {
+    let span = i128::from(data.to_ms.saturating_sub(data.from_ms));
+    let Some(asset) = snapshot.tags.iter().find(|t| t.name == data.tag).map(|t| t.asset.as_str()) else {
+        return Vec::new();
+    };
+    let Some(life) = snapshot.life.iter().find(|l| l.asset == asset) else { return Vec::new() };
+    if span <= 0 || plot_w == 0 {
+        return Vec::new();
+    }
+    let mut marks: Vec<(i64, u16, String)> = life
+        .events
+        .iter()
+        .filter(|e| e.ts_ms >= data.from_ms && e.ts_ms < data.to_ms)
+        .map(|e| {
+            let x = i128::from(e.ts_ms - data.from_ms) * i128::from(plot_w) / span;
+            (e.ts_ms, u16::try_from(x).unwrap_or(plot_w - 1).min(plot_w - 1), e.short())
+        })
+        .collect();
+    marks.sort_by_key(|m| m.0);
+    marks.into_iter().map(|(_, x, l)| (x, l)).collect()
+}
+
+/// Each mark as a dashed vertical line over blank plot cells, labelled `▾label` on the
+/// plot's top row (cut at the next mark or the edge).
+fn draw_marks(marks: &[(u16, String)], t: Theme, plot: Rect, buf: &mut Buffer) {
+    for (i, (x, label)) in marks.iter().enumerate() {
+        let cx = plot.x + x;
+        for cy in plot.y..plot.bottom() {
+            let cell = &mut buf[(cx, cy)];
+            if cell.symbol() == " " || cell.symbol() == "·" {
+                cell.set_symbol("┆").set_style(t.warn());
+            }
+        }
+        let end = marks.get(i + 1).map_or(plot.right(), |(nx, _)| plot.x + nx);
+        let room = end.saturating_sub(cx);
+        put(buf, cx, plot.y, room, &format!("▾{label}"), t.warn(), false);
+    }
+}
+
 /// Time text of the cursor: `HH:MM:SS`, with the date when the window or
 /// the column spans more than a day.
 fn when(ms: i64, long: bool) -> String {
@@ -261,7 +302,7 @@ fn when(ms: i64, long: bool) -> String {
 }
 
 /// Renders the Trend body into `area`.
-pub fn render(trend: Option<&TrendData>, _snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+pub fn render(trend: Option<&TrendData>, snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
@@ -322,6 +363,9 @@ pub fn render(trend: Option<&TrendData>, _snapshot: &Snapshot, ui: &UiState, are
     (&MinMaxChart { data, theme: t }).render(chart, buf);
     // cursor: a vertical marker (│ on blank cells, reversed cells on bars)
     let plot = plot_area(chart);
+    if chart.height >= 3 && plot.width > 0 {
+        draw_marks(&maintenance_marks(snapshot, data, plot.width), t, plot, buf);
+    }
     let cursor = ui.trend_cursor.filter(|_| chart.height >= 3 && chart.width >= 12 && plot.width > 0);
     if let Some(c) = cursor {
         let c = c.min(usize::from(plot.width) - 1);

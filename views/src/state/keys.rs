@@ -44,6 +44,12 @@ fn reset_filtered(ui: &mut UiState) {
 /// (only with valid input), Esc cancels, everything else is swallowed.
 fn modal_key(ui: &mut UiState, key: Key) -> Option<Action> {
     let m = ui.modal.as_mut()?;
+    if let Some(f) = m.form.as_mut()
+        && super::maintenance::key(f, key)
+    {
+        m.error = None;
+        return None;
+    }
     match key {
         Key::Esc => {
             ui.modal = None;
@@ -374,6 +380,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
         }
         Key::Char(c @ ('a' | 'A' | 'h' | 'u' | 'o')) if ui.screen == Screen::Alarms => alarm_key(ui, snapshot, c),
         Key::Char(c @ ('y' | 'n' | 'r')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
+        Key::Char('m') if ui.screen == Screen::Overview => super::maintenance::open(ui, snapshot),
         _ => return navigate(ui, snapshot, key),
     }
     None

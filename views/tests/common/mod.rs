@@ -161,7 +161,42 @@ pub fn normal() -> Snapshot {
         },
         recommendations: recommendations_normal(),
         audit: audit_normal(),
+        life: life_normal(),
     }
+}
+
+/// P-101 had its bearing replaced 20 minutes ago (inside the trend window) and is
+/// re-learning its baseline; T-201 was only commissioned.
+pub fn life_normal() -> Vec<LifeRow> {
+    let day = 86_400_000;
+    let ev = |ts_ms: i64, kind: &str, part: &str, note: &str| LifeEventRow {
+        ts_ms,
+        kind: kind.into(),
+        part: part.into(),
+        note: note.into(),
+        by: "eve".into(),
+    };
+    vec![
+        LifeRow {
+            asset: "Pump P-101".into(),
+            commissioned_ms: Some(NOW - 2_777 * day),
+            rebase_at_ms: Some(NOW - 1_200_000),
+            baseline: "baseline learning 12/60".into(),
+            events: vec![
+                ev(NOW - 2_777 * day, "commissioned", "", "from the site file"),
+                ev(NOW - 40 * day, "inspection", "", "seal ok"),
+                ev(NOW - 2_400_000, "sensor-recalibrated", "PT102", ""),
+                ev(NOW - 1_200_000, "part-replaced", "bearing", "drive end bearing worn"),
+            ],
+        },
+        LifeRow {
+            asset: "Tank T-201".into(),
+            commissioned_ms: Some(NOW - 300 * day),
+            rebase_at_ms: Some(NOW - 300 * day),
+            baseline: String::new(),
+            events: vec![ev(NOW - 300 * day, "commissioned", "", "")],
+        },
+    ]
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -678,6 +713,16 @@ pub fn hostile() -> Snapshot {
         r.status = if r.status == "pending" { r.status.clone() } else { format!("{}{EVIL}", r.status) };
         r.approvals = vec![format!("Mallory{EVIL} 接続")];
     }
+    for l in &mut s.life {
+        l.asset = format!("{EVIL}{}", l.asset);
+        for e in &mut l.events {
+            e.part = format!("{EVIL}軸受🔥{}", e.part);
+        }
+    }
+    // the trend's tag belongs to this asset (see the tags above)
+    let mut own = s.life[0].clone();
+    own.asset = format!("資産{EVIL}🚰");
+    s.life.push(own);
     for a in &mut s.audit {
         a.user = format!("root{EVIL}");
         a.action = format!("ack{EVIL}");

@@ -1,0 +1,183 @@
+//! The shell's side of asset life: commissioning from the site file at start, recording a
+//! crew's maintenance event (audited in the same transaction as it is stored, and only then
+//! re-basing the asset in the core), storing what the core learnt (prediction errors,
+//! refitted baselines), and answering `Request::Life`.
+
+use std::path::Path;
+use std::sync::RwLock;
+
+use super::control::{Control, Identity, Note};
+use crate::audit::Action;
+use crate::config::Site;
+use crate::core::{self, Effect, State};
+use crate::historian::Historian;
+use crate::ipc::{LiveLife, LiveLifeEvent, Reply};
+use crate::lifecycle::{self, Life, live::LifeEffect};
+
+/// Record each asset's commissioning date from the site file (once), then read every
+/// asset's life. Problems are logged: a twin without its history of maintenance still runs.
+pub fn startup(db: &redb::Database, site: &Site) -> Vec<Life> {
+    for a in &site.assets {
+        if let Some(ms) = a.commissioned_ms {
+            match lifecycle::commission(db, &a.name, ms) {
+                Ok(true) => tracing::info!("asset {} commissioned {}", a.name, crate::cli::format_ts(ms)),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("commissioning of {} not recorded: {e}", a.name),
+            }
+        }
+    }
+    lifecycle::all_lives(db).unwrap_or_else(|e| {
+        tracing::warn!("asset life not read from the store: {e}");
+        Vec::new()
+    })
+}
+
+/// Asset life for the terminals' snapshot.
+pub fn rows(state: &State) -> Vec<LiveLife> {
+    state
+        .life
+        .assets
+        .iter()
+        .map(|(asset, l)| LiveLife {
+            asset: asset.clone(),
+            commissioned_ms: l.commissioned_ms,
+            rebase_at_ms: l.rebase_at,
+            baseline: l.baseline.text(),
+            events: l
+                .events
+                .iter()
+                .map(|e| LiveLifeEvent {
+                    ts_ms: e.ts_ms,
+                    kind: e.kind.name().into(),
+                    part: e.part.clone(),
+                    note: e.note.clone(),
+                    by: e.by.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The answer to `Request::Life`.
+pub fn reply(historian: &RwLock<Historian>, site: &Site, asset: Option<&str>) -> Reply {
+    let tags: Vec<String> = match asset {
+        Some(a) => {
+            let Some(ai) = site.assets.iter().position(|x| x.name == a) else {
+                return Reply::Error { message: format!("no asset `{}` in the site", a.escape_debug()) };
+            };
+            site.tags.iter().filter(|t| t.asset == Some(ai)).map(|t| t.name.clone()).collect()
+        }
+        None => Vec::new(),
+    };
+    let Ok(h) = historian.read() else { return Reply::Error { message: "store unavailable".into() } };
+    match lifecycle::report(h.database(), asset, &tags) {
+        Ok(r) => Reply::Life(Box::new(r)),
+        Err(e) => Reply::Error { message: e.to_string() },
+    }
+}
+
+/// A maintenance event from a terminal or `mimic maintenance add`, by an authorised user:
+/// checked, stored with its audit entry in one transaction, then handed to the core.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    control: &mut Control,
+    state: &mut State,
+    who: &Identity,
+    asset: &str,
+    kind: &str,
+    part: &str,
+    note: &str,
+    at_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(String, Vec<Effect>), String> {
+    if state.site.assets.iter().all(|a| a.name != asset) {
+        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
+    }
+    let ts_ms = at_ms.unwrap_or(now_ms);
+    if ts_ms > now_ms + 60_000 {
+        return Err("a maintenance event cannot be recorded in the future".into());
+    }
+    let event = lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms).map_err(|e| e.to_string())?;
+    let note = Note {
+        user: who.name().to_string(),
+        full_name: Some(who.full_name.clone()),
+        action: Action::MaintenanceEvent,
+        meaning: None,
+        target: Some(asset.to_string()),
+        detail: event.line(),
+    };
+    let mut stored = None;
+    tokio::task::block_in_place(|| {
+        control.audit_with(&[note], |txn| {
+            stored = Some(lifecycle::record_event(txn, &event).map_err(|e| e.to_string())?);
+            Ok(())
+        })
+    })?;
+    let stored = stored.unwrap_or(event);
+    let rebases = stored.kind.rebases();
+    let what = stored.kind.name();
+    let fx = core::life::maintenance(state, stored, now_ms);
+    let after = if rebases { "; its healthy baseline and remaining life re-base from it" } else { "" };
+    Ok((format!("{what} recorded on {asset}{after}"), fx))
+}
+
+/// Store what the core learnt. Blocking (redb commits); failures are logged.
+pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
+    match effect {
+        LifeEffect::PredictionError(e) => {
+            let h = control.historian.clone();
+            let r = h.read().map_err(|_| "store lock poisoned".to_string()).and_then(|h| {
+                let txn = h.database().begin_write().map_err(|e| e.to_string())?;
+                let stored = lifecycle::record_error(&txn, &e).map_err(|e| e.to_string())?;
+                txn.commit().map_err(|e| e.to_string())?;
+                Ok(stored)
+            });
+            match r {
+                Ok(s) => tracing::info!(
+                    "{} -> {}: predicted {:.3}, observed {:.3} (request {})",
+                    s.manipulated,
+                    s.controlled,
+                    s.y_predicted,
+                    s.y_observed,
+                    s.request
+                ),
+                Err(err) => tracing::warn!("prediction error of request {} not stored: {err}", e.request),
+            }
+        }
+        LifeEffect::Refit { model, version } => {
+            let path = crate::models::anomaly::asset::model_path(data_dir, &model.asset);
+            let saved = model.save(&path).map_err(|e| e.to_string());
+            let detail = match &saved {
+                Ok(()) => format!("{}: {}", version.note, version.accuracy_text()),
+                Err(e) => format!("{} (scoring with it, but the file was not saved: {e})", version.note),
+            };
+            let note = Note {
+                user: "mimic".into(),
+                full_name: None,
+                action: Action::ModelRetrain,
+                meaning: None,
+                target: Some(model.asset.clone()),
+                detail,
+            };
+            let r = control.audit_with(&[note], |txn| {
+                lifecycle::record_model(txn, &version).map(|_| ()).map_err(|e| e.to_string())
+            });
+            if let Err(e) = r {
+                tracing::warn!("refitted baseline of {} not recorded: {e}", model.asset);
+            }
+        }
+        LifeEffect::RefitFailed { asset, reason } => {
+            let note = Note {
+                user: "mimic".into(),
+                full_name: None,
+                action: Action::Other("baseline refit failed".into()),
+                meaning: None,
+                target: Some(asset.clone()),
+                detail: format!("the previous anomaly model scores again: {reason}"),
+            };
+            if let Err(e) = control.audit(&[note]) {
+                tracing::warn!("failed refit of {asset} not audited: {e}");
+            }
+        }
+    }
+}
