@@ -271,15 +271,25 @@ fn render_tree(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) 
     }
     // asset life (age since commissioning, last maintenance) when any is recorded
     let life = snapshot.life.iter().any(|l| l.commissioned_ms.is_some() || !l.events.is_empty());
-    // narrow: only the last maintenance's age and kind; wide: time in service, and the part
-    let wide = inner.width >= 90;
+    // narrow: only the last maintenance's age and kind; wide: time in service, and the part.
+    // Asset names come first: the life columns only take room the names do not need.
+    let names = lines.iter().map(|l| l.depth * 2 + 2 + crate::widgets::width(l.label)).max().unwrap_or(0);
+    let need = names.min(24) as u16;
+    let taken = |cols: &[Col]| cols.iter().filter(|c| c.flex == 0).map(|c| c.width + 1).sum::<u16>();
+    let room = |extra: u16| inner.width.saturating_sub(taken(&cols) + extra + 1);
+    let wide_cols = [Col::right("Age", 6), Col::fixed("Last maint.", 16)];
+    let narrow_cols = [Col::fixed("Maint", 9)];
+    let (life, wide) = if !life {
+        (false, false)
+    } else if room(taken(&wide_cols)) >= need {
+        (true, true)
+    } else if room(taken(&narrow_cols)) >= need {
+        (true, false)
+    } else {
+        (false, false)
+    };
     if life {
-        if wide {
-            cols.push(Col::right("Age", 6));
-            cols.push(Col::fixed("Last maint.", 16));
-        } else {
-            cols.push(Col::fixed("Maint", 9));
-        }
+        cols.extend(if wide { &wide_cols[..] } else { &narrow_cols[..] });
     }
     let rows: Vec<_> = lines[start..]
         .iter()
