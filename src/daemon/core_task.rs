@@ -250,7 +250,7 @@ impl Shell {
             // the secret is the check: any configured user may unlock their terminal
             Act::Unlock { .. } => {}
             // the daemon compares the file itself: nothing to trust but the file
-            Act::UsersChanged => {}
+            Act::UsersChanged {} => {}
             Act::ModelTrained { .. } => need(Command::RetrainModel)?,
             Act::Recommend { .. } => need(Command::RequestWrite)?,
         }
@@ -360,7 +360,7 @@ impl Shell {
                 self.state.version += 1;
                 loaded.map(|()| format!("the daemon now scores {asset} with the new model"))
             }
-            Act::UsersChanged => {
+            Act::UsersChanged {} => {
                 let n = tokio::task::block_in_place(|| self.control.users_changed(os_account))?;
                 Ok(format!("{n} user-management change(s) audited"))
             }
