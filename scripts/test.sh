@@ -17,7 +17,7 @@ die() { printf 'test.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- Debian packages
 # installed when dpkg does not list them as installed
-APT_PACKAGES=(mbpoll socat mosquitto tmux python3-venv)
+APT_PACKAGES=(mbpoll socat mosquitto tmux python3-venv faketime)
 
 step "Debian packages: ${APT_PACKAGES[*]}"
 missing=()

@@ -12,11 +12,30 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 
+/// Parses one request line (without its newline). Anything but exactly one known
+/// request with exactly its fields, of their types, is refused with a message naming the
+/// problem (serde's: the unknown field, the wrong type, the missing field, the position).
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+    if line.len() > MAX_LINE {
+        return Err(format!("request too long: more than {MAX_LINE} bytes"));
+    }
+    // serde also reads an internally tagged enum from an array (`["subscribe"]`,
+    // `["history","a",0,1]`): only objects are requests.
+    let shape: serde_json::Value = serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
+    if !shape.is_object() || shape.get("act").is_some_and(|a| !a.is_object()) {
+        return Err("malformed request: a request is a JSON object (and its `act` an object)".into());
+    }
+    // typed from the bytes, not the value: a duplicate field is an error here
+    serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "req", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     /// Send the live snapshot now and whenever it changes (at most a few times a second).
-    Subscribe,
+    /// (A struct variant, not a unit one: serde lets a unit variant of an internally
+    /// tagged enum through with unknown fields, `deny_unknown_fields` or not.)
+    Subscribe {},
     /// Stored samples of one tag in `[from_ms, to_ms)`.
     History { tag: String, from_ms: i64, to_ms: i64 },
     /// Min/max columns of one tag over `[from_ms, to_ms)`, for a trend `columns` wide.
@@ -68,7 +87,8 @@ pub enum Act {
     },
     /// `mimic user` changed the users file: audit the changes, attributed to the
     /// account asking (the daemon finds the changes itself, by comparing the file).
-    UsersChanged,
+    /// A struct variant so that unknown fields are refused (see [`Request::Subscribe`]).
+    UsersChanged {},
     /// A model's recommendation (`mimic recommend --request`): a write request like any
     /// other, carrying its predicted effect, which is checked after the write settles.
     Recommend {
@@ -130,7 +150,7 @@ impl std::fmt::Debug for Act {
             Act::Reject { id, reason } => write!(f, "Reject {{ id: {id}, reason: {reason:?} }}"),
             Act::Revert { id } => write!(f, "Revert {{ id: {id} }}"),
             Act::Unlock { .. } => write!(f, "Unlock {{ secret: <redacted> }}"),
-            Act::UsersChanged => write!(f, "UsersChanged"),
+            Act::UsersChanged {} => write!(f, "UsersChanged"),
             Act::Recommend { tag, value, kpi, .. } => {
                 write!(f, "Recommend {{ tag: {tag:?}, value: {value}, kpi: {kpi:?} }}")
             }
@@ -447,6 +467,46 @@ mod tests {
         );
         assert!(serde_json::from_str::<Request>(r#"{"req":"history","tag":"a"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"req":"write"}"#).is_err());
+    }
+
+    #[test]
+    fn every_unknown_field_wrong_type_or_overlong_line_is_refused_by_name() {
+        let refused = |line: &str, says: &str| {
+            let e = parse_request(line.as_bytes()).expect_err(line);
+            assert!(e.contains(says), "{line}: {e}");
+        };
+        // unit-like requests and acts, with and without a stray field
+        assert_eq!(parse_request(br#"{"req":"subscribe"}"#), Ok(Request::Subscribe {}));
+        assert_eq!(serde_json::to_string(&Request::Subscribe {}).unwrap(), r#"{"req":"subscribe"}"#);
+        refused(r#"{"req":"subscribe","evil":1}"#, "unknown field `evil`");
+        refused(r#"{"evil":1,"req":"subscribe"}"#, "unknown field `evil`");
+        let users = r#"{"req":"act","act":{"act":"users_changed"}}"#;
+        assert_eq!(parse_request(users.as_bytes()), Ok(Request::Act { act: Act::UsersChanged {} }));
+        refused(r#"{"req":"act","act":{"act":"users_changed","evil":1}}"#, "unknown field `evil`");
+        refused(r#"{"req":"act","act":{"act":"ack_alarm","id":1},"evil":1}"#, "unknown field `evil`");
+        refused(r#"{"req":"act","act":{"act":"ack_alarm","id":1,"evil":1}}"#, "unknown field `evil`");
+        refused(r#"{"req":"trend","tag":"a","from_ms":0,"to_ms":1,"columns":8,"x":null}"#, "unknown field `x`");
+        // wrong types, missing fields, duplicates, unknown requests
+        refused(r#"{"req":"history","tag":7,"from_ms":0,"to_ms":1}"#, "invalid type: integer `7`");
+        refused(r#"{"req":"history","tag":"a","from_ms":"0","to_ms":1}"#, "invalid type: string");
+        refused(r#"{"req":"trend","tag":"a","from_ms":0,"to_ms":1,"columns":-1}"#, "invalid value");
+        refused(r#"{"req":"act","act":{"act":"ack_alarm","id":1.5}}"#, "invalid type: floating point");
+        refused(
+            r#"{"req":"act","act":{"act":"shelve_alarm","id":1,"reason":"r","minutes":4294967296}}"#,
+            "invalid value",
+        );
+        refused(r#"{"req":"history","tag":"a","from_ms":0}"#, "missing field `to_ms`");
+        refused(r#"{"req":"history","tag":"a","tag":"b","from_ms":0,"to_ms":1}"#, "duplicate field `tag`");
+        refused(r#"{"req":"shutdown"}"#, "unknown variant `shutdown`");
+        refused(r#"{"req":"subscribe"} {"req":"subscribe"}"#, "trailing characters");
+        refused(r#"{"req":7}"#, "malformed request");
+        refused(r#"["subscribe"]"#, "a request is a JSON object");
+        refused(r#"["history","a",0,1]"#, "a request is a JSON object");
+        refused(r#"{"req":"act","act":["ack_alarm",1]}"#, "a request is a JSON object");
+        // one byte over the limit, even if it would parse
+        let pad = " ".repeat(MAX_LINE);
+        refused(&format!("{{\"req\":\"subscribe\"}}{pad}"), "request too long: more than 65536 bytes");
+        assert!(parse_request(format!("{{\"req\":\"subscribe\"}}{}", &pad[..MAX_LINE - 20]).as_bytes()).is_ok());
     }
 
     #[test]

@@ -122,9 +122,32 @@ fn malformed_requests_are_refused_without_affecting_other_terminals() {
     raw.still_serves("invalid UTF-8");
     raw.refused("raw invalid UTF-8", b"\xff\xff\xff\x00\x01\x1b[2J\n");
     raw.refused("NUL bytes", b"\0\0\0\0\n");
-    raw.refused("unknown field", b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"evil\":1}\n");
+    let m = raw.refused("unknown field", b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"evil\":1}\n");
+    assert!(m.contains("unknown field `evil`"), "{m}");
+    // Requests without fields of their own refuse stray ones too (no subscription, no act).
+    let m = raw.refused("unknown field on subscribe", b"{\"req\":\"subscribe\",\"evil\":1}\n");
+    assert!(m.contains("unknown field `evil`"), "{m}");
+    let m = raw.refused(
+        "unknown field on an act without fields",
+        b"{\"req\":\"act\",\"act\":{\"act\":\"users_changed\",\"evil\":1}}\n",
+    );
+    assert!(m.contains("unknown field `evil`"), "{m}");
+    let m = raw.refused(
+        "unknown field beside an act",
+        b"{\"req\":\"act\",\"act\":{\"act\":\"ack_alarm\",\"id\":1},\"x\":0}\n",
+    );
+    assert!(m.contains("unknown field `x`"), "{m}");
+    let m = raw.refused("wrong type in an act", b"{\"req\":\"act\",\"act\":{\"act\":\"ack_alarm\",\"id\":\"1\"}}\n");
+    assert!(m.contains("invalid type: string \"1\""), "{m}");
+    let m = raw.refused(
+        "negative column count",
+        b"{\"req\":\"trend\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"columns\":-3}\n",
+    );
+    assert!(m.contains("invalid value"), "{m}");
+    raw.still_serves("unknown fields and wrong types");
     raw.refused("unknown request", b"{\"req\":\"shutdown\"}\n");
-    raw.refused("wrong types", b"{\"req\":\"history\",\"tag\":7,\"from_ms\":\"x\",\"to_ms\":[]}\n");
+    let m = raw.refused("wrong types", b"{\"req\":\"history\",\"tag\":7,\"from_ms\":\"x\",\"to_ms\":[]}\n");
+    assert!(m.contains("invalid type"), "{m}");
     raw.refused(
         "number overflow",
         b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":1e999,\"to_ms\":99999999999999999999999}\n",
@@ -142,7 +165,7 @@ fn malformed_requests_are_refused_without_affecting_other_terminals() {
     let mut big = vec![b'x'; 8 << 20];
     big.push(b'\n');
     let m = raw.refused("overlong line", &big);
-    assert!(m.contains("too long"), "{m}");
+    assert!(m.contains("request too long: more than 65536 bytes"), "{m}");
     raw.still_serves("overlong line");
     // Many bad lines at once: each gets its own refusal, in order.
     raw.send(&b"nope\n".repeat(200));

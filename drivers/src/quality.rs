@@ -26,6 +26,10 @@ pub enum Reason {
     DeviceFlag,
     /// The tag has not been read yet.
     NotYetRead,
+    /// The value is fine but its time is not: the clock stepped back and the stored
+    /// sample was given a time just after the tag's previous one (see the daemon's
+    /// clock module). Only ever stored, never live.
+    TimeAdjusted,
 }
 
 impl Reason {
@@ -39,6 +43,7 @@ impl Reason {
             Reason::Stale => 6,
             Reason::DeviceFlag => 7,
             Reason::NotYetRead => 8,
+            Reason::TimeAdjusted => 9,
         }
     }
 
@@ -52,6 +57,7 @@ impl Reason {
             6 => Reason::Stale,
             7 => Reason::DeviceFlag,
             8 => Reason::NotYetRead,
+            9 => Reason::TimeAdjusted,
             _ => return None,
         })
     }
@@ -68,6 +74,7 @@ impl fmt::Display for Reason {
             Reason::Stale => f.write_str("stale"),
             Reason::DeviceFlag => f.write_str("device flag"),
             Reason::NotYetRead => f.write_str("not yet read"),
+            Reason::TimeAdjusted => f.write_str("time adjusted after a clock step"),
         }
     }
 }
@@ -169,7 +176,10 @@ mod tests {
             Reason::Stale,
             Reason::DeviceFlag,
             Reason::NotYetRead,
+            Reason::TimeAdjusted,
         ];
+        // Stored codes never change meaning: a new reason only appends an id.
+        assert_eq!(Quality::Uncertain(Reason::TimeAdjusted).to_code(), (1 << 14) | (9 << 8));
         assert_eq!(Quality::from_code(0), Some(Quality::Good));
         for r in reasons {
             for q in [Quality::Bad(r), Quality::Uncertain(r)] {

@@ -247,6 +247,18 @@ impl AlarmEngine {
     }
 
     /// Acknowledge an alarm: active → acknowledged-active, returned-to-normal → normal.
+    /// The wall clock stepped: `rebase` maps a time of the old clock to the new one.
+    /// Applied to the times running delays and shelving are measured from, so that each
+    /// keeps its length.
+    pub fn shift_clock(&mut self, rebase: impl Fn(i64) -> i64) {
+        for a in &mut self.alarms {
+            a.cond.since = a.cond.since.map(&rebase);
+            if let Some(s) = &mut a.shelved {
+                s.until_ms = rebase(s.until_ms);
+            }
+        }
+    }
+
     pub fn acknowledge(&mut self, id: AlarmId, user: &str, now_ms: i64) -> Result<AlarmEvent, AlarmError> {
         let i = self.index(id)?;
         let user = required(user, AlarmError::NoUser)?;

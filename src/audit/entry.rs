@@ -41,6 +41,8 @@ pub enum Action {
     Lockout,
     ModelRetrain,
     MaintenanceEvent,
+    /// The wall clock stepped (back or forward) while the daemon ran.
+    ClockStep,
     Other(String),
 }
 
@@ -69,6 +71,7 @@ impl Action {
             Action::Lockout => 16,
             Action::ModelRetrain => 17,
             Action::MaintenanceEvent => 18,
+            Action::ClockStep => 19,
             Action::Other(_) => OTHER_CODE,
         }
     }
@@ -94,6 +97,7 @@ impl Action {
             16 => Action::Lockout,
             17 => Action::ModelRetrain,
             18 => Action::MaintenanceEvent,
+            19 => Action::ClockStep,
             _ => return None,
         })
     }
@@ -119,6 +123,7 @@ impl Action {
             Action::Lockout => "lockout",
             Action::ModelRetrain => "model_retrain",
             Action::MaintenanceEvent => "maintenance_event",
+            Action::ClockStep => "clock_step",
             Action::Other(s) => return format!("other:{s}"),
         };
         n.to_string()

@@ -115,8 +115,12 @@ fn every_action_round_trips_with_distinct_codes() {
         Action::Lockout,
         Action::ModelRetrain,
         Action::MaintenanceEvent,
+        Action::ClockStep,
         Action::Other("x".into()),
     ];
+    // Codes are the stored format: existing ones never move.
+    assert_eq!(Action::MaintenanceEvent.code(), 18);
+    assert_eq!(Action::ClockStep.code(), 19);
     let mut codes = std::collections::HashSet::new();
     let mut names = std::collections::HashSet::new();
     for a in all {

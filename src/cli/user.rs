@@ -152,7 +152,7 @@ fn audit_changes(data: &Path, path: &Path, before: Users) -> anyhow::Result<()> 
         })
         .collect();
     if !entries.is_empty() {
-        println!("audit: {}", super::record::record(data, &entries, crate::ipc::Act::UsersChanged)?);
+        println!("audit: {}", super::record::record(data, &entries, crate::ipc::Act::UsersChanged {})?);
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ use mimic_drivers::modbus::ModbusPoint;
 use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
 pub use mqtt::MqttConfig;
+pub use profile::parse_text as parse_profile;
 
 /// One problem in a site file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -100,11 +100,24 @@ pub(super) fn load(path: &Path, errors: &mut Vec<ConfigError>) -> Option<Profile
             return None;
         }
     };
-    let mut cx = Ctx { file: PathBuf::from(path), text: &text, errors: Vec::new() };
+    match parse_text(path, &text) {
+        Ok(p) => Some(p),
+        Err(mut errs) => {
+            errors.append(&mut errs);
+            None
+        }
+    }
+}
+
+/// Parse and check the text of a profile (diagnostics name `path`): the loader without
+/// the file, for tests and fuzzing with profiles embedded in the binary.
+pub fn parse_text(path: &Path, text: &str) -> Result<Profile, Vec<ConfigError>> {
+    let mut cx = Ctx { file: PathBuf::from(path), text, errors: Vec::new() };
     let profile = parse(&mut cx);
-    let ok = cx.errors.is_empty();
-    errors.append(&mut cx.errors);
-    profile.filter(|_| ok)
+    match profile {
+        Some(p) if cx.errors.is_empty() => Ok(p),
+        _ => Err(cx.errors),
+    }
 }
 
 fn parse(cx: &mut Ctx<'_>) -> Option<Profile> {

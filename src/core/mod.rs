@@ -290,6 +290,30 @@ fn on_tick(state: &mut State, now_ms: i64) {
     }
 }
 
+/// The wall clock read `now_ms` where it should have read `expected_ms` (a step, see
+/// `daemon::clock`): the times durations are measured from (receive times for staleness
+/// and heartbeats, alarm delays and shelving) move with it, so every running duration
+/// keeps its length. Times already taken on the new clock (readings that arrived between
+/// the step and its detection) stay: see [`rebase`].
+pub fn clock_stepped(state: &mut State, expected_ms: i64, now_ms: i64) {
+    let f = |t: i64| rebase(t, expected_ms, now_ms);
+    for ts in &mut state.tags {
+        ts.recv_ms = ts.recv_ms.map(f);
+        if let Some((_, _, t)) = &mut ts.last_stored {
+            *t = f(*t);
+        }
+    }
+    state.alarms.shift_clock(f);
+    state.version += 1;
+}
+
+/// A time `t` after a step from `expected_ms` to `now_ms`: moved by the step when it is
+/// nearer the old clock's reading than the new one's (taken before the step), kept
+/// otherwise (taken after it).
+pub fn rebase(t: i64, expected_ms: i64, now_ms: i64) -> i64 {
+    if t.abs_diff(expected_ms) < t.abs_diff(now_ms) { t.saturating_add(now_ms.saturating_sub(expected_ms)) } else { t }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +411,45 @@ deadband = 1.0
         assert_eq!(s.tags[0].quality, Quality::Uncertain(Reason::Stale));
         update(&mut s, ev(vec![Reading::good(0, 6.0, 5000)]));
         assert_eq!(s.tags[0].quality, Quality::Good);
+    }
+
+    #[test]
+    fn a_clock_step_keeps_staleness_and_heartbeats_measured_in_real_time() {
+        const DAY: i64 = 86_400_000;
+        let mut s = state();
+        update(&mut s, ev(vec![Reading::good(0, 5.0, 1000), Reading::good(1, 5.0, 1000)]));
+        // Forward by a day: the values are two seconds old, not a day (not stale).
+        clock_stepped(&mut s, 1500, 1500 + DAY);
+        update(&mut s, Msg::Tick { now_ms: DAY + 3000 });
+        assert_eq!(s.tags[0].quality, Quality::Good);
+        assert_eq!(s.tags[0].recv_ms, Some(DAY + 1000));
+        // The deadband tag's heartbeat comes HEARTBEAT_MS after its last sample, on the new clock.
+        let e = update(&mut s, ev(vec![Reading::good(1, 5.0, DAY + 1000 + HEARTBEAT_MS - 1)]));
+        assert!(stored(&e).iter().all(|x| x.tag != 1), "no heartbeat yet");
+        // Back by an hour: a heartbeat still comes after HEARTBEAT_MS, not an hour later.
+        let at = DAY + 1000 + HEARTBEAT_MS;
+        clock_stepped(&mut s, at, at - 3_600_000);
+        let t = DAY + 1000 + HEARTBEAT_MS - 3_600_000;
+        let e = update(&mut s, ev(vec![Reading::good(1, 5.0, t)]));
+        assert!(stored(&e).iter().any(|x| x.tag == 1 && x.ts_ms == t), "heartbeat on time: {e:?}");
+        // Without the shift, an hour back would make staleness wait an hour longer.
+        update(&mut s, ev(vec![Reading::good(0, 6.0, t)]));
+        update(&mut s, Msg::Tick { now_ms: t + 3001 });
+        assert_eq!(s.tags[0].quality, Quality::Uncertain(Reason::Stale));
+    }
+
+    #[test]
+    fn times_taken_before_a_step_move_with_it_and_later_ones_stay() {
+        const H: i64 = 3_600_000;
+        // forward by a day at 10 h: a reading at 9.99 h moves, one already on the new clock stays
+        assert_eq!(rebase(10 * H - 10, 10 * H, 34 * H), 34 * H - 10);
+        assert_eq!(rebase(34 * H + 5, 10 * H, 34 * H), 34 * H + 5);
+        // back by an hour: shelving until 10.5 h lasts its half hour on the new clock
+        assert_eq!(rebase(10 * H + H / 2, 10 * H, 9 * H), 9 * H + H / 2);
+        assert_eq!(rebase(9 * H + 20, 10 * H, 9 * H), 9 * H + 20);
+        // no overflow at the ends of time
+        let _ = rebase(i64::MAX, 0, i64::MIN);
+        let _ = rebase(i64::MIN, i64::MAX, 0);
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! audit log, and only then (if the audit committed) writes to the device queues.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mimic_drivers::{DeviceEvent, WriteOutcome, WriteRequest};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::clock::{ClockWatch, STEP_ALARM_HOLD, Step};
 use super::control::{Control, Identity, Note};
 use super::{CoreCmd, PUBLISH_EVERY, StoreStatus, snapshot};
 use crate::approvals::{self, MEANING_APPROVE, RequestId, Source};
@@ -40,11 +41,16 @@ struct Shell {
     outcome_tx: mpsc::UnboundedSender<(RequestId, WriteOutcome)>,
     /// Model recommendations received (their numbers).
     recommendations: u64,
+    /// The latest wall-clock step and when it was seen (monotonic), while its system
+    /// alarm is on.
+    clock_alarm: Option<(Step, i64, Instant)>,
 }
 
 pub async fn run(state: State, control: Control, ch: Channels) {
     let (outcome_tx, mut outcome_rx) = mpsc::unbounded_channel();
-    let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0 };
+    let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0, clock_alarm: None };
+    let origin = Instant::now();
+    let mut clock = ClockWatch::new(mimic_drivers::now_ms(), origin.elapsed());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut publish = tokio::time::interval(PUBLISH_EVERY);
     publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,6 +69,13 @@ pub async fn run(state: State, control: Control, ch: Channels) {
             },
             _ = tick.tick() => {
                 let now = mimic_drivers::now_ms();
+                if let Some(step) = clock.observe(now, origin.elapsed()) {
+                    sh.clock_stepped(step);
+                }
+                if sh.clock_alarm.as_ref().is_some_and(|(_, _, seen)| seen.elapsed() >= STEP_ALARM_HOLD) {
+                    sh.clock_alarm = None;
+                    sh.state.version += 1;
+                }
                 let mut fx = core::update(&mut sh.state, Msg::Tick { now_ms: now });
                 let view = LiveView::of(&sh.state);
                 let expired = sh.state.approvals.expire(&sh.state.site, &view.live(sh.control.audit_ok), now);
@@ -107,6 +120,9 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                     published = sh.state.version;
                     audit_seen = audit_len;
                     let mut snap = snapshot::build(&sh.state, &status, mimic_drivers::now_ms());
+                    if let Some((step, since_ms, _)) = &sh.clock_alarm {
+                        snapshot::push_system_alarm(&mut snap, snapshot::clock_alarm(step, *since_ms));
+                    }
                     snap.audit = sh.control.recent.iter().rev().cloned().collect();
                     snap.life = super::life::rows(&sh.state);
                     sh.ch.snap_tx.send_replace(Arc::new(snap));
@@ -125,6 +141,28 @@ async fn next_dcmd(link: &mut Option<crate::mqtt::CoreLink>) -> Option<crate::mq
 }
 
 impl Shell {
+    /// The wall clock stepped: durations keep their length, the step is audited and
+    /// shown as a system alarm (see [`super::clock`]).
+    fn clock_stepped(&mut self, step: Step) {
+        let what = step.describe();
+        tracing::warn!("{what}; polling goes on (it runs on the monotonic clock)");
+        core::clock_stepped(&mut self.state, step.expected_ms, step.now_ms);
+        self.clock_alarm = Some((step, step.now_ms, Instant::now()));
+        let note = Note {
+            user: "mimic".into(),
+            full_name: None,
+            action: Action::ClockStep,
+            meaning: None,
+            target: Some("wall clock".into()),
+            detail: format!(
+                "{what}; polling and timers run on the monotonic clock; per tag, stored times never go \
+                 backwards (older samples are stored 1 ms after the newest, Uncertain (time adjusted))"
+            ),
+        };
+        // a failed audit is logged and closes control writes (see `Control::audit`)
+        let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
+    }
+
     /// A Sparkplug DCMD: a write request like a terminal's, never a write.
     fn dcmd(&mut self, d: crate::mqtt::Dcmd) {
         let now = mimic_drivers::now_ms();
@@ -277,7 +315,7 @@ impl Shell {
             // the secret is the check: any configured user may unlock their terminal
             Act::Unlock { .. } => {}
             // the daemon compares the file itself: nothing to trust but the file
-            Act::UsersChanged => {}
+            Act::UsersChanged {} => {}
             Act::ModelTrained { .. } => need(Command::RetrainModel)?,
             Act::Recommend { .. } => need(Command::RequestWrite)?,
             Act::RecordMaintenance { .. } => need(Command::RecordMaintenance)?,
@@ -413,7 +451,7 @@ impl Shell {
                 self.carry_out(fx, Some(&who))?;
                 Ok(msg)
             }
-            Act::UsersChanged => {
+            Act::UsersChanged {} => {
                 let n = tokio::task::block_in_place(|| self.control.users_changed(os_account))?;
                 Ok(format!("{n} user-management change(s) audited"))
             }

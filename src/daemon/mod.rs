@@ -6,6 +6,7 @@
 //! second), and a fresh immutable snapshot is published for terminals at most four times
 //! a second. Terminals attach over a Unix socket ([`socket`]).
 
+pub mod clock;
 pub mod control;
 mod core_task;
 pub mod insight;

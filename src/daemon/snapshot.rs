@@ -171,6 +171,52 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
 
 /// Id of the system alarm "the historian cannot store": outside the alarm engine's ids.
 pub const STORE_ALARM_ID: u64 = u64::MAX;
+/// Id of the system alarm "the wall clock stepped".
+pub const CLOCK_ALARM_ID: u64 = u64::MAX - 1;
+
+/// Adds a system alarm (not in the alarm engine) to a built snapshot, counted in its
+/// summary as unacknowledged and active.
+pub fn push_system_alarm(snap: &mut LiveSnapshot, alarm: LiveAlarm) {
+    let sum = &mut snap.alarm_summary;
+    sum.unacked += 1;
+    sum.active += 1;
+    if let Some(n) = sum.by_priority.get_mut(usize::from(alarm.priority)) {
+        *n += 1;
+    }
+    snap.alarms.insert(0, alarm);
+}
+
+/// The system alarm shown for a while after the wall clock stepped (see
+/// [`super::clock`]); `since_ms`: when it was seen, on the new clock.
+pub fn clock_alarm(step: &super::clock::Step, since_ms: i64) -> LiveAlarm {
+    let meaning = if step.by_ms() < 0 {
+        "polling goes on; samples older than their tag's last stored one are stored 1 ms after it, \
+         Uncertain (time adjusted)"
+    } else {
+        "polling goes on; stored history has a gap where the clock jumped"
+    };
+    LiveAlarm {
+        id: CLOCK_ALARM_ID,
+        tag: String::new(),
+        asset: "mimic".into(),
+        area: "system".into(),
+        kind: "system".into(),
+        priority: 1,
+        state: "unack_active".into(),
+        message: format!("{}: {meaning}", step.describe()),
+        value: None,
+        limit: None,
+        units: String::new(),
+        active_since_ms: Some(since_ms),
+        acked_by: None,
+        shelved_until_ms: None,
+        shelve_reason: None,
+        out_of_service: false,
+        first_out: false,
+        chattering: false,
+        stale: false,
+    }
+}
 
 /// The system alarm raised while historian commits fail (disk full, I/O error). It is
 /// not in the alarm engine: it is on while the store status carries an error and for

@@ -110,10 +110,9 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                 if n? == 0 {
                     return Ok(());
                 }
-                let reply = match serde_json::from_slice::<Request>(&buf) {
-                    _ if buf.len() > ipc::MAX_LINE => Reply::Error { message: "request too long".into() },
-                    Err(e) => Reply::Error { message: format!("malformed request: {e}") },
-                    Ok(Request::Subscribe) => {
+                let reply = match ipc::parse_request(&buf) {
+                    Err(message) => Reply::Error { message },
+                    Ok(Request::Subscribe {}) => {
                         subscribed = true;
                         snaps.mark_changed();
                         continue;
@@ -182,7 +181,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             (tag.clone(), *from_ms, *to_ms)
         }
         Request::Life { asset } => return super::life::reply(&ctx.historian, &ctx.site, asset.as_deref()),
-        Request::Subscribe | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
+        Request::Subscribe {} | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
     };
     let Some(ti) = ctx.site.tag_index(&tag) else {
         return Reply::Error { message: format!("unknown tag `{tag}`") };
@@ -209,7 +208,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(e) => Reply::Error { message: e.to_string() },
             }
         }
-        Request::Subscribe | Request::Act { .. } | Request::Life { .. } => {
+        Request::Subscribe {} | Request::Act { .. } | Request::Life { .. } => {
             Reply::Error { message: "unexpected".into() }
         }
     }

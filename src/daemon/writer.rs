@@ -4,12 +4,16 @@
 //! reopening the store file first (redb refuses every write after a failed commit until
 //! then); polling goes on regardless, and the failure is in the store status, which the
 //! snapshot turns into a system alarm, until a commit succeeds again.
+//!
+//! Every sample passes [`Monotone`] first: per tag, stored times never go backwards
+//! (see [`super::clock`]).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::clock::Monotone;
 use crate::core::Sample;
 use crate::historian::{self, Historian, TagId};
 
@@ -38,6 +42,9 @@ pub struct StoreStatus {
     /// Wall-clock time and error of the latest failed commit.
     pub last_failure_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// Samples stored 1 ms after their tag's newest because they were older (the clock
+    /// stepped back), flagged Uncertain (time adjusted).
+    pub time_adjusted: u64,
 }
 
 /// A store that failed stays in alarm this long after its last failed commit: on a full
@@ -99,6 +106,17 @@ fn run(
     let mut next_retention = Instant::now();
     // Set by a failed commit: the store file must be reopened before the next attempt.
     let mut reopen = false;
+    // Where each tag's stored time stands (the store tells, once).
+    let newest = match hist.read().map(|h| h.newest_ts(&ids)) {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => {
+            tracing::warn!("newest stored times unreadable ({e}); time order is kept from the first new sample on");
+            Vec::new()
+        }
+        Err(_) => return,
+    };
+    let mut order = Monotone::new(newest);
+    let mut warned: Option<Instant> = None;
     while open || !pending.is_empty() {
         if Instant::now() >= next_retention {
             next_retention = Instant::now() + RETENTION_EVERY;
@@ -114,14 +132,23 @@ fn run(
         let wait = if pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
         match rx.recv_timeout(wait) {
             Ok(batch) => {
+                let mut adjusted = 0u64;
                 pending.extend(batch.iter().filter_map(|s| {
-                    Some(historian::Sample {
-                        tag: *ids.get(s.tag)?,
-                        ts_ms: s.ts_ms,
-                        value: s.value,
-                        quality: s.quality.to_code(),
-                    })
+                    let tag = *ids.get(s.tag)?;
+                    let (s, moved) = order.stamp(*s);
+                    adjusted += u64::from(moved);
+                    Some(historian::Sample { tag, ts_ms: s.ts_ms, value: s.value, quality: s.quality.to_code() })
                 }));
+                if adjusted > 0 {
+                    if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
+                        warned = Some(Instant::now());
+                        tracing::warn!(
+                            "samples older than their tag's newest stored one (the clock went back): stored 1 ms \
+                             after it, Uncertain (time adjusted), until the clock catches up"
+                        );
+                    }
+                    status.lock().unwrap_or_else(|e| e.into_inner()).time_adjusted += adjusted;
+                }
                 if pending.len() < BATCH_MAX && Instant::now() < due {
                     continue;
                 }

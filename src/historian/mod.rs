@@ -20,15 +20,30 @@
 //!   a later append merges them (sorted by ts) into big chunks of up to
 //!   `chunk_target` samples and deletes the blocks in the same commit.
 //!   Chunks are also capped at 1280 encoded bytes so three fill one redb page.
+//!   A tag with more than about 64 pending blocks (a slow tag: one sample per
+//!   append) has them merged into one block, so pending blocks (on disk and their
+//!   keys in memory) stay bounded whatever the rate.
 //! * `historian.spans`: per tag the largest `max_ts - min_ts` of any chunk,
 //!   so a range query knows how far before `from` an overlapping chunk can start.
 //!
 //! Chunks are keyed by [`ChunkKey`] `(tag, min_ts, max_ts, count, seq)`, blocks
 //! by `(seq, tag, min_ts, max_ts, count)`: queries choose chunks from keys
 //! alone, `stats` sums counts from keys, retention drops whole chunks whose
-//! `max_ts` is too old. Out-of-order and duplicate timestamps are stored as
-//! they come (chunks may overlap, `seq` keeps keys unique); queries merge and
-//! sort by timestamp (stable).
+//! `max_ts` is too old.
+//!
+//! # Time order
+//!
+//! The store takes samples in any order: one older than its tag's newest (a clock
+//! stepped back, a late device timestamp, a backfill) is stored as it comes, into a
+//! block of its own batch — chunks may then overlap in time, `seq` keeps keys unique,
+//! timestamps are delta-of-delta encoded with wrapping arithmetic (negative deltas are
+//! fine), compaction sorts, and queries merge and sort by timestamp (stable, so
+//! duplicates keep their order). Such a sample never corrupts a chunk nor fails its
+//! batch (tests: `late_samples_*`). What the store does not do is judge time.
+//! The daemon does, as its policy for live data (`daemon::clock::Monotone`): per tag,
+//! stored times never go backwards — a sample older than the tag's newest stored one
+//! is stored 1 ms after it with quality Uncertain (time adjusted); [`Historian::newest_ts`]
+//! tells it where each tag stands when it starts.
 //!
 //! Values: decimal mode bit-packs the zigzag deltas (groups of 128, 7-bit
 //! width each), so a 1 Hz register signal costs well under a byte a sample.
@@ -48,6 +63,7 @@ mod codec;
 #[cfg(test)]
 mod codec_tests;
 mod import;
+mod newest;
 mod order;
 mod query;
 mod tables;
@@ -318,7 +334,7 @@ impl Historian {
                     st.pending_samples += u64::from(key.count);
                     st.max_span = st.max_span.max(key.span());
                 }
-                if st.pending_samples >= compaction_threshold(tag, target) {
+                if st.pending_samples >= compaction_threshold(tag, target) || st.pending.len() >= block_threshold(tag) {
                     compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
                 }
                 if st.max_span > old_span {
@@ -521,6 +537,15 @@ fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {
 fn compaction_threshold(tag: TagId, target: usize) -> u64 {
     let spread = (u64::from(tag).wrapping_mul(2_654_435_761) >> 7) % (target as u64 / 2 + 1);
     target as u64 + spread
+}
+
+/// Pending blocks at which a tag's blocks are merged (the samples stay pending
+/// unless they fill a chunk). Staggered per tag between 48 and 79, like
+/// [`compaction_threshold`]. Without it, a tag appended one sample per second
+/// would keep `chunk_target` blocks (an hour and more) on disk and their keys in
+/// memory: 2 GB of keys at 10,000 tags.
+fn block_threshold(tag: TagId) -> usize {
+    48 + ((u64::from(tag).wrapping_mul(2_654_435_761) >> 11) % 32) as usize
 }
 
 /// Key of a run of samples of `tag` (sorted by ts).

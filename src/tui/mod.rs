@@ -52,7 +52,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
     })?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut writer = connect(stream, tx.clone());
-    send(&mut writer, &Request::Subscribe).await?;
+    send(&mut writer, &Request::Subscribe {}).await?;
 
     let mut terminal = term::Terminal::enter().context("cannot set up the terminal")?;
     term::spawn_input(tx.clone());
@@ -229,7 +229,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             _ = reconnect.tick(), if writer.is_none() => {
                 if let Ok(stream) = UnixStream::connect(&socket).await {
                     writer = connect(stream, tx.clone());
-                    if send(&mut writer, &Request::Subscribe).await.is_ok() {
+                    if send(&mut writer, &Request::Subscribe {}).await.is_ok() {
                         request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                     }
                 }
