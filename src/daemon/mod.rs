@@ -97,8 +97,10 @@ impl Daemon {
         let mut hist =
             Historian::open(&store_path, HistorianOptions { retention: site.retention, ..Default::default() })
                 .map_err(store_err)?;
-        let tag_ids: Vec<TagId> =
-            site.tags.iter().map(|t| hist.tag_id(&t.name)).collect::<Result<_, _>>().map_err(store_err)?;
+        let tag_ids: Vec<TagId> = {
+            let names: Vec<&str> = site.tags.iter().map(|t| t.name.as_str()).collect();
+            hist.tag_ids(&names).map_err(store_err)?
+        };
         let tag_ids = Arc::new(tag_ids);
         let lives = life::startup(hist.database(), &site);
         let historian = Arc::new(RwLock::new(hist));

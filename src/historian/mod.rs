@@ -267,6 +267,38 @@ impl Historian {
         Ok(id)
     }
 
+    /// Ids of `names` (in order), the new ones assigned and committed together in one
+    /// transaction: a site of 10,000 new tags starts with one commit, not 10,000.
+    pub fn tag_ids<S: AsRef<str>>(&mut self, names: &[S]) -> Result<Vec<TagId>> {
+        let mut ids = Vec::with_capacity(names.len());
+        let txn = self.db.begin_write()?;
+        let mut next = self.next_tag;
+        {
+            let mut table = txn.open_table(TAGS)?;
+            for name in names {
+                let name = name.as_ref();
+                let known = table.get(name)?.map(|v| v.value());
+                let id = match known {
+                    Some(id) => id,
+                    None => {
+                        let id = TagId::try_from(next).map_err(|_| HistorianError::TagIdsExhausted)?;
+                        table.insert(name, id)?;
+                        next += 1;
+                        id
+                    }
+                };
+                ids.push(id);
+            }
+        }
+        if next == self.next_tag {
+            txn.abort()?;
+        } else {
+            txn.commit()?;
+            self.next_tag = next;
+        }
+        Ok(ids)
+    }
+
     pub fn lookup(&self, name: &str) -> Result<Option<TagId>> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TAGS)?;

@@ -506,3 +506,19 @@ fn pending_blocks_stay_bounded_for_slow_tags() {
         }
     }
 }
+
+#[test]
+fn tag_ids_assign_new_names_in_one_commit_and_keep_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ids.redb");
+    let mut h = Historian::open(&path, opts(64)).unwrap();
+    let a = h.tag_id("a").unwrap();
+    let ids = h.tag_ids(&["b", "a", "c", "b"]).unwrap();
+    assert_eq!(ids, vec![a + 1, a, a + 2, a + 1]);
+    assert_eq!(h.tag_ids::<&str>(&[]).unwrap(), Vec::<TagId>::new());
+    assert_eq!(h.tag_ids(&["c", "a"]).unwrap(), vec![a + 2, a]); // nothing new: nothing committed
+    drop(h);
+    let mut h = Historian::open(&path, opts(64)).unwrap();
+    assert_eq!(h.tag_id("d").unwrap(), a + 3);
+    assert_eq!(h.lookup("b").unwrap(), Some(a + 1));
+}
