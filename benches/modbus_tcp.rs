@@ -1,7 +1,10 @@
 //! Modbus TCP throughput: one connection, sequential 10-register reads (one request
 //! outstanding), mimic's driver against the demo plant's server, client and server on
-//! this machine, each on its own thread. After criterion's figure, pymodbus's own
-//! client runs against the same server for comparison.
+//! this machine. Two ways: both on one runtime thread (each round trip is then the CPU
+//! cost of both ends, as in the fastest Rust stack's loopback example), and the server on
+//! its own thread (each round trip then also pays two cross-thread wake-ups, which on
+//! this VM cost more than both ends' work). After criterion's figures, pymodbus's own
+//! client runs against the threaded server for comparison.
 //!
 //! `cargo bench --bench modbus_tcp` (the pymodbus yardstick needs the test venv:
 //! `./scripts/test.sh` creates it; `MIMIC_PYTHON` overrides its path).
@@ -44,18 +47,65 @@ fn points() -> Vec<ModbusPoint> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let port = server();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+/// CPU time (user + system) this process has used.
+fn cpu_time() -> Duration {
+    // SAFETY: rusage is plain data (all-zero is valid); getrusage only writes into it.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn client(rt: &tokio::runtime::Runtime, port: u16) -> ModbusTcp {
     let cfg =
         ModbusTcpConfig { endpoint: format!("127.0.0.1:{port}"), unit: 1, timeout: Duration::from_secs(1), max_gap: 4 };
     let mut driver = ModbusTcp::new(cfg, points());
     rt.block_on(driver.connect()).expect("connect");
-    let plan = driver.plan(&(0..10).collect::<Vec<_>>());
-    let mut out: Vec<Reading> = Vec::with_capacity(10);
+    driver
+}
+
+fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("modbus_tcp");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("read 10 input registers (one request)", |b| {
+    let mut out: Vec<Reading> = Vec::with_capacity(10);
+
+    // Client and server tasks on one current-thread runtime.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let sim = rt
+        .block_on(mimic_drivers::sim::serve("127.0.0.1:0".parse().expect("addr"), 1, 1, 1.0))
+        .expect("simulator listens");
+    let mut driver = client(&rt, sim.local_addr().port());
+    let plan = driver.plan(&(0..10).collect::<Vec<_>>());
+    g.bench_function("read 10 input registers, client and server on one thread", |b| {
+        b.iter(|| {
+            out.clear();
+            let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
+            assert_eq!(out.len(), 10);
+            s
+        })
+    });
+    // CPU cost per request of both ends (less sensitive to a loaded machine than time)
+    let (n, cpu0, t0) = (100_000u32, cpu_time(), Instant::now());
+    for _ in 0..n {
+        out.clear();
+        rt.block_on(driver.read(&plan, &mut out)).expect("read");
+    }
+    let (cpu, wall) = (cpu_time() - cpu0, t0.elapsed());
+    println!(
+        "one thread: {n} requests in {wall:?} = {:.0} requests/s; CPU {:.2} µs per request (client and server)",
+        f64::from(n) / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / f64::from(n)
+    );
+    drop(driver);
+    drop(sim);
+
+    // The server on its own thread.
+    let port = server();
+    let mut driver = client(&rt, port);
+    g.bench_function("read 10 input registers, server on its own thread", |b| {
         b.iter(|| {
             out.clear();
             let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");

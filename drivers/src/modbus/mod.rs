@@ -1,11 +1,14 @@
-//! Modbus: register decoding, read planning and the TCP client driver.
+//! Modbus: register decoding, read planning, TCP framing and the TCP client driver.
 //!
 //! A [`ModbusPoint`] says where a value lives (table, 0-based protocol address, bit) and
 //! how its registers become a number (data type, byte/word order, scale, offset). The
 //! planner in [`plan`] coalesces the points of one poll group into as few reads as the
-//! protocol allows; [`tcp`] runs those reads over one connection per device.
+//! protocol allows; [`tcp`] runs those reads over one connection per device ([`link`]),
+//! framed by the pure functions of [`mbap`] (which the simulator's server uses too).
 
 pub mod codec;
+pub mod link;
+pub mod mbap;
 pub mod plan;
 pub mod tcp;
 

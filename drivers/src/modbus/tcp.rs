@@ -1,16 +1,17 @@
-//! Modbus TCP client driver (tokio-modbus), one connection per device.
+//! Modbus TCP client driver, one connection per device (framing in [`super::mbap`], the
+//! connection in [`super::link`]).
 //!
-//! Outcomes are kept apart as tokio-modbus does: a device exception is the device's
-//! answer about some addresses, so only the points of that read go Bad and the connection
-//! stays; a timeout or transport error means we no longer know the state of the link, so
-//! the connection is dropped (a late answer must never be taken for the next request's)
-//! and the device task reconnects.
+//! Outcomes are kept apart: a device exception is the device's answer about some
+//! addresses, so only the points of that read go Bad and the connection stays; a timeout
+//! or transport error means we no longer know the state of the link, so the connection is
+//! dropped (a late answer must never be taken for the next request's) and the device task
+//! reconnects. A well-framed answer that does not fit its request (another register count)
+//! marks that read's points Bad (decode error) and keeps the connection.
 
 use std::time::Duration;
 
-use tokio_modbus::client::{Context, Reader, Writer};
-use tokio_modbus::{ExceptionCode, Slave};
-
+use super::link::{Link, LinkError, Stream};
+use super::mbap::{Answer, Request};
 use super::plan::{ReadBlock, plan_reads};
 use super::{ModbusPoint, Table};
 use crate::device::{Driver, DriverError, ReadSummary};
@@ -31,12 +32,12 @@ pub struct ModbusTcpConfig {
 pub struct ModbusTcp {
     cfg: ModbusTcpConfig,
     points: Vec<ModbusPoint>,
-    ctx: Option<Context>,
+    link: Option<Link>,
 }
 
 impl ModbusTcp {
     pub fn new(cfg: ModbusTcpConfig, points: Vec<ModbusPoint>) -> Self {
-        ModbusTcp { cfg, points, ctx: None }
+        ModbusTcp { cfg, points, link: None }
     }
 
     pub fn points(&self) -> &[ModbusPoint] {
@@ -46,66 +47,39 @@ impl ModbusTcp {
     /// Use an already open byte stream as the device link instead of connecting to the
     /// endpoint: for tests and fuzzing of the read and write paths against scripted or
     /// arbitrary answers. Dropped like a connection on the first link failure.
-    pub fn attach<T>(&mut self, transport: T)
-    where
-        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + std::fmt::Debug + 'static,
-    {
-        self.ctx = Some(tokio_modbus::client::tcp::attach_slave(transport, Slave(self.cfg.unit)));
+    pub fn attach<T: Stream + 'static>(&mut self, transport: T) {
+        self.link = Some(Link::new(Box::new(transport), self.cfg.unit));
     }
 }
 
 enum BlockOutcome {
-    Words(Vec<u16>),
-    Exception(ExceptionCode),
+    /// The values are in the link's buffer.
+    Values,
+    Exception(u8),
+    /// A complete answer that does not fit the request (the link is still in step).
+    Mismatch,
+}
+
+fn link_error(e: LinkError) -> DriverError {
+    match e {
+        LinkError::Timeout(t) => DriverError::Timeout(t),
+        e => DriverError::Link(e.to_string()),
+    }
 }
 
 async fn read_block(
-    ctx: &mut Context,
+    link: &mut Link,
     table: Table,
     start: u16,
     count: u16,
     timeout: Duration,
 ) -> Result<BlockOutcome, DriverError> {
-    let fut = async {
-        match table {
-            Table::HoldingRegister => ctx.read_holding_registers(start, count).await,
-            Table::InputRegister => ctx.read_input_registers(start, count).await,
-            Table::Coil => {
-                ctx.read_coils(start, count).await.map(|r| r.map(|bits| bits.into_iter().map(u16::from).collect()))
-            }
-            Table::DiscreteInput => ctx
-                .read_discrete_inputs(start, count)
-                .await
-                .map(|r| r.map(|bits| bits.into_iter().map(u16::from).collect())),
-        }
-    };
-    match tokio::time::timeout(timeout, CatchUnwind(Box::pin(fut))).await {
-        Err(_) => Err(DriverError::Timeout(timeout)),
-        Ok(Err(Panicked)) => Err(DriverError::Link("the answer contradicts the request".into())),
-        Ok(Ok(Err(e))) => Err(DriverError::Link(e.to_string())),
-        Ok(Ok(Ok(Err(exc)))) => Ok(BlockOutcome::Exception(exc)),
-        Ok(Ok(Ok(Ok(words)))) => Ok(BlockOutcome::Words(words)),
-    }
-}
-
-struct Panicked;
-
-/// Turns a panic while polling `F` into an error. tokio-modbus checks some device
-/// answers only with `debug_assert!` (e.g. a read answered with another register count,
-/// found by fuzzing): in debug builds a device could otherwise kill its own device task.
-/// Release builds pass such answers on, and the decoding marks the points Bad.
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
-
-impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Panicked>;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        let fut = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(_) => std::task::Poll::Ready(Err(Panicked)),
-        }
+    match link.transact(&Request::Read { table, start, count }, timeout).await {
+        Ok(Answer::Values) => Ok(BlockOutcome::Values),
+        Ok(Answer::Exception(code)) => Ok(BlockOutcome::Exception(code)),
+        Ok(Answer::Written) => Err(DriverError::Link("a read answered as a write".into())),
+        Err(LinkError::Mismatch(_)) => Ok(BlockOutcome::Mismatch),
+        Err(e) => Err(link_error(e)),
     }
 }
 
@@ -138,6 +112,12 @@ impl ModbusTcp {
             }
         }
     }
+
+    /// The points of one read whose answer did not fit: Bad (decode error).
+    fn mismatched(members: &[usize], recv: i64, out: &mut Vec<Reading>, summary: &mut ReadSummary) {
+        summary.decode_errors += members.len() as u64;
+        out.extend(members.iter().map(|&i| Reading::bad(i, Reason::DecodeError, recv)));
+    }
 }
 
 enum Sent {
@@ -149,16 +129,17 @@ enum Sent {
 impl ModbusTcp {
     /// Read one point on its own (for read-back).
     async fn read_point(&mut self, i: usize) -> Result<f64, String> {
-        let p = self.points[i].clone();
-        let Some(ctx) = self.ctx.as_mut() else { return Err("not connected".into()) };
-        match read_block(ctx, p.table, p.address, p.width(), self.cfg.timeout).await {
-            Ok(BlockOutcome::Words(w)) if p.table.is_bits() => {
-                w.first().map(|b| f64::from(b & 1)).ok_or_else(|| "empty answer".into())
+        let p = &self.points[i];
+        let Some(link) = self.link.as_mut() else { return Err("not connected".into()) };
+        match read_block(link, p.table, p.address, p.width(), self.cfg.timeout).await {
+            Ok(BlockOutcome::Values) if p.table.is_bits() => {
+                link.values().first().map(|b| f64::from(b & 1)).ok_or_else(|| "empty answer".into())
             }
-            Ok(BlockOutcome::Words(w)) => p.decode_words(&w).map_err(|e| e.to_string()),
-            Ok(BlockOutcome::Exception(e)) => Err(format!("device exception {}", u8::from(e))),
+            Ok(BlockOutcome::Values) => p.decode_words(link.values()).map_err(|e| e.to_string()),
+            Ok(BlockOutcome::Exception(e)) => Err(format!("device exception {e}")),
+            Ok(BlockOutcome::Mismatch) => Err("the answer does not fit the request".into()),
             Err(e) => {
-                self.ctx = None;
+                self.link = None;
                 Err(e.to_string())
             }
         }
@@ -170,15 +151,14 @@ impl ModbusTcp {
         if !p.table.writable() {
             return Err(format!("{} is read-only", p.table.short()));
         }
+        let Some(link) = self.link.as_mut() else { return Ok(Sent::Failed(DriverError::Link("not connected".into()))) };
         // A bit inside a holding register: read-modify-write of that register.
         let words = if p.table == Table::HoldingRegister && p.dtype == super::DataType::Bool {
             let bit = p.bit.unwrap_or(0);
-            let Some(ctx) = self.ctx.as_mut() else {
-                return Ok(Sent::Failed(DriverError::Link("not connected".into())));
-            };
-            let current = match read_block(ctx, p.table, p.address, 1, timeout).await {
-                Ok(BlockOutcome::Words(w)) => w.first().copied().unwrap_or(0),
-                Ok(BlockOutcome::Exception(e)) => return Ok(Sent::Exception(e.into())),
+            let current = match read_block(link, p.table, p.address, 1, timeout).await {
+                Ok(BlockOutcome::Values) => link.values().first().copied().unwrap_or(0),
+                Ok(BlockOutcome::Exception(e)) => return Ok(Sent::Exception(e)),
+                Ok(BlockOutcome::Mismatch) => return Err("cannot read the register: the answer does not fit".into()),
                 Err(e) => return Ok(Sent::Failed(e)),
             };
             let mask = 1u16 << bit;
@@ -188,25 +168,22 @@ impl ModbusTcp {
         } else {
             p.encode_value(value).map_err(|e| e.to_string())?
         };
-        let Some(ctx) = self.ctx.as_mut() else { return Ok(Sent::Failed(DriverError::Link("not connected".into()))) };
-        let fut = async {
-            match (p.table, words.len()) {
-                (Table::Coil, _) => ctx.write_single_coil(p.address, words[0] != 0).await,
-                (_, 1) => ctx.write_single_register(p.address, words[0]).await,
-                _ => ctx.write_multiple_registers(p.address, &words).await,
-            }
+        let request = match (p.table, words.as_slice()) {
+            (Table::Coil, [w, ..]) => Request::WriteCoil { address: p.address, on: *w != 0 },
+            (_, [w]) => Request::WriteRegister { address: p.address, value: *w },
+            (_, ws) => Request::WriteRegisters { address: p.address, values: ws },
         };
-        Ok(match tokio::time::timeout(timeout, fut).await {
-            Err(_) => Sent::Failed(DriverError::Timeout(timeout)),
-            Ok(Err(e)) => Sent::Failed(DriverError::Link(e.to_string())),
-            Ok(Ok(Err(exc))) => Sent::Exception(exc.into()),
-            Ok(Ok(Ok(()))) => Sent::Done,
+        Ok(match link.transact(&request, timeout).await {
+            Ok(Answer::Written) => Sent::Done,
+            Ok(Answer::Exception(code)) => Sent::Exception(code),
+            Ok(Answer::Values) => Sent::Failed(DriverError::Link("a write answered as a read".into())),
+            Err(e) => Sent::Failed(link_error(e)),
         })
     }
 
     /// After a failed link: reconnect once and read back what the device holds.
     async fn recover_read_back(&mut self, i: usize) -> Option<f64> {
-        self.ctx = None;
+        self.link = None;
         if self.connect().await.is_err() {
             return None;
         }
@@ -226,15 +203,17 @@ impl ModbusTcp {
     /// probe`. Connects first when not connected; a timeout or transport failure drops the
     /// connection (as a poll does), so a late answer is never taken for the next request's.
     pub async fn read_raw(&mut self, table: Table, start: u16, count: u16) -> Result<RawRead, DriverError> {
-        if self.ctx.is_none() {
+        if self.link.is_none() {
             self.connect().await?;
         }
-        let Some(ctx) = self.ctx.as_mut() else { return Err(DriverError::Link("not connected".into())) };
-        match read_block(ctx, table, start, count, self.cfg.timeout).await {
-            Ok(BlockOutcome::Words(w)) => Ok(RawRead::Words(w)),
-            Ok(BlockOutcome::Exception(e)) => Ok(RawRead::Exception(e.into())),
+        let Some(link) = self.link.as_mut() else { return Err(DriverError::Link("not connected".into())) };
+        match read_block(link, table, start, count, self.cfg.timeout).await {
+            Ok(BlockOutcome::Values) => Ok(RawRead::Words(link.values().to_vec())),
+            Ok(BlockOutcome::Exception(e)) => Ok(RawRead::Exception(e)),
+            // a well-framed answer of another length: the link is still in step
+            Ok(BlockOutcome::Mismatch) => Err(DriverError::Link("the answer does not fit the request".into())),
             Err(e) => {
-                self.ctx = None;
+                self.link = None;
                 Err(e)
             }
         }
@@ -257,17 +236,21 @@ impl Driver for ModbusTcp {
     }
 
     fn is_connected(&self) -> bool {
-        self.ctx.is_some()
+        self.link.is_some()
     }
 
     async fn connect(&mut self) -> Result<(), DriverError> {
-        self.ctx = None;
+        self.link = None;
         let err = |message: String| DriverError::Connect { endpoint: self.cfg.endpoint.clone(), message };
         let attempt = async {
             let mut last = String::from("no address");
             for addr in tokio::net::lookup_host(&self.cfg.endpoint).await.map_err(|e| e.to_string())? {
-                match tokio_modbus::client::tcp::connect_slave(addr, Slave(self.cfg.unit)).await {
-                    Ok(ctx) => return Ok(ctx),
+                match tokio::net::TcpStream::connect(addr).await {
+                    Ok(s) => {
+                        // requests are single small frames: send each at once
+                        s.set_nodelay(true).map_err(|e| e.to_string())?;
+                        return Ok(s);
+                    }
                     Err(e) => last = e.to_string(),
                 }
             }
@@ -276,8 +259,8 @@ impl Driver for ModbusTcp {
         match tokio::time::timeout(self.cfg.timeout, attempt).await {
             Err(_) => Err(err(format!("timed out after {:?}", self.cfg.timeout))),
             Ok(Err(m)) => Err(err(m)),
-            Ok(Ok(ctx)) => {
-                self.ctx = Some(ctx);
+            Ok(Ok(stream)) => {
+                self.link = Some(Link::new(Box::new(stream), self.cfg.unit));
                 Ok(())
             }
         }
@@ -287,7 +270,7 @@ impl Driver for ModbusTcp {
         if point >= self.points.len() {
             return WriteOutcome::Invalid { message: format!("no point {point}") };
         }
-        if self.ctx.is_none() {
+        if self.link.is_none() {
             return WriteOutcome::Invalid { message: "not connected: nothing sent".into() };
         }
         match self.send_write(point, value).await {
@@ -311,19 +294,20 @@ impl Driver for ModbusTcp {
 
     async fn read(&mut self, plan: &Self::Plan, out: &mut Vec<Reading>) -> Result<ReadSummary, DriverError> {
         let mut summary = ReadSummary::default();
-        let Some(mut ctx) = self.ctx.take() else {
+        let Some(mut link) = self.link.take() else {
             let recv = crate::now_ms();
             out.extend(plan.iter().flat_map(|b| b.points()).map(|&p| Reading::bad(p, Reason::CommFailure, recv)));
             return Err(DriverError::Link("not connected".into()));
         };
         for (bi, block) in plan.iter().enumerate() {
             summary.requests += 1;
-            let outcome = read_block(&mut ctx, block.table(), block.start(), block.count(), self.cfg.timeout).await;
+            let outcome = read_block(&mut link, block.table(), block.start(), block.count(), self.cfg.timeout).await;
             let recv = crate::now_ms();
             match outcome {
-                Ok(BlockOutcome::Words(words)) => {
-                    self.decode_block(block.start(), block.points(), &words, recv, out, &mut summary);
+                Ok(BlockOutcome::Values) => {
+                    self.decode_block(block.start(), block.points(), link.values(), recv, out, &mut summary);
                 }
+                Ok(BlockOutcome::Mismatch) => Self::mismatched(block.points(), recv, out, &mut summary),
                 Ok(BlockOutcome::Exception(_)) if block.points().len() > 1 => {
                     // The device refused the coalesced range (often a hole in its map):
                     // ask for each point on its own so only the truly bad ones go Bad.
@@ -331,13 +315,14 @@ impl Driver for ModbusTcp {
                     for &i in block.points() {
                         let p = &self.points[i];
                         summary.requests += 1;
-                        match read_block(&mut ctx, p.table, p.address, p.width(), self.cfg.timeout).await {
-                            Ok(BlockOutcome::Words(words)) => {
-                                self.decode_block(p.address, &[i], &words, crate::now_ms(), out, &mut summary)
+                        match read_block(&mut link, p.table, p.address, p.width(), self.cfg.timeout).await {
+                            Ok(BlockOutcome::Values) => {
+                                self.decode_block(p.address, &[i], link.values(), crate::now_ms(), out, &mut summary)
                             }
+                            Ok(BlockOutcome::Mismatch) => Self::mismatched(&[i], crate::now_ms(), out, &mut summary),
                             Ok(BlockOutcome::Exception(exc)) => {
                                 summary.exceptions += 1;
-                                out.push(Reading::bad(i, Reason::DeviceException(exc.into()), crate::now_ms()));
+                                out.push(Reading::bad(i, Reason::DeviceException(exc), crate::now_ms()));
                             }
                             Err(e) => {
                                 let done: std::collections::HashSet<usize> = out.iter().map(|r| r.point).collect();
@@ -357,7 +342,7 @@ impl Driver for ModbusTcp {
                 Ok(BlockOutcome::Exception(exc)) => {
                     summary.exceptions += 1;
                     for &i in block.points() {
-                        out.push(Reading::bad(i, Reason::DeviceException(exc.into()), recv));
+                        out.push(Reading::bad(i, Reason::DeviceException(exc), recv));
                     }
                 }
                 Err(e) => {
@@ -370,7 +355,7 @@ impl Driver for ModbusTcp {
                 }
             }
         }
-        self.ctx = Some(ctx);
+        self.link = Some(link);
         Ok(summary)
     }
 }

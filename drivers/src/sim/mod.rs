@@ -2,17 +2,19 @@
 //! server, so that the demo exercises the real driver end to end.
 //!
 //! [`plant`] is the physics (pure, stepped with an explicit `dt`, seeded noise);
-//! [`server`] maps it onto a Modbus register image and serves it, one plant per unit id;
-//! [`rtu`] serves the same plants as Modbus RTU slaves on a serial port; [`demo`] gives the
-//! plant of `mimic demo` a wearing bearing and a fault schedule.
+//! [`server`] maps it onto a Modbus register image, one plant per unit id; [`tcp`] serves
+//! it as a Modbus TCP server and [`rtu`] as Modbus RTU slaves on a serial port; [`demo`]
+//! gives the plant of `mimic demo` a wearing bearing and a fault schedule.
 //! The register map is documented on [`plant::map`] and in `profiles/demo-site.toml`.
 
 pub mod demo;
 pub mod plant;
 pub mod rtu;
 pub mod server;
+pub mod tcp;
 
 pub use demo::DemoPlan;
 pub use plant::{Fault, PumpSkid};
 pub use rtu::serve_rtu;
-pub use server::{SimHandle, serve, serve_demo};
+pub use server::SimHandle;
+pub use tcp::{serve, serve_demo};

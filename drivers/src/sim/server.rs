@@ -1,19 +1,16 @@
-//! The demo plant as a Modbus TCP server: one [`PumpSkid`] per unit id, scanned every
-//! 100 ms into a register image like a PLC would, served by tokio-modbus.
+//! The demo plant's register image: one [`PumpSkid`] per unit id, scanned every 100 ms
+//! into registers like a PLC would, and the service answering requests on it (served
+//! over TCP by [`super::tcp`], over a serial line by [`super::rtu`]).
 //!
 //! Reads outside the map answer exception 2 (illegal data address); writes of a
 //! setpoint outside its range answer exception 3 (illegal data value), as a careful PLC
 //! program would; unknown unit ids answer exception 11 (gateway target failed).
 
-use std::future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_modbus::server::Service;
-use tokio_modbus::server::tcp::Server;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 
 use super::plant::{Fault, PumpSkid, map};
@@ -22,14 +19,14 @@ use crate::modbus::{ByteOrder, DataType, encode};
 const SCAN: Duration = Duration::from_millis(100);
 
 /// One unit: its plant and the register image of its last scan.
-struct Unit {
+pub(super) struct Unit {
     plant: PumpSkid,
     /// The demo's wear and fault schedule, when serving `mimic demo`.
     demo: Option<super::demo::DemoRun>,
-    holding: [u16; map::HOLDING_LEN],
-    input: [u16; map::INPUT_LEN],
-    coils: [bool; map::BITS_LEN],
-    discrete: [bool; map::BITS_LEN],
+    pub(super) holding: [u16; map::HOLDING_LEN],
+    pub(super) input: [u16; map::INPUT_LEN],
+    pub(super) coils: [bool; map::BITS_LEN],
+    pub(super) discrete: [bool; map::BITS_LEN],
     scans: u64,
 }
 
@@ -104,7 +101,7 @@ impl Unit {
         }
     }
 
-    fn write_holding(&mut self, addr: u16, word: u16) -> Result<(), ExceptionCode> {
+    pub(super) fn write_holding(&mut self, addr: u16, word: u16) -> Result<(), ExceptionCode> {
         let v = f64::from(word) / 10.0;
         match addr {
             map::HR_SPEED_SP if word <= 1000 => self.plant.speed_sp = v,
@@ -119,7 +116,7 @@ impl Unit {
         Ok(())
     }
 
-    fn write_coil(&mut self, addr: u16, on: bool) -> Result<(), ExceptionCode> {
+    pub(super) fn write_coil(&mut self, addr: u16, on: bool) -> Result<(), ExceptionCode> {
         if addr != map::COIL_RUN {
             return Err(ExceptionCode::IllegalDataAddress);
         }
@@ -138,7 +135,7 @@ fn slice<T: Copy>(table: &[T], addr: u16, count: u16) -> Result<Vec<T>, Exceptio
 }
 
 pub(super) struct Shared {
-    units: Vec<Unit>,
+    pub(super) units: Vec<Unit>,
 }
 
 /// Handle to a running simulator; dropping it stops the server and the physics.
@@ -191,8 +188,13 @@ pub(super) struct SimService {
 }
 
 impl SimService {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers a request decoded by tokio-modbus (the RTU server).
     pub(super) fn handle(&self, req: SlaveRequest<'static>) -> Result<Response, ExceptionCode> {
-        let mut g = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.lock();
         // Unit 0 (broadcast) and 255 (TCP "not used") address unit 1.
         let idx = match req.slave {
             0 | 255 => 0,
@@ -229,54 +231,6 @@ impl SimService {
     }
 }
 
-impl Service for SimService {
-    type Request = SlaveRequest<'static>;
-    type Response = Response;
-    type Exception = ExceptionCode;
-    type Future = future::Ready<Result<Response, ExceptionCode>>;
-
-    fn call(&self, req: Self::Request) -> Self::Future {
-        future::ready(self.handle(req))
-    }
-}
-
-/// Start the simulator: `units` pump skids (unit ids 1..=units) on `bind`, stepping in
-/// real time with wear accelerated by `wear_rate`. Must be called inside a tokio runtime.
-pub async fn serve(bind: SocketAddr, units: u8, seed: u64, wear_rate: f64) -> std::io::Result<SimHandle> {
-    let listener = TcpListener::bind(bind).await?;
-    serve_with(listener, start_plant(units, seed, wear_rate, None)).await
-}
-
-/// Start the demo plant of `mimic demo`: one pump skid, settled, whose bearing wears out and
-/// whose faults come and go as `plan` says (see [`super::demo`]). Must be called inside a
-/// tokio runtime.
-pub async fn serve_demo(bind: SocketAddr, plan: &super::demo::DemoPlan) -> std::io::Result<SimHandle> {
-    let listener = TcpListener::bind(bind).await?;
-    serve_with(listener, start_plant(1, plan.seed, 0.0, Some(plan))).await
-}
-
-async fn serve_with(
-    listener: TcpListener,
-    (shared, physics): (Arc<Mutex<Shared>>, JoinHandle<()>),
-) -> std::io::Result<SimHandle> {
-    let addr = listener.local_addr()?;
-    let server = {
-        let service = SimService { shared: shared.clone() };
-        tokio::spawn(async move {
-            let server = Server::new(listener);
-            let on_connected = |stream, _addr| {
-                let service = service.clone();
-                async move { Ok(Some((service, stream))) }
-            };
-            if let Err(e) = server.serve(&on_connected, |e| tracing::debug!("sim connection ended: {e}")).await {
-                tracing::error!("simulator stopped: {e}");
-            }
-        })
-    };
-
-    Ok(SimHandle { addr, shared, tasks: vec![physics, server] })
-}
-
 /// The plants and the task stepping them (shared by the TCP and RTU servers).
 pub(super) fn start_plant(
     units: u8,
@@ -309,6 +263,10 @@ pub(super) fn start_plant(
 }
 
 impl SimHandle {
+    pub(super) fn with_socket(addr: SocketAddr, shared: Arc<Mutex<Shared>>, tasks: Vec<JoinHandle<()>>) -> SimHandle {
+        SimHandle { addr, shared, tasks }
+    }
+
     /// A handle over plants served without a socket (the RTU server); `local_addr` is
     /// then `0.0.0.0:0`.
     pub(super) fn without_socket(shared: Arc<Mutex<Shared>>, tasks: Vec<JoinHandle<()>>) -> SimHandle {
