@@ -70,6 +70,7 @@ mod tables;
 #[cfg(test)]
 mod tests;
 mod unavailable;
+mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,9 +78,10 @@ use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use codec::{CodecError, Decoded, decode_into, encode};
+use codec::{CodecError, Decoded, decode_into};
 pub use tables::ChunkKey;
-use tables::{BLOCKS, BlockTuple, CHUNKS, KeyTuple, SPANS, TAGS};
+use tables::{BLOCKS, BlockTuple, CHUNKS, JOURNAL, SPANS, TAGS};
+use write::{encode_fitting, first_try, insert_unique, key_of};
 
 pub type TagId = u32;
 
@@ -105,11 +107,25 @@ pub struct HistorianOptions {
     /// redb's page cache, in bytes (default 32 MiB). redb's own default is 1 GiB, which
     /// an edge box ingesting thousands of tags fills with dirty pages.
     pub cache_bytes: usize,
+    /// Small appends go to the journal; every this many appends (default 60) the open
+    /// samples are flushed into per-tag blocks (see the `write` module).
+    pub flush_appends: usize,
+    /// ... or as soon as this many samples are open (default 131,072: about 3 MB).
+    pub flush_samples: usize,
+    /// Every this many flushes (default 16), each tag's pending blocks are merged.
+    pub merge_every: u32,
 }
 
 impl Default for HistorianOptions {
     fn default() -> Self {
-        HistorianOptions { retention: None, chunk_target: 4096, cache_bytes: 32 << 20 }
+        HistorianOptions {
+            retention: None,
+            chunk_target: 4096,
+            cache_bytes: 32 << 20,
+            flush_appends: 60,
+            flush_samples: 131_072,
+            merge_every: 16,
+        }
     }
 }
 
@@ -138,9 +154,11 @@ pub struct StoreStats {
     pub chunks: u64,
     /// Of which pending (not yet compacted) blocks.
     pub pending_blocks: u64,
+    /// Samples in journal rows, not yet in a block (counted in `samples`).
+    pub open_samples: u64,
     /// Size of the database file (includes other modules' tables and free pages).
     pub file_bytes: u64,
-    /// Bytes of the historian's chunk and block tables (stored + metadata +
+    /// Bytes of the historian's chunk, block and journal tables (stored + metadata +
     /// fragmented, as reported by redb).
     pub table_bytes: u64,
 }
@@ -161,6 +179,8 @@ pub enum HistorianError {
     Io(#[from] std::io::Error),
     #[error("corrupt historian chunk of tag {tag} (key {key:?}): {reason}")]
     CorruptChunk { tag: TagId, key: ChunkKey, reason: &'static str },
+    #[error("corrupt historian journal row {row}: {reason}")]
+    CorruptJournal { row: u64, reason: &'static str },
     #[error("no tag id left")]
     TagIdsExhausted,
     #[error("import into tag {tag} was given a sample of tag {found}")]
@@ -179,15 +199,12 @@ struct TagState {
     max_span: i64,
     pending: Vec<ChunkKey>,
     pending_samples: u64,
+    /// Samples committed in journal rows, not yet flushed into a block.
+    open: Vec<Sample>,
     /// Length of the tag's last sealed chunk: the first length tried for the next
     /// one (saves encoding a full target's worth only to cut it by size).
     chunk_len: usize,
 }
-
-/// Encoded chunks are kept under this size so three share one 4 KiB redb
-/// leaf page (bigger chunks would waste up to half a page each, and make
-/// `downsample` decode more samples per column boundary).
-const MAX_CHUNK_BYTES: usize = 1280;
 
 pub struct Historian {
     db: Database,
@@ -195,13 +212,19 @@ pub struct Historian {
     chunk_target: usize,
     cache_bytes: usize,
     retention: Option<Duration>,
+    flush_appends: usize,
+    flush_samples: usize,
+    merge_every: u64,
     tags: HashMap<TagId, TagState>,
     next_tag: u64,
     next_block: u64,
+    /// Keys of the journal rows (in order), their samples open in `tags`.
+    journal: Vec<u64>,
+    next_journal: u64,
+    open_samples: usize,
+    /// Flushes since the store was opened (a merge round every `merge_every`).
+    flushes: u64,
 }
-
-type ChunkTable<'t> = redb::Table<'t, KeyTuple, &'static [u8]>;
-type BlockTable<'t> = redb::Table<'t, BlockTuple, &'static [u8]>;
 
 impl Historian {
     /// Opens (or creates) the store. redb repairs a file left by a crashed
@@ -210,26 +233,55 @@ impl Historian {
         let db = redb::Builder::new().set_cache_size(opts.cache_bytes).create(path)?;
         let mut next_tag = 0u64;
         let txn = db.begin_write()?;
-        let (tags, next_block) = {
+        let state = {
             let names = txn.open_table(TAGS)?;
             for item in names.iter()? {
                 let (_, id) = item?;
                 next_tag = next_tag.max(u64::from(id.value()) + 1);
             }
             txn.open_table(CHUNKS)?;
-            load_state(&txn.open_table(SPANS)?, &txn.open_table(BLOCKS)?)?
+            load_state(&txn.open_table(SPANS)?, &txn.open_table(BLOCKS)?, &txn.open_table(JOURNAL)?)?
         };
         txn.commit()?;
+        let next_journal = state.journal.last().map_or(0, |k| k + 1);
+        // A tag has one block per flush since the last merge round (plus the merged one):
+        // counting on from the most keeps the rounds on schedule across restarts.
+        let flushes = state.tags.values().map(|st| st.pending.len().saturating_sub(1) as u64).max().unwrap_or(0);
         Ok(Historian {
             db,
             path: path.to_path_buf(),
             chunk_target: opts.chunk_target.clamp(1, 1 << 20),
             cache_bytes: opts.cache_bytes,
             retention: opts.retention,
-            tags,
+            flush_appends: opts.flush_appends.max(1),
+            flush_samples: opts.flush_samples.max(1),
+            merge_every: u64::from(opts.merge_every.max(1)),
             next_tag,
-            next_block,
+            next_block: state.next_block,
+            journal: state.journal,
+            next_journal,
+            open_samples: state.open,
+            tags: state.tags,
+            flushes,
         })
+    }
+
+    /// Rebuilds the bookkeeping from the store after a failed commit (best effort).
+    fn reload_state(&mut self) {
+        let reloaded = self
+            .db
+            .begin_read()
+            .map_err(HistorianError::from)
+            .and_then(|t| load_state(&t.open_table(SPANS)?, &t.open_table(BLOCKS)?, &t.open_table(JOURNAL)?));
+        if let Ok(state) = reloaded {
+            self.tags = state.tags;
+            self.next_block = self.next_block.max(state.next_block);
+            if let Some(last) = state.journal.last() {
+                self.next_journal = self.next_journal.max(last + 1);
+            }
+            self.journal = state.journal;
+            self.open_samples = state.open;
+        }
     }
 
     /// Closes the store file and opens it again, as after a restart (redb repairs it if
@@ -244,6 +296,9 @@ impl Historian {
             retention: self.retention,
             chunk_target: self.chunk_target,
             cache_bytes: self.cache_bytes,
+            flush_appends: self.flush_appends,
+            flush_samples: self.flush_samples,
+            merge_every: u32::try_from(self.merge_every).unwrap_or(u32::MAX),
         };
         *self = Historian::open(&self.path, opts)?;
         Ok(())
@@ -318,67 +373,6 @@ impl Historian {
         Ok(out)
     }
 
-    /// Stores `batch` in one durable commit (may also compact older blocks).
-    pub fn append(&mut self, batch: &[Sample]) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let sorted = order::sorted_by_tag_and_time(batch); // stable: duplicates keep order
-        let result = self.append_sorted(&sorted);
-        if result.is_err() {
-            // Nothing was committed but the bookkeeping was updated in place:
-            // rebuild it from the store (best effort; the first error wins).
-            let reloaded = self
-                .db
-                .begin_read()
-                .map_err(HistorianError::from)
-                .and_then(|t| load_state(&t.open_table(SPANS)?, &t.open_table(BLOCKS)?));
-            if let Ok((tags, next_block)) = reloaded {
-                self.tags = tags;
-                self.next_block = self.next_block.max(next_block);
-            }
-        }
-        result
-    }
-
-    /// `append` on a batch sorted by (tag, ts). Updates the bookkeeping in
-    /// place; the caller restores it if this fails.
-    fn append_sorted(&mut self, sorted: &[Sample]) -> Result<()> {
-        let target = self.chunk_target;
-        let mut seq = self.next_block;
-        let txn = self.db.begin_write()?;
-        {
-            let mut blocks = txn.open_table(BLOCKS)?;
-            let mut chunks = txn.open_table(CHUNKS)?;
-            let mut spans = txn.open_table(SPANS)?;
-            let mut buf = Vec::new();
-            let mut scratch = Decoded::default();
-            for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
-                let tag = group[0].tag;
-                let st = self.tags.entry(tag).or_default();
-                let old_span = st.max_span;
-                for piece in group.chunks(target) {
-                    encode(piece, &mut buf);
-                    let key = ChunkKey { seq, ..key_of(tag, piece) };
-                    seq += 1;
-                    blocks.insert(key.block_tuple(), buf.as_slice())?;
-                    st.pending.push(key);
-                    st.pending_samples += u64::from(key.count);
-                    st.max_span = st.max_span.max(key.span());
-                }
-                if st.pending_samples >= compaction_threshold(tag, target) || st.pending.len() >= block_threshold(tag) {
-                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
-                }
-                if st.max_span > old_span {
-                    spans.insert(tag, st.max_span)?;
-                }
-            }
-        }
-        self.next_block = seq;
-        txn.commit()?;
-        Ok(())
-    }
-
     /// Samples of `tag` with `from_ms <= ts < to_ms`, sorted by ts.
     pub fn query(&self, tag: TagId, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>> {
         let mut out = Vec::new();
@@ -401,6 +395,11 @@ impl Historian {
             }
             Ok(())
         })?;
+        for s in self.open_of(tag) {
+            if s.ts_ms >= from_ms && s.ts_ms < to_ms {
+                out.push(*s);
+            }
+        }
         if !out.is_sorted_by_key(|s| s.ts_ms) {
             out.sort_by_key(|s| s.ts_ms);
         }
@@ -413,9 +412,18 @@ impl Historian {
         query::downsample(self, tag, from_ms, to_ms, columns)
     }
 
-    /// Drops whole chunks whose newest sample is older than `now - retention`.
-    /// Returns the number of samples dropped.
+    /// Drops whole chunks whose newest sample is older than `now - retention` (the
+    /// journal is flushed first, in the same commit). Returns the number of samples
+    /// dropped.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<u64> {
+        let result = self.retain(now_ms);
+        if result.is_err() {
+            self.reload_state();
+        }
+        result
+    }
+
+    fn retain(&mut self, now_ms: i64) -> Result<u64> {
         let Some(ret) = self.retention else {
             return Ok(0);
         };
@@ -424,6 +432,9 @@ impl Historian {
         let mut dropped = 0u64;
         let mut dropped_blocks = Vec::new();
         let txn = self.db.begin_write()?;
+        if !self.journal.is_empty() {
+            self.flush(&txn)?;
+        }
         {
             let mut table = txn.open_table(CHUNKS)?;
             let mut doomed = Vec::new();
@@ -473,6 +484,11 @@ impl Historian {
         Ok(dropped)
     }
 
+    /// The samples of `tag` committed in journal rows and not yet in a block.
+    fn open_of(&self, tag: TagId) -> &[Sample] {
+        self.tags.get(&tag).map_or(&[][..], |st| &st.open[..])
+    }
+
     /// Totals over all tags (reads every key: O(chunks)).
     pub fn stats(&self) -> Result<StoreStats> {
         let mut st = StoreStats::default();
@@ -491,6 +507,10 @@ impl Historian {
             st.chunks += 1;
             st.pending_blocks += 1;
         }
+        st.open_samples = self.open_samples as u64;
+        st.samples += st.open_samples;
+        let journal = txn.open_table(JOURNAL)?.stats()?;
+        st.table_bytes += journal.stored_bytes() + journal.metadata_bytes() + journal.fragmented_bytes();
         st.file_bytes = std::fs::metadata(&self.path)?.len();
         Ok(st)
     }
@@ -532,12 +552,20 @@ impl Historian {
     }
 }
 
-/// Rebuilds the per-tag bookkeeping from the spans and blocks tables;
-/// returns it with the next free block sequence number.
+/// The bookkeeping rebuilt from the store.
+struct State {
+    tags: HashMap<TagId, TagState>,
+    next_block: u64,
+    journal: Vec<u64>,
+    open: usize,
+}
+
+/// Rebuilds the per-tag bookkeeping from the spans, blocks and journal tables.
 fn load_state(
     spans: &impl ReadableTable<u32, i64>,
     blocks: &impl ReadableTable<BlockTuple, &'static [u8]>,
-) -> Result<(HashMap<TagId, TagState>, u64)> {
+    journal: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<State> {
     let mut tags: HashMap<TagId, TagState> = HashMap::new();
     let mut next_block = 0u64;
     for item in spans.iter()? {
@@ -553,7 +581,8 @@ fn load_state(
         st.pending_samples += u64::from(key.count);
         st.max_span = st.max_span.max(key.span());
     }
-    Ok((tags, next_block))
+    let (journal, open) = write::replay_journal(journal, &mut tags)?;
+    Ok(State { tags, next_block, journal, open })
 }
 
 fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {
@@ -561,115 +590,4 @@ fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {
         return Err(corrupt(key, CodecError("sample count differs from key")));
     }
     Ok(())
-}
-
-/// Pending samples at which a tag's blocks are compacted. Staggered per tag
-/// (between 1 and 1.5 chunk targets) so tags fed in lockstep do not all
-/// compact in the same append.
-fn compaction_threshold(tag: TagId, target: usize) -> u64 {
-    let spread = (u64::from(tag).wrapping_mul(2_654_435_761) >> 7) % (target as u64 / 2 + 1);
-    target as u64 + spread
-}
-
-/// Pending blocks at which a tag's blocks are merged (the samples stay pending
-/// unless they fill a chunk). Staggered per tag between 48 and 79, like
-/// [`compaction_threshold`]. Without it, a tag appended one sample per second
-/// would keep `chunk_target` blocks (an hour and more) on disk and their keys in
-/// memory: 2 GB of keys at 10,000 tags.
-fn block_threshold(tag: TagId) -> usize {
-    48 + ((u64::from(tag).wrapping_mul(2_654_435_761) >> 11) % 32) as usize
-}
-
-/// Key of a run of samples of `tag` (sorted by ts).
-fn key_of(tag: TagId, piece: &[Sample]) -> ChunkKey {
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for s in piece {
-        lo = lo.min(s.ts_ms);
-        hi = hi.max(s.ts_ms);
-    }
-    ChunkKey { tag, min_ts: lo, max_ts: hi, count: piece.len() as u32, seq: 0 }
-}
-
-/// Inserts under `key`, bumping `seq` while the key is taken (duplicates).
-fn insert_unique(table: &mut ChunkTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
-    loop {
-        let old = table.insert(key.tuple(), bytes)?.map(|g| g.value().to_vec());
-        let Some(old) = old else {
-            return Ok(key);
-        };
-        table.insert(key.tuple(), old.as_slice())?;
-        key.seq = key.seq.wrapping_add(1);
-    }
-}
-
-/// Merges the pending blocks of one tag into chunks of up to `target` samples
-/// (and at most [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
-#[allow(clippy::too_many_arguments)]
-fn compact(
-    blocks: &mut BlockTable<'_>,
-    chunks: &mut ChunkTable<'_>,
-    tag: TagId,
-    st: &mut TagState,
-    seq: &mut u64,
-    target: usize,
-    buf: &mut Vec<u8>,
-    d: &mut Decoded,
-) -> Result<()> {
-    d.clear();
-    for key in std::mem::take(&mut st.pending) {
-        if let Some(v) = blocks.remove(key.block_tuple())? {
-            let before = d.len();
-            decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
-            if d.len() - before != key.count as usize {
-                return Err(corrupt(key, CodecError("sample count differs from key")));
-            }
-        }
-    }
-    st.pending_samples = 0;
-    let mut samples: Vec<Sample> =
-        (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
-    if !samples.is_sorted_by_key(|s| s.ts_ms) {
-        samples.sort_by_key(|s| s.ts_ms);
-    }
-    let mut rest = &samples[..];
-    // Once a chunk was cut by size, seal every piece that fills a chunk too.
-    let mut need = target;
-    while rest.len() >= need {
-        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], buf);
-        st.chunk_len = n;
-        need = need.min(n);
-        let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
-        st.max_span = st.max_span.max(key.span());
-        rest = &rest[n..];
-    }
-    if !rest.is_empty() {
-        encode(rest, buf);
-        let key = ChunkKey { seq: *seq, ..key_of(tag, rest) };
-        *seq += 1;
-        blocks.insert(key.block_tuple(), buf.as_slice())?;
-        st.max_span = st.max_span.max(key.span());
-        st.pending.push(key);
-        st.pending_samples = u64::from(key.count);
-    }
-    Ok(())
-}
-
-/// Chunk length to try first: a little more than the last chunk of the tag (so
-/// chunks grow again when the signal compresses better), or the target.
-fn first_try(last: usize, target: usize) -> usize {
-    if last == 0 { target } else { (last + last / 16 + 1).min(target) }
-}
-
-/// Encodes the longest prefix of `samples` (trying a few lengths) whose
-/// encoding fits [`MAX_CHUNK_BYTES`]; returns its length.
-fn encode_fitting(samples: &[Sample], buf: &mut Vec<u8>) -> usize {
-    let mut n = samples.len();
-    loop {
-        encode(&samples[..n], buf);
-        if buf.len() <= MAX_CHUNK_BYTES || n <= 64 {
-            return n;
-        }
-        let guess = (n as u128 * MAX_CHUNK_BYTES as u128 * 98 / (buf.len() as u128 * 100)) as usize;
-        n = guess.clamp(64, n - 1);
-    }
 }

@@ -12,7 +12,7 @@ impl Historian {
     /// The largest timestamp stored for each of `tags` (`None`: nothing stored), in one
     /// read transaction. Per tag it reads the keys of the chunks that can hold the
     /// newest sample (those starting at most one max span before the last chunk's start)
-    /// and the pending blocks' keys kept in memory.
+    /// and the pending blocks' keys and open samples kept in memory.
     pub fn newest_ts(&self, tags: &[TagId]) -> Result<Vec<Option<i64>>> {
         let txn = self.db.begin_read()?;
         let chunks = txn.open_table(CHUNKS)?;
@@ -20,7 +20,8 @@ impl Historian {
         for &tag in tags {
             let st = self.tags.get(&tag);
             let span = st.map_or(0, |s| s.max_span);
-            let mut newest = st.and_then(|s| s.pending.iter().map(|k| k.max_ts).max());
+            let mut newest =
+                st.and_then(|s| s.pending.iter().map(|k| k.max_ts).chain(s.open.iter().map(|o| o.ts_ms)).max());
             let end = match tag.checked_add(1) {
                 Some(next) => ChunkKey::lower(next, i64::MIN),
                 None => (tag, i64::MAX, i64::MAX, u32::MAX, u64::MAX),

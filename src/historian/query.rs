@@ -147,6 +147,11 @@ pub(super) fn downsample(h: &Historian, tag: TagId, from: i64, to: i64, columns:
         }
         Ok(())
     })?;
+    for s in h.open_of(tag) {
+        if s.ts_ms >= from && s.ts_ms < to {
+            acc[grid.col(s.ts_ms)].add(s.ts_ms, s.value, s.quality);
+        }
+    }
     Ok(acc
         .iter()
         .enumerate()

@@ -16,6 +16,9 @@ pub(crate) const TAGS: TableDefinition<&str, u32> = TableDefinition::new("histor
 pub(crate) const CHUNKS: TableDefinition<KeyTuple, &[u8]> = TableDefinition::new("historian.chunks");
 /// Fresh blocks written by `append`, waiting to be merged into CHUNKS.
 pub(crate) const BLOCKS: TableDefinition<BlockTuple, &[u8]> = TableDefinition::new("historian.blocks");
+/// Small appends, one row each (see the `write` module): key = journal sequence,
+/// value = the batch's samples. Replayed into memory on open; deleted by each flush.
+pub(crate) const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("historian.journal");
 /// Per tag: largest `max_ts - min_ts` of any chunk or block ever written, so a
 /// range query knows how far before `from` an overlapping chunk may start.
 pub(crate) const SPANS: TableDefinition<u32, i64> = TableDefinition::new("historian.spans");

@@ -19,8 +19,10 @@ impl Rng {
     }
 }
 
+/// Small journal and merge settings, so every test goes through journal rows, flushes
+/// and merge rounds.
 fn opts(chunk_target: usize) -> HistorianOptions {
-    HistorianOptions { retention: None, chunk_target, ..Default::default() }
+    HistorianOptions { retention: None, chunk_target, flush_appends: 4, merge_every: 3, ..Default::default() }
 }
 
 fn s(tag: TagId, ts_ms: i64, value: f64, quality: u16) -> Sample {
@@ -242,7 +244,8 @@ fn retention_drops_whole_old_chunks() {
 #[test]
 fn corrupt_chunk_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = Historian::open(&dir.path().join("h.redb"), opts(8)).unwrap();
+    let o = HistorianOptions { flush_appends: 1, ..opts(8) };
+    let mut h = Historian::open(&dir.path().join("h.redb"), o).unwrap();
     let batch: Vec<Sample> = (0..40).map(|i| s(1, i, i as f64 * 0.5, 0)).collect();
     h.append(&batch).unwrap();
     h.append(&[s(1, 40, 1.0, 0)]).unwrap();
@@ -475,36 +478,94 @@ fn newest_ts_reads_overlapping_chunks_and_pending_blocks() {
     assert_eq!(h.newest_ts(&[0, 5]).unwrap(), vec![Some(20_000), None]);
 }
 
-/// One sample per tag per append (the daemon at 1 Hz): pending blocks stay bounded per
-/// tag (merged into one block every 48..80 appends) long before a chunk fills, and every
-/// sample stays where queries find it, across a reopen.
+/// One sample per tag per append (the daemon at 1 Hz): each append is one journal row,
+/// its samples open in memory where queries, trends and `newest_ts` see them; every
+/// `flush_appends` appends they become one block per tag, and every `merge_every`
+/// flushes each tag's blocks are merged, so pending blocks stay bounded per tag long
+/// before a chunk fills. Every sample stays where queries find it, across reopens with
+/// and without open journal rows.
 #[test]
-fn pending_blocks_stay_bounded_for_slow_tags() {
+fn slow_tags_go_through_the_journal_and_pending_blocks_stay_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slow.redb");
-    let mut h = Historian::open(&path, opts(4096)).unwrap();
+    let o = HistorianOptions { flush_appends: 5, merge_every: 4, ..opts(4096) };
+    let mut h = Historian::open(&path, o.clone()).unwrap();
     let tags = 30u32;
     let mut model = Vec::new();
-    let mut most = 0u64;
-    for i in 0..400i64 {
+    h.append(&(0..tags).map(|t| s(t, 0, 1.0, 0)).collect::<Vec<_>>()).unwrap();
+    model.extend((0..tags).map(|t| s(t, 0, 1.0, 0)));
+    let st = h.stats().unwrap();
+    assert_eq!((st.pending_blocks, st.open_samples, st.samples), (0, 30, 30), "a sparse batch is a journal row");
+    assert_eq!(h.newest_ts(&[3]).unwrap(), vec![Some(0)]);
+    let mut most = 0usize;
+    for i in 1..403i64 {
         let batch: Vec<Sample> = (0..tags).map(|t| s(t, i * 1000, (i % 7) as f64 + f64::from(t), 0)).collect();
         h.append(&batch).unwrap();
         model.extend(batch);
-        most = most.max(h.stats().unwrap().pending_blocks);
+        most = most.max(h.tags.values().map(|st| st.pending.len()).max().unwrap_or(0));
+        assert!(h.journal.len() < 5, "the journal is flushed every 5 appends");
+        if i % 97 == 0 {
+            // Reopened with open journal rows: they are replayed.
+            let open = h.stats().unwrap().open_samples;
+            drop(h);
+            h = Historian::open(&path, o.clone()).unwrap();
+            assert_eq!(h.stats().unwrap().open_samples, open);
+            check_query(&h, &model, 5, i64::MIN, i64::MAX);
+        }
     }
-    assert!(most <= u64::from(tags) * 80, "pending blocks grew to {most}");
-    assert!(h.tags.values().all(|st| st.pending.len() < 80), "keys in memory stay bounded");
+    assert!(most <= 4 + 1, "pending blocks per tag grew to {most}");
+    let st = h.stats().unwrap();
+    assert_eq!(st.samples, model.len() as u64);
+    assert!(st.open_samples > 0 && st.pending_blocks > 0, "{st:?}");
+    let mut sorted: Vec<Sample> = model.iter().filter(|x| x.tag == 17).copied().collect();
+    sorted.sort_by_key(|x| x.ts_ms);
+    let cols = h.downsample(17, 0, 403_000, 37).unwrap();
+    assert!(same_columns(&cols, &naive_downsample(&sorted, 0, 403_000, 37)), "trends include open samples");
+    assert_eq!(h.newest_ts(&[17]).unwrap(), vec![Some(402_000)]);
     for reopened in [false, true] {
         if reopened {
             drop(h);
-            h = Historian::open(&path, opts(4096)).unwrap();
+            h = Historian::open(&path, o.clone()).unwrap();
         }
         assert_eq!(h.stats().unwrap().samples, model.len() as u64);
         for t in [0, 17, tags - 1] {
             check_query(&h, &model, t, i64::MIN, i64::MAX);
-            check_query(&h, &model, t, 123_000, 321_001);
+            check_query(&h, &model, t, 123_000, 398_001);
         }
     }
+}
+
+/// A failed commit (here: a flush that meets a corrupt block) loses nothing already
+/// committed: the journal rows stay, the open samples come back from them, and the next
+/// append that succeeds stores everything.
+#[test]
+fn a_failed_flush_keeps_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = HistorianOptions { flush_appends: 3, merge_every: 1, ..opts(4096) };
+    let mut h = Historian::open(&dir.path().join("h.redb"), o).unwrap();
+    h.append(&(0..20).map(|i| s(1, i, 1.0, 0)).collect::<Vec<_>>()).unwrap(); // dense: a block
+    h.append(&[s(1, 100, 2.0, 0), s(2, 100, 2.0, 0)]).unwrap();
+    h.append(&[s(1, 101, 3.0, 0), s(2, 101, 3.0, 0)]).unwrap();
+    assert_eq!(h.stats().unwrap().open_samples, 4);
+    let txn = h.database().begin_write().unwrap();
+    let damaged = {
+        let mut t = txn.open_table(BLOCKS).unwrap();
+        let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
+        let good = t.get(key).unwrap().unwrap().value().to_vec();
+        t.insert(key, &[7u8, 0, 0, 0][..]).unwrap();
+        (key, good)
+    };
+    txn.commit().unwrap();
+    // The third append flushes and merges tag 1's two blocks: the damaged one fails it.
+    assert!(h.append(&[s(1, 102, 4.0, 0), s(2, 102, 4.0, 0)]).is_err());
+    assert_eq!(h.stats().unwrap().open_samples, 4, "the journal's samples are still open");
+    let txn = h.database().begin_write().unwrap();
+    txn.open_table(BLOCKS).unwrap().insert(damaged.0, damaged.1.as_slice()).unwrap();
+    txn.commit().unwrap();
+    h.append(&[s(1, 102, 4.0, 0), s(2, 102, 4.0, 0)]).unwrap();
+    let st = h.stats().unwrap();
+    assert_eq!((st.samples, st.open_samples), (26, 0));
+    assert_eq!(h.query(2, 0, 1000).unwrap().len(), 3);
 }
 
 #[test]

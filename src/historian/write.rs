@@ -1,0 +1,349 @@
+//! The write path: journal rows, flushes into per-tag blocks, merge rounds and
+//! compaction into chunks.
+//!
+//! A live writer commits small batches often (the daemon: every second, one sample per
+//! tag). Writing each tag's samples as its own redb entry at every commit would make
+//! 10,000 tree inserts a second, and merging those entries later would touch pages all
+//! over the blocks table. So a small batch is one **journal** row (all its samples, one
+//! redb insert, durable at commit) and its samples are kept in memory per tag ("open"),
+//! where queries see them. Every `flush_appends` appends, or once `flush_samples` are
+//! open, the open samples are **flushed**: one block per tag, written in tag order at the
+//! end of the blocks table, and the journal rows are deleted, in one commit. A batch that
+//! would fill the journal is flushed at once with it (bulk loads never touch the
+//! journal). Opening the store replays the journal into memory, so a crash loses only the
+//! batch being committed.
+//!
+//! Every `merge_every` flushes, a **merge round** merges each tag's pending blocks into
+//! one, all tags in the same commit and in tag order: the blocks of one flush lie side by
+//! side, so the round empties whole leaves instead of touching a page per block. A tag
+//! whose pending samples reach its compaction threshold is **compacted**: its blocks are
+//! merged, sorted and cut into chunks of up to `chunk_target` samples (and at most
+//! [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
+
+use redb::ReadableTable;
+
+use super::bits::{Reader, put_var, unzigzag, zigzag};
+use super::codec::{CodecError, Decoded, decode_into, encode};
+use super::tables::{BLOCKS, CHUNKS, ChunkKey, JOURNAL, SPANS};
+use super::{Historian, HistorianError, Result, Sample, TagId, TagState, corrupt, order};
+
+pub(super) type ChunkTable<'t> = redb::Table<'t, super::tables::KeyTuple, &'static [u8]>;
+type BlockTable<'t> = redb::Table<'t, super::tables::BlockTuple, &'static [u8]>;
+
+/// Encoded chunks are kept under this size so three share one 4 KiB redb
+/// leaf page (bigger chunks would waste up to half a page each, and make
+/// `downsample` decode more samples per column boundary).
+pub(super) const MAX_CHUNK_BYTES: usize = 1280;
+
+/// Samples per tag from which a batch is written as blocks at once.
+const DENSE_PER_TAG: usize = 16;
+
+/// Journal row format version.
+const JOURNAL_VERSION: u8 = 1;
+
+impl Historian {
+    /// Stores `batch` in one durable commit: as a journal row, or, when the journal is
+    /// due for a flush, straight into blocks together with the open samples (and then
+    /// maybe a merge round and compactions).
+    pub fn append(&mut self, batch: &[Sample]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let sorted = order::sorted_by_tag_and_time(batch); // stable: duplicates keep order
+        let result = self.append_sorted(&sorted);
+        if result.is_err() {
+            // Nothing was committed but the bookkeeping was updated in place:
+            // rebuild it from the store (best effort; the first error wins).
+            self.reload_state();
+        }
+        result
+    }
+
+    /// `append` on a batch sorted by (tag, ts). Updates the bookkeeping in
+    /// place; the caller restores it if this fails.
+    fn append_sorted(&mut self, sorted: &[Sample]) -> Result<()> {
+        // A dense batch (many samples per tag: a backfill, a bulk load) makes good blocks
+        // by itself; a sparse one (a sample or two per tag) waits in the journal.
+        let tags_in_batch = sorted.chunk_by(|a, b| a.tag == b.tag).count();
+        let flush = self.journal.len() + 1 >= self.flush_appends
+            || self.open_samples.saturating_add(sorted.len()) >= self.flush_samples
+            || sorted.len() >= DENSE_PER_TAG * tags_in_batch;
+        for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
+            self.tags.entry(group[0].tag).or_default().open.extend_from_slice(group);
+        }
+        self.open_samples += sorted.len();
+        let txn = self.db.begin_write()?;
+        if flush {
+            self.flush(&txn)?;
+        } else {
+            let mut row = Vec::with_capacity(sorted.len() * 12 + 8);
+            encode_journal_row(sorted, &mut row);
+            let key = self.next_journal;
+            txn.open_table(JOURNAL)?.insert(key, row.as_slice())?;
+            self.next_journal += 1;
+            self.journal.push(key);
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Writes every tag's open samples as a block, runs a merge round when one is due
+    /// and compacts the tags that reached their threshold; deletes the journal.
+    pub(super) fn flush(&mut self, txn: &redb::WriteTransaction) -> Result<()> {
+        let target = self.chunk_target;
+        self.flushes += 1;
+        let merge_round = self.flushes.is_multiple_of(self.merge_every);
+        let max_pending = 2 * self.merge_every as usize + 8;
+        let mut ids: Vec<TagId> = self
+            .tags
+            .iter()
+            .filter(|(_, st)| !st.open.is_empty() || (merge_round && st.pending.len() > 1))
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        let mut seq = self.next_block;
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            let mut chunks = txn.open_table(CHUNKS)?;
+            let mut spans = txn.open_table(SPANS)?;
+            let mut buf = Vec::new();
+            let mut scratch = Decoded::default();
+            let mut samples: Vec<Sample> = Vec::new();
+            for tag in ids {
+                let Some(st) = self.tags.get_mut(&tag) else { continue };
+                let old_span = st.max_span;
+                samples.clear();
+                samples.extend_from_slice(&st.open);
+                st.open.clear();
+                if !samples.is_sorted_by_key(|s| s.ts_ms) {
+                    samples.sort_by_key(|s| s.ts_ms);
+                }
+                for piece in samples.chunks(target) {
+                    encode(piece, &mut buf);
+                    let key = ChunkKey { seq, ..key_of(tag, piece) };
+                    seq += 1;
+                    blocks.insert(key.block_tuple(), buf.as_slice())?;
+                    st.pending.push(key);
+                    st.pending_samples += u64::from(key.count);
+                    st.max_span = st.max_span.max(key.span());
+                }
+                if st.pending_samples >= compaction_threshold(tag, target)
+                    || (merge_round && st.pending.len() > 1)
+                    || st.pending.len() >= max_pending
+                {
+                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
+                }
+                if st.max_span > old_span {
+                    spans.insert(tag, st.max_span)?;
+                }
+            }
+            let mut journal = txn.open_table(JOURNAL)?;
+            for key in self.journal.drain(..) {
+                journal.remove(key)?;
+            }
+        }
+        self.open_samples = 0;
+        self.next_block = seq;
+        Ok(())
+    }
+}
+
+/// Journal row: version, count, then per sample (in the batch's tag order) the zigzag
+/// delta of the tag id and of the timestamp from the previous sample, the value's eight
+/// bytes and the quality code, as varints.
+fn encode_journal_row(sorted: &[Sample], out: &mut Vec<u8>) {
+    out.clear();
+    out.push(JOURNAL_VERSION);
+    put_var(out, sorted.len() as u64);
+    let (mut tag, mut ts) = (0i64, 0i64);
+    for s in sorted {
+        put_var(out, zigzag(i64::from(s.tag).wrapping_sub(tag)));
+        put_var(out, zigzag(s.ts_ms.wrapping_sub(ts)));
+        out.extend_from_slice(&s.value.to_le_bytes());
+        put_var(out, u64::from(s.quality));
+        tag = i64::from(s.tag);
+        ts = s.ts_ms;
+    }
+}
+
+/// Appends the samples of a journal row to `out`.
+pub(super) fn decode_journal_row(row: &[u8], out: &mut Vec<Sample>) -> std::result::Result<(), CodecError> {
+    let mut r = Reader { buf: row, pos: 0 };
+    if r.u8()? != JOURNAL_VERSION {
+        return Err(CodecError("unknown journal row version"));
+    }
+    let n = r.var()?;
+    // Each sample takes at least 11 bytes: a count beyond that is a damaged row.
+    if n > (row.len() / 11) as u64 {
+        return Err(CodecError("journal row count exceeds its length"));
+    }
+    let (mut tag, mut ts) = (0i64, 0i64);
+    for _ in 0..n {
+        tag = tag.wrapping_add(unzigzag(r.var()?));
+        ts = ts.wrapping_add(unzigzag(r.var()?));
+        let value = r.f64()?;
+        let quality = u16::try_from(r.var()?).map_err(|_| CodecError("journal quality out of range"))?;
+        let tag = TagId::try_from(tag).map_err(|_| CodecError("journal tag id out of range"))?;
+        out.push(Sample { tag, ts_ms: ts, value, quality });
+    }
+    if r.pos != row.len() {
+        return Err(CodecError("trailing bytes in a journal row"));
+    }
+    Ok(())
+}
+
+/// Replays the journal into the tags' open samples; returns the row keys (in order) and
+/// the number of samples.
+pub(super) fn replay_journal(
+    journal: &impl ReadableTable<u64, &'static [u8]>,
+    tags: &mut std::collections::HashMap<TagId, TagState>,
+) -> Result<(Vec<u64>, usize)> {
+    let mut keys = Vec::new();
+    let mut samples = Vec::new();
+    for item in journal.iter()? {
+        let (k, v) = item?;
+        samples.clear();
+        decode_journal_row(v.value(), &mut samples)
+            .map_err(|e| HistorianError::CorruptJournal { row: k.value(), reason: e.0 })?;
+        for s in &samples {
+            tags.entry(s.tag).or_default().open.push(*s);
+        }
+        keys.push(k.value());
+    }
+    let open = tags.values().map(|st| st.open.len()).sum();
+    Ok((keys, open))
+}
+
+/// Pending samples at which a tag's blocks are compacted. Staggered per tag
+/// (between 1 and 1.5 chunk targets) so tags fed in lockstep do not all
+/// compact in the same append.
+fn compaction_threshold(tag: TagId, target: usize) -> u64 {
+    let spread = (u64::from(tag).wrapping_mul(2_654_435_761) >> 7) % (target as u64 / 2 + 1);
+    target as u64 + spread
+}
+
+/// Key of a run of samples of `tag` (sorted by ts).
+pub(super) fn key_of(tag: TagId, piece: &[Sample]) -> ChunkKey {
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for s in piece {
+        lo = lo.min(s.ts_ms);
+        hi = hi.max(s.ts_ms);
+    }
+    ChunkKey { tag, min_ts: lo, max_ts: hi, count: piece.len() as u32, seq: 0 }
+}
+
+/// Inserts under `key`, bumping `seq` while the key is taken (duplicates).
+pub(super) fn insert_unique(table: &mut ChunkTable<'_>, mut key: ChunkKey, bytes: &[u8]) -> Result<ChunkKey> {
+    loop {
+        let old = table.insert(key.tuple(), bytes)?.map(|g| g.value().to_vec());
+        let Some(old) = old else {
+            return Ok(key);
+        };
+        table.insert(key.tuple(), old.as_slice())?;
+        key.seq = key.seq.wrapping_add(1);
+    }
+}
+
+/// Merges the pending blocks of one tag into chunks of up to `target` samples
+/// (and at most [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
+#[allow(clippy::too_many_arguments)]
+fn compact(
+    blocks: &mut BlockTable<'_>,
+    chunks: &mut ChunkTable<'_>,
+    tag: TagId,
+    st: &mut TagState,
+    seq: &mut u64,
+    target: usize,
+    buf: &mut Vec<u8>,
+    d: &mut Decoded,
+) -> Result<()> {
+    d.clear();
+    for key in std::mem::take(&mut st.pending) {
+        if let Some(v) = blocks.remove(key.block_tuple())? {
+            let before = d.len();
+            decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
+            if d.len() - before != key.count as usize {
+                return Err(corrupt(key, CodecError("sample count differs from key")));
+            }
+        }
+    }
+    st.pending_samples = 0;
+    let mut samples: Vec<Sample> =
+        (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
+    if !samples.is_sorted_by_key(|s| s.ts_ms) {
+        samples.sort_by_key(|s| s.ts_ms);
+    }
+    let mut rest = &samples[..];
+    // Once a chunk was cut by size, seal every piece that fills a chunk too.
+    let mut need = target;
+    while rest.len() >= need {
+        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], buf);
+        st.chunk_len = n;
+        need = need.min(n);
+        let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
+        st.max_span = st.max_span.max(key.span());
+        rest = &rest[n..];
+    }
+    if !rest.is_empty() {
+        encode(rest, buf);
+        let key = ChunkKey { seq: *seq, ..key_of(tag, rest) };
+        *seq += 1;
+        blocks.insert(key.block_tuple(), buf.as_slice())?;
+        st.max_span = st.max_span.max(key.span());
+        st.pending.push(key);
+        st.pending_samples = u64::from(key.count);
+    }
+    Ok(())
+}
+
+/// Chunk length to try first: a little more than the last chunk of the tag (so
+/// chunks grow again when the signal compresses better), or the target.
+pub(super) fn first_try(last: usize, target: usize) -> usize {
+    if last == 0 { target } else { (last + last / 16 + 1).min(target) }
+}
+
+/// Encodes the longest prefix of `samples` (trying a few lengths) whose
+/// encoding fits [`MAX_CHUNK_BYTES`]; returns its length.
+pub(super) fn encode_fitting(samples: &[Sample], buf: &mut Vec<u8>) -> usize {
+    let mut n = samples.len();
+    loop {
+        encode(&samples[..n], buf);
+        if buf.len() <= MAX_CHUNK_BYTES || n <= 64 {
+            return n;
+        }
+        let guess = (n as u128 * MAX_CHUNK_BYTES as u128 * 98 / (buf.len() as u128 * 100)) as usize;
+        n = guess.clamp(64, n - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_rows_round_trip_and_refuse_damage() {
+        let batch = vec![
+            Sample { tag: 0, ts_ms: 1_795_000_000_000, value: 1.5, quality: 0 },
+            Sample { tag: 0, ts_ms: 1_794_999_999_000, value: f64::NAN, quality: 192 },
+            Sample { tag: 7, ts_ms: -5, value: -0.0, quality: u16::MAX },
+            Sample { tag: u32::MAX, ts_ms: i64::MAX, value: f64::INFINITY, quality: 9 },
+        ];
+        let mut row = Vec::new();
+        encode_journal_row(&batch, &mut row);
+        let mut back = Vec::new();
+        decode_journal_row(&row, &mut back).unwrap();
+        assert_eq!(back.len(), batch.len());
+        for (a, b) in batch.iter().zip(&back) {
+            assert_eq!((a.tag, a.ts_ms, a.value.to_bits(), a.quality), (b.tag, b.ts_ms, b.value.to_bits(), b.quality));
+        }
+        for cut in 0..row.len() {
+            assert!(decode_journal_row(&row[..cut], &mut Vec::new()).is_err(), "cut at {cut}");
+        }
+        let mut long = row.clone();
+        long.push(0);
+        assert!(decode_journal_row(&long, &mut Vec::new()).is_err());
+        let mut huge = vec![JOURNAL_VERSION];
+        put_var(&mut huge, u64::MAX);
+        assert!(decode_journal_row(&huge, &mut Vec::new()).is_err());
+    }
+}
