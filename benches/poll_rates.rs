@@ -46,7 +46,9 @@ fn load() -> String {
 
 async fn daemon(toml: &str, site_path: &Path, data: &Path) -> Daemon {
     let site = Site::parse(site_path, toml).unwrap_or_else(|e| panic!("bench site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: false }).await.expect("daemon starts")
+    Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: false, lazy_snapshots: false })
+        .await
+        .expect("daemon starts")
 }
 
 type Snapshots = tokio::sync::watch::Receiver<Arc<mimic::ipc::LiveSnapshot>>;

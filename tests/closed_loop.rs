@@ -61,9 +61,10 @@ async fn rig(writes: &str) -> Rig {
     .expect("users file");
     let site = Site::parse(&dir.path().join("site.toml"), &site_toml(port))
         .unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    let d = Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false })
-        .await
-        .expect("daemon starts");
+    let d =
+        Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false, lazy_snapshots: false })
+            .await
+            .expect("daemon starts");
     wait_for(&d, "both tags read Good", |s| s.tags.iter().all(|t| t.quality == "Good" && t.value == Some(0.0))).await;
     Rig { d, dir, peer, port }
 }

@@ -89,7 +89,9 @@ async fn a_maintenance_event_from_the_command_line_is_audited_listed_and_re_base
     .expect("users file");
     save_model(data);
     let site = Site::parse(&data.join("site.toml"), &site_toml(port)).unwrap_or_else(|e| panic!("site:\n{e}"));
-    let d = Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: true }).await.expect("daemon");
+    let d = Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: true, lazy_snapshots: false })
+        .await
+        .expect("daemon");
     let s = wait_for(&d, "P-101 commissioned", |s| s.life.iter().any(|l| l.asset == "P-101")).await;
     let life = s.life.iter().find(|l| l.asset == "P-101").expect("P-101");
     assert_eq!(life.commissioned_ms, Some(1_554_076_800_000), "2019-04-01 from the site file");

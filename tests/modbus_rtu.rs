@@ -38,7 +38,9 @@ fn rtu_peer(units: &str, garbage: Option<u8>) -> (PtyPair, common::Peer) {
 
 async fn start(toml: &str, dir: &Path) -> Daemon {
     let site = Site::parse(&dir.join("site.toml"), toml).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false }).await.expect("daemon starts")
+    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false, lazy_snapshots: false })
+        .await
+        .expect("daemon starts")
 }
 
 async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {

@@ -51,7 +51,9 @@ fn typed_site(port: u16, poll: &str, timeout: &str) -> (String, Vec<Point>) {
 
 async fn start(toml: &str, dir: &Path) -> Daemon {
     let site = Site::parse(&dir.join("site.toml"), toml).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false }).await.expect("daemon starts")
+    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false, lazy_snapshots: false })
+        .await
+        .expect("daemon starts")
 }
 
 /// Wait (bounded) until `ok` holds for the published snapshot.

@@ -438,7 +438,9 @@ async fn the_daemon_stores_subscription_values_at_their_source_time() {
     );
     let site = Site::parse(&dir.path().join("site.toml"), &toml).unwrap_or_else(|e| panic!("site:\n{e}"));
     let d =
-        Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false }).await.expect("daemon");
+        Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false, lazy_snapshots: false })
+            .await
+            .expect("daemon");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;

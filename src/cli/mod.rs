@@ -290,7 +290,8 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             let site = load_site(&site)?;
             let data_dir = data.unwrap_or_else(|| site.data_dir.clone());
             runtime()?.block_on(async move {
-                let daemon = Daemon::start(site, DaemonOptions { data_dir, socket: true }).await?;
+                let daemon =
+                    Daemon::start(site, DaemonOptions { data_dir, socket: true, lazy_snapshots: true }).await?;
                 tracing::info!("mimic running: {} devices, {} tags", daemon.site.devices.len(), daemon.site.tags.len());
                 if let Some(p) = &daemon.socket_path {
                     eprintln!("mimic: serving terminals on {}", p.display());
@@ -402,7 +403,8 @@ async fn demo(
     };
     let site = demo_site(sim.local_addr(), &data)?;
     demo_user(&data)?;
-    let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
+    let daemon =
+        Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless, lazy_snapshots: false }).await?;
     if headless {
         tokio::select! {
             _ = tokio::time::sleep(duration) => {},

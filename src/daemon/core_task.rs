@@ -25,6 +25,8 @@ pub struct Channels {
     pub cmd_rx: mpsc::Receiver<CoreCmd>,
     pub store: std::sync::mpsc::Sender<Vec<core::Sample>>,
     pub snap_tx: watch::Sender<Arc<LiveSnapshot>>,
+    /// Lazy snapshots: build them only while `snap_tx` has more receivers than this.
+    pub watched_beyond: Option<usize>,
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
@@ -116,6 +118,12 @@ pub async fn run(state: State, control: Control, ch: Channels) {
             _ = publish.tick() => {
                 let status = sh.ch.store_status.lock().map(|s| s.clone()).unwrap_or_default();
                 let audit_len = sh.control.recent.back().map_or(0, |a| a.seq as usize);
+                let unwatched = sh.ch.watched_beyond.is_some_and(|own| sh.ch.snap_tx.receiver_count() <= own);
+                if unwatched {
+                    // Nobody watches: skip, and publish afresh when somebody does.
+                    published = u64::MAX;
+                    continue;
+                }
                 if sh.state.version != published || status != store_seen || audit_len != audit_seen {
                     published = sh.state.version;
                     audit_seen = audit_len;

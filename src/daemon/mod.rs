@@ -89,6 +89,10 @@ pub struct DaemonOptions {
     pub data_dir: PathBuf,
     /// Serve terminals on `data_dir/mimic.sock`.
     pub socket: bool,
+    /// Build snapshots only while a terminal is subscribed on the socket (`mimic run`: a
+    /// headless edge box does not build 4 tag tables a second for nobody). Off, they
+    /// are always built, for callers that read [`Daemon::snapshots`] in-process.
+    pub lazy_snapshots: bool,
 }
 
 impl Daemon {
@@ -229,7 +233,11 @@ impl Daemon {
             .name("mimic-models".into())
             .spawn(move || worker.run())
             .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
+        // Receivers held by the daemon itself (its handle, the socket's context): more
+        // than these means a terminal is watching.
+        let own_receivers = 1 + usize::from(opts.socket);
         let channels = core_task::Channels {
+            watched_beyond: opts.lazy_snapshots.then_some(own_receivers),
             models: jobs_tx,
             model_news: news_rx,
             dev_rx,

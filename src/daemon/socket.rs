@@ -101,8 +101,9 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     if let Ok(Ok(identity)) = rx.await {
         tracing::info!("terminal attached: {user} as {identity}");
     }
-    let mut snaps = ctx.snapshots.clone();
-    let mut subscribed = false;
+    // A receiver of snapshots only once subscribed: the core builds snapshots while
+    // somebody holds one (lazy snapshots, `mimic run`).
+    let mut snaps: Option<watch::Receiver<Arc<LiveSnapshot>>> = None;
     let mut buf = Vec::new();
     loop {
         tokio::select! {
@@ -113,8 +114,9 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                 let reply = match ipc::parse_request(&buf) {
                     Err(message) => Reply::Error { message },
                     Ok(Request::Subscribe {}) => {
-                        subscribed = true;
-                        snaps.mark_changed();
+                        let mut rx = ctx.snapshots.clone();
+                        rx.mark_changed();
+                        snaps = Some(rx);
                         continue;
                     }
                     Ok(Request::Act { act }) => {
@@ -137,14 +139,25 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                 };
                 send(&mut w, &reply).await?;
             }
-            changed = snaps.changed(), if subscribed => {
-                if changed.is_err() {
+            Some(changed) = next_snapshot(&mut snaps) => {
+                let Some(snap) = changed else {
                     return Ok(());
-                }
-                let snap = snaps.borrow_and_update().clone();
+                };
                 send(&mut w, &Reply::Snapshot(Box::new((*snap).clone()))).await?;
             }
         }
+    }
+}
+
+/// The next snapshot for a subscribed terminal (`Some(None)`: the core stopped); never
+/// ready before the terminal subscribes.
+async fn next_snapshot(rx: &mut Option<watch::Receiver<Arc<LiveSnapshot>>>) -> Option<Option<Arc<LiveSnapshot>>> {
+    match rx {
+        Some(rx) => Some(match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => None,
+        }),
+        None => std::future::pending().await,
     }
 }
 
