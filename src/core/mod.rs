@@ -42,7 +42,8 @@ pub struct TagState {
     pub quality: Quality,
     pub source_ms: Option<i64>,
     pub recv_ms: Option<i64>,
-    pub recent: VecDeque<f64>,
+    /// The latest values, for sparklines (f32: 10,000 tags keep 2.4 MB, not 4.8).
+    pub recent: VecDeque<f32>,
     last_stored: Option<(f64, Quality, i64)>,
 }
 
@@ -169,7 +170,7 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
             if ts.recent.len() == RECENT {
                 ts.recent.pop_front();
             }
-            ts.recent.push_back(v);
+            ts.recent.push_back(v as f32);
         }
         alarm_events.extend(state.alarms.evaluate(ti, value, quality, r.source_ms.unwrap_or(r.recv_ms)));
         let ts = &mut state.tags[ti];

@@ -157,6 +157,11 @@ impl Control {
     /// Audit changes of a users file edited without telling the daemon (checked on
     /// the core's tick; cheap when nothing changed). A change is given a few seconds
     /// for `mimic user` to report it with the name of who made it.
+    /// True when the users file's stamp differs from the last one seen (one `stat`).
+    pub fn users_file_moved(&self) -> bool {
+        stamp(&self.users_path) != self.users_stamp
+    }
+
     pub fn check_users_file(&mut self) {
         if stamp(&self.users_path) == self.users_stamp {
             return;

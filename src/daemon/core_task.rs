@@ -83,7 +83,11 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 let expired = sh.state.approvals.expire(&sh.state.site, &view.live(sh.control.audit_ok), now);
                 fx.extend(expired.into_iter().map(Effect::Approval));
                 fx.extend(core::watch_writes(&mut sh.state, sh.control.audit_ok, now));
-                tokio::task::block_in_place(|| sh.control.check_users_file());
+                // One stat a second on the core's thread; only a changed file is read (and
+                // audited) off it: block_in_place hands the worker to a fresh thread each time.
+                if sh.control.users_file_moved() {
+                    tokio::task::block_in_place(|| sh.control.check_users_file());
+                }
                 let _ = sh.carry_out(fx, None);
             }
             cmd = sh.ch.cmd_rx.recv() => {
@@ -244,7 +248,10 @@ impl Shell {
                 Effect::Life(l) => lives.push(l),
             }
         }
-        let audited = tokio::task::block_in_place(|| self.control.audit(&notes));
+        // A redb commit, off the worker's thread; most calls (every device event) have
+        // nothing to audit, and block_in_place would hand the worker to a new thread.
+        let audited =
+            if notes.is_empty() { Ok(()) } else { tokio::task::block_in_place(|| self.control.audit(&notes)) };
         if !lives.is_empty() {
             let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
             for l in lives {

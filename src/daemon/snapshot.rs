@@ -33,7 +33,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
                 writable: t.writable,
                 low: t.low,
                 high: t.high,
-                recent: s.recent.iter().copied().collect(),
+                recent: s.recent.iter().map(|&v| f64::from(v)).collect(),
             }
         })
         .collect();
