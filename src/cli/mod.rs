@@ -296,7 +296,19 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
                 if let Some(p) = &daemon.socket_path {
                     eprintln!("mimic: serving terminals on {}", p.display());
                 }
+                let status = daemon.store_status.clone();
+                let first = tokio::spawn(async move {
+                    // Start-up, exec to the first durable sample (the acquisition bench reads it).
+                    loop {
+                        if status.lock().map(|s| s.first_commit_ms.is_some()).unwrap_or(true) {
+                            eprintln!("mimic: first sample stored {} ms after start", started.elapsed().as_millis());
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    }
+                });
                 wait_for_stop().await;
+                first.abort();
                 daemon.shutdown().await;
                 Ok(ExitCode::SUCCESS)
             })
