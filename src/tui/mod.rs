@@ -111,7 +111,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             }
                         }
                     }
-                    Event::Reply(Reply::History { .. } | Reply::Life(_)) => {}
+                    Event::Reply(Reply::History { .. } | Reply::Life(_) | Reply::WhatIf(_)) => {}
                     Event::Reply(Reply::Done { message }) if unlocking => {
                         tracing::info!("daemon: {message}");
                         (unlocking, ui.locked, ui.lock_note) = (false, false, None);

@@ -165,10 +165,39 @@ pub struct LoopSpec {
     pub horizon_s: f64,
 }
 
-/// Identifies the loop's model (ARX(1,1) read as first order plus dead time) from `u`, `y`
-/// and recommends when `y`'s latest value is out of band.
+/// The stretches of `u`, `y` around the setpoint's moves, joined: from `pre` samples before
+/// each move to `post` samples after it (overlapping stretches merge). The quiet stretches
+/// between moves are left out: what the KPI did there (a disturbance, a fault) is not the
+/// setpoint's doing, and an equation-error fit would read it as slow dynamics. Successive
+/// stretches join where the plant rested at the same setpoint, so the joins are smooth
+/// unless something else moved the KPI meanwhile (which the fit quality then shows).
+pub fn around_moves(u: &[f64], y: &[f64], pre: usize, post: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = u.len().min(y.len());
+    let mut keep = vec![false; n];
+    for k in 1..n {
+        if u[k] != u[k - 1] {
+            for x in keep.iter_mut().take((k + post).min(n)).skip(k.saturating_sub(pre)) {
+                *x = true;
+            }
+        }
+    }
+    let pick = |s: &[f64]| s.iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| *v).collect();
+    (pick(u), pick(y))
+}
+
+/// The loop's model (ARX(1,1) read as first order plus dead time) from the stretches of
+/// `u`, `y` around the setpoint's moves ([`around_moves`]: a quarter of the horizon before
+/// each, the horizon after, at least 10 samples each).
+pub fn fit_loop(spec: &LoopSpec, u: &[f64], y: &[f64]) -> Result<Fit, PrescribeError> {
+    let samples = |s: f64| ((s / spec.ts_s).ceil() as usize).max(10);
+    let (mu, my) = around_moves(u, y, samples(spec.horizon_s / 4.0), samples(spec.horizon_s));
+    identify(&mu, &my, spec.ts_s, 1, 1, spec.max_delay)
+}
+
+/// Identifies the loop's model ([`fit_loop`]) and recommends when `y`'s latest value is out
+/// of band.
 pub fn advise(spec: &LoopSpec, u: Vec<f64>, y: Vec<f64>) -> Result<Advice, PrescribeError> {
-    let fit = identify(&u, &y, spec.ts_s, 1, 1, spec.max_delay)?;
+    let fit = fit_loop(spec, &u, &y)?;
     let now = Now { u, y };
     let prescription = recommend(&spec.tag, &spec.kpi, &fit, &now, spec.band, spec.limits, spec.horizon_s)?;
     Ok(Advice { fit, prescription })
@@ -256,6 +285,49 @@ mod tests {
         let (start, us, _) = grid(&u, &y, 0, 19_000, 1000, 1500);
         assert_eq!((start, us.len()), (12_000, 8));
         assert_eq!(grid(&u, &y, 0, 19_000, 0, 1500).1.len(), 0);
+    }
+
+    #[test]
+    fn only_the_stretches_around_setpoint_moves_are_kept() {
+        let u = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0];
+        let y: Vec<f64> = (0..11).map(f64::from).collect();
+        let (mu, my) = around_moves(&u, &y, 1, 2);
+        assert_eq!(my, vec![2.0, 3.0, 4.0, 8.0, 9.0, 10.0]);
+        assert_eq!(mu, vec![1.0, 2.0, 2.0, 2.0, 3.0, 3.0]);
+        assert_eq!(around_moves(&[1.0; 5], &[0.0; 5], 1, 2).0.len(), 0, "no move, nothing to learn from");
+    }
+
+    #[test]
+    fn a_disturbance_between_moves_does_not_bias_the_model() {
+        // y settles at 2·u (τ 3 s); between moves a fault pulls y down by 30 for 60 s
+        let (mut u, mut y) = (Vec::new(), Vec::new());
+        let (mut v, mut prev) = (60.0, 30.0);
+        for k in 0..2400 {
+            let sp = [30.0, 35.0, 25.0, 32.0][(k / 200) % 4];
+            let fault = if (2340..2400).contains(&k) || (500..560).contains(&k) { -30.0 } else { 0.0 };
+            v += (2.0 * prev + fault - v) * (1.0 - (-1.0f64 / 3.0).exp());
+            u.push(sp);
+            y.push(v);
+            prev = sp;
+        }
+        let spec = LoopSpec {
+            tag: "sp".into(),
+            kpi: "y".into(),
+            band: Band { low: 55.0, high: 70.0 },
+            limits: Limits { low: 0.0, high: 100.0, max_step: None },
+            ts_s: 1.0,
+            max_delay: 5,
+            horizon_s: 60.0,
+        };
+        let fit = fit_loop(&spec, &u, &y).expect("identifies");
+        assert!((fit.model.gain() - 2.0).abs() < 0.05 && fit.r2 > 0.95, "{fit:?}");
+        assert!(
+            identify(&u, &y, 1.0, 1, 1, 5).map_or(true, |f| (f.model.gain() - 2.0).abs() > 0.05),
+            "the whole history is biased"
+        );
+        let a = advise(&spec, u, y).expect("advice");
+        let p = a.prescription.expect("the fault holds y at 34, below the band");
+        assert!(p.to > 35.0 && p.to <= 100.0, "{p:?}");
     }
 
     #[test]
