@@ -141,8 +141,24 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 kpi: l.kpi.clone(),
                 low: l.low,
                 high: l.high,
+                model: loop_model(l),
             })
             .collect(),
+    }
+}
+
+/// The loop's identified model and status, one line.
+fn loop_model(l: &ipc::LiveLoop) -> String {
+    let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
+    match l.r2 {
+        Some(r2) => format!(
+            "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
+            num(l.gain, 3),
+            num(l.tau_s, 0),
+            num(l.dead_s, 0),
+            l.status
+        ),
+        None => l.status.clone(),
     }
 }
 

@@ -39,6 +39,9 @@ pub struct LoopRow {
     pub kpi: String,
     pub low: f64,
     pub high: f64,
+    /// The model the twin last identified for it, and what it found, one line
+    /// (e.g. `gain 0.92, time constant 3 s, dead time 0 s, R² 0.99; inside its band`).
+    pub model: String,
 }
 
 /// The predicted effect of a setpoint value the operator tried (a what-if on the twin).

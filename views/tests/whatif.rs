@@ -28,6 +28,7 @@ fn plant() -> (Snapshot, String, usize) {
         kpi: "FT101.Flow".into(),
         low: 62.0,
         high: 78.0,
+        model: "gain 0.921, time constant 3 s, dead time 0 s, R² 1.00; inside its band".into(),
     });
     (s, sp, row)
 }
