@@ -169,6 +169,22 @@ pub fn what_if_on(
     })
 }
 
+/// The site's loops before their first check (so terminals offer their what-if at once).
+pub fn initial(site: &Site) -> Vec<LiveLoop> {
+    site.loops
+        .iter()
+        .map(|l| LiveLoop {
+            name: l.name.clone(),
+            manipulated: site.tags[l.manipulated].name.clone(),
+            kpi: site.tags[l.kpi].name.clone(),
+            low: l.low,
+            high: l.high,
+            status: "not checked yet".into(),
+            ..LiveLoop::default()
+        })
+        .collect()
+}
+
 impl Advisor {
     pub fn run(self) {
         let mut watches = vec![LoopWatch::new(REPEAT_MS); self.site.loops.len()];

@@ -54,6 +54,7 @@ struct Shell {
 pub async fn run(state: State, control: Control, ch: Channels) {
     let (outcome_tx, mut outcome_rx) = mpsc::unbounded_channel();
     let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0, clock_alarm: None, loops: Vec::new() };
+    sh.loops = super::advise::initial(&sh.state.site);
     let origin = Instant::now();
     let mut clock = ClockWatch::new(mimic_drivers::now_ms(), origin.elapsed());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
