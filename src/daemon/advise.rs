@@ -4,7 +4,9 @@
 //! its recent mean; the model of the setpoint → KPI pair is identified from the loop's
 //! window of stored history (ARX(1,1) by least squares, read as first order plus dead time,
 //! on the KPI's poll period; Bad samples and gaps end a stretch, see
-//! [`crate::models::prescribe::live::grid`]) and its fit goes to the core for the snapshot.
+//! [`crate::models::prescribe::live::grid`]), its gain corrected by what approved changes
+//! of the pair showed ([`crate::lifecycle::learn`]), and its fit goes to the core for the
+//! snapshot.
 //! When [`decide`] says so (the mean is out of band, no request on the setpoint is pending,
 //! not advised already), the recommendation — inside the setpoint's engineering limits and
 //! largest step, with its predicted steady state, trajectory and confidence — goes to the
@@ -24,7 +26,7 @@ use crate::config::{ControlLoop, Site};
 use crate::historian::{Historian, TagId};
 use crate::ipc::{LiveLoop, LiveSnapshot, LiveWhatIf};
 use crate::models::prescribe::live::{
-    Decision, LoopSpec, LoopWatch, Point, decide, fit_loop, fit_text, grid, recent_mean, tolerance,
+    Decision, LoopSpec, LoopWatch, Point, decide, fit_loop, fit_text, grid, learnt, recent_mean, tolerance,
 };
 use crate::models::prescribe::{Band, Limits, Now, confidence, what_if};
 
@@ -84,6 +86,8 @@ pub struct LoopData {
     pub y: Vec<f64>,
     /// The KPI's recent good mean.
     pub mean: Option<f64>,
+    /// What approved changes of the pair showed (the model learns from them).
+    pub errors: Vec<crate::lifecycle::PredictionError>,
 }
 
 /// Reads a loop's window from the store and puts it on the KPI's poll grid.
@@ -116,7 +120,8 @@ pub fn load(h: &Historian, site: &Site, tag_ids: &[TagId], l: &ControlLoop, now_
         max_delay: usize::try_from(ms(l.max_dead_time) / ts_ms).unwrap_or(0),
         horizon_s: l.horizon.as_secs_f64(),
     };
-    Ok(LoopData { spec, u, y, mean })
+    let errors = crate::lifecycle::errors(h.database(), Some((&mt.name, &kt.name))).map_err(|e| e.to_string())?;
+    Ok(LoopData { spec, u, y, mean, errors })
 }
 
 /// The what-if of `value` on the loop whose setpoint is `tag`: identify, then predict.
@@ -139,6 +144,7 @@ pub fn what_if_on(
     let d = load(h, site, tag_ids, l, now_ms)?;
     let fit =
         fit_loop(&d.spec, &d.u, &d.y).map_err(|e| format!("no model of {} -> {}: {e}", d.spec.tag, d.spec.kpi))?;
+    let (fit, _) = learnt(fit, &d.errors);
     let (from, kpi_now) = (d.u.last().copied().unwrap_or(f64::NAN), d.y.last().copied().unwrap_or(f64::NAN));
     let now = Now { u: d.u, y: d.y };
     let (trajectory, steady_state) = what_if(&fit, &now, value, d.spec.horizon_s).map_err(|e| e.to_string())?;
@@ -240,7 +246,7 @@ impl Advisor {
         live.kpi_mean = d.mean;
         live.samples = d.u.len();
         let decision = decide(w, d.spec.band, d.mean, self.pending(&mt.name), now_ms);
-        let advice = crate::models::prescribe::live::advise(&d.spec, d.u, d.y);
+        let advice = crate::models::prescribe::live::advise(&d.spec, d.u, d.y, &d.errors);
         let advice = match advice {
             Ok(a) => a,
             Err(e) => {

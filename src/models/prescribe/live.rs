@@ -194,10 +194,22 @@ pub fn fit_loop(spec: &LoopSpec, u: &[f64], y: &[f64]) -> Result<Fit, PrescribeE
     identify(&mu, &my, spec.ts_s, 1, 1, spec.max_delay)
 }
 
-/// Identifies the loop's model ([`fit_loop`]) and recommends when `y`'s latest value is out
-/// of band.
-pub fn advise(spec: &LoopSpec, u: Vec<f64>, y: Vec<f64>) -> Result<Advice, PrescribeError> {
-    let fit = fit_loop(spec, &u, &y)?;
+/// `fit` corrected by what approved changes of the pair showed (`errors`, oldest first; see
+/// [`crate::lifecycle::learn`]), and how many it learnt from.
+pub fn learnt(fit: Fit, errors: &[crate::lifecycle::PredictionError]) -> (Fit, usize) {
+    let c = crate::lifecycle::learn::correct_gain(fit.model.gain(), errors);
+    if c.used == 0 { (fit, 0) } else { (crate::lifecycle::learn::apply(&fit, &c), c.used) }
+}
+
+/// Identifies the loop's model ([`fit_loop`], corrected by the pair's learnt `errors`) and
+/// recommends when `y`'s latest value is out of band.
+pub fn advise(
+    spec: &LoopSpec,
+    u: Vec<f64>,
+    y: Vec<f64>,
+    errors: &[crate::lifecycle::PredictionError],
+) -> Result<Advice, PrescribeError> {
+    let (fit, _) = learnt(fit_loop(spec, &u, &y)?, errors);
     let now = Now { u, y };
     let prescription = recommend(&spec.tag, &spec.kpi, &fit, &now, spec.band, spec.limits, spec.horizon_s)?;
     Ok(Advice { fit, prescription })
@@ -325,7 +337,7 @@ mod tests {
             identify(&u, &y, 1.0, 1, 1, 5).map_or(true, |f| (f.model.gain() - 2.0).abs() > 0.05),
             "the whole history is biased"
         );
-        let a = advise(&spec, u, y).expect("advice");
+        let a = advise(&spec, u, y, &[]).expect("advice");
         let p = a.prescription.expect("the fault holds y at 34, below the band");
         assert!(p.to > 35.0 && p.to <= 100.0, "{p:?}");
     }
@@ -351,12 +363,28 @@ mod tests {
             max_delay: 5,
             horizon_s: 30.0,
         };
-        let a = advise(&spec, u, y).expect("identifies");
+        let a = advise(&spec, u, y, &[]).expect("identifies");
         assert!(a.fit.r2 > 0.99 && (a.fit.model.gain() - 2.0).abs() < 0.01, "{:?}", a.fit);
         let p = a.prescription.expect("the KPI (50) is below its band");
         assert!((p.to - 36.0).abs() < 1e-9, "ideal 37.5 clamped to the limit: {}", p.to);
         assert!((p.steady_state - 72.0).abs() < 0.5 && p.confidence > 0.5, "{p:?}");
         assert!(fit_text(&a.fit, "%", "m3/h").contains("time constant 5 s"), "{}", fit_text(&a.fit, "%", "m3/h"));
+        // an approved change showed half the predicted effect: the model learns a smaller gain
+        let e = crate::lifecycle::PredictionError {
+            manipulated: "sp".into(),
+            controlled: "y".into(),
+            request: 1,
+            ts_ms: 0,
+            u_from: 25.0,
+            u_to: 30.0,
+            y_from: 50.0,
+            y_predicted: 60.0,
+            y_observed: 55.0,
+            seq: 1,
+        };
+        let (f, used) = learnt(a.fit.clone(), &[e]);
+        assert!(used == 1 && f.model.gain() < 1.8 && f.model.gain() > 1.0, "{}", f.model.gain());
+        assert_eq!(learnt(a.fit.clone(), &[]), (a.fit.clone(), 0));
         assert!((tolerance(64.0, 72.0) - 2.0).abs() < 1e-9 && (tolerance(72.0, 72.0) - 1.44).abs() < 1e-9);
     }
 }
