@@ -556,6 +556,10 @@ mod tests {
         refused(r#"{"req":"history","tag":"a","from_ms":0}"#, "missing field `to_ms`");
         refused(r#"{"req":"history","tag":"a","tag":"b","from_ms":0,"to_ms":1}"#, "duplicate field `tag`");
         refused(r#"{"req":"shutdown"}"#, "unknown variant `shutdown`");
+        let what_if = parse_request(br#"{"req":"what_if","tag":"sp","value":80.5}"#);
+        assert_eq!(what_if, Ok(Request::WhatIf { tag: "sp".into(), value: 80.5 }));
+        refused(r#"{"req":"what_if","tag":"sp","value":80,"write":true}"#, "unknown field `write`");
+        refused(r#"{"req":"what_if","tag":"sp"}"#, "missing field `value`");
         refused(r#"{"req":"subscribe"} {"req":"subscribe"}"#, "trailing characters");
         refused(r#"{"req":7}"#, "malformed request");
         refused(r#"["subscribe"]"#, "a request is a JSON object");
