@@ -45,6 +45,10 @@ pub enum Request {
     /// The stored life of the assets (one asset's when given): events, model versions,
     /// prediction errors of approved changes.
     Life { asset: Option<String> },
+    /// What if the setpoint `tag` (of a `[[loop]]`) went to `value` now: the KPI's predicted
+    /// trajectory and steady state from the loop's model identified on the store. Changes
+    /// nothing.
+    WhatIf { tag: String, value: f64 },
 }
 
 /// Acts a terminal may ask for. The daemon checks who asks (the socket's peer
@@ -194,6 +198,57 @@ pub enum Reply {
     },
     /// The answer to [`Request::Life`].
     Life(Box<crate::lifecycle::Report>),
+    /// The answer to [`Request::WhatIf`].
+    WhatIf(Box<LiveWhatIf>),
+}
+
+/// A what-if on the twin: the KPI's response to a setpoint value the operator tries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveWhatIf {
+    pub loop_name: String,
+    pub tag: String,
+    pub units: String,
+    /// The setpoint now and the value tried.
+    pub from: f64,
+    pub value: f64,
+    pub kpi: String,
+    pub kpi_units: String,
+    pub kpi_now: f64,
+    /// The KPI's target band.
+    pub low: f64,
+    pub high: f64,
+    /// Predicted KPI, `(seconds from the change, value)`, and where it settles.
+    pub trajectory: Vec<(f64, f64)>,
+    pub steady_state: f64,
+    /// 0..=1.
+    pub confidence: f64,
+    /// The model behind it (gain, time constant, dead time, fit).
+    pub model: String,
+    /// Why the value could not be written as is (outside the limits or the largest step).
+    pub note: Option<String>,
+}
+
+/// A control loop the twin advises on, with the model last identified from the store.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveLoop {
+    pub name: String,
+    pub manipulated: String,
+    pub kpi: String,
+    pub low: f64,
+    pub high: f64,
+    /// The KPI's recent good mean.
+    pub kpi_mean: Option<f64>,
+    /// Fit of the identified model (R² of its simulation), steady-state gain, time
+    /// constant and dead time; `None` when no model could be identified.
+    pub r2: Option<f64>,
+    pub gain: Option<f64>,
+    pub tau_s: Option<f64>,
+    pub dead_s: Option<f64>,
+    /// Samples (on the KPI's poll period) the model was identified from.
+    pub samples: usize,
+    /// What the advisor found last (inside its band, a recommendation filed, why not).
+    pub status: String,
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -234,6 +289,9 @@ pub struct LiveSnapshot {
     /// Each asset's life: commissioning, recent maintenance, re-basing.
     #[serde(default)]
     pub life: Vec<LiveLife>,
+    /// The control loops the twin advises on.
+    #[serde(default)]
+    pub loops: Vec<LiveLoop>,
 }
 
 /// One asset's life, as terminals see it.
@@ -498,6 +556,10 @@ mod tests {
         refused(r#"{"req":"history","tag":"a","from_ms":0}"#, "missing field `to_ms`");
         refused(r#"{"req":"history","tag":"a","tag":"b","from_ms":0,"to_ms":1}"#, "duplicate field `tag`");
         refused(r#"{"req":"shutdown"}"#, "unknown variant `shutdown`");
+        let what_if = parse_request(br#"{"req":"what_if","tag":"sp","value":80.5}"#);
+        assert_eq!(what_if, Ok(Request::WhatIf { tag: "sp".into(), value: 80.5 }));
+        refused(r#"{"req":"what_if","tag":"sp","value":80,"write":true}"#, "unknown field `write`");
+        refused(r#"{"req":"what_if","tag":"sp"}"#, "missing field `value`");
         refused(r#"{"req":"subscribe"} {"req":"subscribe"}"#, "trailing characters");
         refused(r#"{"req":7}"#, "malformed request");
         refused(r#"["subscribe"]"#, "a request is a JSON object");

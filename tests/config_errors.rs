@@ -81,7 +81,7 @@ fn cases() -> Vec<Case> {
                 HDR + 1,
                 3,
                 "tags",
-                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`"),
+                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`, `loop`"),
             )],
         ),
         case(

@@ -341,3 +341,53 @@ fn an_idle_terminal_locks_and_unlocks_with_the_users_secret() {
     assert!(audit.stdout.contains("unlocked terminal"), "unlock audited:\n{}", audit.stdout);
     assert!(audit.stdout.contains("login_failed"), "wrong secret audited:\n{}", audit.stdout);
 }
+
+/// The what-if in the demo's terminal: `w` on the pump speed setpoint (a `[[loop]]`'s), a
+/// value typed, the twin's prediction of the flow shown; Enter then asks for the write,
+/// which waits for approval on the Recommendations screen.
+#[test]
+fn a_what_if_in_the_terminal_predicts_the_flow_then_asks_for_the_write() {
+    let tmux = Tmux::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let s = "whatif";
+    tmux.start(s, &wrapped("", &["demo", "--data", p(&data), "--faults", "none", "--rul-units", "3"]));
+    tmux.wait_screen(s, "the tag table", SCREEN_WAIT, |sc| sc.contains("P101.flow") && sc.contains("GOOD"));
+    tmux.keys(s, &["/"]);
+    tmux.type_text(s, "speed_sp");
+    tmux.keys(s, &["Enter"]);
+    tmux.wait_screen(s, "only the speed setpoint", SCREEN_WAIT, |sc| {
+        let rows = tag_rows(sc);
+        rows.len() == 1 && rows[0].contains("P101.speed_sp")
+    });
+    tmux.keys(s, &["w"]);
+    let form =
+        tmux.wait_screen(s, "the what-if form", SCREEN_WAIT, |sc| sc.contains("What-if") && sc.contains("Value:"));
+    assert!(form.contains("P101.speed_sp → P101.flow (band 62..78)"), "{form}");
+    tmux.type_text(s, "80");
+    tmux.keys(s, &["Enter"]);
+    let answer = tmux.wait_screen(s, "the prediction", SCREEN_WAIT, |sc| sc.contains("at steady state"));
+    assert!(
+        answer.contains("What-if: P-101 discharge flow") && answer.contains("P101.speed_sp 75.0 → 80.0 %"),
+        "{answer}"
+    );
+    let line = answer.lines().find(|l| l.contains("P101.flow now")).unwrap_or_else(|| panic!("{answer}"));
+    // flow ∝ speed: about 69.7 → 74.4 m3/h
+    let ss: f64 = line
+        .split(" → ")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((ss - 74.4).abs() < 1.5, "{line}");
+    assert!(answer.contains("inside its band") && answer.contains("time constant"), "{answer}");
+    tmux.keys(s, &["Enter"]);
+    tmux.wait_screen(s, "the request", SCREEN_WAIT, |sc| sc.contains("waits for approval"));
+    tmux.keys(s, &["5"]);
+    let recs = tmux.wait_screen(s, "the pending request", SCREEN_WAIT, |sc| {
+        sc.contains("[5 Recommendations]") && sc.contains("P101.speed_sp") && sc.contains("pending")
+    });
+    assert!(recs.contains("manual entry"), "{recs}");
+    tmux.keys(s, &["q"]);
+    tmux.assert_quit_clean(s);
+}

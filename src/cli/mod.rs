@@ -9,6 +9,7 @@
 
 mod audit;
 mod browse;
+pub mod demo_history;
 pub mod demo_models;
 mod eval;
 mod eval_diagnosis;
@@ -414,6 +415,8 @@ async fn demo(
             .context("cannot start the demo's model training")?
     };
     let site = demo_site(sim.local_addr(), &data)?;
+    let history =
+        tokio::task::block_in_place(|| demo_history::import(&data, &site, plan.seed, mimic_drivers::now_ms()))?;
     demo_user(&data)?;
     let daemon =
         Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless, lazy_snapshots: false }).await?;
@@ -456,6 +459,7 @@ async fn demo(
         }
         let bad = snap.tags.iter().filter(|t| t.quality != "Good").count();
         println!("tags: {} ({} not Good)", snap.tags.len(), bad);
+        println!("{history}");
         println!("{anomaly}");
         match rul_training.is_finished().then(|| rul_training.join()) {
             Some(Ok(Ok(line))) => println!("{line}"),
@@ -464,6 +468,7 @@ async fn demo(
             None => println!("remaining-life model: still training"),
         }
         demo_models::print_summary(&snap);
+        demo_history::print_loops(&snap);
         return Ok(ExitCode::SUCCESS);
     }
     let socket = daemon.socket_path.clone().ok_or_else(|| anyhow!("demo daemon has no socket"))?;

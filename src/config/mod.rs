@@ -8,6 +8,7 @@
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod loops;
 mod mqtt;
 mod opcua;
 mod profile;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use mimic_drivers::modbus::ModbusPoint;
 use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
+pub use loops::ControlLoop;
 pub use mqtt::MqttConfig;
 pub use profile::parse_text as parse_profile;
 
@@ -77,6 +79,8 @@ pub struct Site {
     pub alarms: Vec<crate::alarms::AlarmDef>,
     /// The optional `[mqtt]` section (Sparkplug B edge node).
     pub mqtt: Option<MqttConfig>,
+    /// The `[[loop]]`s the twin may advise on, in file order.
+    pub loops: Vec<ControlLoop>,
 }
 
 /// An asset with its place in the ISA-95 hierarchy.

@@ -19,6 +19,9 @@ pub struct RawSite {
     pub alarm: Vec<RawAlarm>,
     /// Optional Sparkplug B edge node over MQTT.
     pub mqtt: Option<super::mqtt::RawMqtt>,
+    /// Control loops the twin may advise on (`[[loop]]`).
+    #[serde(default, rename = "loop")]
+    pub loops: Vec<super::loops::RawLoop>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -288,6 +288,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     let alarms = super::alarms::build(&raw, &mut |span, path, message| cx.err(span, path, message));
 
     let mqtt = super::mqtt::build(&raw, &mut |span, path, message| cx.err(span, path, message));
+    let names: Vec<&str> = raw.tag.iter().map(|t| t.name.get_ref().as_str()).collect();
+    let loops = super::loops::build(&raw.loops, &tags, &names, &mut |span, path, message| cx.err(span, path, message));
 
     Site {
         path: cx.file.clone(),
@@ -301,6 +303,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         tags,
         alarms,
         mqtt,
+        loops,
     }
 }
 

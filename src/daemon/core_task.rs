@@ -20,6 +20,8 @@ use crate::core::{self, Effect, LiveView, Msg, State};
 use crate::ipc::{Act, LiveSnapshot};
 use crate::users::{AuthError, Command, Users, authorize};
 
+mod advice;
+
 pub struct Channels {
     pub dev_rx: mpsc::Receiver<DeviceEvent>,
     pub cmd_rx: mpsc::Receiver<CoreCmd>,
@@ -34,6 +36,9 @@ pub struct Channels {
     /// Diagnoses for the models worker, and what it found.
     pub models: std::sync::mpsc::Sender<core::DiagnoseRequest>,
     pub model_news: mpsc::UnboundedReceiver<super::insight::News>,
+    /// The advisor's loop states and recommendations; it stops when `_advise_stop` (only held) is dropped with the core task.
+    pub advice: mpsc::UnboundedReceiver<super::advise::Advice>,
+    pub _advise_stop: std::sync::mpsc::Sender<()>,
 }
 
 struct Shell {
@@ -46,11 +51,14 @@ struct Shell {
     /// The latest wall-clock step and when it was seen (monotonic), while its system
     /// alarm is on.
     clock_alarm: Option<(Step, i64, Instant)>,
+    /// The control loops as the advisor last saw them.
+    loops: Vec<crate::ipc::LiveLoop>,
 }
 
 pub async fn run(state: State, control: Control, ch: Channels) {
     let (outcome_tx, mut outcome_rx) = mpsc::unbounded_channel();
-    let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0, clock_alarm: None };
+    let mut sh = Shell { state, control, ch, outcome_tx, recommendations: 0, clock_alarm: None, loops: Vec::new() };
+    sh.loops = super::advise::initial(&sh.state.site);
     let origin = Instant::now();
     let mut clock = ClockWatch::new(mimic_drivers::now_ms(), origin.elapsed());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -113,6 +121,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 }
                 sh.state.version += 1;
             }
+            Some(advice) = sh.ch.advice.recv() => sh.advice(advice),
             out = outcome_rx.recv() => {
                 let Some((id, outcome)) = out else { continue };
                 let now = mimic_drivers::now_ms();
@@ -137,6 +146,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                     }
                     snap.audit = sh.control.recent.iter().rev().cloned().collect();
                     snap.life = super::life::rows(&sh.state);
+                    snap.loops = sh.loops.clone();
                     sh.ch.snap_tx.send_replace(Arc::new(snap));
                     store_seen = status;
                 }
@@ -384,34 +394,23 @@ impl Shell {
                 result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string())
             }
             Act::Recommend { tag, value, kpi, kpi_now, kpi_expect, tolerance, effect, confidence } => {
-                let site = self.state.site.clone();
+                let site = &self.state.site;
                 let ti = site.tag_index(&tag).ok_or_else(|| format!("unknown tag `{}`", tag.escape_debug()))?;
                 let ki = site.tag_index(&kpi).ok_or_else(|| format!("unknown KPI tag `{}`", kpi.escape_debug()))?;
-                if !(kpi_expect.is_finite() && tolerance.is_finite() && tolerance > 0.0) {
-                    return Err("the prediction must be finite with a positive tolerance".into());
-                }
-                self.recommendations += 1;
-                let rec = self.recommendations;
-                let view = LiveView::of(&self.state);
-                let current = view.values.get(ti).copied().flatten();
-                let mut inputs = vec![(ki, kpi_now)];
-                inputs.extend(current.map(|v| (ti, v)));
-                let (result, fx) = self.state.approvals.request(
-                    &site,
-                    &view.live(self.control.audit_ok),
-                    &who.signer(),
-                    ti,
+                let f = super::advise::Filing {
+                    loop_name: String::new(),
+                    tag: ti,
                     value,
-                    Source::Recommendation { rec },
-                    inputs,
-                    now,
-                );
-                if let Ok(id) = &result {
-                    let expect = vec![approvals::Expect { tag: ki, value: kpi_expect, tolerance }];
-                    self.state.approvals.predict(*id, expect, &effect, confidence);
-                }
-                self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
-                result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string())
+                    kpi: ki,
+                    kpi_now,
+                    kpi_expect,
+                    tolerance,
+                    effect,
+                    confidence,
+                    reason: String::new(),
+                };
+                let signer = who.signer();
+                self.file(&signer, Some(&who), f).map(|id| format!("request {id} waits for approval"))
             }
             Act::ModelTrained { asset } => {
                 let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();

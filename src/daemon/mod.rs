@@ -6,6 +6,7 @@
 //! second), and a fresh immutable snapshot is published for terminals at most four times
 //! a second. Terminals attach over a Unix socket ([`socket`]).
 
+pub mod advise;
 pub mod clock;
 pub mod control;
 mod core_task;
@@ -83,6 +84,8 @@ pub struct Daemon {
     writer: Option<writer::Writer>,
     /// The models worker (remaining life, diagnosis); it ends when the core task does.
     models_thread: Option<std::thread::JoinHandle<()>>,
+    /// The advisor of the `[[loop]]`s; it ends when the core task does.
+    advise_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 pub struct DaemonOptions {
@@ -233,11 +236,34 @@ impl Daemon {
             .name("mimic-models".into())
             .spawn(move || worker.run())
             .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
-        // Receivers held by the daemon itself (its handle, the socket's context): more
-        // than these means a terminal is watching.
-        let own_receivers = 1 + usize::from(opts.socket);
+        let (advice_tx, advice_rx) = mpsc::unbounded_channel();
+        let (advise_stop, advise_stop_rx) = std::sync::mpsc::channel();
+        let advisor = advise::Advisor {
+            site: site.clone(),
+            historian: historian.clone(),
+            tag_ids: tag_ids.clone(),
+            snapshots: snapshots.clone(),
+            news: advice_tx,
+            stop: advise_stop_rx,
+        };
+        let advise_thread = if site.loops.is_empty() {
+            None
+        } else {
+            Some(
+                std::thread::Builder::new()
+                    .name("mimic-advise".into())
+                    .spawn(move || advisor.run())
+                    .map_err(|e| DaemonError::Key(format!("cannot start the advisor: {e}")))?,
+            )
+        };
+        // Receivers held by the daemon itself (its handle, the socket's context, the
+        // advisor's): more than these means a terminal is watching. (The advisor only
+        // looks for pending requests there, and the core checks again before filing.)
+        let own_receivers = 1 + usize::from(opts.socket) + usize::from(advise_thread.is_some());
         let channels = core_task::Channels {
             watched_beyond: opts.lazy_snapshots.then_some(own_receivers),
+            advice: advice_rx,
+            _advise_stop: advise_stop,
             models: jobs_tx,
             model_news: news_rx,
             dev_rx,
@@ -282,6 +308,7 @@ impl Daemon {
             tasks,
             writer: Some(writer),
             models_thread: Some(models_thread),
+            advise_thread,
         })
     }
 
@@ -295,6 +322,9 @@ impl Daemon {
         }
         if let Some(m) = self.models_thread.take() {
             let _ = tokio::task::spawn_blocking(move || m.join()).await;
+        }
+        if let Some(a) = self.advise_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || a.join()).await;
         }
         if let Some(w) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || w.finish()).await;

@@ -154,6 +154,7 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
         requests: requests(state),
         audit: Vec::new(),
         life: Vec::new(),
+        loops: Vec::new(),
         site: site.name.clone(),
         now_ms,
         version: state.version,

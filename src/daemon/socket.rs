@@ -194,6 +194,16 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             (tag.clone(), *from_ms, *to_ms)
         }
         Request::Life { asset } => return super::life::reply(&ctx.historian, &ctx.site, asset.as_deref()),
+        Request::WhatIf { tag, value } => {
+            let Ok(h) = ctx.historian.read() else {
+                return Reply::Error { message: "store unavailable".into() };
+            };
+            let now = mimic_drivers::now_ms();
+            return match super::advise::what_if_on(&h, &ctx.site, &ctx.tag_ids, tag, *value, now) {
+                Ok(w) => Reply::WhatIf(Box::new(w)),
+                Err(message) => Reply::Error { message },
+            };
+        }
         Request::Subscribe {} | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
     };
     let Some(ti) = ctx.site.tag_index(&tag) else {
@@ -221,7 +231,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(e) => Reply::Error { message: e.to_string() },
             }
         }
-        Request::Subscribe {} | Request::Act { .. } | Request::Life { .. } => {
+        Request::Subscribe {} | Request::Act { .. } | Request::Life { .. } | Request::WhatIf { .. } => {
             Reply::Error { message: "unexpected".into() }
         }
     }

@@ -2,7 +2,8 @@
 
 use mimic_views::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    WhatIfView,
 };
 
 use crate::ipc::{self, LiveSnapshot};
@@ -131,6 +132,55 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
             })
             .collect(),
         life: live.life.iter().map(life).collect(),
+        loops: live
+            .loops
+            .iter()
+            .map(|l| LoopRow {
+                name: l.name.clone(),
+                manipulated: l.manipulated.clone(),
+                kpi: l.kpi.clone(),
+                low: l.low,
+                high: l.high,
+                model: loop_model(l),
+            })
+            .collect(),
+    }
+}
+
+/// The loop's identified model and status, one line.
+fn loop_model(l: &ipc::LiveLoop) -> String {
+    let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
+    match l.r2 {
+        Some(r2) => format!(
+            "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
+            num(l.gain, 3),
+            num(l.tau_s, 0),
+            num(l.dead_s, 0),
+            l.status
+        ),
+        None => l.status.clone(),
+    }
+}
+
+/// The daemon's what-if answer → the popup's data.
+pub fn what_if(w: &ipc::LiveWhatIf) -> WhatIfView {
+    WhatIfView {
+        loop_name: w.loop_name.clone(),
+        tag: w.tag.clone(),
+        units: w.units.clone(),
+        from: w.from,
+        value: w.value,
+        kpi: w.kpi.clone(),
+        kpi_units: w.kpi_units.clone(),
+        kpi_now: w.kpi_now,
+        low: w.low,
+        high: w.high,
+        trajectory: w.trajectory.iter().map(|p| p.1).collect(),
+        horizon_s: w.trajectory.last().map_or(0.0, |p| p.0),
+        steady_state: w.steady_state,
+        confidence: w.confidence,
+        model: w.model.clone(),
+        note: w.note.clone(),
     }
 }
 

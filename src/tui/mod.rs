@@ -111,6 +111,13 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             }
                         }
                     }
+                    Event::Reply(Reply::WhatIf(w)) => {
+                        // shown unless another popup took the screen meanwhile
+                        if ui.modal.is_none() && !ui.locked {
+                            ui.what_if = Some(convert::what_if(&w));
+                            dirty = true;
+                        }
+                    }
                     Event::Reply(Reply::History { .. } | Reply::Life(_)) => {}
                     Event::Reply(Reply::Done { message }) if unlocking => {
                         tracing::info!("daemon: {message}");
@@ -203,6 +210,10 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             Some(Action::RecordMaintenance { asset, kind, part, note }) => {
                                 act(&mut writer, Act::RecordMaintenance { asset, kind, part, note, at_ms: None }).await
                             }
+                            Some(Action::WhatIf { tag, value }) => {
+                                let _ = send(&mut writer, &Request::WhatIf { tag, value }).await;
+                            }
+                            Some(Action::RequestWrite { tag, value }) => act(&mut writer, Act::RequestWrite { tag, value }).await,
                             Some(Action::Approve { id }) => secret_for = Some(term::Prompt::Approve(id)),
                             Some(Action::Unlock) => secret_for = Some(term::Prompt::Unlock),
                             None => {}
@@ -215,6 +226,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                     // hide the plant; a secret being typed is abandoned
                     ui.locked = true;
                     ui.modal = None;
+                    ui.what_if = None;
                     ui.show_help = false;
                     secret_for = None;
                     secret.clear();

@@ -38,7 +38,8 @@ pub mod widgets;
 
 pub use model::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData, TrendSeries,
+    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
+    TrendSeries, WhatIfView,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};

@@ -26,6 +26,49 @@ pub struct Snapshot {
     pub audit: Vec<AuditRow>,
     /// Each asset's life (commissioning, recent maintenance), any order.
     pub life: Vec<LifeRow>,
+    /// The control loops the twin advises on (their setpoints offer a what-if).
+    pub loops: Vec<LoopRow>,
+}
+
+/// A control loop: a setpoint, the KPI it moves and the KPI's band.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoopRow {
+    pub name: String,
+    /// The setpoint tag.
+    pub manipulated: String,
+    pub kpi: String,
+    pub low: f64,
+    pub high: f64,
+    /// The model the twin last identified for it, and what it found, one line
+    /// (e.g. `gain 0.92, time constant 3 s, dead time 0 s, R² 0.99; inside its band`).
+    pub model: String,
+}
+
+/// The predicted effect of a setpoint value the operator tried (a what-if on the twin).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WhatIfView {
+    pub loop_name: String,
+    pub tag: String,
+    pub units: String,
+    /// The setpoint now and the value tried.
+    pub from: f64,
+    pub value: f64,
+    pub kpi: String,
+    pub kpi_units: String,
+    pub kpi_now: f64,
+    /// The KPI's band.
+    pub low: f64,
+    pub high: f64,
+    /// Predicted KPI, one value per step over `horizon_s`.
+    pub trajectory: Vec<f64>,
+    pub horizon_s: f64,
+    pub steady_state: f64,
+    /// 0..=1.
+    pub confidence: f64,
+    /// The model behind it, one line.
+    pub model: String,
+    /// Why the value cannot be written as is, if it cannot.
+    pub note: Option<String>,
 }
 
 /// One asset's life: commissioning, recent maintenance events, baseline re-basing.

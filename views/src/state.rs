@@ -3,7 +3,9 @@
 
 use std::cmp::Ordering;
 
-use crate::model::{AlarmRow, AlarmStateView, AuditRow, DeviceRow, QualityView, RecommendationRow, Snapshot, TagRow};
+use crate::model::{
+    AlarmRow, AlarmStateView, AuditRow, DeviceRow, QualityView, RecommendationRow, Snapshot, TagRow, WhatIfView,
+};
 use crate::theme::Theme;
 
 /// The seven screens, numbered 1..7 in the tab bar.
@@ -176,6 +178,9 @@ impl Modal {
             return f.result();
         }
         let reason = match &self.reason {
+            Some(r) if r.trim().is_empty() && matches!(self.action, Action::WhatIf { .. }) => {
+                return Err("Type the value to try, then Enter.".into());
+            }
             Some(r) if r.trim().is_empty() => return Err("A reason is required: type it, then Enter.".into()),
             Some(r) => r.trim().to_string(),
             None => String::new(),
@@ -185,6 +190,10 @@ impl Modal {
             Action::ShelveAlarm { id, .. } => Action::ShelveAlarm { id: *id, reason, minutes },
             Action::SetOutOfService { id, on, .. } => Action::SetOutOfService { id: *id, on: *on, reason },
             Action::Reject { id, .. } => Action::Reject { id: *id, reason },
+            Action::WhatIf { tag, .. } => match reason.replace(',', ".").parse::<f64>() {
+                Ok(value) if value.is_finite() => Action::WhatIf { tag: tag.clone(), value },
+                _ => return Err(format!("`{reason}` is not a number: type the value to try, then Enter.")),
+            },
             other => other.clone(),
         })
     }
@@ -278,6 +287,8 @@ pub struct UiState {
     /// Tags of the trend, main tag first, at most [`MAX_TREND_TAGS`], no
     /// duplicates (`t` on Tags adds, `T` clears the extras, Enter sets the main one).
     pub trend_tags: Vec<String>,
+    /// The answer to a what-if, shown in a popup until Esc (or Enter: ask for the write).
+    pub what_if: Option<WhatIfView>,
 }
 
 impl Default for UiState {
@@ -312,6 +323,7 @@ impl Default for UiState {
             trend_cursor: None,
             trend_cols: crate::screens::trend::plot_width(80),
             trend_tags: Vec::new(),
+            what_if: None,
         }
     }
 }
@@ -350,7 +362,7 @@ pub enum Key {
 }
 
 /// What the caller must do after a key; pure UI changes return `None`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Leave the terminal session.
     Quit,
@@ -385,6 +397,12 @@ pub enum Action {
     Revert { id: u64 },
     /// Record a maintenance event on an asset (confirmed in the maintenance form).
     RecordMaintenance { asset: String, kind: String, part: String, note: String },
+    /// Ask the twin what the loop's KPI would do if the setpoint `tag` went to `value`
+    /// (the caller shows the answer with [`UiState::what_if`]). Changes nothing.
+    WhatIf { tag: String, value: f64 },
+    /// Ask for a write of `value` to `tag` (from the what-if popup): a pending request,
+    /// approved and audited like any write.
+    RequestWrite { tag: String, value: f64 },
 }
 
 fn quality_rank(t: &TagRow) -> u8 {

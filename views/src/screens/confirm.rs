@@ -113,7 +113,7 @@ pub fn render(m: &Modal, t: Theme, area: Rect, buf: &mut Buffer) {
     }
     if let Some(r) = &m.reason {
         y = y.saturating_sub(1).max(body.y);
-        let label = "Reason: ";
+        let label = if matches!(m.action, crate::state::Action::WhatIf { .. }) { "Value: " } else { "Reason: " };
         let lw = width(label) as u16;
         put(buf, body.x, y, body.width, label, t.key(), false);
         let room = usize::from(body.width.saturating_sub(lw + 1));

@@ -21,6 +21,7 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("Enter", "open the trend of the selected tag"),
             ("t", "add the selected tag to the trend (max 4)"),
             ("T", "clear the extra trend tags"),
+            ("w", "what-if: try a loop's setpoint, then ask"),
             ("/", "filter (name, asset, description)"),
             ("  typing", "Enter keeps, Esc clears, Bksp deletes"),
             ("Esc", "clear the filter"),

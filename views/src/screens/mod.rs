@@ -13,6 +13,7 @@ pub mod overview;
 pub mod recommendations;
 pub mod tags;
 pub mod trend;
+pub mod whatif;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -73,6 +74,8 @@ impl Widget for &App<'_> {
         render_footer(ui, t, footer, buf);
         if let Some(m) = &ui.modal {
             confirm::render(m, t, area, buf);
+        } else if let Some(w) = &ui.what_if {
+            whatif::render(w, t, area, buf);
         } else if ui.show_help {
             help::render(ui, area, buf);
         }
@@ -145,6 +148,9 @@ fn render_banner(t: Theme, area: Rect, buf: &mut Buffer) {
 fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
     if ui.modal.is_some() {
         return &[("Enter", "confirm"), ("Esc", "cancel"), ("Ctrl-C", "quit")];
+    }
+    if ui.what_if.is_some() {
+        return &[("Enter", "ask for approval"), ("Esc", "close"), ("Ctrl-C", "quit")];
     }
     if ui.filter_editing {
         return &[("Enter", "keep filter"), ("Esc", "clear filter"), ("↑↓", "select"), ("Ctrl-C", "quit")];

@@ -238,6 +238,43 @@ fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
     });
 }
 
+/// Opens the what-if value form for the selected tag, when it is the setpoint of a loop.
+fn what_if_open(ui: &mut UiState, snapshot: &Snapshot) {
+    let tags = visible_tags(snapshot, ui);
+    let Some(t) = tags.get(ui.selected.min(tags.len().saturating_sub(1))) else {
+        ui.notice = Some("No tag selected.".into());
+        return;
+    };
+    let Some(l) = snapshot.loops.iter().find(|l| l.manipulated == t.name) else {
+        ui.notice = Some(format!("{} is not the setpoint of a control loop: no what-if.", t.name));
+        return;
+    };
+    let lines = vec![
+        format!("Loop {}: {} → {} (band {}..{})", l.name, l.manipulated, l.kpi, l.low, l.high),
+        format!("Now: {} {}", crate::format::value(t.value, t.decimals, 12).trim(), t.units),
+        format!("Model: {}", if l.model.is_empty() { "not identified yet" } else { &l.model }),
+        format!("Type a value to try: the twin predicts {}. Nothing is written.", l.kpi),
+    ];
+    ui.modal =
+        Some(Modal::confirm("What-if", lines, Action::WhatIf { tag: t.name.clone(), value: f64::NAN }).with_reason());
+}
+
+/// Keys while a what-if answer is shown: Enter asks for the write, Esc closes.
+fn what_if_key(ui: &mut UiState, key: Key) -> Option<Action> {
+    match key {
+        Key::Esc => {
+            ui.what_if = None;
+            ui.notice = Some("What-if closed: nothing was changed.".into());
+            None
+        }
+        Key::Enter => {
+            let w = ui.what_if.take()?;
+            Some(Action::RequestWrite { tag: w.tag, value: w.value })
+        }
+        _ => None,
+    }
+}
+
 /// Applies one key to the UI state and returns what the caller must do.
 ///
 /// Rules: Ctrl-C always quits. A confirm popup ([`UiState::modal`]) swallows
@@ -258,6 +295,9 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
     }
     if ui.modal.is_some() {
         return modal_key(ui, key);
+    }
+    if ui.what_if.is_some() {
+        return what_if_key(ui, key);
     }
     ui.notice = None;
     if ui.show_help {
@@ -381,6 +421,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
         Key::Char(c @ ('a' | 'A' | 'h' | 'u' | 'o')) if ui.screen == Screen::Alarms => alarm_key(ui, snapshot, c),
         Key::Char(c @ ('y' | 'n' | 'r')) if ui.screen == Screen::Recommendations => recommendation_key(ui, snapshot, c),
         Key::Char('m') if ui.screen == Screen::Overview => super::maintenance::open(ui, snapshot),
+        Key::Char('w') if ui.screen == Screen::Tags => what_if_open(ui, snapshot),
         _ => return navigate(ui, snapshot, key),
     }
     None

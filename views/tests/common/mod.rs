@@ -166,6 +166,7 @@ pub fn normal() -> Snapshot {
         recommendations: recommendations_normal(),
         audit: audit_normal(),
         life: life_normal(),
+        loops: Vec::new(),
     }
 }
 

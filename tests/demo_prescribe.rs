@@ -1,0 +1,165 @@
+//! The prescriptive model live in `mimic demo`: the demo stores an hour of the plant's past
+//! (the operators moving the pump speed) before the daemon starts; cavitation 25 s in pulls
+//! the discharge flow below the band of the site's `[[loop]]`; within a minute the advisor
+//! has identified the speed -> flow model and filed a recommendation, which waits for
+//! approval. And a what-if over the socket of a running daemon on the demo site.
+
+mod common;
+mod mimic_support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use mimic::ipc::{Reply, Request};
+use mimic_support::{Daemon, Sim, mimic_cmd, poll, run, write_demo_site};
+
+#[test]
+fn the_demo_recommends_a_setpoint_change_when_a_fault_pulls_the_flow_out_of_its_band() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut cmd = mimic_cmd();
+    cmd.env("MIMIC_LOG", "info");
+    cmd.args(["demo", "--headless", "--for", "70s", "--data"]);
+    cmd.arg(&data);
+    cmd.args(["--faults", "cavitation@25s+60s", "--repeat", "0"]);
+    cmd.args(["--rul-units", "3", "--rul-trees", "2"]);
+    let r = run(cmd, Duration::from_secs(240));
+    assert!(r.ok(), "{r}");
+    let out = &r.stdout;
+    assert!(out.contains("demo history: 3600 s of the plant before start-up stored"), "{r}");
+    // The loop's model, identified around the stored speed moves: about 0.93 m3/h per % of
+    // speed at 60 % valve opening, first order with a 3 s time constant.
+    let lp = out
+        .lines()
+        .find(|l| l.starts_with("loop P-101 discharge flow: P101.flow"))
+        .unwrap_or_else(|| panic!("no loop line:\n{r}"));
+    let field = |name: &str| -> f64 {
+        let at = lp.find(name).unwrap_or_else(|| panic!("no `{name}` in {lp}")) + name.len();
+        lp[at..].split([' ', ',', ';']).find(|s| !s.is_empty()).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
+    };
+    assert!((field("gain ") - 0.93).abs() < 0.05, "{lp}");
+    assert!((field("time constant ") - 3.0).abs() <= 1.0, "{lp}");
+    assert!(field("R² ") > 0.9, "{lp}");
+    assert!(field("mean ") < 62.0, "the cavitation holds the flow below its band: {lp}");
+    // The recommendation: raise the speed, inside its limits, pending approval (the daemon
+    // never writes it by itself), requested by the models and audited.
+    let rec = out
+        .lines()
+        .find(|l| l.starts_with("recommendation: request"))
+        .unwrap_or_else(|| panic!("no recommendation within 70 s:\n{r}"));
+    assert!(rec.contains("P101.speed_sp 75.0 -> ") && rec.contains("(pending)"), "{rec}");
+    let to: f64 = rec
+        .split(" -> ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no value in {rec}"));
+    assert!(to > 75.0 && to <= 100.0, "{rec}");
+    assert!(rec.contains("P101.flow") && rec.contains("at steady state") && rec.contains("R²"), "{rec}");
+    assert!(r.stderr.contains("recommendation filed as request 1, waiting for approval"), "{r}");
+    let audit = run(
+        {
+            let mut c = mimic_cmd();
+            c.args(["audit", "export", "--since", "1h", "--data"]).arg(&data);
+            c
+        },
+        Duration::from_secs(60),
+    );
+    assert!(
+        audit
+            .stdout
+            .lines()
+            .any(|l| l.contains("mimic-models") && l.contains("write_requested") && l.contains("Recommendation")),
+        "{audit}"
+    );
+    assert!(!audit.stdout.contains("write_outcome"), "nothing was written: {audit}");
+}
+
+fn ask(sock: &std::path::Path, req: &Request) -> Reply {
+    let stream = UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect {}: {e}", sock.display()));
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut w = stream.try_clone().expect("clone");
+    let mut r = BufReader::new(stream);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("hello");
+    let mut text = serde_json::to_string(req).expect("json");
+    text.push('\n');
+    w.write_all(text.as_bytes()).expect("send");
+    line.clear();
+    r.read_line(&mut line).expect("reply");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad reply {line}: {e}"))
+}
+
+#[test]
+fn a_what_if_over_the_socket_predicts_the_kpi_and_changes_nothing() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
+    // the plant's past, as `mimic demo` stores it, ending now
+    let loaded = mimic::config::Site::load(&site).expect("site");
+    let line = mimic::cli::demo_history::import(&data, &loaded, 1, mimic_drivers::now_ms()).expect("history");
+    assert!(line.contains("3600 s"), "{line}");
+
+    let mut cmd = mimic_cmd();
+    cmd.arg("run").arg(&site).arg("--data").arg(&data);
+    let mut daemon = Daemon::spawn(cmd);
+    let sock = data.join("mimic.sock");
+    let up = poll(Duration::from_secs(20), || {
+        daemon.assert_running("mimic run");
+        sock.exists().then_some(())
+    });
+    assert!(up.is_some(), "no socket at {}", sock.display());
+
+    // a few live samples after the imported ones
+    let w = poll(Duration::from_secs(30), || {
+        match ask(&sock, &Request::WhatIf { tag: "P101.speed_sp".into(), value: 80.0 }) {
+            Reply::WhatIf(w) if w.kpi_now > 0.0 => Some(w),
+            _ => None,
+        }
+    })
+    .unwrap_or_else(|| panic!("no what-if answer"));
+    assert_eq!(
+        (w.tag.as_str(), w.kpi.as_str(), w.loop_name.as_str()),
+        ("P101.speed_sp", "P101.flow", "P-101 discharge flow")
+    );
+    assert_eq!(w.from, 75.0, "the sim runs at 75 % speed");
+    // flow is proportional to speed: 80/75 of the flow now, within the model's error
+    let expect = w.kpi_now * 80.0 / 75.0;
+    assert!((w.steady_state - expect).abs() < 2.0, "{} vs {expect}: {w:?}", w.steady_state);
+    assert!(w.trajectory.len() >= 60 && w.trajectory[0].0 == 0.0, "{:?}", w.trajectory.len());
+    let last = w.trajectory.last().map_or(f64::NAN, |p| p.1);
+    assert!((last - w.steady_state).abs() < 0.5, "settled within the 60 s horizon: {last}");
+    assert!(w.confidence > 0.8 && w.model.contains("time constant") && w.note.is_none(), "{w:?}");
+    // outside the limits: predicted, with a note that it cannot be written as is
+    match ask(&sock, &Request::WhatIf { tag: "P101.speed_sp".into(), value: 120.0 }) {
+        Reply::WhatIf(w) => assert!(w.note.as_deref().is_some_and(|n| n.contains("outside")), "{w:?}"),
+        other => panic!("{other:?}"),
+    }
+    // not a loop's setpoint, or not a number: refused by name
+    match ask(&sock, &Request::WhatIf { tag: "FV101.position_sp".into(), value: 50.0 }) {
+        Reply::Error { message } => assert!(message.contains("not the setpoint of a [[loop]]"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let bad = "{\"req\":\"what_if\",\"tag\":\"P101.speed_sp\",\"value\":\"x\"}\n";
+    let stream = UnixStream::connect(&sock).expect("connect");
+    let mut w2 = stream.try_clone().expect("clone");
+    let mut r2 = BufReader::new(stream);
+    let mut l = String::new();
+    r2.read_line(&mut l).expect("hello");
+    w2.write_all(bad.as_bytes()).expect("send");
+    l.clear();
+    r2.read_line(&mut l).expect("reply");
+    assert!(l.contains("invalid type"), "{l}");
+    // a what-if changes nothing: no request, nothing audited as a write
+    // and the loop's fit is in the snapshot
+    let snap = poll(Duration::from_secs(30), || match ask(&sock, &Request::Subscribe {}) {
+        Reply::Snapshot(s) if s.loops.iter().any(|l| l.r2.is_some()) => Some(s),
+        _ => None,
+    })
+    .unwrap_or_else(|| panic!("no loop fit in the snapshot"));
+    assert!(snap.requests.is_empty(), "{:?}", snap.requests);
+    let lp = &snap.loops[0];
+    assert!(lp.gain.is_some_and(|g| (g - 0.93).abs() < 0.05) && lp.status == "inside its band", "{lp:?}");
+}
