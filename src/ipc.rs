@@ -47,6 +47,17 @@ pub enum Request {
     Life { asset: Option<String> },
 }
 
+/// The models `mimic train` fits for an asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// `DATA/models/<asset>.anomaly.json`.
+    #[default]
+    Anomaly,
+    /// `DATA/models/<asset>.rul.json`.
+    Rul,
+}
+
 /// Acts a terminal may ask for. The daemon checks who asks (the socket's peer
 /// credentials) and whether their role allows it; the views are never the only guard.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -104,9 +115,13 @@ pub enum Act {
         /// 0..=1.
         confidence: f64,
     },
-    /// `mimic train` saved a new model of this asset: load it and audit the retraining.
+    /// `mimic train` saved a new model of this asset: load it and audit the retraining,
+    /// recording the new version with its figures in the asset's life.
     ModelTrained {
         asset: String,
+        /// Which model (an anomaly model when not given).
+        #[serde(default)]
+        kind: ModelKind,
     },
     /// Unlock an idle-locked terminal: the user re-enters their secret (checked like a
     /// signature: wrong secrets count towards the lock-out).
@@ -154,7 +169,7 @@ impl std::fmt::Debug for Act {
             Act::Recommend { tag, value, kpi, .. } => {
                 write!(f, "Recommend {{ tag: {tag:?}, value: {value}, kpi: {kpi:?} }}")
             }
-            Act::ModelTrained { asset } => write!(f, "ModelTrained {{ asset: {asset:?} }}"),
+            Act::ModelTrained { asset, kind } => write!(f, "ModelTrained {{ asset: {asset:?}, kind: {kind:?} }}"),
             Act::RecordMaintenance { asset, kind, part, .. } => {
                 write!(f, "RecordMaintenance {{ asset: {asset:?}, kind: {kind:?}, part: {part:?} }}")
             }

@@ -119,6 +119,36 @@ pub fn write_faults(data: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Records the demo's models in P-101's life through the running daemon, as `mimic train`
+/// does (audited, each version with its measured figures, attributed to `user`): the anomaly
+/// model at once, the remaining-life model when `rul_trained` says its training succeeded.
+pub async fn record_versions(
+    commands: tokio::sync::mpsc::Sender<crate::daemon::CoreCmd>,
+    user: String,
+    rul_trained: tokio::sync::oneshot::Receiver<bool>,
+) {
+    use crate::ipc::{Act, ModelKind};
+    let tell = |kind: ModelKind| {
+        let (commands, user) = (commands.clone(), user.clone());
+        async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let act = Some(Act::ModelTrained { asset: ASSET.into(), kind });
+            if commands.send(crate::daemon::CoreCmd { user, act, reply }).await.is_err() {
+                return;
+            }
+            match answer.await {
+                Ok(Ok(m)) => tracing::info!("demo {kind:?} model recorded: {m}"),
+                Ok(Err(e)) => tracing::warn!("demo {kind:?} model not recorded: {e}"),
+                Err(_) => {}
+            }
+        }
+    };
+    tell(ModelKind::Anomaly).await;
+    if rul_trained.await == Ok(true) {
+        tell(ModelKind::Rul).await;
+    }
+}
+
 /// What the models found, for `mimic demo --headless`.
 pub fn print_summary(snap: &crate::ipc::LiveSnapshot) {
     use mimic_views::format::life;

@@ -18,6 +18,7 @@ mod prescribe;
 mod probe;
 mod record;
 mod rul;
+mod rul_store;
 mod train;
 
 pub use history::format_ts;
@@ -392,17 +393,25 @@ async fn demo(
     let life_start = mimic_drivers::now_ms();
     let sim =
         mimic_drivers::sim::serve_demo("127.0.0.1:0".parse()?, &plan).await.context("cannot start the demo plant")?;
+    let (rul_done, rul_trained) = tokio::sync::oneshot::channel();
     let rul_training = {
         let (data, plan) = (data.clone(), plan.clone());
         let (units, trees) = (usize::from(plant.rul_units), usize::from(plant.rul_trees));
         std::thread::Builder::new()
             .name("mimic-demo-rul".into())
-            .spawn(move || demo_models::train_rul(&data, &plan, life_start, units, trees))
+            .spawn(move || {
+                let r = demo_models::train_rul(&data, &plan, life_start, units, trees);
+                let _ = rul_done.send(r.is_ok());
+                r
+            })
             .context("cannot start the demo's model training")?
     };
     let site = demo_site(sim.local_addr(), &data)?;
     demo_user(&data)?;
     let daemon = Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless }).await?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = crate::ipc::user_name(unsafe { libc::getuid() }).unwrap_or_default();
+    tokio::spawn(demo_models::record_versions(daemon.commands.clone(), me, rul_trained));
     if headless {
         tokio::select! {
             _ = tokio::time::sleep(duration) => {},

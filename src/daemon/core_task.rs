@@ -398,7 +398,11 @@ impl Shell {
                 self.carry_out(fx.into_iter().map(Effect::Approval).collect(), Some(&who))?;
                 result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string())
             }
-            Act::ModelTrained { asset } => {
+            Act::ModelTrained { asset, kind: crate::ipc::ModelKind::Rul } => {
+                let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                super::life::rul_trained(&mut self.control, &mut self.state, &who, &dir, &asset, now)
+            }
+            Act::ModelTrained { asset, .. } => {
                 let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
                 core::life::trained(&mut self.state, &asset);
                 let loaded = match super::load_anomaly_model(&mut self.state, &dir, &asset) {
