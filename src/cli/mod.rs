@@ -413,9 +413,18 @@ async fn demo(
     let me = crate::ipc::user_name(unsafe { libc::getuid() }).unwrap_or_default();
     tokio::spawn(demo_models::record_versions(daemon.commands.clone(), me, rul_trained));
     if headless {
-        tokio::select! {
-            _ = tokio::time::sleep(duration) => {},
-            _ = wait_for_stop() => {},
+        let mut seen = demo_models::Seen::default();
+        let mut snaps = daemon.snapshots.clone();
+        let deadline = tokio::time::Instant::now() + duration;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = wait_for_stop() => break,
+                changed = snaps.changed() => match changed {
+                    Ok(()) => seen.watch(&snaps.borrow_and_update()),
+                    Err(_) => break,
+                },
+            }
         }
         let snap = daemon.snapshots.borrow().clone();
         let status = daemon.store_status.lock().map(|s| s.clone()).unwrap_or_default();
@@ -458,7 +467,7 @@ async fn demo(
             Some(Err(_)) => println!("remaining-life model: training failed"),
             None => println!("remaining-life model: still training"),
         }
-        demo_models::print_summary(&snap);
+        demo_models::print_summary(&snap, &seen, life_start);
         return Ok(ExitCode::SUCCESS);
     }
     let socket = daemon.socket_path.clone().ok_or_else(|| anyhow!("demo daemon has no socket"))?;
