@@ -85,10 +85,10 @@ impl AlarmLink {
             let events = if verdict.alarm {
                 // what is abnormal now is what this alarm is about (at least the largest part)
                 let top = (0..n).max_by(|&a, &b| c[a].total_cmp(&c[b]));
-                for i in 0..n {
-                    self.known[i] = c[i] >= limit(ABNORMAL) || Some(i) == top;
+                for (i, &ci) in c.iter().enumerate() {
+                    self.known[i] = ci >= limit(ABNORMAL) || Some(i) == top;
                     self.runs[i] = 0;
-                    self.level[i] = if self.known[i] { c[i] } else { 0.0 };
+                    self.level[i] = if self.known[i] { ci } else { 0.0 };
                 }
                 self.since = 0;
                 engine.raise_model(target, SOURCE, self.priority, &message(verdict, signals), now_ms)?
@@ -103,8 +103,8 @@ impl AlarmLink {
         }
         self.since = self.since.saturating_add(1);
         let mut new = Vec::new();
-        for i in 0..n {
-            let excess = c[i] - self.level[i];
+        for (i, &ci) in c.iter().enumerate() {
+            let excess = ci - self.level[i];
             // a step is news against the threshold, and against the signal's own level
             let (quiet, abnormal) =
                 (limit(QUIET).max(QUIET * self.level[i]), limit(ABNORMAL).max(ABNORMAL * self.level[i]));
@@ -122,7 +122,7 @@ impl AlarmLink {
             } else {
                 self.runs[i] = 0;
             }
-            self.level[i] += (c[i] - self.level[i]) / LEVEL_VERDICTS;
+            self.level[i] += (ci - self.level[i]) / LEVEL_VERDICTS;
         }
         if new.is_empty() {
             return Ok(Vec::new());
