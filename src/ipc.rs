@@ -525,6 +525,18 @@ mod tests {
     }
 
     #[test]
+    fn a_trained_model_act_names_its_kind_and_an_older_client_means_anomaly() {
+        let line = r#"{"req":"act","act":{"act":"model_trained","asset":"P-101","kind":"rul"}}"#;
+        let rul = Act::ModelTrained { asset: "P-101".into(), kind: ModelKind::Rul };
+        assert_eq!(parse_request(line.as_bytes()), Ok(Request::Act { act: rul }));
+        let older = r#"{"req":"act","act":{"act":"model_trained","asset":"P-101"}}"#;
+        let anomaly = Act::ModelTrained { asset: "P-101".into(), kind: ModelKind::Anomaly };
+        assert_eq!(parse_request(older.as_bytes()), Ok(Request::Act { act: anomaly }));
+        let e = parse_request(br#"{"req":"act","act":{"act":"model_trained","asset":"P-101","kind":"x"}}"#);
+        assert!(e.expect_err("unknown kind").contains("unknown variant `x`"));
+    }
+
+    #[test]
     fn root_has_a_name() {
         assert_eq!(user_name(0).as_deref(), Some("root"));
     }
