@@ -61,7 +61,7 @@ fn the_demo_shows_each_fault_as_a_model_alarm_with_its_diagnosis_and_a_remaining
     let list = run(cmd, Duration::from_secs(30));
     assert!(list.ok(), "{list}");
     let anomaly = list.stdout.lines().find(|l| l.contains("model anomaly v1")).unwrap_or_else(|| panic!("{list}"));
-    assert!(anomaly.contains("threshold"), "{anomaly}");
+    assert!(anomaly.contains("threshold") && anomaly.contains("trained on 1800 rows"), "{anomaly}");
     let rul = list.stdout.lines().find(|l| l.contains("model rul v1")).unwrap_or_else(|| panic!("{list}"));
     assert!(rul.contains("oof_rmse_cycles") && rul.contains("runs 8") && rul.contains("cycle_s 10.0000"), "{rul}");
 }

@@ -151,7 +151,12 @@ impl ModelVersion {
             trained_ms: now_ms,
             by: by.to_string(),
             accuracy: vec![("threshold".into(), m.model.threshold), ("rows".into(), m.rows as f64)],
-            note: format!("trained on {} to {}", crate::cli::format_ts(m.from_ms), crate::cli::format_ts(m.to_ms)),
+            note: if m.to_ms > m.from_ms {
+                format!("trained on {} to {}", crate::cli::format_ts(m.from_ms), crate::cli::format_ts(m.to_ms))
+            } else {
+                // not from stored history (the demo's, on the plant simulated in-process)
+                format!("trained on {} rows, not from stored history", m.rows)
+            },
         }
     }
 
