@@ -51,6 +51,17 @@ pub enum Request {
     WhatIf { tag: String, value: f64 },
 }
 
+/// The models `mimic train` fits for an asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// `DATA/models/<asset>.anomaly.json`.
+    #[default]
+    Anomaly,
+    /// `DATA/models/<asset>.rul.json`.
+    Rul,
+}
+
 /// Acts a terminal may ask for. The daemon checks who asks (the socket's peer
 /// credentials) and whether their role allows it; the views are never the only guard.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -108,9 +119,13 @@ pub enum Act {
         /// 0..=1.
         confidence: f64,
     },
-    /// `mimic train` saved a new model of this asset: load it and audit the retraining.
+    /// `mimic train` saved a new model of this asset: load it and audit the retraining,
+    /// recording the new version with its figures in the asset's life.
     ModelTrained {
         asset: String,
+        /// Which model (an anomaly model when not given).
+        #[serde(default)]
+        kind: ModelKind,
     },
     /// Unlock an idle-locked terminal: the user re-enters their secret (checked like a
     /// signature: wrong secrets count towards the lock-out).
@@ -158,7 +173,7 @@ impl std::fmt::Debug for Act {
             Act::Recommend { tag, value, kpi, .. } => {
                 write!(f, "Recommend {{ tag: {tag:?}, value: {value}, kpi: {kpi:?} }}")
             }
-            Act::ModelTrained { asset } => write!(f, "ModelTrained {{ asset: {asset:?} }}"),
+            Act::ModelTrained { asset, kind } => write!(f, "ModelTrained {{ asset: {asset:?}, kind: {kind:?} }}"),
             Act::RecordMaintenance { asset, kind, part, .. } => {
                 write!(f, "RecordMaintenance {{ asset: {asset:?}, kind: {kind:?}, part: {part:?} }}")
             }
@@ -569,6 +584,18 @@ mod tests {
         let pad = " ".repeat(MAX_LINE);
         refused(&format!("{{\"req\":\"subscribe\"}}{pad}"), "request too long: more than 65536 bytes");
         assert!(parse_request(format!("{{\"req\":\"subscribe\"}}{}", &pad[..MAX_LINE - 20]).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_trained_model_act_names_its_kind_and_an_older_client_means_anomaly() {
+        let line = r#"{"req":"act","act":{"act":"model_trained","asset":"P-101","kind":"rul"}}"#;
+        let rul = Act::ModelTrained { asset: "P-101".into(), kind: ModelKind::Rul };
+        assert_eq!(parse_request(line.as_bytes()), Ok(Request::Act { act: rul }));
+        let older = r#"{"req":"act","act":{"act":"model_trained","asset":"P-101"}}"#;
+        let anomaly = Act::ModelTrained { asset: "P-101".into(), kind: ModelKind::Anomaly };
+        assert_eq!(parse_request(older.as_bytes()), Ok(Request::Act { act: anomaly }));
+        let e = parse_request(br#"{"req":"act","act":{"act":"model_trained","asset":"P-101","kind":"x"}}"#);
+        assert!(e.expect_err("unknown kind").contains("unknown variant `x`"));
     }
 
     #[test]

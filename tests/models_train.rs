@@ -65,6 +65,7 @@ fn trains_an_asset_model_from_stored_history() {
     assert!(out.ok(), "{out}");
     let path = data.join("models/P-101.anomaly.json");
     assert!(out.stdout.contains("on 600 rows"), "{out}");
+    assert!(out.stdout.contains("anomaly model version 1 of P-101 recorded with its figures (audited)"), "{out}");
     let trained = AssetModel::load(&path).expect("model file");
     assert_eq!(trained.asset, "P-101");
     assert_eq!(trained.step_ms, 1000);

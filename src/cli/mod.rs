@@ -19,6 +19,7 @@ mod prescribe;
 mod probe;
 mod record;
 mod rul;
+mod rul_store;
 mod train;
 
 pub use history::format_ts;
@@ -406,12 +407,17 @@ async fn demo(
     let life_start = mimic_drivers::now_ms();
     let sim =
         mimic_drivers::sim::serve_demo("127.0.0.1:0".parse()?, &plan).await.context("cannot start the demo plant")?;
+    let (rul_done, rul_trained) = tokio::sync::oneshot::channel();
     let rul_training = {
         let (data, plan) = (data.clone(), plan.clone());
         let (units, trees) = (usize::from(plant.rul_units), usize::from(plant.rul_trees));
         std::thread::Builder::new()
             .name("mimic-demo-rul".into())
-            .spawn(move || demo_models::train_rul(&data, &plan, life_start, units, trees))
+            .spawn(move || {
+                let r = demo_models::train_rul(&data, &plan, life_start, units, trees);
+                let _ = rul_done.send(r.is_ok());
+                r
+            })
             .context("cannot start the demo's model training")?
     };
     let site = demo_site(sim.local_addr(), &data)?;
@@ -420,10 +426,22 @@ async fn demo(
     demo_user(&data)?;
     let daemon =
         Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless, lazy_snapshots: false }).await?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = crate::ipc::user_name(unsafe { libc::getuid() }).unwrap_or_default();
+    tokio::spawn(demo_models::record_versions(daemon.commands.clone(), me, rul_trained));
     if headless {
-        tokio::select! {
-            _ = tokio::time::sleep(duration) => {},
-            _ = wait_for_stop() => {},
+        let mut seen = demo_models::Seen::default();
+        let mut snaps = daemon.snapshots.clone();
+        let deadline = tokio::time::Instant::now() + duration;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = wait_for_stop() => break,
+                changed = snaps.changed() => match changed {
+                    Ok(()) => seen.watch(&snaps.borrow_and_update()),
+                    Err(_) => break,
+                },
+            }
         }
         let snap = daemon.snapshots.borrow().clone();
         let status = daemon.store_status.lock().map(|s| s.clone()).unwrap_or_default();
@@ -467,7 +485,7 @@ async fn demo(
             Some(Err(_)) => println!("remaining-life model: training failed"),
             None => println!("remaining-life model: still training"),
         }
-        demo_models::print_summary(&snap);
+        demo_models::print_summary(&snap, &seen, life_start);
         demo_history::print_loops(&snap);
         return Ok(ExitCode::SUCCESS);
     }

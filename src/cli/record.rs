@@ -41,3 +41,44 @@ pub fn record(data: &Path, entries: &[Entry], tell: Act) -> anyhow::Result<Strin
     }
     Ok(format!("{} entr{} recorded in the audit log", entries.len(), if entries.len() == 1 { "y" } else { "ies" }))
 }
+
+/// Record a model just trained and saved under `data`: with a daemon serving `data`, tell it
+/// (`tell`; it loads the model, audits and stores the version itself, attributed by the
+/// socket's peer credentials); otherwise write the audit entry (`detail`) and `version` to the
+/// store in ONE transaction, attributed to the mimic user of the OS account running the
+/// command (else the account). Returns what was done.
+pub fn record_version(
+    data: &Path,
+    version: &crate::lifecycle::ModelVersion,
+    detail: &str,
+    tell: Act,
+) -> anyhow::Result<String> {
+    let sock = data.join(crate::ipc::SOCKET_NAME);
+    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+        return super::history::act(data, tell).context("the running daemon could not be told of the new model");
+    }
+    let store = data.join(crate::daemon::STORE_NAME);
+    let h = Historian::open(&store, HistorianOptions::default())
+        .with_context(|| format!("opening the store {} to record the model", store.display()))?;
+    let key = crate::audit::SiteKey::load_or_create(&data.join(crate::audit::KEY_NAME))
+        .map_err(|e| anyhow::anyhow!("site key: {e}"))?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let users = crate::users::Users::load_or_new(&crate::users::users_path(data)).unwrap_or_default();
+    let by = users.by_os_account(&me).filter(|u| u.active()).map_or(me, |u| u.name.clone());
+    let now = mimic_drivers::now_ms();
+    let version = crate::lifecycle::ModelVersion { by: by.clone(), ..version.clone() };
+    let txn = h.database().begin_write()?;
+    let target = version.asset.as_str();
+    crate::audit::append(&txn, &key, &by, None, Action::ModelRetrain, None, Some(target), detail, now)
+        .context("audit log")?;
+    let stored = crate::lifecycle::record_model(&txn, &version)?;
+    txn.commit()?;
+    Ok(format!(
+        "{} model version {} of {} recorded with its figures (audited)",
+        stored.kind,
+        stored.version,
+        target.escape_debug()
+    ))
+}

@@ -1,4 +1,5 @@
-//! `mimic train rul` and `mimic eval cmapss`: remaining-useful-life models from C-MAPSS files.
+//! `mimic train rul` and `mimic eval cmapss`: remaining-useful-life models from C-MAPSS files
+//! (and, through [`super::rul_store`], from the store's own history of an asset's lives).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ pub struct Knobs {
 }
 
 impl Knobs {
-    fn options(&self) -> TrainOptions {
+    pub(crate) fn options(&self) -> TrainOptions {
         TrainOptions {
             members: self.members.into(),
             trees: self.trees.into(),
@@ -38,11 +39,13 @@ impl Knobs {
 #[derive(Debug, clap::Args)]
 pub struct TrainRulArgs {
     /// A C-MAPSS training file (engines run to failure).
-    #[arg(long)]
-    pub cmapss: PathBuf,
-    /// Where to write the model (JSON).
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(long, required_unless_present = "asset", conflicts_with = "asset")]
+    pub cmapss: Option<PathBuf>,
+    /// Where to write the model (JSON); with --asset, DATA/models/<asset>.rul.json unless given.
+    #[arg(short, long, required_unless_present = "asset")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: super::rul_store::StoreArgs,
     #[command(flatten)]
     pub knobs: Knobs,
 }
@@ -92,12 +95,15 @@ fn train(engines: &[Engine], path: &Path, opts: &TrainOptions) -> anyhow::Result
 }
 
 pub fn train_rul(args: TrainRulArgs) -> anyhow::Result<ExitCode> {
-    let engines = load(&args.cmapss)?;
-    let model = train(&engines, &args.cmapss, &args.knobs.options())?;
-    model.save(&args.output)?;
+    let (Some(cmapss), Some(output)) = (&args.cmapss, &args.output) else {
+        return super::rul_store::train(&args.store, args.output.as_deref(), &args.knobs.options());
+    };
+    let engines = load(cmapss)?;
+    let model = train(&engines, cmapss, &args.knobs.options())?;
+    model.save(output)?;
     println!(
         "model written to {} (interval: {:.0}% of out-of-fold truths)",
-        args.output.display(),
+        output.display(),
         model.interval.coverage * 100.0
     );
     Ok(ExitCode::SUCCESS)

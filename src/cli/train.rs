@@ -35,7 +35,8 @@ pub enum TrainCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
-    /// Remaining useful life from run-to-failure histories (C-MAPSS format).
+    /// Remaining useful life from run-to-failure histories: C-MAPSS files (--cmapss), or the
+    /// store's own history of an asset's lives between part replacements (--site, --asset).
     Rul(super::rul::TrainRulArgs),
 }
 
@@ -92,24 +93,11 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         super::format_ts(to_ms),
         trained.model.threshold
     );
-    let entry = (crate::audit::Action::ModelRetrain, asset.clone(), detail);
-    let daemon = std::os::unix::net::UnixStream::connect(dir.join(crate::ipc::SOCKET_NAME)).is_ok();
-    println!(
-        "audit: {}",
-        super::record::record(&dir, &[entry], crate::ipc::Act::ModelTrained { asset: asset.clone() })?
-    );
-    if !daemon {
-        // a running daemon records the version itself when told; without one, here
-        let store = dir.join(crate::daemon::STORE_NAME);
-        let h = crate::historian::Historian::open(&store, crate::historian::HistorianOptions::default())?;
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::getuid() };
-        let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
-        let v = crate::lifecycle::ModelVersion::trained_anomaly(&me, &trained, now);
-        let txn = h.database().begin_write()?;
-        let v = crate::lifecycle::record_model(&txn, &v)?;
-        txn.commit()?;
-        println!("model version {} of {} recorded", v.version, asset.escape_debug());
-    }
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let version = crate::lifecycle::ModelVersion::trained_anomaly(&me, &trained, now);
+    let tell = crate::ipc::Act::ModelTrained { asset: asset.clone(), kind: crate::ipc::ModelKind::Anomaly };
+    println!("{}", super::record::record_version(&dir, &version, &detail, tell)?);
     Ok(())
 }

@@ -96,6 +96,8 @@ pub struct Insights {
     pub diagnoses: BTreeMap<String, LiveDiagnosis>,
     /// When each asset's last diagnosis was asked for (ms).
     asked: BTreeMap<String, i64>,
+    /// When an alarm of each asset last returned to normal (ms).
+    returned: BTreeMap<String, i64>,
 }
 
 /// A diagnosis to run: the asset, when its alarm became active, what fired, and the anomaly
@@ -108,16 +110,24 @@ pub struct DiagnoseRequest {
     pub contributions: Vec<(String, f64)>,
     /// The anomaly model's signals (the columns to diagnose); empty: the asset's tags.
     pub signals: Vec<String>,
+    /// When an alarm of the asset last returned to normal before this one (ms): the previous
+    /// episode was over then, so the history the diagnosis reads need not reach further back.
+    pub after_ms: Option<i64>,
 }
 
 /// Two diagnoses of one asset are at least this far apart (ms).
-pub const DIAGNOSE_EVERY_MS: i64 = 60_000;
+pub const DIAGNOSE_EVERY_MS: i64 = 30_000;
 
 /// Adds an [`Effect::Diagnose`] for each asset whose alarm became active among `fx`.
 pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
     let mut asks = Vec::new();
     for e in fx.iter().filter_map(|e| if let Effect::Alarm(ev) = e { Some(ev) } else { None }).flatten() {
         let Some(asset) = &e.asset else { continue };
+        let returned = matches!(e.to, AlarmState::UnackRtn | AlarmState::Normal)
+            && matches!(e.from, AlarmState::UnackActive | AlarmState::AckActive);
+        if returned {
+            state.insights.returned.insert(asset.clone(), e.ts_ms);
+        }
         let activated = e.to == AlarmState::UnackActive && matches!(e.from, AlarmState::Normal | AlarmState::UnackRtn);
         if !activated || asks.iter().any(|r: &DiagnoseRequest| &r.asset == asset) {
             continue;
@@ -146,6 +156,8 @@ pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
             trigger,
             contributions,
             signals: model.map(|m| m.model.signals.clone()).unwrap_or_default(),
+            // a return at the very moment of this activation is a re-annunciation, not an end
+            after_ms: state.insights.returned.get(asset).copied().filter(|&t| t < e.ts_ms),
         });
     }
     for r in asks {

@@ -412,7 +412,11 @@ impl Shell {
                 let signer = who.signer();
                 self.file(&signer, Some(&who), f).map(|id| format!("request {id} waits for approval"))
             }
-            Act::ModelTrained { asset } => {
+            Act::ModelTrained { asset, kind: crate::ipc::ModelKind::Rul } => {
+                let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                super::life::rul_trained(&mut self.control, &mut self.state, &who, &dir, &asset, now)
+            }
+            Act::ModelTrained { asset, .. } => {
                 let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
                 core::life::trained(&mut self.state, &asset);
                 let loaded = match super::load_anomaly_model(&mut self.state, &dir, &asset) {

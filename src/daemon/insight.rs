@@ -35,6 +35,8 @@ use crate::models::rul::asset::{AssetRul, Cycler, rul_path};
 pub const RUL_EVERY: Duration = Duration::from_secs(5);
 /// How long after an alarm its diagnosis runs (samples reach the store within a second).
 pub const DIAGNOSE_AFTER_MS: i64 = 5_000;
+/// Least history a diagnosis reads before its alarm (ms): a baseline and the monitored lead.
+pub const MIN_HISTORY_MS: i64 = 60_000;
 /// Most cycles read from the store at once.
 const CYCLES_PER_READ: usize = 2_000;
 
@@ -281,7 +283,7 @@ impl Worker {
             cause: None,
             error: None,
         };
-        match self.window(&names, r.at_ms).and_then(|rows| {
+        match self.window(&names, r.at_ms, r.after_ms).and_then(|rows| {
             diagnose(&names, &rows, r.at_ms, &faults).map_err(|e| format!("{e} (history of {} s)", rows.len()))
         }) {
             Ok(d) => {
@@ -311,9 +313,13 @@ impl Worker {
         self.site.tags.iter().filter(|t| t.asset == Some(ai) && !is_bit(t)).map(|t| t.name.clone()).collect()
     }
 
-    /// The history of `names` around `at_ms` on a 1 s grid.
-    fn window(&self, names: &[String], at_ms: i64) -> Result<Vec<(i64, Vec<f64>)>, String> {
-        let (from, to) = (at_ms - HISTORY_MS, at_ms + DIAGNOSE_AFTER_MS);
+    /// The history of `names` around `at_ms` on a 1 s grid, from when the asset's previous
+    /// alarm returned to normal (`after_ms`) if that leaves at least [`MIN_HISTORY_MS`]: the
+    /// end of an earlier fault (a recalibrated transmitter, a valve setpoint put back) is not
+    /// this fault's first move.
+    fn window(&self, names: &[String], at_ms: i64, after_ms: Option<i64>) -> Result<Vec<(i64, Vec<f64>)>, String> {
+        let from = after_ms.map_or(at_ms - HISTORY_MS, |a| a.min(at_ms - MIN_HISTORY_MS).max(at_ms - HISTORY_MS));
+        let to = at_ms + DIAGNOSE_AFTER_MS;
         let h = self.historian.read().map_err(|_| "the store lock is poisoned".to_string())?;
         let mut series = Vec::with_capacity(names.len());
         for n in names {

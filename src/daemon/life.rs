@@ -181,3 +181,48 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
         }
     }
 }
+
+/// `mimic train rul` (or the demo) saved a remaining-life model of `asset`: its version, with
+/// the figures measured in training, goes into the asset's life in the same transaction as the
+/// audit entry. The models worker loads the file itself when it changes.
+pub fn rul_trained(
+    control: &mut Control,
+    state: &mut State,
+    who: &Identity,
+    dir: &Path,
+    asset: &str,
+    now_ms: i64,
+) -> Result<String, String> {
+    if state.site.assets.iter().all(|a| a.name != asset) {
+        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
+    }
+    let path = crate::models::rul::asset::rul_path(dir, asset);
+    let model = crate::models::rul::asset::AssetRul::load(&path).map_err(|e| e.to_string())?;
+    if model.asset != asset {
+        return Err(format!("{} is the model of `{}`, not of `{asset}`", path.display(), model.asset.escape_debug()));
+    }
+    let version = lifecycle::ModelVersion::trained_rul(who.name(), &model, now_ms);
+    let note = Note {
+        user: who.name().to_string(),
+        full_name: Some(who.full_name.clone()),
+        action: Action::ModelRetrain,
+        meaning: None,
+        target: Some(asset.to_string()),
+        detail: format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note),
+    };
+    let mut stored = None;
+    tokio::task::block_in_place(|| {
+        control.audit_with(&[note], |txn| {
+            stored = Some(lifecycle::record_model(txn, &version).map_err(|e| e.to_string())?);
+            Ok(())
+        })
+    })?;
+    let n = stored.as_ref().map_or(0, |v| v.version);
+    if let Some(v) = stored {
+        state.life.assets.entry(asset.to_string()).or_default().models.insert(v.kind.clone(), v);
+    }
+    Ok(format!(
+        "remaining-life model version {n} of {asset} recorded; the daemon loads it within {} s",
+        super::insight::RUL_EVERY.as_secs()
+    ))
+}

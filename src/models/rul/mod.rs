@@ -6,6 +6,7 @@
 //!   health indices, smoothed levels, windowed means and slopes, drift, cycle count).
 //! - [`gbt`]: gradient-boosted regression trees.
 //! - [`asset`]: a model bound to a site asset's tags (cycles of history), loaded by the daemon.
+//! - [`lives`]: run-to-failure histories from the store: an asset's lives between part replacements.
 //! - [`validate`]: held-out evaluation that truncates engines the way the official test does.
 //!
 //! The model is a cross-validation ensemble: the training trajectories are split into
@@ -18,6 +19,7 @@ pub mod asset;
 pub mod cmapss;
 pub mod features;
 pub mod gbt;
+pub mod lives;
 mod rng;
 pub mod validate;
 
