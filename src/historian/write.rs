@@ -118,6 +118,11 @@ impl Historian {
                 if !samples.is_sorted_by_key(|s| s.ts_ms) {
                     samples.sort_by_key(|s| s.ts_ms);
                 }
+                if st.pending.capacity() == 0 {
+                    // One key per flush until the next merge round: room for exactly that
+                    // (a doubling Vec would hold 32 keys, 1 KiB a tag, for 17).
+                    st.pending.reserve_exact(self.merge_every as usize + 2);
+                }
                 for piece in samples.chunks(target) {
                     encode(piece, &mut buf);
                     let key = ChunkKey { seq, ..key_of(tag, piece) };
@@ -258,7 +263,9 @@ fn compact(
     d: &mut Decoded,
 ) -> Result<()> {
     d.clear();
-    for key in std::mem::take(&mut st.pending) {
+    // The key list keeps its allocation (see `flush`).
+    let mut keys = std::mem::take(&mut st.pending);
+    for key in keys.drain(..) {
         if let Some(v) = blocks.remove(key.block_tuple())? {
             let before = d.len();
             decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
@@ -267,6 +274,7 @@ fn compact(
             }
         }
     }
+    st.pending = keys;
     st.pending_samples = 0;
     let mut samples: Vec<Sample> =
         (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
