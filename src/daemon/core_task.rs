@@ -29,6 +29,8 @@ pub struct Channels {
     pub snap_tx: watch::Sender<Arc<LiveSnapshot>>,
     /// Lazy snapshots: build them only while `snap_tx` has more receivers than this.
     pub watched_beyond: Option<usize>,
+    /// A terminal subscribed: publish a fresh snapshot now.
+    pub refresh: Arc<tokio::sync::Notify>,
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
@@ -127,6 +129,10 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 let now = mimic_drivers::now_ms();
                 let fx = core::write_outcome(&mut sh.state, id, outcome, now);
                 let _ = sh.carry_out(fx, None);
+            }
+            _ = sh.ch.refresh.notified() => {
+                published = u64::MAX;
+                publish.reset_immediately();
             }
             _ = publish.tick() => {
                 let status = sh.ch.store_status.lock().map(|s| s.clone()).unwrap_or_default();

@@ -22,6 +22,8 @@ pub struct Ctx {
     pub commands: tokio::sync::mpsc::Sender<super::CoreCmd>,
     /// The users file, whose policy says when an idle terminal locks itself.
     pub users_path: std::path::PathBuf,
+    /// Asks the core for a fresh snapshot (a terminal subscribed).
+    pub refresh: Arc<tokio::sync::Notify>,
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
@@ -114,8 +116,11 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                 let reply = match ipc::parse_request(&buf) {
                     Err(message) => Reply::Error { message },
                     Ok(Request::Subscribe {}) => {
+                        // The snapshot now may be old (lazy snapshots): ask the core for a
+                        // fresh one, which this receiver, taken first, will see.
                         let mut rx = ctx.snapshots.clone();
-                        rx.mark_changed();
+                        rx.borrow_and_update();
+                        ctx.refresh.notify_one();
                         snaps = Some(rx);
                         continue;
                     }
