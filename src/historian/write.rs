@@ -118,10 +118,11 @@ impl Historian {
                 if !samples.is_sorted_by_key(|s| s.ts_ms) {
                     samples.sort_by_key(|s| s.ts_ms);
                 }
-                if st.pending.capacity() == 0 {
-                    // One key per flush until the next merge round: room for exactly that
-                    // (a doubling Vec would hold 32 keys, 1 KiB a tag, for 17).
-                    st.pending.reserve_exact(self.merge_every as usize + 2);
+                if st.pending.len() == st.pending.capacity() {
+                    // One key per flush until the next merge round: grow by doubling up to
+                    // exactly that (a plain Vec would hold 32 keys, 1 KiB a tag, for 17).
+                    let want = (st.pending.capacity() * 2).clamp(4, self.merge_every as usize + 2);
+                    st.pending.reserve_exact(want.saturating_sub(st.pending.len()));
                 }
                 for piece in samples.chunks(target) {
                     encode(piece, &mut buf);
