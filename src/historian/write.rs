@@ -121,7 +121,7 @@ impl Historian {
                 if st.pending.len() == st.pending.capacity() {
                     // One key per flush until the next merge round: grow by doubling up to
                     // exactly that (a plain Vec would hold 32 keys, 1 KiB a tag, for 17).
-                    let want = (st.pending.capacity() * 2).clamp(4, self.merge_every as usize + 2);
+                    let want = (st.pending.capacity() * 2).max(4).min(self.merge_every as usize + 2);
                     st.pending.reserve_exact(want.saturating_sub(st.pending.len()));
                 }
                 for piece in samples.chunks(target) {
