@@ -229,7 +229,15 @@ pub struct Historian {
 impl Historian {
     /// Opens (or creates) the store. redb repairs a file left by a crashed
     /// process on open; only committed appends are visible.
+    ///
+    /// A new store is made under a temporary name and renamed into place once redb has
+    /// written its header and the historian's tables: a process killed while creating it
+    /// leaves no half-made file under `path` (it would not open again), only a temporary
+    /// one, replaced on the next open.
     pub fn open(path: &Path, opts: HistorianOptions) -> Result<Self> {
+        if !path.exists() {
+            create_atomically(path)?;
+        }
         let db = redb::Builder::new().set_cache_size(opts.cache_bytes).create(path)?;
         let mut next_tag = 0u64;
         let txn = db.begin_write()?;
@@ -550,6 +558,35 @@ impl Historian {
         }
         Ok(())
     }
+}
+
+/// Creates an empty store with the historian's tables at `path` through a temporary
+/// file, synced and renamed into place (and the directory synced).
+fn create_atomically(path: &Path) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".creating");
+    let tmp = PathBuf::from(tmp);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    {
+        let db = Database::create(&tmp)?;
+        let txn = db.begin_write()?;
+        txn.open_table(TAGS)?;
+        txn.open_table(CHUNKS)?;
+        txn.open_table(BLOCKS)?;
+        txn.open_table(SPANS)?;
+        txn.open_table(JOURNAL)?;
+        txn.commit()?;
+    }
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// The bookkeeping rebuilt from the store.

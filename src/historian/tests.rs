@@ -583,3 +583,19 @@ fn tag_ids_assign_new_names_in_one_commit_and_keep_old_ones() {
     assert_eq!(h.tag_id("d").unwrap(), a + 3);
     assert_eq!(h.lookup("b").unwrap(), Some(a + 1));
 }
+
+/// A store is created under a temporary name and renamed into place: a half-made file
+/// left by a process killed while creating one (here: garbage under the temporary name)
+/// is replaced, and the store opens.
+#[test]
+fn a_new_store_appears_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.redb");
+    let tmp = dir.path().join("new.redb.creating");
+    std::fs::write(&tmp, b"half a redb header").unwrap();
+    let mut h = Historian::open(&path, opts(64)).unwrap();
+    assert!(!tmp.exists(), "the temporary file was renamed into place");
+    h.append(&[s(0, 1, 1.0, 0)]).unwrap();
+    drop(h);
+    assert_eq!(Historian::open(&path, opts(64)).unwrap().stats().unwrap().samples, 1);
+}
