@@ -217,15 +217,20 @@ address = "hr:1"
         update(state, Msg::Tick { now_ms: now })
     }
 
-    #[test]
-    fn a_loaded_model_scores_each_step_and_raises_the_assets_alarm_when_the_relation_breaks() {
+    /// The test site's state with an anomaly model of P-1 fitted on 2,000 healthy steps.
+    fn with_model() -> State {
         let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
-        let signals = vec!["speed".to_string(), "flow".to_string()];
-        let model = AnomalyModel::fit(signals, &rows, AnomalyConfig::default()).expect("fit");
+        let model =
+            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
         let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
         let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
-        let live = LiveAnomaly::bind(&state, stored).expect("bind");
-        state.anomaly.push(live);
+        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        state
+    }
+
+    #[test]
+    fn a_loaded_model_scores_each_step_and_raises_the_assets_alarm_when_the_relation_breaks() {
+        let mut state = with_model();
         for i in 2000..2300 {
             let fx = feed(&mut state, healthy(i), i as i64 * 1000);
             assert!(!fx.iter().any(|e| matches!(e, Effect::Alarm(_))), "healthy second {i} raised {fx:?}");
@@ -244,12 +249,7 @@ address = "hr:1"
 
     #[test]
     fn a_device_that_stops_answering_is_a_comm_fault_never_an_anomaly() {
-        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
-        let model =
-            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
-        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
-        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
-        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        let mut state = with_model();
         for i in 2000..2100 {
             feed(&mut state, healthy(i), i as i64 * 1000);
         }
@@ -280,12 +280,7 @@ address = "hr:1"
 
     #[test]
     fn an_assets_alarm_asks_for_one_diagnosis_with_the_models_contributions() {
-        let rows: Vec<Vec<f64>> = (0..2000).map(|i| healthy(i).to_vec()).collect();
-        let model =
-            AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
-        let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
-        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
-        state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
+        let mut state = with_model();
         let mut asks = Vec::new();
         for i in 2000..2400 {
             let [s, f] = healthy(i);

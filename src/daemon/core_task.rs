@@ -27,10 +27,9 @@ pub struct Channels {
     pub cmd_rx: mpsc::Receiver<CoreCmd>,
     pub store: std::sync::mpsc::Sender<Vec<core::Sample>>,
     pub snap_tx: watch::Sender<Arc<LiveSnapshot>>,
-    /// Lazy snapshots: build them only while `snap_tx` has more receivers than this.
-    pub watched_beyond: Option<usize>,
-    /// A terminal subscribed: publish a fresh snapshot now.
-    pub refresh: Arc<tokio::sync::Notify>,
+    /// Lazy snapshots: build them only while a terminal is subscribed.
+    pub lazy_snapshots: bool,
+    pub watchers: Arc<super::socket::Watchers>,
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
@@ -130,15 +129,14 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 let fx = core::write_outcome(&mut sh.state, id, outcome, now);
                 let _ = sh.carry_out(fx, None);
             }
-            _ = sh.ch.refresh.notified() => {
+            _ = sh.ch.watchers.refresh.notified() => {
                 published = u64::MAX;
                 publish.reset_immediately();
             }
             _ = publish.tick() => {
                 let status = sh.ch.store_status.lock().map(|s| s.clone()).unwrap_or_default();
                 let audit_len = sh.control.recent.back().map_or(0, |a| a.seq as usize);
-                let unwatched = sh.ch.watched_beyond.is_some_and(|own| sh.ch.snap_tx.receiver_count() <= own);
-                if unwatched {
+                if sh.ch.lazy_snapshots && !sh.ch.watchers.any() {
                     // Nobody watches: skip, and publish afresh when somebody does.
                     published = u64::MAX;
                     continue;

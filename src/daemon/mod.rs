@@ -256,14 +256,10 @@ impl Daemon {
                     .map_err(|e| DaemonError::Key(format!("cannot start the advisor: {e}")))?,
             )
         };
-        // Receivers held by the daemon itself (its handle, the socket's context, the
-        // advisor's): more than these means a terminal is watching. (The advisor only
-        // looks for pending requests there, and the core checks again before filing.)
-        let own_receivers = 1 + usize::from(opts.socket) + usize::from(advise_thread.is_some());
-        let refresh = Arc::new(tokio::sync::Notify::new());
+        let watchers = Arc::new(socket::Watchers::default());
         let channels = core_task::Channels {
-            watched_beyond: opts.lazy_snapshots.then_some(own_receivers),
-            refresh: refresh.clone(),
+            lazy_snapshots: opts.lazy_snapshots,
+            watchers: watchers.clone(),
             advice: advice_rx,
             _advise_stop: advise_stop,
             models: jobs_tx,
@@ -287,7 +283,7 @@ impl Daemon {
             let listener =
                 socket::bind(&path).map_err(|message| DaemonError::Socket { path: path.clone(), message })?;
             let ctx = socket::Ctx {
-                refresh: refresh.clone(),
+                watchers: watchers.clone(),
                 site: site.clone(),
                 snapshots: snapshots.clone(),
                 historian: historian.clone(),

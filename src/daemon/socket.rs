@@ -22,8 +22,39 @@ pub struct Ctx {
     pub commands: tokio::sync::mpsc::Sender<super::CoreCmd>,
     /// The users file, whose policy says when an idle terminal locks itself.
     pub users_path: std::path::PathBuf,
-    /// Asks the core for a fresh snapshot (a terminal subscribed).
-    pub refresh: Arc<tokio::sync::Notify>,
+    /// Subscribed terminals, and the core's "publish now".
+    pub watchers: Arc<Watchers>,
+}
+
+/// Terminals subscribed to snapshots: with lazy snapshots (`mimic run`) the core builds
+/// them only while this count is above zero; a new subscriber asks for a fresh one.
+#[derive(Debug, Default)]
+pub struct Watchers {
+    terminals: std::sync::atomic::AtomicUsize,
+    pub refresh: tokio::sync::Notify,
+}
+
+impl Watchers {
+    pub fn any(&self) -> bool {
+        self.terminals.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// One subscribed terminal, counted while it lives.
+struct Watching(Arc<Watchers>);
+
+impl Watching {
+    fn new(w: &Arc<Watchers>) -> Watching {
+        w.terminals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        w.refresh.notify_one();
+        Watching(w.clone())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.terminals.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
@@ -103,9 +134,9 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     if let Ok(Ok(identity)) = rx.await {
         tracing::info!("terminal attached: {user} as {identity}");
     }
-    // A receiver of snapshots only once subscribed: the core builds snapshots while
-    // somebody holds one (lazy snapshots, `mimic run`).
+    // Snapshots only once subscribed (counted, for lazy snapshots).
     let mut snaps: Option<watch::Receiver<Arc<LiveSnapshot>>> = None;
+    let mut watching: Option<Watching> = None;
     let mut buf = Vec::new();
     loop {
         tokio::select! {
@@ -116,12 +147,12 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                 let reply = match ipc::parse_request(&buf) {
                     Err(message) => Reply::Error { message },
                     Ok(Request::Subscribe {}) => {
-                        // The snapshot now may be old (lazy snapshots): ask the core for a
-                        // fresh one, which this receiver, taken first, will see.
+                        // The snapshot now may be old (lazy snapshots): the count asks the
+                        // core for a fresh one, which this receiver, taken first, will see.
                         let mut rx = ctx.snapshots.clone();
                         rx.borrow_and_update();
-                        ctx.refresh.notify_one();
                         snaps = Some(rx);
+                        watching.get_or_insert_with(|| Watching::new(&ctx.watchers));
                         continue;
                     }
                     Ok(Request::Act { act }) => {
