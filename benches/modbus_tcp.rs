@@ -1,10 +1,12 @@
-//! Modbus TCP throughput: one connection, sequential 10-register reads (one request
-//! outstanding), mimic's driver against the demo plant's server, client and server on
-//! this machine. Two ways: both on one runtime thread (each round trip is then the CPU
-//! cost of both ends, as in the fastest Rust stack's loopback example), and the server on
-//! its own thread (each round trip then also pays two cross-thread wake-ups, which on
-//! this VM cost more than both ends' work). After criterion's figures, pymodbus's own
-//! client runs against the threaded server for comparison.
+//! Modbus TCP throughput: one connection, 10-register reads, mimic's driver against the
+//! demo plant's server, client and server on this machine. Two ways: both on one runtime
+//! thread (each round trip is then the CPU cost of both ends, as in the fastest Rust
+//! stack's loopback example), and the server on its own thread (each round trip then also
+//! pays two cross-thread wake-ups, which on this VM cost more than both ends' work).
+//! Each way with one request in flight at a time, and pipelined: a poll of 16 blocks of
+//! 10 registers with `max_in_flight` 16 (one write carries the 16 requests, the server
+//! answers them in one write). After criterion's figures, pymodbus's own client (one
+//! request at a time) runs against the threaded server for comparison.
 //!
 //! `cargo bench --bench modbus_tcp` (the pymodbus yardstick needs the test venv:
 //! `./scripts/test.sh` creates it; `MIMIC_PYTHON` overrides its path).
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mimic_drivers::modbus::tcp::{ModbusTcp, ModbusTcpConfig};
-use mimic_drivers::modbus::{ByteOrder, DataType, ModbusPoint, Table};
+use mimic_drivers::modbus::{ByteOrder, DataType, ModbusPoint, ReadBlock, Table};
 use mimic_drivers::{Driver, Reading};
 
 /// The demo plant's server on its own thread and runtime; returns its port.
@@ -59,60 +61,116 @@ fn cpu_time() -> Duration {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-fn client(rt: &tokio::runtime::Runtime, port: u16) -> ModbusTcp {
-    let cfg =
-        ModbusTcpConfig { endpoint: format!("127.0.0.1:{port}"), unit: 1, timeout: Duration::from_secs(1), max_gap: 4 };
+/// Blocks of one pipelined poll.
+const PIPELINE: u8 = 16;
+
+fn client(rt: &tokio::runtime::Runtime, port: u16, max_in_flight: u8) -> ModbusTcp {
+    let cfg = ModbusTcpConfig {
+        endpoint: format!("127.0.0.1:{port}"),
+        unit: 1,
+        timeout: Duration::from_secs(1),
+        max_gap: 4,
+        max_in_flight,
+    };
     let mut driver = ModbusTcp::new(cfg, points());
     rt.block_on(driver.connect()).expect("connect");
     driver
 }
 
-fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("modbus_tcp");
-    g.throughput(Throughput::Elements(1));
-    let mut out: Vec<Reading> = Vec::with_capacity(10);
+/// A poll of `blocks` reads of the same 10 input registers (each its own request).
+fn pipelined_plan(blocks: u8) -> Vec<ReadBlock> {
+    (0..blocks).map(|_| ReadBlock::new(Table::InputRegister, 0, 10, (0..10).collect()).expect("block")).collect()
+}
 
-    // Client and server tasks on one current-thread runtime.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let sim = rt
-        .block_on(mimic_drivers::sim::serve("127.0.0.1:0".parse().expect("addr"), 1, 1, 1.0))
-        .expect("simulator listens");
-    let mut driver = client(&rt, sim.local_addr().port());
-    let plan = driver.plan(&(0..10).collect::<Vec<_>>());
-    g.bench_function("read 10 input registers, client and server on one thread", |b| {
-        b.iter(|| {
-            out.clear();
-            let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
-            assert_eq!(out.len(), 10);
-            s
-        })
-    });
-    // CPU cost per request of both ends (less sensitive to a loaded machine than time)
-    let (n, cpu0, t0) = (100_000u32, cpu_time(), Instant::now());
-    for _ in 0..n {
+/// Requests per second and CPU per request (both ends when they share the process) over
+/// 100,000 requests, outside criterion: less sensitive to a loaded machine than time.
+fn rate(rt: &tokio::runtime::Runtime, driver: &mut ModbusTcp, plan: &Vec<ReadBlock>, label: &str) {
+    let mut out: Vec<Reading> = Vec::with_capacity(10 * plan.len());
+    let polls = 100_000 / plan.len() as u32;
+    let n = polls * plan.len() as u32;
+    let (cpu0, t0) = (cpu_time(), Instant::now());
+    for _ in 0..polls {
         out.clear();
-        rt.block_on(driver.read(&plan, &mut out)).expect("read");
+        rt.block_on(driver.read(plan, &mut out)).expect("read");
     }
     let (cpu, wall) = (cpu_time() - cpu0, t0.elapsed());
     println!(
-        "one thread: {n} requests in {wall:?} = {:.0} requests/s; CPU {:.2} µs per request (client and server)",
+        "{label}: {n} requests in {wall:?} = {:.0} requests/s; CPU {:.2} µs per request (this process)",
         f64::from(n) / wall.as_secs_f64(),
         cpu.as_secs_f64() * 1e6 / f64::from(n)
     );
-    drop(driver);
+}
+
+/// The floor of one request in flight on this machine: no Modbus and no runtime, a 12-byte
+/// request and a 29-byte answer ping-ponged over loopback by plain blocking sockets on one
+/// thread (the four system calls of a round trip and nothing else).
+fn loopback_floor() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    client.set_nodelay(true).expect("nodelay");
+    server.set_nodelay(true).expect("nodelay");
+    let (mut req, mut ans) = ([0u8; 12], [0u8; 29]);
+    let n = 100_000u32;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        client.write_all(&req).expect("send");
+        server.read_exact(&mut req).expect("recv");
+        server.write_all(&ans).expect("send");
+        client.read_exact(&mut ans).expect("recv");
+    }
+    let wall = t0.elapsed();
+    println!(
+        "loopback floor, one request in flight (plain sockets, one thread, no Modbus): {:.0} round trips/s",
+        f64::from(n) / wall.as_secs_f64()
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    loopback_floor();
+    let mut g = c.benchmark_group("modbus_tcp");
+    let mut out: Vec<Reading> = Vec::with_capacity(10 * usize::from(PIPELINE));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let sequential = |driver: &ModbusTcp| driver.plan(&(0..10).collect::<Vec<_>>());
+    let pipelined = pipelined_plan(PIPELINE);
+
+    // Client and server tasks on one current-thread runtime.
+    let sim = rt
+        .block_on(mimic_drivers::sim::serve("127.0.0.1:0".parse().expect("addr"), 1, 1, 1.0))
+        .expect("simulator listens");
+    for (name, in_flight) in [("one in flight", 1), ("16 in flight", PIPELINE)] {
+        let mut driver = client(&rt, sim.local_addr().port(), in_flight);
+        let plan = if in_flight == 1 { sequential(&driver) } else { pipelined.clone() };
+        g.throughput(Throughput::Elements(plan.len() as u64));
+        g.bench_function(format!("read 10 input registers, {name}, client and server on one thread"), |b| {
+            b.iter(|| {
+                out.clear();
+                let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
+                assert_eq!(out.len(), 10 * plan.len());
+                s
+            })
+        });
+        rate(&rt, &mut driver, &plan, &format!("one thread, {name} (CPU of both ends)"));
+    }
     drop(sim);
 
     // The server on its own thread.
     let port = server();
-    let mut driver = client(&rt, port);
-    g.bench_function("read 10 input registers, server on its own thread", |b| {
-        b.iter(|| {
-            out.clear();
-            let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
-            assert_eq!(out.len(), 10);
-            s
-        })
-    });
+    for (name, in_flight) in [("one in flight", 1), ("16 in flight", PIPELINE)] {
+        let mut driver = client(&rt, port, in_flight);
+        let plan = if in_flight == 1 { sequential(&driver) } else { pipelined.clone() };
+        g.throughput(Throughput::Elements(plan.len() as u64));
+        g.bench_function(format!("read 10 input registers, {name}, server on its own thread"), |b| {
+            b.iter(|| {
+                out.clear();
+                let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
+                assert_eq!(out.len(), 10 * plan.len());
+                s
+            })
+        });
+        rate(&rt, &mut driver, &plan, &format!("server on its own thread, {name} (CPU of both ends)"));
+    }
     g.finish();
 
     // The yardstick: pymodbus's client, same server, same request.
@@ -124,7 +182,11 @@ fn bench(c: &mut Criterion) {
     match std::process::Command::new(&python).arg(&script).args(["--port", &port.to_string()]).output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            println!("pymodbus client, same server: {} requests/s ({:?})", text.trim(), started.elapsed());
+            let rate = text.trim().trim_start_matches("RATE").trim();
+            println!(
+                "pymodbus client (one request at a time), same server: {rate} requests/s ({:?})",
+                started.elapsed()
+            );
         }
         Ok(out) => println!("pymodbus client failed: {}", String::from_utf8_lossy(&out.stderr)),
         Err(e) => {

@@ -70,7 +70,7 @@ else
     echo "$want_hash" >"$STAMP"
     echo "installed"
 fi
-"$VENV/bin/python" -c 'import pymodbus, asyncua, serial' \
+"$VENV/bin/python" -c 'import pymodbus, pyModbusTCP, asyncua, serial' \
     || die "venv at $VENV is broken (import failed); delete it and re-run"
 export MIMIC_PYTHON="$VENV/bin/python"
 

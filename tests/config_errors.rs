@@ -351,6 +351,21 @@ fn cases() -> Vec<Case> {
             "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\nendpoint = \"127.0.0.1:502\"\nmax_gap = 200\n",
             vec![(8, 11, "device[0].max_gap", Is("200 is outside 0..=120"))],
         ),
+        case(
+            "max_in_flight 0",
+            "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\nendpoint = \"127.0.0.1:502\"\nmax_in_flight = 0\n",
+            vec![(8, 17, "device[0].max_in_flight", Is("0 is outside 1..=16"))],
+        ),
+        case(
+            "max_in_flight on a serial line",
+            "[site]\nname = \"t\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-rtu\"\nport = \"/dev/ttyUSB0\"\nmax_in_flight = 2\n",
+            vec![(
+                8,
+                17,
+                "device[0].max_in_flight",
+                Is("a serial line carries one request at a time: modbus-tcp only"),
+            )],
+        ),
         // ---- several errors in one file: all reported, sorted by line ----
         case(
             "several errors in one file",
@@ -456,7 +471,7 @@ fn edge_values_load() {
     let site = must_load(
         "[site]\nname = \"t\"\n\n\
          [[device]]\nname = \"a\"\nprotocol = \"modbus-tcp\"\nendpoint = \"h:502\"\nunit = 0\n\n\
-         [[device]]\nname = \"b\"\nprotocol = \"modbus-tcp\"\nendpoint = \"h:503\"\nunit = 255\nmax_gap = 120\n\n\
+         [[device]]\nname = \"b\"\nprotocol = \"modbus-tcp\"\nendpoint = \"h:503\"\nunit = 255\nmax_gap = 120\nmax_in_flight = 16\n\n\
          [[tag]]\nname = \"f64\"\ndevice = \"a\"\naddress = \"hr:65532\"\ntype = \"f64\"\n\n\
          [[tag]]\nname = \"f1\"\ndevice = \"a\"\naddress = \"hr:0\"\ntype = \"f32\"\norder = \"CDAB\"\n\n\
          [[tag]]\nname = \"f2\"\ndevice = \"a\"\naddress = \"hr:2\"\ntype = \"f32\"\n\n\

@@ -22,7 +22,13 @@ async fn read_with(points: Vec<ModbusPoint>, answer: fn(&[u8]) -> Vec<u8>) -> Ve
         let _ = server.write_all(&answer(&req[..k])).await;
         std::future::pending::<()>().await;
     });
-    let cfg = ModbusTcpConfig { endpoint: "test".into(), unit: 1, timeout: Duration::from_secs(2), max_gap: 4 };
+    let cfg = ModbusTcpConfig {
+        endpoint: "test".into(),
+        unit: 1,
+        timeout: Duration::from_secs(2),
+        max_gap: 4,
+        max_in_flight: 1,
+    };
     let mut driver = ModbusTcp::new(cfg, points);
     driver.attach(client);
     let plan = driver.plan(&(0..n).collect::<Vec<_>>());

@@ -109,6 +109,8 @@ pub enum Protocol {
         unit: u8,
         timeout: Duration,
         max_gap: u16,
+        /// Read requests in flight at once on the connection (1: one at a time).
+        max_in_flight: u8,
     },
     /// One unit on a serial line; the units naming the same port share one line task.
     ModbusRtu {

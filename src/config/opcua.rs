@@ -52,8 +52,11 @@ pub(super) fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let base: PathBuf = cx.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let poll = d.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(Duration::from_secs(1));
     let timeout = d.timeout.as_ref().and_then(|v| cx.duration(v, p("timeout"))).unwrap_or(Duration::from_secs(5));
-    for (f, span) in [("unit", d.unit.as_ref().map(Spanned::span)), ("max_gap", d.max_gap.as_ref().map(Spanned::span))]
-    {
+    for (f, span) in [
+        ("unit", d.unit.as_ref().map(Spanned::span)),
+        ("max_gap", d.max_gap.as_ref().map(Spanned::span)),
+        ("max_in_flight", d.max_in_flight.as_ref().map(Spanned::span)),
+    ] {
         if let Some(span) = span {
             cx.err(span, p(f), "applies only to protocol `modbus-tcp`");
         }

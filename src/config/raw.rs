@@ -85,6 +85,9 @@ pub struct RawDevice {
     pub poll: Option<Spanned<String>>,
     /// Largest hole of unused registers one coalesced read may span (default 4).
     pub max_gap: Option<Spanned<i64>>,
+    /// modbus-tcp: read requests a poll sends before their answers come back, told apart by
+    /// transaction id (1..=16, default 1: one at a time, which every device accepts).
+    pub max_in_flight: Option<Spanned<i64>>,
     /// OPC UA: `none` (default), `basic256sha256-sign`, `basic256sha256-sign-encrypt`.
     pub security: Option<Spanned<String>>,
     /// OPC UA: PKI folder with the client's certificate (created on first use) and the

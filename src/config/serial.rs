@@ -88,6 +88,9 @@ pub(super) fn rtu(cx: &mut Ctx<'_>, i: usize, d: &RawDevice, unit: u8, timeout: 
     if let Some(pr) = &d.profile {
         cx.err(pr.span(), p("profile"), "does not apply to a modbus-rtu device");
     }
+    if let Some(m) = &d.max_in_flight {
+        cx.err(m.span(), p("max_in_flight"), "a serial line carries one request at a time: modbus-tcp only");
+    }
     let serial = settings(cx, i, d, 19200, Parity::Even);
     if let Some(u) = &d.unit
         && !(1..=247).contains(u.get_ref())
@@ -189,6 +192,7 @@ pub(super) fn ascii(cx: &mut Ctx<'_>, i: usize, d: &RawDevice, timeout: Duration
         ("frame_gap", d.frame_gap.as_ref().map(Spanned::span)),
         ("unit", d.unit.as_ref().map(Spanned::span)),
         ("max_gap", d.max_gap.as_ref().map(Spanned::span)),
+        ("max_in_flight", d.max_in_flight.as_ref().map(Spanned::span)),
     ] {
         if let Some(span) = span {
             cx.err(span, p(f), "does not apply to an ascii device");

@@ -361,7 +361,17 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
                     String::new()
                 }
             };
-            Protocol::ModbusTcp { endpoint: ep, unit, timeout, max_gap }
+            let max_in_flight = match &d.max_in_flight {
+                None => 1,
+                Some(m) => match u8::try_from(*m.get_ref()) {
+                    Ok(v) if (1..=16).contains(&v) => v,
+                    _ => {
+                        cx.err(m.span(), p("max_in_flight"), format!("{} is outside 1..=16", m.get_ref()));
+                        1
+                    }
+                },
+            };
+            Protocol::ModbusTcp { endpoint: ep, unit, timeout, max_gap, max_in_flight }
         }
         "modbus-rtu" => super::serial::rtu(cx, i, d, unit, timeout, max_gap),
         "ascii" => super::serial::ascii(cx, i, d, timeout),
@@ -371,7 +381,7 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
                 p("protocol"),
                 format!("unknown protocol `{other}` (supported: modbus-tcp, modbus-rtu, ascii, opcua)"),
             );
-            Protocol::ModbusTcp { endpoint: String::new(), unit, timeout, max_gap }
+            Protocol::ModbusTcp { endpoint: String::new(), unit, timeout, max_gap, max_in_flight: 1 }
         }
     };
     Device { name: d.name.get_ref().clone(), protocol, poll }

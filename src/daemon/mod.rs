@@ -146,13 +146,14 @@ impl Daemon {
                 }
             }
             match &dev.protocol {
-                Protocol::ModbusTcp { endpoint, unit, timeout, max_gap } => {
+                Protocol::ModbusTcp { endpoint, unit, timeout, max_gap, max_in_flight } => {
                     let points = modbus_points(&site, tag_ix);
                     let cfg = ModbusTcpConfig {
                         endpoint: endpoint.clone(),
                         unit: *unit,
                         timeout: *timeout,
                         max_gap: *max_gap,
+                        max_in_flight: *max_in_flight,
                     };
                     let driver = ModbusTcp::new(cfg, points);
                     let (write_tx, write_rx) = mpsc::channel(64);

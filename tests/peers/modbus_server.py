@@ -19,6 +19,12 @@ Modes:
     silent     plain TCP: accepts and reads requests but never answers.
     slow       like normal, but every read is answered only after --delay-ms
                (a device near the client's timeout).
+    pipeline   serves the map with pyModbusTCP instead of pymodbus: it takes
+               the requests off the stream one frame at a time, so several
+               requests sent before their answers (pipelined, told apart by
+               transaction id) are each answered, in order. pymodbus 3.16
+               answers only the first frame of such a burst. Exception ranges
+               as in normal mode; writes are accepted.
     garbage    plain TCP: answers every request with garbage: random bytes, a
                frame echoing the transaction id whose PDU contradicts its own
                lengths, or a header with a wrong protocol id (in turn).
@@ -57,6 +63,7 @@ import random
 import signal
 import struct
 import sys
+import threading
 
 # Size in bytes and struct code of each numeric type (big-endian packing).
 NUMERIC = {
@@ -284,6 +291,56 @@ async def serve_pymodbus(args) -> None:
     await server.shutdown()
 
 
+def serve_pymodbustcp(args) -> None:
+    """`--mode pipeline`: the map served by pyModbusTCP (threaded, blocking sockets)."""
+    from pyModbusTCP.constants import EXP_DATA_ADDRESS
+    from pyModbusTCP.server import DataBank, DataHandler, ModbusServer
+
+    cells, ranges = load_map(args.map)
+    bank = DataBank()
+    for addr, v in cells["coil"].items():
+        bank.set_coils(addr, [bool(v)])
+    for addr, v in cells["di"].items():
+        bank.set_discrete_inputs(addr, [bool(v)])
+    for addr, v in cells["hr"].items():
+        bank.set_holding_registers(addr, [v])
+    for addr, v in cells["ir"].items():
+        bank.set_input_registers(addr, [v])
+
+    def refused(table: str, address: int, count: int) -> bool:
+        return any(address <= hi and lo <= address + count - 1 for lo, hi in ranges[table])
+
+    class Handler(DataHandler):
+        def read_coils(self, address, count, srv_info):
+            if refused("coil", address, count):
+                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
+            return super().read_coils(address, count, srv_info)
+
+        def read_d_inputs(self, address, count, srv_info):
+            if refused("di", address, count):
+                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
+            return super().read_d_inputs(address, count, srv_info)
+
+        def read_h_regs(self, address, count, srv_info):
+            if refused("hr", address, count):
+                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
+            return super().read_h_regs(address, count, srv_info)
+
+        def read_i_regs(self, address, count, srv_info):
+            if refused("ir", address, count):
+                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
+            return super().read_i_regs(address, count, srv_info)
+
+    server = ModbusServer(host=args.host, port=args.port, no_block=True, data_hdl=Handler(bank))
+    server.start()
+    ready(server._service.server_address[1])
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _s, _f: stop.set())
+    stop.wait()
+    server.stop()
+
+
 def garbage_answer(request: bytes, n: int, rng: random.Random) -> bytes:
     """The n-th garbage answer to `request` (three kinds in turn)."""
     tid = request[:2] if len(request) >= 2 else b"\x00\x00"
@@ -346,7 +403,9 @@ def main() -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--map", required=True, help="typed map JSON")
     ap.add_argument(
-        "--mode", choices=("normal", "exception", "close", "silent", "slow", "garbage"), default="normal"
+        "--mode",
+        choices=("normal", "exception", "close", "silent", "slow", "garbage", "pipeline"),
+        default="normal",
     )
     ap.add_argument("--delay-ms", type=int, default=400, help="answer delay of --mode slow (default 400)")
     ap.add_argument("--unit", type=int, default=1, help="Modbus unit id served (default 1)")
@@ -371,6 +430,9 @@ def main() -> int:
     except (OSError, ValueError, KeyError, MapError) as exc:
         print(f"modbus_server: bad map {args.map}: {exc!r}", file=sys.stderr)
         return 2
+    if args.mode == "pipeline":
+        serve_pymodbustcp(args)
+        return 0
     runner = serve_raw if args.mode in ("close", "silent", "garbage") else serve_pymodbus
     asyncio.run(runner(args))
     return 0

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::link::{Link, LinkError, Stream};
-use super::mbap::{Answer, Request};
+use super::mbap::{Answer, MbapError, Request};
 use super::plan::{ReadBlock, plan_reads};
 use super::{ModbusPoint, Table};
 use crate::device::{Driver, DriverError, ReadSummary};
@@ -27,6 +27,10 @@ pub struct ModbusTcpConfig {
     pub timeout: Duration,
     /// Largest hole of unused addresses a coalesced read may span.
     pub max_gap: u16,
+    /// Read requests a poll sends before their answers arrive (pipelined on the one
+    /// connection, told apart by transaction id); 0 or 1: one at a time. Many devices
+    /// answer only one request at a time, so 1 is the site file's default.
+    pub max_in_flight: u8,
 }
 
 pub struct ModbusTcp {
@@ -299,64 +303,127 @@ impl Driver for ModbusTcp {
             out.extend(plan.iter().flat_map(|b| b.points()).map(|&p| Reading::bad(p, Reason::CommFailure, recv)));
             return Err(DriverError::Link("not connected".into()));
         };
-        for (bi, block) in plan.iter().enumerate() {
-            summary.requests += 1;
-            let outcome = read_block(&mut link, block.table(), block.start(), block.count(), self.cfg.timeout).await;
+        let mut done = vec![false; plan.len()];
+        let failed = match self.read_pipelined(&mut link, plan, &mut done, out, &mut summary).await {
+            Ok(refused) => self.read_refused(&mut link, plan, &refused, &mut done, out, &mut summary).await.err(),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = failed {
+            // the link is out of step or gone: whatever was not answered is Bad for its reason
             let recv = crate::now_ms();
-            match outcome {
-                Ok(BlockOutcome::Values) => {
-                    self.decode_block(block.start(), block.points(), link.values(), recv, out, &mut summary);
-                }
-                Ok(BlockOutcome::Mismatch) => Self::mismatched(block.points(), recv, out, &mut summary),
-                Ok(BlockOutcome::Exception(_)) if block.points().len() > 1 => {
-                    // The device refused the coalesced range (often a hole in its map):
-                    // ask for each point on its own so only the truly bad ones go Bad.
-                    summary.exceptions += 1;
-                    for &i in block.points() {
-                        let p = &self.points[i];
-                        summary.requests += 1;
-                        match read_block(&mut link, p.table, p.address, p.width(), self.cfg.timeout).await {
-                            Ok(BlockOutcome::Values) => {
-                                self.decode_block(p.address, &[i], link.values(), crate::now_ms(), out, &mut summary)
-                            }
-                            Ok(BlockOutcome::Mismatch) => Self::mismatched(&[i], crate::now_ms(), out, &mut summary),
-                            Ok(BlockOutcome::Exception(exc)) => {
-                                summary.exceptions += 1;
-                                out.push(Reading::bad(i, Reason::DeviceException(exc), crate::now_ms()));
-                            }
-                            Err(e) => {
-                                let done: std::collections::HashSet<usize> = out.iter().map(|r| r.point).collect();
-                                let recv = crate::now_ms();
-                                for b in &plan[bi..] {
-                                    for &j in b.points() {
-                                        if !done.contains(&j) {
-                                            out.push(Reading::bad(j, e.reason(), recv));
-                                        }
-                                    }
-                                }
-                                return Err(e);
-                            }
-                        }
-                    }
-                }
-                Ok(BlockOutcome::Exception(exc)) => {
-                    summary.exceptions += 1;
-                    for &i in block.points() {
-                        out.push(Reading::bad(i, Reason::DeviceException(exc), recv));
-                    }
-                }
-                Err(e) => {
-                    for b in &plan[bi..] {
-                        for &j in b.points() {
-                            out.push(Reading::bad(j, e.reason(), recv));
-                        }
-                    }
-                    return Err(e);
-                }
+            for (block, _) in plan.iter().zip(&done).filter(|(_, d)| !**d) {
+                out.extend(block.points().iter().map(|&j| Reading::bad(j, e.reason(), recv)));
             }
+            return Err(e);
         }
         self.link = Some(link);
         Ok(summary)
+    }
+}
+
+impl ModbusTcp {
+    /// Reads every block of `plan`, up to `max_in_flight` requests at once, matching the
+    /// answers by transaction id; answered blocks are marked in `done`. Returns the coalesced
+    /// blocks the device refused with an exception, to be read point by point once the
+    /// pipeline is drained.
+    async fn read_pipelined(
+        &mut self,
+        link: &mut Link,
+        plan: &[ReadBlock],
+        done: &mut [bool],
+        out: &mut Vec<Reading>,
+        summary: &mut ReadSummary,
+    ) -> Result<Vec<usize>, DriverError> {
+        let window = usize::from(self.cfg.max_in_flight.max(1));
+        let request = |b: &ReadBlock| Request::Read { table: b.table(), start: b.start(), count: b.count() };
+        let mut in_flight: Vec<(u16, usize)> = Vec::with_capacity(window.min(plan.len()));
+        let mut refused = Vec::new();
+        let mut next = 0;
+        loop {
+            // take the answers already received before sending more: one write per burst
+            if !link.answer_ready().map_err(link_error)? && in_flight.len() < window && next < plan.len() {
+                while in_flight.len() < window && next < plan.len() {
+                    in_flight.push((link.queue(&request(&plan[next])), next));
+                    summary.requests += 1;
+                    next += 1;
+                }
+                link.flush(self.cfg.timeout).await.map_err(link_error)?;
+            }
+            if in_flight.is_empty() {
+                return Ok(refused);
+            }
+            let tid = link.next_answer(self.cfg.timeout).await.map_err(link_error)?;
+            let Some(k) = in_flight.iter().position(|&(t, _)| t == tid) else {
+                let expected = in_flight[0].0;
+                return Err(link_error(LinkError::Frame(MbapError::Transaction { expected, got: tid })));
+            };
+            let (_, bi) = in_flight.swap_remove(k);
+            let block = &plan[bi];
+            let outcome = match link.take_answer(tid, &request(block)) {
+                Ok(Answer::Values) => BlockOutcome::Values,
+                Ok(Answer::Exception(code)) => BlockOutcome::Exception(code),
+                Ok(Answer::Written) => return Err(DriverError::Link("a read answered as a write".into())),
+                Err(LinkError::Mismatch(_)) => BlockOutcome::Mismatch,
+                Err(e) => return Err(link_error(e)),
+            };
+            let recv = crate::now_ms();
+            done[bi] = true;
+            match outcome {
+                BlockOutcome::Values => {
+                    self.decode_block(block.start(), block.points(), link.values(), recv, out, summary)
+                }
+                BlockOutcome::Mismatch => Self::mismatched(block.points(), recv, out, summary),
+                BlockOutcome::Exception(_) if block.points().len() > 1 => {
+                    // The device refused the coalesced range (often a hole in its map):
+                    // each point is asked for on its own so only the truly bad ones go Bad.
+                    summary.exceptions += 1;
+                    done[bi] = false;
+                    refused.push(bi);
+                }
+                BlockOutcome::Exception(exc) => {
+                    summary.exceptions += 1;
+                    out.extend(block.points().iter().map(|&i| Reading::bad(i, Reason::DeviceException(exc), recv)));
+                }
+            }
+        }
+    }
+
+    /// Reads the points of each refused block one at a time.
+    async fn read_refused(
+        &mut self,
+        link: &mut Link,
+        plan: &[ReadBlock],
+        refused: &[usize],
+        done: &mut [bool],
+        out: &mut Vec<Reading>,
+        summary: &mut ReadSummary,
+    ) -> Result<(), DriverError> {
+        for &bi in refused {
+            let points = plan[bi].points();
+            for (k, &i) in points.iter().enumerate() {
+                let p = &self.points[i];
+                summary.requests += 1;
+                match read_block(link, p.table, p.address, p.width(), self.cfg.timeout).await {
+                    Ok(BlockOutcome::Values) => {
+                        self.decode_block(p.address, &[i], link.values(), crate::now_ms(), out, summary)
+                    }
+                    Ok(BlockOutcome::Mismatch) => Self::mismatched(&[i], crate::now_ms(), out, summary),
+                    Ok(BlockOutcome::Exception(exc)) => {
+                        summary.exceptions += 1;
+                        out.push(Reading::bad(i, Reason::DeviceException(exc), crate::now_ms()));
+                    }
+                    Err(e) => {
+                        // this block's remaining points here; the blocks not done by the caller
+                        let recv = crate::now_ms();
+                        out.extend(points[k..].iter().map(|&j| Reading::bad(j, e.reason(), recv)));
+                        done[bi] = true;
+                        return Err(e);
+                    }
+                }
+            }
+            done[bi] = true;
+        }
+        Ok(())
     }
 }
 
@@ -384,6 +451,7 @@ mod tests {
             unit: 1,
             timeout: Duration::from_millis(500),
             max_gap: 4,
+            max_in_flight: 1,
         };
         let mut d = ModbusTcp::new(cfg, points);
         d.connect().await.unwrap();
@@ -409,8 +477,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let cfg =
-            ModbusTcpConfig { endpoint: addr.to_string(), unit: 1, timeout: Duration::from_millis(300), max_gap: 0 };
+        let cfg = ModbusTcpConfig {
+            endpoint: addr.to_string(),
+            unit: 1,
+            timeout: Duration::from_millis(300),
+            max_gap: 0,
+            max_in_flight: 1,
+        };
         let mut d = ModbusTcp::new(cfg, vec![point(Table::HoldingRegister, 0, DataType::U16, 1.0)]);
         assert!(d.connect().await.is_err());
         assert!(matches!(d.write(0, 1.0, 0.0).await, WriteOutcome::Invalid { .. }));

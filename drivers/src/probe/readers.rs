@@ -16,7 +16,7 @@ pub struct TcpReader {
 
 impl TcpReader {
     pub fn new(endpoint: &str, unit: u8, timeout: Duration) -> Self {
-        let cfg = ModbusTcpConfig { endpoint: endpoint.to_string(), unit, timeout, max_gap: 0 };
+        let cfg = ModbusTcpConfig { endpoint: endpoint.to_string(), unit, timeout, max_gap: 0, max_in_flight: 1 };
         TcpReader { client: ModbusTcp::new(cfg, Vec::new()) }
     }
 

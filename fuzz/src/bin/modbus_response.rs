@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((head, mut rest)) = data.split_first_chunk::<4>() else { return };
     let pts = points(head);
     let count = pts.len();
-    let cfg = ModbusTcpConfig { endpoint: "fuzz".into(), unit: 1, timeout: Duration::from_millis(500), max_gap: 4 };
+    let cfg = ModbusTcpConfig { endpoint: "fuzz".into(), unit: 1, timeout: Duration::from_millis(500), max_gap: 4, max_in_flight: 1 };
     let mut frames = Vec::new();
     let mut keep_open = false;
     while let [len, flags, tail @ ..] = rest {
