@@ -19,7 +19,7 @@ use crate::ipc::Act;
 pub mod life;
 mod models;
 mod writes;
-pub use models::{DiagnoseRequest, Insights, LiveAnomaly, request_diagnoses, score_models};
+pub use models::{DiagnoseRequest, Insights, LiveAnomaly, caution, request_diagnoses, score_models};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines.

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::{Effect, State};
-use crate::alarms::AlarmState;
+use crate::alarms::{AlarmKind, AlarmState};
 use crate::ipc::{LiveDiagnosis, LiveRul};
 use crate::models::anomaly::alarm::AlarmLink;
 use crate::models::anomaly::asset::AssetModel;
@@ -98,6 +98,9 @@ pub struct Insights {
     asked: BTreeMap<String, i64>,
     /// When an alarm of each asset last returned to normal (ms).
     returned: BTreeMap<String, i64>,
+    /// When each asset's present (or last) alarm episode began: its activation after a real
+    /// return to normal (a re-annunciation continues the episode).
+    episode: BTreeMap<String, i64>,
 }
 
 /// A diagnosis to run: the asset, when its alarm became active, what fired, and the anomaly
@@ -115,6 +118,38 @@ pub struct DiagnoseRequest {
     pub after_ms: Option<i64>,
 }
 
+/// Why a prediction about `tags` is less sure now: an asset of theirs has an active model
+/// alarm (its behaviour has left what its model learnt as normal), named with the likely
+/// cause from a diagnosis of this alarm episode when there is one. A loop's model is identified on the
+/// plant's normal running, and a fault changes the plant.
+pub fn caution(state: &State, tags: &[usize], now_ms: i64) -> Option<String> {
+    let site = &state.site;
+    let assets: Vec<&str> = tags
+        .iter()
+        .filter_map(|&t| site.tags.get(t)?.asset)
+        .filter_map(|a| site.assets.get(a))
+        .map(|a| a.name.as_str())
+        .collect();
+    let alarm = state.alarms.rows(now_ms).into_iter().find(|r| {
+        matches!(r.kind, AlarmKind::Model { .. })
+            && r.state.is_active()
+            && r.asset.as_deref().is_some_and(|a| assets.contains(&a))
+    })?;
+    let asset = alarm.asset?;
+    let since = state.insights.episode.get(&asset).copied().or(alarm.active_since).unwrap_or(i64::MIN);
+    let cause = state
+        .insights
+        .diagnoses
+        .get(&asset)
+        .filter(|d| d.at_ms >= since)
+        .and_then(|d| d.fault.clone().or_else(|| d.cause.clone()));
+    let what = match cause {
+        Some(c) => format!("model alarm, likely cause {c}"),
+        None => "model alarm".to_string(),
+    };
+    Some(format!("{asset} is abnormal now ({what}) and the loop's model was learnt from normal running"))
+}
+
 /// Two diagnoses of one asset are at least this far apart (ms).
 pub const DIAGNOSE_EVERY_MS: i64 = 30_000;
 
@@ -129,6 +164,9 @@ pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
             state.insights.returned.insert(asset.clone(), e.ts_ms);
         }
         let activated = e.to == AlarmState::UnackActive && matches!(e.from, AlarmState::Normal | AlarmState::UnackRtn);
+        if activated && state.insights.returned.get(asset) != Some(&e.ts_ms) {
+            state.insights.episode.insert(asset.clone(), e.ts_ms);
+        }
         if !activated || asks.iter().any(|r: &DiagnoseRequest| &r.asset == asset) {
             continue;
         }
@@ -295,6 +333,45 @@ address = "hr:1"
         assert_eq!(r.contributions.len(), 2, "{r:?}");
         let total: f64 = r.contributions.iter().map(|c| c.1).sum();
         assert!((total - 1.0).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
+    fn a_prediction_is_cautioned_while_the_loops_asset_is_abnormal_with_the_episodes_cause() {
+        let mut state = with_model();
+        for i in 2000..2100 {
+            feed(&mut state, healthy(i), i as i64 * 1000);
+        }
+        assert_eq!(caution(&state, &[0, 1], 2_100_000), None, "healthy: no caution");
+        // an old diagnosis of an earlier episode names no cause for this one
+        let diagnosis = |at_ms: i64, fault: &str| LiveDiagnosis {
+            at_ms,
+            trigger: String::new(),
+            ranked: Vec::new(),
+            contributions: Vec::new(),
+            fault: Some(fault.into()),
+            cause: None,
+            error: None,
+        };
+        state.insights.diagnoses.insert("P-1".into(), diagnosis(1_000, "sticking valve"));
+        let mut at = None;
+        for i in 2100..2300 {
+            let [s, f] = healthy(i);
+            feed(&mut state, [s, f * 0.7], i as i64 * 1000);
+            if at.is_none() && state.alarms.rows(0).iter().any(|r| r.state.is_active()) {
+                at = state.alarms.rows(0)[0].active_since;
+            }
+        }
+        let at = at.expect("the broken relation raised the model alarm");
+        let c = caution(&state, &[1], 2_300_000).expect("abnormal: cautioned");
+        assert_eq!(c, "P-1 is abnormal now (model alarm) and the loop's model was learnt from normal running");
+        state.insights.diagnoses.insert("P-1".into(), diagnosis(at, "cavitation"));
+        let c = caution(&state, &[0], 2_300_000).expect("cautioned");
+        assert!(c.contains("likely cause cavitation"), "{c}");
+        // back to normal: no caution
+        for i in 2300..2600 {
+            feed(&mut state, healthy(i), i as i64 * 1000);
+        }
+        assert_eq!(caution(&state, &[0, 1], 2_600_000), None);
     }
 
     #[test]

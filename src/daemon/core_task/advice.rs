@@ -6,7 +6,9 @@ use super::{Effect, Identity, LiveView, RequestId, Shell, Source, approvals};
 
 impl Shell {
     /// A model's recommendation becomes a write request (source Recommendation, with its
-    /// predicted effect), audited, waiting for approval like any other.
+    /// predicted effect), audited, waiting for approval like any other. While an asset of
+    /// the loop has an active model alarm the effect opens with a caution naming it (and
+    /// the diagnosed cause) and the confidence is halved.
     pub(super) fn file(
         &mut self,
         signer: &approvals::Signer,
@@ -36,7 +38,12 @@ impl Shell {
         );
         if let Ok(id) = &result {
             let expect = vec![approvals::Expect { tag: f.kpi, value: f.kpi_expect, tolerance: f.tolerance }];
-            self.state.approvals.predict(*id, expect, &f.effect, f.confidence);
+            // a fault on the loop's asset makes the prediction less sure: say so first
+            let (effect, confidence) = match crate::core::caution(&self.state, &[f.tag, f.kpi], now) {
+                Some(c) => (format!("caution: {c}; {}", f.effect), f.confidence * 0.5),
+                None => (f.effect.clone(), f.confidence),
+            };
+            self.state.approvals.predict(*id, expect, &effect, confidence);
         }
         self.state.version += 1;
         self.carry_out(fx.into_iter().map(Effect::Approval).collect(), who)?;
