@@ -43,12 +43,13 @@ pub struct WhatIfArgs {
     pub tag: String,
     /// The value to try.
     pub value: f64,
-    /// The controlled tag whose response to predict.
+    /// The controlled tag whose response to predict (default: the KPI of the site's
+    /// `[[loop]]` on this setpoint).
     #[arg(long)]
-    pub kpi: String,
-    /// Prediction horizon, s.
-    #[arg(long, default_value_t = 60.0)]
-    pub horizon: f64,
+    pub kpi: Option<String>,
+    /// Prediction horizon, s (default: the loop's, else 60).
+    #[arg(long)]
+    pub horizon: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,13 +75,15 @@ pub struct RecommendArgs {
     pub src: Source,
     /// The manipulated tag (a writable setpoint).
     pub tag: String,
+    /// The controlled tag (default: the KPI of the site's `[[loop]]` on this setpoint).
     #[arg(long)]
-    pub kpi: String,
-    /// The KPI's target band LOW..HIGH.
+    pub kpi: Option<String>,
+    /// The KPI's target band LOW..HIGH (default: the loop's).
     #[arg(long)]
-    pub band: String,
-    #[arg(long, default_value_t = 60.0)]
-    pub horizon: f64,
+    pub band: Option<String>,
+    /// Prediction horizon, s (default: the loop's, else 60).
+    #[arg(long)]
+    pub horizon: Option<f64>,
     /// Send the recommendation to the running daemon as a write request (it then waits
     /// for approval in the Recommendations screen).
     #[arg(long)]
@@ -183,6 +186,42 @@ fn band(s: &str) -> anyhow::Result<Band> {
     Ok(Band { low, high })
 }
 
+/// What a what-if or a recommendation on the setpoint `tag` is about: the KPI, its band and
+/// the horizon as given, each missing one from the site's `[[loop]]` on that setpoint.
+#[derive(Debug, PartialEq)]
+struct Target {
+    kpi: String,
+    band: Option<Band>,
+    horizon: f64,
+}
+
+fn target(
+    site: &Site,
+    tag: &str,
+    kpi: Option<&str>,
+    band_text: Option<&str>,
+    horizon: Option<f64>,
+) -> anyhow::Result<Target> {
+    let lp = site.tag_index(tag).and_then(|ti| site.loops.iter().find(|l| l.manipulated == ti));
+    let no_loop = || format!("no [[loop]] of the site has `{tag}` as its setpoint");
+    let kpi = match (kpi, lp) {
+        (Some(k), _) => k.to_string(),
+        (None, Some(l)) => site.tags[l.kpi].name.clone(),
+        (None, None) => bail!("{}: give --kpi TAG", no_loop()),
+    };
+    let band = match (band_text, lp) {
+        (Some(b), _) => Some(band(b)?),
+        // the loop's band belongs to its own KPI only
+        (None, Some(l)) if site.tags[l.kpi].name == kpi => Some(Band { low: l.low, high: l.high }),
+        _ => None,
+    };
+    let horizon = horizon.or(lp.map(|l| l.horizon.as_secs_f64())).unwrap_or(60.0);
+    if !(horizon.is_finite() && horizon > 0.0) {
+        bail!("--horizon must be a positive number of seconds");
+    }
+    Ok(Target { kpi, band, horizon })
+}
+
 fn print_traj(traj: &[(f64, f64)], kpi: &str) {
     let n = traj.len();
     let picks: Vec<usize> = [0, n / 20, n / 10, n / 5, n / 2, n.saturating_sub(1)].into_iter().collect();
@@ -198,16 +237,27 @@ fn print_traj(traj: &[(f64, f64)], kpi: &str) {
 pub fn whatif(a: WhatIfArgs) -> anyhow::Result<()> {
     let l = load(&a.src)?;
     let lim = limits(&l.site, &a.tag)?;
-    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
-    let f = fit(&a.src, &u, &y, &a.tag, &a.kpi)?;
+    let t = target(&l.site, &a.tag, a.kpi.as_deref(), None, a.horizon)?;
+    let (_, u, y) = aligned(&l, &a.tag, &t.kpi, a.src.period)?;
+    let f = fit(&a.src, &u, &y, &a.tag, &t.kpi)?;
     let now = Now { u: u.clone(), y: y.clone() };
-    let (traj, ss) = what_if(&f, &now, a.value, a.horizon)?;
+    let (traj, ss) = what_if(&f, &now, a.value, t.horizon)?;
     let from = u.last().copied().unwrap_or(f64::NAN);
     println!("what if {} goes {from:.3} -> {:.3}:", a.tag, a.value);
-    print_traj(&traj, &a.kpi);
+    print_traj(&traj, &t.kpi);
+    if let Some(b) = t.band {
+        let side = if ss < b.low {
+            "below"
+        } else if ss > b.high {
+            "above"
+        } else {
+            "inside"
+        };
+        println!("band {}..{} of {}: the steady state is {side} it", b.low, b.high, t.kpi);
+    }
     println!(
         "steady state {} {ss:.3} (now {:.3}), confidence {:.2}",
-        a.kpi,
+        t.kpi,
         y.last().copied().unwrap_or(f64::NAN),
         crate::models::prescribe::confidence(&f, a.value)
     );
@@ -312,12 +362,15 @@ fn learnt(l: &Loaded, tag: &str, kpi: &str, f: Fit) -> anyhow::Result<Fit> {
 pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {
     let l = load(&a.src)?;
     let lim = limits(&l.site, &a.tag)?;
-    let b = band(&a.band)?;
-    let (_, u, y) = aligned(&l, &a.tag, &a.kpi, a.src.period)?;
-    let f = learnt(&l, &a.tag, &a.kpi, fit(&a.src, &u, &y, &a.tag, &a.kpi)?)?;
+    let t = target(&l.site, &a.tag, a.kpi.as_deref(), a.band.as_deref(), a.horizon)?;
+    let Some(b) = t.band else {
+        bail!("no [[loop]] of the site has `{}` and `{}` as its pair: give --band LOW..HIGH", a.tag, t.kpi)
+    };
+    let (_, u, y) = aligned(&l, &a.tag, &t.kpi, a.src.period)?;
+    let f = learnt(&l, &a.tag, &t.kpi, fit(&a.src, &u, &y, &a.tag, &t.kpi)?)?;
     let now = Now { u, y };
-    let Some(p) = recommend(&a.tag, &a.kpi, &f, &now, b, lim, a.horizon)? else {
-        println!("{} is inside its band {}..{}: no change recommended", a.kpi, b.low, b.high);
+    let Some(p) = recommend(&a.tag, &t.kpi, &f, &now, b, lim, t.horizon)? else {
+        println!("{} is inside its band {}..{}: no change recommended", t.kpi, b.low, b.high);
         return Ok(());
     };
     println!("recommend {} {:.3} -> {:.3} (confidence {:.2})", p.tag, p.from, p.to, p.confidence);
@@ -391,6 +444,28 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_kpi_band_or_horizon_comes_from_the_loop_on_the_setpoint() {
+        let site = crate::config::Site::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/demo-site.toml"
+        )))
+        .unwrap();
+        let t = target(&site, "P101.speed_sp", None, None, None).unwrap();
+        let lp = &site.loops[0];
+        let want = Band { low: lp.low, high: lp.high };
+        assert_eq!(t, Target { kpi: "P101.flow".into(), band: Some(want), horizon: lp.horizon.as_secs_f64() });
+        // what is given wins; another KPI does not take the loop's band
+        let t = target(&site, "P101.speed_sp", Some("P101.motor_temp"), None, Some(5.0)).unwrap();
+        assert_eq!(t, Target { kpi: "P101.motor_temp".into(), band: None, horizon: 5.0 });
+        let t = target(&site, "P101.speed_sp", None, Some("60..66"), None).unwrap();
+        assert_eq!(t.band, Some(Band { low: 60.0, high: 66.0 }));
+        // no loop on that setpoint: the KPI must be given
+        let e = target(&site, "P101.run_cmd", None, None, None).unwrap_err().to_string();
+        assert!(e.contains("no [[loop]]") && e.contains("--kpi"), "{e}");
+        assert!(target(&site, "P101.speed_sp", None, None, Some(-1.0)).is_err());
+    }
+
+    #[test]
     fn whatif_shadow_and_recommend_run_on_a_real_store() {
         let dir = tempfile::tempdir().unwrap();
         store(dir.path());
@@ -407,8 +482,8 @@ mod tests {
             src: src(dir.path()),
             tag: a("P101.speed_sp"),
             value: 80.0,
-            kpi: a("P101.flow"),
-            horizon: 30.0,
+            kpi: Some(a("P101.flow")),
+            horizon: Some(30.0),
         })
         .unwrap();
         shadow(ShadowArgs {
@@ -430,20 +505,34 @@ mod tests {
         recommend_cmd(RecommendArgs {
             src: src(dir.path()),
             tag: a("P101.speed_sp"),
-            kpi: a("P101.flow"),
-            band: a("200..210"),
-            horizon: 30.0,
+            kpi: Some(a("P101.flow")),
+            band: Some(a("200..210")),
+            horizon: Some(30.0),
             request: false,
         })
         .unwrap();
+        // the KPI, band and horizon of the site's [[loop]] on the setpoint
+        whatif(WhatIfArgs { src: src(dir.path()), tag: a("P101.speed_sp"), value: 80.0, kpi: None, horizon: None })
+            .unwrap();
+        let rec = |tag: &str| RecommendArgs {
+            src: src(dir.path()),
+            tag: a(tag),
+            kpi: None,
+            band: None,
+            horizon: None,
+            request: false,
+        };
+        recommend_cmd(rec("P101.speed_sp")).unwrap();
+        let e = recommend_cmd(rec("P101.run_cmd")).expect_err("no loop on the valve");
+        assert!(e.to_string().contains("give --kpi"), "{e}");
         // A measurement is not a setpoint; an unknown alarm is an error.
         assert!(
             whatif(WhatIfArgs {
                 src: src(dir.path()),
                 tag: a("P101.flow"),
                 value: 1.0,
-                kpi: a("P101.flow"),
-                horizon: 1.0
+                kpi: Some(a("P101.flow")),
+                horizon: Some(1.0)
             })
             .is_err()
         );
