@@ -272,7 +272,7 @@ mod tests {
         // an hour of healthy plant (no faults, no wear): no alarm
         let healthy = DemoPlan { life_s: 0.0, faults: Vec::new(), ..DemoPlan::default() };
         assert_eq!(activations(healthy, 3600), Vec::<usize>::new());
-        // the default plan: a sticking valve at 2 min, a drift at 5, cavitation at 8, every
+        // the default plan: cavitation at 2 min, a sticking valve at 4, a drift at 7, every
         // 12 min; the bearing wears out in 40 min and its wear holds the alarm from ~11 min
         let plan = DemoPlan::default();
         let (repeat, faults) = (plan.repeat_s as usize, plan.faults.clone());
@@ -287,7 +287,7 @@ mod tests {
                 );
             }
         }
-        // the wear: an alarm outside every fault, once, after the first cycle's cavitation
+        // the wear: an alarm outside every fault, once, after the first cycle's faults
         let quiet = |s: &usize| {
             faults.iter().all(|f| (*s % repeat) < f.at_s as usize || (*s % repeat) > (f.at_s + f.for_s) as usize + 30)
         };

@@ -168,7 +168,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DemoPlantArgs {
     /// Faults on a schedule: `none` or NAME@START+LENGTH,… with NAME cavitation, sticking_valve
-    /// or sensor_drift (default: sticking_valve@2m+100s,sensor_drift@5m+60s,cavitation@8m+60s).
+    /// or sensor_drift (default: cavitation@2m+60s,sticking_valve@4m+100s,sensor_drift@7m+60s).
     #[arg(long, value_parser = parse_schedule_arg)]
     pub faults: Option<FaultSchedule>,
     /// The fault schedule repeats every this long (0: once).

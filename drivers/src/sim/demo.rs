@@ -11,9 +11,9 @@
 //!   into the fault (as a local operator would) and puts it back when the fault clears; a
 //!   drifting flow transmitter is recalibrated (drift back to zero) when its fault clears.
 //!
-//! The default plan (see [`DemoPlan::default`]): a sticking valve at 2 min, a flow transmitter
-//! drift at 5 min, cavitation at 8 min (each for 100 s, 60 s, 60 s), repeating every 12 min, and
-//! a bearing life of 40 min.
+//! The default plan (see [`DemoPlan::default`]): cavitation at 2 min (it pulls the flow out of
+//! its band, so a prescription follows), a sticking valve at 4 min, a flow transmitter drift at
+//! 7 min (each for 60 s, 100 s, 60 s), repeating every 12 min, and a bearing life of 40 min.
 //!
 //! `mimic sim` stays healthy unless asked: this only runs for `mimic demo` (or
 //! [`super::serve_demo`]).
@@ -77,9 +77,9 @@ impl Default for DemoPlan {
             seed: 1,
             life_s: 2400.0,
             faults: vec![
-                Scheduled { fault: DemoFault::StickingValve, at_s: 120.0, for_s: 100.0 },
-                Scheduled { fault: DemoFault::SensorDrift, at_s: 300.0, for_s: 60.0 },
-                Scheduled { fault: DemoFault::Cavitation, at_s: 480.0, for_s: 60.0 },
+                Scheduled { fault: DemoFault::Cavitation, at_s: 120.0, for_s: 60.0 },
+                Scheduled { fault: DemoFault::StickingValve, at_s: 240.0, for_s: 100.0 },
+                Scheduled { fault: DemoFault::SensorDrift, at_s: 420.0, for_s: 60.0 },
             ],
             repeat_s: 720.0,
         }
