@@ -215,7 +215,8 @@ fn target(
         (None, Some(l)) if site.tags[l.kpi].name == kpi => Some(Band { low: l.low, high: l.high }),
         _ => None,
     };
-    let horizon = horizon.or(lp.map(|l| l.horizon.as_secs_f64())).unwrap_or(60.0);
+    let own = lp.filter(|l| site.tags[l.kpi].name == kpi);
+    let horizon = horizon.or(own.map(|l| l.horizon.as_secs_f64())).unwrap_or(60.0);
     if !(horizon.is_finite() && horizon > 0.0) {
         bail!("--horizon must be a positive number of seconds");
     }
@@ -246,7 +247,9 @@ pub fn whatif(a: WhatIfArgs) -> anyhow::Result<()> {
     println!("what if {} goes {from:.3} -> {:.3}:", a.tag, a.value);
     print_traj(&traj, &t.kpi);
     if let Some(b) = t.band {
-        let side = if ss < b.low {
+        let side = if !ss.is_finite() {
+            "not known against"
+        } else if ss < b.low {
             "below"
         } else if ss > b.high {
             "above"
@@ -457,6 +460,8 @@ mod tests {
         // what is given wins; another KPI does not take the loop's band
         let t = target(&site, "P101.speed_sp", Some("P101.motor_temp"), None, Some(5.0)).unwrap();
         assert_eq!(t, Target { kpi: "P101.motor_temp".into(), band: None, horizon: 5.0 });
+        let t = target(&site, "P101.speed_sp", Some("P101.motor_temp"), None, None).unwrap();
+        assert_eq!(t.horizon, 60.0, "nor its horizon");
         let t = target(&site, "P101.speed_sp", None, Some("60..66"), None).unwrap();
         assert_eq!(t.band, Some(Band { low: 60.0, high: 66.0 }));
         // no loop on that setpoint: the KPI must be given

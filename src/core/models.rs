@@ -98,8 +98,8 @@ pub struct Insights {
     asked: BTreeMap<String, i64>,
     /// When an alarm of each asset last returned to normal (ms).
     returned: BTreeMap<String, i64>,
-    /// When each asset's present (or last) alarm episode began: its activation after a real
-    /// return to normal (a re-annunciation continues the episode).
+    /// When each asset's present (or last) model-alarm episode began: its activation after a
+    /// real return to normal (a re-annunciation continues the episode).
     episode: BTreeMap<String, i64>,
 }
 
@@ -164,7 +164,10 @@ pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
             state.insights.returned.insert(asset.clone(), e.ts_ms);
         }
         let activated = e.to == AlarmState::UnackActive && matches!(e.from, AlarmState::Normal | AlarmState::UnackRtn);
-        if activated && state.insights.returned.get(asset) != Some(&e.ts_ms) {
+        if activated
+            && matches!(e.kind, AlarmKind::Model { .. })
+            && state.insights.returned.get(asset) != Some(&e.ts_ms)
+        {
             state.insights.episode.insert(asset.clone(), e.ts_ms);
         }
         if !activated || asks.iter().any(|r: &DiagnoseRequest| &r.asset == asset) {

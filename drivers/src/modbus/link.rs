@@ -71,14 +71,16 @@ impl Link {
     pub async fn transact(&mut self, req: &Request<'_>, timeout: Duration) -> Result<Answer, LinkError> {
         self.tx.clear();
         let tid = self.queue(req);
-        self.flush(timeout).await?;
-        match tokio::time::timeout(timeout, self.answer(tid, req)).await {
+        match tokio::time::timeout(timeout, self.exchange(tid, req)).await {
             Ok(r) => r,
             Err(_) => Err(LinkError::Timeout(timeout)),
         }
     }
 
-    async fn answer(&mut self, tid: u16, req: &Request<'_>) -> Result<Answer, LinkError> {
+    async fn exchange(&mut self, tid: u16, req: &Request<'_>) -> Result<Answer, LinkError> {
+        let sent = self.io.write_all(&self.tx).await;
+        self.tx.clear();
+        sent?;
         let len = self.whole_frame().await?;
         self.decode(len, tid, req)
     }
@@ -122,7 +124,8 @@ impl Link {
     pub fn take_answer(&mut self, tid: u16, req: &Request<'_>) -> Result<Answer, LinkError> {
         let len = mbap::frame_len(&self.rx[..self.filled]).map_err(LinkError::Frame)?.unwrap_or(0);
         if len == 0 || self.filled < len {
-            return Err(LinkError::Closed);
+            // only after next_answer announced a whole frame: a caller's mistake
+            return Err(LinkError::Io(std::io::Error::other("no whole answer received to take")));
         }
         self.decode(len, tid, req)
     }

@@ -340,8 +340,12 @@ impl ModbusTcp {
         let mut refused = Vec::new();
         let mut next = 0;
         loop {
-            // take the answers already received before sending more: one write per burst
-            if !link.answer_ready().map_err(link_error)? && in_flight.len() < window && next < plan.len() {
+            // take the answers already received before sending more: one write per burst (with
+            // nothing in flight a waiting frame is a stray, which the id check then finds)
+            if (in_flight.is_empty() || !link.answer_ready().map_err(link_error)?)
+                && in_flight.len() < window
+                && next < plan.len()
+            {
                 while in_flight.len() < window && next < plan.len() {
                     in_flight.push((link.queue(&request(&plan[next])), next));
                     summary.requests += 1;
@@ -350,6 +354,7 @@ impl ModbusTcp {
                 link.flush(self.cfg.timeout).await.map_err(link_error)?;
             }
             if in_flight.is_empty() {
+                debug_assert_eq!(next, plan.len(), "every block sent");
                 return Ok(refused);
             }
             let tid = link.next_answer(self.cfg.timeout).await.map_err(link_error)?;

@@ -3,7 +3,8 @@
 //! input. It must never panic, must give exactly one reading per planned point, and a Good
 //! reading must carry a value.
 //!
-//! Input: 4 header bytes choose the points (table, type, byte order, count, spacing), then
+//! Input: 4 header bytes choose the points (table, type, byte order, count, spacing) and how
+//! many reads are pipelined, then
 //! frames `[len][flags][bytes...]`: `len` bytes are sent as the answer to one request;
 //! `flags & 1` copies the request's transaction id into the answer (so that the fuzzer
 //! reaches the PDU decoding without guessing ids), `flags & 2` splits the answer in two
@@ -43,7 +44,15 @@ fuzz_target!(|data: &[u8]| {
     let Some((head, mut rest)) = data.split_first_chunk::<4>() else { return };
     let pts = points(head);
     let count = pts.len();
-    let cfg = ModbusTcpConfig { endpoint: "fuzz".into(), unit: 1, timeout: Duration::from_millis(500), max_gap: 4, max_in_flight: 1 };
+    // reads pipelined 1..=4 at a time (the points' spacing makes one block or several)
+    let max_in_flight = 1 + (head[0] >> 2) % 4;
+    let cfg = ModbusTcpConfig {
+        endpoint: "fuzz".into(),
+        unit: 1,
+        timeout: Duration::from_millis(500),
+        max_gap: 4,
+        max_in_flight,
+    };
     let mut frames = Vec::new();
     let mut keep_open = false;
     while let [len, flags, tail @ ..] = rest {
