@@ -78,7 +78,11 @@ fn a_sparse_tcp_map_is_found_exactly_without_a_single_write() {
     assert!(err.contains("2 illegal data address ×") && err.contains("1 illegal function × 1"), "{err}");
     assert!(err.contains(" 0 timeouts"), "{err}");
 
+    // pymodbus answers only the first of several requests sent at once
+    assert!(err.contains("reads sent at once answered (keep max_in_flight = 1)"), "{err}");
     let fragment = std::fs::read_to_string(&out_file).unwrap();
+    assert!(fragment.contains("# max_in_flight: keep 1, it answered"), "{fragment}");
+    assert!(peer.is_running(), "the burst wrote nothing; stderr:\n{}", peer.stderr());
     assert!(fragment.contains("endpoint = \"127.0.0.1:"), "{fragment}");
     assert!(fragment.contains("# hr:8..=9 as f32 (ABCD) = 12.5: likely a float"), "{fragment}");
     assert!(fragment.contains("# hr:44..=48 reads as text \"ACME PUMP\""), "{fragment}");
@@ -137,6 +141,7 @@ fn rtu_units_are_probed_over_a_serial_line() {
     }
     let fragment = text(&out.stdout);
     assert!(fragment.contains("protocol = \"modbus-rtu\"") && fragment.contains("parity = \"N\""), "{fragment}");
+    assert!(!fragment.contains("max_in_flight") && !err.contains("pipelining"), "a serial line: one at a time");
     // unit 1: register i holds 100 + i
     assert!(fragment.contains("address = \"hr:5\"\n# read 105 (0x0069)"), "{fragment}");
     let dir = tempfile::tempdir().unwrap();
@@ -164,8 +169,10 @@ fn the_demo_plant_is_found() {
     assert!(err.contains("  ir   0..=127 (128 registers)"), "{err}");
     assert!(err.contains("  coil 0..=7 (8 bits)"), "{err}");
     assert!(err.contains("  di   0..=7 (8 bits)"), "{err}");
+    assert!(err.contains("pipelining: 8 of a burst of 8 reads sent at once answered\n"), "{err}");
     let fragment = text(&out.stdout);
     assert!(fragment.contains("name = \"skid.ir_00014\""), "{fragment}");
+    assert!(fragment.contains("\nmax_in_flight = 8 "), "the demo plant answers bursts: {fragment}");
     let dir = tempfile::tempdir().unwrap();
     let site = checked_site(&fragment, dir.path());
     assert_eq!(site.tags.len(), 16 + 128 + 8 + 8);

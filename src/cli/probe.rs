@@ -6,6 +6,10 @@
 //! any float/text hints as comments) to stdout or `--out FILE`. Every string in the
 //! proposal goes through the TOML encoder; comments hold only numbers we format and
 //! escaped printable ASCII, so nothing a device answers can break the file or a terminal.
+//!
+//! Over TCP the probe then sends a burst of reads of one valid address at once, on a
+//! connection of its own: a device that answers them all gets `max_in_flight` proposed, one
+//! that answers only the first (as many do) keeps one request at a time.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,7 +19,7 @@ use anyhow::{Context, anyhow, bail};
 use mimic_drivers::modbus::{ByteOrder, Table};
 use mimic_drivers::probe::guess::{Hint, hints};
 use mimic_drivers::probe::{
-    ProbeError, ProbeOptions, ProbeReport, RtuReader, TableReport, TcpReader, Why, exception, probe,
+    BURST, ProbeError, ProbeOptions, ProbeReport, RtuReader, TableReport, TcpReader, Why, exception, pipelining, probe,
 };
 use mimic_drivers::rtu::{LineConfig, LineHandle};
 use mimic_drivers::serial::{Parity, SerialSettings};
@@ -104,6 +108,8 @@ pub struct Proposal<'a> {
     pub device: &'a str,
     pub tag_prefix: &'a str,
     pub order: ByteOrder,
+    /// Modbus TCP: how many of a burst of [`BURST`] pipelined reads the device answered.
+    pub pipelined: Option<usize>,
 }
 
 pub fn run(cmd: ProbeCommand) -> anyhow::Result<()> {
@@ -226,6 +232,19 @@ fn modbus(a: ModbusProbeArgs) -> anyhow::Result<()> {
         Err(e) => bail!("{e}"),
     };
     eprint!("{}", summary(&report, started.elapsed()));
+    // Modbus TCP: does the device answer several requests sent at once?
+    let first = report.tables.iter().find_map(|t| t.found.first().map(|f| (t.table, f.start)));
+    let pipelined = match (&target, first) {
+        (Target::Tcp { endpoint }, Some((table, address))) => {
+            let n = rt.block_on(pipelining(endpoint, a.unit, a.timeout, table, address));
+            eprintln!(
+                "pipelining: {n} of a burst of {BURST} reads sent at once answered{}",
+                if n == usize::from(BURST) { "" } else { " (keep max_in_flight = 1)" }
+            );
+            Some(n)
+        }
+        _ => None,
+    };
     let command = probe_command(&a);
     let proposal = Proposal {
         command: &command,
@@ -235,6 +254,7 @@ fn modbus(a: ModbusProbeArgs) -> anyhow::Result<()> {
         device: &a.name,
         tag_prefix: &a.tag_prefix,
         order,
+        pipelined,
     };
     let text = fragment(&report, &proposal);
     match &a.out {
@@ -361,6 +381,15 @@ pub fn fragment(r: &ProbeReport, p: &Proposal<'_>) -> String {
     }
     let _ =
         writeln!(s, "unit = {}\ntimeout = {}", p.unit, toml_str(&humantime::format_duration(p.timeout).to_string()));
+    match p.pipelined {
+        Some(n) if n == usize::from(BURST) => {
+            let _ = writeln!(s, "max_in_flight = {BURST}   # it answered a burst of {BURST} reads sent at once");
+        }
+        Some(n) => {
+            let _ = writeln!(s, "# max_in_flight: keep 1, it answered {n} of a burst of {BURST} reads sent at once");
+        }
+        None => {}
+    }
     for t in &r.tables {
         let table = t.table.short();
         if t.unsupported {
@@ -463,10 +492,15 @@ mod tests {
             device: "plc \"A\"",
             tag_prefix: "PLC.",
             order: ByteOrder::Abcd,
+            pipelined: Some(8),
         };
         let text = fragment(&report(), &p);
         let site = site(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(site.tags.len(), 4 + 5 + 2);
+        assert!(text.contains("max_in_flight = 8 "), "a device that answered the burst: {text}");
+        let text = fragment(&report(), &Proposal { pipelined: Some(1), ..p });
+        assert!(text.contains("# max_in_flight: keep 1, it answered 1 of a burst of 8"), "{text}");
+        assert!(!text.contains("\nmax_in_flight"), "{text}");
         assert!(text.contains("name = \"PLC.hr_00001\""), "{text}");
         assert!(text.contains("# hr:1..=2 as f32 (ABCD) = 12.5: likely a float"), "{text}");
         assert!(text.contains("# hr:20..=23 reads as text \"ABCDEFG\""), "{text}");
@@ -489,6 +523,7 @@ mod tests {
             device: "vfd",
             tag_prefix: "",
             order: ByteOrder::Cdab,
+            pipelined: None,
         };
         let text = fragment(&report(), &p);
         let site = site(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

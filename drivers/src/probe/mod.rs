@@ -24,7 +24,7 @@ use thiserror::Error;
 
 use crate::modbus::Table;
 
-pub use readers::{RtuReader, TcpReader};
+pub use readers::{BURST, RtuReader, TcpReader, pipelining};
 pub use scan::probe;
 
 /// What one read request gave.
