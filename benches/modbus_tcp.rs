@@ -127,50 +127,44 @@ fn loopback_floor() {
     );
 }
 
+/// One in flight, then 16, against the server at `port`: criterion's figure and the rate.
+fn pair(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    place: &str,
+    out: &mut Vec<Reading>,
+) {
+    for (name, in_flight) in [("one in flight", 1), ("16 in flight", PIPELINE)] {
+        let mut driver = client(rt, port, in_flight);
+        let plan = if in_flight == 1 { driver.plan(&(0..10).collect::<Vec<_>>()) } else { pipelined_plan(PIPELINE) };
+        g.throughput(Throughput::Elements(plan.len() as u64));
+        g.bench_function(format!("read 10 input registers, {name}, {place}"), |b| {
+            b.iter(|| {
+                out.clear();
+                let s = rt.block_on(driver.read(&plan, out)).expect("read");
+                assert_eq!(out.len(), 10 * plan.len());
+                s
+            })
+        });
+        rate(rt, &mut driver, &plan, &format!("{place}, {name} (CPU of both ends)"));
+    }
+}
+
 fn bench(c: &mut Criterion) {
     loopback_floor();
     let mut g = c.benchmark_group("modbus_tcp");
     let mut out: Vec<Reading> = Vec::with_capacity(10 * usize::from(PIPELINE));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let sequential = |driver: &ModbusTcp| driver.plan(&(0..10).collect::<Vec<_>>());
-    let pipelined = pipelined_plan(PIPELINE);
-
     // Client and server tasks on one current-thread runtime.
     let sim = rt
         .block_on(mimic_drivers::sim::serve("127.0.0.1:0".parse().expect("addr"), 1, 1, 1.0))
         .expect("simulator listens");
-    for (name, in_flight) in [("one in flight", 1), ("16 in flight", PIPELINE)] {
-        let mut driver = client(&rt, sim.local_addr().port(), in_flight);
-        let plan = if in_flight == 1 { sequential(&driver) } else { pipelined.clone() };
-        g.throughput(Throughput::Elements(plan.len() as u64));
-        g.bench_function(format!("read 10 input registers, {name}, client and server on one thread"), |b| {
-            b.iter(|| {
-                out.clear();
-                let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
-                assert_eq!(out.len(), 10 * plan.len());
-                s
-            })
-        });
-        rate(&rt, &mut driver, &plan, &format!("one thread, {name} (CPU of both ends)"));
-    }
+    pair(&mut g, &rt, sim.local_addr().port(), "client and server on one thread", &mut out);
     drop(sim);
-
     // The server on its own thread.
     let port = server();
-    for (name, in_flight) in [("one in flight", 1), ("16 in flight", PIPELINE)] {
-        let mut driver = client(&rt, port, in_flight);
-        let plan = if in_flight == 1 { sequential(&driver) } else { pipelined.clone() };
-        g.throughput(Throughput::Elements(plan.len() as u64));
-        g.bench_function(format!("read 10 input registers, {name}, server on its own thread"), |b| {
-            b.iter(|| {
-                out.clear();
-                let s = rt.block_on(driver.read(&plan, &mut out)).expect("read");
-                assert_eq!(out.len(), 10 * plan.len());
-                s
-            })
-        });
-        rate(&rt, &mut driver, &plan, &format!("server on its own thread, {name} (CPU of both ends)"));
-    }
+    pair(&mut g, &rt, port, "server on its own thread", &mut out);
     g.finish();
 
     // The yardstick: pymodbus's client, same server, same request.

@@ -75,6 +75,21 @@ fn tag<'a>(s: &'a LiveSnapshot, name: &str) -> &'a mimic::ipc::LiveTag {
     s.tags.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tag {name}"))
 }
 
+/// Every tag of the typed map holds what the server serves, but the one inside the server's
+/// exception range: only that one is Bad.
+fn assert_served(snap: &LiveSnapshot, points: &[Point]) {
+    for p in points {
+        let t = tag(snap, &p.name);
+        if p.name == "hr_exc_u16" {
+            assert_eq!(t.quality, "Bad", "{}", p.name);
+            assert_eq!(t.reason.as_deref(), Some("device exception 2"));
+            continue;
+        }
+        assert_eq!(t.quality, "Good", "{}: {:?}", p.name, t.reason);
+        assert_eq!(t.value, Some(p.value), "{} decoded wrong", p.name);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_values_match_what_the_server_served() {
     let (_peer, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
@@ -84,17 +99,7 @@ async fn stored_values_match_what_the_server_served() {
 
     let snap =
         wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 2).await;
-    for p in &points {
-        let t = tag(&snap, &p.name);
-        if p.name == "hr_exc_u16" {
-            // inside the server's exception range: only this tag goes Bad
-            assert_eq!(t.quality, "Bad", "{}", p.name);
-            assert_eq!(t.reason.as_deref(), Some("device exception 2"));
-            continue;
-        }
-        assert_eq!(t.quality, "Good", "{}: {:?}", p.name, t.reason);
-        assert_eq!(t.value, Some(p.value), "{} decoded wrong", p.name);
-    }
+    assert_served(&snap, &points);
     let dev = &snap.devices[0];
     assert!(dev.connected, "an exception keeps the connection");
     assert_eq!(dev.reconnects, 0);
@@ -136,16 +141,7 @@ async fn pipelined_reads_match_what_the_server_served() {
     let d = start(&toml, dir.path()).await;
     let snap =
         wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 3).await;
-    for p in &points {
-        let t = tag(&snap, &p.name);
-        if p.name == "hr_exc_u16" {
-            assert_eq!(t.quality, "Bad", "{}", p.name);
-            assert_eq!(t.reason.as_deref(), Some("device exception 2"));
-            continue;
-        }
-        assert_eq!(t.quality, "Good", "{}: {:?}", p.name, t.reason);
-        assert_eq!(t.value, Some(p.value), "{} decoded wrong", p.name);
-    }
+    assert_served(&snap, &points);
     let dev = &snap.devices[0];
     assert!(dev.connected && dev.reconnects == 0, "the pipeline stayed in step: {dev:?}");
     d.shutdown().await;
