@@ -39,7 +39,13 @@ enum Reply {
 
 /// A device that reads whatever requests have arrived, then answers all of them in reverse
 /// order. `peak` records the most requests it held unanswered at once.
-async fn device(mut io: DuplexStream, reply: fn(u16, u16) -> Reply, peak: Arc<AtomicUsize>) {
+async fn device(io: DuplexStream, reply: fn(u16, u16) -> Reply, peak: Arc<AtomicUsize>) {
+    serve(io, reply, peak, false).await
+}
+
+/// Like [`device`]; with `first_only`, of the requests that arrive together only the first is
+/// answered and the others are dropped (as pymodbus 3.16 does).
+async fn serve(mut io: DuplexStream, reply: fn(u16, u16) -> Reply, peak: Arc<AtomicUsize>, first_only: bool) {
     let mut buf = vec![0u8; 4096];
     let mut filled = 0;
     loop {
@@ -60,6 +66,9 @@ async fn device(mut io: DuplexStream, reply: fn(u16, u16) -> Reply, peak: Arc<At
         buf.copy_within(at..filled, 0);
         filled -= at;
         peak.fetch_max(frames.len(), Ordering::SeqCst);
+        if first_only {
+            frames.truncate(1);
+        }
         let mut out = Vec::new();
         for f in frames.iter().rev() {
             let (tid, unit, pdu) = mbap::split(f);
@@ -220,4 +229,40 @@ async fn transaction_ids_wrap_around_without_a_mix_up() {
         }
     }
     dev.abort();
+}
+
+#[tokio::test]
+async fn a_device_that_answers_only_the_first_of_a_burst_is_polled_one_at_a_time_after() {
+    let addresses: Vec<u16> = (0..4).map(|k| k * 10).collect();
+    let cfg = ModbusTcpConfig {
+        endpoint: "test".into(),
+        unit: 1,
+        timeout: Duration::from_millis(200),
+        max_gap: 0,
+        max_in_flight: 4,
+    };
+    let mut driver = ModbusTcp::new(cfg, addresses.iter().map(|&a| point(a)).collect());
+    let plan = driver.plan(&(0..addresses.len()).collect::<Vec<_>>());
+    let mut polls = Vec::new();
+    for _ in 0..2 {
+        // a fresh connection each poll, as the device task reconnects after a timeout
+        let (client, server) = tokio::io::duplex(4096);
+        let peak = Arc::new(AtomicUsize::new(0));
+        let dev = tokio::spawn(serve(server, |_, _| Reply::Values, peak.clone(), true));
+        driver.attach(client);
+        let mut out = Vec::new();
+        let ok = driver.read(&plan, &mut out).await.is_ok();
+        dev.abort();
+        out.sort_by_key(|r| r.point);
+        polls.push((ok, out, peak.load(Ordering::SeqCst), driver.in_flight()));
+    }
+    let (ok, out, peak, after) = &polls[0];
+    assert!(!ok && *peak == 4 && *after == 1, "the burst: {polls:?}");
+    assert_eq!(out.iter().filter(|r| r.quality == Quality::Good).count(), 1, "only the first answered: {out:?}");
+    assert!(out.iter().all(|r| r.quality != Quality::Good || r.value == Some(f64::from(1000 + addresses[r.point]))));
+    let (ok, out, peak, _) = &polls[1];
+    assert!(*ok && *peak == 1, "then one at a time: {polls:?}");
+    for r in out {
+        assert_eq!((r.quality, r.value), (Quality::Good, Some(f64::from(1000 + addresses[r.point]))));
+    }
 }

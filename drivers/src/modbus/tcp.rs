@@ -29,7 +29,8 @@ pub struct ModbusTcpConfig {
     pub max_gap: u16,
     /// Read requests a poll sends before their answers arrive (pipelined on the one
     /// connection, told apart by transaction id); 0 or 1: one at a time. Many devices
-    /// answer only one request at a time, so 1 is the site file's default.
+    /// answer only one request at a time, so 1 is the site file's default; a device that
+    /// answers part of a burst and then times out is polled one at a time from then on.
     pub max_in_flight: u8,
 }
 
@@ -306,7 +307,10 @@ impl Driver for ModbusTcp {
         let mut done = vec![false; plan.len()];
         let failed = match self.read_pipelined(&mut link, plan, &mut done, out, &mut summary).await {
             Ok(refused) => self.read_refused(&mut link, plan, &refused, &mut done, out, &mut summary).await.err(),
-            Err(e) => Some(e),
+            Err(e) => {
+                self.fall_back(&e, &done);
+                Some(e)
+            }
         };
         if let Some(e) = failed {
             // the link is out of step or gone: whatever was not answered is Bad for its reason
@@ -322,6 +326,26 @@ impl Driver for ModbusTcp {
 }
 
 impl ModbusTcp {
+    /// Requests sent at once by a poll now (`max_in_flight`, or 1 after [`Self::fall_back`]).
+    pub fn in_flight(&self) -> u8 {
+        self.cfg.max_in_flight.max(1)
+    }
+
+    /// A device that answered part of a burst and then nothing more (many answer only the
+    /// first of several requests sent at once) is polled one request at a time from then on,
+    /// and the log says so: its tags come back Good instead of timing out at every poll.
+    fn fall_back(&mut self, e: &DriverError, done: &[bool]) {
+        if self.cfg.max_in_flight > 1 && matches!(e, DriverError::Timeout(_)) && done.contains(&true) {
+            tracing::warn!(
+                "{}: answered only part of {} reads sent at once; polling one request at a time \
+                 from now on (set max_in_flight = 1 for this device)",
+                self.endpoint(),
+                self.cfg.max_in_flight
+            );
+            self.cfg.max_in_flight = 1;
+        }
+    }
+
     /// Reads every block of `plan`, up to `max_in_flight` requests at once, matching the
     /// answers by transaction id; answered blocks are marked in `done`. Returns the coalesced
     /// blocks the device refused with an exception, to be read point by point once the
