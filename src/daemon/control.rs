@@ -206,17 +206,17 @@ impl Control {
     }
 
     /// Append `notes` and let `also` write the act itself in the SAME transaction: both
-    /// commit, or neither. Blocking (a redb commit).
-    pub fn audit_with(
+    /// commit, or neither. Returns what `also` wrote. Blocking (a redb commit).
+    pub fn audit_with<T>(
         &mut self,
         notes: &[Note],
-        also: impl FnOnce(&redb::WriteTransaction) -> Result<(), String>,
-    ) -> Result<(), String> {
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<T, String>,
+    ) -> Result<T, String> {
         let now = mimic_drivers::now_ms();
         let result = (|| {
             let h = self.historian.read().map_err(|_| "store lock poisoned".to_string())?;
             let txn = h.database().begin_write().map_err(|e| e.to_string())?;
-            also(&txn)?;
+            let written = also(&txn)?;
             let mut entries = Vec::with_capacity(notes.len());
             for n in notes {
                 let e = audit::append(
@@ -234,10 +234,10 @@ impl Control {
                 entries.push(e);
             }
             txn.commit().map_err(|e| e.to_string())?;
-            Ok::<_, String>(entries)
+            Ok::<_, String>((written, entries))
         })();
         match result {
-            Ok(entries) => {
+            Ok((written, entries)) => {
                 self.audit_ok = true;
                 for e in &entries {
                     if self.recent.len() == RECENT_AUDIT {
@@ -245,7 +245,7 @@ impl Control {
                     }
                     self.recent.push_back(live(e));
                 }
-                Ok(())
+                Ok(written)
             }
             Err(e) => {
                 tracing::error!("audit write failed, control writes refused: {e}");

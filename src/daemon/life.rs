@@ -106,14 +106,9 @@ pub fn record(
         target: Some(asset.to_string()),
         detail: event.line(),
     };
-    let mut stored = None;
-    tokio::task::block_in_place(|| {
-        control.audit_with(&[note], |txn| {
-            stored = Some(lifecycle::record_event(txn, &event).map_err(|e| e.to_string())?);
-            Ok(())
-        })
+    let stored = tokio::task::block_in_place(|| {
+        control.audit_with(&[note], |txn| lifecycle::record_event(txn, &event).map_err(|e| e.to_string()))
     })?;
-    let stored = stored.unwrap_or(event);
     let rebases = stored.kind.rebases();
     let what = stored.kind.name();
     let fx = core::life::maintenance(state, stored, now_ms);
@@ -159,9 +154,8 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
                 target: Some(model.asset.clone()),
                 detail,
             };
-            let r = control.audit_with(&[note], |txn| {
-                lifecycle::record_model(txn, &version).map(|_| ()).map_err(|e| e.to_string())
-            });
+            let r =
+                control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()));
             if let Err(e) = r {
                 tracing::warn!("refitted baseline of {} not recorded: {e}", model.asset);
             }
@@ -210,17 +204,11 @@ pub fn rul_trained(
         target: Some(asset.to_string()),
         detail: format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note),
     };
-    let mut stored = None;
-    tokio::task::block_in_place(|| {
-        control.audit_with(&[note], |txn| {
-            stored = Some(lifecycle::record_model(txn, &version).map_err(|e| e.to_string())?);
-            Ok(())
-        })
+    let stored = tokio::task::block_in_place(|| {
+        control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()))
     })?;
-    let n = stored.as_ref().map_or(0, |v| v.version);
-    if let Some(v) = stored {
-        state.life.assets.entry(asset.to_string()).or_default().models.insert(v.kind.clone(), v);
-    }
+    let n = stored.version;
+    state.life.assets.entry(asset.to_string()).or_default().models.insert(stored.kind.clone(), stored);
     Ok(format!(
         "remaining-life model version {n} of {asset} recorded; the daemon loads it within {} s",
         super::insight::RUL_EVERY.as_secs()
