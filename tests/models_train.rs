@@ -9,19 +9,12 @@ mod mimic_support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::noise;
 use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::models::anomaly::asset::AssetModel;
 use mimic_support::{mimic_cmd, run};
 
 const T0: i64 = 1_760_000_000_000;
-
-fn noise(seed: u64) -> f64 {
-    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h % 10_000) as f64 / 10_000.0 - 0.5
-}
 
 /// A healthy value of tag number `k` at second `i`: every tag follows one flow-like factor.
 fn healthy(k: usize, i: usize) -> f64 {

@@ -13,6 +13,7 @@ mod mimic_support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::noise;
 use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::lifecycle::{self, Event, EventKind};
 use mimic::models::rul::asset::AssetRul;
@@ -24,14 +25,6 @@ const EVERY_S: i64 = 5;
 
 fn site() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles/demo-site.toml")
-}
-
-fn noise(seed: u64) -> f64 {
-    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h % 10_000) as f64 / 10_000.0 - 0.5
 }
 
 /// Vibration and motor temperature `t` seconds into a life of `life` seconds.

@@ -204,3 +204,12 @@ pub fn spawn_modbus_server_writes(writes: &str, map: &Path) -> (Peer, u16) {
     let map = map.to_str().expect("map path must be UTF-8");
     spawn_python_peer("modbus_server.py", &["--port", "0", "--map", map, "--mode", "normal", "--writes", writes])
 }
+
+/// Deterministic noise in [-0.5, 0.5) for synthetic plant data (a hash of `seed`).
+pub fn noise(seed: u64) -> f64 {
+    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 32;
+    (h % 10_000) as f64 / 10_000.0 - 0.5
+}

@@ -311,25 +311,18 @@ def serve_pymodbustcp(args) -> None:
         return any(address <= hi and lo <= address + count - 1 for lo, hi in ranges[table])
 
     class Handler(DataHandler):
-        def read_coils(self, address, count, srv_info):
-            if refused("coil", address, count):
-                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
-            return super().read_coils(address, count, srv_info)
+        """Reads touching an exception range answer illegal data address."""
 
-        def read_d_inputs(self, address, count, srv_info):
-            if refused("di", address, count):
+    def guard(read: str, table: str):
+        def guarded(self, address, count, srv_info):
+            if refused(table, address, count):
                 return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
-            return super().read_d_inputs(address, count, srv_info)
+            return getattr(DataHandler, read)(self, address, count, srv_info)
 
-        def read_h_regs(self, address, count, srv_info):
-            if refused("hr", address, count):
-                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
-            return super().read_h_regs(address, count, srv_info)
+        return guarded
 
-        def read_i_regs(self, address, count, srv_info):
-            if refused("ir", address, count):
-                return DataHandler.Return(exp_code=EXP_DATA_ADDRESS)
-            return super().read_i_regs(address, count, srv_info)
+    for read, table in (("read_coils", "coil"), ("read_d_inputs", "di"), ("read_h_regs", "hr"), ("read_i_regs", "ir")):
+        setattr(Handler, read, guard(read, table))
 
     server = ModbusServer(host=args.host, port=args.port, no_block=True, data_hdl=Handler(bank))
     server.start()
