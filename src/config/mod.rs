@@ -14,6 +14,7 @@ mod opcua;
 mod profile;
 mod raw;
 mod serial;
+mod tcp;
 mod validate;
 
 use std::fmt;

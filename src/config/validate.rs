@@ -339,40 +339,7 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
         },
     };
     let protocol = match d.protocol.get_ref().as_str() {
-        "modbus-tcp" => {
-            super::serial::no_serial_fields(cx, i, d);
-            let ep = match &d.endpoint {
-                Some(ep) => {
-                    let text = ep.get_ref();
-                    let port_ok = text
-                        .rsplit_once(':')
-                        .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok_and(|n| n > 0));
-                    if !port_ok {
-                        cx.err(
-                            ep.span(),
-                            p("endpoint"),
-                            format!("`{text}` is not host:port (e.g. \"192.168.1.20:502\")"),
-                        );
-                    }
-                    text.clone()
-                }
-                None => {
-                    cx.err(d.name.span(), p("endpoint"), "a modbus-tcp device needs `endpoint` (host:port)");
-                    String::new()
-                }
-            };
-            let max_in_flight = match &d.max_in_flight {
-                None => 1,
-                Some(m) => match u8::try_from(*m.get_ref()) {
-                    Ok(v) if (1..=16).contains(&v) => v,
-                    _ => {
-                        cx.err(m.span(), p("max_in_flight"), format!("{} is outside 1..=16", m.get_ref()));
-                        1
-                    }
-                },
-            };
-            Protocol::ModbusTcp { endpoint: ep, unit, timeout, max_gap, max_in_flight }
-        }
+        "modbus-tcp" => super::tcp::modbus_tcp(cx, i, d, unit, timeout, max_gap),
         "modbus-rtu" => super::serial::rtu(cx, i, d, unit, timeout, max_gap),
         "ascii" => super::serial::ascii(cx, i, d, timeout),
         other => {
