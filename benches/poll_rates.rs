@@ -172,8 +172,9 @@ async fn mqtt() {
     let mut hist = Historian::open(&data.join("store.redb"), HistorianOptions::default()).expect("historian");
     let ids: Vec<_> = site.tags.iter().map(|t| hist.tag_id(&t.name).expect("tag id")).collect();
     let historian = Arc::new(RwLock::new(hist));
-    let (core, cx) = mimic::mqtt::link(&site, &historian, &Arc::new(ids), data.clone()).expect("mqtt section");
-    let node = tokio::spawn(mimic::mqtt::run(cx));
+    let (core, cx) =
+        mimic::north::sparkplug::link(&site, &historian, &Arc::new(ids), data.clone()).expect("mqtt section");
+    let node = tokio::spawn(mimic::north::sparkplug::run(cx));
     let writes = core.writes;
 
     // the subscriber: counts DDATA messages and their metrics
@@ -186,7 +187,7 @@ async fn mqtt() {
     let sub = tokio::spawn(async move {
         while let Ok(ev) = events.poll().await {
             if let Event::Incoming(Packet::Publish(p)) = ev
-                && let Ok(payload) = mimic::mqtt::payload::decode(&p.payload)
+                && let Ok(payload) = mimic::north::sparkplug::payload::decode(&p.payload)
                 && let Ok(mut c) = sink.lock()
             {
                 c.0 += 1;

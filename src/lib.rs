@@ -20,6 +20,6 @@ pub mod historian;
 pub mod ipc;
 pub mod lifecycle;
 pub mod models;
-pub mod mqtt;
+pub mod north;
 pub mod tui;
 pub mod users;

@@ -33,7 +33,7 @@ pub struct Channels {
     pub store_status: Arc<Mutex<StoreStatus>>,
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
-    pub mqtt: Option<crate::mqtt::CoreLink>,
+    pub mqtt: Option<crate::north::sparkplug::CoreLink>,
     /// Diagnoses for the models worker, and what it found.
     pub models: std::sync::mpsc::Sender<core::DiagnoseRequest>,
     pub model_news: mpsc::UnboundedReceiver<super::insight::News>,
@@ -159,7 +159,7 @@ pub async fn run(state: State, control: Control, ch: Channels) {
     }
 }
 
-async fn next_dcmd(link: &mut Option<crate::mqtt::CoreLink>) -> Option<crate::mqtt::Dcmd> {
+async fn next_dcmd(link: &mut Option<crate::north::sparkplug::CoreLink>) -> Option<crate::north::sparkplug::Dcmd> {
     match link {
         Some(l) => l.writes.recv().await,
         None => std::future::pending().await,
@@ -190,7 +190,7 @@ impl Shell {
     }
 
     /// A Sparkplug DCMD: a write request like a terminal's, never a write.
-    fn dcmd(&mut self, d: crate::mqtt::Dcmd) {
+    fn dcmd(&mut self, d: crate::north::sparkplug::Dcmd) {
         let now = mimic_drivers::now_ms();
         let who = approvals::Signer {
             user: "sparkplug".into(),

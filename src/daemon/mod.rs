@@ -221,7 +221,7 @@ impl Daemon {
             detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
         };
         control.audit(&[load]).map_err(DaemonError::Key)?;
-        let mqtt = crate::mqtt::link(&site, &historian, &tag_ids, opts.data_dir.clone());
+        let mqtt = crate::north::sparkplug::link(&site, &historian, &tag_ids, opts.data_dir.clone());
         let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));
         let (jobs_tx, jobs_rx) = std::sync::mpsc::channel();
         let (news_tx, news_rx) = mpsc::unbounded_channel();
@@ -275,7 +275,7 @@ impl Daemon {
         };
         tasks.push(tokio::spawn(core_task::run(state, control, channels)));
         if let Some(cx) = mqtt_task {
-            tasks.push(tokio::spawn(crate::mqtt::run(cx)));
+            tasks.push(tokio::spawn(crate::north::sparkplug::run(cx)));
         }
 
         let mut socket_path = None;

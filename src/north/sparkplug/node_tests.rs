@@ -3,7 +3,7 @@ use std::path::Path;
 use mimic_drivers::{Quality, Reason};
 
 use super::*;
-use crate::mqtt::payload::{decode, encode};
+use crate::north::sparkplug::payload::{decode, encode};
 
 const SITE: &str = r#"
 [site]
