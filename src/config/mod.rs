@@ -1,19 +1,24 @@
 //! The site file: devices, tags and the asset hierarchy, validated before anything starts.
 //!
 //! Loading is one fallible step from text to a [`Site`] (raw serde structs in [`raw`],
-//! checks in [`validate`]). Every problem is collected, not just the first, and each
+//! the outline of the checks in [`validate`], each protocol's devices and tags in
+//! [`tcp`], [`serial`], [`opcua`] and [`modbus`], the checks every tag has in [`tag`],
+//! and what they all share in [`ctx`]). Every problem is collected, not just the first, and each
 //! names the file, line, column and field path, e.g.
 //! `site.toml:14:8: tag[2].high: low (50) is above high (20)`. A site that loads is
 //! internally consistent: names are unique, references resolve, register spans do not
 //! overlap, ranges are ordered, periods are positive.
 
 mod alarms;
+mod ctx;
 mod loops;
+mod modbus;
 mod mqtt;
 mod opcua;
 mod profile;
 mod raw;
 mod serial;
+mod tag;
 mod tcp;
 mod validate;
 

@@ -29,8 +29,9 @@ use mimic_drivers::opcua::{
 };
 use serde_spanned::Spanned;
 
+use super::ctx::Ctx;
 use super::raw::{RawDevice, RawTag};
-use super::validate::{Ctx, finish};
+use super::tag::finish;
 use super::{Address, Device, Protocol, Tag};
 
 /// Fields only an `opcua` device may set, with their spans (for other protocols' checks).

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_spanned::Spanned;
 
 use super::ConfigError;
-use super::validate::{Ctx, field_path};
+use super::ctx::Ctx;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,21 +121,7 @@ pub fn parse_text(path: &Path, text: &str) -> Result<Profile, Vec<ConfigError>> 
 }
 
 fn parse(cx: &mut Ctx<'_>) -> Option<Profile> {
-    let raw: RawProfile = match toml::Deserializer::parse(cx.text) {
-        Err(e) => {
-            cx.err(e.span().unwrap_or(0..0), "(syntax)", e.message().trim().to_string());
-            return None;
-        }
-        Ok(de) => match serde_path_to_error::deserialize(de) {
-            Ok(raw) => raw,
-            Err(e) => {
-                let path = field_path(e.path());
-                let inner = e.into_inner();
-                cx.err(inner.span().unwrap_or(0..0), path, inner.message().trim().to_string());
-                return None;
-            }
-        },
-    };
+    let raw: RawProfile = cx.deserialize()?;
     let ins = &raw.instrument;
     let terminator = Terminator::from_name(ins.terminator.get_ref()).unwrap_or_else(|| {
         cx.err(

@@ -18,7 +18,7 @@ pub struct RawSite {
     #[serde(default)]
     pub alarm: Vec<RawAlarm>,
     /// Optional Sparkplug B edge node over MQTT.
-    pub mqtt: Option<super::mqtt::RawMqtt>,
+    pub mqtt: Option<RawMqtt>,
     /// Control loops the twin may advise on (`[[loop]]`).
     #[serde(default, rename = "loop")]
     pub loops: Vec<super::loops::RawLoop>,
@@ -179,4 +179,25 @@ pub struct RawAlarm {
     pub window: Option<Spanned<String>>,
     /// Text shown to the operator (default: generated from tag, kind and limit).
     pub message: Option<Spanned<String>>,
+}
+
+/// `[mqtt]`: publish the site as a Sparkplug B edge node.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMqtt {
+    /// `host:port` of the MQTT broker (server), e.g. `"broker.plant:1883"`.
+    pub broker: Spanned<String>,
+    /// Sparkplug group id.
+    pub group_id: Spanned<String>,
+    /// Sparkplug edge node id (this mimic).
+    pub edge_node_id: Spanned<String>,
+    /// Host application whose `STATE` gates the births (default: none, birth at once).
+    pub primary_host_id: Option<Spanned<String>>,
+    /// MQTT client id (default `mimic-<group_id>-<edge_node_id>`).
+    pub client_id: Option<Spanned<String>>,
+    /// MQTT keep-alive, whole seconds (default `"30s"`).
+    pub keepalive: Option<Spanned<String>>,
+    /// Broker credentials (both or neither).
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<String>>,
 }

@@ -11,8 +11,8 @@ use mimic_drivers::rtu::{LineConfig, line::standard_gap};
 use mimic_drivers::serial::{Parity, SerialSettings};
 use serde_spanned::Spanned;
 
+use super::ctx::Ctx;
 use super::raw::RawDevice;
-use super::validate::Ctx;
 use super::{Device, Protocol, parse_duration};
 
 /// Refuse serial settings on a device that is not on a serial line.

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::Protocol;
+use super::ctx::Ctx;
 use super::raw::RawDevice;
-use super::validate::Ctx;
 
 /// Largest `max_in_flight` accepted.
 pub const MAX_IN_FLIGHT: u8 = 16;
