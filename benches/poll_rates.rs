@@ -16,17 +16,16 @@
 //! a settling second. Run: `cargo bench --bench poll_rates [-- opcua-read|opcua-sub|ascii|mqtt]`
 //! (needs the test venv, socat and mosquitto, as `./scripts/test.sh` installs them).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use mimic::config::Site;
 use mimic::core::Sample;
-use mimic::daemon::{Daemon, DaemonOptions};
+use mimic::daemon::Daemon;
 use mimic::historian::{Historian, HistorianOptions};
 use mimic_drivers::Quality;
 
@@ -45,10 +44,7 @@ fn load() -> String {
 }
 
 async fn daemon(toml: &str, site_path: &Path, data: &Path) -> Daemon {
-    let site = Site::parse(site_path, toml).unwrap_or_else(|e| panic!("bench site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: false, lazy_snapshots: false })
-        .await
-        .expect("daemon starts")
+    support::daemon::start_with(toml, site_path, data, false).await
 }
 
 type Snapshots = tokio::sync::watch::Receiver<Arc<mimic::ipc::LiveSnapshot>>;
@@ -91,7 +87,7 @@ async fn opcua(subscribe: bool) {
     if !subscribe {
         args.push("--no-subscriptions");
     }
-    let (_peer, port) = common::spawn_python_peer("opcua_server.py", &args);
+    let (_peer, port) = support::peers::spawn_python_peer("opcua_server.py", &args);
     let (poll, extra) = if subscribe { ("50ms", "sampling = \"5ms\"\n") } else { ("1ms", "") };
     let mut toml = format!(
         "[site]\nname = \"bench\"\n\n[[device]]\nname = \"ua\"\nprotocol = \"opcua\"\n\
@@ -115,11 +111,9 @@ async fn opcua(subscribe: bool) {
 }
 
 async fn ascii() {
-    let pair = common::pty::pty_pair();
-    let a = pair.a.to_str().expect("utf-8").to_string();
-    let (_peer, _) = common::spawn_python_peer("ascii_instrument.py", &["--device", &a, "--kind", "scale"]);
+    let (pair, _peer) = support::pty::serial_peer("ascii_instrument.py", &["--kind", "scale"]);
     let dir = tempfile::tempdir().expect("tempdir");
-    let profile = common::repo_root().join("profiles/instruments/weigh-scale.toml");
+    let profile = support::repo_root().join("profiles/instruments/weigh-scale.toml");
     let toml = format!(
         "[site]\nname = \"bench\"\n\n[[device]]\nname = \"scale\"\nprotocol = \"ascii\"\nport = \"{}\"\nbaud = 9600\n\
          profile = \"{}\"\ntimeout = \"1s\"\npoll = \"1ms\"\n\n[[tag]]\nname = \"weight\"\ndevice = \"scale\"\n\
@@ -138,26 +132,12 @@ async fn ascii() {
     d.shutdown().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
 async fn mqtt() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"))
-        .expect("broker conf");
-    let mut cmd = Command::new(common::require_tool("mosquitto"));
-    cmd.arg("-c").arg(&conf);
-    let (_broker, _) = common::Peer::spawn("mosquitto", cmd);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mosquitto did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let broker = support::peers::Broker::start(dir.path());
+    let port = broker.port;
 
     let mut toml = "[site]\nname = \"bench\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\n\
                     endpoint = \"127.0.0.1:1\"\n\n"

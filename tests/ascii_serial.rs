@@ -5,71 +5,30 @@
 //! line gives a Bad (decode error) reading and is counted, and the next good line
 //! recovers. Every sample is checked in the historian, where each poll's quality is kept.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::pty::{PtyPair, pty_pair};
 use mimic::config::Site;
-use mimic::daemon::{Daemon, DaemonOptions};
-use mimic::ipc::LiveSnapshot;
+use mimic::daemon::Daemon;
 use mimic_drivers::{Quality, Reason};
+use support::daemon::{start, stored_at_least, wait_for};
+use support::peers::Peer;
+use support::pty::{PtyPair, serial_peer};
 
-fn instrument(kind: &str) -> (PtyPair, common::Peer) {
-    let pair = pty_pair();
-    let a = pair.a.to_str().expect("utf-8 path").to_string();
-    let (peer, _) = common::spawn_python_peer("ascii_instrument.py", &["--device", &a, "--kind", kind]);
-    (pair, peer)
+fn instrument(kind: &str) -> (PtyPair, Peer) {
+    serial_peer("ascii_instrument.py", &["--kind", kind])
 }
 
 fn profile(name: &str) -> PathBuf {
-    common::repo_root().join("profiles").join("instruments").join(name)
-}
-
-async fn start(toml: &str, dir: &Path) -> Daemon {
-    let site = Site::parse(&dir.join("site.toml"), toml).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false, lazy_snapshots: false })
-        .await
-        .expect("daemon starts")
-}
-
-async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let mut rx = d.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let snap = rx.borrow_and_update().clone();
-        if ok(&snap) {
-            return (*snap).clone();
-        }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}; devices: {:#?}\ntags: {:#?}", snap.devices, snap.tags);
-        }
-    }
+    support::repo_root().join("profiles").join("instruments").join(name)
 }
 
 /// Every stored sample of `tag`: (value, quality).
 async fn samples(d: &Daemon, tag: &str, at_least: usize) -> Vec<(f64, Quality)> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let got: Vec<(f64, Quality)> = {
-            let h = d.historian.read().expect("historian");
-            match h.lookup(tag).expect("lookup") {
-                None => Vec::new(),
-                Some(id) => h
-                    .query(id, 0, i64::MAX)
-                    .expect("query")
-                    .iter()
-                    .map(|s| (s.value, Quality::from_code(s.quality).expect("known quality code")))
-                    .collect(),
-            }
-        };
-        if got.len() >= at_least {
-            return got;
-        }
-        assert!(std::time::Instant::now() < deadline, "only {} samples of {tag}", got.len());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let got = stored_at_least(d, tag, at_least, Duration::from_millis(200)).await;
+    got.iter().map(|s| (s.value, Quality::from_code(s.quality).expect("known quality code"))).collect()
 }
 
 fn device(name: &str, port: &Path, profile: &Path, poll: &str) -> String {

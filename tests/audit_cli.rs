@@ -1,24 +1,18 @@
 //! `mimic audit` against stores built with the library and then tampered with by writing
 //! the redb tables directly: every kind of tampering must be named by `verify`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mimic::audit::{self, AUDIT, Action, CHECKPOINTS, KEY_NAME, PUB_NAME, SiteKey};
 use mimic::daemon::STORE_NAME;
 use redb::{Database, ReadableTable};
+use support::binary::mimic;
 
 const ENTRIES: u64 = 50;
 
 type Blobs<'t> = redb::Table<'t, u64, &'static [u8]>;
-
-fn mimic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mimic")).args(args).output().expect("run mimic")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
-}
 
 fn verify(dir: &Path, checkpoints: Option<&Path>) -> (i32, String) {
     let d = dir.to_string_lossy();
@@ -29,8 +23,14 @@ fn verify(dir: &Path, checkpoints: Option<&Path>) -> (i32, String) {
         args.extend(["--checkpoints", cp.as_str()]);
     }
     let o = mimic(&args);
-    let (out, err) = text(&o);
-    (o.status.code().unwrap_or(-1), format!("{out}{err}"))
+    (o.code.unwrap_or(-1), format!("{}{}", o.stdout, o.stderr))
+}
+
+/// `verify` of the store in `dir` fails and says `needle`.
+fn assert_verify_fails_saying(dir: &Path, needle: &str) {
+    let (code, out) = verify(dir, None);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(needle), "{out}");
 }
 
 /// A data directory with a site key, 50 entries (timestamps one minute apart up to now)
@@ -140,8 +140,8 @@ fn untouched_store_verifies_and_every_tampering_is_named() {
     let d = copy(&pristine, root.path(), "d");
     let exported = root.path().join("checkpoints.jsonl");
     let o = mimic(&["audit", "checkpoint", "--data", &d.to_string_lossy(), "--out", &exported.to_string_lossy()]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{out}{err}");
+    let (out, err) = (&o.stdout, &o.stderr);
+    assert!(o.ok(), "{out}{err}");
     assert!(out.contains("2 checkpoints written"), "{out}{err}");
     let (code, out) = verify(&d, Some(&exported));
     assert_eq!(code, 0, "{out}");
@@ -183,8 +183,8 @@ fn export_prints_json_lines_since() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = build(root.path());
     let o = mimic(&["audit", "export", "--since", "24h", "--data", &dir.to_string_lossy()]);
-    let (out, err) = text(&o);
-    assert!(o.status.success(), "{err}");
+    let (out, err) = (&o.stdout, &o.stderr);
+    assert!(o.ok(), "{err}");
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert_eq!(lines.len(), ENTRIES as usize);
     for (i, l) in lines.iter().enumerate() {
@@ -196,7 +196,7 @@ fn export_prints_json_lines_since() {
     assert_eq!(lines[2]["meaning"], "approved setpoint change");
     // Entries are one minute apart, the last one now: 10m back gives the last 10 or 11.
     let o = mimic(&["audit", "export", "--since", "10m", "--data", &dir.to_string_lossy()]);
-    let n = String::from_utf8_lossy(&o.stdout).lines().count();
+    let n = o.stdout.lines().count();
     assert!((10..=11).contains(&n), "{n} lines");
 }
 
@@ -205,15 +205,11 @@ fn verify_says_when_the_store_is_in_use() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = build(root.path());
     let _held = Database::open(dir.join(STORE_NAME)).expect("open");
-    let (code, out) = verify(&dir, None);
-    assert_ne!(code, 0, "{out}");
-    assert!(out.contains("in use by another process"), "{out}");
+    assert_verify_fails_saying(&dir, "in use by another process");
 }
 
 #[test]
 fn verify_without_a_store_says_so() {
     let root = tempfile::tempdir().expect("tempdir");
-    let (code, out) = verify(root.path(), None);
-    assert_ne!(code, 0, "{out}");
-    assert!(out.contains("no store at"), "{out}");
+    assert_verify_fails_saying(root.path(), "no store at");
 }

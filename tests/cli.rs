@@ -2,26 +2,15 @@
 //! `demo` and `history` over its store, and a live `run` daemon against `mimic sim`
 //! (history over the socket, socket permissions, clean SIGTERM shutdown).
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use mimic_support::{Daemon, Run, Sim, mimic_cmd, poll, run, write_demo_site};
-
-const LIMIT: Duration = Duration::from_secs(30);
-
-fn mimic(args: &[&str]) -> Run {
-    let mut cmd = mimic_cmd();
-    cmd.args(args);
-    run(cmd, LIMIT)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
+use support::binary::{DemoSite, LIMIT, Served, cmd, demo_site_path, mimic};
+use support::process::{Run, run_with_stdin};
+use support::{p, poll};
 
 /// A small site with exactly two problems: an unknown device on tag[1] and low > high
 /// on tag[2]. Returns the text and the 1-based lines of the two offending values.
@@ -84,7 +73,7 @@ fn assert_two_diagnostics(out: &str, path: &Path, device_line: usize, low_line: 
 
 #[test]
 fn check_accepts_the_demo_site() {
-    let site = mimic_support::demo_site_path();
+    let site = demo_site_path();
     let r = mimic(&["check", p(&site)]);
     assert!(r.ok(), "check of the demo site: {r}");
     assert!(r.stdout.contains(": ok"), "prints ok: {r}");
@@ -115,6 +104,16 @@ fn check_and_run_report_every_problem_with_its_position() {
     let r = mimic(&["check", p(&tmp.path().join("missing.toml"))]);
     assert!(!r.ok(), "check of a missing file must fail: {r}");
     assert!(!r.stderr.contains("panicked"), "no panic: {r}");
+}
+
+/// The number after `prefix` at the start of a line of the output (`samples stored: N`).
+fn count_after(r: &Run, prefix: &str) -> u64 {
+    r.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `{prefix}N` line: {r}"))
 }
 
 /// The values of `mimic history ... --format csv` as (value, quality), checking the header.
@@ -150,22 +149,8 @@ fn headless_demo_then_history() {
     let data = tmp.path().join("data");
     let r = mimic(&["demo", "--headless", "--for", "3s", "--data", p(&data)]);
     assert!(r.ok(), "headless demo: {r}");
-    let samples: u64 = r
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("samples stored: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no `samples stored: N` line: {r}"));
-    assert!(samples > 0, "samples stored > 0: {r}");
-    let polls: u64 = r
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("device skid-plc: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no `device skid-plc: N polls` line: {r}"));
-    assert!(polls > 0, "skid-plc polled: {r}");
+    assert!(count_after(&r, "samples stored: ") > 0, "samples stored > 0: {r}");
+    assert!(count_after(&r, "device skid-plc: ") > 0, "skid-plc polled: {r}");
     assert!(!data.join("mimic.sock").exists(), "a headless demo leaves no socket");
 
     // The demo stores an hour of the plant's past before it starts: a window reaching past all of it
@@ -201,22 +186,12 @@ fn headless_demo_then_history() {
 
 #[test]
 fn live_daemon_serves_history_and_stops_cleanly() {
-    let sim = Sim::start(&[]);
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
+    let DemoSite { sim: _sim, tmp: _tmp, site, data } = DemoSite::start();
     let check = mimic(&["check", p(&site)]);
     assert!(check.ok(), "the rewritten site is valid: {check}");
 
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)]);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(20), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket at {} within 20 s", sock.display());
+    let mut daemon = Served::start(&site, &data);
+    let sock = daemon.sock.clone();
 
     let meta = std::fs::metadata(&sock).unwrap();
     assert!(meta.file_type().is_socket(), "{} is a socket", sock.display());
@@ -242,14 +217,13 @@ fn live_daemon_serves_history_and_stops_cleanly() {
     assert!(unknown.stderr.contains("NOPE"), "names the tag: {unknown}");
 
     // User management while the daemon holds the store: the daemon audits the change.
-    let mut add = mimic_cmd();
+    let mut add = cmd();
     add.args(["user", "add", "una", "--full-name", "Una User", "--role", "viewer", "--secret-stdin"]);
     add.args(["--data", p(&data)]);
-    let added = mimic_support::run_with_stdin(add, "una-secret-1\n", LIMIT);
+    let added = run_with_stdin(add, "una-secret-1\n", LIMIT);
     assert!(added.ok() && added.stdout.contains("1 user-management change(s) audited"), "{added}");
 
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
-    assert_eq!(stopped.code, Some(0), "daemon exit after SIGTERM: {stopped}");
+    daemon.stop_cleanly();
     assert!(!sock.exists(), "socket removed on shutdown");
     let audit = mimic(&["audit", "export", "--since", "1h", "--data", p(&data)]);
     assert!(audit.stdout.lines().any(|l| l.contains("user_add") && l.contains("user una added")), "{audit}");

@@ -6,25 +6,20 @@
 //! times never going back (no sample lands in the hour before the run started), and
 //! queries must still work.
 
-mod common;
-mod live_support;
-mod mimic_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use live_support::{Snapshots, dev, served_timestamps};
 use mimic::ipc::LiveSnapshot;
-use mimic_support::{Daemon, Sim, mimic_cmd, poll, run, write_demo_site};
+use support::binary::{DemoSite, Served, assert_audit_verifies, mimic};
+use support::live::{Snapshots, dev, served_timestamps};
+use support::p;
 
 const LIMIT: Duration = Duration::from_secs(40);
 const TAG: &str = "P101.flow";
 const CLOCK_ALARM_ID: u64 = u64::MAX - 1;
 const HOUR_MS: i64 = 3_600_000;
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 /// libfaketime's preload library, or a failure saying how to get it.
 fn libfaketime() -> PathBuf {
@@ -56,27 +51,18 @@ fn set_offset(file: &Path, offset: &str) {
 #[test]
 fn polling_order_and_audit_survive_wall_clock_steps() {
     let preload = libfaketime();
-    let sim = Sim::start(&[]);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
+    let DemoSite { sim: _sim, tmp, site, data } = DemoSite::start();
     let offset = tmp.path().join("faketime");
     set_offset(&offset, "+0");
     let start_ms = mimic_drivers::now_ms();
 
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)])
-        .env("LD_PRELOAD", &preload)
-        .env("FAKETIME_TIMESTAMP_FILE", &offset)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(30), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
+    let mut daemon = Served::start_with(&site, &data, |cmd| {
+        cmd.env("LD_PRELOAD", &preload)
+            .env("FAKETIME_TIMESTAMP_FILE", &offset)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
     });
-    assert!(up.is_some(), "no socket within 30 s");
+    let sock = daemon.sock.clone();
     let mut snaps = Snapshots::attach(&sock);
     let before = snaps.until(LIMIT, "polls and commits", |s| dev(s, "skid-plc").polls >= 3 && s.store.samples > 0);
     assert!(clock_alarm(&before).is_none(), "no clock alarm before any step");
@@ -120,18 +106,11 @@ fn polling_order_and_audit_survive_wall_clock_steps() {
     assert!(served.is_sorted(), "served in time order");
     assert!(served.iter().any(|&t| t > start_ms + 22 * HOUR_MS), "samples after the step forward are served");
 
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(20));
-    assert_eq!(stopped.code, Some(0), "clean stop: {stopped}");
-    assert!(!stopped.stderr.contains("panicked"), "no panic: {stopped}");
+    daemon.stop_cleanly();
 
     // The audit chain verifies across the steps, and records both.
-    let mut v = mimic_cmd();
-    v.args(["audit", "verify", "--data", p(&data)]);
-    let v = run(v, LIMIT);
-    assert!(v.ok(), "audit chain verifies across the clock steps: {v}");
-    let mut x = mimic_cmd();
-    x.args(["audit", "export", "--since", "2000-01-01T00:00:00Z", "--data", p(&data)]);
-    let x = run(x, LIMIT);
+    assert_audit_verifies(&data);
+    let x = mimic(&["audit", "export", "--since", "2000-01-01T00:00:00Z", "--data", p(&data)]);
     assert!(x.ok(), "audit export: {x}");
     let entries: Vec<serde_json::Value> =
         x.stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
@@ -147,8 +126,7 @@ fn polling_order_and_audit_survive_wall_clock_steps() {
 
     // The store opens; the tag's stored times never went back: nothing before the run
     // started, the samples of the hour back stored after the last earlier one, flagged.
-    let mut h = mimic_cmd();
-    h.args([
+    let h = mimic(&[
         "history",
         TAG,
         "--data",
@@ -160,7 +138,6 @@ fn polling_order_and_audit_survive_wall_clock_steps() {
         "--format",
         "csv",
     ]);
-    let h = run(h, LIMIT);
     assert!(h.ok(), "the store opens after the steps: {h}");
     let rows: Vec<(i64, String)> = h
         .stdout

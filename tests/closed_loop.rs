@@ -3,15 +3,17 @@
 //! request's outcome in the snapshot. The peer (tests/peers/modbus_server.py) accepts,
 //! rejects (exception 3), silently ignores, or dies on writes.
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use mimic::config::Site;
-use mimic::daemon::{CoreCmd, Daemon, DaemonOptions};
+use mimic::daemon::Daemon;
 use mimic::ipc::{Act, LiveAudit, LiveRequest, LiveSnapshot};
 use mimic::users::{Role, Users, users_path};
+use support::daemon::{act, me, start, wait_for};
+use support::live::tag;
+use support::peers::{Peer, spawn_modbus_server_writes, typed_map_path};
 
 /// Holding register 2 and 3 are unused by the typed map: they read 0 and are writable.
 const SP_ADDR: u16 = 2;
@@ -34,22 +36,17 @@ fn site_toml(port: u16) -> String {
     )
 }
 
-/// The OS account this test runs as: what the daemon identifies "our" acts by.
-fn me() -> String {
-    mimic::ipc::user_name(unsafe { libc::getuid() }).expect("the test's OS account has a name")
-}
-
 struct Rig {
     d: Daemon,
     dir: tempfile::TempDir,
-    peer: common::Peer,
+    peer: Peer,
     port: u16,
 }
 
 /// Peer answering writes as `writes`, users olga (operator, us), erik and ella
 /// (engineers, other accounts), the daemon, and the first Good reading of both tags.
 async fn rig(writes: &str) -> Rig {
-    let (peer, port) = common::spawn_modbus_server_writes(writes, &common::typed_map_path());
+    let (peer, port) = spawn_modbus_server_writes(writes, &typed_map_path());
     let dir = tempfile::tempdir().expect("tempdir");
     let me = me();
     Users::modify(&users_path(dir.path()), true, |u| {
@@ -59,21 +56,9 @@ async fn rig(writes: &str) -> Rig {
         Ok(())
     })
     .expect("users file");
-    let site = Site::parse(&dir.path().join("site.toml"), &site_toml(port))
-        .unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    let d =
-        Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false, lazy_snapshots: false })
-            .await
-            .expect("daemon starts");
+    let d = start(&site_toml(port), dir.path()).await;
     wait_for(&d, "both tags read Good", |s| s.tags.iter().all(|t| t.quality == "Good" && t.value == Some(0.0))).await;
     Rig { d, dir, peer, port }
-}
-
-/// Send `act` as OS account `user` straight to the core, as a terminal would.
-async fn act(d: &Daemon, user: &str, act: Act) -> Result<String, String> {
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    d.commands.send(CoreCmd { user: user.to_string(), act: Some(act), reply }).await.expect("core task alive");
-    tokio::time::timeout(Duration::from_secs(10), rx).await.expect("core answers in time").expect("core replied")
 }
 
 fn request_write(tag: &str, value: f64) -> Act {
@@ -87,24 +72,6 @@ fn approve(id: u64, secret: &str) -> Act {
 /// "request 3 waits for approval" → 3
 fn id_of(reply: &str) -> u64 {
     reply.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no id in {reply:?}"))
-}
-
-/// Wait (bounded, 15 s) until `ok` holds for the published snapshot.
-async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let mut rx = d.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let snap = rx.borrow_and_update().clone();
-        if ok(&snap) {
-            return (*snap).clone();
-        }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-            panic!(
-                "timed out waiting for {what}; last snapshot: requests {:#?}\ntags {:#?}\ndevices {:#?}",
-                snap.requests, snap.tags, snap.devices
-            );
-        }
-    }
 }
 
 fn request(s: &LiveSnapshot, id: u64) -> Option<&LiveRequest> {
@@ -125,8 +92,16 @@ async fn final_status(d: &Daemon, id: u64) -> (String, LiveSnapshot) {
     (status(&snap, id), snap)
 }
 
+/// Olga (us) requests `sp` = `value` and signs it; the request's id and final status.
+async fn olga_writes_sp(d: &Daemon, value: f64) -> (u64, String) {
+    let me = me();
+    let id = id_of(&act(d, &me, request_write("sp", value)).await.expect("request"));
+    act(d, &me, approve(id, OLGA_SECRET)).await.expect("signed");
+    (id, final_status(d, id).await.0)
+}
+
 fn tag_value(s: &LiveSnapshot, name: &str) -> Option<f64> {
-    s.tags.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tag {name}")).value
+    tag(s, name).value
 }
 
 /// Audit entries of the snapshot, oldest first.
@@ -242,10 +217,7 @@ async fn limits_and_max_step_are_refused_at_request_time_and_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_refuses_the_write_gives_its_exception() {
     let Rig { d, dir: _dir, peer: _peer, port } = rig("reject").await;
-    let me = me();
-    let id = id_of(&act(&d, &me, request_write("sp", 50.0)).await.expect("request"));
-    act(&d, &me, approve(id, OLGA_SECRET)).await.expect("signed");
-    let (st, _) = final_status(&d, id).await;
+    let (_, st) = olga_writes_sp(&d, 50.0).await;
     assert_eq!(st, "device exception 3");
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
     d.shutdown().await;
@@ -255,9 +227,7 @@ async fn a_device_that_refuses_the_write_gives_its_exception() {
 async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
     let Rig { d, dir: _dir, peer: _peer, port } = rig("ignore").await;
     let me = me();
-    let id = id_of(&act(&d, &me, request_write("sp", 50.0)).await.expect("request"));
-    act(&d, &me, approve(id, OLGA_SECRET)).await.expect("signed");
-    let (st, _) = final_status(&d, id).await;
+    let (id, st) = olga_writes_sp(&d, 50.0).await;
     assert!(st.starts_with("mismatch"), "{st}");
     assert!(st.contains("50") && st.contains("holds 0"), "{st}");
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
@@ -293,9 +263,7 @@ async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
 async fn a_device_that_dies_mid_write_leaves_the_outcome_unknown_and_the_daemon_running() {
     let Rig { d, dir: _dir, mut peer, port: _ } = rig("die").await;
     let me = me();
-    let id = id_of(&act(&d, &me, request_write("sp", 50.0)).await.expect("request"));
-    act(&d, &me, approve(id, OLGA_SECRET)).await.expect("signed");
-    let (st, _) = final_status(&d, id).await;
+    let (id, st) = olga_writes_sp(&d, 50.0).await;
     eprintln!("outcome of a write to a device that died: {st}");
     assert!(st.starts_with("unknown: ") || st.starts_with("timeout"), "{st}");
     assert_ne!(st, "confirmed");

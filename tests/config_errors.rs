@@ -6,6 +6,8 @@
 //! (site + one device `plc`) followed by the case's text, so the case's own line `k`
 //! (1-based) is file line `HDR + k`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use mimic::config::{ConfigError, ConfigErrors, Site};
@@ -486,7 +488,7 @@ fn edge_values_load() {
 
 #[test]
 fn every_profile_loads() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let dir = support::repo_root().join("profiles");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())

@@ -5,29 +5,18 @@
 //! had served over its socket (so committed) must still be stored, and every start-up
 //! that got as far as serving terminals must have left its `config_load` audit entry.
 
-mod common;
-mod live_support;
-mod mimic_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use live_support::served_timestamps;
-use mimic_support::{Daemon, Run, Sim, mimic_cmd, run, write_demo_site};
+use support::binary::{Served, Sim, assert_audit_verifies, mimic, run_cmd, write_demo_site_polling};
+use support::live::served_timestamps;
+use support::p;
+use support::process::Process;
 
-const LIMIT: Duration = Duration::from_secs(60);
 const TAG: &str = "P101.flow";
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-fn mimic(args: &[&str]) -> Run {
-    let mut cmd = mimic_cmd();
-    cmd.args(args);
-    run(cmd, LIMIT)
-}
 
 /// xorshift64*: reproducible from the printed seed.
 struct Rng(u64);
@@ -65,19 +54,15 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
     let sim = Sim::start(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
     // Poll fast so that batches are committed all the time.
-    let text = std::fs::read_to_string(&site).unwrap().replace("poll = \"1s\"", "poll = \"100ms\"");
-    std::fs::write(&site, text).unwrap();
+    let site = write_demo_site_polling(tmp.path(), &sim.endpoint(), &data, "100ms");
     let sock = data.join("mimic.sock");
 
     let started = Instant::now();
     let mut committed: BTreeSet<i64> = BTreeSet::new();
     let mut served_starts = 0usize;
     for cycle in 0..cycles {
-        let mut cmd = mimic_cmd();
-        cmd.args(["run", p(&site), "--data", p(&data)]);
-        let mut daemon = Daemon::spawn(cmd);
+        let mut daemon = Process::spawn(run_cmd(&site, &data, |_| {}));
         // Some kills land during start-up (store open, key creation, first audit entry),
         // the rest while samples are being committed.
         let window = if cycle % 5 == 0 { 150 } else { 1500 };
@@ -125,16 +110,12 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
     assert!(!committed.is_empty(), "the daemon never served a committed sample");
 
     // A last clean run: the daemon starts normally on the crashed store and stops cleanly.
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)]);
-    let mut daemon = Daemon::spawn(cmd);
-    let up = mimic_support::poll(Duration::from_secs(20), || {
+    let mut daemon = Served::start(&site, &data);
+    let up = support::poll(Duration::from_secs(20), || {
         daemon.assert_running("mimic run");
         served_timestamps(&sock, TAG).filter(|ts| ts.len() > committed.len())
     });
     assert!(up.is_some(), "the daemon does not resume storing after the crashes");
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
-    assert_eq!(stopped.code, Some(0), "clean stop: {stopped}");
-    let v = mimic(&["audit", "verify", "--data", p(&data)]);
-    assert!(v.ok(), "audit verify after the clean stop: {v}");
+    daemon.stop_cleanly();
+    assert_audit_verifies(&data);
 }

@@ -1,18 +1,14 @@
 //! What is delivered: `mimic --version` names the version and how the binary was built,
 //! and the systemd unit runs the daemon as the dedicated user with the hardening options.
 
-mod common;
-mod mimic_support;
+mod support;
 
-use std::time::Duration;
-
-use mimic_support::{mimic_cmd, run};
+use support::binary::mimic;
+use support::repo_root;
 
 #[test]
 fn version_reports_build_information() {
-    let mut cmd = mimic_cmd();
-    cmd.arg("--version");
-    let r = run(cmd, Duration::from_secs(30));
+    let r = mimic(&["--version"]);
     assert!(r.ok(), "mimic --version: {r}");
     let line = r.stdout.trim();
     assert!(line.starts_with(&format!("mimic {} (commit ", env!("CARGO_PKG_VERSION"))), "{line}");
@@ -30,8 +26,7 @@ fn version_reports_build_information() {
 
 #[test]
 fn the_systemd_unit_runs_as_the_mimic_user_hardened() {
-    let unit =
-        std::fs::read_to_string(common::repo_root().join("dist").join("mimic.service")).expect("dist/mimic.service");
+    let unit = std::fs::read_to_string(repo_root().join("dist").join("mimic.service")).expect("dist/mimic.service");
     let has = |line: &str| unit.lines().any(|l| l.trim() == line);
     for line in [
         "User=mimic",
@@ -50,7 +45,7 @@ fn the_systemd_unit_runs_as_the_mimic_user_hardened() {
     ] {
         assert!(has(line), "dist/mimic.service lacks `{line}`");
     }
-    let manifest = std::fs::read_to_string(common::repo_root().join("Cargo.toml")).expect("Cargo.toml");
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).expect("Cargo.toml");
     assert!(manifest.contains("[package.metadata.deb]"), "cargo-deb metadata");
     assert!(manifest.contains("\"dist/mimic.service\""), "the package installs the unit");
 }

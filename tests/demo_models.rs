@@ -11,24 +11,23 @@
 //! path; the drift and the sticking valve are the ones the anomaly model sees only with the
 //! demo's in-sample threshold.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::time::Duration;
 
-use mimic_support::{mimic_cmd, run};
+use support::binary::{demo_headless, mimic};
+use support::p;
 
 #[test]
 fn the_demo_shows_each_fault_as_a_model_alarm_with_its_diagnosis_and_a_remaining_life() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let mut cmd = mimic_cmd();
-    cmd.env("MIMIC_LOG", "info");
-    cmd.args(["demo", "--headless", "--for", "165s", "--data"]);
-    cmd.arg(&data);
-    cmd.args(["--faults", "sensor_drift@20s+45s,sticking_valve@100s+45s", "--repeat", "0"]);
-    cmd.args(["--rul-units", "8", "--rul-trees", "20"]);
-    let r = run(cmd, Duration::from_secs(300));
+    let faults = ["--faults", "sensor_drift@20s+45s,sticking_valve@100s+45s"];
+    let r = demo_headless(
+        &data,
+        &[&["--for", "165s"], &faults[..], &["--rul-units", "8", "--rul-trees", "20"]].concat(),
+        Duration::from_secs(300),
+    );
     assert!(r.ok(), "{r}");
     let out = &r.stdout;
     assert!(out.contains("anomaly model of P-101: trained on 1800 s"), "{r}");
@@ -56,9 +55,7 @@ fn the_demo_shows_each_fault_as_a_model_alarm_with_its_diagnosis_and_a_remaining
     // Only the injected faults: no comm fault, every tag Good.
     assert!(out.contains("(0 not Good)"), "{r}");
     // Both models' versions are in the pump's life, with their figures.
-    let mut cmd = mimic_cmd();
-    cmd.args(["maintenance", "list", "--asset", "P-101", "--data"]).arg(&data);
-    let list = run(cmd, Duration::from_secs(30));
+    let list = mimic(&["maintenance", "list", "--asset", "P-101", "--data", p(&data)]);
     assert!(list.ok(), "{list}");
     let anomaly = list.stdout.lines().find(|l| l.contains("model anomaly v1")).unwrap_or_else(|| panic!("{list}"));
     assert!(anomaly.contains("threshold") && anomaly.contains("trained on 1800 rows"), "{anomaly}");

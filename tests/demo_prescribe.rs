@@ -4,27 +4,23 @@
 //! has identified the speed -> flow model and filed a recommendation, which waits for
 //! approval. And a what-if over the socket of a running daemon on the demo site.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use mimic::ipc::{Reply, Request};
-use mimic_support::{Daemon, Sim, mimic_cmd, poll, run, write_demo_site};
+use support::binary::{DemoSite, Served, demo_headless, mimic};
+use support::live::ask;
+use support::{number_after, p, poll};
 
 #[test]
 fn the_demo_recommends_a_setpoint_change_when_a_fault_pulls_the_flow_out_of_its_band() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let mut cmd = mimic_cmd();
-    cmd.env("MIMIC_LOG", "info");
-    cmd.args(["demo", "--headless", "--for", "70s", "--data"]);
-    cmd.arg(&data);
-    cmd.args(["--faults", "cavitation@25s+60s", "--repeat", "0"]);
-    cmd.args(["--rul-units", "3", "--rul-trees", "2"]);
-    let r = run(cmd, Duration::from_secs(240));
+    let args = ["--for", "70s", "--faults", "cavitation@25s+60s", "--rul-units", "3", "--rul-trees", "2"];
+    let r = demo_headless(&data, &args, Duration::from_secs(240));
     assert!(r.ok(), "{r}");
     let out = &r.stdout;
     assert!(out.contains("demo history: 3600 s of the plant before start-up stored"), "{r}");
@@ -49,23 +45,11 @@ fn the_demo_recommends_a_setpoint_change_when_a_fault_pulls_the_flow_out_of_its_
         .find(|l| l.starts_with("recommendation: request"))
         .unwrap_or_else(|| panic!("no recommendation within 70 s:\n{r}"));
     assert!(rec.contains("P101.speed_sp 75.0 -> ") && rec.contains("(pending)"), "{rec}");
-    let to: f64 = rec
-        .split(" -> ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no value in {rec}"));
+    let to = number_after(rec, " -> ");
     assert!(to > 75.0 && to <= 100.0, "{rec}");
     assert!(rec.contains("P101.flow") && rec.contains("at steady state") && rec.contains("R²"), "{rec}");
     assert!(r.stderr.contains("recommendation filed as request 1, waiting for approval"), "{r}");
-    let audit = run(
-        {
-            let mut c = mimic_cmd();
-            c.args(["audit", "export", "--since", "1h", "--data"]).arg(&data);
-            c
-        },
-        Duration::from_secs(60),
-    );
+    let audit = mimic(&["audit", "export", "--since", "1h", "--data", p(&data)]);
     assert!(
         audit
             .stdout
@@ -76,41 +60,16 @@ fn the_demo_recommends_a_setpoint_change_when_a_fault_pulls_the_flow_out_of_its_
     assert!(!audit.stdout.contains("write_outcome"), "nothing was written: {audit}");
 }
 
-fn ask(sock: &std::path::Path, req: &Request) -> Reply {
-    let stream = UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect {}: {e}", sock.display()));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut w = stream.try_clone().expect("clone");
-    let mut r = BufReader::new(stream);
-    let mut line = String::new();
-    r.read_line(&mut line).expect("hello");
-    let mut text = serde_json::to_string(req).expect("json");
-    text.push('\n');
-    w.write_all(text.as_bytes()).expect("send");
-    line.clear();
-    r.read_line(&mut line).expect("reply");
-    serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad reply {line}: {e}"))
-}
-
 #[test]
 fn a_what_if_over_the_socket_predicts_the_kpi_and_changes_nothing() {
-    let sim = Sim::start(&[]);
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
+    let DemoSite { sim: _sim, tmp: _tmp, site, data } = DemoSite::start();
     // the plant's past, as `mimic demo` stores it, ending now
     let loaded = mimic::config::Site::load(&site).expect("site");
     let line = mimic::cli::demo_history::import(&data, &loaded, 1, mimic_drivers::now_ms()).expect("history");
     assert!(line.contains("3600 s"), "{line}");
 
-    let mut cmd = mimic_cmd();
-    cmd.arg("run").arg(&site).arg("--data").arg(&data);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(20), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket at {}", sock.display());
+    let daemon = Served::start(&site, &data);
+    let sock = daemon.sock.clone();
 
     // a few live samples after the imported ones
     let w = poll(Duration::from_secs(30), || {

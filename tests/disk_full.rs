@@ -5,25 +5,23 @@
 //! in memory, and store them all once the space is back (the alarm clearing itself) — with the audit chain verifying and the store
 //! opening afterwards. The tmpfs is unmounted by a guard, also when the test fails.
 
-mod common;
-mod live_support;
-mod mimic_support;
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use live_support::{Snapshots, dev, served_timestamps};
-use mimic_support::{Daemon, Run, Sim, mimic_cmd, poll, run, write_demo_site};
+use support::binary::{Served, Sim, assert_audit_verifies, mimic, path, write_demo_site_polling};
+use support::live::{Snapshots, dev, served_timestamps};
+use support::p;
+use support::peers::require_tool;
+use support::process::run;
+use support::tmux::Tmux;
 
 const LIMIT: Duration = Duration::from_secs(30);
 const TAG: &str = "P101.flow";
 const STORE_ALARM_ID: u64 = u64::MAX;
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 /// A tmpfs mounted at `dir`, unmounted on drop.
 struct Tmpfs {
@@ -33,7 +31,7 @@ struct Tmpfs {
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Tmpfs {
         std::fs::create_dir_all(dir).expect("mount point");
-        let mut cmd = Command::new(common::require_tool("mount"));
+        let mut cmd = Command::new(require_tool("mount"));
         cmd.args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs", p(dir)]);
         let r = run(cmd, LIMIT);
         assert!(r.ok(), "cannot mount a tmpfs (this test needs root, as in CI): {r}");
@@ -72,44 +70,15 @@ fn fill(path: &Path) -> u64 {
     n
 }
 
-struct Tmux {
-    bin: PathBuf,
-    server: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(["-L", &self.server, "-f", "/dev/null"]).args(args).env_remove("TMUX");
-        run(cmd, Duration::from_secs(10))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
 #[test]
 fn a_full_disk_raises_an_alarm_and_storing_resumes_without_loss() {
     let sim = Sim::start(&[]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let fs = Tmpfs::mount(&tmp.path().join("fs"), "8m");
     let data = fs.dir.join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
-    let text = std::fs::read_to_string(&site).unwrap().replace("poll = \"1s\"", "poll = \"200ms\"");
-    std::fs::write(&site, text).unwrap();
-
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)]);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(20), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket within 20 s");
+    let site = write_demo_site_polling(tmp.path(), &sim.endpoint(), &data, "200ms");
+    let mut daemon = Served::start(&site, &data);
+    let sock = daemon.sock.clone();
     let mut snaps = Snapshots::attach(&sock);
     let before = snaps.until(LIMIT, "first commits", |s| s.store.samples > 0 && s.store.error.is_none());
 
@@ -142,23 +111,13 @@ fn a_full_disk_raises_an_alarm_and_storing_resumes_without_loss() {
     );
 
     // A terminal shows the alarm: counted on its status line, listed on the Alarms screen.
-    let tmux = Tmux { bin: common::require_tool("tmux"), server: format!("mimic-diskfull-{}", std::process::id()) };
-    let tui = format!("MIMIC_LOG=off {} tui --data {}", p(&mimic_support::mimic()), p(&data));
-    let r = tmux.cmd(&["new-session", "-d", "-s", "t", "-x", "160", "-y", "40", &tui]);
-    assert!(r.ok(), "tmux: {r}");
-    let mut screen = String::new();
-    let status = poll(LIMIT, || {
-        screen = tmux.cmd(&["capture-pane", "-p", "-t", "t"]).stdout;
-        screen.lines().next().is_some_and(|l| l.contains("1 UNACK HIGH")).then_some(())
+    let tmux = Tmux::new();
+    tmux.start_sized("t", 160, 40, &format!("MIMIC_LOG=off {} tui --data {}", p(&path()), p(&data)));
+    tmux.wait_screen("t", "the status line counting the system alarm", LIMIT, |sc| {
+        sc.lines().next().is_some_and(|l| l.contains("1 UNACK HIGH"))
     });
-    assert!(status.is_some(), "the status line counts the system alarm:\n{screen}");
-    let r = tmux.cmd(&["send-keys", "-t", "t", "4"]);
-    assert!(r.ok(), "tmux: {r}");
-    let alarms = poll(LIMIT, || {
-        screen = tmux.cmd(&["capture-pane", "-p", "-t", "t"]).stdout;
-        screen.contains("historian cannot store").then_some(())
-    });
-    assert!(alarms.is_some(), "the Alarms screen shows the system alarm:\n{screen}");
+    tmux.keys("t", &["4"]);
+    tmux.wait_screen("t", "the system alarm on the Alarms screen", LIMIT, |sc| sc.contains("historian cannot store"));
 
     // Space returns: storing resumes by itself, the alarm clears, the backlog is stored.
     std::fs::remove_file(&filler).expect("remove filler");
@@ -170,16 +129,9 @@ fn a_full_disk_raises_an_alarm_and_storing_resumes_without_loss() {
     assert!(during >= 5, "samples taken during the outage were kept and stored ({during})");
     assert!(before.store.samples > 0);
 
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
-    assert_eq!(stopped.code, Some(0), "clean stop: {stopped}");
-    assert!(!stopped.stderr.contains("panicked"), "no panic: {stopped}");
-    let mut v = mimic_cmd();
-    v.args(["audit", "verify", "--data", p(&data)]);
-    let v = run(v, LIMIT);
-    assert!(v.ok(), "audit chain verifies after the outage: {v}");
-    let mut h = mimic_cmd();
-    h.args(["history", TAG, "--data", p(&data), "--since", "1h", "--format", "csv"]);
-    let h = run(h, LIMIT);
+    daemon.stop_cleanly();
+    assert_audit_verifies(&data);
+    let h = mimic(&["history", TAG, "--data", p(&data), "--since", "1h", "--format", "csv"]);
     assert!(h.ok(), "the store opens after the outage: {h}");
     assert!(h.stdout.lines().count() > ts.len(), "everything served is in the store: {h}");
 }

@@ -3,9 +3,7 @@
 //! refused (or the connection just ends) while another terminal keeps receiving its
 //! snapshots; a site file with escape sequences or invalid UTF-8 is refused by `check`.
 
-mod common;
-mod live_support;
-mod mimic_support;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -14,15 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use live_support::Snapshots;
 use mimic::ipc::Reply;
-use mimic_support::{Daemon, Run, Sim, mimic_cmd, poll, run, write_demo_site};
+use support::binary::{DemoSite, Served, mimic};
+use support::live::Snapshots;
+use support::process::Run;
+use support::{p, poll};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 /// A raw client: sends bytes, reads reply lines.
 struct Raw {
@@ -69,6 +65,12 @@ impl Raw {
         }
     }
 
+    /// Like [`Raw::refused`], and the refusal says `needle`.
+    fn refused_saying(&mut self, what: &str, bytes: &[u8], needle: &str) {
+        let m = self.refused(what, bytes);
+        assert!(m.contains(needle), "{what}: the refusal does not say {needle:?}: {m}");
+    }
+
     /// The connection still works: a valid request is answered.
     fn still_serves(&mut self, what: &str) {
         self.send(b"{\"req\":\"history\",\"tag\":\"P101.flow\",\"from_ms\":0,\"to_ms\":9223372036854775807}\n");
@@ -81,19 +83,9 @@ impl Raw {
 
 #[test]
 fn malformed_requests_are_refused_without_affecting_other_terminals() {
-    let sim = Sim::start(&[]);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let site = write_demo_site(tmp.path(), &sim.endpoint(), &data);
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)]);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(20), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket within 20 s");
+    let DemoSite { sim: _sim, tmp: _tmp, site, data } = DemoSite::start();
+    let mut daemon = Served::start(&site, &data);
+    let sock = daemon.sock.clone();
 
     // The bystander: a subscribed terminal counting the snapshots it receives.
     let received = Arc::new(AtomicU64::new(0));
@@ -115,39 +107,46 @@ fn malformed_requests_are_refused_without_affecting_other_terminals() {
     assert!(counted.is_some(), "the bystander receives snapshots");
 
     let mut raw = Raw::connect(&sock);
-    let m = raw.refused("garbage", b"hello daemon\n");
-    assert!(m.contains("malformed"), "{m}");
+    raw.refused_saying("garbage", b"hello daemon\n", "malformed");
     raw.still_serves("garbage");
     raw.refused("invalid UTF-8", b"{\"req\":\"history\",\"tag\":\"\xff\xfe\xc0\x80\",\"from_ms\":0,\"to_ms\":1}\n");
     raw.still_serves("invalid UTF-8");
     raw.refused("raw invalid UTF-8", b"\xff\xff\xff\x00\x01\x1b[2J\n");
     raw.refused("NUL bytes", b"\0\0\0\0\n");
-    let m = raw.refused("unknown field", b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"evil\":1}\n");
-    assert!(m.contains("unknown field `evil`"), "{m}");
+    raw.refused_saying(
+        "unknown field",
+        b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"evil\":1}\n",
+        "unknown field `evil`",
+    );
     // Requests without fields of their own refuse stray ones too (no subscription, no act).
-    let m = raw.refused("unknown field on subscribe", b"{\"req\":\"subscribe\",\"evil\":1}\n");
-    assert!(m.contains("unknown field `evil`"), "{m}");
-    let m = raw.refused(
+    raw.refused_saying("unknown field on subscribe", b"{\"req\":\"subscribe\",\"evil\":1}\n", "unknown field `evil`");
+    raw.refused_saying(
         "unknown field on an act without fields",
         b"{\"req\":\"act\",\"act\":{\"act\":\"users_changed\",\"evil\":1}}\n",
+        "unknown field `evil`",
     );
-    assert!(m.contains("unknown field `evil`"), "{m}");
-    let m = raw.refused(
+    raw.refused_saying(
         "unknown field beside an act",
         b"{\"req\":\"act\",\"act\":{\"act\":\"ack_alarm\",\"id\":1},\"x\":0}\n",
+        "unknown field `x`",
     );
-    assert!(m.contains("unknown field `x`"), "{m}");
-    let m = raw.refused("wrong type in an act", b"{\"req\":\"act\",\"act\":{\"act\":\"ack_alarm\",\"id\":\"1\"}}\n");
-    assert!(m.contains("invalid type: string \"1\""), "{m}");
-    let m = raw.refused(
+    raw.refused_saying(
+        "wrong type in an act",
+        b"{\"req\":\"act\",\"act\":{\"act\":\"ack_alarm\",\"id\":\"1\"}}\n",
+        "invalid type: string \"1\"",
+    );
+    raw.refused_saying(
         "negative column count",
         b"{\"req\":\"trend\",\"tag\":\"a\",\"from_ms\":0,\"to_ms\":1,\"columns\":-3}\n",
+        "invalid value",
     );
-    assert!(m.contains("invalid value"), "{m}");
     raw.still_serves("unknown fields and wrong types");
     raw.refused("unknown request", b"{\"req\":\"shutdown\"}\n");
-    let m = raw.refused("wrong types", b"{\"req\":\"history\",\"tag\":7,\"from_ms\":\"x\",\"to_ms\":[]}\n");
-    assert!(m.contains("invalid type"), "{m}");
+    raw.refused_saying(
+        "wrong types",
+        b"{\"req\":\"history\",\"tag\":7,\"from_ms\":\"x\",\"to_ms\":[]}\n",
+        "invalid type",
+    );
     raw.refused(
         "number overflow",
         b"{\"req\":\"history\",\"tag\":\"a\",\"from_ms\":1e999,\"to_ms\":99999999999999999999999}\n",
@@ -164,8 +163,7 @@ fn malformed_requests_are_refused_without_affecting_other_terminals() {
     // 8 MiB without a newline, then the newline: refused as too long, nothing buffered past the limit.
     let mut big = vec![b'x'; 8 << 20];
     big.push(b'\n');
-    let m = raw.refused("overlong line", &big);
-    assert!(m.contains("request too long: more than 65536 bytes"), "{m}");
+    raw.refused_saying("overlong line", &big, "request too long: more than 65536 bytes");
     raw.still_serves("overlong line");
     // Many bad lines at once: each gets its own refusal, in order.
     raw.send(&b"nope\n".repeat(200));
@@ -198,9 +196,7 @@ fn malformed_requests_are_refused_without_affecting_other_terminals() {
 
     stop.store(true, Ordering::SeqCst);
     assert!(watcher.join().is_ok(), "the bystander's checks hold");
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
-    assert_eq!(stopped.code, Some(0), "clean stop: {stopped}");
-    assert!(!stopped.stderr.contains("panicked"), "no panic: {stopped}");
+    daemon.stop_cleanly();
 }
 
 #[test]
@@ -209,9 +205,7 @@ fn site_files_with_escape_sequences_or_invalid_utf8_are_refused() {
     let check = |name: &str, bytes: &[u8]| -> Run {
         let path = tmp.path().join(name);
         std::fs::write(&path, bytes).expect("write site");
-        let mut cmd = mimic_cmd();
-        cmd.args(["check", p(&path)]);
-        run(cmd, LIMIT)
+        mimic(&["check", p(&path)])
     };
     let base = "[site]\nname = \"x\"\n\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\n\
                 endpoint = \"127.0.0.1:5020\"\nunit = 1\n\n[[tag]]\nname = \"T\"\ndevice = \"plc\"\naddress = \"ir:0\"\n";

@@ -5,20 +5,19 @@
 //! then, with the daemon stopped, an event recorded straight into the store, and the whole
 //! audit chain verified by `mimic audit verify`.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
-use mimic::config::Site;
-use mimic::daemon::{CoreCmd, Daemon, DaemonOptions};
-use mimic::ipc::{Act, LiveSnapshot};
+use mimic::ipc::Act;
 use mimic::models::anomaly::asset::{AssetModel, model_path};
 use mimic::models::anomaly::{AnomalyConfig, model::AnomalyModel};
 use mimic::users::{Role, Users, users_path};
-use mimic_support::{mimic_cmd, run};
+use support::binary::{assert_audit_verifies, mimic};
+use support::daemon::{act, me, start_with, wait_for};
+use support::p;
+use support::peers::typed_modbus_server;
+use support::process::Run;
 
 const VIEWER_ACCOUNT: &str = "mimictestnobody";
 
@@ -31,10 +30,6 @@ fn site_toml(port: u16) -> String {
          [[tag]]\nname = \"speed\"\ndevice = \"plc\"\nasset = \"P-101\"\naddress = \"hr:2\"\ntype = \"u16\"\n\n\
          [[tag]]\nname = \"flow\"\ndevice = \"plc\"\nasset = \"P-101\"\naddress = \"hr:3\"\ntype = \"u16\"\n"
     )
-}
-
-fn me() -> String {
-    mimic::ipc::user_name(unsafe { libc::getuid() }).expect("the test's OS account has a name")
 }
 
 /// A stored anomaly model of P-101 (fitted on synthetic rows: it only has to bind).
@@ -50,35 +45,13 @@ fn save_model(dir: &Path) {
     m.save(&model_path(dir, "P-101")).expect("model saved");
 }
 
-async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let mut rx = d.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let snap = rx.borrow_and_update().clone();
-        if ok(&snap) {
-            return (*snap).clone();
-        }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}; life {:#?}", snap.life);
-        }
-    }
-}
-
-async fn act(d: &Daemon, user: &str, act: Act) -> Result<String, String> {
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    d.commands.send(CoreCmd { user: user.to_string(), act: Some(act), reply }).await.expect("core task alive");
-    tokio::time::timeout(Duration::from_secs(10), rx).await.expect("core answers in time").expect("core replied")
-}
-
-fn maintenance(dir: &Path, args: &[&str]) -> mimic_support::Run {
-    let mut cmd: Command = mimic_cmd();
-    cmd.arg("maintenance").args(args).arg("--data").arg(dir);
-    run(cmd, Duration::from_secs(60))
+fn maintenance(dir: &Path, args: &[&str]) -> Run {
+    mimic(&[&["maintenance"], args, &["--data", p(dir)]].concat())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_maintenance_event_from_the_command_line_is_audited_listed_and_re_bases_the_asset() {
-    let (_peer, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
+    let (_peer, port) = typed_modbus_server("normal");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path();
     let me = me();
@@ -88,10 +61,7 @@ async fn a_maintenance_event_from_the_command_line_is_audited_listed_and_re_base
     })
     .expect("users file");
     save_model(data);
-    let site = Site::parse(&data.join("site.toml"), &site_toml(port)).unwrap_or_else(|e| panic!("site:\n{e}"));
-    let d = Daemon::start(site, DaemonOptions { data_dir: data.to_path_buf(), socket: true, lazy_snapshots: false })
-        .await
-        .expect("daemon");
+    let d = start_with(&site_toml(port), &data.join("site.toml"), data, true).await;
     let s = wait_for(&d, "P-101 commissioned", |s| s.life.iter().any(|l| l.asset == "P-101")).await;
     let life = s.life.iter().find(|l| l.asset == "P-101").expect("P-101");
     assert_eq!(life.commissioned_ms, Some(1_554_076_800_000), "2019-04-01 from the site file");
@@ -170,13 +140,8 @@ async fn a_maintenance_event_from_the_command_line_is_audited_listed_and_re_base
     assert!(r.stdout.contains("no daemon running"), "{r}");
     let r = maintenance(data, &["list"]);
     assert!(r.ok() && r.stdout.contains("inspection by erin: seal ok"), "{r}");
-    let mut cmd = mimic_cmd();
-    cmd.args(["audit", "verify", "--data"]).arg(data);
-    let v = run(cmd, Duration::from_secs(60));
-    assert!(v.ok(), "audit verify: {v}");
-    let mut cmd = mimic_cmd();
-    cmd.args(["audit", "export", "--data"]).arg(data);
-    let x = run(cmd, Duration::from_secs(60));
+    assert_audit_verifies(data);
+    let x = mimic(&["audit", "export", "--data", p(data)]);
     assert!(x.ok(), "{x}");
     assert_eq!(x.stdout.matches("maintenance_event").count(), 2, "{x}");
 }

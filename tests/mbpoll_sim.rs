@@ -4,54 +4,13 @@
 //! register map (profiles/demo-site.toml, drivers/src/sim/plant.rs `map`), accept
 //! in-range setpoint writes, and answer the documented Modbus exceptions.
 
-mod common;
-mod mimic_support;
+mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
-use mimic_support::{Run, Sim, poll, run};
-
-const MBPOLL_LIMIT: Duration = Duration::from_secs(20);
-
-/// `mbpoll -m tcp -a UNIT -1 -q -0 -o 2 ARGS... 127.0.0.1 -p PORT [VALUES...]`
-fn mbpoll(port: u16, unit: u8, args: &[&str], values: &[&str]) -> Run {
-    let mut cmd = Command::new(common::require_tool("mbpoll"));
-    cmd.args(["-m", "tcp", "-a", &unit.to_string(), "-1", "-q", "-0", "-o", "2"])
-        .args(args)
-        .arg("127.0.0.1")
-        .args(["-p", &port.to_string()])
-        .args(values);
-    run(cmd, MBPOLL_LIMIT)
-}
-
-/// Parses mbpoll's `[<ref>]: \t<value>` lines into (ref, value text).
-fn parse(out: &str) -> Vec<(u16, String)> {
-    out.lines()
-        .filter_map(|l| {
-            let rest = l.trim().strip_prefix('[')?;
-            let (r, v) = rest.split_once("]:")?;
-            Some((r.trim().parse().ok()?, v.trim().to_string()))
-        })
-        .collect()
-}
-
-/// Reads `count` registers of `table` (`3` input, `4` holding) from `start` as u16.
-fn read_u16(port: u16, unit: u8, table: &str, start: u16, count: u16) -> Vec<u16> {
-    let r = mbpoll(port, unit, &["-t", table, "-r", &start.to_string(), "-c", &count.to_string()], &[]);
-    assert!(r.ok(), "mbpoll read {table}:{start}+{count} failed: {r}");
-    let vals = parse(&r.stdout);
-    assert_eq!(vals.len(), usize::from(count), "expected {count} values: {r}");
-    vals.iter()
-        .enumerate()
-        .map(|(i, (reference, v))| {
-            assert_eq!(usize::from(*reference), usize::from(start) + i, "unexpected reference order: {r}");
-            // a word >= 0x8000 prints as `<unsigned> (<signed>)`
-            let first = v.split_whitespace().next().unwrap_or("");
-            first.parse::<u16>().unwrap_or_else(|e| panic!("bad u16 {v:?}: {e}\n{r}"))
-        })
-        .collect()
-}
+use support::binary::Sim;
+use support::mbpoll::{mbpoll, parse, read_u16};
+use support::poll;
 
 #[test]
 fn sim_serves_plausible_demo_plant() {

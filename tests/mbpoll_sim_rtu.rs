@@ -2,60 +2,16 @@
 //! pty pair: the demo pump skids answer as units 1..=N on one line with the documented
 //! register map, accept a setpoint write, and a unit id nobody has stays silent.
 
-mod common;
-mod mimic_support;
+mod support;
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-use common::Peer;
-use mimic_support::{Run, mimic_cmd, run};
-
-/// `mbpoll -m rtu -b 19200 -P none -a UNIT -1 -q -0 -o 1 ARGS... DEVICE [VALUES...]`
-fn mbpoll(dev: &Path, unit: u8, args: &[&str], values: &[&str]) -> Run {
-    let mut cmd = Command::new(common::require_tool("mbpoll"));
-    cmd.args(["-m", "rtu", "-b", "19200", "-P", "none", "-a", &unit.to_string(), "-1", "-q", "-0", "-o", "1"])
-        .args(args)
-        .arg(dev)
-        .args(values);
-    run(cmd, Duration::from_secs(20))
-}
-
-fn read_u16(dev: &Path, unit: u8, table: &str, start: u16, count: u16) -> Vec<u16> {
-    let r = mbpoll(dev, unit, &["-t", table, "-r", &start.to_string(), "-c", &count.to_string()], &[]);
-    assert!(r.ok(), "mbpoll read unit {unit} {table}:{start}+{count} failed: {r}");
-    let vals: Vec<u16> = r
-        .stdout
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix('[')?.split_once("]:").map(|(_, v)| v.trim().to_string()))
-        .map(|v| v.split_whitespace().next().unwrap_or("").parse::<u16>().unwrap_or_else(|e| panic!("{v:?}: {e}\n{r}")))
-        .collect();
-    assert_eq!(vals.len(), usize::from(count), "{r}");
-    vals
-}
-
-/// `mimic sim --rtu <pty end a> --units 2`, once it says it is serving.
-fn sim(a: &Path) -> Peer {
-    let mut cmd = mimic_cmd();
-    cmd.arg("sim").arg("--rtu").arg(a).args(["--units", "2"]);
-    let (mut peer, lines) = Peer::spawn("mimic sim --rtu", cmd);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(l) if l.contains("serving Modbus RTU on") => return peer,
-            Ok(_) => {}
-            Err(_) => {
-                panic!("mimic sim --rtu did not start: running {}; stderr:\n{}", peer.is_running(), peer.stderr())
-            }
-        }
-    }
-}
+use support::binary::sim_rtu;
+use support::mbpoll::{mbpoll, read_u16};
+use support::pty::pty_pair;
 
 #[test]
 fn mbpoll_reads_and_writes_the_demo_plant_over_rtu() {
-    let pair = common::pty::pty_pair();
-    let _sim = sim(&pair.a);
+    let pair = pty_pair();
+    let _sim = sim_rtu(&pair.a, 2);
     for unit in [1u8, 2] {
         let ir = read_u16(&pair.b, unit, "3", 0, 8);
         let [flow, _discharge, _suction, _temp, level, _valve, speed, status] = ir[..] else { unreachable!() };

@@ -7,58 +7,31 @@
 //! A pty neither paces bytes at the baud rate nor carries parity: these tests use 8N1
 //! and assert behaviour, not wire timing (the rate is measured by the `rtu_rate` bench).
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::pty::{PtyPair, pty_pair};
 use mimic::config::Site;
-use mimic::daemon::{Daemon, DaemonOptions};
-use mimic::ipc::LiveSnapshot;
 use mimic_drivers::device::run_device;
 use mimic_drivers::modbus::{ByteOrder, DataType, ModbusPoint, Table};
 use mimic_drivers::rtu::{LineConfig, LineHandle, ModbusRtu, ModbusRtuConfig};
 use mimic_drivers::serial::{Parity, SerialSettings};
 use mimic_drivers::{DeviceEvent, Driver, PollGroup, Quality, Reason, WriteOutcome};
+use support::daemon::{start, wait_for};
+use support::live::tag;
+use support::peers::Peer;
+use support::pty::{PtyPair, pty_pair, serial_peer};
 use tokio::sync::mpsc;
 
 /// Start the RTU peer on end `a` of a fresh pty pair.
-fn rtu_peer(units: &str, garbage: Option<u8>) -> (PtyPair, common::Peer) {
-    let pair = pty_pair();
-    let a = pair.a.to_str().expect("utf-8 path").to_string();
-    let mut args = vec!["--device".to_string(), a, "--units".into(), units.into()];
-    if let Some(g) = garbage {
-        args.extend(["--garbage-unit".into(), g.to_string()]);
+fn rtu_peer(units: &str, garbage: Option<u8>) -> (PtyPair, Peer) {
+    let garbage = garbage.map(|g| g.to_string());
+    let mut args = vec!["--units", units];
+    if let Some(g) = &garbage {
+        args.extend(["--garbage-unit", g.as_str()]);
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (peer, _) = common::spawn_python_peer("modbus_rtu_server.py", &args);
-    (pair, peer)
-}
-
-async fn start(toml: &str, dir: &Path) -> Daemon {
-    let site = Site::parse(&dir.join("site.toml"), toml).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false, lazy_snapshots: false })
-        .await
-        .expect("daemon starts")
-}
-
-async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let mut rx = d.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let snap = rx.borrow_and_update().clone();
-        if ok(&snap) {
-            return (*snap).clone();
-        }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}; devices: {:#?}\ntags: {:#?}", snap.devices, snap.tags);
-        }
-    }
-}
-
-fn tag<'a>(s: &'a LiveSnapshot, name: &str) -> &'a mimic::ipc::LiveTag {
-    s.tags.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tag {name}"))
+    serial_peer("modbus_rtu_server.py", &args)
 }
 
 fn device(name: &str, port: &Path, unit: u8, timeout: &str, poll: &str) -> String {
@@ -119,15 +92,19 @@ fn point(table: Table, address: u16) -> ModbusPoint {
     ModbusPoint { table, address, dtype: DataType::U16, order: ByteOrder::Abcd, bit: None, scale: 1.0, offset: 0.0 }
 }
 
-fn line(pair: &PtyPair) -> LineHandle {
-    let serial = SerialSettings {
-        port: pair.b.to_str().expect("utf-8").into(),
+/// 19200 8N1 on `port`.
+fn serial_8n1(port: &Path) -> SerialSettings {
+    SerialSettings {
+        port: port.to_str().expect("utf-8").into(),
         baud: 19200,
         data_bits: 8,
         parity: Parity::None,
         stop_bits: 1,
-    };
-    LineHandle::spawn(LineConfig { serial, frame_gap: None })
+    }
+}
+
+fn line(pair: &PtyPair) -> LineHandle {
+    LineHandle::spawn(LineConfig { serial: serial_8n1(&pair.b), frame_gap: None })
 }
 
 fn rtu(line: &LineHandle, unit: u8, points: Vec<ModbusPoint>) -> ModbusRtu {
@@ -246,14 +223,7 @@ fn serial_settings_are_validated_with_their_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_reads_the_demo_plant_served_over_rtu() {
     let pair = pty_pair();
-    let serial = SerialSettings {
-        port: pair.a.to_str().expect("utf-8").into(),
-        baud: 19200,
-        data_bits: 8,
-        parity: Parity::None,
-        stop_bits: 1,
-    };
-    let sim = mimic_drivers::sim::serve_rtu(&serial, 2, 1, 1.0).expect("RTU simulator");
+    let sim = mimic_drivers::sim::serve_rtu(&serial_8n1(&pair.a), 2, 1, 1.0).expect("RTU simulator");
     let mut toml = "[site]\nname = \"rtu sim\"\n\n".to_string();
     toml += &device("p1", &pair.b, 1, "500ms", "200ms");
     toml += &device("p2", &pair.b, 2, "500ms", "200ms");

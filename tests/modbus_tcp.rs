@@ -3,14 +3,15 @@
 //! a device exception marks only its tags Bad and keeps the connection; a server that
 //! closes the socket or never answers makes its tags Bad without stalling anyone else.
 
-mod common;
+mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
-use mimic::config::Site;
-use mimic::daemon::{Daemon, DaemonOptions};
+use mimic::daemon::Daemon;
 use mimic::ipc::LiveSnapshot;
+use support::daemon::{start, wait_for};
+use support::live::tag;
+use support::peers::{Peer, typed_map_path, typed_modbus_server};
 
 struct Point {
     name: String,
@@ -20,7 +21,7 @@ struct Point {
 /// A site file with one tag per point of the typed map, on the server at `port`.
 fn typed_site(port: u16, poll: &str, timeout: &str) -> (String, Vec<Point>) {
     let map: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::typed_map_path()).expect("typed map")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(typed_map_path()).expect("typed map")).expect("json");
     let mut toml = format!(
         "[site]\nname = \"typed\"\n\n[[device]]\nname = \"peer\"\nprotocol = \"modbus-tcp\"\nendpoint = \"127.0.0.1:{port}\"\n\
          timeout = \"{timeout}\"\npoll = \"{poll}\"\n"
@@ -49,30 +50,23 @@ fn typed_site(port: u16, poll: &str, timeout: &str) -> (String, Vec<Point>) {
     (toml, points)
 }
 
-async fn start(toml: &str, dir: &Path) -> Daemon {
-    let site = Site::parse(&dir.join("site.toml"), toml).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
-    Daemon::start(site, DaemonOptions { data_dir: dir.to_path_buf(), socket: false, lazy_snapshots: false })
-        .await
-        .expect("daemon starts")
+/// The typed-map server in `mode` and a daemon polling it every 200 ms (timeout 1 s),
+/// with `device_extra` added to the device's section.
+struct Rig {
+    _peer: Peer,
+    _dir: tempfile::TempDir,
+    d: Daemon,
+    points: Vec<Point>,
 }
 
-/// Wait (bounded) until `ok` holds for the published snapshot.
-async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let mut rx = d.snapshots.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let snap = rx.borrow_and_update().clone();
-        if ok(&snap) {
-            return (*snap).clone();
-        }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
-            panic!("timed out waiting for {what}; last snapshot: {:#?}", snap.devices);
-        }
-    }
-}
-
-fn tag<'a>(s: &'a LiveSnapshot, name: &str) -> &'a mimic::ipc::LiveTag {
-    s.tags.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tag {name}"))
+async fn rig(mode: &str, device_extra: &str) -> Rig {
+    let (_peer, port) = typed_modbus_server(mode);
+    let (toml, points) = typed_site(port, "200ms", "1s");
+    let toml = toml.replacen("poll = \"200ms\"\n", &format!("poll = \"200ms\"\n{device_extra}"), 1);
+    assert!(toml.contains(device_extra), "{toml}");
+    let _dir = tempfile::tempdir().expect("tempdir");
+    let d = start(&toml, _dir.path()).await;
+    Rig { _peer, _dir, d, points }
 }
 
 /// Every tag of the typed map holds what the server serves, but the one inside the server's
@@ -92,10 +86,7 @@ fn assert_served(snap: &LiveSnapshot, points: &[Point]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_values_match_what_the_server_served() {
-    let (_peer, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
-    let (toml, points) = typed_site(port, "200ms", "1s");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&toml, dir.path()).await;
+    let Rig { _peer, _dir, d, points } = rig("normal", "").await;
 
     let snap =
         wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 2).await;
@@ -133,12 +124,7 @@ async fn stored_values_match_what_the_server_served() {
 /// order); a refused block is read point by point once the pipeline is drained.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_reads_match_what_the_server_served() {
-    let (_peer, port) = common::spawn_modbus_server("pipeline", &common::typed_map_path());
-    let (toml, points) = typed_site(port, "200ms", "1s");
-    let toml = toml.replacen("poll = \"200ms\"\n", "poll = \"200ms\"\nmax_gap = 0\nmax_in_flight = 8\n", 1);
-    assert!(toml.contains("max_in_flight = 8"), "{toml}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&toml, dir.path()).await;
+    let Rig { _peer, _dir, d, points } = rig("pipeline", "max_gap = 0\nmax_in_flight = 8\n").await;
     let snap =
         wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 3).await;
     assert_served(&snap, &points);
@@ -153,11 +139,7 @@ async fn pipelined_reads_match_what_the_server_served() {
 /// tag holds what the server serves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_drops_pipelined_requests_is_polled_one_at_a_time_after_one_timeout() {
-    let (_peer, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
-    let (toml, points) = typed_site(port, "200ms", "1s");
-    let toml = toml.replacen("poll = \"200ms\"\n", "poll = \"200ms\"\nmax_gap = 0\nmax_in_flight = 4\n", 1);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&toml, dir.path()).await;
+    let Rig { _peer, _dir, d, points } = rig("normal", "max_gap = 0\nmax_in_flight = 4\n").await;
     // Without the fall-back every poll would answer its first block and time out on the
     // rest: all tags Good at once means the device is polled one request at a time.
     let snap = wait_for(&d, "a timeout, then every tag read again", |s| {
@@ -183,10 +165,7 @@ async fn a_device_that_drops_pipelined_requests_is_polled_one_at_a_time_after_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_refused_marks_tags_bad_and_keeps_the_link() {
-    let (_peer, port) = common::spawn_modbus_server("exception", &common::typed_map_path());
-    let (toml, _) = typed_site(port, "200ms", "1s");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&toml, dir.path()).await;
+    let Rig { _peer, _dir, d, points: _ } = rig("exception", "").await;
     let snap = wait_for(&d, "two polls", |s| s.devices[0].polls >= 2).await;
     assert!(snap.tags.iter().all(|t| t.quality == "Bad" && t.reason.as_deref() == Some("device exception 2")));
     assert!(snap.devices[0].connected);
@@ -196,10 +175,7 @@ async fn every_read_refused_marks_tags_bad_and_keeps_the_link() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_closes_the_socket_gives_comm_failures_and_reconnects() {
-    let (_peer, port) = common::spawn_modbus_server("close", &common::typed_map_path());
-    let (toml, _) = typed_site(port, "200ms", "1s");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = start(&toml, dir.path()).await;
+    let Rig { _peer, _dir, d, points: _ } = rig("close", "").await;
     let snap = wait_for(&d, "a reconnect after the peer closed", |s| s.devices[0].reconnects >= 1).await;
     assert!(
         snap.tags.iter().all(|t| t.quality == "Bad"),
@@ -213,7 +189,7 @@ async fn a_server_that_closes_the_socket_gives_comm_failures_and_reconnects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_device_times_out_and_never_delays_the_others() {
-    let (_peer, silent_port) = common::spawn_modbus_server("silent", &common::typed_map_path());
+    let (_peer, silent_port) = typed_modbus_server("silent");
     let sim = mimic_drivers::sim::serve("127.0.0.1:0".parse().expect("addr"), 1, 7, 1.0).await.expect("sim");
     let toml = format!(
         "[site]\nname = \"mixed\"\n\n\

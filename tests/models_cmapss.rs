@@ -3,14 +3,15 @@
 //! RMSE, and the official test-file path (truncated test file + RUL file) works on a test set
 //! built here from held-out training engines, both by training in place and from a saved model.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mimic_support::{Run, mimic_cmd, run};
+use support::binary::cmd as mimic_cmd;
+use support::p;
+use support::process::{Run, run};
 
 /// Debug builds train slowly and CI machines are loaded: a generous bound, not a speed claim.
 const LIMIT: Duration = Duration::from_secs(600);
@@ -35,10 +36,6 @@ fn mimic(args: &[&str]) -> Run {
     let r = run(cmd, LIMIT);
     assert!(r.ok(), "mimic {args:?} failed:\n{r}");
     r
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
 }
 
 /// The first number after `prefix` at the start of a line of `out`.

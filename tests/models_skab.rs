@@ -4,13 +4,14 @@
 //! SKAB is GPL evaluation data and is not in this repository: it is read from
 //! `../shared/datasets/skab` relative to the repository root (or `MIMIC_SKAB_DIR`).
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mimic_support::{Run, mimic_cmd, run};
+use support::binary::{cmd as mimic_cmd, mimic};
+use support::p;
+use support::process::{Run, run};
 
 fn skab_dir() -> PathBuf {
     let dir = std::env::var_os("MIMIC_SKAB_DIR")
@@ -50,9 +51,7 @@ fn skab_leaderboard_protocol_meets_the_target() {
 #[test]
 fn a_folder_without_skab_files_is_a_clear_error() {
     let empty = tempfile::tempdir().expect("temp dir");
-    let mut cmd = mimic_cmd();
-    cmd.arg("eval").arg("skab").arg(empty.path());
-    let out = run(cmd, Duration::from_secs(60));
+    let out = mimic(&["eval", "skab", p(empty.path())]);
     assert!(!out.ok(), "{out}");
     assert!(out.stderr.contains("no SKAB files under"), "{out}");
 }

@@ -3,16 +3,15 @@
 //! `DATA/models/P-101.anomaly.json`, which loads and scores: quiet on healthy samples, alarmed
 //! when the pressure stops following the flow.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use common::noise;
 use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::models::anomaly::asset::AssetModel;
-use mimic_support::{mimic_cmd, run};
+use support::binary::{demo_site_path, mimic};
+use support::noise;
+use support::process::Run;
 
 const T0: i64 = 1_760_000_000_000;
 
@@ -23,7 +22,26 @@ fn healthy(k: usize, i: usize) -> f64 {
 }
 
 fn site() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles/demo-site.toml")
+    demo_site_path()
+}
+
+/// `mimic train anomaly DEMO_SITE --asset ASSET --from FROM --to TO --data DATA`.
+fn train(data: &Path, asset: &str, from: &str, to: &str) -> Run {
+    let site = site();
+    let data = data.to_str().expect("utf-8 path");
+    mimic(&[
+        "train",
+        "anomaly",
+        site.to_str().expect("utf-8 path"),
+        "--asset",
+        asset,
+        "--from",
+        from,
+        "--to",
+        to,
+        "--data",
+        data,
+    ])
 }
 
 fn pump_tags() -> Vec<String> {
@@ -51,10 +69,7 @@ fn trains_an_asset_model_from_stored_history() {
     let tags = pump_tags();
     assert!(tags.len() >= 3, "{tags:?}");
     write_history(data, &tags, 900);
-    let mut cmd = mimic_cmd();
-    cmd.args(["train", "anomaly"]).arg(site()).args(["--asset", "P-101", "--from"]);
-    cmd.arg(mimic::cli::format_ts(T0)).arg("--to").arg(mimic::cli::format_ts(T0 + 600_000)).arg("--data").arg(data);
-    let out = run(cmd, Duration::from_secs(60));
+    let out = train(data, "P-101", &mimic::cli::format_ts(T0), &mimic::cli::format_ts(T0 + 600_000));
     assert!(out.ok(), "{out}");
     let path = data.join("models/P-101.anomaly.json");
     assert!(out.stdout.contains("on 600 rows"), "{out}");
@@ -82,15 +97,9 @@ fn training_refuses_an_unknown_asset_and_an_empty_window() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path();
     write_history(data, &pump_tags(), 60);
-    let mut cmd = mimic_cmd();
-    cmd.args(["train", "anomaly"]).arg(site()).args(["--asset", "P-999", "--from", "1h", "--to", "0s", "--data"]);
-    cmd.arg(data);
-    let out = run(cmd, Duration::from_secs(60));
+    let out = train(data, "P-999", "1h", "0s");
     assert!(!out.ok() && out.stderr.contains("no asset `P-999`"), "{out}");
-    let mut cmd = mimic_cmd();
-    cmd.args(["train", "anomaly"]).arg(site()).args(["--asset", "P-101", "--from"]);
-    cmd.arg(mimic::cli::format_ts(T0)).arg("--to").arg(mimic::cli::format_ts(T0 + 60_000)).arg("--data").arg(data);
-    let out = run(cmd, Duration::from_secs(60));
+    let out = train(data, "P-101", &mimic::cli::format_ts(T0), &mimic::cli::format_ts(T0 + 60_000));
     assert!(!out.ok() && out.stderr.contains("at least"), "{out}");
     assert!(!data.join("models/P-101.anomaly.json").exists());
 }

@@ -7,24 +7,25 @@
 //! and records the model's version with its figures in the asset's life, audited: `mimic
 //! maintenance list` shows it, a second training is version 2, the audit chain verifies.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::noise;
 use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::lifecycle::{self, Event, EventKind};
 use mimic::models::rul::asset::AssetRul;
-use mimic_support::{mimic_cmd, run};
+use support::binary::{assert_audit_verifies, cmd as mimic_cmd, demo_site_path, mimic};
+use support::noise;
+use support::p;
+use support::process::{Run, run};
 
 const T0: i64 = 1_760_000_000_000;
 /// Seconds between stored samples.
 const EVERY_S: i64 = 5;
 
 fn site() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles/demo-site.toml")
+    demo_site_path()
 }
 
 /// Vibration and motor temperature `t` seconds into a life of `life` seconds.
@@ -72,7 +73,7 @@ fn write_lives(data: &Path) -> Vec<i64> {
     ends
 }
 
-fn train(data: &Path) -> mimic_support::Run {
+fn train(data: &Path) -> Run {
     let mut cmd = mimic_cmd();
     cmd.args(["train", "rul", "--site"]).arg(site()).args(["--asset", "P-101", "--part", "bearing"]);
     cmd.args(["--channels", "P101.vibration,P101.motor_temp", "--cycle", "30s", "--members", "3", "--trees", "40"]);
@@ -113,9 +114,7 @@ fn trains_remaining_life_from_the_stores_own_lives_and_records_its_version() {
     assert!(late.low_s <= late.rul_s && late.rul_s <= late.high_s, "{late:?}");
 
     // the version, with its figures, in the asset's life
-    let mut cmd = mimic_cmd();
-    cmd.args(["maintenance", "list", "--asset", "P-101", "--data"]).arg(data);
-    let list = run(cmd, Duration::from_secs(30));
+    let list = mimic(&["maintenance", "list", "--asset", "P-101", "--data", p(data)]);
     assert!(list.ok(), "{list}");
     let line = list.stdout.lines().find(|l| l.contains("model rul v1")).unwrap_or_else(|| panic!("{list}"));
     assert!(line.contains("oof_rmse_cycles") && line.contains("cycle_s 30.0000") && line.contains("runs 6"), "{line}");
@@ -124,13 +123,8 @@ fn trains_remaining_life_from_the_stores_own_lives_and_records_its_version() {
     // retrained: version 2; every entry audited, the chain intact
     let again = train(data);
     assert!(again.ok() && again.stdout.contains("rul model version 2 of P-101"), "{again}");
-    let mut cmd = mimic_cmd();
-    cmd.args(["audit", "verify", "--data"]).arg(data);
-    let v = run(cmd, Duration::from_secs(30));
-    assert!(v.ok(), "audit verify: {v}");
-    let mut cmd = mimic_cmd();
-    cmd.args(["audit", "export", "--data"]).arg(data);
-    let export = run(cmd, Duration::from_secs(30));
+    assert_audit_verifies(data);
+    let export = mimic(&["audit", "export", "--data", p(data)]);
     let retrains = export.stdout.lines().filter(|l| l.contains("model_retrain") && l.contains("P-101")).count();
     assert_eq!(retrains, 2, "{export}");
 }

@@ -3,84 +3,27 @@
 //! codec). The data source is mimic's demo plant (`mimic sim`), the daemon is
 //! `mimic run`, a real process that can be killed.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::Peer;
 use serde_json::Value;
+use support::binary::{Sim, run_cmd};
+use support::live::Snapshots;
+use support::peers::{Broker, Peer, READY_TIMEOUT, python_cmd};
 
 const GROUP: &str = "plant";
 const NODE: &str = "mimic1";
 const DEVICE: &str = "skid-plc";
 const WAIT: Duration = Duration::from_secs(30);
 
-fn mimic_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_mimic")
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 fn topic(kind: &str) -> String {
     match kind {
         "NBIRTH" | "NDEATH" | "NCMD" => format!("spBv1.0/{GROUP}/{kind}/{NODE}"),
         _ => format!("spBv1.0/{GROUP}/{kind}/{NODE}/{DEVICE}"),
-    }
-}
-
-/// mosquitto on loopback (no persistence: a restart forgets every session and retained message).
-struct Broker {
-    peer: Option<Peer>,
-    port: u16,
-    conf: PathBuf,
-}
-
-impl Broker {
-    fn start(dir: &Path) -> Broker {
-        let port = free_port();
-        let conf = dir.join("mosquitto.conf");
-        let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
-        std::fs::write(&conf, text).expect("broker conf");
-        let mut b = Broker { peer: None, port, conf };
-        b.restart();
-        b
-    }
-
-    fn restart(&mut self) {
-        let mut cmd = Command::new(common::require_tool("mosquitto"));
-        cmd.arg("-c").arg(&self.conf);
-        let (peer, _lines) = Peer::spawn("mosquitto", cmd);
-        self.peer = Some(peer);
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not listen on {}", self.port);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM and wait for the exit.
-    fn stop(&mut self) {
-        let mut peer = self.peer.take().expect("broker running");
-        terminate(&mut peer, libc::SIGTERM);
-    }
-}
-
-fn terminate(peer: &mut Peer, signal: i32) {
-    let pid = i32::try_from(peer.id()).expect("pid");
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(pid, signal) };
-    let deadline = Instant::now() + WAIT;
-    while peer.is_running() {
-        assert!(Instant::now() < deadline, "process {pid} did not exit");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -94,14 +37,13 @@ struct Host {
 impl Host {
     /// `primary`: act as that primary host (STATE online after every subscribe).
     fn start(port: u16, client_id: &str, primary: Option<&str>) -> Host {
-        let script = common::peers_dir().join("sparkplug_host.py");
-        let mut cmd = Command::new(common::python());
-        cmd.arg("-u").arg(script).args(["listen", "--port", &port.to_string(), "--client-id", client_id]);
+        let port = port.to_string();
+        let mut args = vec!["listen", "--port", &port, "--client-id", client_id];
         if let Some(p) = primary {
-            cmd.args(["--primary-host-id", p]);
+            args.extend(["--primary-host-id", p]);
         }
-        let (mut peer, lines) = Peer::spawn("sparkplug_host.py", cmd);
-        peer.wait_ready(&lines, common::READY_TIMEOUT);
+        let (mut peer, lines) = Peer::spawn("sparkplug_host.py", python_cmd("sparkplug_host.py", &args));
+        peer.wait_ready(&lines, READY_TIMEOUT);
         Host { _peer: peer, lines, seen: Vec::new() }
     }
 
@@ -155,13 +97,9 @@ impl Host {
 }
 
 fn publish(port: u16, args: &[&str]) {
-    let script = common::peers_dir().join("sparkplug_host.py");
-    let status = Command::new(common::python())
-        .arg(script)
-        .args(["publish", "--port", &port.to_string()])
-        .args(args)
-        .status()
-        .expect("python runs");
+    let port = port.to_string();
+    let status =
+        python_cmd("sparkplug_host.py", &[&["publish", "--port", &port], args].concat()).status().expect("python runs");
     assert!(status.success(), "publishing {args:?} failed");
 }
 
@@ -179,18 +117,15 @@ fn bd_seq(v: &Value) -> u64 {
 
 /// The demo plant, the daemon and the site it runs.
 struct Plant {
-    _sim: Peer,
+    _sim: Sim,
     mimic: Option<Peer>,
     data: PathBuf,
     site: mimic::config::Site,
 }
 
 fn start_plant(dir: &Path, broker_port: u16, extra: &str) -> Plant {
-    let mut cmd = Command::new(mimic_bin());
-    cmd.args(["sim", "--port", "0"]);
-    let (sim, lines) = Peer::spawn("mimic sim", cmd);
-    let line = lines.recv_timeout(WAIT).expect("mimic sim announces its address");
-    let addr = line.split_whitespace().find(|w| w.starts_with("127.0.0.1:")).expect("address in the line").to_string();
+    let sim = Sim::start(&[]);
+    let addr = sim.endpoint();
     let demo = include_str!("../profiles/demo-site.toml").replace("127.0.0.1:5020", &addr);
     let text = format!(
         "{demo}\n[mqtt]\nbroker = \"127.0.0.1:{broker_port}\"\ngroup_id = \"{GROUP}\"\n\
@@ -200,8 +135,9 @@ fn start_plant(dir: &Path, broker_port: u16, extra: &str) -> Plant {
     std::fs::write(&site_path, &text).expect("site file");
     let site = mimic::config::Site::parse(&site_path, &text).unwrap_or_else(|e| panic!("test site invalid:\n{e}"));
     let data = dir.join("data");
-    let mut cmd = Command::new(mimic_bin());
-    cmd.arg("run").arg(&site_path).arg("--data").arg(&data).env("MIMIC_LOG", "info");
+    let cmd = run_cmd(&site_path, &data, |c| {
+        c.env("MIMIC_LOG", "info");
+    });
     let (mimic, _lines) = Peer::spawn("mimic run", cmd);
     Plant { _sim: sim, mimic: Some(mimic), data, site }
 }
@@ -257,16 +193,7 @@ fn assert_by_exception(host: &Host, from: usize) {
 
 /// Pending requests seen through the daemon's socket, as a terminal sees them.
 fn requests(data: &Path) -> Vec<mimic::ipc::LiveRequest> {
-    let mut s = std::os::unix::net::UnixStream::connect(data.join(mimic::ipc::SOCKET_NAME)).expect("daemon socket");
-    s.set_read_timeout(Some(WAIT)).expect("timeout");
-    s.write_all(b"{\"req\":\"subscribe\"}\n").expect("subscribe");
-    for line in BufReader::new(s).lines() {
-        let line = line.expect("reply line");
-        if let Ok(mimic::ipc::Reply::Snapshot(snap)) = serde_json::from_str(&line) {
-            return snap.requests;
-        }
-    }
-    panic!("no snapshot from the daemon");
+    Snapshots::attach(&data.join(mimic::ipc::SOCKET_NAME)).next().requests
 }
 
 #[test]
@@ -344,7 +271,7 @@ fn births_report_by_exception_rebirth_dcmd_is_only_a_request_and_the_will_is_nde
 
     // kill -9: the broker publishes the will, NDEATH with this session's bdSeq
     let before = host.seen.len();
-    terminate(plant.mimic.as_mut().expect("running"), libc::SIGKILL);
+    plant.mimic.as_mut().expect("running").terminate(libc::SIGKILL);
     let (_, death) = host.wait("NDEATH (the will)", before, &topic("NDEATH"), |_| true);
     assert_eq!(bd_seq(&death), bd);
     assert!(death["payload"].get("seq").is_none(), "NDEATH carries no seq");
@@ -409,7 +336,7 @@ fn restart_body(
 
     // graceful stop, then every stored sample must be reconstructible by the host
     let stop_at = mimic_drivers::now_ms();
-    terminate(plant.mimic.as_mut().expect("running"), libc::SIGTERM);
+    plant.mimic.as_mut().expect("running").terminate(libc::SIGTERM);
     let mut received: BTreeMap<String, BTreeMap<u64, (Option<f64>, u64)>> = BTreeMap::new();
     for v in host.seen.iter().filter(|v| v["topic"] == topic("DDATA") || v["topic"] == topic("DBIRTH")) {
         for m in metrics(v) {

@@ -5,19 +5,21 @@
 //! typed writes with read-back, Basic256Sha256 with certificate trust, user names,
 //! and browsing with tag emission.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use mimic::config::Site;
-use mimic::daemon::{Daemon, DaemonOptions};
 use mimic_drivers::device::{Driver, run_device};
 use mimic_drivers::opcua::{Identity, OpcUa, OpcUaConfig, OpcUaPoint, PasswordSource, Security};
 use mimic_drivers::{DeviceEvent, PollGroup, Quality, Reading, Reason, WriteOutcome};
+use support::binary::mimic_ok;
+use support::daemon::{start, stored_at_least};
+use support::live::tag;
+use support::peers::{Peer, python_cmd};
 
 /// The asyncua server can take long to build its address space on a loaded machine.
 const SERVER_READY: Duration = Duration::from_secs(180);
@@ -25,16 +27,14 @@ const SERVER_READY: Duration = Duration::from_secs(180);
 const STAMP_EPOCH_MS: i64 = 1_704_067_200_000;
 
 struct Server {
-    peer: common::Peer,
+    peer: Peer,
     lines: mpsc::Receiver<String>,
     port: u16,
 }
 
 fn spawn_server(args: &[String]) -> Server {
-    let script = common::peers_dir().join("opcua_server.py");
-    let mut cmd = Command::new(common::python());
-    cmd.arg("-u").arg(&script).args(args);
-    let (mut peer, lines) = common::Peer::spawn("opcua_server.py", cmd);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (mut peer, lines) = Peer::spawn("opcua_server.py", python_cmd("opcua_server.py", &args));
     let port = peer.wait_ready(&lines, SERVER_READY);
     Server { peer, lines, port }
 }
@@ -382,9 +382,7 @@ async fn secure_modes_trust_only_known_servers_and_users_log_in() {
 }
 
 fn mimic_browse(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_mimic")).arg("browse").args(args).output().expect("run mimic browse");
-    assert!(out.status.success(), "mimic browse failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
+    mimic_ok(&[&["browse"], args].concat())
 }
 
 #[test]
@@ -436,33 +434,17 @@ async fn the_daemon_stores_subscription_values_at_their_source_time() {
          [[tag]]\nname = \"broken\"\ndevice = \"plc\"\naddress = \"ns=2;s=Pump.Broken\"\n",
         url(port)
     );
-    let site = Site::parse(&dir.path().join("site.toml"), &toml).unwrap_or_else(|e| panic!("site:\n{e}"));
-    let d =
-        Daemon::start(site, DaemonOptions { data_dir: dir.path().to_path_buf(), socket: false, lazy_snapshots: false })
-            .await
-            .expect("daemon");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let samples = {
-            let h = d.historian.read().expect("historian");
-            let id = h.lookup("stamped").expect("lookup");
-            id.map(|id| h.query(id, 0, i64::MAX).expect("query")).unwrap_or_default()
-        };
-        if samples.len() >= 3 {
-            for s in &samples {
-                assert_eq!(s.quality, 0);
-                assert_eq!(s.ts_ms, STAMP_EPOCH_MS + (s.value as i64) * 1000, "stored at the source time: {s:?}");
-            }
-            let mut ts: Vec<i64> = samples.iter().map(|s| s.ts_ms).collect();
-            ts.dedup();
-            assert_eq!(ts.len(), samples.len(), "each source sample stored once: {samples:?}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "too few stored samples: {samples:?}");
+    let d = start(&toml, dir.path()).await;
+    let samples = stored_at_least(&d, "stamped", 3, Duration::from_millis(500)).await;
+    for s in &samples {
+        assert_eq!(s.quality, 0);
+        assert_eq!(s.ts_ms, STAMP_EPOCH_MS + (s.value as i64) * 1000, "stored at the source time: {s:?}");
     }
+    let mut ts: Vec<i64> = samples.iter().map(|s| s.ts_ms).collect();
+    ts.dedup();
+    assert_eq!(ts.len(), samples.len(), "each source sample stored once: {samples:?}");
     let snap = d.snapshots.borrow().clone();
-    let broken = snap.tags.iter().find(|t| t.name == "broken").expect("broken tag");
+    let broken = tag(&snap, "broken");
     assert_eq!(broken.quality, "Bad");
     assert_eq!(snap.devices[0].protocol, "opcua");
     d.shutdown().await;

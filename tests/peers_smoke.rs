@@ -1,7 +1,7 @@
 //! Proves the Modbus test peer works in each of its modes, using hand-built
 //! Modbus TCP frames over plain std TCP (no Modbus library involved).
 
-mod common;
+mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -49,7 +49,7 @@ fn read_holding(stream: &mut TcpStream, tid: u16, address: u16, count: u16) -> V
 }
 
 fn typed_map() -> Value {
-    let text = std::fs::read_to_string(common::typed_map_path()).expect("read typed map");
+    let text = std::fs::read_to_string(support::peers::typed_map_path()).expect("read typed map");
     serde_json::from_str(&text).expect("typed map is JSON")
 }
 
@@ -74,7 +74,7 @@ fn expected_registers(p: &Value) -> Vec<u16> {
 #[test]
 fn normal_mode_serves_the_typed_map() {
     let map = typed_map();
-    let (_peer, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
+    let (_peer, port) = support::peers::typed_modbus_server("normal");
     let mut s = connect(port);
 
     // Every holding-register point outside the exception range answers the
@@ -110,7 +110,7 @@ fn normal_mode_serves_the_typed_map() {
 
 #[test]
 fn exception_mode_answers_illegal_data_address() {
-    let (_peer, port) = common::spawn_modbus_server("exception", &common::typed_map_path());
+    let (_peer, port) = support::peers::typed_modbus_server("exception");
     let mut s = connect(port);
     for tid in 1..=2 {
         let pdu = read_holding_pdu(&mut s, tid, 0, 2);
@@ -120,7 +120,7 @@ fn exception_mode_answers_illegal_data_address() {
 
 #[test]
 fn close_mode_closes_on_request() {
-    let (_peer, port) = common::spawn_modbus_server("close", &common::typed_map_path());
+    let (_peer, port) = support::peers::typed_modbus_server("close");
     let mut s = connect(port);
     s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1]).unwrap();
     let mut buf = [0u8; 16];
@@ -133,7 +133,7 @@ fn close_mode_closes_on_request() {
 
 #[test]
 fn silent_mode_never_answers() {
-    let (mut peer, port) = common::spawn_modbus_server("silent", &common::typed_map_path());
+    let (mut peer, port) = support::peers::typed_modbus_server("silent");
     let mut s = connect(port);
     s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     s.write_all(&[0, 1, 0, 0, 0, 6, UNIT, 3, 0, 0, 0, 1]).unwrap();
@@ -148,7 +148,7 @@ fn silent_mode_never_answers() {
 #[test]
 fn missing_map_fails_with_stderr() {
     let result = std::panic::catch_unwind(|| {
-        common::spawn_modbus_server("normal", std::path::Path::new("/nonexistent/map.json"))
+        support::peers::spawn_modbus_server("normal", std::path::Path::new("/nonexistent/map.json"))
     });
     let msg = match result {
         Ok(_) => panic!("server with a missing map must not become READY"),

@@ -5,25 +5,20 @@
 //! propose a fragment `mimic check` accepts. Dead endpoints and units fail with a clear
 //! message after a bounded number of requests.
 
-mod common;
+mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn mimic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mimic")).args(args).output().expect("run mimic")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use support::binary::mimic;
+use support::peers::{peers_dir, spawn_python_peer, typed_modbus_server};
+use support::pty::serial_peer;
 
 /// Wrap the proposal in a minimal site, check it with `mimic check`, return the site.
 fn checked_site(fragment: &str, dir: &Path) -> mimic::config::Site {
     let path = dir.join("probed-site.toml");
     std::fs::write(&path, format!("[site]\nname = \"probed\"\n\n{fragment}")).unwrap();
     let out = mimic(&["check", path.to_str().unwrap()]);
-    assert!(out.status.success(), "mimic check refused the proposal:\n{}\n{fragment}", text(&out.stdout));
+    assert!(out.ok(), "mimic check refused the proposal:\n{out}\n{fragment}");
     mimic::config::Site::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -43,10 +38,10 @@ fn expected(table: &str, ranges: &[(u16, u16)]) -> Vec<String> {
 
 #[test]
 fn a_sparse_tcp_map_is_found_exactly_without_a_single_write() {
-    let map = common::peers_dir().join("sparse_map.json");
+    let map = peers_dir().join("sparse_map.json");
     let map = map.to_str().unwrap();
     // --writes die: the peer exits on the first write request it sees
-    let (mut peer, port) = common::spawn_python_peer(
+    let (mut peer, port) = spawn_python_peer(
         "modbus_server.py",
         &["--port", "0", "--map", map, "--illegal-function", "ir", "--writes", "die"],
     );
@@ -68,8 +63,8 @@ fn a_sparse_tcp_map_is_found_exactly_without_a_single_write() {
         "--out",
         out_file.to_str().unwrap(),
     ]);
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "probe failed:\n{err}");
+    let err = out.stderr.clone();
+    assert!(out.ok(), "probe failed:\n{err}");
     assert!(peer.is_running(), "the peer saw a write request; stderr:\n{}", peer.stderr());
     assert!(err.contains("  hr   0..=2, 7..=13, 36..=37, 39..=64 (38 registers)"), "{err}");
     assert!(err.contains("  ir   not supported (illegal function)"), "{err}");
@@ -102,44 +97,42 @@ fn dead_endpoints_and_units_fail_with_a_clear_message() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let out = mimic(&["probe", "modbus", &format!("tcp://127.0.0.1:{port}"), "--timeout", "500ms"]);
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
+    let err = out.stderr.clone();
+    assert!(!out.ok());
     assert!(err.contains(&format!("cannot reach modbus-tcp 127.0.0.1:{port} unit 1")), "{err}");
     assert!(out.stdout.is_empty(), "no proposal for a dead device");
 
     // a server that accepts and never answers: three requests, then a clear stop
-    let (_silent, port) = common::spawn_modbus_server("silent", &common::typed_map_path());
+    let (_silent, port) = typed_modbus_server("silent");
     let out = mimic(&["probe", "modbus", &format!("tcp://127.0.0.1:{port}"), "--timeout", "300ms"]);
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
+    let err = out.stderr.clone();
+    assert!(!out.ok());
     assert!(err.contains(&format!("modbus-tcp 127.0.0.1:{port} unit 1 does not answer")), "{err}");
     assert!(err.contains("3 request(s) in a row failed") && err.contains("no answer within the timeout"), "{err}");
 
     // a live server asked for a unit it does not have (pymodbus answers exception 4)
-    let (_server, port) = common::spawn_modbus_server("normal", &common::typed_map_path());
+    let (_server, port) = typed_modbus_server("normal");
     let out = mimic(&["probe", "modbus", &format!("tcp://127.0.0.1:{port}"), "--unit", "9", "--pause", "1ms"]);
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
+    let err = out.stderr.clone();
+    assert!(!out.ok());
     assert!(err.contains("unit 9 does not answer") && err.contains("3 request(s) in a row failed"), "{err}");
 }
 
 #[test]
 fn rtu_units_are_probed_over_a_serial_line() {
-    let pair = common::pty::pty_pair();
-    let a = pair.a.to_str().unwrap();
-    let (_peer, _) = common::spawn_python_peer("modbus_rtu_server.py", &["--device", a, "--units", "1"]);
+    let (pair, _peer) = serial_peer("modbus_rtu_server.py", &["--units", "1"]);
     let target = format!("rtu://{}", pair.b.display());
     let base = ["--baud", "19200", "--parity", "N", "--count", "64", "--pause", "0ms", "--timeout", "300ms"];
     let mut args = vec!["probe", "modbus", &target, "--unit", "1", "--name", "vfd"];
     args.extend(base);
     let out = mimic(&args);
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "probe failed:\n{err}");
+    let err = out.stderr.clone();
+    assert!(out.ok(), "probe failed:\n{err}");
     for t in ["hr  ", "ir  ", "coil", "di  "] {
         let unit = if t.starts_with("hr") || t.starts_with("ir") { "registers" } else { "bits" };
         assert!(err.contains(&format!("  {t} 0..=31 (32 {unit})")), "{t}: {err}");
     }
-    let fragment = text(&out.stdout);
+    let fragment = out.stdout.clone();
     assert!(fragment.contains("protocol = \"modbus-rtu\"") && fragment.contains("parity = \"N\""), "{fragment}");
     assert!(!fragment.contains("max_in_flight") && !err.contains("pipelining"), "a serial line: one at a time");
     // unit 1: register i holds 100 + i
@@ -152,8 +145,8 @@ fn rtu_units_are_probed_over_a_serial_line() {
     let mut args = vec!["probe", "modbus", &target, "--unit", "9"];
     args.extend(base);
     let out = mimic(&args);
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
+    let err = out.stderr.clone();
+    assert!(!out.ok());
     assert!(err.contains("unit 9 does not answer") && err.contains("baud rate, parity and wiring"), "{err}");
 }
 
@@ -163,14 +156,14 @@ fn the_demo_plant_is_found() {
     let sim = rt.block_on(mimic_drivers::sim::serve("127.0.0.1:0".parse().unwrap(), 1, 1, 1.0)).unwrap();
     let target = format!("tcp://{}", sim.local_addr());
     let out = mimic(&["probe", "modbus", &target, "--count", "300", "--pause", "0ms", "--tag-prefix", "skid."]);
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "probe failed:\n{err}");
+    let err = out.stderr.clone();
+    assert!(out.ok(), "probe failed:\n{err}");
     assert!(err.contains("  hr   0..=15 (16 registers)"), "{err}");
     assert!(err.contains("  ir   0..=127 (128 registers)"), "{err}");
     assert!(err.contains("  coil 0..=7 (8 bits)"), "{err}");
     assert!(err.contains("  di   0..=7 (8 bits)"), "{err}");
     assert!(err.contains("pipelining: 8 of a burst of 8 reads sent at once answered\n"), "{err}");
-    let fragment = text(&out.stdout);
+    let fragment = out.stdout.clone();
     assert!(fragment.contains("name = \"skid.ir_00014\""), "{fragment}");
     assert!(fragment.contains("\nmax_in_flight = 8 "), "the demo plant answers bursts: {fragment}");
     let dir = tempfile::tempdir().unwrap();

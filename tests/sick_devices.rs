@@ -6,15 +6,14 @@
 //! window / period (counts from the Devices data of the live snapshot, never the wall
 //! time of the test), while the sick ones are reported as what they are.
 
-mod common;
-mod live_support;
-mod mimic_support;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use live_support::{Snapshots, dev};
-use mimic_support::{Daemon, Sim, mimic_cmd, poll};
+use support::binary::{Served, Sim};
+use support::live::{Snapshots, dev, tag};
+use support::peers::{spawn_modbus_server, spawn_python_peer, typed_map_path};
 
 const PERIOD_MS: i64 = 250;
 const TIMEOUT_MS: u64 = 500;
@@ -44,29 +43,21 @@ fn site(sim: &Sim, frozen: u16, slow: u16, garbage: u16, data: &Path) -> String 
 #[test]
 fn healthy_devices_keep_their_period_beside_dead_slow_and_garbage_ones() {
     let sim = Sim::start(&["--units", "2"]);
-    let map = common::typed_map_path();
-    let (frozen, frozen_port) = common::spawn_modbus_server("normal", &map);
+    let map = typed_map_path();
+    let (frozen, frozen_port) = spawn_modbus_server("normal", &map);
     let slow_ms = SLOW_MS.to_string();
-    let (_slow, slow_port) = common::spawn_python_peer(
+    let (_slow, slow_port) = spawn_python_peer(
         "modbus_server.py",
         &["--port", "0", "--map", map.to_str().expect("utf-8"), "--mode", "slow", "--delay-ms", &slow_ms],
     );
-    let (_garbage, garbage_port) = common::spawn_modbus_server("garbage", &map);
+    let (_garbage, garbage_port) = spawn_modbus_server("garbage", &map);
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let site_path = tmp.path().join("site.toml");
     std::fs::write(&site_path, site(&sim, frozen_port, slow_port, garbage_port, &data)).expect("write site");
-    let mut cmd = mimic_cmd();
-    cmd.arg("run").arg(&site_path).arg("--data").arg(&data);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join("mimic.sock");
-    let up = poll(Duration::from_secs(20), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket within 20 s");
-    let mut snaps = Snapshots::attach(&sock);
+    let mut daemon = Served::start(&site_path, &data);
+    let mut snaps = Snapshots::attach(&daemon.sock);
 
     // The device that will stop answering is polled fine first; then it freezes.
     snaps.until(Duration::from_secs(30), "first polls", |s| {
@@ -99,7 +90,7 @@ fn healthy_devices_keep_their_period_beside_dead_slow_and_garbage_ones() {
         assert_eq!(b.errors, a.errors, "{name} had errors in the window: {b:?}");
         assert!(b.connected, "{name} connected: {b:?}");
     }
-    let tag = |n: &str| last.tags.iter().find(|t| t.name == n).unwrap_or_else(|| panic!("no tag {n}"));
+    let tag = |n: &str| tag(&last, n);
     assert_eq!(tag("good-a.value").quality, "Good");
     assert_eq!(tag("good-b.value").quality, "Good");
 
@@ -117,7 +108,5 @@ fn healthy_devices_keep_their_period_beside_dead_slow_and_garbage_ones() {
 
     // SAFETY: as above; let the frozen peer exit normally on drop.
     unsafe { libc::kill(i32::try_from(frozen.id()).expect("pid"), libc::SIGCONT) };
-    let stopped = daemon.signal_and_wait(libc::SIGTERM, Duration::from_secs(15));
-    assert_eq!(stopped.code, Some(0), "clean stop: {stopped}");
-    assert!(!stopped.stderr.contains("panicked"), "no panic: {stopped}");
+    daemon.stop_cleanly();
 }

@@ -1,48 +1,32 @@
 //! `mimic user …` end to end: the real binary against a temporary data directory.
 
-use std::io::Write;
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mimic");
+use support::binary::{LIMIT, assert_audit_verifies, cmd, mimic_ok};
+use support::p;
+use support::process::{Run, run_with_stdin};
 
-fn mimic(data: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("user")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mimic");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(s) = stdin {
-            // A command that fails early (e.g. no users file) may exit before reading
-            // its input: a closed pipe is then expected, the output tells the result.
-            if let Err(e) = input.write_all(s.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
-            }
-        }
-    }
-    child.wait_with_output().expect("wait mimic")
+/// `mimic user ARGS... --data DATA` with `stdin` as its input.
+fn mimic(data: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut c = cmd();
+    c.arg("user").args(args).arg("--data").arg(data);
+    run_with_stdin(c, stdin.unwrap_or(""), LIMIT)
 }
 
-fn ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
+fn ok(out: &Run) -> String {
+    assert!(out.ok(), "failed: {out}");
+    out.stdout.clone()
 }
 
-fn err(out: &Output) -> String {
-    assert!(!out.status.success(), "unexpected success: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn err(out: &Run) -> String {
+    assert!(!out.ok(), "unexpected success: {out}");
+    out.stderr.clone()
 }
 
-fn add(data: &Path, name: &str, role: &str, extra: &[&str], secret: &str) -> Output {
+fn add(data: &Path, name: &str, role: &str, extra: &[&str], secret: &str) -> Run {
     let mut args = vec!["add", name, "--full-name", "Test Person", "--role", role, "--secret-stdin"];
     args.extend_from_slice(extra);
     mimic(data, &args, Some(&format!("{secret}\n")))
@@ -113,8 +97,7 @@ fn user_commands_end_to_end() {
 
     // Every change is in the audit log, attributed to the OS account that made it, and
     // never with a secret or hash; the chain verifies.
-    let export = Command::new(BIN).args(["audit", "export", "--since", "1h", "--data"]).arg(&data).output().unwrap();
-    let audit = ok(&export);
+    let audit = mimic_ok(&["audit", "export", "--since", "1h", "--data", p(&data)]);
     let lines: Vec<&str> = audit.lines().collect();
     let has = |action: &str, what: &str| lines.iter().any(|l| l.contains(action) && l.contains(what));
     assert!(has("user_add", "user alice added: Test Person (admin)"), "{audit}");
@@ -124,8 +107,7 @@ fn user_commands_end_to_end() {
     assert!(has("user_change", "user bob enabled"), "{audit}");
     assert!(!has("user_add", "carol"), "refused commands change nothing: {audit}");
     assert!(!audit.contains("argon2") && !audit.contains("a brand new secret"), "{audit}");
-    let verify = Command::new(BIN).args(["audit", "verify", "--data"]).arg(&data).output().unwrap();
-    ok(&verify);
+    assert_audit_verifies(&data);
 }
 
 #[test]

@@ -20,9 +20,10 @@ Prints ``READY 0`` once the port is open; SIGTERM/SIGINT exit 0.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
+
+from peer_exit import exit_cleanly_on_signals
 
 SCALE_SCRIPT = [
     b"ST,GS,+0012.34 kg\r\n",
@@ -49,13 +50,8 @@ GAS_SCRIPT = [
 ]
 
 
-def _exit_now(_signum, _frame) -> None:
-    sys.exit(0)
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, _exit_now)
-    signal.signal(signal.SIGINT, _exit_now)
+    exit_cleanly_on_signals()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", required=True)
     ap.add_argument("--kind", choices=("scale", "gas"), required=True)

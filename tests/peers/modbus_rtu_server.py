@@ -26,6 +26,8 @@ import logging
 import signal
 import sys
 
+from peer_exit import exit_cleanly_on_signals
+
 
 def build_devices(units: list[int]):
     from pymodbus.simulator import DataType, SimData, SimDevice
@@ -103,13 +105,8 @@ async def serve(args) -> None:
     await server.shutdown()
 
 
-def _exit_now(_signum, _frame) -> None:
-    sys.exit(0)
-
-
 def main() -> int:
-    signal.signal(signal.SIGTERM, _exit_now)
-    signal.signal(signal.SIGINT, _exit_now)
+    exit_cleanly_on_signals()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", required=True, help="serial device path (e.g. a socat pty link)")
     ap.add_argument("--baud", type=int, default=19200)

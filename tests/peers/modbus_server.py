@@ -65,6 +65,8 @@ import struct
 import sys
 import threading
 
+from peer_exit import exit_cleanly_on_signals
+
 # Size in bytes and struct code of each numeric type (big-endian packing).
 NUMERIC = {
     "u16": (2, "H"),
@@ -382,15 +384,10 @@ async def serve_raw(args) -> None:
         w.close()
 
 
-def _exit_now(_signum, _frame) -> None:
-    sys.exit(0)
-
-
 def main() -> int:
     # Clean exit even when killed during the (slow) pymodbus import / start-up;
     # the asyncio loop installs its own handlers once serving.
-    signal.signal(signal.SIGTERM, _exit_now)
-    signal.signal(signal.SIGINT, _exit_now)
+    exit_cleanly_on_signals()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=0, help="TCP port, 0 = pick a free one")
     ap.add_argument("--host", default="127.0.0.1")

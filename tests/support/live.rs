@@ -1,15 +1,12 @@
-//! A terminal's view of a running daemon for end-to-end tests: a subscribed socket
-//! connection handing out live snapshots, and one-off history requests.
-//!
-//! Use from a test file with `mod live_support;`.
-#![allow(dead_code)]
+//! A terminal's side of a running daemon's socket: a subscribed connection handing out
+//! live snapshots, and one-off requests.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mimic::ipc::{LiveDevice, LiveSnapshot, Reply, Request};
+use mimic::ipc::{LiveDevice, LiveSnapshot, LiveTag, Reply, Request};
 
 /// A subscribed terminal connection that hands out live snapshots.
 pub struct Snapshots {
@@ -54,27 +51,44 @@ impl Snapshots {
     }
 }
 
+/// The tag `name` of a snapshot.
+pub fn tag<'a>(s: &'a LiveSnapshot, name: &str) -> &'a LiveTag {
+    s.tags.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tag {name} in the snapshot"))
+}
+
 /// The device `name` of a snapshot.
 pub fn dev<'a>(s: &'a LiveSnapshot, name: &str) -> &'a LiveDevice {
     s.devices.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no device {name} in the snapshot"))
 }
 
-/// Stored timestamps of `tag` as the live daemon serves them (committed samples only).
-/// `None` when the socket is not (or no longer) there or the reply is not history.
-pub fn served_timestamps(sock: &Path, tag: &str) -> Option<Vec<i64>> {
+/// One request on a fresh connection (after the daemon's hello); its reply. `None` when
+/// the socket is not (or no longer) there or the reply does not parse.
+pub fn try_ask(sock: &Path, req: &Request, timeout: Duration) -> Option<Reply> {
     let stream = UnixStream::connect(sock).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
     let mut w = stream.try_clone().ok()?;
     let mut r = BufReader::new(stream);
     let mut line = String::new();
     r.read_line(&mut line).ok()?; // hello
-    let req = Request::History { tag: tag.into(), from_ms: 0, to_ms: i64::MAX };
-    let mut text = serde_json::to_string(&req).ok()?;
+    let mut text = serde_json::to_string(req).ok()?;
     text.push('\n');
     w.write_all(text.as_bytes()).ok()?;
     line.clear();
     r.read_line(&mut line).ok()?;
-    match serde_json::from_str::<Reply>(&line).ok()? {
+    serde_json::from_str::<Reply>(&line).ok()
+}
+
+/// One request on a fresh connection; its reply. Panics when the daemon does not answer.
+pub fn ask(sock: &Path, req: &Request) -> Reply {
+    try_ask(sock, req, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no reply to {req:?} from the daemon at {}", sock.display()))
+}
+
+/// Stored timestamps of `tag` as the live daemon serves them (committed samples only).
+/// `None` when the socket is not (or no longer) there or the reply is not history.
+pub fn served_timestamps(sock: &Path, tag: &str) -> Option<Vec<i64>> {
+    let req = Request::History { tag: tag.into(), from_ms: 0, to_ms: i64::MAX };
+    match try_ask(sock, &req, Duration::from_secs(5))? {
         Reply::History { samples, .. } => Some(samples.iter().map(|s| s.ts_ms).collect()),
         _ => None,
     }

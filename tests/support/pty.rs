@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Peer, require_tool};
+use super::peers::{Peer, require_tool, spawn_python_peer};
 
 pub struct PtyPair {
     /// One end, for the peer.
@@ -38,4 +38,15 @@ pub fn pty_pair() -> PtyPair {
         std::thread::sleep(Duration::from_millis(20));
     }
     PtyPair { a, b, _socat: peer, _dir: dir }
+}
+
+/// Starts the Python peer `script` of `tests/peers` on end `a` of a fresh pair
+/// (`--device A ARGS...`); mimic takes end `b`.
+pub fn serial_peer(script: &str, args: &[&str]) -> (PtyPair, Peer) {
+    let pair = pty_pair();
+    let a = pair.a.to_str().expect("utf-8 path").to_string();
+    let mut all = vec!["--device", a.as_str()];
+    all.extend_from_slice(args);
+    let (peer, _) = spawn_python_peer(script, &all);
+    (pair, peer)
 }

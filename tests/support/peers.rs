@@ -1,13 +1,9 @@
-//! Helpers for integration tests that talk to real third-party peers
-//! (pymodbus servers, mbpoll, socat, mosquitto, ...) over loopback.
+//! Third-party peers over loopback: the Python peers of `tests/peers` (pymodbus,
+//! asyncua, paho) run with the test venv, tools on `PATH` (mbpoll, socat, tmux, mount),
+//! and mosquitto.
 //!
 //! A missing peer is a test FAILURE with a message telling how to get it
 //! (`./scripts/test.sh` installs everything), never a skip.
-//!
-//! Use from a test file with `mod common;`.
-#![allow(dead_code)]
-
-pub mod pty;
 
 use std::env;
 use std::io::{BufRead, BufReader, Read};
@@ -16,15 +12,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use super::{free_port, repo_root};
 
 /// How long a peer may take to print its `READY <port>` line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Root of the `mimic` package (the repository root).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Directory holding the Python peer scripts and the typed map.
 pub fn peers_dir() -> PathBuf {
@@ -115,9 +108,9 @@ impl Peer {
     /// Waits up to `timeout` for a stdout line `READY <port>`; returns the port.
     /// Panics (with the peer's stderr) if it exits or times out first.
     pub fn wait_ready(&mut self, lines: &mpsc::Receiver<String>, timeout: Duration) -> u16 {
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             match lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(port) = line.trim().strip_prefix("READY ") {
@@ -155,6 +148,22 @@ impl Peer {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends `signal` and waits (bounded, 30 s) for the exit.
+    pub fn terminate(&mut self, signal: i32) {
+        let pid = i32::try_from(self.id()).expect("pid");
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
+        unsafe { libc::kill(pid, signal) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.is_running() {
+            assert!(
+                Instant::now() < deadline,
+                "test peer {} (pid {pid}) did not exit after signal {signal}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn finish_stderr(&mut self) -> String {
         for handle in self.readers.drain(..) {
             let _ = handle.join();
@@ -176,19 +185,29 @@ impl Drop for Peer {
 /// Runs a script from `tests/peers` with the venv Python, waits for its
 /// `READY <port>` line and returns the peer and the port.
 pub fn spawn_python_peer(script: &str, args: &[&str]) -> (Peer, u16) {
+    let (mut peer, lines) = Peer::spawn(script, python_cmd(script, args));
+    let port = peer.wait_ready(&lines, READY_TIMEOUT);
+    (peer, port)
+}
+
+/// `python -u tests/peers/SCRIPT ARGS...` with the venv Python, not started yet.
+pub fn python_cmd(script: &str, args: &[&str]) -> Command {
     let script_path = peers_dir().join(script);
     assert!(script_path.is_file(), "test peer script missing: {}", script_path.display());
     let mut cmd = Command::new(python());
     cmd.arg("-u").arg(&script_path).args(args);
-    let (mut peer, lines) = Peer::spawn(script, cmd);
-    let port = peer.wait_ready(&lines, READY_TIMEOUT);
-    (peer, port)
+    cmd
 }
 
 /// Starts `tests/peers/modbus_server.py` on 127.0.0.1 with a free port, in
 /// `mode` (`normal`, `exception`, `close`, `silent`), serving `map` as unit 1.
 pub fn spawn_modbus_server(mode: &str, map: &Path) -> (Peer, u16) {
     spawn_modbus_server_unit(mode, map, 1)
+}
+
+/// [`spawn_modbus_server`] serving the typed map (`tests/peers/typed_map.json`).
+pub fn typed_modbus_server(mode: &str) -> (Peer, u16) {
+    spawn_modbus_server(mode, &typed_map_path())
 }
 
 /// Like [`spawn_modbus_server`] with an explicit Modbus unit id.
@@ -205,11 +224,42 @@ pub fn spawn_modbus_server_writes(writes: &str, map: &Path) -> (Peer, u16) {
     spawn_python_peer("modbus_server.py", &["--port", "0", "--map", map, "--mode", "normal", "--writes", writes])
 }
 
-/// Deterministic noise in [-0.5, 0.5) for synthetic plant data (a hash of `seed`).
-pub fn noise(seed: u64) -> f64 {
-    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h % 10_000) as f64 / 10_000.0 - 0.5
+/// mosquitto on loopback on a free port (no persistence: a restart forgets every session
+/// and retained message). Stopped when dropped.
+pub struct Broker {
+    peer: Option<Peer>,
+    pub port: u16,
+    conf: PathBuf,
+}
+
+impl Broker {
+    /// Writes its configuration into `dir` and starts it; returns once it accepts TCP.
+    pub fn start(dir: &Path) -> Broker {
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
+        std::fs::write(&conf, text).expect("broker conf");
+        let mut b = Broker { peer: None, port, conf };
+        b.restart();
+        b
+    }
+
+    /// Starts it (again) and waits (bounded, 30 s) until it accepts TCP.
+    pub fn restart(&mut self) {
+        let mut cmd = Command::new(require_tool("mosquitto"));
+        cmd.arg("-c").arg(&self.conf);
+        let (peer, _lines) = Peer::spawn("mosquitto", cmd);
+        self.peer = Some(peer);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) {
+        let mut peer = self.peer.take().expect("broker running");
+        peer.terminate(libc::SIGTERM);
+    }
 }
