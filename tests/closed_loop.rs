@@ -38,6 +38,8 @@ fn site_toml(port: u16) -> String {
 
 struct Rig {
     d: Daemon,
+    /// The OS account of this test (olga's).
+    me: String,
     dir: tempfile::TempDir,
     peer: Peer,
     port: u16,
@@ -58,7 +60,7 @@ async fn rig(writes: &str) -> Rig {
     .expect("users file");
     let d = start(&site_toml(port), dir.path()).await;
     wait_for(&d, "both tags read Good", |s| s.tags.iter().all(|t| t.quality == "Good" && t.value == Some(0.0))).await;
-    Rig { d, dir, peer, port }
+    Rig { d, me, dir, peer, port }
 }
 
 fn request_write(tag: &str, value: f64) -> Act {
@@ -131,8 +133,7 @@ fn verify_store(dir: &Path) -> Vec<mimic::audit::Entry> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_write_lands_is_confirmed_and_audited_in_order() {
-    let Rig { d, dir, peer: _peer, port } = rig("accept").await;
-    let me = me();
+    let Rig { d, dir, peer: _peer, port, me } = rig("accept").await;
 
     let reply = act(&d, &me, request_write("sp", 80.0)).await.expect("request accepted");
     let id = id_of(&reply);
@@ -189,8 +190,7 @@ async fn an_approved_write_lands_is_confirmed_and_audited_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_and_max_step_are_refused_at_request_time_and_audited() {
-    let Rig { d, dir: _dir, peer: _peer, port } = rig("accept").await;
-    let me = me();
+    let Rig { d, dir: _dir, peer: _peer, port, me } = rig("accept").await;
 
     let err = act(&d, &me, request_write("sp", 900.0)).await.expect_err("above high must be refused");
     assert!(err.contains("outside the engineering limits"), "{err}");
@@ -216,7 +216,7 @@ async fn limits_and_max_step_are_refused_at_request_time_and_audited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_refuses_the_write_gives_its_exception() {
-    let Rig { d, dir: _dir, peer: _peer, port } = rig("reject").await;
+    let Rig { d, dir: _dir, peer: _peer, port, .. } = rig("reject").await;
     let (_, st) = olga_writes_sp(&d, 50.0).await;
     assert_eq!(st, "device exception 3");
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
@@ -225,8 +225,7 @@ async fn a_device_that_refuses_the_write_gives_its_exception() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
-    let Rig { d, dir: _dir, peer: _peer, port } = rig("ignore").await;
-    let me = me();
+    let Rig { d, dir: _dir, peer: _peer, port, me } = rig("ignore").await;
     let (id, st) = olga_writes_sp(&d, 50.0).await;
     assert!(st.starts_with("mismatch"), "{st}");
     assert!(st.contains("50") && st.contains("holds 0"), "{st}");
@@ -261,8 +260,7 @@ async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_dies_mid_write_leaves_the_outcome_unknown_and_the_daemon_running() {
-    let Rig { d, dir: _dir, mut peer, port: _ } = rig("die").await;
-    let me = me();
+    let Rig { d, dir: _dir, mut peer, port: _, me } = rig("die").await;
     let (id, st) = olga_writes_sp(&d, 50.0).await;
     eprintln!("outcome of a write to a device that died: {st}");
     assert!(st.starts_with("unknown: ") || st.starts_with("timeout"), "{st}");
@@ -283,8 +281,7 @@ async fn a_device_that_dies_mid_write_leaves_the_outcome_unknown_and_the_daemon_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_critical_tag_needs_two_different_engineers() {
-    let Rig { d, dir, peer: _peer, port } = rig("accept").await;
-    let me = me();
+    let Rig { d, dir, peer: _peer, port, me } = rig("accept").await;
     let id = id_of(&act(&d, &me, request_write("crit", 120.0)).await.expect("request"));
 
     // An operator may not sign a critical change.
@@ -321,7 +318,7 @@ async fn a_critical_tag_needs_two_different_engineers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_can_neither_request_nor_approve() {
-    let Rig { d, dir: _dir, peer: _peer, port } = rig("accept").await;
+    let Rig { d, dir: _dir, peer: _peer, port, .. } = rig("accept").await;
     let err = act(&d, VIEWER_ACCOUNT, request_write("sp", 50.0)).await.expect_err("viewer request");
     assert!(err.contains("may not"), "{err}");
 
@@ -342,8 +339,7 @@ async fn a_viewer_can_neither_request_nor_approve() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_recommendation_carries_its_prediction_and_needs_approval_like_any_write() {
-    let Rig { d, dir: _dir, peer: _peer, port } = rig("accept").await;
-    let me = me();
+    let Rig { d, dir: _dir, peer: _peer, port, me } = rig("accept").await;
     let rec = Act::Recommend {
         tag: "sp".into(),
         value: 60.0,

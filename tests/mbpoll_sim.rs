@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use support::binary::Sim;
-use support::mbpoll::{mbpoll, parse, read_u16};
+use support::mbpoll::{mbpoll, parse, read_u16, refused};
 use support::poll;
 
 #[test]
@@ -60,8 +60,7 @@ fn setpoint_write_is_followed_by_the_pump() {
 #[test]
 fn out_of_range_write_is_illegal_data_value() {
     let sim = Sim::start(&[]);
-    let w = mbpoll(sim.port, 1, &["-t", "4", "-r", "0"], &["5000"]);
-    assert!(!w.ok(), "writing 5000 to hr:0 must fail: {w}");
+    let w = refused(sim.port, 1, &["-t", "4", "-r", "0"], &["5000"], "writing 5000 to hr:0");
     assert!(w.stderr.contains("Illegal data value"), "expected `Illegal data value`: {w}");
     // the setpoint is unchanged
     assert_eq!(read_u16(sim.port, 1, "4", 0, 1), vec![750]);
@@ -70,16 +69,14 @@ fn out_of_range_write_is_illegal_data_value() {
 #[test]
 fn read_outside_the_map_is_illegal_data_address() {
     let sim = Sim::start(&[]);
-    let r = mbpoll(sim.port, 1, &["-t", "3", "-r", "500", "-c", "1"], &[]);
-    assert!(!r.ok(), "reading ir:500 must fail: {r}");
+    let r = refused(sim.port, 1, &["-t", "3", "-r", "500", "-c", "1"], &[], "reading ir:500");
     assert!(r.stderr.contains("Illegal data address"), "expected `Illegal data address`: {r}");
 }
 
 #[test]
 fn unknown_unit_is_an_exception_and_units_flag_adds_units() {
     let sim = Sim::start(&[]);
-    let r = mbpoll(sim.port, 9, &["-t", "3", "-r", "0", "-c", "1"], &[]);
-    assert!(!r.ok(), "unit 9 must fail on a 1-unit sim: {r}");
+    let r = refused(sim.port, 9, &["-t", "3", "-r", "0", "-c", "1"], &[], "unit 9 on a 1-unit sim");
     assert!(r.stderr.contains("failed"), "expected an mbpoll error line: {r}");
     // an exception answer, not a hang-up or a timeout
     assert!(
@@ -88,8 +85,7 @@ fn unknown_unit_is_an_exception_and_units_flag_adds_units() {
             && !r.stderr.contains("Connection failed"),
         "expected a Modbus exception for unit 9, got a transport error: {r}"
     );
-    let r3 = mbpoll(sim.port, 3, &["-t", "3", "-r", "0", "-c", "1"], &[]);
-    assert!(!r3.ok(), "unit 3 must fail on a 1-unit sim: {r3}");
+    refused(sim.port, 3, &["-t", "3", "-r", "0", "-c", "1"], &[], "unit 3 on a 1-unit sim");
     drop(sim);
 
     let sim3 = Sim::start(&["--units", "3"]);
@@ -97,6 +93,5 @@ fn unknown_unit_is_an_exception_and_units_flag_adds_units() {
         let speed = read_u16(sim3.port, unit, "3", 6, 1);
         assert_eq!(speed, vec![750], "unit {unit} speed");
     }
-    let r = mbpoll(sim3.port, 4, &["-t", "3", "-r", "0", "-c", "1"], &[]);
-    assert!(!r.ok(), "unit 4 must fail on a 3-unit sim: {r}");
+    refused(sim3.port, 4, &["-t", "3", "-r", "0", "-c", "1"], &[], "unit 4 on a 3-unit sim");
 }

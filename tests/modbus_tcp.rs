@@ -69,6 +69,16 @@ async fn rig(mode: &str, device_extra: &str) -> Rig {
     Rig { _peer, _dir, d, points }
 }
 
+/// The first snapshot with every tag read and at least `polls` polls: it holds what the
+/// server serves (see [`assert_served`]).
+async fn served_after(d: &Daemon, points: &[Point], polls: u64) -> LiveSnapshot {
+    let snap =
+        wait_for(d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= polls)
+            .await;
+    assert_served(&snap, points);
+    snap
+}
+
 /// Every tag of the typed map holds what the server serves, but the one inside the server's
 /// exception range: only that one is Bad.
 fn assert_served(snap: &LiveSnapshot, points: &[Point]) {
@@ -88,9 +98,7 @@ fn assert_served(snap: &LiveSnapshot, points: &[Point]) {
 async fn stored_values_match_what_the_server_served() {
     let Rig { _peer, _dir, d, points } = rig("normal", "").await;
 
-    let snap =
-        wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 2).await;
-    assert_served(&snap, &points);
+    let snap = served_after(&d, &points, 2).await;
     let dev = &snap.devices[0];
     assert!(dev.connected, "an exception keeps the connection");
     assert_eq!(dev.reconnects, 0);
@@ -125,9 +133,7 @@ async fn stored_values_match_what_the_server_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_reads_match_what_the_server_served() {
     let Rig { _peer, _dir, d, points } = rig("pipeline", "max_gap = 0\nmax_in_flight = 8\n").await;
-    let snap =
-        wait_for(&d, "every tag read", |s| s.tags.iter().all(|t| t.recv_ms.is_some()) && s.devices[0].polls >= 3).await;
-    assert_served(&snap, &points);
+    let snap = served_after(&d, &points, 3).await;
     let dev = &snap.devices[0];
     assert!(dev.connected && dev.reconnects == 0, "the pipeline stayed in step: {dev:?}");
     d.shutdown().await;

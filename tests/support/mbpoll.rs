@@ -53,6 +53,13 @@ pub fn mbpoll<'a>(link: impl Into<Link<'a>>, unit: u8, args: &[&str], values: &[
     run(cmd, Duration::from_secs(20))
 }
 
+/// [`mbpoll`] that must fail (`what` names the request in the message); its output.
+pub fn refused<'a>(link: impl Into<Link<'a>>, unit: u8, args: &[&str], values: &[&str], what: &str) -> Run {
+    let r = mbpoll(link, unit, args, values);
+    assert!(!r.ok(), "{what} must fail: {r}");
+    r
+}
+
 /// Parses mbpoll's `[<ref>]: \t<value>` lines into (ref, value text).
 pub fn parse(out: &str) -> Vec<(u16, String)> {
     out.lines()

@@ -58,39 +58,19 @@ fn snapshot_screen(screen: Screen, label: &str) {
     }
 }
 
-#[test]
-fn overview_screens() {
-    snapshot_screen(Screen::Overview, "overview");
+/// One test per screen (`overview_screens` …), its snapshots named after the screen.
+macro_rules! screen_tests {
+    ($($test:ident: $screen:ident),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            snapshot_screen(Screen::$screen, &stringify!($screen).to_lowercase());
+        }
+    )*};
 }
 
-#[test]
-fn tags_screens() {
-    snapshot_screen(Screen::Tags, "tags");
-}
-
-#[test]
-fn trend_screens() {
-    snapshot_screen(Screen::Trend, "trend");
-}
-
-#[test]
-fn devices_screens() {
-    snapshot_screen(Screen::Devices, "devices");
-}
-
-#[test]
-fn alarms_screens() {
-    snapshot_screen(Screen::Alarms, "alarms");
-}
-
-#[test]
-fn recommendations_screens() {
-    snapshot_screen(Screen::Recommendations, "recommendations");
-}
-
-#[test]
-fn audit_screens() {
-    snapshot_screen(Screen::Audit, "audit");
+screen_tests! {
+    overview_screens: Overview, tags_screens: Tags, trend_screens: Trend, devices_screens: Devices,
+    alarms_screens: Alarms, recommendations_screens: Recommendations, audit_screens: Audit,
 }
 
 /// The live models: remaining life with its interval on the Overview, a model alarm's

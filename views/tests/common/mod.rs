@@ -108,39 +108,33 @@ pub fn normal() -> Snapshot {
             bad_tags: 3,
         },
     ];
+    // Under Water; what is not set is the default (no tags, no health, no remaining life).
+    let asset = |area: &str, name: &str, description: &str| AssetRow {
+        path: ["Water", area, name].map(String::from).to_vec(),
+        description: description.into(),
+        ..AssetRow::default()
+    };
     let assets = vec![
         AssetRow {
-            path: vec!["Water".into(), "Pump skid".into(), "Pump P-101".into()],
-            description: "Transfer pump".into(),
             tags: 9,
-            bad_tags: 0,
             running: Some(true),
             alarms_by_priority: [0, 1, 2, 0],
             health: Some(0.62),
             rul_days: Some(41.5),
-            rul: None,
+            ..asset("Pump skid", "Pump P-101", "Transfer pump")
         },
         AssetRow {
-            path: vec!["Water".into(), "Pump skid".into(), "Tank T-201".into()],
-            description: "Buffer tank".into(),
             tags: 3,
             bad_tags: 3,
-            running: None,
             alarms_by_priority: [0, 0, 0, 1],
-            health: None,
-            rul_days: None,
-            rul: None,
+            ..asset("Pump skid", "Tank T-201", "Buffer tank")
         },
         AssetRow {
-            path: vec!["Water".into(), "Dosing".into(), "Pump P-301".into()],
-            description: "Dosing pump".into(),
-            tags: 0,
-            bad_tags: 0,
             running: Some(false),
             alarms_by_priority: [1, 0, 0, 0],
             health: Some(0.08),
             rul_days: Some(3.2),
-            rul: None,
+            ..asset("Dosing", "Pump P-301", "Dosing pump")
         },
     ];
     Snapshot {
