@@ -13,19 +13,14 @@
 
 use std::hint::black_box;
 
+#[path = "../tests/support/noise.rs"]
+mod noise;
+
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mimic::models::anomaly::{AnomalyConfig, AnomalyModel};
 use mimic::models::rul::asset::Cycler;
 use mimic::models::rul::{RulModel, RunToFailure, TrainOptions};
-
-/// Deterministic noise in [-0.5, 0.5).
-fn noise(seed: u64) -> f64 {
-    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h % 10_000) as f64 / 10_000.0 - 0.5
-}
+use noise::noise;
 
 /// `signals` correlated plant-like signals driven by two hidden factors plus noise.
 fn rows(signals: usize, count: usize, offset: usize) -> Vec<Vec<f64>> {

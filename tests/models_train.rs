@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::models::anomaly::asset::AssetModel;
 use support::binary::{demo_site_path, mimic};
-use support::noise;
+use support::noise::noise;
 use support::process::Run;
 
 const T0: i64 = 1_760_000_000_000;

@@ -16,7 +16,7 @@ use mimic::historian::{Historian, HistorianOptions, Sample};
 use mimic::lifecycle::{self, Event, EventKind};
 use mimic::models::rul::asset::AssetRul;
 use support::binary::{assert_audit_verifies, cmd as mimic_cmd, demo_site_path, mimic};
-use support::noise;
+use support::noise::noise;
 use support::p;
 use support::process::{Run, run};
 

@@ -11,6 +11,7 @@
 //! - [`daemon`]: a daemon started in-process, `wait_for` a snapshot, acts to its core.
 //! - [`live`]: a terminal's side of the socket (subscribed snapshots, one-off requests).
 //! - [`mbpoll`]: an independent Modbus master over TCP or RTU.
+//! - [`noise`]: deterministic noise for synthetic plant data (also the models bench).
 //! - [`tmux`]: a private tmux server for terminal tests.
 #![allow(dead_code)]
 
@@ -18,6 +19,7 @@ pub mod binary;
 pub mod daemon;
 pub mod live;
 pub mod mbpoll;
+pub mod noise;
 pub mod peers;
 pub mod process;
 pub mod pty;
@@ -64,13 +66,4 @@ pub fn number_after(text: &str, marker: &str) -> f64 {
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no number after {marker:?} in {text}"))
-}
-
-/// Deterministic noise in [-0.5, 0.5) for synthetic plant data (a hash of `seed`).
-pub fn noise(seed: u64) -> f64 {
-    let mut h = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h % 10_000) as f64 / 10_000.0 - 0.5
 }

@@ -114,29 +114,15 @@ pub fn normal() -> Snapshot {
         description: description.into(),
         ..AssetRow::default()
     };
-    let assets = vec![
-        AssetRow {
-            tags: 9,
-            running: Some(true),
-            alarms_by_priority: [0, 1, 2, 0],
-            health: Some(0.62),
-            rul_days: Some(41.5),
-            ..asset("Pump skid", "Pump P-101", "Transfer pump")
-        },
-        AssetRow {
-            tags: 3,
-            bad_tags: 3,
-            alarms_by_priority: [0, 0, 0, 1],
-            ..asset("Pump skid", "Tank T-201", "Buffer tank")
-        },
-        AssetRow {
-            running: Some(false),
-            alarms_by_priority: [1, 0, 0, 0],
-            health: Some(0.08),
-            rul_days: Some(3.2),
-            ..asset("Dosing", "Pump P-301", "Dosing pump")
-        },
-    ];
+    let mut p101 = asset("Pump skid", "Pump P-101", "Transfer pump");
+    (p101.tags, p101.running, p101.alarms_by_priority) = (9, Some(true), [0, 1, 2, 0]);
+    (p101.health, p101.rul_days) = (Some(0.62), Some(41.5));
+    let mut t201 = asset("Pump skid", "Tank T-201", "Buffer tank");
+    (t201.tags, t201.bad_tags, t201.alarms_by_priority) = (3, 3, [0, 0, 0, 1]);
+    let mut p301 = asset("Dosing", "Pump P-301", "Dosing pump");
+    (p301.running, p301.alarms_by_priority, p301.health, p301.rul_days) =
+        (Some(false), [1, 0, 0, 0], Some(0.08), Some(3.2));
+    let assets = vec![p101, t201, p301];
     Snapshot {
         site: "Riverside WTP".into(),
         now_ms: NOW,
