@@ -150,7 +150,7 @@ impl Served {
     /// Like [`Served::start`], with `tweak` applied to the command first (environment).
     pub fn start_with(site: &Path, data: &Path, tweak: impl FnOnce(&mut Command)) -> Served {
         let mut process = Process::spawn(run_cmd(site, data, tweak));
-        let sock = data.join("mimic.sock");
+        let sock = data.join(mimic::ipc::SOCKET_NAME);
         let up = poll(SOCKET_WAIT, || {
             process.assert_running("mimic run");
             sock.exists().then_some(())
@@ -158,9 +158,7 @@ impl Served {
         assert!(up.is_some(), "no socket at {} within {SOCKET_WAIT:?}", sock.display());
         Served { process, sock }
     }
-}
 
-impl Served {
     /// SIGTERM; the daemon must exit with status 0 within 30 s, without a panic.
     pub fn stop_cleanly(&mut self) -> Run {
         let stopped = self.process.signal_and_wait(libc::SIGTERM, Duration::from_secs(30));
