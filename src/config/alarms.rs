@@ -20,6 +20,8 @@ const KINDS: &str = "hihi, hi, lo, lolo, rate, bad_quality";
 pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, String)) -> Vec<AlarmDef> {
     let tag_ix: HashMap<&str, usize> =
         raw.tag.iter().enumerate().rev().map(|(i, t)| (t.name.get_ref().as_str(), i)).collect();
+    let area_of: HashMap<&str, &str> =
+        raw.asset.iter().rev().map(|a| (a.name.get_ref().as_str(), a.area.get_ref().as_str())).collect();
     let mut defs = Vec::with_capacity(raw.alarm.len());
     // (tag, kind) → (alarm index, limit)
     let mut seen: HashMap<(usize, &'static str), (usize, Option<f64>)> = HashMap::new();
@@ -97,10 +99,7 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
 
         let t = &raw.tag[tag];
         let asset = t.asset.as_ref().map(|a| a.get_ref().clone());
-        let area = asset
-            .as_deref()
-            .and_then(|name| raw.asset.iter().find(|x| x.name.get_ref() == name))
-            .map(|x| x.area.get_ref().clone());
+        let area = asset.as_deref().and_then(|name| area_of.get(name)).map(|a| (*a).to_string());
         defs.push(AlarmDef {
             tag,
             tag_name: t.name.get_ref().clone(),

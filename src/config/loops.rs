@@ -20,7 +20,7 @@ use serde_spanned::Spanned;
 use super::{Address, Tag, parse_duration};
 
 /// `[[loop]]`: a manipulated → controlled pair the twin may advise on.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoop {
     /// Shown with its recommendations (default `SETPOINT -> KPI`).

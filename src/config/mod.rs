@@ -20,6 +20,7 @@ mod raw;
 mod serial;
 mod tag;
 mod tcp;
+mod template;
 mod validate;
 
 use std::fmt;

@@ -222,10 +222,18 @@ impl Span {
 /// register are fine; a bit and a whole-register value in the same register are not).
 pub(super) fn overlaps(cx: &mut Ctx<'_>, tags: &[RawTag], mut spans: Vec<Span>) {
     spans.sort_by_key(|s| (s.device, s.table, s.first, s.tag));
+    // reach[v]: the furthest last address of spans[..=v] in v's device and table, so that
+    // the scan back from a span stops at the first span nothing before which reaches it
+    // (linear in the number of tags, not quadratic in the tags of a device).
+    let mut reach: Vec<u16> = Vec::with_capacity(spans.len());
+    for (v, s) in spans.iter().enumerate() {
+        let same = v > 0 && spans[v - 1].device == s.device && spans[v - 1].table == s.table;
+        reach.push(if same { reach[v - 1].max(s.last) } else { s.last });
+    }
     for w in 0..spans.len() {
         for v in (0..w).rev() {
             let (a, b) = (spans[v], spans[w]);
-            if a.device != b.device || a.table != b.table {
+            if a.device != b.device || a.table != b.table || reach[v] < b.first {
                 break;
             }
             if a.last < b.first {

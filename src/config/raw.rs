@@ -22,6 +22,11 @@ pub struct RawSite {
     /// Control loops the twin may advise on (`[[loop]]`).
     #[serde(default, rename = "loop")]
     pub loops: Vec<super::loops::RawLoop>,
+    /// Tag templates (`[[template]]`), stamped onto devices by `[[instance]]`.
+    #[serde(default)]
+    pub template: Vec<super::template::RawTemplate>,
+    #[serde(default)]
+    pub instance: Vec<super::template::RawInstance>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +163,7 @@ pub struct RawTag {
 }
 
 /// One alarm on a tag (ISA-18.2): a limit, rate or bad-quality condition with a priority.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlarm {
     /// Name of the tag the alarm watches.

@@ -16,10 +16,12 @@ use super::{Asset, ConfigErrors, Device, Protocol, Site, Tag};
 
 pub(super) fn parse(file: &Path, text: &str) -> Result<Site, ConfigErrors> {
     let mut cx = Ctx { file: file.to_path_buf(), text, errors: Vec::new() };
-    let Some(raw) = cx.deserialize::<RawSite>() else {
+    let Some(mut raw) = cx.deserialize::<RawSite>() else {
         return Err(ConfigErrors(cx.errors));
     };
+    let origins = super::template::expand(&mut cx, &mut raw);
     let site = build(&mut cx, raw);
+    origins.remap(&mut cx.errors);
     if cx.errors.is_empty() {
         Ok(site)
     } else {
