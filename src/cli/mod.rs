@@ -20,6 +20,7 @@ mod probe;
 mod record;
 mod rul;
 mod rul_store;
+pub mod sim;
 mod train;
 
 pub use history::format_ts;
@@ -111,25 +112,9 @@ pub enum Command {
         #[arg(long, default_value = "mimic-data")]
         data: PathBuf,
     },
-    /// Serve the demo plant alone as a Modbus TCP server.
-    Sim {
-        #[arg(long, default_value_t = 5020)]
-        port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        bind: String,
-        /// Number of pump skids, served as unit ids 1..=N.
-        #[arg(long, default_value_t = 1)]
-        units: u8,
-        /// Bearing wear acceleration (1 = real time).
-        #[arg(long, default_value_t = 1.0)]
-        wear_rate: f64,
-        /// Serve Modbus RTU on this serial port (8N1) instead of Modbus TCP.
-        #[arg(long, value_name = "PORT")]
-        rtu: Option<PathBuf>,
-        /// Baud rate of `--rtu`.
-        #[arg(long, default_value_t = 19200)]
-        baud: u32,
-    },
+    /// Serve the demo plant alone as a Modbus TCP server (several ports for many skids;
+    /// --emit-site writes the matching site file).
+    Sim(sim::SimArgs),
     /// Manage users: add, passwd, disable, enable, unlock, list.
     User(user::UserArgs),
     /// Fit a model on stored history (e.g. `train anomaly SITE --asset P-101 --from … --to …`).
@@ -258,35 +243,7 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
             println!("{reply}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sim { rtu: Some(path), baud, units, wear_rate, .. } => {
-            init_logging();
-            runtime()?.block_on(async move {
-                let serial = mimic_drivers::serial::SerialSettings {
-                    port: path.display().to_string(),
-                    baud,
-                    data_bits: 8,
-                    parity: mimic_drivers::serial::Parity::None,
-                    stop_bits: 1,
-                };
-                let _sim = mimic_drivers::sim::serve_rtu(&serial, units, 1, wear_rate).map_err(anyhow::Error::msg)?;
-                println!("demo plant serving Modbus RTU on {serial} (units 1..={units}); Ctrl-C stops");
-                wait_for_stop().await;
-                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
-            })
-        }
-        Command::Sim { port, bind, units, wear_rate, .. } => {
-            init_logging();
-            runtime()?.block_on(async move {
-                let addr =
-                    format!("{bind}:{port}").parse().with_context(|| format!("bad bind address {bind}:{port}"))?;
-                let sim = mimic_drivers::sim::serve(addr, units, 1, wear_rate)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))?;
-                println!("demo plant serving Modbus TCP on {} (units 1..={units}); Ctrl-C stops", sim.local_addr());
-                wait_for_stop().await;
-                Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
-            })
-        }
+        Command::Sim(args) => sim::run(args),
         Command::Run { site, data } => {
             init_logging();
             let site = load_site(&site)?;

@@ -112,3 +112,12 @@ fn templates_are_strict() {
     let e = parse("[[template]]\nname = \"x\"\n[[template]]\nname = \"x\"\n").expect_err("duplicate");
     assert_eq!(e, "/s/t.toml:17:8: template[1].name: duplicate template name `x` (first defined on line 15)");
 }
+
+#[test]
+fn the_example_profile_checks() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/templates-site.toml"));
+    let s = Site::load(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.tags.len(), s.alarms.len(), s.loops.len(), s.devices.len()), (27, 12, 3, 3));
+    assert_eq!(s.loops[2].name, "SK3.flow control");
+    assert_eq!(s.tags[9].name, "SK2.speed_sp");
+}
