@@ -83,7 +83,8 @@ fn cases() -> Vec<Case> {
                 HDR + 1,
                 3,
                 "tags",
-                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`, `loop`"),
+                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`, `loop`, \
+                     `template`, `instance`"),
             )],
         ),
         case(
@@ -412,6 +413,49 @@ fn cases() -> Vec<Case> {
                 (23, 8, "tag[2].name", Is("duplicate tag name `a` (first defined on line 5)")),
                 (31, 11, "tag[3].address", Is("hr:10..=10 overlaps tag `a` (hr:9..=10)")),
             ],
+        ),
+        // ---- templates: a template field's error is reported at the template, naming the
+        // instance(s) it showed up in; an instance's own at the instance ----
+        case(
+            "a template field wrong in every instance is reported once",
+            with_tag(
+                "[[template]]\nname = \"m\"\n[[template.tag]]\nname = \"t\"\naddress = \"hr:0\"\nlow = 5.0\nhigh = 1.0\n\n\
+                 [[instance]]\ntemplate = \"m\"\nprefix = \"A.\"\ndevice = \"plc\"\n\n\
+                 [[instance]]\ntemplate = \"m\"\nprefix = \"B.\"\ndevice = \"plc\"\noffset = 1\n",
+            ),
+            vec![(
+                HDR + 6,
+                7,
+                "template[0].tag[0].low",
+                Is("low (5) is above high (1) (in instance[0] `A.` on line 18 and 1 other instance)"),
+            )],
+        ),
+        case(
+            "unknown field in a template's tag",
+            with_tag("[[template]]\nname = \"m\"\n[[template.tag]]\nname = \"t\"\ndevice = \"plc\"\naddress = \"hr:0\"\n"),
+            vec![(HDR + 5, 1, "template[0].tag[0].device", Starts("unknown field `device`, expected one of"))],
+        ),
+        case(
+            "an instance of an unknown template on an unknown device",
+            with_tag("[[instance]]\ntemplate = \"nope\"\nprefix = \"X.\"\ndevice = \"plc9\"\n"),
+            vec![
+                (HDR + 2, 12, "instance[0].template", Is("unknown template `nope` (known: none)")),
+                (HDR + 4, 10, "instance[0].device", Is("unknown device `plc9`")),
+            ],
+        ),
+        case(
+            "instances whose offsets overlap name the template field and the instance",
+            with_tag(
+                "[[template]]\nname = \"m\"\n[[template.tag]]\nname = \"f\"\naddress = \"hr:0\"\ntype = \"f32\"\n\n\
+                 [[instance]]\ntemplate = \"m\"\nprefix = \"A.\"\ndevice = \"plc\"\n\n\
+                 [[instance]]\ntemplate = \"m\"\nprefix = \"B.\"\ndevice = \"plc\"\noffset = 1\n",
+            ),
+            vec![(
+                HDR + 5,
+                11,
+                "template[0].tag[0].address",
+                Is("hr:1..=2 overlaps tag `A.f` (hr:0..=1) (in instance[1] `B.` on line 22)"),
+            )],
         ),
         case(
             "columns count characters, not bytes (inline table after a non-ASCII name)",

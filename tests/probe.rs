@@ -2,8 +2,8 @@
 //! illegal data address, a table answering illegal function, a float32, text), a pymodbus
 //! RTU server over a socat pty pair, and the demo plant of `mimic sim`. Each probe must
 //! find exactly the valid ranges, never write (the TCP peer dies on the first write), and
-//! propose a fragment `mimic check` accepts. Dead endpoints and units fail with a clear
-//! message after a bounded number of requests.
+//! propose a fragment `mimic check` accepts (also as a `[[template]]`, `--as-template`).
+//! Dead endpoints and units fail with a clear message after a bounded number of requests.
 
 mod support;
 
@@ -169,5 +169,16 @@ fn the_demo_plant_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let site = checked_site(&fragment, dir.path());
     assert_eq!(site.tags.len(), 16 + 128 + 8 + 8);
+
+    // --as-template: the same tags, from a [[template]] and one [[instance]] of it
+    let out = mimic(&[
+        "probe", "modbus", &target, "--count", "300", "--pause", "0ms", "--tag-prefix", "skid.", "--as-template", "skid",
+    ]);
+    assert!(out.status.success(), "probe --as-template failed:\n{}", text(&out.stderr));
+    let templated = text(&out.stdout);
+    assert!(templated.contains("\n[[template]]\nname = \"skid\"\n"), "{templated}");
+    assert!(!templated.contains("[[tag]]"), "{templated}");
+    let from_template = checked_site(&templated, dir.path());
+    assert_eq!(from_template.tags, site.tags, "the template proposes the same tags");
     drop(sim);
 }

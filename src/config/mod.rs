@@ -1,9 +1,10 @@
 //! The site file: devices, tags and the asset hierarchy, validated before anything starts.
 //!
 //! Loading is one fallible step from text to a [`Site`] (raw serde structs in [`raw`],
-//! the outline of the checks in [`validate`], each protocol's devices and tags in
-//! [`tcp`], [`serial`], [`opcua`] and [`modbus`], the checks every tag has in [`tag`],
-//! and what they all share in [`ctx`]). Every problem is collected, not just the first, and each
+//! `[[template]]`/`[[instance]]` expanded into plain tags in [`template`], the outline of the
+//! checks in [`validate`], each protocol's devices and tags in [`tcp`], [`serial`],
+//! [`opcua`] and [`modbus`], the checks every tag has in [`tag`], and what they all share
+//! in [`ctx`]). Every problem is collected, not just the first, and each
 //! names the file, line, column and field path, e.g.
 //! `site.toml:14:8: tag[2].high: low (50) is above high (20)`. A site that loads is
 //! internally consistent: names are unique, references resolve, register spans do not

@@ -11,7 +11,7 @@
 //! with how many instances share it. Problems of the instance itself (unknown template,
 //! device or asset, a bad offset) are reported at the instance.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use mimic_drivers::modbus::Table;
 use serde::Deserialize;
@@ -133,8 +133,8 @@ pub(super) fn expand(cx: &mut Ctx<'_>, raw: &mut RawSite) -> Origins {
             by_name.insert(tpl.name.get_ref().as_str(), t);
         }
     }
-    let devices: HashMap<&str, ()> = raw.device.iter().map(|d| (d.name.get_ref().as_str(), ())).collect();
-    let assets: HashMap<&str, ()> = raw.asset.iter().map(|a| (a.name.get_ref().as_str(), ())).collect();
+    let devices: HashSet<&str> = raw.device.iter().map(|d| d.name.get_ref().as_str()).collect();
+    let assets: HashSet<&str> = raw.asset.iter().map(|a| a.name.get_ref().as_str()).collect();
     let total: usize = instances
         .iter()
         .filter_map(|i| by_name.get(i.template.get_ref().as_str()))
@@ -179,7 +179,7 @@ fn check_instance(
     inst: &RawInstance,
     by_name: &HashMap<&str, usize>,
     templates: &[RawTemplate],
-    (devices, assets): (&HashMap<&str, ()>, &HashMap<&str, ()>),
+    (devices, assets): (&HashSet<&str>, &HashSet<&str>),
 ) -> Option<(usize, u16)> {
     let p = |f: &str| format!("instance[{k}].{f}");
     let before = cx.errors.len();
@@ -196,11 +196,11 @@ fn check_instance(
     if inst.prefix.get_ref().chars().any(char::is_control) {
         cx.err(inst.prefix.span(), p("prefix"), "must not contain control characters");
     }
-    if !devices.contains_key(inst.device.get_ref().as_str()) {
+    if !devices.contains(inst.device.get_ref().as_str()) {
         cx.err(inst.device.span(), p("device"), format!("unknown device `{}`", inst.device.get_ref()));
     }
     if let Some(a) = &inst.asset
-        && !assets.contains_key(a.get_ref().as_str())
+        && !assets.contains(a.get_ref().as_str())
     {
         cx.err(a.span(), p("asset"), format!("unknown asset `{}`", a.get_ref()));
     }
