@@ -432,7 +432,9 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unknown field in a template's tag",
-            with_tag("[[template]]\nname = \"m\"\n[[template.tag]]\nname = \"t\"\ndevice = \"plc\"\naddress = \"hr:0\"\n"),
+            with_tag(
+                "[[template]]\nname = \"m\"\n[[template.tag]]\nname = \"t\"\ndevice = \"plc\"\naddress = \"hr:0\"\n",
+            ),
             vec![(HDR + 5, 1, "template[0].tag[0].device", Starts("unknown field `device`, expected one of"))],
         ),
         case(

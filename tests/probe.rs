@@ -172,7 +172,17 @@ fn the_demo_plant_is_found() {
 
     // --as-template: the same tags, from a [[template]] and one [[instance]] of it
     let out = mimic(&[
-        "probe", "modbus", &target, "--count", "300", "--pause", "0ms", "--tag-prefix", "skid.", "--as-template", "skid",
+        "probe",
+        "modbus",
+        &target,
+        "--count",
+        "300",
+        "--pause",
+        "0ms",
+        "--tag-prefix",
+        "skid.",
+        "--as-template",
+        "skid",
     ]);
     assert!(out.status.success(), "probe --as-template failed:\n{}", text(&out.stderr));
     let templated = text(&out.stdout);

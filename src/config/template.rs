@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_spanned::Spanned;
 
 use super::ConfigError;
+use super::ctx::{Ctx, list};
 use super::loops::RawLoop;
 use super::raw::{RawAlarm, RawSite, RawTag};
-use super::ctx::{Ctx, list};
 
 /// `[[template]]`: the tags of one kind of device or asset, their alarms and loops.
 #[derive(Debug, Deserialize)]
