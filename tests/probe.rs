@@ -184,8 +184,8 @@ fn the_demo_plant_is_found() {
         "--as-template",
         "skid",
     ]);
-    assert!(out.status.success(), "probe --as-template failed:\n{}", text(&out.stderr));
-    let templated = text(&out.stdout);
+    assert!(out.ok(), "probe --as-template failed:\n{}", out.stderr);
+    let templated = out.stdout.clone();
     assert!(templated.contains("\n[[template]]\nname = \"skid\"\n"), "{templated}");
     assert!(!templated.contains("[[tag]]"), "{templated}");
     let from_template = checked_site(&templated, dir.path());
