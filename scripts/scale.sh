@@ -72,6 +72,8 @@ cleanup() {
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
+# Ctrl-C or a kill (e.g. `timeout`) still stops the simulator, the daemon and the terminals.
+trap 'exit 130' INT TERM
 
 # --- the plant: U skids on ports chosen by the system, and the site file that matches ---
 "$bin" sim --port 0 --units "$units" --emit-site "$site" >"$out/sim.log" 2>&1 &
