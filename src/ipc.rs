@@ -510,21 +510,7 @@ pub struct LiveStore {
     pub error: Option<String>,
 }
 
-/// The name of the account with this uid, from the system's user database.
-pub fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: buffers are valid for the call; getpwuid_r writes only inside them and
-    // sets `result` to null or to `pwd`.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: pw_name points into `buf`, NUL-terminated by getpwuid_r.
-    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-    Some(name.to_string_lossy().into_owned())
-}
+pub use crate::account::user_name;
 
 #[cfg(test)]
 mod tests {

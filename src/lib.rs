@@ -8,6 +8,7 @@
 //! messages; it alone owns the devices and the store. Every act on the plant is recorded in
 //! the hash-chained [`audit`] trail, in the same store and the same transaction as the act.
 
+pub mod account;
 pub mod alarms;
 pub mod approvals;
 pub mod audit;

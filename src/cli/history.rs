@@ -48,11 +48,13 @@ pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Form
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         Format::Csv => {
-            writeln!(out, "ts_ms,time,value,quality")?;
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(["ts_ms", "time", "value", "quality"])?;
             for s in &samples {
                 let v = s.value.map_or(String::new(), |v| v.to_string());
-                writeln!(out, "{},{},{},\"{}\"", s.ts_ms, format_ts(s.ts_ms), v, s.quality.replace('"', "'"))?;
+                w.write_record([s.ts_ms.to_string(), format_ts(s.ts_ms), v, s.quality.to_string()])?;
             }
+            w.flush()?;
         }
         Format::Table => {
             writeln!(out, "{:<24}  {:>16}  quality", "time (UTC)", tag)?;

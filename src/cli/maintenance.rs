@@ -107,9 +107,7 @@ pub fn add(dir: &Path, asset: &str, kind: &str, part: &str, note: &str, at_ms: O
     let store = dir.join(crate::daemon::STORE_NAME);
     let h = Historian::open(&store, HistorianOptions::default())
         .with_context(|| format!("opening the store {}", store.display()))?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let me = crate::account::me();
     let users = crate::users::Users::load_or_new(&crate::users::users_path(dir)).unwrap_or_default();
     let (name, role) = match users.by_os_account(&me).filter(|u| u.active()) {
         Some(u) => (u.name.clone(), u.role),

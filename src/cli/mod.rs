@@ -383,8 +383,7 @@ async fn demo(
     demo_user(&data)?;
     let daemon =
         Daemon::start(site, DaemonOptions { data_dir: data.clone(), socket: !headless, lazy_snapshots: false }).await?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let me = crate::ipc::user_name(unsafe { libc::getuid() }).unwrap_or_default();
+    let me = crate::account::user_name(crate::account::uid()).unwrap_or_default();
     tokio::spawn(demo_models::record_versions(daemon.commands.clone(), me, rul_trained));
     if headless {
         let mut seen = demo_models::Seen::default();
@@ -471,9 +470,8 @@ fn demo_user(data: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let account = crate::ipc::user_name(uid).ok_or_else(|| anyhow!("no account name for uid {uid}"))?;
+    let uid = crate::account::uid();
+    let account = crate::account::user_name(uid).ok_or_else(|| anyhow!("no account name for uid {uid}"))?;
     crate::users::Users::modify(&path, true, |u| {
         u.add(&account, &format!("Demo engineer ({account})"), crate::users::Role::Engineer, None, DEMO_SECRET)
             .map(|_| ())

@@ -31,9 +31,7 @@ pub fn record(data: &Path, entries: &[Entry], tell: Act) -> anyhow::Result<Strin
     };
     let key = crate::audit::SiteKey::load_or_create(&data.join(crate::audit::KEY_NAME))
         .map_err(|e| anyhow::anyhow!("site key: {e}"))?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let me = crate::account::me();
     let now = mimic_drivers::now_ms();
     for (action, target, detail) in entries {
         crate::audit::append_commit(h.database(), &key, &me, None, action.clone(), None, Some(target), detail, now)
@@ -62,9 +60,7 @@ pub fn record_version(
         .with_context(|| format!("opening the store {} to record the model", store.display()))?;
     let key = crate::audit::SiteKey::load_or_create(&data.join(crate::audit::KEY_NAME))
         .map_err(|e| anyhow::anyhow!("site key: {e}"))?;
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let me = crate::account::me();
     let users = crate::users::Users::load_or_new(&crate::users::users_path(data)).unwrap_or_default();
     let by = users.by_os_account(&me).filter(|u| u.active()).map_or(me, |u| u.name.clone());
     let now = mimic_drivers::now_ms();

@@ -158,9 +158,7 @@ pub fn train(a: &StoreArgs, output: Option<&Path>, opts: &TrainOptions) -> anyho
         println!("not the asset's model file ({}): no version recorded", own.display());
         return Ok(ExitCode::SUCCESS);
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let me = crate::account::me();
     let version = ModelVersion::trained_rul(&me, &stored, mimic_drivers::now_ms());
     let detail = format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note);
     let tell = Act::ModelTrained { asset: asset.clone(), kind: ModelKind::Rul };

@@ -93,9 +93,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         super::format_ts(to_ms),
         trained.model.threshold
     );
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    let me = crate::ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    let me = crate::account::me();
     let version = crate::lifecycle::ModelVersion::trained_anomaly(&me, &trained, now);
     let tell = crate::ipc::Act::ModelTrained { asset: asset.clone(), kind: crate::ipc::ModelKind::Anomaly };
     println!("{}", super::record::record_version(&dir, &version, &detail, tell)?);

@@ -36,7 +36,6 @@ mod file;
 
 use std::fmt;
 use std::fs::OpenOptions;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -312,7 +311,8 @@ impl Users {
     }
 }
 
-/// An exclusive `flock` on `PATH.lock`, released on drop.
+/// An exclusive lock (`flock` on Unix, through std's `File::lock`) on `PATH.lock`,
+/// released on drop.
 struct FileLock(std::fs::File);
 
 impl FileLock {
@@ -323,21 +323,15 @@ impl FileLock {
         let io = |source| UsersError::Io { path: lock_path.clone(), source };
         let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&lock_path);
         let f = f.map_err(io)?;
-        // SAFETY: flock on a descriptor we own for the lifetime of `f`.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(io(std::io::Error::last_os_error()));
-        }
+        f.lock().map_err(io)?;
         Ok(FileLock(f))
     }
 }
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        // SAFETY: as above; closing the file would release it too.
-        unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
-        }
+        // Closing the file would release it too; an error here leaves nothing to undo.
+        let _ = self.0.unlock();
     }
 }
 

@@ -89,16 +89,12 @@ pub enum FrameError {
     Function { expected: u8, got: u8 },
 }
 
-/// CRC-16/MODBUS (polynomial 0xA001 reflected, initial 0xFFFF).
+/// CRC-16/MODBUS (polynomial 0x8005 reflected, initial 0xFFFF), from the `crc` crate.
+const MODBUS_CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MODBUS);
+
+/// CRC-16/MODBUS of `bytes`, sent low byte first.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0xffff;
-    for &b in bytes {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xa001 } else { crc >> 1 };
-        }
-    }
-    crc
+    MODBUS_CRC.checksum(bytes)
 }
 
 /// Length of the response frame to `function` whose first bytes are `head`, once enough

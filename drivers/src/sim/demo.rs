@@ -119,17 +119,13 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Scheduled>, String> {
         .collect()
 }
 
-/// `90s`, `2m`, `1h`, `1.5m` or plain seconds.
+/// Plain seconds (`480`, `0`) or a duration as humantime reads it (`90s`, `2m`, `1h 30m`).
 pub fn parse_secs(s: &str) -> Option<f64> {
     let s = s.trim();
-    let (num, mult) = match s.char_indices().last()? {
-        (i, 's') => (&s[..i], 1.0),
-        (i, 'm') => (&s[..i], 60.0),
-        (i, 'h') => (&s[..i], 3600.0),
-        _ => (s, 1.0),
-    };
-    let v: f64 = num.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v * mult)
+    match s.parse::<f64>() {
+        Ok(v) => (v.is_finite() && v >= 0.0).then_some(v),
+        Err(_) => humantime::parse_duration(s).ok().map(|d| d.as_secs_f64()),
+    }
 }
 
 /// A pump skid at its demo operating point, settled (30 simulated minutes with the supply
@@ -314,6 +310,7 @@ mod tests {
         assert!(e.contains("`melt@1m+1m`") && e.contains("unknown fault"), "{e}");
         assert!(parse_schedule("cavitation@1m").expect_err("no length").contains("no `+`"));
         assert!(parse_schedule("cavitation@x+1m").expect_err("bad start").contains("bad start"));
+        assert_eq!((parse_secs("0"), parse_secs("1h 30m"), parse_secs("-5")), (Some(0.0), Some(5400.0), None));
     }
 
     #[test]
