@@ -64,7 +64,7 @@ impl SerialSettings {
     }
 
     /// Open the port (non-blocking, exclusive).
-    pub fn open(&self) -> Result<SerialStream, String> {
+    pub fn open(&self) -> Result<SerialStream, OpenError> {
         let data_bits = match self.data_bits {
             5 => tokio_serial::DataBits::Five,
             6 => tokio_serial::DataBits::Six,
@@ -83,8 +83,17 @@ impl SerialSettings {
             .stop_bits(stop_bits)
             .flow_control(tokio_serial::FlowControl::None)
             .open_native_async()
-            .map_err(|e| format!("cannot open {}: {e}", self.port))
+            .map_err(|source| OpenError { port: self.port.clone(), source })
     }
+}
+
+/// A serial port that would not open.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open {port}: {source}")]
+pub struct OpenError {
+    pub port: String,
+    #[source]
+    pub source: tokio_serial::Error,
 }
 
 impl fmt::Display for SerialSettings {

@@ -189,7 +189,7 @@ impl DemoPlantArgs {
 #[derive(Clone, Debug)]
 pub struct FaultSchedule(pub Vec<mimic_drivers::sim::demo::Scheduled>);
 
-fn parse_schedule_arg(s: &str) -> Result<FaultSchedule, String> {
+fn parse_schedule_arg(s: &str) -> Result<FaultSchedule, mimic_drivers::sim::demo::ScheduleError> {
     mimic_drivers::sim::demo::parse_schedule(s).map(FaultSchedule)
 }
 

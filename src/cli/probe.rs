@@ -227,7 +227,7 @@ fn modbus(a: ModbusProbeArgs) -> anyhow::Result<()> {
                 Ok::<_, anyhow::Error>(probe(&mut reader, &opts).await)
             }
             Target::Rtu { serial } => {
-                serial.open().map_err(|e| anyhow!("{}", sanitize(&e)))?;
+                serial.open().map_err(|e| anyhow!("{}", sanitize(&e.to_string())))?;
                 let line = LineHandle::spawn(LineConfig { serial: serial.clone(), frame_gap: None });
                 let mut reader = RtuReader::new(line, a.unit, a.timeout);
                 Ok(probe(&mut reader, &opts).await)

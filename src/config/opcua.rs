@@ -65,7 +65,7 @@ pub(super) fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let endpoint = match &d.endpoint {
         Some(ep) => {
             if let Err(m) = check_endpoint(ep.get_ref()) {
-                cx.err(ep.span(), p("endpoint"), m);
+                cx.err(ep.span(), p("endpoint"), m.to_string());
             }
             ep.get_ref().clone()
         }
@@ -136,7 +136,7 @@ pub(super) fn tag(
     let before = cx.errors.len();
     let node = t.address.get_ref().trim().to_string();
     if let Err(m) = check_node_id(&node) {
-        cx.err(t.address.span(), p("address"), m);
+        cx.err(t.address.span(), p("address"), m.to_string());
     }
     for (f, span) in [
         ("type", t.dtype.as_ref().map(Spanned::span)),

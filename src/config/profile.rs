@@ -153,6 +153,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Profile> {
             Ok(r) => r,
             Err(m) => {
                 // the regex crate's message spans several lines: keep it on one
+                let m = m.to_string();
                 let m: String = m.lines().map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
                 cx.err(l.pattern.span(), format!("line[{i}].pattern"), format!("not a valid pattern: {m}"));
                 continue;

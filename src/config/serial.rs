@@ -255,7 +255,7 @@ pub(super) fn ascii_address(
             offset: t.offset.as_ref().map_or(0.0, |s| *s.get_ref()),
         }),
         Err(m) => {
-            cx.err(t.address.span(), p("address"), m);
+            cx.err(t.address.span(), p("address"), m.to_string());
             None
         }
     }

@@ -135,21 +135,21 @@ fn build(cx: &mut Ctx<'_>, raw: RawFile) -> Users {
     for (i, u) in raw.user.into_iter().enumerate() {
         let name = u.name.get_ref().clone();
         if let Err(m) = check_name(&name) {
-            cx.err(u.name.span(), format!("user[{i}].name"), m);
+            cx.err(u.name.span(), format!("user[{i}].name"), m.to_string());
         }
         let (os_account, os_span) = match &u.os_account {
             Some(a) => (a.get_ref().clone(), a.span()),
             None => (name.clone(), u.name.span()),
         };
         if let Err(m) = check_name(&os_account) {
-            cx.err(os_span.clone(), format!("user[{i}].os_account"), m);
+            cx.err(os_span.clone(), format!("user[{i}].os_account"), m.to_string());
         }
         if let Err(m) = check_full_name(u.full_name.get_ref()) {
-            cx.err(u.full_name.span(), format!("user[{i}].full_name"), m);
+            cx.err(u.full_name.span(), format!("user[{i}].full_name"), m.to_string());
         }
         // Never echo the hash itself in a message.
         if let Err(m) = parse_phc(u.secret_hash.get_ref()) {
-            cx.err(u.secret_hash.span(), format!("user[{i}].secret_hash"), m);
+            cx.err(u.secret_hash.span(), format!("user[{i}].secret_hash"), m.to_string());
         }
         if let Some(first) = users.users.iter().position(|x| x.name == name) {
             cx.err(

@@ -79,9 +79,9 @@ pub enum UsersError {
     #[error("no user `{0}`")]
     UnknownUser(String),
     #[error("bad user name `{name}`: {reason}")]
-    BadName { name: String, reason: String },
+    BadName { name: String, reason: NameProblem },
     #[error("bad full name: {0}")]
-    BadFullName(String),
+    BadFullName(FullNameProblem),
     #[error("the secret is too short: at least {MIN_SECRET_CHARS} characters")]
     SecretTooShort,
     #[error("cannot hash the secret: {0}")]
@@ -337,46 +337,81 @@ impl Drop for FileLock {
 
 /// A mimic user name or OS account: 1–32 of `A-Z a-z 0-9 . _ -`, starting with a
 /// letter, digit or underscore.
-pub(crate) fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {
-        return Err("must not be empty".into());
+        return Err(NameProblem::Empty);
     }
     if name.chars().count() > 32 {
-        return Err("at most 32 characters".into());
+        return Err(NameProblem::TooLong);
     }
     if name.starts_with(['-', '.']) {
-        return Err("must not start with `-` or `.`".into());
+        return Err(NameProblem::LeadingDashOrDot);
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err("only letters, digits, `.`, `_` and `-`".into());
+        return Err(NameProblem::BadCharacter);
     }
     Ok(())
 }
 
-pub(crate) fn check_full_name(full_name: &str) -> Result<(), String> {
+/// Why a user name or OS account is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("must not be empty")]
+    Empty,
+    #[error("at most 32 characters")]
+    TooLong,
+    #[error("must not start with `-` or `.`")]
+    LeadingDashOrDot,
+    #[error("only letters, digits, `.`, `_` and `-`")]
+    BadCharacter,
+}
+
+pub(crate) fn check_full_name(full_name: &str) -> Result<(), FullNameProblem> {
     let t = full_name.trim();
     if t.is_empty() {
-        return Err("must not be empty (it is shown in signatures)".into());
+        return Err(FullNameProblem::Empty);
     }
     if t.chars().count() > 128 {
-        return Err("at most 128 characters".into());
+        return Err(FullNameProblem::TooLong);
     }
     if t.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
+        return Err(FullNameProblem::ControlCharacter);
     }
     Ok(())
+}
+
+/// Why a full name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FullNameProblem {
+    #[error("must not be empty (it is shown in signatures)")]
+    Empty,
+    #[error("at most 128 characters")]
+    TooLong,
+    #[error("must not contain control characters")]
+    ControlCharacter,
 }
 
 /// Is `phc` an argon2id PHC string? The message never repeats the string.
-pub(crate) fn parse_phc(phc: &str) -> Result<PasswordHash<'_>, String> {
-    let h = PasswordHash::new(phc).map_err(|e| format!("not a PHC hash string ({e})"))?;
+pub(crate) fn parse_phc(phc: &str) -> Result<PasswordHash<'_>, PhcProblem> {
+    let h = PasswordHash::new(phc).map_err(PhcProblem::NotPhc)?;
     if h.algorithm != Algorithm::Argon2id.ident() {
-        return Err(format!("algorithm `{}`; expected argon2id", h.algorithm));
+        return Err(PhcProblem::Algorithm(h.algorithm.to_string()));
     }
     if h.hash.is_none() {
-        return Err("PHC string without a hash".into());
+        return Err(PhcProblem::NoHash);
     }
     Ok(h)
+}
+
+/// Why a stored secret hash is refused (never repeating the hash).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhcProblem {
+    #[error("not a PHC hash string ({0})")]
+    NotPhc(argon2::password_hash::Error),
+    #[error("algorithm `{0}`; expected argon2id")]
+    Algorithm(String),
+    #[error("PHC string without a hash")]
+    NoHash,
 }
 
 fn hash_secret(secret: &str) -> Result<String, UsersError> {

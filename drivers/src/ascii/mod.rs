@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio_serial::SerialStream;
 
 pub use framer::{Frame, LineFramer, Terminator};
-pub use profile::{Flag, FlagQuality, LineError, LineType, Mode, Parsed, PollCommand, Profile, parse_line};
+pub use profile::{FieldError, Flag, FlagQuality, LineError, LineType, Mode, Parsed, PollCommand, Profile, parse_line};
 
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::modbus::apply_scale;
@@ -156,7 +156,7 @@ impl Driver for AsciiDriver {
             .cfg
             .serial
             .open()
-            .map_err(|message| DriverError::Connect { endpoint: self.cfg.serial.port.clone(), message })?;
+            .map_err(|e| DriverError::Connect { endpoint: self.cfg.serial.port.clone(), message: e.to_string() })?;
         let (mut rd, wr) = tokio::io::split(port);
         let (tx, rx) = mpsc::channel(256);
         let mut framer = LineFramer::new(self.cfg.profile.terminator, self.cfg.profile.max_length);

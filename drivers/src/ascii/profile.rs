@@ -85,13 +85,14 @@ impl PartialEq for Profile {
 
 impl Profile {
     /// `(line, field)` of a field named `field` or `line.field`; `Err` says why not.
-    pub fn find_field(&self, address: &str) -> Result<(usize, String), String> {
+    pub fn find_field(&self, address: &str) -> Result<(usize, String), FieldError> {
         if let Some((l, f)) = address.split_once('.') {
-            let li = self.lines.iter().position(|t| t.name == l).ok_or_else(|| format!("no line type `{l}`"))?;
+            let li =
+                self.lines.iter().position(|t| t.name == l).ok_or_else(|| FieldError::NoLineType(l.to_string()))?;
             return if self.lines[li].fields().any(|n| n == f) {
                 Ok((li, f.to_string()))
             } else {
-                Err(format!("line type `{l}` has no field `{f}`"))
+                Err(FieldError::NotInLine { line: l.to_string(), field: f.to_string() })
             };
         }
         let hits: Vec<usize> =
@@ -101,11 +102,24 @@ impl Profile {
             [] => {
                 let all: Vec<String> =
                     self.lines.iter().flat_map(|t| t.fields().map(move |f| format!("{}.{f}", t.name))).collect();
-                Err(format!("no field `{address}` in the profile (fields: {})", all.join(", ")))
+                Err(FieldError::Unknown { field: address.to_string(), known: all.join(", ") })
             }
-            _ => Err(format!("field `{address}` is in several line types: write `line.{address}`")),
+            _ => Err(FieldError::Ambiguous(address.to_string())),
         }
     }
+}
+
+/// Why a tag's address names no field of the profile.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum FieldError {
+    #[error("no line type `{0}`")]
+    NoLineType(String),
+    #[error("line type `{line}` has no field `{field}`")]
+    NotInLine { line: String, field: String },
+    #[error("no field `{field}` in the profile (fields: {known})")]
+    Unknown { field: String, known: String },
+    #[error("field `{0}` is in several line types: write `line.{0}`")]
+    Ambiguous(String),
 }
 
 /// Why a line could not be used.
@@ -175,8 +189,8 @@ pub fn parse_number(text: &str) -> Option<f64> {
 
 /// Compile a pattern anchored at both ends (so that a run-together or truncated line
 /// never matches by accident).
-pub fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())
+pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&format!("^(?:{pattern})$"))
 }
 
 #[cfg(test)]
@@ -211,7 +225,7 @@ mod tests {
         assert_eq!(parse_line(&p, b"OL,GS,+9999.99 kg").unwrap().flag, Some(FlagQuality::Bad));
         assert_eq!(p.find_field("weight"), Ok((0, "weight".into())));
         assert_eq!(p.find_field("weight.unit"), Ok((0, "unit".into())));
-        assert!(p.find_field("mass").unwrap_err().contains("weight.weight"));
+        assert!(p.find_field("mass").unwrap_err().to_string().contains("weight.weight"));
     }
 
     #[test]

@@ -133,15 +133,22 @@ pub struct OpcUaPoint {
 }
 
 /// Check node id text (`ns=2;s=Pump.Speed`, `i=2258`, `ns=1;g=…`, `ns=1;b=…`).
-pub fn check_node_id(s: &str) -> Result<(), String> {
-    opcua::types::NodeId::from_str(s.trim())
-        .map(|_| ())
-        .map_err(|_| format!("`{s}` is not an OPC UA node id (e.g. \"ns=2;s=Pump.Speed\" or \"ns=2;i=1001\")"))
+pub fn check_node_id(s: &str) -> Result<(), TextError> {
+    opcua::types::NodeId::from_str(s.trim()).map(|_| ()).map_err(|_| TextError::NodeId(s.to_string()))
+}
+
+/// OPC UA text (a node id, an endpoint) that does not read as one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("`{0}` is not an OPC UA node id (e.g. \"ns=2;s=Pump.Speed\" or \"ns=2;i=1001\")")]
+    NodeId(String),
+    #[error("`{0}` is not an opc.tcp endpoint (e.g. \"opc.tcp://192.168.1.30:4840/\")")]
+    Endpoint(String),
 }
 
 /// Check endpoint text: `opc.tcp://host:port/…`.
-pub fn check_endpoint(s: &str) -> Result<(), String> {
-    let bad = || format!("`{s}` is not an opc.tcp endpoint (e.g. \"opc.tcp://192.168.1.30:4840/\")");
+pub fn check_endpoint(s: &str) -> Result<(), TextError> {
+    let bad = || TextError::Endpoint(s.to_string());
     let rest = s.strip_prefix("opc.tcp://").ok_or_else(bad)?;
     let authority = rest.split('/').next().unwrap_or("");
     let host_ok = if let Some((h, port)) = authority.rsplit_once(':') {

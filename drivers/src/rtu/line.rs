@@ -125,7 +125,9 @@ async fn run_line(cfg: LineConfig, mut jobs: mpsc::Receiver<Job>) {
                     quiet_from = Instant::now();
                 }
                 Err(m) => {
-                    let _ = job.reply.send(Exchange { result: Err(LineError::Port(m)), noise: Noise::default() });
+                    let _ = job
+                        .reply
+                        .send(Exchange { result: Err(LineError::Port(m.to_string())), noise: Noise::default() });
                     continue;
                 }
             }

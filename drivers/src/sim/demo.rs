@@ -94,7 +94,7 @@ pub fn wear_at(age_s: f64, life_s: f64) -> f64 {
 /// Parses a fault schedule: `none`, or comma-separated `NAME@START+LENGTH` with durations such
 /// as `90s`, `2m` (`sticking_valve@2m+100s,cavitation@8m+60s`). Names: `cavitation`,
 /// `sticking_valve`, `sensor_drift`.
-pub fn parse_schedule(text: &str) -> Result<Vec<Scheduled>, String> {
+pub fn parse_schedule(text: &str) -> Result<Vec<Scheduled>, ScheduleError> {
     let text = text.trim();
     if text == "none" || text.is_empty() {
         return Ok(Vec::new());
@@ -103,20 +103,42 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Scheduled>, String> {
         .map(|item| {
             let item = item.trim();
             let shown: String = item.chars().take(60).flat_map(char::escape_debug).collect();
-            let bad =
-                |why: &str| format!("fault `{shown}`: {why} (expected NAME@START+LENGTH, e.g. cavitation@8m+60s)");
-            let (name, times) = item.split_once('@').ok_or_else(|| bad("no `@`"))?;
-            let (at, len) = times.split_once('+').ok_or_else(|| bad("no `+`"))?;
-            let fault = DemoFault::parse(name.trim())
-                .ok_or_else(|| bad("unknown fault; known: cavitation, sticking_valve, sensor_drift"))?;
-            let at_s = parse_secs(at).ok_or_else(|| bad("bad start"))?;
-            let for_s = parse_secs(len).ok_or_else(|| bad("bad length"))?;
+            let bad = |why| ScheduleError { item: shown.clone(), why };
+            let (name, times) = item.split_once('@').ok_or_else(|| bad(ScheduleProblem::NoAt))?;
+            let (at, len) = times.split_once('+').ok_or_else(|| bad(ScheduleProblem::NoPlus))?;
+            let fault = DemoFault::parse(name.trim()).ok_or_else(|| bad(ScheduleProblem::UnknownFault))?;
+            let at_s = parse_secs(at).ok_or_else(|| bad(ScheduleProblem::BadStart))?;
+            let for_s = parse_secs(len).ok_or_else(|| bad(ScheduleProblem::BadLength))?;
             if for_s <= 0.0 {
-                return Err(bad("the length must be positive"));
+                return Err(bad(ScheduleProblem::NotPositive));
             }
             Ok(Scheduled { fault, at_s, for_s })
         })
         .collect()
+}
+
+/// One item of a fault schedule that does not read (shown escaped, at most 60 characters).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("fault `{item}`: {why} (expected NAME@START+LENGTH, e.g. cavitation@8m+60s)")]
+pub struct ScheduleError {
+    pub item: String,
+    pub why: ScheduleProblem,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleProblem {
+    #[error("no `@`")]
+    NoAt,
+    #[error("no `+`")]
+    NoPlus,
+    #[error("unknown fault; known: cavitation, sticking_valve, sensor_drift")]
+    UnknownFault,
+    #[error("bad start")]
+    BadStart,
+    #[error("bad length")]
+    BadLength,
+    #[error("the length must be positive")]
+    NotPositive,
 }
 
 /// Plain seconds (`480`, `0`) or a duration as humantime reads it (`90s`, `2m`, `1h 30m`).
@@ -306,10 +328,11 @@ mod tests {
         assert_eq!(s[0], Scheduled { fault: DemoFault::StickingValve, at_s: 120.0, for_s: 100.0 });
         assert_eq!(s[1], Scheduled { fault: DemoFault::Cavitation, at_s: 480.0, for_s: 60.0 });
         assert!(parse_schedule("none").expect("none").is_empty());
-        let e = parse_schedule("melt@1m+1m").expect_err("unknown");
+        let e = parse_schedule("melt@1m+1m").expect_err("unknown").to_string();
         assert!(e.contains("`melt@1m+1m`") && e.contains("unknown fault"), "{e}");
-        assert!(parse_schedule("cavitation@1m").expect_err("no length").contains("no `+`"));
-        assert!(parse_schedule("cavitation@x+1m").expect_err("bad start").contains("bad start"));
+        assert_eq!(parse_schedule("cavitation@1m").expect_err("no length").why, ScheduleProblem::NoPlus);
+        let e = parse_schedule("cavitation@x+1m").expect_err("bad start").to_string();
+        assert!(e.contains("fault `cavitation@x+1m`: bad start (expected NAME@START+LENGTH"), "{e}");
         assert_eq!((parse_secs("0"), parse_secs("1h 30m"), parse_secs("-5")), (Some(0.0), Some(5400.0), None));
     }
 

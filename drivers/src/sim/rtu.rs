@@ -37,7 +37,12 @@ impl Service for RtuService {
 
 /// Serve `units` pump skids (unit ids 1..=units) on the serial port `serial`. Must be
 /// called inside a tokio runtime.
-pub fn serve_rtu(serial: &SerialSettings, units: u8, seed: u64, wear_rate: f64) -> Result<SimHandle, String> {
+pub fn serve_rtu(
+    serial: &SerialSettings,
+    units: u8,
+    seed: u64,
+    wear_rate: f64,
+) -> Result<SimHandle, crate::serial::OpenError> {
     let port = serial.open()?;
     let (shared, physics) = start_plant(units, seed, wear_rate, None);
     let service = RtuService { inner: SimService { shared: shared.clone() }, units: units.max(1) };
