@@ -448,7 +448,7 @@ impl Driver for OpcUa {
         };
         let variant = match ty.encode(value) {
             Ok(v) => v,
-            Err(message) => return WriteOutcome::Invalid { message },
+            Err(e) => return WriteOutcome::Invalid { message: e.to_string() },
         };
         // What the node will hold: a Float rounds to f32, which must not count as a mismatch.
         let held = variant_to_f64(&variant).unwrap_or(value);

@@ -103,7 +103,7 @@ impl Link {
                 if !offered {
                     return Err(connect_err(cfg, "the server's endpoint does not accept user names".into()));
                 }
-                let pw = password.read().map_err(|m| connect_err(cfg, m))?;
+                let pw = password.read().map_err(|e| connect_err(cfg, e.to_string()))?;
                 IdentityToken::new_user_name(name.clone(), pw)
             }
         };

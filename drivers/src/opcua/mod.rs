@@ -79,11 +79,11 @@ pub enum PasswordSource {
 
 impl PasswordSource {
     /// Read the password now. The error never contains the password.
-    pub fn read(&self) -> Result<String, String> {
+    pub fn read(&self) -> Result<String, PasswordError> {
         match self {
             PasswordSource::File(p) => {
-                let mut s = std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read password file {}: {e}", p.display()))?;
+                let mut s =
+                    std::fs::read_to_string(p).map_err(|source| PasswordError::File { path: p.clone(), source })?;
                 if s.ends_with('\n') {
                     s.pop();
                     if s.ends_with('\r') {
@@ -92,11 +92,18 @@ impl PasswordSource {
                 }
                 Ok(s)
             }
-            PasswordSource::Env(v) => {
-                std::env::var(v).map_err(|_| format!("environment variable {v} (the password) is not set"))
-            }
+            PasswordSource::Env(v) => std::env::var(v).map_err(|_| PasswordError::Env(v.clone())),
         }
     }
+}
+
+/// A password that cannot be read; never contains the password.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("cannot read password file {path}: {source}", path = path.display())]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("environment variable {0} (the password) is not set")]
+    Env(String),
 }
 
 /// Who the session runs as.
@@ -184,8 +191,8 @@ mod tests {
         let _ = std::fs::create_dir_all(&dir);
         let p = dir.join("pw");
         std::fs::write(&p, "s3cret\n").unwrap_or_default();
-        assert_eq!(PasswordSource::File(p.clone()).read(), Ok("s3cret".to_string()));
-        let missing = PasswordSource::File(dir.join("none")).read().unwrap_err();
+        assert_eq!(PasswordSource::File(p.clone()).read().ok().as_deref(), Some("s3cret"));
+        let missing = PasswordSource::File(dir.join("none")).read().unwrap_err().to_string();
         assert!(missing.contains("cannot read password file"), "{missing}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -100,15 +100,15 @@ impl NumType {
 
     /// Encode an engineering value as a variant of exactly this type. Integers must be
     /// whole and in range; booleans are 0 or 1; a Float must fit an `f32`.
-    pub fn encode(self, v: f64) -> Result<Variant, String> {
+    pub fn encode(self, v: f64) -> Result<Variant, EncodeError> {
         if !v.is_finite() {
-            return Err(format!("{v} is not a finite number"));
+            return Err(EncodeError::NotFinite(v));
         }
-        let whole = |lo: f64, hi: f64| -> Result<f64, String> {
+        let whole = |lo: f64, hi: f64| -> Result<f64, EncodeError> {
             if v.fract() != 0.0 {
-                Err(format!("{v} is not a whole number, and the node holds {}", self.name()))
+                Err(EncodeError::NotWhole { v, ty: self })
             } else if v < lo || v > hi {
-                Err(format!("{v} is outside the range of {} ({lo}..={hi})", self.name()))
+                Err(EncodeError::OutOfRange { v, ty: self, lo, hi })
             } else {
                 Ok(v)
             }
@@ -117,7 +117,7 @@ impl NumType {
             NumType::Boolean => match v {
                 0.0 => Variant::Boolean(false),
                 1.0 => Variant::Boolean(true),
-                _ => return Err(format!("{v} is not a Boolean (write 0 or 1)")),
+                _ => return Err(EncodeError::NotBoolean(v)),
             },
             NumType::SByte => Variant::SByte(whole(-128.0, 127.0)? as i8),
             NumType::Byte => Variant::Byte(whole(0.0, 255.0)? as u8),
@@ -130,13 +130,28 @@ impl NumType {
             NumType::UInt64 => Variant::UInt64(whole(0.0, 9007199254740992.0)? as u64),
             NumType::Float => {
                 if v.abs() > f64::from(f32::MAX) {
-                    return Err(format!("{v} does not fit a Float"));
+                    return Err(EncodeError::TooBigForFloat(v));
                 }
                 Variant::Float(v as f32)
             }
             NumType::Double => Variant::Double(v),
         })
     }
+}
+
+/// An engineering value the node's data type cannot hold.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("{0} is not a finite number")]
+    NotFinite(f64),
+    #[error("{v} is not a whole number, and the node holds {ty}")]
+    NotWhole { v: f64, ty: NumType },
+    #[error("{v} is outside the range of {ty} ({lo}..={hi})")]
+    OutOfRange { v: f64, ty: NumType, lo: f64, hi: f64 },
+    #[error("{0} is not a Boolean (write 0 or 1)")]
+    NotBoolean(f64),
+    #[error("{0} does not fit a Float")]
+    TooBigForFloat(f64),
 }
 
 impl fmt::Display for NumType {
