@@ -72,22 +72,7 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
         };
         let on_delay = delay(&a.on_delay, p("on_delay"), err);
         let off_delay = delay(&a.off_delay, p("off_delay"), err);
-        let window = match (&a.window, &kind) {
-            (None, _) => Duration::from_secs(10),
-            (Some(w), Some(AlarmKind::RateOfChange)) => match delay(&a.window, p("window"), err) {
-                d if d.is_zero() => {
-                    if parse_duration(w.get_ref()).is_ok() {
-                        err(w.span(), p("window"), "must be greater than zero".into());
-                    }
-                    Duration::from_secs(10)
-                }
-                d => d,
-            },
-            (Some(w), _) => {
-                err(w.span(), p("window"), "`window` applies only to `rate` alarms".into());
-                Duration::from_secs(10)
-            }
-        };
+        let window = window(a, kind.as_ref(), p("window"), err);
         if let Some(m) = &a.message
             && m.get_ref().chars().any(char::is_control)
         {
@@ -116,6 +101,31 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
         });
     }
     defs
+}
+
+/// The window of a `rate` alarm (default 10 s, greater than zero); other kinds take none.
+fn window(
+    a: &RawAlarm,
+    kind: Option<&AlarmKind>,
+    path: String,
+    err: &mut dyn FnMut(Range<usize>, String, String),
+) -> Duration {
+    match (&a.window, kind) {
+        (None, _) => Duration::from_secs(10),
+        (Some(w), Some(AlarmKind::RateOfChange)) => match delay(&a.window, path.clone(), err) {
+            d if d.is_zero() => {
+                if parse_duration(w.get_ref()).is_ok() {
+                    err(w.span(), path, "must be greater than zero".into());
+                }
+                Duration::from_secs(10)
+            }
+            d => d,
+        },
+        (Some(w), _) => {
+            err(w.span(), path, "`window` applies only to `rate` alarms".into());
+            Duration::from_secs(10)
+        }
+    }
 }
 
 /// An on/off delay or window: a duration, zero allowed.

@@ -132,23 +132,9 @@ pub(super) fn build(
                 );
             }
         }
-        let mut duration = |v: &Option<Spanned<String>>, field: &str, default: u64| -> Duration {
-            let Some(v) = v else { return Duration::from_secs(default) };
-            match parse_duration(v.get_ref()) {
-                Ok(d) if !d.is_zero() => d,
-                Ok(_) => {
-                    err(v.span(), p(field), "must be greater than zero".into());
-                    Duration::from_secs(default)
-                }
-                Err(m) => {
-                    err(v.span(), p(field), m);
-                    Duration::from_secs(default)
-                }
-            }
-        };
-        let horizon = duration(&l.horizon, "horizon", 60);
-        let window = duration(&l.window, "window", 7200);
-        let max_dead_time = duration(&l.max_dead_time, "max_dead_time", 10);
+        let horizon = positive(&l.horizon, p("horizon"), 60, err);
+        let window = positive(&l.window, p("window"), 7200, err);
+        let max_dead_time = positive(&l.max_dead_time, p("max_dead_time"), 10, err);
         if horizon > window
             && let Some(h) = &l.horizon
         {
@@ -168,6 +154,28 @@ pub(super) fn build(
         }
     }
     out
+}
+
+/// A duration greater than zero; `default` seconds when absent or refused.
+fn positive(
+    v: &Option<Spanned<String>>,
+    path: String,
+    default: u64,
+    err: &mut dyn FnMut(Range<usize>, String, String),
+) -> Duration {
+    let fallback = Duration::from_secs(default);
+    let Some(v) = v else { return fallback };
+    match parse_duration(v.get_ref()) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => {
+            err(v.span(), path, "must be greater than zero".into());
+            fallback
+        }
+        Err(m) => {
+            err(v.span(), path, m);
+            fallback
+        }
+    }
 }
 
 #[cfg(test)]
