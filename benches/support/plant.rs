@@ -2,6 +2,7 @@
 
 use mimic::historian::{Sample, TagId};
 
+#[allow(dead_code)] // not every bench uses it
 pub const DAY_MS: i64 = 86_400_000;
 pub const T0: i64 = 1_760_000_000_000;
 

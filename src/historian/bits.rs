@@ -1,7 +1,11 @@
 //! Bit-level primitives of the chunk codec: zigzag, LEB128 varints, and an
 //! MSB-first bit writer with two readers (general and fast unaligned).
 
-use super::codec::CodecError;
+/// Why bytes (a chunk, a block, a journal row) could not be decoded. Defined here, at
+/// the bottom of the codec, so the readers below need nothing from above them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(pub &'static str);
 
 #[inline]
 pub(super) fn zigzag(v: i64) -> u64 {

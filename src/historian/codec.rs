@@ -24,11 +24,8 @@
 //! so they stay right even for a chunk whose samples are not sorted.
 
 use super::Sample;
+pub use super::bits::CodecError;
 use super::bits::{BitReader, BitWriter, Reader, Unpacker, put_var, unzigzag, zigzag};
-
-/// Why a chunk could not be decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CodecError(pub &'static str);
 
 const VERSION: u8 = 1;
 const MODE_XOR: u8 = 0xFF;

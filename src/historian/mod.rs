@@ -55,15 +55,20 @@
 //! Good samples, bad count) so `downsample` decodes only chunks straddling a
 //! column boundary and uses the summary of the others: exact and fast.
 //!
-//! In memory we keep per tag only the pending block keys (in append order) and
-//! the max span, rebuilt on `open` from the small `blocks` and `spans` tables.
+//! In memory we keep per tag only the pending block keys (in append order), the max
+//! span, and the open samples (journal rows not yet flushed) encoded at about two bytes
+//! a sample (see `open`), rebuilt on `open` from the small `blocks`, `spans` and
+//! `journal` tables.
 
 mod bits;
 mod codec;
 #[cfg(test)]
 mod codec_tests;
 mod import;
+#[cfg(test)]
+mod live_tests;
 mod newest;
+mod open;
 mod order;
 mod query;
 mod tables;
@@ -112,7 +117,8 @@ pub struct HistorianOptions {
     pub flush_appends: usize,
     /// ... or as soon as this many samples are open (default 131,072: about 3 MB).
     pub flush_samples: usize,
-    /// Every this many flushes (default 16), each tag's pending blocks are merged.
+    /// Every this many flushes (default 16), each tag's pending blocks are merged (one
+    /// slice of the tags at each flush).
     pub merge_every: u32,
 }
 
@@ -200,7 +206,7 @@ struct TagState {
     pending: Vec<ChunkKey>,
     pending_samples: u64,
     /// Samples committed in journal rows, not yet flushed into a block.
-    open: Vec<Sample>,
+    open: open::OpenRun,
     /// Length of the tag's last sealed chunk: the first length tried for the next
     /// one (saves encoding a full target's worth only to cut it by size).
     chunk_len: usize,
@@ -405,7 +411,7 @@ impl Historian {
         })?;
         for s in self.open_of(tag) {
             if s.ts_ms >= from_ms && s.ts_ms < to_ms {
-                out.push(*s);
+                out.push(s);
             }
         }
         if !out.is_sorted_by_key(|s| s.ts_ms) {
@@ -493,8 +499,8 @@ impl Historian {
     }
 
     /// The samples of `tag` committed in journal rows and not yet in a block.
-    fn open_of(&self, tag: TagId) -> &[Sample] {
-        self.tags.get(&tag).map_or(&[][..], |st| &st.open[..])
+    fn open_of(&self, tag: TagId) -> impl Iterator<Item = Sample> + '_ {
+        self.tags.get(&tag).into_iter().flat_map(move |st| st.open.iter(tag))
     }
 
     /// Totals over all tags (reads every key: O(chunks)).

@@ -20,8 +20,7 @@ impl Historian {
         for &tag in tags {
             let st = self.tags.get(&tag);
             let span = st.map_or(0, |s| s.max_span);
-            let mut newest =
-                st.and_then(|s| s.pending.iter().map(|k| k.max_ts).chain(s.open.iter().map(|o| o.ts_ms)).max());
+            let mut newest = st.and_then(|s| s.pending.iter().map(|k| k.max_ts).chain(s.open.max_ts()).max());
             let end = match tag.checked_add(1) {
                 Some(next) => ChunkKey::lower(next, i64::MIN),
                 None => (tag, i64::MAX, i64::MAX, u32::MAX, u64::MAX),

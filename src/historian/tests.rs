@@ -513,7 +513,9 @@ fn slow_tags_go_through_the_journal_and_pending_blocks_stay_bounded() {
             check_query(&h, &model, 5, i64::MIN, i64::MAX);
         }
     }
-    assert!(most <= 4 + 1, "pending blocks per tag grew to {most}");
+    // One block per flush, merged once every 4 flushes (a reopen restarts the schedule of
+    // the merge slices: a tag may wait one round more).
+    assert!(most <= 2 * 4, "pending blocks per tag grew to {most}");
     let st = h.stats().unwrap();
     assert_eq!(st.samples, model.len() as u64);
     assert!(st.open_samples > 0 && st.pending_blocks > 0, "{st:?}");

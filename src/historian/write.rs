@@ -13,12 +13,16 @@
 //! journal). Opening the store replays the journal into memory, so a crash loses only the
 //! batch being committed.
 //!
-//! Every `merge_every` flushes, a **merge round** merges each tag's pending blocks into
-//! one, all tags in the same commit and in tag order: the blocks of one flush lie side by
-//! side, so the round empties whole leaves instead of touching a page per block. A tag
-//! whose pending samples reach its compaction threshold is **compacted**: its blocks are
-//! merged, sorted and cut into chunks of up to `chunk_target` samples (and at most
-//! [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
+//! Each flush also runs a **merge round** over one slice of the tag ids (a contiguous
+//! `1 / merge_every` of them, the next slice at the next flush): each tag of the slice has
+//! its pending blocks merged, sorted and cut into chunks of up to `chunk_target` samples
+//! (and at most [`MAX_CHUNK_BYTES`]; from the tag's last sealed chunk on, as soon as its
+//! samples fill one), a remainder staying one pending block. The blocks of one flush lie
+//! side by side in tag order, so a slice empties whole runs of leaves instead of touching
+//! a page per block; and since redb keeps the freed pages until the commit, merging every
+//! tag in one commit needed room for two copies of the blocks table (the file doubled for
+//! it, and redb never gives that back). A tag whose pending samples reach its compaction
+//! threshold is compacted at once.
 
 use redb::ReadableTable;
 
@@ -69,7 +73,10 @@ impl Historian {
             || self.open_samples.saturating_add(sorted.len()) >= self.flush_samples
             || sorted.len() >= DENSE_PER_TAG * tags_in_batch;
         for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
-            self.tags.entry(group[0].tag).or_default().open.extend_from_slice(group);
+            let open = &mut self.tags.entry(group[0].tag).or_default().open;
+            for s in group {
+                open.push(s);
+            }
         }
         self.open_samples += sorted.len();
         let txn = self.db.begin_write()?;
@@ -92,12 +99,19 @@ impl Historian {
     pub(super) fn flush(&mut self, txn: &redb::WriteTransaction) -> Result<()> {
         let target = self.chunk_target;
         self.flushes += 1;
-        let merge_round = self.flushes.is_multiple_of(self.merge_every);
+        // This flush's merge round: one contiguous slice of the tag ids, the next slice at
+        // the next flush, so every tag is merged once every `merge_every` flushes and no
+        // commit rewrites all pending blocks at once (the file must hold the old and the new
+        // copy until the commit: a round of every tag at once doubled it).
+        let slices = self.merge_every;
+        let slice = self.flushes % slices;
+        let span = self.tags.keys().map(|&t| u64::from(t) + 1).max().unwrap_or(1);
+        let merge_due = |tag: TagId| u64::from(tag) * slices / span == slice;
         let max_pending = 2 * self.merge_every as usize + 8;
         let mut ids: Vec<TagId> = self
             .tags
             .iter()
-            .filter(|(_, st)| !st.open.is_empty() || (merge_round && st.pending.len() > 1))
+            .filter(|&(&id, st)| !st.open.is_empty() || (st.pending.len() > 1 && merge_due(id)))
             .map(|(&id, _)| id)
             .collect();
         ids.sort_unstable();
@@ -113,7 +127,7 @@ impl Historian {
                 let Some(st) = self.tags.get_mut(&tag) else { continue };
                 let old_span = st.max_span;
                 samples.clear();
-                samples.extend_from_slice(&st.open);
+                st.open.extend_into(tag, &mut samples);
                 st.open.clear();
                 if !samples.is_sorted_by_key(|s| s.ts_ms) {
                     samples.sort_by_key(|s| s.ts_ms);
@@ -134,7 +148,7 @@ impl Historian {
                     st.max_span = st.max_span.max(key.span());
                 }
                 if st.pending_samples >= compaction_threshold(tag, target)
-                    || (merge_round && st.pending.len() > 1)
+                    || (st.pending.len() > 1 && merge_due(tag))
                     || st.pending.len() >= max_pending
                 {
                     compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
@@ -212,7 +226,7 @@ pub(super) fn replay_journal(
         decode_journal_row(v.value(), &mut samples)
             .map_err(|e| HistorianError::CorruptJournal { row: k.value(), reason: e.0 })?;
         for s in &samples {
-            tags.entry(s.tag).or_default().open.push(*s);
+            tags.entry(s.tag).or_default().open.push(s);
         }
         keys.push(k.value());
     }
@@ -264,9 +278,10 @@ fn compact(
     d: &mut Decoded,
 ) -> Result<()> {
     d.clear();
-    // The key list keeps its allocation (see `flush`).
-    let mut keys = std::mem::take(&mut st.pending);
-    for key in keys.drain(..) {
+    // The key list is freed: it grows again one key per flush (see `flush`), and with the
+    // merges spread over the flushes, tags hold lists of every length, not all the longest.
+    let keys = std::mem::take(&mut st.pending);
+    for key in keys {
         if let Some(v) = blocks.remove(key.block_tuple())? {
             let before = d.len();
             decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
@@ -275,7 +290,6 @@ fn compact(
             }
         }
     }
-    st.pending = keys;
     st.pending_samples = 0;
     let mut samples: Vec<Sample> =
         (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
@@ -283,8 +297,18 @@ fn compact(
         samples.sort_by_key(|s| s.ts_ms);
     }
     let mut rest = &samples[..];
-    // Once a chunk was cut by size, seal every piece that fills a chunk too.
-    let mut need = target;
+    // Once a chunk was cut by size, seal every piece that fills a chunk too (from the
+    // tag's last sealed length on: a merge round seals what fills a chunk, and pending
+    // blocks stay about a chunk long instead of growing to the compaction threshold).
+    let mut need = if st.chunk_len > 0 { st.chunk_len.min(target) } else { target };
+    if st.chunk_len == 0 && rest.len() < need && rest.len() > 64 {
+        // No chunk sealed yet (a new tag, or since the store opened): seal one as soon as
+        // the samples overflow a chunk's bytes.
+        encode(rest, buf);
+        if buf.len() > MAX_CHUNK_BYTES {
+            need = rest.len();
+        }
+    }
     while rest.len() >= need {
         let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], buf);
         st.chunk_len = n;
