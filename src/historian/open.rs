@@ -37,12 +37,6 @@ impl OpenRun {
         self.len == 0
     }
 
-    /// Heap bytes held.
-    #[cfg(test)]
-    pub(super) fn capacity(&self) -> usize {
-        self.bytes.capacity()
-    }
-
     /// Forgets every sample and frees the buffer (a flush has written them).
     pub(super) fn clear(&mut self) {
         *self = OpenRun::default();
