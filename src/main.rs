@@ -21,8 +21,43 @@ fn main() -> ExitCode {
     match mimic::cli::run(cli, started) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("mimic: {e:#}");
+            eprintln!("mimic: {}", report(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once: a message that already quotes
+/// its cause (`{path}: {source}`) is not followed by the cause again.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("asset P-101: {source}")]
+    struct Fit {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_quoted_is_not_said_twice() {
+        let inner = std::io::Error::other("at least 265 are needed");
+        let e = anyhow::Error::new(Fit { source: inner }).context("training");
+        assert_eq!(super::report(&e), "training: asset P-101: at least 265 are needed");
+        let plain = anyhow::anyhow!("bad").context("reading site.toml");
+        assert_eq!(super::report(&plain), "reading site.toml: bad");
     }
 }

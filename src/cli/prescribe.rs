@@ -305,7 +305,11 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
         let show = |name: String, r: &crate::models::prescribe::shadow::AlarmReplay| {
             println!("  {name}: {} activation(s), active {:.0} s", r.activations.len(), r.active_ms as f64 / 1000.0);
         };
-        show(format!("{kind:?} at {:?} (now)", def.limit), &now);
+        let today = match def.limit {
+            Some(l) => format!("{kind:?} at {l} (now)"),
+            None => format!("{kind:?} (now)"),
+        };
+        show(today, &now);
         show(format!("{kind:?} at {limit} (proposed)"), &prop);
         return Ok(());
     }
