@@ -89,6 +89,8 @@ pub struct Site {
     pub mqtt: Option<MqttConfig>,
     /// The `[[loop]]`s the twin may advise on, in file order.
     pub loops: Vec<ControlLoop>,
+    /// Tag name → index in `tags`: a name lookup costs O(1) at 100k tags.
+    tag_ix: std::collections::HashMap<String, usize>,
 }
 
 /// An asset with its place in the ISA-95 hierarchy.
@@ -218,7 +220,16 @@ impl Site {
     }
 
     pub fn tag_index(&self, name: &str) -> Option<usize> {
-        self.tags.iter().position(|t| t.name == name)
+        self.tag_ix.get(name).copied()
+    }
+
+    /// The name index of these tags (the first of a repeated name wins, as a scan would).
+    fn index_tags(tags: &[Tag]) -> std::collections::HashMap<String, usize> {
+        let mut ix = std::collections::HashMap::with_capacity(tags.len());
+        for (i, t) in tags.iter().enumerate() {
+            ix.entry(t.name.clone()).or_insert(i);
+        }
+        ix
     }
 }
 

@@ -53,6 +53,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     let loops = super::loops::build(&raw.loops, &tags, &names, &mut |span, path, message| cx.err(span, path, message));
 
     Site {
+        tag_ix: Site::index_tags(&tags),
         path: cx.file.clone(),
         name: raw.site.name.into_inner(),
         data_dir,
