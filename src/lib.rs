@@ -22,5 +22,7 @@ pub mod ipc;
 pub mod lifecycle;
 pub mod models;
 pub mod north;
+pub mod text;
+pub mod time;
 pub mod tui;
 pub mod users;

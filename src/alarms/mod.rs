@@ -29,8 +29,8 @@ mod engine;
 mod metrics;
 
 use std::fmt;
-use std::time::Duration;
 
+pub use crate::config::alarm_def::{AlarmDef, AlarmKind, Priority};
 pub use engine::AlarmEngine;
 pub use metrics::{BURST_WINDOW_MS, CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, STALE_AFTER_MS};
 
@@ -42,91 +42,6 @@ pub struct AlarmId(pub usize);
 impl fmt::Display for AlarmId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "A{}", self.0)
-    }
-}
-
-/// What an alarm watches.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum AlarmKind {
-    HiHi,
-    Hi,
-    Lo,
-    LoLo,
-    /// Absolute change per second over a window.
-    RateOfChange,
-    /// The tag's quality is Bad.
-    BadQuality,
-    /// Raised and cleared by a model, e.g. `"anomaly"`, `"low remaining life"`.
-    Model {
-        source: String,
-    },
-}
-
-impl AlarmKind {
-    /// Site-file spelling (`hihi`, `hi`, `lo`, `lolo`, `rate`, `bad_quality`).
-    pub fn from_name(s: &str) -> Option<AlarmKind> {
-        Some(match s {
-            "hihi" => AlarmKind::HiHi,
-            "hi" => AlarmKind::Hi,
-            "lo" => AlarmKind::Lo,
-            "lolo" => AlarmKind::LoLo,
-            "rate" => AlarmKind::RateOfChange,
-            "bad_quality" => AlarmKind::BadQuality,
-            _ => return None,
-        })
-    }
-
-    /// Does this kind compare a value with a `limit`?
-    pub fn has_limit(&self) -> bool {
-        matches!(self, AlarmKind::HiHi | AlarmKind::Hi | AlarmKind::Lo | AlarmKind::LoLo | AlarmKind::RateOfChange)
-    }
-}
-
-impl fmt::Display for AlarmKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AlarmKind::HiHi => f.write_str("HIHI"),
-            AlarmKind::Hi => f.write_str("HI"),
-            AlarmKind::Lo => f.write_str("LO"),
-            AlarmKind::LoLo => f.write_str("LOLO"),
-            AlarmKind::RateOfChange => f.write_str("RATE"),
-            AlarmKind::BadQuality => f.write_str("BAD QUALITY"),
-            AlarmKind::Model { source } => write!(f, "MODEL {source}"),
-        }
-    }
-}
-
-/// Alarm priority, lowest first (so `Critical > Low`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Priority {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Priority {
-    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical];
-
-    pub fn from_name(s: &str) -> Option<Priority> {
-        Some(match s {
-            "low" => Priority::Low,
-            "medium" => Priority::Medium,
-            "high" => Priority::High,
-            "critical" => Priority::Critical,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Priority::Low => "low",
-            Priority::Medium => "medium",
-            Priority::High => "high",
-            Priority::Critical => "critical",
-        })
     }
 }
 
@@ -200,48 +115,6 @@ pub struct AlarmEvent {
     pub user: Option<String>,
     /// Free text: the alarm message, a shelve reason, …
     pub note: String,
-}
-
-/// One configured alarm on a tag (model alarms are not configured; they are raised).
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlarmDef {
-    /// Index of the tag in the site.
-    pub tag: usize,
-    pub tag_name: String,
-    /// The tag's asset and that asset's area (the operator position), when it has one.
-    pub asset: Option<String>,
-    pub area: Option<String>,
-    /// Not `Model`.
-    pub kind: AlarmKind,
-    pub priority: Priority,
-    /// For limit kinds the limit in engineering units; for rate, units per second.
-    pub limit: Option<f64>,
-    pub deadband: f64,
-    pub on_delay: Duration,
-    pub off_delay: Duration,
-    /// Rate alarms: the window the change is measured over.
-    pub window: Duration,
-    pub message: Option<String>,
-}
-
-impl AlarmDef {
-    /// A definition with no deadband, no delays and a 10 s window.
-    pub fn new(tag: usize, tag_name: &str, kind: AlarmKind, priority: Priority, limit: Option<f64>) -> AlarmDef {
-        AlarmDef {
-            tag,
-            tag_name: tag_name.to_string(),
-            asset: None,
-            area: None,
-            kind,
-            priority,
-            limit,
-            deadband: 0.0,
-            on_delay: Duration::ZERO,
-            off_delay: Duration::ZERO,
-            window: Duration::from_secs(10),
-            message: None,
-        }
-    }
 }
 
 /// Where a tag sits, so that model alarms raised on it know their asset and area.

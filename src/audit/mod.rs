@@ -456,7 +456,7 @@ pub fn export_checkpoints(db: &Database, path: &Path) -> Result<u64> {
     let mut out = serde_json::to_vec(&ExportHeader {
         format: EXPORT_FORMAT.into(),
         version: 1,
-        exported_ms: mimic_drivers::now_ms(),
+        exported_ms: crate::time::now_ms(),
     })
     .map_err(std::io::Error::other)?;
     out.push(b'\n');

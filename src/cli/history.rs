@@ -18,21 +18,10 @@ pub enum Format {
 
 /// `1h` / `30m` / `7d` ago, or an RFC 3339 timestamp, as ms since the epoch.
 pub fn parse_time(s: &str, now_ms: i64) -> anyhow::Result<i64> {
-    if let Ok(d) = crate::config::parse_duration(s) {
-        return Ok(now_ms - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
-    }
-    let ts: jiff::Timestamp = s.parse().map_err(|e| {
-        anyhow!("`{s}` is neither a duration ago (1h, 30m, 7d) nor a timestamp like 2026-11-26T08:00:00Z ({e})")
-    })?;
-    Ok(ts.as_millisecond())
+    crate::time::parse_ago(s, now_ms).map_err(|e| anyhow!(e))
 }
 
-pub fn format_ts(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        Err(_) => ms.to_string(),
-    }
-}
+pub use crate::time::format_ts;
 
 pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Format) -> anyhow::Result<()> {
     let now = mimic_drivers::now_ms();

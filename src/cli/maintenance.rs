@@ -15,7 +15,8 @@ use clap::Subcommand;
 
 use crate::historian::{Historian, HistorianOptions};
 use crate::ipc::{Act, Reply, Request};
-use crate::lifecycle::{self, Report, learn};
+use crate::lifecycle::{self, Report};
+use crate::models::prescribe::learn;
 
 #[derive(Debug, clap::Args)]
 pub struct Where {
@@ -179,13 +180,13 @@ pub fn render(r: &Report, now_ms: i64) -> String {
         match l.commissioned_ms() {
             Some(c) => out.push_str(&format!(
                 "  commissioned {} ({} in service)\n",
-                crate::cli::format_ts(c),
+                crate::time::format_ts(c),
                 age(now_ms.saturating_sub(c))
             )),
             None => out.push_str("  commissioning date not recorded\n"),
         }
         if let Some(at) = l.rebase_at() {
-            out.push_str(&format!("  present life since {}\n", crate::cli::format_ts(at)));
+            out.push_str(&format!("  present life since {}\n", crate::time::format_ts(at)));
         }
         for e in l.events.iter().filter(|e| e.kind != lifecycle::EventKind::Commissioned) {
             out.push_str(&format!("  event {}\n", e.line()));
@@ -195,7 +196,7 @@ pub fn render(r: &Report, now_ms: i64) -> String {
                 "  model {} v{} trained {} by {}: {} ({})\n",
                 m.kind,
                 m.version,
-                crate::cli::format_ts(m.trained_ms),
+                crate::time::format_ts(m.trained_ms),
                 m.by,
                 m.accuracy_text(),
                 m.note
@@ -214,7 +215,7 @@ pub fn render(r: &Report, now_ms: i64) -> String {
             out.push_str(&format!(
                 "  request {} at {}: {m} {:.3} -> {:.3}, {c} predicted {:.3}, observed {:.3} (error {:+.3}){gains}\n",
                 e.request,
-                crate::cli::format_ts(e.ts_ms),
+                crate::time::format_ts(e.ts_ms),
                 e.u_from,
                 e.u_to,
                 e.y_predicted,

@@ -348,11 +348,11 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
 }
 
 /// The model corrected by what approved changes of this pair showed (see
-/// [`crate::lifecycle::learn`]).
+/// [`crate::models::prescribe::learn`]).
 fn learnt(l: &Loaded, tag: &str, kpi: &str, f: Fit) -> anyhow::Result<Fit> {
     let report = super::maintenance::report(&l.dir, None, &[]).context("reading the learnt prediction errors")?;
     let errs: Vec<_> = report.errors.into_iter().filter(|e| e.manipulated == tag && e.controlled == kpi).collect();
-    let c = crate::lifecycle::learn::correct_gain(f.model.gain(), &errs);
+    let c = crate::models::prescribe::learn::correct_gain(f.model.gain(), &errs);
     if c.used == 0 {
         return Ok(f);
     }
@@ -363,7 +363,7 @@ fn learnt(l: &Loaded, tag: &str, kpi: &str, f: Fit) -> anyhow::Result<Fit> {
         c.gain,
         c.factor()
     );
-    Ok(crate::lifecycle::learn::apply(&f, &c))
+    Ok(crate::models::prescribe::learn::apply(&f, &c))
 }
 
 pub fn recommend_cmd(a: RecommendArgs) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 
 use crate::ipc::{Act, ModelKind};
-use crate::lifecycle::{EventKind, ModelVersion};
+use crate::lifecycle::EventKind;
 use crate::models::rul::asset::{AssetRul, rul_path};
 use crate::models::rul::lives::{self, Span};
 use crate::models::rul::{RulModel, RunToFailure, TrainOptions};
@@ -159,7 +159,7 @@ pub fn train(a: &StoreArgs, output: Option<&Path>, opts: &TrainOptions) -> anyho
         return Ok(ExitCode::SUCCESS);
     }
     let me = crate::account::me();
-    let version = ModelVersion::trained_rul(&me, &stored, mimic_drivers::now_ms());
+    let version = crate::models::rul::asset::trained_version(&me, &stored, mimic_drivers::now_ms());
     let detail = format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note);
     let tell = Act::ModelTrained { asset: asset.clone(), kind: ModelKind::Rul };
     println!("{}", super::record::record_version(&dir, &version, &detail, tell)?);

@@ -94,7 +94,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         trained.model.threshold
     );
     let me = crate::account::me();
-    let version = crate::lifecycle::ModelVersion::trained_anomaly(&me, &trained, now);
+    let version = crate::models::anomaly::asset::trained_version(&me, &trained, now);
     let tell = crate::ipc::Act::ModelTrained { asset: asset.clone(), kind: crate::ipc::ModelKind::Anomaly };
     println!("{}", super::record::record_version(&dir, &version, &detail, tell)?);
     Ok(())

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde_spanned::Spanned;
 
+use super::alarm_def::{AlarmDef, AlarmKind, Priority};
 use super::parse_duration;
 use super::raw::{RawAlarm, RawSite};
-use crate::alarms::{AlarmDef, AlarmKind, Priority};
 
 const KINDS: &str = "hihi, hi, lo, lolo, rate, bad_quality";
 
@@ -198,8 +198,8 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use crate::alarms::{AlarmKind, Priority};
     use crate::config::Site;
+    use crate::config::alarm_def::{AlarmKind, Priority};
 
     /// 21 lines; the first `[[alarm]]` appended is on line 22.
     const BASE: &str = r#"[site]

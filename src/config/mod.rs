@@ -10,6 +10,7 @@
 //! internally consistent: names are unique, references resolve, register spans do not
 //! overlap, ranges are ordered, periods are positive.
 
+pub mod alarm_def;
 mod alarms;
 mod ctx;
 mod loops;
@@ -84,7 +85,7 @@ pub struct Site {
     pub devices: Vec<Device>,
     pub tags: Vec<Tag>,
     /// The `[[alarm]]`s, in file order.
-    pub alarms: Vec<crate::alarms::AlarmDef>,
+    pub alarms: Vec<alarm_def::AlarmDef>,
     /// The optional `[mqtt]` section (Sparkplug B edge node).
     pub mqtt: Option<MqttConfig>,
     /// The `[[loop]]`s the twin may advise on, in file order.
@@ -233,11 +234,7 @@ impl Site {
     }
 }
 
-/// Parse a duration like `500ms`, `1s`, `2m`, `400d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
-}
+pub use crate::time::parse_duration;
 
 #[cfg(test)]
 mod asset_life_tests {

@@ -1,4 +1,4 @@
-//! The optional `[mqtt]` section: mimic as a Sparkplug B edge node (see `crate::mqtt`).
+//! The optional `[mqtt]` section: mimic as a Sparkplug B edge node (see `crate::north::sparkplug`).
 //!
 //! Checks: `broker` is `host:port`; the Sparkplug ids (group, edge node, primary host,
 //! and every device name, which becomes a device id) are non-empty and free of the

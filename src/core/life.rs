@@ -2,7 +2,7 @@
 //! arrives in the call, and what must be stored comes back as [`Effect::Life`].
 //!
 //! Re-basing after maintenance (a replaced part or a recalibrated sensor): the asset's
-//! present life starts at the event ([`crate::lifecycle::live::LiveLife::rebase_at`], for
+//! present life starts at the event ([`crate::core::asset_life::LiveLife::rebase_at`], for
 //! remaining-life estimates), and its healthy baseline is learnt again — the anomaly model
 //! is set aside (not scored, its alarm cleared) while the plant settles
 //! (`rebase_settle`), then refitted with the same signals and settings on the first
@@ -14,7 +14,7 @@
 
 use super::{Effect, LiveAnomaly, State};
 use crate::alarms::ModelTarget;
-use crate::lifecycle::live::{Baseline, LifeEffect, RebasePolicy};
+use crate::core::asset_life::{Baseline, LifeEffect, RebasePolicy};
 use crate::lifecycle::{Event, ModelVersion};
 use crate::models::anomaly::asset::AssetModel;
 use crate::models::anomaly::model::{AnomalyModel, FitError};
@@ -154,7 +154,7 @@ fn refit(
     };
     let live = LiveAnomaly::bind(state, stored.clone()).map_err(Refit::Failed)?;
     let rebase =
-        state.life.rebase_at(asset).map_or_else(String::new, |t| format!(" after {}", crate::cli::format_ts(t)));
+        state.life.rebase_at(asset).map_or_else(String::new, |t| format!(" after {}", crate::time::format_ts(t)));
     let version = ModelVersion {
         asset: asset.to_string(),
         kind: "anomaly".into(),

@@ -6,10 +6,11 @@ use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reading, WriteOutcome};
 use super::*;
 use crate::approvals::{Expect, Signer, Source};
 use crate::config::Site;
+use crate::core::asset_life::LifeEffect;
 use crate::core::{LiveView, Msg, update, watch_writes, write_outcome};
-use crate::lifecycle::live::LifeEffect;
-use crate::lifecycle::{EventKind, PredictionError, learn};
+use crate::lifecycle::{EventKind, PredictionError};
 use crate::models::anomaly::AnomalyConfig;
+use crate::models::prescribe::learn;
 use crate::models::prescribe::{Arx, Band, Fit, Limits, Now, recommend};
 use crate::users::Role;
 

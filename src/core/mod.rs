@@ -14,12 +14,16 @@ use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reason};
 
 use crate::alarms::{AlarmEngine, AlarmEvent, AlarmId};
 use crate::config::Site;
-use crate::ipc::Act;
 
+mod act;
+pub mod asset_life;
 pub mod life;
 mod models;
+mod news;
 mod writes;
+pub use act::{Act, ModelKind};
 pub use models::{DiagnoseRequest, Insights, LiveAnomaly, caution, request_diagnoses, score_models};
+pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines.
@@ -75,8 +79,8 @@ pub struct State {
     /// Remaining lives and diagnoses from the models worker.
     pub insights: Insights,
     /// Each asset's life: recent maintenance, where its present life starts
-    /// ([`crate::lifecycle::live::LiveLife::rebase_at`]), baseline re-basing.
-    pub life: crate::lifecycle::live::LiveLife,
+    /// ([`crate::core::asset_life::LiveLife::rebase_at`]), baseline re-basing.
+    pub life: crate::core::asset_life::LiveLife,
 }
 
 impl State {
@@ -96,8 +100,8 @@ impl State {
             approvals: crate::approvals::Approvals::new(),
             anomaly: Vec::new(),
             insights: Insights::default(),
-            life: crate::lifecycle::live::LiveLife {
-                policy: crate::lifecycle::live::RebasePolicy::of(&site),
+            life: crate::core::asset_life::LiveLife {
+                policy: crate::core::asset_life::RebasePolicy::of(&site),
                 ..Default::default()
             },
             site,
@@ -123,7 +127,7 @@ pub enum Effect {
     /// An alarm of this asset became active: diagnose it from the recent history.
     Diagnose(models::DiagnoseRequest),
     /// Asset life to store (a settled prediction's error, a refitted baseline).
-    Life(crate::lifecycle::live::LifeEffect),
+    Life(crate::core::asset_life::LifeEffect),
 }
 
 /// Apply one message. Pure: same state and message, same effects.

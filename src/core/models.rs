@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::{Effect, State};
+use super::{LiveDiagnosis, LiveRul};
 use crate::alarms::{AlarmKind, AlarmState};
-use crate::ipc::{LiveDiagnosis, LiveRul};
 use crate::models::anomaly::alarm::AlarmLink;
 use crate::models::anomaly::asset::AssetModel;
 use crate::models::anomaly::{AnomalyScore, model::AnomalyModel};

@@ -34,8 +34,8 @@ pub fn watch_writes(state: &mut State, audit_ok: bool, now_ms: i64) -> Vec<Effec
             }
             _ => None,
         })
-        .flat_map(|r| crate::lifecycle::learn::settled_errors(r, &state.site, &view.live(audit_ok), now_ms))
-        .map(|e| Effect::Life(crate::lifecycle::live::LifeEffect::PredictionError(e)))
+        .flat_map(|r| crate::models::prescribe::learn::settled_errors(r, &state.site, &view.live(audit_ok), now_ms))
+        .map(|e| Effect::Life(crate::core::asset_life::LifeEffect::PredictionError(e)))
         .collect();
     let mut out = approval_effects(state, fx, now_ms);
     out.extend(learnt);

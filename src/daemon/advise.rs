@@ -5,7 +5,7 @@
 //! window of stored history (ARX(1,1) by least squares, read as first order plus dead time,
 //! on the KPI's poll period; Bad samples and gaps end a stretch, see
 //! [`crate::models::prescribe::live::grid`]), its gain corrected by what approved changes
-//! of the pair showed ([`crate::lifecycle::learn`]), and its fit goes to the core for the
+//! of the pair showed ([`crate::models::prescribe::learn`]), and its fit goes to the core for the
 //! snapshot.
 //! When [`decide`] says so (the mean is out of band, no request on the setpoint is pending,
 //! not advised already), the recommendation — inside the setpoint's engineering limits and

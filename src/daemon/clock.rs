@@ -59,8 +59,8 @@ impl Step {
         format!(
             "wall clock stepped {dir} by {} (expected {}, reads {})",
             span(by.unsigned_abs()),
-            crate::cli::format_ts(self.expected_ms),
-            crate::cli::format_ts(self.now_ms)
+            crate::time::format_ts(self.expected_ms),
+            crate::time::format_ts(self.now_ms)
         )
     }
 }

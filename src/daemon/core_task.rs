@@ -448,7 +448,7 @@ impl Shell {
                 // the new version, with its figures, in the asset's life
                 let path = crate::models::anomaly::asset::model_path(&dir, &asset);
                 let trained = crate::models::anomaly::asset::AssetModel::load(&path).ok();
-                let version = trained.map(|m| crate::lifecycle::ModelVersion::trained_anomaly(who.name(), &m, now));
+                let version = trained.map(|m| crate::models::anomaly::asset::trained_version(who.name(), &m, now));
                 tokio::task::block_in_place(|| {
                     self.control.audit_with(&[note], |txn| match &version {
                         Some(v) => crate::lifecycle::record_model(txn, v).map(|_| ()).map_err(|e| e.to_string()),

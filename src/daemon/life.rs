@@ -9,10 +9,11 @@ use std::sync::RwLock;
 use super::control::{Control, Identity, Note};
 use crate::audit::Action;
 use crate::config::Site;
+use crate::core::asset_life::LifeEffect;
 use crate::core::{self, Effect, State};
 use crate::historian::Historian;
 use crate::ipc::{LiveLife, LiveLifeEvent, Reply};
-use crate::lifecycle::{self, Life, live::LifeEffect};
+use crate::lifecycle::{self, Life};
 
 /// Record each asset's commissioning date from the site file (once), then read every
 /// asset's life. Problems are logged: a twin without its history of maintenance still runs.
@@ -20,7 +21,7 @@ pub fn startup(db: &redb::Database, site: &Site) -> Vec<Life> {
     for a in &site.assets {
         if let Some(ms) = a.commissioned_ms {
             match lifecycle::commission(db, &a.name, ms) {
-                Ok(true) => tracing::info!("asset {} commissioned {}", a.name, crate::cli::format_ts(ms)),
+                Ok(true) => tracing::info!("asset {} commissioned {}", a.name, crate::time::format_ts(ms)),
                 Ok(false) => {}
                 Err(e) => tracing::warn!("commissioning of {} not recorded: {e}", a.name),
             }
@@ -195,7 +196,7 @@ pub fn rul_trained(
     if model.asset != asset {
         return Err(format!("{} is the model of `{}`, not of `{asset}`", path.display(), model.asset.escape_debug()));
     }
-    let version = lifecycle::ModelVersion::trained_rul(who.name(), &model, now_ms);
+    let version = crate::models::rul::asset::trained_version(who.name(), &model, now_ms);
     let note = Note {
         user: who.name().to_string(),
         full_name: Some(who.full_name.clone()),

@@ -127,7 +127,7 @@ impl Daemon {
         let mut tasks = Vec::new();
         let mut write_queues = Vec::new();
         let mut state = State::new(site.clone());
-        state.life = crate::lifecycle::live::LiveLife::from_lives(lives, state.life.policy);
+        state.life = crate::core::asset_life::LiveLife::from_lives(lives, state.life.policy);
         for asset in &site.assets {
             if let Some(Err(e)) = load_anomaly_model(&mut state, &opts.data_dir, &asset.name) {
                 tracing::warn!("anomaly model of {} not loaded: {e}", asset.name);

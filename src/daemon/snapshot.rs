@@ -298,7 +298,7 @@ fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
                 approvals: r
                     .signatures
                     .iter()
-                    .map(|s| format!("{} at {} — {}", s.full_name, crate::cli::format_ts(s.ts_ms), s.meaning))
+                    .map(|s| format!("{} at {} — {}", s.full_name, crate::time::format_ts(s.ts_ms), s.meaning))
                     .collect(),
             }
         })

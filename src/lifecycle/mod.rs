@@ -16,8 +16,6 @@
 //! The module stores and reads; it does not decide who may record (the daemon checks the
 //! role) nor what a re-base does to a model ([`rebase`] and [`learn`] do).
 
-pub mod learn;
-pub mod live;
 #[cfg(test)]
 mod tests;
 
@@ -120,7 +118,7 @@ impl Event {
     pub fn line(&self) -> String {
         let part = if self.part.is_empty() { String::new() } else { format!(" {}", self.part) };
         let note = if self.note.is_empty() { String::new() } else { format!(": {}", self.note) };
-        format!("{} {}{part} by {}{note}", crate::cli::format_ts(self.ts_ms), self.kind.name(), self.by)
+        format!("{} {}{part} by {}{note}", crate::time::format_ts(self.ts_ms), self.kind.name(), self.by)
     }
 }
 
@@ -142,51 +140,6 @@ pub struct ModelVersion {
 }
 
 impl ModelVersion {
-    /// The version of an anomaly model `mimic train anomaly` fitted on a chosen window.
-    pub fn trained_anomaly(by: &str, m: &crate::models::anomaly::asset::AssetModel, now_ms: i64) -> ModelVersion {
-        ModelVersion {
-            asset: m.asset.clone(),
-            kind: "anomaly".into(),
-            version: 0,
-            trained_ms: now_ms,
-            by: by.to_string(),
-            accuracy: vec![("threshold".into(), m.model.threshold), ("rows".into(), m.rows as f64)],
-            note: if m.to_ms > m.from_ms {
-                format!("trained on {} to {}", crate::cli::format_ts(m.from_ms), crate::cli::format_ts(m.to_ms))
-            } else {
-                // not from stored history (the demo's, on the plant simulated in-process)
-                format!("trained on {} rows, not from stored history", m.rows)
-            },
-        }
-    }
-
-    /// The version of a remaining-life model just trained for an asset, with its measured
-    /// accuracy: the out-of-fold RMSE (on cycles of trajectories each ensemble member never
-    /// saw, in cycles and in seconds), the runs to failure it learnt from, the training time.
-    pub fn trained_rul(by: &str, m: &crate::models::rul::asset::AssetRul, now_ms: i64) -> ModelVersion {
-        let info = &m.model.info;
-        ModelVersion {
-            asset: m.asset.clone(),
-            kind: "rul".into(),
-            version: 0,
-            trained_ms: now_ms,
-            by: by.to_string(),
-            accuracy: vec![
-                ("oof_rmse_cycles".into(), info.oof_rmse),
-                ("oof_rmse_s".into(), info.oof_rmse * m.cycle_s),
-                ("cycle_s".into(), m.cycle_s),
-                ("runs".into(), info.trajectories as f64),
-                ("train_s".into(), info.seconds),
-            ],
-            note: format!(
-                "trained on {} runs to failure ({}); interval covers {:.0}% of out-of-fold truths",
-                info.trajectories,
-                info.source,
-                m.model.interval.coverage * 100.0
-            ),
-        }
-    }
-
     pub fn accuracy_text(&self) -> String {
         self.accuracy.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
     }
@@ -267,7 +220,7 @@ pub fn rebase_at(events: &[Event]) -> Option<i64> {
 pub fn clean_text(what: &str, s: &str, max: usize) -> Result<String> {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let c = if c.is_control() || mimic_views::is_unsafe(c) { ' ' } else { c };
+        let c = if c.is_control() || crate::text::is_unsafe(c) { ' ' } else { c };
         if c.is_whitespace() && out.ends_with(' ') {
             continue;
         }

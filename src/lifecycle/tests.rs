@@ -1,6 +1,6 @@
-use super::learn::{MAX_FACTOR, apply, correct_gain};
 use super::*;
 use crate::historian::{Historian, HistorianOptions};
+use crate::models::prescribe::learn::{MAX_FACTOR, apply, correct_gain};
 
 fn store() -> (tempfile::TempDir, Historian) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -134,6 +134,24 @@ pub fn align_timed(
     Ok(rows)
 }
 
+/// The version of an anomaly model `mimic train anomaly` fitted on a chosen window.
+pub fn trained_version(by: &str, m: &AssetModel, now_ms: i64) -> crate::lifecycle::ModelVersion {
+    crate::lifecycle::ModelVersion {
+        asset: m.asset.clone(),
+        kind: "anomaly".into(),
+        version: 0,
+        trained_ms: now_ms,
+        by: by.to_string(),
+        accuracy: vec![("threshold".into(), m.model.threshold), ("rows".into(), m.rows as f64)],
+        note: if m.to_ms > m.from_ms {
+            format!("trained on {} to {}", crate::time::format_ts(m.from_ms), crate::time::format_ts(m.to_ms))
+        } else {
+            // not from stored history (the demo's, on the plant simulated in-process)
+            format!("trained on {} rows, not from stored history", m.rows)
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

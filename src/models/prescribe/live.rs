@@ -195,10 +195,10 @@ pub fn fit_loop(spec: &LoopSpec, u: &[f64], y: &[f64]) -> Result<Fit, PrescribeE
 }
 
 /// `fit` corrected by what approved changes of the pair showed (`errors`, oldest first; see
-/// [`crate::lifecycle::learn`]), and how many it learnt from.
+/// [`crate::models::prescribe::learn`]), and how many it learnt from.
 pub fn learnt(fit: Fit, errors: &[crate::lifecycle::PredictionError]) -> (Fit, usize) {
-    let c = crate::lifecycle::learn::correct_gain(fit.model.gain(), errors);
-    if c.used == 0 { (fit, 0) } else { (crate::lifecycle::learn::apply(&fit, &c), c.used) }
+    let c = crate::models::prescribe::learn::correct_gain(fit.model.gain(), errors);
+    if c.used == 0 { (fit, 0) } else { (crate::models::prescribe::learn::apply(&fit, &c), c.used) }
 }
 
 /// Identifies the loop's model ([`fit_loop`], corrected by the pair's learnt `errors`) and

@@ -13,6 +13,7 @@
 //! write only as an approval request like any other.
 
 pub mod arx;
+pub mod learn;
 pub mod live;
 pub mod shadow;
 #[cfg(test)]

@@ -129,6 +129,33 @@ impl Cycler {
     }
 }
 
+/// The version of a remaining-life model just trained for an asset, with its measured
+/// accuracy: the out-of-fold RMSE (on cycles of trajectories each ensemble member never
+/// saw, in cycles and in seconds), the runs to failure it learnt from, the training time.
+pub fn trained_version(by: &str, m: &AssetRul, now_ms: i64) -> crate::lifecycle::ModelVersion {
+    let info = &m.model.info;
+    crate::lifecycle::ModelVersion {
+        asset: m.asset.clone(),
+        kind: "rul".into(),
+        version: 0,
+        trained_ms: now_ms,
+        by: by.to_string(),
+        accuracy: vec![
+            ("oof_rmse_cycles".into(), info.oof_rmse),
+            ("oof_rmse_s".into(), info.oof_rmse * m.cycle_s),
+            ("cycle_s".into(), m.cycle_s),
+            ("runs".into(), info.trajectories as f64),
+            ("train_s".into(), info.seconds),
+        ],
+        note: format!(
+            "trained on {} runs to failure ({}); interval covers {:.0}% of out-of-fold truths",
+            info.trajectories,
+            info.source,
+            m.model.interval.coverage * 100.0
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,11 +18,10 @@
 //! observations can never turn a recommendation around. The model's dynamics (time
 //! constant, dead time) are kept: its input coefficients are scaled.
 
+use super::Fit;
 use crate::approvals::{Live, Request, Source, Status};
 use crate::config::Site;
-use crate::models::prescribe::Fit;
-
-use super::PredictionError;
+use crate::lifecycle::PredictionError;
 
 /// Weight of a change relative to the next newer one.
 pub const FORGET: f64 = 0.7;

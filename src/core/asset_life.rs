@@ -1,11 +1,11 @@
 //! What the core keeps of each asset's life while running: commissioning, recent events,
 //! where its present life starts ([`LiveLife::rebase_at`]) and the re-basing of its healthy
-//! baseline after maintenance ([`Baseline`]). Plain data; the core drives it (`core::life`).
+//! baseline after maintenance ([`Baseline`]). Plain data, part of the core's state; the core drives it ([`super::life`]).
 
 use std::collections::BTreeMap;
 
-use super::{Event, EventKind, Life, ModelVersion, PredictionError};
-use crate::core::LiveAnomaly;
+use super::LiveAnomaly;
+use crate::lifecycle::{Event, EventKind, Life, ModelVersion, PredictionError};
 use crate::models::anomaly::asset::AssetModel;
 
 /// Events per asset kept in memory (and shown to terminals).
@@ -46,7 +46,7 @@ impl Baseline {
         match self {
             Baseline::Normal => String::new(),
             Baseline::Settling { until_ms, .. } => {
-                format!("baseline settling until {}", crate::cli::format_ts(*until_ms))
+                format!("baseline settling until {}", crate::time::format_ts(*until_ms))
             }
             Baseline::Collecting { rows, need, .. } => format!("baseline learning {}/{need}", rows.len()),
         }
