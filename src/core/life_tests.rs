@@ -52,7 +52,7 @@ fn feed(state: &mut State, v: [f64; 2], now: i64) -> Vec<Effect> {
         .collect();
     let stats = DeviceStats { connected: true, ..Default::default() };
     update(state, Msg::Device(DeviceEvent { device: 0, readings, stats }));
-    update(state, Msg::Tick { now_ms: now })
+    update(state, Msg::Tick { now_ms: now }).effects
 }
 
 /// Healthy with `ratio` between flow and speed (a new bearing changes it).

@@ -17,13 +17,21 @@ use crate::config::Site;
 
 mod act;
 pub mod asset_life;
+mod door;
+#[cfg(test)]
+mod door_tests;
 pub mod life;
 mod models;
+mod msg;
 mod news;
+mod who;
 mod writes;
 pub use act::{Act, ModelKind};
+pub use door::{MEANING_UNLOCK, REQUESTER, authorise, meaning};
 pub use models::{DiagnoseRequest, Insights, LiveAnomaly, caution, request_diagnoses, score_models};
+pub use msg::{Filing, Job, Loaded, ModelNews, Msg, Outcome, Purpose, Secret};
 pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
+pub use who::{Identity, Note};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines.
@@ -81,6 +89,11 @@ pub struct State {
     /// Each asset's life: recent maintenance, where its present life starts
     /// ([`crate::core::asset_life::LiveLife::rebase_at`]), baseline re-basing.
     pub life: crate::core::asset_life::LiveLife,
+    /// False after an audit commit failed (told by the shell): control writes are
+    /// refused until one succeeds.
+    pub audit_ok: bool,
+    /// Model recommendations filed so far (their numbers).
+    pub recommendations: u64,
 }
 
 impl State {
@@ -104,16 +117,11 @@ impl State {
                 policy: crate::core::asset_life::RebasePolicy::of(&site),
                 ..Default::default()
             },
+            audit_ok: true,
+            recommendations: 0,
             site,
         }
     }
-}
-
-pub enum Msg {
-    /// One poll's readings and statistics from a device task.
-    Device(DeviceEvent),
-    /// Time passes (sent about once a second by the shell).
-    Tick { now_ms: i64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -128,12 +136,27 @@ pub enum Effect {
     Diagnose(models::DiagnoseRequest),
     /// Asset life to store (a settled prediction's error, a refitted baseline).
     Life(crate::core::asset_life::LifeEffect),
+    /// Record this in the audit log (with the other entries of the message, in one
+    /// transaction).
+    Audit(Note),
+    /// Record this in the audit log with the model version (one transaction).
+    Record { note: Note, version: Option<crate::lifecycle::ModelVersion> },
+    /// Check `who`'s re-entered secret (the users file, with its lock-out counters) and
+    /// answer with [`Msg::Signed`]: the act waits for it.
+    Verify { who: Identity, secret: Secret, purpose: Purpose },
+    /// An authorised act's work in the store or a file; its result is the reply.
+    Job(Job),
 }
 
-/// Apply one message. Pure: same state and message, same effects.
-pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
-    let mut fx = match msg {
-        Msg::Device(ev) => on_device(state, ev),
+/// Apply one message: the one place where decisions are made. Pure: same state and
+/// message, same outcome.
+pub fn update(state: &mut State, msg: Msg) -> Outcome {
+    match msg {
+        Msg::Device(ev) => {
+            let mut fx = on_device(state, ev);
+            request_diagnoses(state, &mut fx);
+            Outcome::effects(fx)
+        }
         Msg::Tick { now_ms } => {
             on_tick(state, now_ms);
             let mut fx = life::tick(state, now_ms);
@@ -143,11 +166,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.version += 1;
                 fx.push(Effect::Alarm(events));
             }
-            fx
+            request_diagnoses(state, &mut fx);
+            let view = LiveView::of(state);
+            let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
+            fx.extend(expired.into_iter().map(Effect::Approval));
+            fx.extend(watch_writes(state, state.audit_ok, now_ms));
+            Outcome::effects(fx)
         }
-    };
-    request_diagnoses(state, &mut fx);
-    fx
+        other => door::handle(state, other),
+    }
 }
 
 fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {

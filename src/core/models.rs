@@ -255,7 +255,7 @@ address = "hr:1"
             .collect();
         let stats = DeviceStats { connected: true, ..Default::default() };
         update(state, Msg::Device(DeviceEvent { device: 0, readings, stats }));
-        update(state, Msg::Tick { now_ms: now })
+        update(state, Msg::Tick { now_ms: now }).effects
     }
 
     /// The test site's state with an anomaly model of P-1 fitted on 2,000 healthy steps.

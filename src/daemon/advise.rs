@@ -43,23 +43,10 @@ pub const REPEAT_MS: i64 = 300_000;
 const SETPOINT_LOOKBACK_MS: i64 = crate::core::HEARTBEAT_MS;
 
 /// The requester of the advisor's recommendations (never a user who can sign).
-pub const REQUESTER: &str = "mimic-models";
+pub use crate::core::REQUESTER;
 
 /// A recommendation for the core to file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Filing {
-    pub loop_name: String,
-    /// Tag indexes of the setpoint and the KPI.
-    pub tag: usize,
-    pub value: f64,
-    pub kpi: usize,
-    pub kpi_now: f64,
-    pub kpi_expect: f64,
-    pub tolerance: f64,
-    pub effect: String,
-    pub confidence: f64,
-    pub reason: String,
-}
+pub use crate::core::Filing;
 
 /// What the advisor tells the core.
 #[derive(Debug)]

@@ -40,12 +40,8 @@ pub const MIN_HISTORY_MS: i64 = 60_000;
 /// Most cycles read from the store at once.
 const CYCLES_PER_READ: usize = 2_000;
 
-/// What the worker tells the core.
-#[derive(Debug)]
-pub enum News {
-    Rul { asset: String, rul: Option<LiveRul> },
-    Diagnosis { asset: String, diagnosis: LiveDiagnosis },
-}
+/// What the worker found (the core's message type).
+pub use crate::core::ModelNews as News;
 
 /// `DATA/models/<asset>.faults.toml`: the asset's fault signatures and tracking pairs.
 pub fn faults_path(data_dir: &Path, asset: &str) -> PathBuf {

@@ -1,0 +1,83 @@
+//! Who acts and what is written down: the actor's identity as the shell found it (the
+//! OS account of a terminal, mapped to a mimic user through the users file), and the
+//! audit entries the core's decisions ask for.
+
+use crate::alarms::{AlarmEvent, EventAction};
+use crate::approvals::{AuditAction, AuditNote, Signer};
+use crate::audit::Action;
+use crate::users::Role;
+
+/// One entry to append.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub user: String,
+    pub full_name: Option<String>,
+    pub action: Action,
+    pub meaning: Option<String>,
+    pub target: Option<String>,
+    pub detail: String,
+}
+
+impl From<AuditNote> for Note {
+    fn from(n: AuditNote) -> Self {
+        let action = match n.action {
+            AuditAction::WriteRequested => Action::WriteRequested,
+            AuditAction::Approval => Action::Approval,
+            AuditAction::Rejection => Action::Rejection,
+            AuditAction::WriteOutcome => Action::WriteOutcome,
+            AuditAction::Refused => Action::Other("refused".into()),
+            AuditAction::Expired => Action::Other("expired".into()),
+            AuditAction::EffectOff => Action::Other("effect off".into()),
+            AuditAction::EffectHeld => Action::Other("effect held".into()),
+        };
+        Note {
+            user: n.user,
+            full_name: n.full_name,
+            action,
+            meaning: n.meaning,
+            target: Some(n.target),
+            detail: n.detail,
+        }
+    }
+}
+
+impl From<&AlarmEvent> for Note {
+    fn from(e: &AlarmEvent) -> Self {
+        let action = match e.action {
+            EventAction::Acknowledged => Action::AlarmAck,
+            EventAction::Shelved | EventAction::ShelveExpired => Action::AlarmShelve,
+            EventAction::Unshelved => Action::AlarmUnshelve,
+            EventAction::RemovedFromService | EventAction::ReturnedToService => Action::AlarmOutOfService,
+            EventAction::Activated | EventAction::Cleared => Action::Other("alarm".into()),
+        };
+        let value = e.value.map_or(String::new(), |v| format!(" value {v}"));
+        Note {
+            user: e.user.clone().unwrap_or_else(|| "mimic".into()),
+            full_name: None,
+            action,
+            meaning: None,
+            target: Some(format!("alarm {} {} {}", e.alarm, e.tag.as_deref().unwrap_or("-"), e.kind)),
+            detail: format!("{:?}: {} → {} ({:?}){value} {}", e.action, e.from, e.to, e.priority, e.note),
+        }
+    }
+}
+
+/// The person behind a terminal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    pub os_account: String,
+    /// The mimic user, when the account is configured and active.
+    pub user: Option<String>,
+    pub full_name: String,
+    pub role: Role,
+}
+
+impl Identity {
+    pub fn name(&self) -> &str {
+        self.user.as_deref().unwrap_or(&self.os_account)
+    }
+
+    pub fn signer(&self) -> Signer {
+        Signer { user: self.name().to_string(), full_name: self.full_name.clone(), role: self.role }
+    }
+}
