@@ -10,6 +10,7 @@ pub mod advise;
 pub mod clock;
 pub mod control;
 mod core_task;
+mod devices;
 pub mod insight;
 mod life;
 mod snapshot;
@@ -20,14 +21,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use mimic_drivers::device::run_device;
-use mimic_drivers::modbus::{ModbusTcp, ModbusTcpConfig};
-use mimic_drivers::{DeviceEvent, PollGroup};
+use mimic_drivers::DeviceEvent;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{Address, Protocol, Site};
+use crate::config::Site;
 use crate::core::{self, State};
 use crate::historian::{Historian, HistorianError, HistorianOptions, TagId};
 use crate::ipc::LiveSnapshot;
@@ -105,19 +104,7 @@ impl Daemon {
         std::fs::create_dir_all(&opts.data_dir)
             .map_err(|source| DaemonError::DataDir { path: opts.data_dir.clone(), source })?;
         let store_path = opts.data_dir.join(STORE_NAME);
-        let store_err = |source| DaemonError::Store { path: store_path.clone(), source };
-        let mut hist = Historian::open(
-            &store_path,
-            HistorianOptions { retention: site.retention, cache_bytes: STORE_CACHE_BYTES, ..Default::default() },
-        )
-        .map_err(store_err)?;
-        let tag_ids: Vec<TagId> = {
-            let names: Vec<&str> = site.tags.iter().map(|t| t.name.as_str()).collect();
-            hist.tag_ids(&names).map_err(store_err)?
-        };
-        let tag_ids = Arc::new(tag_ids);
-        let lives = life::startup(hist.database(), &site);
-        let historian = Arc::new(RwLock::new(hist));
+        let (historian, tag_ids, lives) = open_store(&site, &store_path)?;
 
         let store_status = Arc::new(Mutex::new(StoreStatus::default()));
         let writer =
@@ -125,7 +112,6 @@ impl Daemon {
 
         let (dev_tx, dev_rx) = mpsc::channel::<DeviceEvent>(1024);
         let mut tasks = Vec::new();
-        let mut write_queues = Vec::new();
         let mut state = State::new(site.clone());
         state.life = crate::core::asset_life::LiveLife::from_lives(lives, state.life.policy);
         for asset in &site.assets {
@@ -133,130 +119,18 @@ impl Daemon {
                 tracing::warn!("anomaly model of {} not loaded: {e}", asset.name);
             }
         }
-        // One task per serial line, shared by the Modbus RTU units on it (by port).
-        let mut lines: std::collections::HashMap<String, mimic_drivers::rtu::LineHandle> = Default::default();
-        for (di, dev) in site.devices.iter().enumerate() {
-            let tag_ix = &state.device_points[di];
-            let mut groups: Vec<PollGroup> = Vec::new();
-            for (pi, &ti) in tag_ix.iter().enumerate() {
-                let period = site.tags[ti].poll;
-                match groups.iter_mut().find(|g| g.period == period) {
-                    Some(g) => g.points.push(pi),
-                    None => groups.push(PollGroup { period, points: vec![pi] }),
-                }
-            }
-            match &dev.protocol {
-                Protocol::ModbusTcp { endpoint, unit, timeout, max_gap, max_in_flight } => {
-                    let points = modbus_points(&site, tag_ix);
-                    let cfg = ModbusTcpConfig {
-                        endpoint: endpoint.clone(),
-                        unit: *unit,
-                        timeout: *timeout,
-                        max_gap: *max_gap,
-                        max_in_flight: *max_in_flight,
-                    };
-                    let driver = ModbusTcp::new(cfg, points);
-                    let (write_tx, write_rx) = mpsc::channel(64);
-                    write_queues.push(write_tx);
-                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
-                }
-                Protocol::ModbusRtu { line, unit, timeout, max_gap } => {
-                    let handle = lines
-                        .entry(line.serial.port.clone())
-                        .or_insert_with(|| mimic_drivers::rtu::LineHandle::spawn(line.clone()))
-                        .clone();
-                    let points = modbus_points(&site, tag_ix);
-                    let cfg = mimic_drivers::rtu::ModbusRtuConfig {
-                        port: line.serial.port.clone(),
-                        unit: *unit,
-                        timeout: *timeout,
-                        max_gap: *max_gap,
-                    };
-                    let driver = mimic_drivers::rtu::ModbusRtu::new(cfg, handle, points);
-                    let (write_tx, write_rx) = mpsc::channel(64);
-                    write_queues.push(write_tx);
-                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
-                }
-                Protocol::Ascii { serial, profile, timeout } => {
-                    let cfg = mimic_drivers::ascii::AsciiConfig {
-                        serial: serial.clone(),
-                        profile: profile.clone(),
-                        timeout: *timeout,
-                    };
-                    let driver = mimic_drivers::ascii::AsciiDriver::new(cfg, ascii_points(&site, tag_ix));
-                    let (write_tx, write_rx) = mpsc::channel(64);
-                    write_queues.push(write_tx);
-                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
-                }
-                Protocol::OpcUa(cfg) => {
-                    let points = tag_ix
-                        .iter()
-                        .filter_map(|&ti| match &site.tags[ti].address {
-                            Address::OpcUa(p) => Some(p.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    let driver = mimic_drivers::opcua::OpcUa::new(cfg.clone(), points);
-                    let (write_tx, write_rx) = mpsc::channel(64);
-                    write_queues.push(write_tx);
-                    tasks.push(tokio::spawn(run_device(di, driver, groups, dev_tx.clone(), write_rx)));
-                }
-            }
-        }
+        let (device_tasks, write_queues) = devices::start(&site, &state.device_points, &dev_tx);
+        tasks.extend(device_tasks);
         drop(dev_tx);
 
         let (cmd_tx, cmd_rx) = mpsc::channel::<CoreCmd>(64);
         let (snap_tx, snapshots) =
             watch::channel(Arc::new(snapshot::build(&state, &StoreStatus::default(), mimic_drivers::now_ms())));
-        let key = crate::audit::SiteKey::load_or_create(&opts.data_dir.join(crate::audit::KEY_NAME))
-            .map_err(|e| DaemonError::Key(e.to_string()))?;
-        let mut control =
-            control::Control::new(historian.clone(), Arc::new(key), crate::users::users_path(&opts.data_dir));
-        let load = control::Note {
-            user: "mimic".into(),
-            full_name: None,
-            action: crate::audit::Action::ConfigLoad,
-            meaning: None,
-            target: Some(site.path.display().to_string()),
-            detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
-        };
-        control.audit(&[load]).map_err(DaemonError::Key)?;
+        let control = open_control(&site, &opts.data_dir, &historian)?;
         let mqtt = crate::north::sparkplug::link(&site, &historian, &tag_ids, opts.data_dir.clone());
         let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));
-        let (jobs_tx, jobs_rx) = std::sync::mpsc::channel();
-        let (news_tx, news_rx) = mpsc::unbounded_channel();
-        let worker = insight::Worker {
-            site: site.clone(),
-            data_dir: opts.data_dir.clone(),
-            historian: historian.clone(),
-            tag_ids: tag_ids.clone(),
-            jobs: jobs_rx,
-            news: news_tx,
-        };
-        let models_thread = std::thread::Builder::new()
-            .name("mimic-models".into())
-            .spawn(move || worker.run())
-            .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
-        let (advice_tx, advice_rx) = mpsc::unbounded_channel();
-        let (advise_stop, advise_stop_rx) = std::sync::mpsc::channel();
-        let advisor = advise::Advisor {
-            site: site.clone(),
-            historian: historian.clone(),
-            tag_ids: tag_ids.clone(),
-            snapshots: snapshots.clone(),
-            news: advice_tx,
-            stop: advise_stop_rx,
-        };
-        let advise_thread = if site.loops.is_empty() {
-            None
-        } else {
-            Some(
-                std::thread::Builder::new()
-                    .name("mimic-advise".into())
-                    .spawn(move || advisor.run())
-                    .map_err(|e| DaemonError::Key(format!("cannot start the advisor: {e}")))?,
-            )
-        };
+        let (models_thread, jobs_tx, news_rx) = start_models(&site, &opts.data_dir, &historian, &tag_ids)?;
+        let (advise_thread, advice_rx, advise_stop) = start_advisor(&site, &historian, &tag_ids, &snapshots)?;
         let watchers = Arc::new(socket::Watchers::default());
         let channels = core_task::Channels {
             lazy_snapshots: opts.lazy_snapshots,
@@ -335,37 +209,110 @@ impl Daemon {
     }
 }
 
-/// The Modbus addresses of a device's points, in point order (the loader only gives a
-/// Modbus device Modbus addresses; anything else would be a loader bug, read as ir:0).
-fn modbus_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::modbus::ModbusPoint> {
-    tag_ix
-        .iter()
-        .map(|&ti| match &site.tags[ti].address {
-            Address::Modbus(p) => p.clone(),
-            Address::Ascii(_) | Address::OpcUa(_) => mimic_drivers::modbus::ModbusPoint {
-                table: mimic_drivers::modbus::Table::InputRegister,
-                address: 0,
-                dtype: mimic_drivers::modbus::DataType::U16,
-                order: Default::default(),
-                bit: None,
-                scale: 1.0,
-                offset: 0.0,
-            },
-        })
-        .collect()
+type OpenStore = (Arc<RwLock<Historian>>, Arc<Vec<TagId>>, Vec<crate::lifecycle::Life>);
+
+/// Open the store and find each site tag's historian id; the assets' stored lives.
+fn open_store(
+    site: &Site,
+    store_path: &std::path::Path,
+) -> Result<OpenStore, DaemonError> {
+    let store_err = |source| DaemonError::Store { path: store_path.to_path_buf(), source };
+    let mut hist = Historian::open(
+        store_path,
+        HistorianOptions { retention: site.retention, cache_bytes: STORE_CACHE_BYTES, ..Default::default() },
+    )
+    .map_err(store_err)?;
+    let tag_ids: Vec<TagId> = {
+        let names: Vec<&str> = site.tags.iter().map(|t| t.name.as_str()).collect();
+        hist.tag_ids(&names).map_err(store_err)?
+    };
+    let lives = life::startup(hist.database(), site);
+    Ok((Arc::new(RwLock::new(hist)), Arc::new(tag_ids), lives))
 }
 
-/// The instrument fields of an ASCII device's points (see [`modbus_points`]).
-fn ascii_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::ascii::AsciiPoint> {
-    tag_ix
-        .iter()
-        .map(|&ti| match &site.tags[ti].address {
-            Address::Ascii(p) => p.clone(),
-            Address::Modbus(_) | Address::OpcUa(_) => {
-                mimic_drivers::ascii::AsciiPoint { line: usize::MAX, field: String::new(), scale: 1.0, offset: 0.0 }
-            }
-        })
-        .collect()
+/// The audit log's key and the users file; the site's loading is the first entry.
+fn open_control(
+    site: &Site,
+    data_dir: &std::path::Path,
+    historian: &Arc<RwLock<Historian>>,
+) -> Result<control::Control, DaemonError> {
+    let key = crate::audit::SiteKey::load_or_create(&data_dir.join(crate::audit::KEY_NAME))
+        .map_err(|e| DaemonError::Key(e.to_string()))?;
+    let mut control = control::Control::new(historian.clone(), Arc::new(key), crate::users::users_path(data_dir));
+    let load = control::Note {
+        user: "mimic".into(),
+        full_name: None,
+        action: crate::audit::Action::ConfigLoad,
+        meaning: None,
+        target: Some(site.path.display().to_string()),
+        detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
+    };
+    control.audit(&[load]).map_err(DaemonError::Key)?;
+    Ok(control)
+}
+
+type ModelsWorker = (
+    std::thread::JoinHandle<()>,
+    std::sync::mpsc::Sender<core::DiagnoseRequest>,
+    mpsc::UnboundedReceiver<insight::News>,
+);
+
+/// The models worker (remaining life, diagnosis) on its own thread.
+fn start_models(
+    site: &Arc<Site>,
+    data_dir: &std::path::Path,
+    historian: &Arc<RwLock<Historian>>,
+    tag_ids: &Arc<Vec<TagId>>,
+) -> Result<ModelsWorker, DaemonError> {
+    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel();
+    let (news_tx, news_rx) = mpsc::unbounded_channel();
+    let worker = insight::Worker {
+        site: site.clone(),
+        data_dir: data_dir.to_path_buf(),
+        historian: historian.clone(),
+        tag_ids: tag_ids.clone(),
+        jobs: jobs_rx,
+        news: news_tx,
+    };
+    let models_thread = std::thread::Builder::new()
+        .name("mimic-models".into())
+        .spawn(move || worker.run())
+        .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
+    Ok((models_thread, jobs_tx, news_rx))
+}
+
+type AdvisorThread =
+    (Option<std::thread::JoinHandle<()>>, mpsc::UnboundedReceiver<advise::Advice>, std::sync::mpsc::Sender<()>);
+
+/// The advisor of the `[[loop]]`s on its own thread, when the site has loops; it stops
+/// when the returned sender is dropped.
+fn start_advisor(
+    site: &Arc<Site>,
+    historian: &Arc<RwLock<Historian>>,
+    tag_ids: &Arc<Vec<TagId>>,
+    snapshots: &watch::Receiver<Arc<LiveSnapshot>>,
+) -> Result<AdvisorThread, DaemonError> {
+    let (advice_tx, advice_rx) = mpsc::unbounded_channel();
+    let (advise_stop, advise_stop_rx) = std::sync::mpsc::channel();
+    let advisor = advise::Advisor {
+        site: site.clone(),
+        historian: historian.clone(),
+        tag_ids: tag_ids.clone(),
+        snapshots: snapshots.clone(),
+        news: advice_tx,
+        stop: advise_stop_rx,
+    };
+    let advise_thread = if site.loops.is_empty() {
+        None
+    } else {
+        Some(
+            std::thread::Builder::new()
+                .name("mimic-advise".into())
+                .spawn(move || advisor.run())
+                .map_err(|e| DaemonError::Key(format!("cannot start the advisor: {e}")))?,
+        )
+    };
+    Ok((advise_thread, advice_rx, advise_stop))
 }
 
 impl Drop for Daemon {
