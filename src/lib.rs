@@ -2,11 +2,17 @@
 //! client and command line. Field drivers live in the `mimic-drivers` crate, screens in
 //! `mimic-views`.
 //!
-//! Data flows one way and back: driver tasks → bounded channel → [`core`] (pure
-//! `update(state, msg) -> effects`) → [`historian`] batches and immutable snapshots →
-//! terminals over the [`ipc`] socket. The [`daemon`] is the async shell that moves those
-//! messages; it alone owns the devices and the store. Every act on the plant is recorded in
-//! the hash-chained [`audit`] trail, in the same store and the same transaction as the act.
+//! Layers point down only (checked by `tests/layers.rs`): faces ([`cli`], [`tui`], what
+//! the twin publishes in [`north`]) → shell ([`daemon`]: tasks, channels, I/O) → wire
+//! ([`ipc`]) → [`core`] → domain ([`config`], [`alarms`], [`approvals`], [`users`],
+//! [`audit`], [`historian`], [`lifecycle`], [`models`]) → shared ([`time`], [`text`]).
+//!
+//! One front door: every input reaches the core as a [`core::Msg`]; [`core::update`] is
+//! the only place decisions are made (authorisation included) and returns a reply and the
+//! effects the daemon carries out. Data flows one way and back: driver tasks → bounded
+//! channel → core → [`historian`] batches and immutable snapshots → terminals over the
+//! [`ipc`] socket. Every act on the plant is recorded in the hash-chained [`audit`] trail,
+//! in the same store and the same transaction as the act, before anything reaches a device.
 
 pub mod account;
 pub mod alarms;

@@ -55,7 +55,7 @@ pub enum Act {
     },
     /// `mimic user` changed the users file: audit the changes, attributed to the
     /// account asking (the daemon finds the changes itself, by comparing the file).
-    /// A struct variant so that unknown fields are refused (see [`Request::Subscribe`]).
+    /// A struct variant so that unknown fields are refused (see `ipc::Request::Subscribe`).
     UsersChanged {},
     /// A model's recommendation (`mimic recommend --request`): a write request like any
     /// other, carrying its predicted effect, which is checked after the write settles.

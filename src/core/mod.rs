@@ -1,11 +1,20 @@
-//! The twin's decisions as pure functions: `update(state, msg) -> effects`.
+//! The twin's decisions as pure functions: the one front door.
+//!
+//! Every input is a [`Msg`] — device readings, ticks, a user's act with who asks, a
+//! Sparkplug DCMD, a model's recommendation, a write's outcome, the models worker's news, a
+//! clock step, the audit's health — and [`update`] is the only place where decisions are
+//! made: it authorises acts (role → command), runs them through the approvals, alarms and
+//! asset life, and returns an [`Outcome`]: the reply for whoever asked and the [`Effect`]s
+//! for the shell (`daemon`) to carry out. What needs I/O comes back as an effect and its
+//! result as a message ([`Effect::Verify`] → [`Msg::Signed`], [`Job::LoadAnomaly`] →
+//! [`Msg::AnomalyLoaded`]).
 //!
 //! The core holds the live tag table (value, quality, timestamps, a short recent history)
 //! and the device statistics. It decides what each reading means (range check, NaN
 //! guard, staleness), which samples go to the historian (deadband, quality changes,
 //! heartbeat), and when the published snapshot has changed. It never touches a socket,
-//! a file or a clock: time arrives inside messages, and everything it wants done comes
-//! back as [`Effect`]s for the async shell in `daemon` to carry out.
+//! a file or a clock: time arrives inside messages. It uses the domain below it and
+//! owns its message types; the terminal protocol (`ipc`) carries them as they are.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
-//! The core task: feeds device events, ticks and terminals' acts to the pure core, and
-//! carries out the effects in order — samples to the historian writer, decisions to the
-//! audit log, and only then (if the audit committed) writes to the device queues.
+//! The core task: turns every input (device events, ticks, terminals' acts with who asks,
+//! DCMDs, the advisor's and the models worker's news, write outcomes, clock steps) into a
+//! `core::Msg`, calls `core::update`, and carries out the effects in order
+//! ([`effects`]) — samples to the historian writer, decisions to the audit log, and only
+//! then (if the audit committed) writes to the device queues.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

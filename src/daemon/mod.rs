@@ -1,10 +1,14 @@
 //! The daemon: the async shell around the pure core.
 //!
-//! It alone owns the devices and the store. Device tasks send readings over one bounded
-//! channel to the core task, which applies [`crate::core::update`] and carries out the
-//! effects: samples go to the historian writer thread (durable batches at least once a
-//! second), and a fresh immutable snapshot is published for terminals at most four times
-//! a second. Terminals attach over a Unix socket ([`socket`]).
+//! It alone owns the devices and the store. It receives (device tasks over one bounded
+//! channel, terminals over a Unix socket ([`socket`]), the Sparkplug edge node, the models
+//! worker ([`insight`]) and the advisor ([`advise`])), converts each input to a
+//! [`crate::core::Msg`], calls [`crate::core::update`] and carries out the effects: samples
+//! go to the historian writer thread (durable batches at least once a second), audit
+//! entries commit in one transaction, and only then do writes reach the device queues. A
+//! fresh immutable snapshot is published for terminals at most four times a second. The
+//! shell decides nothing: what it does beyond I/O (checking a re-entered secret against
+//! the users file, reading a model file) it hands back to the core as a message.
 
 pub mod advise;
 pub mod clock;
@@ -212,10 +216,7 @@ impl Daemon {
 type OpenStore = (Arc<RwLock<Historian>>, Arc<Vec<TagId>>, Vec<crate::lifecycle::Life>);
 
 /// Open the store and find each site tag's historian id; the assets' stored lives.
-fn open_store(
-    site: &Site,
-    store_path: &std::path::Path,
-) -> Result<OpenStore, DaemonError> {
+fn open_store(site: &Site, store_path: &std::path::Path) -> Result<OpenStore, DaemonError> {
     let store_err = |source| DaemonError::Store { path: store_path.to_path_buf(), source };
     let mut hist = Historian::open(
         store_path,

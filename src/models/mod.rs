@@ -5,7 +5,17 @@
 //! * [`rul`]: remaining useful life from run-to-failure histories (predictive).
 //! * [`diagnosis`]: which signal moved first, and the likely cause (diagnostic).
 //! * [`prescribe`]: identified process models, setpoint recommendations, what-if and
-//!   shadow replay (prescriptive).
+//!   shadow replay (prescriptive); [`prescribe::learn`] corrects a pair's gain from the
+//!   errors of settled recommendations.
+//!
+//! The seam of a model's live side (one place to look): the model itself is here (fit,
+//! save, load, score, its version for the asset's life: `trained_version`); the core
+//! scores anomaly models on each tick and files recommendations (`core::models`,
+//! `core::door`); the slow work runs in the shell off the core's thread —
+//! `daemon::insight` (remaining life, diagnosis) and `daemon::advise` (the loops'
+//! advisor) — and comes back to the core as messages (`core::Msg::ModelNews`,
+//! `core::Msg::Recommend`). The command line trains and evaluates (`cli::train`,
+//! `cli::eval`, `cli::rul`, `cli::prescribe`).
 
 pub mod anomaly;
 pub mod diagnosis;
