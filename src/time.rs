@@ -19,10 +19,23 @@ pub fn format_ts(ms: i64) -> String {
     }
 }
 
-/// Parse a duration like `500ms`, `1s`, `2m`, `400d`.
+/// Parse a duration like `500ms`, `1s`, `2m`, `1h 30m`, `400d` (a day is 24 hours;
+/// months and years, whose length varies, are refused).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\""))
+    let err =
+        |e: &dyn std::fmt::Display| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\"");
+    let span: jiff::Span = s.trim().parse().map_err(|e| err(&e))?;
+    let signed = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).map_err(|e| err(&e))?;
+    std::time::Duration::try_from(signed).map_err(|_| err(&"it is negative"))
+}
+
+/// A duration as it is written back (`15m`, `1m 30s`, `500ms`): [`parse_duration`] reads
+/// it again.
+pub fn format_duration(d: std::time::Duration) -> String {
+    match jiff::SignedDuration::try_from(d) {
+        Ok(sd) => format!("{sd:#}"),
+        Err(_) => format!("{}s", d.as_secs()),
+    }
 }
 
 /// `1h` / `30m` / `7d` ago (from `now_ms`), or an RFC 3339 timestamp, as ms since the epoch.
@@ -47,5 +60,25 @@ mod tests {
         assert_eq!(parse_ago("1h", 7_200_000), Ok(3_600_000));
         assert!(parse_ago("yesterday", 0).unwrap_err().contains("neither a duration ago"));
         assert_eq!(format_ts(i64::MAX), i64::MAX.to_string());
+    }
+
+    #[test]
+    fn durations_as_site_files_and_users_write_them() {
+        let ms = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(ms("500ms"), Ok(500));
+        assert_eq!(ms(" 1s "), Ok(1000));
+        assert_eq!(ms("2m"), Ok(120_000));
+        assert_eq!(ms("1h 30m"), Ok(5_400_000));
+        assert_eq!(ms("1h30m"), Ok(5_400_000));
+        assert_eq!(ms("400d"), Ok(400 * 86_400_000));
+        assert_eq!(ms("2 days"), Ok(2 * 86_400_000));
+        for bad in ["fast", "one year", "", "5", "-1s", "1y"] {
+            assert!(parse_duration(bad).unwrap_err().starts_with(&format!("`{bad}` is not a duration (")), "{bad}");
+        }
+        for (d, text) in [(3_000, "3s"), (900_000, "15m"), (90_000, "1m 30s"), (500, "500ms"), (0, "0s")] {
+            let d = std::time::Duration::from_millis(d);
+            assert_eq!(format_duration(d), text);
+            assert_eq!(parse_duration(text), Ok(d));
+        }
     }
 }

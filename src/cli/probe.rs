@@ -392,8 +392,7 @@ pub fn fragment(r: &ProbeReport, p: &Proposal<'_>) -> String {
             }
         }
     }
-    let _ =
-        writeln!(s, "unit = {}\ntimeout = {}", p.unit, toml_str(&humantime::format_duration(p.timeout).to_string()));
+    let _ = writeln!(s, "unit = {}\ntimeout = {}", p.unit, toml_str(&crate::time::format_duration(p.timeout)));
     match p.pipelined {
         Some(n) if n == usize::from(BURST) => {
             let _ = writeln!(s, "max_in_flight = {BURST}   # it answered a burst of {BURST} reads sent at once");

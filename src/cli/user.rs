@@ -126,7 +126,7 @@ fn execute(args: UserArgs, path: &Path) -> anyhow::Result<()> {
             })?;
             println!(
                 "policy: idle lock {}, lock after {} wrong secret(s)",
-                humantime::format_duration(users.idle_lock),
+                crate::time::format_duration(users.idle_lock),
                 users.max_attempts
             );
         }
@@ -168,7 +168,7 @@ fn require_user(path: &Path, name: &str) -> anyhow::Result<()> {
 fn list(users: &Users) {
     println!(
         "idle lock {}, lock after {} wrong secret(s)",
-        humantime::format_duration(users.idle_lock),
+        crate::time::format_duration(users.idle_lock),
         users.max_attempts
     );
     println!("{:<16} {:<16} {:<9} {:<9} {:>6}  full name", "name", "os account", "role", "status", "failed");

@@ -52,8 +52,8 @@ pub fn changes(before: &Users, after: &Users) -> Vec<UserChange> {
     if before.idle_lock != after.idle_lock {
         policy.push(format!(
             "idle lock {} → {}",
-            humantime::format_duration(before.idle_lock),
-            humantime::format_duration(after.idle_lock)
+            crate::time::format_duration(before.idle_lock),
+            crate::time::format_duration(after.idle_lock)
         ));
     }
     if before.max_attempts != after.max_attempts {

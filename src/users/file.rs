@@ -182,7 +182,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawFile) -> Users {
 pub(super) fn render(users: &Users) -> Result<String, UsersError> {
     let out = OutFile {
         version: VERSION,
-        idle_lock: humantime::format_duration(users.idle_lock).to_string(),
+        idle_lock: crate::time::format_duration(users.idle_lock),
         max_attempts: users.max_attempts,
         user: users
             .users
