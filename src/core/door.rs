@@ -94,6 +94,20 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
             Outcome::default()
         }
         Msg::AnomalyLoaded { who, asset, model, now_ms } => anomaly_loaded(state, &who, &asset, model, now_ms),
+        Msg::Maintenance { event, now_ms } => {
+            let (asset, what, rebases) = (event.asset.clone(), event.kind.name(), event.kind.rebases());
+            let effects = super::life::maintenance(state, event, now_ms);
+            let after = if rebases { "; its healthy baseline and remaining life re-base from it" } else { "" };
+            Outcome { reply: Some(Ok(format!("{what} recorded on {asset}{after}"))), effects }
+        }
+        Msg::ModelRecorded { version, then } => {
+            let (n, asset) = (version.version, &version.asset);
+            let reply = format!("remaining-life model version {n} of {asset} recorded; {then}");
+            let life = state.life.assets.entry(version.asset.clone()).or_default();
+            life.models.insert(version.kind.clone(), version);
+            state.version += 1;
+            Outcome::reply(Ok(reply))
+        }
     }
 }
 
@@ -189,13 +203,19 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
             let (result, effects) = file(state, &who.signer(), f, now);
             Outcome { reply: Some(result.map(|id| format!("request {id} waits for approval"))), effects }
         }
-        Act::ModelTrained { asset, kind: ModelKind::Rul } => Outcome::job(Job::RulTrained { who, asset }),
+        Act::ModelTrained { asset, kind: ModelKind::Rul } => match known_asset(state, &asset) {
+            Ok(()) => Outcome::job(Job::RulTrained { who, asset }),
+            Err(e) => Outcome::reply(Err(e)),
+        },
         Act::ModelTrained { asset, kind: ModelKind::Anomaly } => {
             super::life::trained(state, &asset);
             Outcome::job(Job::LoadAnomaly { who, asset })
         }
         Act::RecordMaintenance { asset, kind, part, note, at_ms } => {
-            Outcome::job(Job::RecordMaintenance { who, asset, kind, part, note, at_ms })
+            match maintenance_event(state, &who, &asset, &kind, &part, &note, at_ms, now) {
+                Ok(event) => Outcome::job(Job::RecordMaintenance { who, event }),
+                Err(e) => Outcome::reply(Err(e)),
+            }
         }
         Act::UsersChanged {} => Outcome::job(Job::UsersChanged { os_account: who.os_account }),
         Act::Unlock { secret } => {
@@ -205,6 +225,34 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
             Outcome::effects(vec![Effect::Verify { who, secret: secret.into(), purpose: Purpose::Approve(id) }])
         }
     }
+}
+
+fn known_asset(state: &State, asset: &str) -> Result<(), String> {
+    if state.site.assets.iter().all(|a| a.name != asset) {
+        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
+    }
+    Ok(())
+}
+
+/// A maintenance event from a terminal or `mimic maintenance add`: of an asset of the
+/// site, not in the future, its text cleaned.
+#[allow(clippy::too_many_arguments)]
+fn maintenance_event(
+    state: &State,
+    who: &Identity,
+    asset: &str,
+    kind: &str,
+    part: &str,
+    note: &str,
+    at_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<crate::lifecycle::Event, String> {
+    known_asset(state, asset)?;
+    let ts_ms = at_ms.unwrap_or(now_ms);
+    if ts_ms > now_ms + 60_000 {
+        return Err("a maintenance event cannot be recorded in the future".into());
+    }
+    crate::lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms).map_err(|e| e.to_string())
 }
 
 /// The shell checked the secret of an act that needs one: `signer` is who signed.

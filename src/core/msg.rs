@@ -38,6 +38,11 @@ pub enum Msg {
     /// The audit log's health: false after a commit failed (control writes are refused),
     /// true after one succeeded.
     AuditHealth { ok: bool },
+    /// A maintenance event was stored with its audit entry.
+    Maintenance { event: crate::lifecycle::Event, now_ms: i64 },
+    /// A remaining-life model's version was stored in the asset's life with its audit
+    /// entry; `then` says when the models worker picks the model up.
+    ModelRecorded { version: crate::lifecycle::ModelVersion, then: String },
     /// The anomaly model file of an asset, read after `mimic train` saved it.
     AnomalyLoaded { who: Identity, asset: String, model: Loaded, now_ms: i64 },
 }
@@ -109,9 +114,11 @@ impl std::fmt::Debug for Secret {
 pub enum Job {
     /// Audit the users file's changes, attributed to this account.
     UsersChanged { os_account: String },
-    /// Store a maintenance event with its audit entry, then hand it to the core.
-    RecordMaintenance { who: Identity, asset: String, kind: String, part: String, note: String, at_ms: Option<i64> },
-    /// Record a newly trained remaining-life model's version.
+    /// Store a maintenance event with its audit entry, then hand the stored event to the
+    /// core ([`Msg::Maintenance`]).
+    RecordMaintenance { who: Identity, event: crate::lifecycle::Event },
+    /// Read the asset's remaining-life model file and record its version (with its audit
+    /// entry), then hand the stored version to the core ([`Msg::ModelRecorded`]).
     RulTrained { who: Identity, asset: String },
     /// Read the asset's anomaly model file and answer with [`Msg::AnomalyLoaded`].
     LoadAnomaly { who: Identity, asset: String },

@@ -200,22 +200,13 @@ impl Shell {
                 Ok(format!("{n} user-management change(s) audited"))
             }
             Job::RulTrained { who, asset } => {
-                super::life::rul_trained(&mut self.control, &mut self.state, &who, &dir, &asset, now)
+                let version = super::life::store_rul_version(&mut self.control, &who, &dir, &asset, now)?;
+                let then = format!("the daemon loads it within {} s", super::insight::RUL_EVERY.as_secs());
+                self.feed(Msg::ModelRecorded { version, then }, Some(&who))
             }
-            Job::RecordMaintenance { who, asset, kind, part, note, at_ms } => {
-                let (msg, fx) = super::life::record(
-                    &mut self.control,
-                    &mut self.state,
-                    &who,
-                    &asset,
-                    &kind,
-                    &part,
-                    &note,
-                    at_ms,
-                    now,
-                )?;
-                self.carry_out(fx, Some(&who))?;
-                Ok(msg)
+            Job::RecordMaintenance { who, event } => {
+                let event = super::life::store_event(&mut self.control, &who, &event)?;
+                self.feed(Msg::Maintenance { event, now_ms: now }, Some(&who))
             }
             Job::LoadAnomaly { who, asset } => {
                 use crate::models::anomaly::asset::{AssetModel, model_path};

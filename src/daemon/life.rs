@@ -9,8 +9,8 @@ use std::sync::RwLock;
 use super::control::{Control, Identity, Note};
 use crate::audit::Action;
 use crate::config::Site;
+use crate::core::State;
 use crate::core::asset_life::LifeEffect;
-use crate::core::{self, Effect, State};
 use crate::historian::Historian;
 use crate::ipc::{LiveLife, LiveLifeEvent, Reply};
 use crate::lifecycle::{self, Life};
@@ -77,44 +77,24 @@ pub fn reply(historian: &RwLock<Historian>, site: &Site, asset: Option<&str>) ->
     }
 }
 
-/// A maintenance event from a terminal or `mimic maintenance add`, by an authorised user:
-/// checked, stored with its audit entry in one transaction, then handed to the core.
-#[allow(clippy::too_many_arguments)]
-pub fn record(
+/// Store a maintenance event the core accepted, with its audit entry, in one transaction;
+/// the stored event (with its sequence number) goes back to the core.
+pub fn store_event(
     control: &mut Control,
-    state: &mut State,
     who: &Identity,
-    asset: &str,
-    kind: &str,
-    part: &str,
-    note: &str,
-    at_ms: Option<i64>,
-    now_ms: i64,
-) -> Result<(String, Vec<Effect>), String> {
-    if state.site.assets.iter().all(|a| a.name != asset) {
-        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
-    }
-    let ts_ms = at_ms.unwrap_or(now_ms);
-    if ts_ms > now_ms + 60_000 {
-        return Err("a maintenance event cannot be recorded in the future".into());
-    }
-    let event = lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms).map_err(|e| e.to_string())?;
+    event: &lifecycle::Event,
+) -> Result<lifecycle::Event, String> {
     let note = Note {
         user: who.name().to_string(),
         full_name: Some(who.full_name.clone()),
         action: Action::MaintenanceEvent,
         meaning: None,
-        target: Some(asset.to_string()),
+        target: Some(event.asset.clone()),
         detail: event.line(),
     };
-    let stored = tokio::task::block_in_place(|| {
-        control.audit_with(&[note], |txn| lifecycle::record_event(txn, &event).map_err(|e| e.to_string()))
-    })?;
-    let rebases = stored.kind.rebases();
-    let what = stored.kind.name();
-    let fx = core::life::maintenance(state, stored, now_ms);
-    let after = if rebases { "; its healthy baseline and remaining life re-base from it" } else { "" };
-    Ok((format!("{what} recorded on {asset}{after}"), fx))
+    tokio::task::block_in_place(|| {
+        control.audit_with(&[note], |txn| lifecycle::record_event(txn, event).map_err(|e| e.to_string()))
+    })
 }
 
 /// Store what the core learnt. Blocking (redb commits); failures are logged.
@@ -179,18 +159,15 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
 
 /// `mimic train rul` (or the demo) saved a remaining-life model of `asset`: its version, with
 /// the figures measured in training, goes into the asset's life in the same transaction as the
-/// audit entry. The models worker loads the file itself when it changes.
-pub fn rul_trained(
+/// audit entry; the stored version goes back to the core. The models worker loads the file
+/// itself when it changes.
+pub fn store_rul_version(
     control: &mut Control,
-    state: &mut State,
     who: &Identity,
     dir: &Path,
     asset: &str,
     now_ms: i64,
-) -> Result<String, String> {
-    if state.site.assets.iter().all(|a| a.name != asset) {
-        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
-    }
+) -> Result<lifecycle::ModelVersion, String> {
     let path = crate::models::rul::asset::rul_path(dir, asset);
     let model = crate::models::rul::asset::AssetRul::load(&path).map_err(|e| e.to_string())?;
     if model.asset != asset {
@@ -205,13 +182,7 @@ pub fn rul_trained(
         target: Some(asset.to_string()),
         detail: format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note),
     };
-    let stored = tokio::task::block_in_place(|| {
+    tokio::task::block_in_place(|| {
         control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()))
-    })?;
-    let n = stored.version;
-    state.life.assets.entry(asset.to_string()).or_default().models.insert(stored.kind.clone(), stored);
-    Ok(format!(
-        "remaining-life model version {n} of {asset} recorded; the daemon loads it within {} s",
-        super::insight::RUL_EVERY.as_secs()
-    ))
+    })
 }
