@@ -4,7 +4,7 @@
 //!
 //! faces (`cli`, `tui`, `north`) → shell (`daemon`) → wire (`ipc`, the terminal protocol's
 //! types) → core → domain (`config`, `users`, `audit`, `historian`, `alarms`,
-//! `approvals`, `lifecycle`, `models`) → shared (`time`, `text`, `build_info`).
+//! `approvals`, `lifecycle`, `models`) → shared (`time`, `text`, `account`, `build_info`).
 //!
 //! Only the faces may use the screens crate (`mimic_views`). Files of unit tests
 //! (`tests.rs`, `*_tests.rs`) may reach across their layer's siblings, never up.
@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// Layer of each top-level module of `src/`, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("shared", &["time", "text", "build_info"]),
+    ("shared", &["time", "text", "account", "build_info"]),
     ("domain", &["config", "users", "audit", "historian", "alarms", "approvals", "lifecycle", "models"]),
     ("core", &["core"]),
     ("wire", &["ipc"]),
