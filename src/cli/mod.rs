@@ -301,11 +301,7 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG").unwrap_or_else(|_| "info".into());
     let json = std::env::var("MIMIC_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json {
-        fmt.json().try_init()
-    } else {
-        fmt.with_ansi(std::io::stderr().is_terminal()).try_init()
-    };
+    let _ = if json { fmt.json().try_init() } else { fmt.with_ansi(std::io::stderr().is_terminal()).try_init() };
 }
 
 async fn wait_for_stop() {
