@@ -1,14 +1,34 @@
-//! The terminal ↔ daemon protocol over the Unix socket: one JSON object per line.
+//! The terminal ↔ daemon protocol over the Unix socket.
 //!
 //! The daemon owns the devices and the store; terminals and scripts only ever speak
-//! this protocol. Requests are small and bounded ([`MAX_LINE`]); a malformed request is
-//! answered with an error and the connection stays up. Replies carry plain data (the
-//! live snapshot, history samples, trend columns) that the terminal turns into views.
+//! this protocol. Requests are one JSON object per line, small and bounded
+//! ([`MAX_LINE`]); a malformed request is answered with an error and the connection
+//! stays up. The daemon greets with a JSON [`Reply::Hello`] line naming its protocol
+//! version ([`PROTO`]).
+//!
+//! Two ways to watch the plant:
+//! - [`Request::Subscribe`] (scripts, tests): every changed [`LiveSnapshot`] with the
+//!   whole tag table, as JSON lines. It costs O(tags) per frame.
+//! - [`Request::View`] (`mimic tui`): the terminal says what it shows ([`ViewSpec`]) and
+//!   re-sends it when that changes; the daemon answers with [`ViewUpdate`]s holding only
+//!   the visible rows that changed, the site counters and the small data of the screen.
+//!   From the first valid view on, everything the daemon sends on that connection is a
+//!   binary [`Frame`] (see [`encode_frame`]): postcard, which is 3–4× smaller than JSON
+//!   for these rows (measured in `view_frames_are_compact`).
 
 use serde::{Deserialize, Serialize};
 
 /// Longest request line accepted from a client.
 pub const MAX_LINE: usize = 64 * 1024;
+/// Version of the protocol spoken here (the hello names it; a view names the one it
+/// speaks; each binary frame starts with it).
+pub const PROTO: u8 = 2;
+/// Most rows a view may ask for at once.
+pub const MAX_VIEW_ROWS: u32 = 1000;
+/// Longest filter of a view, in characters.
+pub const MAX_FILTER: usize = 256;
+/// Largest binary frame a terminal accepts.
+pub const MAX_FRAME: usize = 64 << 20;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 
@@ -22,11 +42,158 @@ pub fn parse_request(line: &[u8]) -> Result<Request, String> {
     // serde also reads an internally tagged enum from an array (`["subscribe"]`,
     // `["history","a",0,1]`): only objects are requests.
     let shape: serde_json::Value = serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
-    if !shape.is_object() || shape.get("act").is_some_and(|a| !a.is_object()) {
-        return Err("malformed request: a request is a JSON object (and its `act` an object)".into());
+    if !shape.is_object() || ["act", "view"].iter().any(|k| shape.get(k).is_some_and(|a| !a.is_object())) {
+        return Err("malformed request: a request is a JSON object (and its `act` or `view` an object)".into());
     }
     // typed from the bytes, not the value: a duplicate field is an error here
-    serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))
+    let req: Request = serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
+    if let Request::View { proto, view } = &req {
+        if *proto != PROTO {
+            return Err(format!("view: protocol {proto} is not spoken here (this daemon speaks {PROTO})"));
+        }
+        view.check()?;
+    }
+    Ok(req)
+}
+
+/// The screens a terminal may show (see `mimic_views::Screen`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewScreen {
+    Overview,
+    #[default]
+    Tags,
+    Trend,
+    Alarms,
+    Recommendations,
+    Devices,
+    Audit,
+}
+
+/// Sort of the Tags table; ties go by name (descending reverses the whole order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagSort {
+    #[default]
+    Name,
+    /// Missing values last.
+    Value,
+    /// Worst first: Bad, Uncertain, Good.
+    Quality,
+    /// Newest first; never received last.
+    Age,
+}
+
+/// What a terminal shows: the daemon sends it this and nothing more.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    pub screen: ViewScreen,
+    /// Case-insensitive substring of a tag's name, asset or description (empty: all).
+    pub filter: String,
+    pub sort: TagSort,
+    pub desc: bool,
+    /// First row of the filtered, sorted Tags list wanted, and how many.
+    pub first: u64,
+    pub rows: u32,
+    /// Tags on the trend (main first).
+    pub trend_tags: Vec<String>,
+    /// The selected alarm (Alarms screen).
+    pub alarm: Option<u64>,
+}
+
+impl ViewSpec {
+    /// Refuses what no terminal asks for, naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.rows > MAX_VIEW_ROWS {
+            return Err(format!("view.rows: {} is more than {MAX_VIEW_ROWS}", self.rows));
+        }
+        if self.filter.chars().count() > MAX_FILTER {
+            return Err(format!("view.filter: longer than {MAX_FILTER} characters"));
+        }
+        if self.filter.chars().any(char::is_control) {
+            return Err("view.filter: control characters are not allowed".into());
+        }
+        if self.trend_tags.len() > 4 {
+            return Err(format!("view.trend_tags: {} tags, at most 4", self.trend_tags.len()));
+        }
+        if self.trend_tags.iter().any(|t| t.len() > MAX_FILTER) {
+            return Err(format!("view.trend_tags: a name longer than {MAX_FILTER} bytes"));
+        }
+        Ok(())
+    }
+}
+
+/// What changed for one view since the daemon last sent to it. A part left `None` is
+/// unchanged (after a new view, every part is sent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ViewUpdate {
+    pub now_ms: i64,
+    pub version: u64,
+    /// Where the window lies in the filtered, sorted list.
+    pub page: LivePage,
+    /// Tag counters of the whole site.
+    pub counts: LiveCounts,
+    /// Rows in the window now; `rows` replaces the ones that changed, by slot.
+    pub len: u32,
+    pub rows: Vec<(u32, LiveTag)>,
+    pub alarms: Option<(Vec<LiveAlarm>, LiveAlarmSummary)>,
+    pub requests: Option<Vec<LiveRequest>>,
+    pub audit: Option<Vec<LiveAudit>>,
+    pub life: Option<Vec<LiveLife>>,
+    pub loops: Option<Vec<LiveLoop>>,
+    /// Overview and Devices screens only (empty elsewhere).
+    pub devices: Option<Vec<LiveDevice>>,
+    /// Overview: every asset; Alarms: those with a diagnosis; elsewhere none.
+    pub assets: Option<Vec<LiveAsset>>,
+    pub store: Option<LiveStore>,
+}
+
+/// Where a view's window lies in its filtered, sorted tag list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePage {
+    pub offset: u64,
+    /// Tags matching the filter, and the bad and stale ones among them.
+    pub total: u64,
+    pub bad: u64,
+    pub stale: u64,
+}
+
+/// Tag counters of the whole site.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCounts {
+    pub tags: u64,
+    pub bad: u64,
+    pub stale: u64,
+}
+
+/// What the daemon sends on a connection once it has a view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    Update(Box<ViewUpdate>),
+    /// Any other reply, as its JSON line (small, rare: acts, trends, history).
+    Reply(String),
+}
+
+/// A binary frame: its length (u32, little-endian, the version byte included), the
+/// version [`PROTO`], then the frame in postcard.
+pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, String> {
+    let mut out = vec![0u8; 5];
+    out[4] = PROTO;
+    let out = postcard::to_extend(frame, out).map_err(|e| format!("cannot encode a frame: {e}"))?;
+    let len = u32::try_from(out.len() - 4).map_err(|_| "frame too long".to_string())?;
+    let mut out = out;
+    out[..4].copy_from_slice(&len.to_le_bytes());
+    Ok(out)
+}
+
+/// Reads a frame's body (after its length): the version, then the frame.
+pub fn decode_frame(body: &[u8]) -> Result<Frame, String> {
+    match body.split_first() {
+        Some((&PROTO, rest)) => postcard::from_bytes(rest).map_err(|e| format!("malformed frame: {e}")),
+        Some((v, _)) => Err(format!("frame of protocol {v}, this terminal speaks {PROTO}")),
+        None => Err("empty frame".into()),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +203,8 @@ pub enum Request {
     /// (A struct variant, not a unit one: serde lets a unit variant of an internally
     /// tagged enum through with unknown fields, `deny_unknown_fields` or not.)
     Subscribe {},
+    /// Show this view (see the module's overview); re-sent whenever it changes.
+    View { proto: u8, view: ViewSpec },
     /// Stored samples of one tag in `[from_ms, to_ms)`.
     History { tag: String, from_ms: i64, to_ms: i64 },
     /// Min/max columns of one tag over `[from_ms, to_ms)`, for a trend `columns` wide.
@@ -63,6 +232,9 @@ pub enum Reply {
         /// Seconds without a key after which the terminal locks itself (0: never).
         #[serde(default)]
         idle_lock_s: u64,
+        /// The protocol version ([`PROTO`]); 0 from a daemon before views.
+        #[serde(default)]
+        proto: u8,
     },
     Snapshot(Box<LiveSnapshot>),
     History {
@@ -71,6 +243,9 @@ pub enum Reply {
     },
     Trend {
         tag: String,
+        /// The tag's asset (empty: none).
+        #[serde(default)]
+        asset: String,
         units: String,
         from_ms: i64,
         to_ms: i64,
@@ -281,8 +456,7 @@ pub struct LiveTag {
     pub units: String,
     pub decimals: u8,
     pub value: Option<f64>,
-    /// `Good`, `Uncertain` or `Bad`.
-    pub quality: String,
+    pub quality: TagQuality,
     /// Reason text when not Good.
     pub reason: Option<String>,
     pub recv_ms: Option<i64>,
@@ -290,7 +464,47 @@ pub struct LiveTag {
     pub writable: bool,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    pub recent: Vec<f64>,
+    /// Latest values, oldest first (for a sparkline).
+    pub recent: Vec<f32>,
+}
+
+/// Quality class of a tag's value (its reason travels beside it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TagQuality {
+    #[default]
+    Good,
+    Uncertain,
+    Bad,
+}
+
+impl TagQuality {
+    pub fn of(q: mimic_drivers::Quality) -> TagQuality {
+        match q {
+            mimic_drivers::Quality::Good => TagQuality::Good,
+            mimic_drivers::Quality::Uncertain(_) => TagQuality::Uncertain,
+            mimic_drivers::Quality::Bad(_) => TagQuality::Bad,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagQuality::Good => "Good",
+            TagQuality::Uncertain => "Uncertain",
+            TagQuality::Bad => "Bad",
+        }
+    }
+}
+
+/// Scripts and tests compare with the names (`Good`, `Uncertain`, `Bad`).
+impl PartialEq<&str> for TagQuality {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for TagQuality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -124,7 +124,11 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                     published = sh.state.version;
                     sh.dirty = false;
                     audit_seen = audit_len;
-                    let mut snap = snapshot::build(&sh.state, &status, mimic_drivers::now_ms());
+                    // the whole tag table only for subscribers (and in-process readers);
+                    // terminals with a view read the socket's table, refreshed here
+                    let with_tags = !sh.ch.lazy_snapshots || sh.ch.watchers.subscribers();
+                    sh.ch.watchers.refresh_views(&sh.state);
+                    let mut snap = snapshot::build_with(&sh.state, &status, mimic_drivers::now_ms(), with_tags);
                     if let Some((step, since_ms, _)) = &sh.clock_alarm {
                         snapshot::push_system_alarm(&mut snap, snapshot::clock_alarm(step, *since_ms));
                     }

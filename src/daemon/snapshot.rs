@@ -5,38 +5,17 @@ use mimic_drivers::Quality;
 use super::StoreStatus;
 use crate::alarms::AlarmState;
 use crate::core::State;
-use crate::ipc::{LiveAlarm, LiveAlarmSummary, LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag};
+use crate::ipc::{LiveAlarm, LiveAlarmSummary, LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag, TagQuality};
 
 pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
+    build_with(state, store, now_ms, true)
+}
+
+/// The snapshot, with the whole tag table only when `with_tags` (subscribers want it;
+/// terminals with a view get their rows from the socket's tag table instead).
+pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bool) -> LiveSnapshot {
     let site = &state.site;
-    let tags: Vec<LiveTag> = site
-        .tags
-        .iter()
-        .zip(&state.tags)
-        .map(|(t, s)| {
-            let (quality, reason) = match s.quality {
-                Quality::Good => ("Good", None),
-                Quality::Uncertain(r) => ("Uncertain", Some(r.to_string())),
-                Quality::Bad(r) => ("Bad", Some(r.to_string())),
-            };
-            LiveTag {
-                name: t.name.clone(),
-                asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),
-                description: t.description.clone(),
-                units: t.units.clone(),
-                decimals: t.decimals,
-                value: s.value,
-                quality: quality.into(),
-                reason,
-                recv_ms: s.recv_ms,
-                stale: s.quality == Quality::Uncertain(mimic_drivers::Reason::Stale),
-                writable: t.writable,
-                low: t.low,
-                high: t.high,
-                recent: s.recent.iter().map(|&v| f64::from(v)).collect(),
-            }
-        })
-        .collect();
+    let tags: Vec<LiveTag> = if !with_tags { Vec::new() } else { live_tags(state) };
     let devices = site
         .devices
         .iter()
@@ -63,36 +42,27 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             }
         })
         .collect();
+    let counts = asset_tags(state);
     let assets = site
         .assets
         .iter()
-        .enumerate()
-        .map(|(ai, a)| {
-            let mine: Vec<usize> =
-                site.tags.iter().enumerate().filter(|(_, t)| t.asset == Some(ai)).map(|(i, _)| i).collect();
-            // An asset with a tag called `*.running` reports its running state from it.
-            let running = mine
+        .zip(counts)
+        .map(|(a, (tags, bad_tags, running))| LiveAsset {
+            area: a.area.clone(),
+            unit: a.unit.clone(),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            tags,
+            bad_tags,
+            running,
+            anomaly: state
+                .anomaly
                 .iter()
-                .find(|&&i| site.tags[i].name.ends_with(".running"))
-                .and_then(|&i| state.tags[i].value.filter(|_| state.tags[i].quality.is_good()))
-                .map(|v| v != 0.0);
-            LiveAsset {
-                area: a.area.clone(),
-                unit: a.unit.clone(),
-                name: a.name.clone(),
-                description: a.description.clone(),
-                tags: mine.len(),
-                bad_tags: mine.iter().filter(|&&i| state.tags[i].quality.is_bad()).count(),
-                running,
-                anomaly: state
-                    .anomaly
-                    .iter()
-                    .find(|m| m.asset == a.name)
-                    .and_then(|m| m.last.as_ref())
-                    .map(|v| if v.threshold > 0.0 { v.score / v.threshold } else { 0.0 }),
-                rul: state.insights.rul.get(&a.name).cloned(),
-                diagnosis: state.insights.diagnoses.get(&a.name).cloned(),
-            }
+                .find(|m| m.asset == a.name)
+                .and_then(|m| m.last.as_ref())
+                .map(|v| if v.threshold > 0.0 { v.score / v.threshold } else { 0.0 }),
+            rul: state.insights.rul.get(&a.name).cloned(),
+            diagnosis: state.insights.diagnoses.get(&a.name).cloned(),
         })
         .collect();
     let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
@@ -168,6 +138,57 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
             error: store.error.clone(),
         },
     }
+}
+
+/// Every tag as terminals see it.
+fn live_tags(state: &State) -> Vec<LiveTag> {
+    let site = &state.site;
+    site.tags
+        .iter()
+        .zip(&state.tags)
+        .map(|(t, s)| {
+            let (quality, reason) = match s.quality {
+                Quality::Good => (TagQuality::Good, None),
+                Quality::Uncertain(r) => (TagQuality::Uncertain, Some(r.to_string())),
+                Quality::Bad(r) => (TagQuality::Bad, Some(r.to_string())),
+            };
+            LiveTag {
+                name: t.name.clone(),
+                asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),
+                description: t.description.clone(),
+                units: t.units.clone(),
+                decimals: t.decimals,
+                value: s.value,
+                quality,
+                reason,
+                recv_ms: s.recv_ms,
+                stale: s.quality == Quality::Uncertain(mimic_drivers::Reason::Stale),
+                writable: t.writable,
+                low: t.low,
+                high: t.high,
+                recent: s.recent.iter().copied().collect(),
+            }
+        })
+        .collect()
+}
+
+/// Per asset: its tags, its bad tags and its running state (from a tag called
+/// `*.running`, when it has one and it is Good) — one pass over the tags.
+fn asset_tags(state: &State) -> Vec<(usize, usize, Option<bool>)> {
+    let site = &state.site;
+    let mut out = vec![(0usize, 0usize, None); site.assets.len()];
+    let mut has_running = vec![false; site.assets.len()];
+    for (t, s) in site.tags.iter().zip(&state.tags) {
+        let Some(o) = t.asset.and_then(|a| out.get_mut(a)) else { continue };
+        o.0 += 1;
+        o.1 += usize::from(s.quality.is_bad());
+        let a = t.asset.unwrap_or_default();
+        if !has_running[a] && t.name.ends_with(".running") {
+            has_running[a] = true;
+            o.2 = s.value.filter(|_| s.quality.is_good()).map(|v| v != 0.0);
+        }
+    }
+    out
 }
 
 /// Id of the system alarm "the historian cannot store": outside the alarm engine's ids.

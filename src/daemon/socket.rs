@@ -1,10 +1,12 @@
 //! The terminals' Unix socket: owner/group-only permissions, identity from the peer's
-//! credentials, newline-delimited JSON ([`crate::ipc`]). Each connection is its own task:
-//! a slow or malformed client never affects another.
+//! credentials, newline-delimited JSON requests ([`crate::ipc`]); replies as JSON lines, or
+//! binary frames once a terminal has a view ([`window`]). Each connection is its
+//! own task: a slow or malformed client never affects another.
 
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -12,7 +14,10 @@ use tokio::sync::watch;
 
 use crate::config::Site;
 use crate::historian::{Historian, TagId};
-use crate::ipc::{self, HistSample, LiveSnapshot, Reply, Request, TrendColumn};
+mod window;
+
+use crate::ipc::{self, Frame, HistSample, LiveSnapshot, Reply, Request, TagSort, TrendColumn, ViewSpec};
+use window::{Table, Viewer, Wants};
 
 pub struct Ctx {
     pub site: Arc<Site>,
@@ -26,17 +31,53 @@ pub struct Ctx {
     pub watchers: Arc<Watchers>,
 }
 
-/// Terminals subscribed to snapshots: with lazy snapshots (`mimic run`) the core builds
-/// them only while this count is above zero; a new subscriber asks for a fresh one.
+/// Terminals watching the plant: with lazy snapshots (`mimic run`) the core builds
+/// snapshots only while some terminal watches; a new one asks for a fresh snapshot.
+/// Subscribers get whole snapshots; viewers what their view shows, from the shared
+/// tag table kept here ([`window`]).
 #[derive(Debug, Default)]
 pub struct Watchers {
     terminals: std::sync::atomic::AtomicUsize,
     pub refresh: tokio::sync::Notify,
+    /// The tag table of the views (built when the first viewer comes).
+    table: RwLock<Option<Table>>,
+    /// Each viewer's rows on screen and sort, by connection number.
+    wants: Mutex<HashMap<u64, (Vec<u32>, TagSort)>>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 impl Watchers {
+    /// Somebody watches: snapshots are worth building.
     pub fn any(&self) -> bool {
+        self.subscribers() || self.wants.lock().is_ok_and(|w| !w.is_empty())
+    }
+
+    /// Somebody wants whole snapshots, every tag included.
+    pub fn subscribers(&self) -> bool {
         self.terminals.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Brings the views' tag table up to date with the core's state (the core calls it
+    /// before publishing a snapshot); nothing while no terminal has a view.
+    pub fn refresh_views(&self, state: &crate::core::State) {
+        let wants = {
+            let Ok(w) = self.wants.lock() else { return };
+            if w.is_empty() {
+                return;
+            }
+            Wants {
+                rows: w.values().flat_map(|(rows, _)| rows.iter().copied()).collect(),
+                sorts: w.values().map(|(_, s)| *s).collect(),
+            }
+        };
+        let Ok(mut t) = self.table.write() else { return };
+        match t.as_mut() {
+            Some(t) if t.len() == state.tags.len() => t.refresh(state, &wants),
+            _ => *t = Some(Table::new(state)),
+        }
+        if let Some(t) = t.as_mut() {
+            wants.sorts.iter().for_each(|s| t.ensure(*s));
+        }
     }
 }
 
@@ -54,6 +95,69 @@ impl Watching {
 impl Drop for Watching {
     fn drop(&mut self) {
         self.0.terminals.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One terminal with a view, registered with the watchers while it lives.
+struct Viewing {
+    id: u64,
+    watchers: Arc<Watchers>,
+    viewer: Viewer,
+    /// A view taken but not yet applied (the filter is computed on the next update).
+    pending: bool,
+}
+
+impl Viewing {
+    fn new(w: &Arc<Watchers>) -> Viewing {
+        let id = w.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut wants) = w.wants.lock() {
+            wants.insert(id, (Vec::new(), TagSort::Name));
+        }
+        w.refresh.notify_one();
+        Viewing { id, watchers: w.clone(), viewer: Viewer::default(), pending: true }
+    }
+
+    /// Takes a new view (its sort's index is built now if nobody used it).
+    fn set(&mut self, spec: ViewSpec) {
+        if let Ok(mut wants) = self.watchers.wants.lock() {
+            wants.insert(self.id, (Vec::new(), spec.sort));
+        }
+        if let Ok(mut t) = self.watchers.table.write()
+            && let Some(t) = t.as_mut()
+        {
+            t.ensure(spec.sort);
+        }
+        // applied with the next update (there may be no table before the first publish)
+        self.viewer.spec = spec;
+        self.pending = true;
+    }
+
+    /// What changed for this view, from the table and the latest snapshot.
+    fn update(&mut self, snap: &LiveSnapshot) -> Option<ipc::ViewUpdate> {
+        let Ok(guard) = self.watchers.table.read() else { return None };
+        let t = guard.as_ref()?;
+        if self.pending {
+            let spec = self.viewer.spec.clone();
+            self.viewer.set(spec, t);
+            self.pending = false;
+        }
+        if !t.has(self.viewer.spec.sort) {
+            return None;
+        }
+        let up = self.viewer.update(t, snap);
+        drop(guard);
+        if let Ok(mut wants) = self.watchers.wants.lock() {
+            wants.insert(self.id, (self.viewer.rows().collect(), self.viewer.spec.sort));
+        }
+        up
+    }
+}
+
+impl Drop for Viewing {
+    fn drop(&mut self) {
+        if let Ok(mut wants) = self.watchers.wants.lock() {
+            wants.remove(&self.id);
+        }
     }
 }
 
@@ -104,6 +208,21 @@ async fn send(w: &mut (impl AsyncWriteExt + Unpin), reply: &Reply) -> std::io::R
     w.flush().await
 }
 
+/// A reply as a JSON line, or, once the terminal has a view, as a binary frame.
+async fn answer(w: &mut (impl AsyncWriteExt + Unpin), binary: bool, reply: &Reply) -> std::io::Result<()> {
+    if !binary {
+        return send(w, reply).await;
+    }
+    let json = serde_json::to_string(reply).map_err(std::io::Error::other)?;
+    send_frame(w, &Frame::Reply(json)).await
+}
+
+async fn send_frame(w: &mut (impl AsyncWriteExt + Unpin), frame: &Frame) -> std::io::Result<()> {
+    let bytes = ipc::encode_frame(frame).map_err(std::io::Error::other)?;
+    w.write_all(&bytes).await?;
+    w.flush().await
+}
+
 async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     let uid = stream.peer_cred()?.uid();
     let user = ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
@@ -124,6 +243,7 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
             user: user.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             idle_lock_s: idle_lock.as_secs(),
+            proto: ipc::PROTO,
         },
     )
     .await?;
@@ -137,6 +257,8 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
     // Snapshots only once subscribed (counted, for lazy snapshots).
     let mut snaps: Option<watch::Receiver<Arc<LiveSnapshot>>> = None;
     let mut watching: Option<Watching> = None;
+    // A terminal with a view; from its first view on, replies are binary frames.
+    let mut viewing: Option<Viewing> = None;
     let mut buf = Vec::new();
     loop {
         tokio::select! {
@@ -153,6 +275,21 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                         rx.borrow_and_update();
                         snaps = Some(rx);
                         watching.get_or_insert_with(|| Watching::new(&ctx.watchers));
+                        continue;
+                    }
+                    Ok(Request::View { view, .. }) => {
+                        let v = viewing.get_or_insert_with(|| Viewing::new(&ctx.watchers));
+                        v.set(view);
+                        if snaps.is_none() {
+                            let mut rx = ctx.snapshots.clone();
+                            rx.borrow_and_update();
+                            snaps = Some(rx);
+                        }
+                        // answered at once from the latest snapshot: a key costs no frame wait
+                        let snap = ctx.snapshots.borrow().clone();
+                        if let Some(up) = v.update(&snap) {
+                            send_frame(&mut w, &Frame::Update(Box::new(up))).await?;
+                        }
                         continue;
                     }
                     Ok(Request::Act { act }) => {
@@ -173,13 +310,20 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                         tokio::task::spawn_blocking(move || query(&ctx, req)).await.unwrap_or_else(|e| Reply::Error { message: e.to_string() })
                     }
                 };
-                send(&mut w, &reply).await?;
+                answer(&mut w, viewing.is_some(), &reply).await?;
             }
             Some(changed) = next_snapshot(&mut snaps) => {
                 let Some(snap) = changed else {
                     return Ok(());
                 };
-                send(&mut w, &Reply::Snapshot(Box::new((*snap).clone()))).await?;
+                match viewing.as_mut() {
+                    Some(v) => {
+                        if let Some(up) = v.update(&snap) {
+                            send_frame(&mut w, &Frame::Update(Box::new(up))).await?;
+                        }
+                    }
+                    None => send(&mut w, &Reply::Snapshot(Box::new((*snap).clone()))).await?,
+                }
             }
         }
     }
@@ -240,7 +384,9 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(message) => Reply::Error { message },
             };
         }
-        Request::Subscribe {} | Request::Act { .. } => return Reply::Error { message: "unexpected".into() },
+        Request::Subscribe {} | Request::View { .. } | Request::Act { .. } => {
+            return Reply::Error { message: "unexpected".into() };
+        }
     };
     let Some(ti) = ctx.site.tag_index(&tag) else {
         return Reply::Error { message: format!("unknown tag `{tag}`") };
@@ -259,6 +405,11 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             match h.downsample(id, from_ms, to_ms, n) {
                 Ok(cols) => Reply::Trend {
                     tag,
+                    asset: ctx.site.tags[ti]
+                        .asset
+                        .and_then(|a| ctx.site.assets.get(a))
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
                     units: ctx.site.tags[ti].units.clone(),
                     from_ms,
                     to_ms,
@@ -267,9 +418,11 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                 Err(e) => Reply::Error { message: e.to_string() },
             }
         }
-        Request::Subscribe {} | Request::Act { .. } | Request::Life { .. } | Request::WhatIf { .. } => {
-            Reply::Error { message: "unexpected".into() }
-        }
+        Request::Subscribe {}
+        | Request::View { .. }
+        | Request::Act { .. }
+        | Request::Life { .. }
+        | Request::WhatIf { .. } => Reply::Error { message: "unexpected".into() },
     }
 }
 

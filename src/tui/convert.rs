@@ -2,11 +2,11 @@
 
 use mimic_views::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
-    WhatIfView,
+    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage, TagRow,
+    TrendColumn, TrendData, WhatIfView,
 };
 
-use crate::ipc::{self, LiveSnapshot};
+use crate::ipc::{self, LiveSnapshot, TagQuality};
 
 pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
     Snapshot {
@@ -14,29 +14,9 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
         now_ms: live.now_ms,
         connected,
         user: user.to_string(),
-        tags: live
-            .tags
-            .iter()
-            .map(|t| TagRow {
-                name: t.name.clone(),
-                asset: t.asset.clone(),
-                description: t.description.clone(),
-                value: t.value,
-                decimals: t.decimals,
-                units: t.units.clone(),
-                quality: match t.quality.as_str() {
-                    "Good" => QualityView::Good,
-                    "Uncertain" => QualityView::Uncertain(t.reason.clone().unwrap_or_default()),
-                    _ => QualityView::Bad(t.reason.clone().unwrap_or_default()),
-                },
-                ts_ms: t.recv_ms,
-                stale: t.stale,
-                writable: t.writable,
-                low: t.low,
-                high: t.high,
-                recent: t.recent.clone(),
-            })
-            .collect(),
+        tags: live.tags.iter().map(tag).collect(),
+        tag_page: None,
+        tag_counts: None,
         devices: live
             .devices
             .iter()
@@ -145,6 +125,74 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
             })
             .collect(),
     }
+}
+
+/// One tag row.
+fn tag(t: &ipc::LiveTag) -> TagRow {
+    let reason = || t.reason.clone().unwrap_or_default();
+    TagRow {
+        name: t.name.clone(),
+        asset: t.asset.clone(),
+        description: t.description.clone(),
+        value: t.value,
+        decimals: t.decimals,
+        units: t.units.clone(),
+        quality: match t.quality {
+            TagQuality::Good => QualityView::Good,
+            TagQuality::Uncertain => QualityView::Uncertain(reason()),
+            TagQuality::Bad => QualityView::Bad(reason()),
+        },
+        ts_ms: t.recv_ms,
+        stale: t.stale,
+        writable: t.writable,
+        low: t.low,
+        high: t.high,
+        recent: t.recent.iter().map(|&v| f64::from(v)).collect(),
+    }
+}
+
+/// Takes in a view update: the small data it carries goes into `board` (what the
+/// terminal holds of the plant, without tags) and, converted, into `snap`; the tag rows
+/// it carries replace theirs in the window.
+pub fn apply(board: &mut LiveSnapshot, snap: &mut Snapshot, up: ipc::ViewUpdate, user: &str) {
+    let mut small = snap.tag_page.is_none();
+    if let Some((alarms, summary)) = up.alarms {
+        (board.alarms, board.alarm_summary, small) = (alarms, summary, true);
+    }
+    macro_rules! take {
+        ($($part:ident),*) => {$(
+            if let Some(v) = up.$part {
+                board.$part = v;
+                small = true;
+            }
+        )*};
+    }
+    take!(requests, audit, life, loops, devices, assets, store);
+    board.now_ms = up.now_ms;
+    board.version = up.version;
+    if small {
+        board.site = std::mem::take(&mut snap.site);
+        let rows = std::mem::take(&mut snap.tags);
+        *snap = snapshot(board, user, true);
+        snap.tags = rows;
+    }
+    snap.now_ms = up.now_ms;
+    snap.connected = true;
+    let len = usize::try_from(up.len).unwrap_or(0);
+    snap.tags.resize(len, TagRow::default());
+    for (k, t) in &up.rows {
+        if let Some(slot) = snap.tags.get_mut(*k as usize) {
+            *slot = tag(t);
+        }
+    }
+    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    snap.tag_page = Some(TagPage {
+        offset: n(up.page.offset),
+        total: n(up.page.total),
+        bad: n(up.page.bad),
+        stale: n(up.page.stale),
+    });
+    snap.tag_counts = Some(TagCounts { tags: n(up.counts.tags), bad: n(up.counts.bad), stale: n(up.counts.stale) });
 }
 
 /// The loop's identified model and status, one line.
@@ -273,10 +321,18 @@ fn alarm(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> AlarmRow {
     }
 }
 
-pub fn trend(tag: String, units: String, from_ms: i64, to_ms: i64, cols: &[ipc::TrendColumn]) -> TrendData {
+pub fn trend(
+    tag: String,
+    asset: String,
+    units: String,
+    from_ms: i64,
+    to_ms: i64,
+    cols: &[ipc::TrendColumn],
+) -> TrendData {
     TrendData {
         extra: Vec::new(),
         tag,
+        asset,
         units,
         from_ms,
         to_ms,

@@ -1,8 +1,10 @@
 //! `mimic tui`: a terminal attached to a daemon over its Unix socket.
 //!
-//! The terminal owns nothing of the plant: it receives immutable snapshots, turns them
-//! into the views' plain data ([`convert`]) and draws them; keys go through the views'
-//! pure key handler. Drawing is rate-limited (at most [`MAX_FPS`] frames a second, and
+//! The terminal owns nothing of the plant: it tells the daemon what it shows (a view:
+//! screen, filter, sort, the rows on screen; see [`crate::ipc::ViewSpec`]), receives
+//! what changed of it, turns that into the views' plain data ([`convert`]) and draws
+//! it; keys go through the views' pure key handler, and a key that changes the view
+//! sends the new view at once. Drawing is rate-limited (at most [`MAX_FPS`] frames a second, and
 //! none while nothing changes) and ratatui writes only the cells that changed, through a
 //! buffered writer, which keeps SSH links quiet. The terminal is restored on quit, on
 //! panic and on SIGTERM/SIGHUP.
@@ -15,12 +17,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use mimic_views::{Action, Key, Screen, Snapshot, Theme, TrendData, TrendSeries, UiState};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::ipc::{Act, Reply, Request};
+use crate::ipc::{self, Act, Frame, Reply, Request, ViewSpec, ViewUpdate};
 
 pub const MAX_FPS: u32 = 5;
 const MIN_SPAN_MS: i64 = 60_000;
@@ -28,6 +30,7 @@ const MAX_SPAN_MS: i64 = 400 * 86_400_000;
 
 enum Event {
     Reply(Reply),
+    Update(Box<ViewUpdate>),
     Disconnected,
     Key(Key),
     Resize,
@@ -51,8 +54,8 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
         format!("no mimic daemon at {} (start one with `mimic run SITE.toml`, or pass --data DIR)", socket.display())
     })?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    // the daemon greets first; the view (or, from an older daemon, a subscription) follows
     let mut writer = connect(stream, tx.clone());
-    send(&mut writer, &Request::Subscribe {}).await?;
 
     let mut terminal = term::Terminal::enter().context("cannot set up the terminal")?;
     term::spawn_input(tx.clone());
@@ -65,6 +68,12 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
     let (w, h) = terminal.size();
     ui.resize(w, h);
     let mut snap = Snapshot { connected: false, ..Snapshot::default() };
+    // What the terminal holds of the plant's small data (no tags), the view last sent,
+    // and when (its answer is drawn at once).
+    let mut board = ipc::LiveSnapshot::default();
+    let mut view: Option<ViewSpec> = None;
+    let mut viewing = false;
+    let mut view_sent: Option<Instant> = None;
     let mut user = String::new();
     let mut trend: Option<Trend> = None;
     // A secret being typed (blind, never echoed): for a signature or to unlock.
@@ -87,20 +96,37 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
                 match ev {
-                    Event::Reply(Reply::Hello { user: u, site, idle_lock_s, .. }) => {
+                    Event::Reply(Reply::Hello { user: u, site, idle_lock_s, proto, .. }) => {
                         user = u;
                         snap.site = site;
                         idle_lock = Duration::from_secs(idle_lock_s);
                         ui.lock_after_ms = i64::try_from(idle_lock.as_millis()).unwrap_or(i64::MAX);
                         dirty = true;
+                        viewing = proto == ipc::PROTO;
+                        view = None;
+                        if viewing {
+                            sync_view(&mut writer, &ui, &snap, &mut view, &mut view_sent).await;
+                        } else {
+                            let _ = send(&mut writer, &Request::Subscribe {}).await;
+                        }
+                        // after the view: its replies come as frames
+                        request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
                     }
                     Event::Reply(Reply::Snapshot(live)) => {
                         snap = convert::snapshot(&live, &user, true);
                         dirty = true;
                     }
-                    Event::Reply(Reply::Trend { tag, units, from_ms, to_ms, columns }) => {
+                    Event::Update(up) => {
+                        convert::apply(&mut board, &mut snap, *up, &user);
+                        dirty = true;
+                        if view_sent.take().is_some() {
+                            // the answer to a key: draw it now
+                            last_draw = Instant::now() - frame_gap;
+                        }
+                    }
+                    Event::Reply(Reply::Trend { tag, asset, units, from_ms, to_ms, columns }) => {
                         if let Some(t) = trend.as_mut() {
-                            let data = convert::trend(tag.clone(), units, from_ms, to_ms, &columns);
+                            let data = convert::trend(tag.clone(), asset, units, from_ms, to_ms, &columns);
                             if t.tag == tag {
                                 t.data = Some(data);
                                 dirty = true;
@@ -168,6 +194,8 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                     Event::Key(key) => {
                         dirty = true;
                         last_key = Instant::now();
+                        // a key is drawn at once (the frame limit is for the plant's changes)
+                        last_draw = Instant::now() - frame_gap;
                         match mimic_views::handle_key(&mut ui, &snap, key) {
                             Some(Action::Quit) => break,
                             Some(Action::OpenTrend { tag }) => {
@@ -220,6 +248,9 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         }
                     }
                 }
+                if viewing {
+                    sync_view(&mut writer, &ui, &snap, &mut view, &mut view_sent).await;
+                }
             }
             _ = idle_check.tick(), if !ui.locked && !idle_lock.is_zero() => {
                 if last_key.elapsed() >= idle_lock {
@@ -240,10 +271,8 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
             }
             _ = reconnect.tick(), if writer.is_none() => {
                 if let Ok(stream) = UnixStream::connect(&socket).await {
+                    // the daemon's hello brings the view and the trend again
                     writer = connect(stream, tx.clone());
-                    if send(&mut writer, &Request::Subscribe {}).await.is_ok() {
-                        request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                    }
                 }
             }
             _ = tokio::time::sleep_until(draw_at), if dirty => {
@@ -266,33 +295,133 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
 
 type Writer = Option<tokio::net::unix::OwnedWriteHalf>;
 
+/// Reads the daemon's replies: JSON lines up to its hello, then (when it speaks
+/// [`ipc::PROTO`]: this terminal sends a view first thing) binary frames.
 fn connect(stream: UnixStream, tx: mpsc::UnboundedSender<Event>) -> Writer {
     let (r, w) = stream.into_split();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(r).lines();
+        let mut r = BufReader::new(r);
+        let mut binary = false;
         loop {
-            match lines.next_line().await {
-                Ok(Some(line)) => match serde_json::from_str::<Reply>(&line) {
-                    Ok(reply) => {
-                        if tx.send(Event::Reply(reply)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => tracing::warn!("bad reply from daemon: {e}"),
-                },
-                Ok(None) => {
-                    let _ = tx.send(Event::Disconnected);
-                    return;
-                }
+            let ev = if binary { read_frame(&mut r).await } else { read_reply(&mut r).await };
+            let ev = match ev {
+                Ok(Some(ev)) => ev,
+                Ok(None) => Event::Disconnected,
                 Err(e) => {
-                    tracing::debug!("daemon link failed: {e}");
-                    let _ = tx.send(Event::Disconnected);
-                    return;
+                    tracing::warn!("daemon link failed: {e}");
+                    Event::Disconnected
                 }
+            };
+            if let Event::Reply(Reply::Hello { proto, .. }) = &ev {
+                binary = *proto == ipc::PROTO;
+            }
+            let end = matches!(ev, Event::Disconnected);
+            if tx.send(ev).is_err() || end {
+                return;
             }
         }
     });
     Some(w)
+}
+
+type Reader = BufReader<tokio::net::unix::OwnedReadHalf>;
+
+/// One JSON line (`None`: the daemon closed the link; a bad line is skipped).
+async fn read_reply(r: &mut Reader) -> anyhow::Result<Option<Event>> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(reply) => return Ok(Some(Event::Reply(reply))),
+            Err(e) => tracing::warn!("bad reply from daemon: {e}"),
+        }
+    }
+}
+
+/// One binary frame (`None`: the daemon closed the link).
+async fn read_frame(r: &mut Reader) -> anyhow::Result<Option<Event>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > ipc::MAX_FRAME {
+        return Err(anyhow!("frame of {len} bytes, more than {}", ipc::MAX_FRAME));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    Ok(Some(match ipc::decode_frame(&body).map_err(|e| anyhow!(e))? {
+        Frame::Update(up) => Event::Update(up),
+        Frame::Reply(json) => Event::Reply(serde_json::from_str(&json)?),
+    }))
+}
+
+/// What the terminal shows now, as a view for the daemon.
+fn view_spec(ui: &UiState, snap: &Snapshot) -> ViewSpec {
+    use crate::ipc::{TagSort, ViewScreen};
+    let screen = match ui.screen {
+        Screen::Overview => ViewScreen::Overview,
+        Screen::Tags => ViewScreen::Tags,
+        Screen::Trend => ViewScreen::Trend,
+        Screen::Alarms => ViewScreen::Alarms,
+        Screen::Recommendations => ViewScreen::Recommendations,
+        Screen::Devices => ViewScreen::Devices,
+        Screen::Audit => ViewScreen::Audit,
+    };
+    let sort = match ui.sort {
+        mimic_views::SortKey::Name => TagSort::Name,
+        mimic_views::SortKey::Value => TagSort::Value,
+        mimic_views::SortKey::Quality => TagSort::Quality,
+        mimic_views::SortKey::Age => TagSort::Age,
+    };
+    // the rows on screen and half a page either side: a line or a page away is at hand
+    let (first, rows) = if ui.screen == Screen::Tags {
+        let len = mimic_views::tag_list(snap, ui).len;
+        let page = ui.page_rows.max(1);
+        let start = mimic_views::window_start(len, ui.selected, ui.scroll, page);
+        let margin = page / 2 + 4;
+        (start.saturating_sub(margin), (page + 2 * margin).min(ipc::MAX_VIEW_ROWS as usize))
+    } else {
+        (0, 0)
+    };
+    let alarm = if ui.screen == Screen::Alarms {
+        mimic_views::visible_alarms(snap, ui).get(ui.alarm_selected).map(|a| a.id)
+    } else {
+        None
+    };
+    ViewSpec {
+        screen,
+        filter: ui.filter.trim().chars().take(ipc::MAX_FILTER).filter(|c| !c.is_control()).collect(),
+        sort,
+        desc: ui.sort_desc,
+        first: first as u64,
+        rows: rows as u32,
+        trend_tags: ui.trend_tags.iter().take(4).filter(|t| t.len() <= ipc::MAX_FILTER).cloned().collect(),
+        alarm,
+    }
+}
+
+/// Sends the view when it changed.
+async fn sync_view(
+    writer: &mut Writer,
+    ui: &UiState,
+    snap: &Snapshot,
+    last: &mut Option<ViewSpec>,
+    sent_at: &mut Option<Instant>,
+) {
+    let spec = view_spec(ui, snap);
+    if last.as_ref() == Some(&spec) {
+        return;
+    }
+    if send(writer, &Request::View { proto: ipc::PROTO, view: spec.clone() }).await.is_ok() {
+        *last = Some(spec);
+        *sent_at = Some(Instant::now());
+    }
 }
 
 async fn send(writer: &mut Writer, req: &Request) -> anyhow::Result<()> {

@@ -38,14 +38,14 @@ pub mod widgets;
 
 pub use model::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagRow, TrendColumn, TrendData,
-    TrendSeries, WhatIfView,
+    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage, TagRow,
+    TrendColumn, TrendData, TrendSeries, WhatIfView,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};
 pub use state::{
     Action, AlarmView, Key, MAINTENANCE_KINDS, MAX_REASON, MAX_TREND_TAGS, MaintenanceForm, Modal, SHELVE_MINUTES,
-    Screen, SortKey, UiState, handle_key, shelve_label, unacked_alarms, visible_alarms, visible_audit, visible_devices,
-    visible_recommendations, visible_tags, window_start,
+    Screen, SortKey, TagList, UiState, handle_key, shelve_label, tag_counts, tag_list, unacked_alarms, visible_alarms,
+    visible_audit, visible_devices, visible_recommendations, visible_tags, window_start,
 };
 pub use theme::Theme;

@@ -12,7 +12,13 @@ pub struct Snapshot {
     pub connected: bool,
     /// Logged-in user shown in the header.
     pub user: String,
+    /// The Tags table's rows: all tags (the views filter and sort them), or, with
+    /// [`Snapshot::tag_page`], the window the daemon filtered, sorted and cut for this terminal.
     pub tags: Vec<TagRow>,
+    /// `Some`: [`Snapshot::tags`] is a window of the daemon's filtered and sorted list.
+    pub tag_page: Option<TagPage>,
+    /// Site-wide tag counters (all tags, whatever the filter); `None`: count [`Snapshot::tags`].
+    pub tag_counts: Option<TagCounts>,
     pub devices: Vec<DeviceRow>,
     pub assets: Vec<AssetRow>,
     pub store: StoreRow,
@@ -28,6 +34,26 @@ pub struct Snapshot {
     pub life: Vec<LifeRow>,
     /// The control loops the twin advises on (their setpoints offer a what-if).
     pub loops: Vec<LoopRow>,
+}
+
+/// Where [`Snapshot::tags`] lies in the daemon's filtered and sorted tag list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TagPage {
+    /// List position of `tags[0]`.
+    pub offset: usize,
+    /// Tags matching the filter.
+    pub total: usize,
+    /// Bad and stale tags among them.
+    pub bad: usize,
+    pub stale: usize,
+}
+
+/// Tag counters of the whole site.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TagCounts {
+    pub tags: usize,
+    pub bad: usize,
+    pub stale: usize,
 }
 
 /// A control loop: a setpoint, the KPI it moves and the KPI's band.
@@ -226,6 +252,8 @@ pub struct StoreRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrendData {
     pub tag: String,
+    /// The tag's asset (its life events are marked on the plot); empty: none or unknown.
+    pub asset: String,
     pub units: String,
     pub from_ms: i64,
     pub to_ms: i64,

@@ -477,6 +477,59 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
     v
 }
 
+/// The Tags table as the views see it: `len` rows in all (matching the filter), of which
+/// those from `offset` are at hand (all of them, or the daemon's window of them).
+#[derive(Debug, Clone, Default)]
+pub struct TagList<'a> {
+    pub len: usize,
+    pub offset: usize,
+    pub rows: Vec<&'a TagRow>,
+    /// Bad and stale tags among the `len`.
+    pub bad: usize,
+    pub stale: usize,
+}
+
+impl<'a> TagList<'a> {
+    /// Row `i` of the list (`ui.selected` indexes it), when it is at hand.
+    pub fn get(&self, i: usize) -> Option<&'a TagRow> {
+        i.checked_sub(self.offset).and_then(|k| self.rows.get(k)).copied()
+    }
+    /// The selected row (the selection clamped to the list), when it is at hand.
+    pub fn selected(&self, ui: &UiState) -> Option<&'a TagRow> {
+        self.get(ui.selected.min(self.len.saturating_sub(1)))
+    }
+}
+
+/// The Tags list: the daemon's window when the snapshot carries one ([`Snapshot::tag_page`]),
+/// else [`visible_tags`] of all the snapshot's tags.
+pub fn tag_list<'a>(snapshot: &'a Snapshot, ui: &UiState) -> TagList<'a> {
+    if let Some(p) = snapshot.tag_page {
+        return TagList {
+            len: p.total,
+            offset: p.offset,
+            rows: snapshot.tags.iter().collect(),
+            bad: p.bad,
+            stale: p.stale,
+        };
+    }
+    let rows = visible_tags(snapshot, ui);
+    let bad = rows.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count();
+    let stale = rows.iter().filter(|t| t.stale).count();
+    TagList { len: rows.len(), offset: 0, rows, bad, stale }
+}
+
+/// Tags of the whole site: (count, bad, stale).
+pub fn tag_counts(snapshot: &Snapshot) -> (usize, usize, usize) {
+    match snapshot.tag_counts {
+        Some(c) => (c.tags, c.bad, c.stale),
+        None => (
+            snapshot.tags.len(),
+            snapshot.tags.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count(),
+            snapshot.tags.iter().filter(|t| t.stale).count(),
+        ),
+    }
+}
+
 /// Devices matching the filter (name, protocol or endpoint), in snapshot
 /// order. The Devices selection `ui.dev_selected` indexes this list.
 pub fn visible_devices<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a DeviceRow> {

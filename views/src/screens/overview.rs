@@ -10,7 +10,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::format;
-use crate::model::{AssetRow, QualityView, RulView, Snapshot};
+use crate::model::{AssetRow, RulView, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::UiState;
 use crate::theme::Theme;
@@ -202,10 +202,9 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let t = ui.theme;
-    let bad = snapshot.tags.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count();
-    let stale = snapshot.tags.iter().filter(|t| t.stale).count();
+    let (tags, bad, stale) = crate::state::tag_counts(snapshot);
     let down = snapshot.devices.iter().filter(|d| !d.connected).count();
-    let a = format!(" {} tags  ", snapshot.tags.len());
+    let a = format!(" {tags} tags  ");
     let b = format!("{bad} bad  {stale} stale  ");
     let c = format!("{} devices  {down} down  ", snapshot.devices.len());
     let (unack, _) = crate::state::unacked_alarms(snapshot);

@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 
 use crate::format;
 use crate::model::{QualityView, Snapshot, TagRow};
-use crate::state::{UiState, visible_tags, window_start};
+use crate::state::{UiState, tag_counts, tag_list, window_start};
 use crate::theme::Theme;
 use crate::widgets::{CellText, Col, draw_table};
 
@@ -119,14 +119,10 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let t = ui.theme;
-    let tags = visible_tags(snapshot, ui);
-    let bad = tags.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count();
-    let stale = tags.iter().filter(|t| t.stale).count();
-    let count = if ui.filter.is_empty() {
-        format!(" {} tags", tags.len())
-    } else {
-        format!(" {}/{} tags", tags.len(), snapshot.tags.len())
-    };
+    let tags = tag_list(snapshot, ui);
+    let (bad, stale) = (tags.bad, tags.stale);
+    let all = tag_counts(snapshot).0;
+    let count = if ui.filter.is_empty() { format!(" {} tags", tags.len) } else { format!(" {}/{all} tags", tags.len) };
     let summary = format!("  {bad} bad  {stale} stale");
     let sort = format!("  sort: {} {}", ui.sort.label(), if ui.sort_desc { "▼" } else { "▲" });
     let filter = if ui.filter_editing {
@@ -144,9 +140,8 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     );
 
     let table = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
-    if tags.is_empty() {
-        let msg =
-            if snapshot.tags.is_empty() { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
+    if tags.len == 0 {
+        let msg = if all == 0 { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
         crate::widgets::put(
             buf,
             table.x + 1,
@@ -159,9 +154,12 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let rows_h = usize::from(table.height.saturating_sub(1));
-    let selected = ui.selected.min(tags.len() - 1);
-    let start = window_start(tags.len(), selected, ui.scroll, rows_h);
+    let selected = ui.selected.min(tags.len - 1);
+    let start = window_start(tags.len, selected, ui.scroll, rows_h);
     let (wide, wider) = (area.width >= WIDE, area.width >= WIDER);
-    let rows: Vec<_> = tags[start..].iter().take(rows_h).map(|tag| row(tag, snapshot.now_ms, t, wide, wider)).collect();
+    // rows not at hand yet (the daemon's answer to a scroll is on its way) stay blank
+    let rows: Vec<_> = (start..tags.len.min(start + rows_h))
+        .map(|i| tags.get(i).map_or_else(Vec::new, |tag| row(tag, snapshot.now_ms, t, wide, wider)))
+        .collect();
     draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
 }

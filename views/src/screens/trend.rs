@@ -258,7 +258,13 @@ impl Widget for &MinMaxChart<'_> {
 /// oldest first.
 pub fn maintenance_marks(snapshot: &Snapshot, data: &TrendData, plot_w: u16) -> Vec<(u16, String)> {
     let span = i128::from(data.to_ms.saturating_sub(data.from_ms));
-    let Some(asset) = snapshot.tags.iter().find(|t| t.name == data.tag).map(|t| t.asset.as_str()) else {
+    // the daemon names the asset with the trend; a snapshot of all tags knows it too
+    let asset = if data.asset.is_empty() {
+        snapshot.tags.iter().find(|t| t.name == data.tag).map(|t| t.asset.as_str())
+    } else {
+        Some(data.asset.as_str())
+    };
+    let Some(asset) = asset else {
         return Vec::new();
     };
     let Some(life) = snapshot.life.iter().find(|l| l.asset == asset) else { return Vec::new() };
@@ -452,6 +458,7 @@ mod tests {
         let mut cols: Vec<_> = (0..40).map(|_| col(0.0, 0.0)).collect();
         cols[20] = col(0.0, 50.0);
         let data = TrendData {
+            asset: String::new(),
             tag: "x".into(),
             units: "u".into(),
             from_ms: 0,
@@ -472,7 +479,15 @@ mod tests {
             .collect();
         extra[1].columns[133] = col(20.0, 900.0);
         extra[0].columns[10].count = 0;
-        TrendData { tag: "m".into(), units: units[0].into(), from_ms: 0, to_ms: 200_000, columns: cols(0.0), extra }
+        TrendData {
+            tag: "m".into(),
+            units: units[0].into(),
+            from_ms: 0,
+            to_ms: 200_000,
+            columns: cols(0.0),
+            extra,
+            ..Default::default()
+        }
     }
 
     #[test]

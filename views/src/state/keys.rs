@@ -20,7 +20,7 @@ fn move_selection(selected: &mut usize, scroll: &mut usize, len: usize, page: us
 }
 
 fn clamp_selection(ui: &mut UiState, snapshot: &Snapshot) {
-    let n = visible_tags(snapshot, ui).len();
+    let n = tag_list(snapshot, ui).len;
     ui.selected = ui.selected.min(n.saturating_sub(1));
     ui.scroll = window_start(n, ui.selected, ui.scroll, ui.page_rows);
     let n = visible_devices(snapshot, ui).len();
@@ -240,8 +240,7 @@ fn recommendation_key(ui: &mut UiState, snapshot: &Snapshot, c: char) {
 
 /// Opens the what-if value form for the selected tag, when it is the setpoint of a loop.
 fn what_if_open(ui: &mut UiState, snapshot: &Snapshot) {
-    let tags = visible_tags(snapshot, ui);
-    let Some(t) = tags.get(ui.selected.min(tags.len().saturating_sub(1))) else {
+    let Some(t) = tag_list(snapshot, ui).selected(ui) else {
         ui.notice = Some("No tag selected.".into());
         return;
     };
@@ -351,9 +350,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             ui.scroll = 0;
         }
         Key::Enter if ui.screen == Screen::Tags => {
-            let tags = visible_tags(snapshot, ui);
-            let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?;
-            let tag = tag.name.clone();
+            let tag = tag_list(snapshot, ui).selected(ui)?.name.clone();
             ui.trend_tag = Some(tag.clone());
             // the selected tag becomes the main one; the extras are kept
             let extras: Vec<String> = ui.trend_tags.iter().skip(1).filter(|t| **t != tag).cloned().collect();
@@ -362,8 +359,7 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             return Some(Action::OpenTrend { tag });
         }
         Key::Char('t') if ui.screen == Screen::Tags => {
-            let tags = visible_tags(snapshot, ui);
-            let tag = tags.get(ui.selected.min(tags.len().saturating_sub(1)))?.name.clone();
+            let tag = tag_list(snapshot, ui).selected(ui)?.name.clone();
             if ui.trend_tags.contains(&tag) {
                 ui.notice = Some(format!("{tag} is already on the trend."));
             } else if ui.trend_tags.len() >= MAX_TREND_TAGS {
@@ -431,7 +427,7 @@ fn navigate(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
     let page = ui.page_rows;
     match ui.screen {
         Screen::Tags => {
-            let n = visible_tags(snapshot, ui).len();
+            let n = tag_list(snapshot, ui).len;
             move_selection(&mut ui.selected, &mut ui.scroll, n, page, key);
         }
         Screen::Devices => {

@@ -147,6 +147,7 @@ pub fn normal() -> Snapshot {
         audit: audit_normal(),
         life: life_normal(),
         loops: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -450,6 +451,7 @@ pub fn audit_normal() -> Vec<AuditRow> {
 pub fn trend_normal() -> TrendData {
     let from = NOW - 3_600_000;
     TrendData {
+        asset: String::new(),
         tag: "PT102.Discharge".into(),
         units: "bar".into(),
         from_ms: from,

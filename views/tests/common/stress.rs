@@ -279,6 +279,7 @@ pub fn hostile() -> Snapshot {
 pub fn trend_huge() -> TrendData {
     let from = NOW - 86_400_000 * 30;
     TrendData {
+        asset: String::new(),
         tag: "Area01.Unit01.Very.Long.Hierarchical.Tag.Name.That.Never.Ends.0001".into(),
         units: "kg/m³·s".into(),
         from_ms: from,
