@@ -631,6 +631,63 @@ mod tests {
     }
 
     #[test]
+    fn view_frames_are_compact_and_versioned() {
+        let row = |k: u32| {
+            let tag = LiveTag {
+                name: format!("Area01.Unit{k:02}.PT{k:03}.pressure"),
+                asset: "P-101".into(),
+                description: "Discharge pressure".into(),
+                units: "bar".into(),
+                decimals: 2,
+                value: Some(4.25 + f64::from(k) / 7.0),
+                quality: TagQuality::Good,
+                reason: None,
+                recv_ms: Some(1_765_000_000_000 + i64::from(k)),
+                stale: false,
+                writable: false,
+                low: Some(0.0),
+                high: Some(10.0),
+                recent: (0..60).map(|i| 4.0 + i as f32 / 7.0).collect(),
+            };
+            (k, tag)
+        };
+        let up =
+            ViewUpdate { now_ms: 1_765_000_000_000, len: 48, rows: (0..48).map(row).collect(), ..Default::default() };
+        let frame = encode_frame(&Frame::Update(Box::new(up.clone()))).expect("encodes");
+        let json = serde_json::to_vec(&up).expect("json");
+        eprintln!("48 rows: postcard frame {} bytes, JSON {} bytes", frame.len(), json.len());
+        assert!(frame.len() * 2 < json.len(), "postcard {} vs JSON {}", frame.len(), json.len());
+        assert_eq!(u32::from_le_bytes(frame[..4].try_into().expect("4 bytes")) as usize, frame.len() - 4);
+        assert_eq!(decode_frame(&frame[4..]), Ok(Frame::Update(Box::new(up))));
+        let mut other = frame[4..].to_vec();
+        other[0] = 1;
+        assert!(decode_frame(&other).expect_err("version").contains("frame of protocol 1"));
+        assert!(decode_frame(&frame[4..frame.len() - 3]).expect_err("truncated").contains("malformed frame"));
+        assert!(decode_frame(&[]).is_err());
+    }
+
+    #[test]
+    fn views_out_of_range_are_refused_by_field() {
+        let line = |fields: &str| format!(r#"{{"req":"view","proto":2,"view":{{{fields}}}}}"#);
+        let ok = r#""screen":"tags","filter":"","sort":"value","desc":true,"first":10,"rows":40,"trend_tags":[],"alarm":null"#;
+        let view = parse_request(line(ok).as_bytes()).expect("a valid view");
+        assert!(matches!(view, Request::View { view: ViewSpec { sort: TagSort::Value, first: 10, rows: 40, .. }, .. }));
+        let refused = |fields: &str, says: &str| {
+            let e = parse_request(line(fields).as_bytes()).expect_err(fields);
+            assert!(e.contains(says), "{fields}: {e}");
+        };
+        refused(&ok.replace("\"first\":10", "\"first\":-1"), "invalid value: integer `-1`");
+        refused(&ok.replace("\"rows\":40", "\"rows\":1001"), "view.rows: 1001 is more than 1000");
+        refused(&ok.replace("\"tags\"", "\"nope\""), "unknown variant `nope`");
+        refused(&ok.replace("\"filter\":\"\"", &format!("\"filter\":\"{}\"", "é".repeat(257))), "view.filter: longer");
+        refused(&ok.replace("\"filter\":\"\"", "\"filter\":\"a\\u001b[2J\""), "control characters");
+        refused(&ok.replace("\"trend_tags\":[]", "\"trend_tags\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "at most 4");
+        refused(&format!("{ok},\"evil\":1"), "unknown field `evil`");
+        let e = parse_request(line(ok).replace("\"proto\":2", "\"proto\":3").as_bytes()).expect_err("proto");
+        assert!(e.contains("protocol 3 is not spoken here"), "{e}");
+    }
+
+    #[test]
     fn root_has_a_name() {
         assert_eq!(user_name(0).as_deref(), Some("root"));
     }
