@@ -378,30 +378,9 @@ pub struct LiveLifeEvent {
     pub by: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LiveAlarm {
-    pub id: u64,
-    pub tag: String,
-    pub asset: String,
-    pub area: String,
-    pub kind: String,
-    /// 0 low, 1 medium, 2 high, 3 critical.
-    pub priority: u8,
-    /// `normal`, `unack_active`, `ack_active`, `unack_rtn`.
-    pub state: String,
-    pub message: String,
-    pub value: Option<f64>,
-    pub limit: Option<f64>,
-    pub units: String,
-    pub active_since_ms: Option<i64>,
-    pub acked_by: Option<String>,
-    pub shelved_until_ms: Option<i64>,
-    pub shelve_reason: Option<String>,
-    pub out_of_service: bool,
-    pub first_out: bool,
-    pub chattering: bool,
-    pub stale: bool,
-}
+/// An alarm as terminals see it: the views' one alarm type.
+pub type LiveAlarm = mimic_views::AlarmRow;
+pub use mimic_views::{AlarmStateView as LiveAlarmState, Priority as LivePriority};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveAlarmSummary {

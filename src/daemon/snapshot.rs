@@ -5,7 +5,10 @@ use mimic_drivers::Quality;
 use super::StoreStatus;
 use crate::alarms::AlarmState;
 use crate::core::State;
-use crate::ipc::{LiveAlarm, LiveAlarmSummary, LiveAsset, LiveDevice, LiveSnapshot, LiveStore, LiveTag, TagQuality};
+use crate::ipc::{
+    LiveAlarm, LiveAlarmState, LiveAlarmSummary, LiveAsset, LiveDevice, LivePriority, LiveSnapshot, LiveStore, LiveTag,
+    TagQuality,
+};
 
 pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
     build_with(state, store, now_ms, true)
@@ -76,14 +79,13 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
             asset: a.asset.clone().unwrap_or_default(),
             area: a.area.clone().unwrap_or_default(),
             kind: a.kind.to_string(),
-            priority: a.priority as u8,
+            priority: LivePriority::ALL[a.priority as usize],
             state: match a.state {
-                AlarmState::Normal => "normal",
-                AlarmState::UnackActive => "unack_active",
-                AlarmState::AckActive => "ack_active",
-                AlarmState::UnackRtn => "unack_rtn",
-            }
-            .into(),
+                AlarmState::Normal => LiveAlarmState::Normal,
+                AlarmState::UnackActive => LiveAlarmState::UnackActive,
+                AlarmState::AckActive => LiveAlarmState::AckActive,
+                AlarmState::UnackRtn => LiveAlarmState::UnackRtn,
+            },
             message: a.message.clone(),
             value: a.value.filter(|v| v.is_finite()),
             limit: a.limit,
@@ -96,12 +98,13 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
             first_out: a.first_out,
             chattering: a.chattering,
             stale: a.stale,
+            diagnosis: None,
         })
         .collect::<Vec<_>>();
     let mut sum = state.alarms.summary(now_ms);
     if let Some(alarm) = store_alarm(store, now_ms) {
         sum.unacked += 1;
-        sum.by_priority[usize::from(alarm.priority)] += 1;
+        sum.by_priority[alarm.priority.index()] += 1;
         alarms.insert(0, alarm);
     }
     let alarm_summary = LiveAlarmSummary {
@@ -114,7 +117,7 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
             .collect(),
         time_in_flood_ms: sum.time_in_flood_ms,
         unacked: sum.unacked,
-        active: alarms.iter().filter(|a| a.state == "unack_active" || a.state == "ack_active").count(),
+        active: alarms.iter().filter(|a| a.state.active()).count(),
         shelved: sum.shelved,
         by_priority: sum.by_priority,
     };
@@ -202,7 +205,7 @@ pub fn push_system_alarm(snap: &mut LiveSnapshot, alarm: LiveAlarm) {
     let sum = &mut snap.alarm_summary;
     sum.unacked += 1;
     sum.active += 1;
-    if let Some(n) = sum.by_priority.get_mut(usize::from(alarm.priority)) {
+    if let Some(n) = sum.by_priority.get_mut(alarm.priority.index()) {
         *n += 1;
     }
     snap.alarms.insert(0, alarm);
@@ -223,8 +226,8 @@ pub fn clock_alarm(step: &super::clock::Step, since_ms: i64) -> LiveAlarm {
         asset: "mimic".into(),
         area: "system".into(),
         kind: "system".into(),
-        priority: 1,
-        state: "unack_active".into(),
+        priority: LivePriority::Medium,
+        state: LiveAlarmState::UnackActive,
         message: format!("{}: {meaning}", step.describe()),
         value: None,
         limit: None,
@@ -237,6 +240,7 @@ pub fn clock_alarm(step: &super::clock::Step, since_ms: i64) -> LiveAlarm {
         first_out: false,
         chattering: false,
         stale: false,
+        diagnosis: None,
     }
 }
 
@@ -255,8 +259,8 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
         asset: "mimic".into(),
         area: "system".into(),
         kind: "system".into(),
-        priority: 2,
-        state: "unack_active".into(),
+        priority: LivePriority::High,
+        state: LiveAlarmState::UnackActive,
         message: format!("historian cannot store samples ({now}): {error}"),
         value: None,
         limit: None,
@@ -269,6 +273,7 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
         first_out: false,
         chattering: false,
         stale: false,
+        diagnosis: None,
     })
 }
 

@@ -2,8 +2,8 @@
 
 use mimic_views::{
     AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage, TagRow,
-    TrendColumn, TrendData, WhatIfView,
+    LoopRow, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage, TagRow, TrendColumn,
+    TrendData, WhatIfView,
 };
 
 use crate::ipc::{self, LiveSnapshot, TagQuality};
@@ -252,27 +252,18 @@ fn life(l: &ipc::LiveLife) -> LifeRow {
     }
 }
 
-fn priority(p: u8) -> Priority {
-    match p {
-        0 => Priority::Low,
-        1 => Priority::Medium,
-        2 => Priority::High,
-        _ => Priority::Critical,
-    }
-}
-
 /// Annunciated alarms of one asset by priority.
 fn alarms_of(live: &LiveSnapshot, asset: &str) -> [usize; 4] {
     let mut n = [0; 4];
-    for a in live.alarms.iter().filter(|a| a.asset == asset && a.state != "normal") {
-        n[usize::from(a.priority.min(3))] += 1;
+    for a in live.alarms.iter().filter(|a| a.asset == asset && a.state != AlarmStateView::Normal) {
+        n[a.priority.index()] += 1;
     }
     n
 }
 
 /// The diagnosis of the alarm's asset, when it was made for this activation (or later).
 fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView> {
-    if a.state == "normal" {
+    if a.state == AlarmStateView::Normal {
         return None;
     }
     let d = live.assets.iter().find(|x| x.name == a.asset)?.diagnosis.as_ref()?;
@@ -291,34 +282,9 @@ fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView
     })
 }
 
+/// The alarm, with its asset's diagnosis when one was made for this activation.
 fn alarm(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> AlarmRow {
-    AlarmRow {
-        diagnosis: diagnosis_of(a, live),
-        id: a.id,
-        tag: a.tag.clone(),
-        asset: a.asset.clone(),
-        area: a.area.clone(),
-        kind: a.kind.clone(),
-        priority: priority(a.priority),
-        state: match a.state.as_str() {
-            "unack_active" => AlarmStateView::UnackActive,
-            "ack_active" => AlarmStateView::AckActive,
-            "unack_rtn" => AlarmStateView::UnackRtn,
-            _ => AlarmStateView::Normal,
-        },
-        message: a.message.clone(),
-        value: a.value,
-        limit: a.limit,
-        units: a.units.clone(),
-        active_since_ms: a.active_since_ms,
-        acked_by: a.acked_by.clone(),
-        shelved_until_ms: a.shelved_until_ms,
-        shelve_reason: a.shelve_reason.clone(),
-        out_of_service: a.out_of_service,
-        first_out: a.first_out,
-        chattering: a.chattering,
-        stale: a.stale,
-    }
+    AlarmRow { diagnosis: diagnosis_of(a, live), ..a.clone() }
 }
 
 pub fn trend(

@@ -236,6 +236,7 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                             Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
                             Some(Action::Revert { id }) => act(&mut writer, Act::Revert { id }).await,
                             Some(Action::RecordMaintenance { asset, kind, part, note }) => {
+                                let kind = kind.name().to_string();
                                 act(&mut writer, Act::RecordMaintenance { asset, kind, part, note, at_ms: None }).await
                             }
                             Some(Action::WhatIf { tag, value }) => {

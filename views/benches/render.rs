@@ -5,7 +5,7 @@
 //! `cargo bench -p mimic-views --bench render`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mimic_views::{App, Key, Screen, UiState, handle_key};
+use mimic_views::{App, Key, Screen, TagCounts, TagPage, UiState, handle_key};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
@@ -36,6 +36,28 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // 100,000 tags: the daemon sends the window on screen (and a page either side)
+    let mut big = s.clone();
+    let end = 100_000 - 80;
+    big.tags = s.tags.iter().cycle().take(80).cloned().collect();
+    big.tag_page = Some(TagPage { offset: end, total: 100_000, bad: 1_234, stale: 56 });
+    big.tag_counts = Some(TagCounts { tags: 100_000, bad: 1_234, stale: 56 });
+    for (screen, name) in [(Screen::Tags, "Tags, 100k tags at the end"), (Screen::Overview, "Overview, 100k tags")] {
+        let ui = UiState { screen, selected: 99_990, scroll: 99_960, ..Default::default() };
+        let app = App { snapshot: &big, trend: None, ui: &ui };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                buf.reset();
+                (&app).render(buf.area, &mut buf);
+            })
+        });
+    }
+    g.bench_function("key PgDn at 100k tags", |b| {
+        b.iter(|| {
+            let mut ui = UiState { selected: 99_900, scroll: 99_880, ..Default::default() };
+            handle_key(&mut ui, &big, Key::PageDown)
+        })
+    });
     let mut ui = UiState { screen: Screen::Alarms, ..Default::default() };
     handle_key(&mut ui, &s, Key::Char('A'));
     let app = App { snapshot: &s, trend: None, ui: &ui };

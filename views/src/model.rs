@@ -1,6 +1,8 @@
 //! Plain data the daemon hands to the views: one [`Snapshot`] per frame and,
 //! for the Trend screen, one [`TrendData`]. No behaviour lives here.
 
+use serde::{Deserialize, Serialize};
+
 /// Everything the terminal shows, captured at one instant (`now_ms`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -226,7 +228,7 @@ pub struct RulView {
 }
 
 /// What the diagnosis found about an alarm's asset.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiagnosisView {
     /// The likely cause, when a fault signature matched (untrusted text).
     pub cause: Option<String>,
@@ -286,7 +288,8 @@ pub struct TrendColumn {
 }
 
 /// Alarm priority (ISA-18.2), lowest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Priority {
     #[default]
     Low,
@@ -317,7 +320,8 @@ impl Priority {
 
 /// Alarm state (ISA-18.2 state model, without the suppressed states which
 /// are flags of [`AlarmRow`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlarmStateView {
     /// Active and not acknowledged.
     UnackActive,
@@ -330,7 +334,36 @@ pub enum AlarmStateView {
     Normal,
 }
 
+/// Scripts and tests compare with the wire names (`unack_active`, `ack_active`,
+/// `unack_rtn`, `normal`).
+impl PartialEq<&str> for AlarmStateView {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::fmt::Display for AlarmStateView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl AlarmStateView {
+    /// The wire name: `unack_active`, `ack_active`, `unack_rtn`, `normal`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlarmStateView::UnackActive => "unack_active",
+            AlarmStateView::AckActive => "ack_active",
+            AlarmStateView::UnackRtn => "unack_rtn",
+            AlarmStateView::Normal => "normal",
+        }
+    }
+
+    /// Active (acknowledged or not).
+    pub fn active(self) -> bool {
+        matches!(self, AlarmStateView::UnackActive | AlarmStateView::AckActive)
+    }
+
     /// `true` for the states that still need an acknowledgement.
     pub fn unacked(self) -> bool {
         matches!(self, AlarmStateView::UnackActive | AlarmStateView::UnackRtn)
@@ -358,8 +391,9 @@ impl AlarmStateView {
     }
 }
 
-/// One alarm of the alarm list.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One alarm of the alarm list: the one shape of an alarm outside the alarm engine
+/// (the daemon sends it as is; `mimic::ipc::LiveAlarm` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlarmRow {
     pub id: u64,
     pub tag: String,
@@ -384,7 +418,9 @@ pub struct AlarmRow {
     pub first_out: bool,
     pub chattering: bool,
     pub stale: bool,
-    /// The diagnosis of this alarm's asset, when one was made for it.
+    /// The diagnosis of this alarm's asset, when one was made for it (the terminal
+    /// adds it from the asset's latest diagnosis).
+    #[serde(default)]
     pub diagnosis: Option<DiagnosisView>,
 }
 

@@ -126,7 +126,42 @@ pub struct Modal {
 }
 
 /// Kinds of maintenance event a crew records (cycled with ←/→ in the form).
-pub const MAINTENANCE_KINDS: [&str; 4] = ["part-replaced", "sensor-recalibrated", "inspection", "other"];
+pub const MAINTENANCE_KINDS: [MaintenanceKind; 4] = MaintenanceKind::ALL;
+
+/// A kind of maintenance event (the daemon's `lifecycle::EventKind` without commissioning).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaintenanceKind {
+    #[default]
+    PartReplaced,
+    SensorRecalibrated,
+    Inspection,
+    Other,
+}
+
+impl MaintenanceKind {
+    pub const ALL: [MaintenanceKind; 4] = [
+        MaintenanceKind::PartReplaced,
+        MaintenanceKind::SensorRecalibrated,
+        MaintenanceKind::Inspection,
+        MaintenanceKind::Other,
+    ];
+
+    /// The name on the wire and in the form: `part-replaced`, `sensor-recalibrated`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            MaintenanceKind::PartReplaced => "part-replaced",
+            MaintenanceKind::SensorRecalibrated => "sensor-recalibrated",
+            MaintenanceKind::Inspection => "inspection",
+            MaintenanceKind::Other => "other",
+        }
+    }
+
+    /// The event names a part or a tag.
+    pub fn names_part(self) -> bool {
+        matches!(self, MaintenanceKind::PartReplaced | MaintenanceKind::SensorRecalibrated)
+    }
+}
 /// Longest part/tag name in the maintenance form, in characters.
 pub const MAX_PART: usize = 64;
 
@@ -148,18 +183,22 @@ pub struct MaintenanceForm {
 impl MaintenanceForm {
     pub const FIELDS: usize = 4;
 
-    pub fn kind_name(&self) -> &'static str {
+    pub fn kind(&self) -> MaintenanceKind {
         MAINTENANCE_KINDS[self.kind.min(MAINTENANCE_KINDS.len() - 1)]
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind().name()
     }
 
     fn result(&self) -> Result<Action, String> {
         let asset = self.assets.get(self.asset).cloned().ok_or_else(|| "No asset to record on.".to_string())?;
-        let kind = self.kind_name();
+        let kind = self.kind();
         let part = self.part.trim().to_string();
-        if part.is_empty() && matches!(kind, "part-replaced" | "sensor-recalibrated") {
-            return Err(format!("A {kind} event names the part or tag: type it in Part/tag."));
+        if part.is_empty() && kind.names_part() {
+            return Err(format!("A {} event names the part or tag: type it in Part/tag.", kind.name()));
         }
-        Ok(Action::RecordMaintenance { asset, kind: kind.to_string(), part, note: self.note.trim().to_string() })
+        Ok(Action::RecordMaintenance { asset, kind, part, note: self.note.trim().to_string() })
     }
 }
 
@@ -396,7 +435,7 @@ pub enum Action {
     /// approved like any write).
     Revert { id: u64 },
     /// Record a maintenance event on an asset (confirmed in the maintenance form).
-    RecordMaintenance { asset: String, kind: String, part: String, note: String },
+    RecordMaintenance { asset: String, kind: MaintenanceKind, part: String, note: String },
     /// Ask the twin what the loop's KPI would do if the setpoint `tag` went to `value`
     /// (the caller shows the answer with [`UiState::what_if`]). Changes nothing.
     WhatIf { tag: String, value: f64 },

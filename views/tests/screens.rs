@@ -180,7 +180,7 @@ fn the_maintenance_form_records_what_was_typed() {
         Some(Action::RecordMaintenance {
             // the tree starts with Water / Dosing / Pump P-301; → chose the next one
             asset: "Pump P-101".into(),
-            kind: "part-replaced".into(),
+            kind: mimic_views::MaintenanceKind::PartReplaced,
             part: "bearing".into(),
             note: "DE side".into(),
         })

@@ -16,8 +16,8 @@ use mimic_drivers::{Quality, Reason};
 use crate::config::Site;
 use crate::core::State;
 use crate::ipc::{
-    LiveAlarm, LiveAlarmSummary, LiveAsset, LiveAudit, LiveCounts, LiveDevice, LiveLife, LiveLoop, LivePage,
-    LiveRequest, LiveSnapshot, LiveStore, LiveTag, TagQuality, TagSort, ViewScreen, ViewSpec, ViewUpdate,
+    LiveAlarm, LiveAlarmState, LiveAlarmSummary, LiveAsset, LiveAudit, LiveCounts, LiveDevice, LiveLife, LiveLoop,
+    LivePage, LiveRequest, LiveSnapshot, LiveStore, LiveTag, TagQuality, TagSort, ViewScreen, ViewSpec, ViewUpdate,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -337,7 +337,7 @@ impl Viewer {
         } else {
             snap.alarms
                 .iter()
-                .filter(|a| a.state != "normal" || a.out_of_service || a.shelved_until_ms.is_some())
+                .filter(|a| a.state != LiveAlarmState::Normal || a.out_of_service || a.shelved_until_ms.is_some())
                 .cloned()
                 .collect()
         };

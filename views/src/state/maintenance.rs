@@ -28,7 +28,7 @@ pub(super) fn open(ui: &mut UiState, snapshot: &Snapshot) {
             ],
             Action::RecordMaintenance {
                 asset: String::new(),
-                kind: String::new(),
+                kind: MaintenanceKind::default(),
                 part: String::new(),
                 note: String::new(),
             },

@@ -607,3 +607,34 @@ fn window_start_keeps_selection_visible() {
     assert_eq!(window_start(5, 3, 9, 10), 0);
     assert_eq!(window_start(0, 0, 0, 10), 0);
 }
+
+/// A daemon's window: rows 100..120 of 100,000 tags matching the filter.
+fn windowed() -> Snapshot {
+    let tags = (100..120).map(|i| tag(&format!("W{i:06}"), "A", Some(f64::from(i)), QualityView::Good, 1)).collect();
+    Snapshot {
+        tags,
+        tag_page: Some(crate::model::TagPage { offset: 100, total: 100_000, bad: 7, stale: 3 }),
+        tag_counts: Some(crate::model::TagCounts { tags: 200_000, bad: 9, stale: 4 }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_window_of_the_daemon_is_indexed_by_list_position() {
+    let s = windowed();
+    let mut ui = UiState { selected: 105, scroll: 100, page_rows: 10, ..Default::default() };
+    let list = tag_list(&s, &ui);
+    assert_eq!((list.len, list.offset, list.bad, list.stale), (100_000, 100, 7, 3));
+    assert_eq!(list.selected(&ui).map(|t| t.name.as_str()), Some("W000105"));
+    assert_eq!(tag_counts(&s), (200_000, 9, 4));
+    // Enter opens the trend of the selected row of the window
+    assert_eq!(handle_key(&mut ui.clone(), &s, Key::Enter), Some(Action::OpenTrend { tag: "W000105".into() }));
+    // the keys move over the whole list, not the window
+    press(&mut ui, &s, &[Key::PageDown]);
+    assert_eq!(ui.selected, 115);
+    press(&mut ui, &s, &[Key::End]);
+    assert_eq!((ui.selected, ui.scroll), (99_999, 99_990));
+    // the row is not at hand yet (the daemon's answer is on its way): nothing to open
+    assert_eq!(handle_key(&mut ui, &s, Key::Enter), None);
+    assert_eq!(ui.screen, Screen::Tags);
+}
