@@ -4,8 +4,7 @@
 //! out-of-range views are refused on their own connection while another terminal
 //! carries on.
 
-mod common;
-mod mimic_support;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -13,14 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mimic::ipc::{self, Frame, Reply, ViewSpec, ViewUpdate};
-use mimic_support::{Daemon, Sim, mimic_cmd, poll};
+use support::binary::{Served, Sim};
+use support::{p, poll};
 
 /// Input registers per simulated unit used here (the sim serves 128 from address 0).
 const PER_UNIT: usize = 100;
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 fn name(k: usize) -> String {
     format!("u{:03}.r{:03}", k / PER_UNIT + 1, k % PER_UNIT)
@@ -51,18 +47,11 @@ fn write_site(dir: &Path, endpoint: &str, n: usize) -> (PathBuf, PathBuf) {
 }
 
 /// `mimic run` of a generated site, with its socket up.
-fn start(dir: &Path, sim: &Sim, n: usize) -> (Daemon, PathBuf) {
+fn start(dir: &Path, sim: &Sim, n: usize) -> (Served, PathBuf) {
     let (site, data) = write_site(dir, &sim.endpoint(), n);
-    let mut cmd = mimic_cmd();
-    cmd.args(["run", p(&site), "--data", p(&data)]);
-    let mut daemon = Daemon::spawn(cmd);
-    let sock = data.join(ipc::SOCKET_NAME);
-    let up = poll(Duration::from_secs(60), || {
-        daemon.assert_running("mimic run");
-        sock.exists().then_some(())
-    });
-    assert!(up.is_some(), "no socket within 60 s");
-    (daemon, sock)
+    let served = Served::start(&site, &data);
+    let sock = served.sock.clone();
+    (served, sock)
 }
 
 /// A terminal speaking the view protocol, counting the bytes it receives.

@@ -19,88 +19,9 @@ pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
 pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bool) -> LiveSnapshot {
     let site = &state.site;
     let tags: Vec<LiveTag> = if !with_tags { Vec::new() } else { live_tags(state) };
-    let devices = site
-        .devices
-        .iter()
-        .zip(&state.devices)
-        .enumerate()
-        .map(|(di, (d, st))| {
-            let points = &state.device_points[di];
-            LiveDevice {
-                name: d.name.clone(),
-                protocol: d.protocol.name().into(),
-                endpoint: d.protocol.endpoint(),
-                connected: st.connected,
-                last_poll_ms: st.last_poll_ms,
-                latency_ms: st.last_latency_us.map(|us| us as f64 / 1000.0),
-                polls: st.polls,
-                errors: st.errors,
-                timeouts: st.timeouts,
-                exceptions: st.exceptions,
-                garbled: st.garbled,
-                reconnects: st.reconnects,
-                last_error: st.last_error.clone(),
-                tags: points.len(),
-                bad_tags: points.iter().filter(|&&t| state.tags[t].quality.is_bad()).count(),
-            }
-        })
-        .collect();
-    let counts = asset_tags(state);
-    let assets = site
-        .assets
-        .iter()
-        .zip(counts)
-        .map(|(a, (tags, bad_tags, running))| LiveAsset {
-            area: a.area.clone(),
-            unit: a.unit.clone(),
-            name: a.name.clone(),
-            description: a.description.clone(),
-            tags,
-            bad_tags,
-            running,
-            anomaly: state
-                .anomaly
-                .iter()
-                .find(|m| m.asset == a.name)
-                .and_then(|m| m.last.as_ref())
-                .map(|v| if v.threshold > 0.0 { v.score / v.threshold } else { 0.0 }),
-            rul: state.insights.rul.get(&a.name).cloned(),
-            diagnosis: state.insights.diagnoses.get(&a.name).cloned(),
-        })
-        .collect();
-    let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
-    let mut alarms = state
-        .alarms
-        .rows(now_ms)
-        .into_iter()
-        .map(|a| LiveAlarm {
-            id: a.id.0 as u64,
-            tag: a.tag.clone().unwrap_or_default(),
-            asset: a.asset.clone().unwrap_or_default(),
-            area: a.area.clone().unwrap_or_default(),
-            kind: a.kind.to_string(),
-            priority: LivePriority::ALL[a.priority as usize],
-            state: match a.state {
-                AlarmState::Normal => LiveAlarmState::Normal,
-                AlarmState::UnackActive => LiveAlarmState::UnackActive,
-                AlarmState::AckActive => LiveAlarmState::AckActive,
-                AlarmState::UnackRtn => LiveAlarmState::UnackRtn,
-            },
-            message: a.message.clone(),
-            value: a.value.filter(|v| v.is_finite()),
-            limit: a.limit,
-            units: units(a.tag_index),
-            active_since_ms: a.active_since,
-            acked_by: a.acked_by.as_ref().map(|(u, _)| u.clone()),
-            shelved_until_ms: a.shelved_until,
-            shelve_reason: a.shelve_reason.clone(),
-            out_of_service: a.out_of_service,
-            first_out: a.first_out,
-            chattering: a.chattering,
-            stale: a.stale,
-            diagnosis: None,
-        })
-        .collect::<Vec<_>>();
+    let devices = live_devices(state);
+    let assets = live_assets(state);
+    let mut alarms = live_alarms(state, now_ms);
     let mut sum = state.alarms.summary(now_ms);
     if let Some(alarm) = store_alarm(store, now_ms) {
         sum.unacked += 1;
@@ -141,6 +62,101 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
             error: store.error.clone(),
         },
     }
+}
+
+/// The devices' communication state, with their bad tags.
+fn live_devices(state: &State) -> Vec<LiveDevice> {
+    let site = &state.site;
+    site.devices
+        .iter()
+        .zip(&state.devices)
+        .enumerate()
+        .map(|(di, (d, st))| {
+            let points = &state.device_points[di];
+            LiveDevice {
+                name: d.name.clone(),
+                protocol: d.protocol.name().into(),
+                endpoint: d.protocol.endpoint(),
+                connected: st.connected,
+                last_poll_ms: st.last_poll_ms,
+                latency_ms: st.last_latency_us.map(|us| us as f64 / 1000.0),
+                polls: st.polls,
+                errors: st.errors,
+                timeouts: st.timeouts,
+                exceptions: st.exceptions,
+                garbled: st.garbled,
+                reconnects: st.reconnects,
+                last_error: st.last_error.clone(),
+                tags: points.len(),
+                bad_tags: points.iter().filter(|&&t| state.tags[t].quality.is_bad()).count(),
+            }
+        })
+        .collect()
+}
+
+/// The assets: their tags, bad tags, running state and the models' latest findings.
+fn live_assets(state: &State) -> Vec<LiveAsset> {
+    let site = &state.site;
+    let counts = asset_tags(state);
+    site.assets
+        .iter()
+        .zip(counts)
+        .map(|(a, (tags, bad_tags, running))| LiveAsset {
+            area: a.area.clone(),
+            unit: a.unit.clone(),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            tags,
+            bad_tags,
+            running,
+            anomaly: state
+                .anomaly
+                .iter()
+                .find(|m| m.asset == a.name)
+                .and_then(|m| m.last.as_ref())
+                .map(|v| if v.threshold > 0.0 { v.score / v.threshold } else { 0.0 }),
+            rul: state.insights.rul.get(&a.name).cloned(),
+            diagnosis: state.insights.diagnoses.get(&a.name).cloned(),
+        })
+        .collect()
+}
+
+/// The alarm engine's alarms.
+fn live_alarms(state: &State, now_ms: i64) -> Vec<LiveAlarm> {
+    let site = &state.site;
+    let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
+    state
+        .alarms
+        .rows(now_ms)
+        .into_iter()
+        .map(|a| LiveAlarm {
+            id: a.id.0 as u64,
+            tag: a.tag.clone().unwrap_or_default(),
+            asset: a.asset.clone().unwrap_or_default(),
+            area: a.area.clone().unwrap_or_default(),
+            kind: a.kind.to_string(),
+            priority: LivePriority::ALL[a.priority as usize],
+            state: match a.state {
+                AlarmState::Normal => LiveAlarmState::Normal,
+                AlarmState::UnackActive => LiveAlarmState::UnackActive,
+                AlarmState::AckActive => LiveAlarmState::AckActive,
+                AlarmState::UnackRtn => LiveAlarmState::UnackRtn,
+            },
+            message: a.message.clone(),
+            value: a.value.filter(|v| v.is_finite()),
+            limit: a.limit,
+            units: units(a.tag_index),
+            active_since_ms: a.active_since,
+            acked_by: a.acked_by.as_ref().map(|(u, _)| u.clone()),
+            shelved_until_ms: a.shelved_until,
+            shelve_reason: a.shelve_reason.clone(),
+            out_of_service: a.out_of_service,
+            first_out: a.first_out,
+            chattering: a.chattering,
+            stale: a.stale,
+            diagnosis: None,
+        })
+        .collect::<Vec<_>>()
 }
 
 /// Every tag as terminals see it.

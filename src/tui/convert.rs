@@ -17,48 +17,8 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
         tags: live.tags.iter().map(tag).collect(),
         tag_page: None,
         tag_counts: None,
-        devices: live
-            .devices
-            .iter()
-            .map(|d| DeviceRow {
-                name: d.name.clone(),
-                protocol: d.protocol.clone(),
-                endpoint: d.endpoint.clone(),
-                connected: d.connected,
-                last_poll_ms: d.last_poll_ms,
-                latency_ms: d.latency_ms,
-                polls: d.polls,
-                errors: d.errors,
-                timeouts: d.timeouts,
-                exceptions: d.exceptions,
-                garbled: d.garbled,
-                reconnects: d.reconnects,
-                last_error: d.last_error.clone(),
-                tags: d.tags,
-                bad_tags: d.bad_tags,
-            })
-            .collect(),
-        assets: live
-            .assets
-            .iter()
-            .map(|a| AssetRow {
-                path: vec![a.area.clone(), a.unit.clone(), a.name.clone()],
-                description: a.description.clone(),
-                tags: a.tags,
-                bad_tags: a.bad_tags,
-                running: a.running,
-                alarms_by_priority: alarms_of(live, &a.name),
-                // the views' health is 0..=1 with 0.8 the alarm line; the model's ratio is 1 there
-                health: a.anomaly.map(|r| (0.8 * r).clamp(0.0, 1.0)),
-                rul: a.rul.as_ref().map(|r| RulView {
-                    seconds: r.rul_s,
-                    low: r.low_s,
-                    high: r.high_s,
-                    capped: r.capped,
-                }),
-                ..Default::default()
-            })
-            .collect(),
+        devices: live.devices.iter().map(device).collect(),
+        assets: live.assets.iter().map(|a| asset(a, live)).collect(),
         store: StoreRow {
             samples: live.store.samples,
             bytes: live.store.bytes,
@@ -76,41 +36,8 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
             shelved: live.alarm_summary.shelved,
             by_priority: live.alarm_summary.by_priority,
         },
-        recommendations: live
-            .requests
-            .iter()
-            .map(|r| RecommendationRow {
-                id: r.id,
-                asset: r.asset.clone(),
-                title: r.title.clone(),
-                tag: r.tag.clone(),
-                current: r.current,
-                proposed: r.proposed,
-                units: r.units.clone(),
-                predicted_effect: r.predicted_effect.clone(),
-                confidence: r.confidence,
-                created_ms: r.created_ms,
-                expires_ms: None,
-                status: r.status.clone(),
-                needs_second_approver: r.needs_second_approver,
-                approvals: r.approvals.clone(),
-                revertable: r.revertable,
-                previous: r.previous,
-            })
-            .collect(),
-        audit: live
-            .audit
-            .iter()
-            .map(|a| AuditRow {
-                seq: a.seq,
-                ts_ms: a.ts_ms,
-                user: a.user.clone(),
-                action: a.action.clone(),
-                target: a.target.clone(),
-                meaning: a.meaning.clone(),
-                detail: a.detail.clone(),
-            })
-            .collect(),
+        recommendations: live.requests.iter().map(recommendation).collect(),
+        audit: live.audit.iter().map(audit).collect(),
         life: live.life.iter().map(life).collect(),
         loops: live
             .loops
@@ -124,6 +51,74 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
                 model: loop_model(l),
             })
             .collect(),
+    }
+}
+
+fn device(d: &ipc::LiveDevice) -> DeviceRow {
+    DeviceRow {
+        name: d.name.clone(),
+        protocol: d.protocol.clone(),
+        endpoint: d.endpoint.clone(),
+        connected: d.connected,
+        last_poll_ms: d.last_poll_ms,
+        latency_ms: d.latency_ms,
+        polls: d.polls,
+        errors: d.errors,
+        timeouts: d.timeouts,
+        exceptions: d.exceptions,
+        garbled: d.garbled,
+        reconnects: d.reconnects,
+        last_error: d.last_error.clone(),
+        tags: d.tags,
+        bad_tags: d.bad_tags,
+    }
+}
+
+fn asset(a: &ipc::LiveAsset, live: &LiveSnapshot) -> AssetRow {
+    AssetRow {
+        path: vec![a.area.clone(), a.unit.clone(), a.name.clone()],
+        description: a.description.clone(),
+        tags: a.tags,
+        bad_tags: a.bad_tags,
+        running: a.running,
+        alarms_by_priority: alarms_of(live, &a.name),
+        // the views' health is 0..=1 with 0.8 the alarm line; the model's ratio is 1 there
+        health: a.anomaly.map(|r| (0.8 * r).clamp(0.0, 1.0)),
+        rul: a.rul.as_ref().map(|r| RulView { seconds: r.rul_s, low: r.low_s, high: r.high_s, capped: r.capped }),
+        ..Default::default()
+    }
+}
+
+fn recommendation(r: &ipc::LiveRequest) -> RecommendationRow {
+    RecommendationRow {
+        id: r.id,
+        asset: r.asset.clone(),
+        title: r.title.clone(),
+        tag: r.tag.clone(),
+        current: r.current,
+        proposed: r.proposed,
+        units: r.units.clone(),
+        predicted_effect: r.predicted_effect.clone(),
+        confidence: r.confidence,
+        created_ms: r.created_ms,
+        expires_ms: None,
+        status: r.status.clone(),
+        needs_second_approver: r.needs_second_approver,
+        approvals: r.approvals.clone(),
+        revertable: r.revertable,
+        previous: r.previous,
+    }
+}
+
+fn audit(a: &ipc::LiveAudit) -> AuditRow {
+    AuditRow {
+        seq: a.seq,
+        ts_ms: a.ts_ms,
+        user: a.user.clone(),
+        action: a.action.clone(),
+        target: a.target.clone(),
+        meaning: a.meaning.clone(),
+        detail: a.detail.clone(),
     }
 }
 

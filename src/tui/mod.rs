@@ -196,55 +196,12 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
                         last_key = Instant::now();
                         // a key is drawn at once (the frame limit is for the plant's changes)
                         last_draw = Instant::now() - frame_gap;
+                        let width = terminal.size().0;
                         match mimic_views::handle_key(&mut ui, &snap, key) {
                             Some(Action::Quit) => break,
-                            Some(Action::OpenTrend { tag }) => {
-                                let keep = trend.as_ref().map_or(3_600_000, |t| t.span_ms);
-                                trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None, extra_data: Vec::new() });
-                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                            }
-                            Some(Action::AddToTrend { .. }) | Some(Action::ClearTrendExtras) => {
-                                if let Some(t) = trend.as_mut() {
-                                    let keep: Vec<&String> = extras(&ui, &t.tag).collect();
-                                    t.extra_data.retain(|s| keep.contains(&&s.tag));
-                                }
-                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                            }
-                            Some(Action::TrendZoom { in_ }) => {
-                                if let Some(t) = trend.as_mut() {
-                                    t.span_ms = if in_ { (t.span_ms / 2).max(MIN_SPAN_MS) } else { (t.span_ms * 2).min(MAX_SPAN_MS) };
-                                }
-                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                            }
-                            Some(Action::TrendPan { steps }) => {
-                                if let Some(t) = trend.as_mut() {
-                                    let now = mimic_drivers::now_ms();
-                                    let end = t.end_ms.unwrap_or(now) + i64::from(steps) * t.span_ms / 10;
-                                    t.end_ms = (end < now).then_some(end);
-                                }
-                                request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                            }
-                            Some(Action::AckAlarm { id }) => act(&mut writer, Act::AckAlarm { id }).await,
-                            Some(Action::AckAllVisible { ids }) => act(&mut writer, Act::AckAlarms { ids }).await,
-                            Some(Action::ShelveAlarm { id, reason, minutes }) => {
-                                act(&mut writer, Act::ShelveAlarm { id, reason, minutes }).await
-                            }
-                            Some(Action::UnshelveAlarm { id }) => act(&mut writer, Act::UnshelveAlarm { id }).await,
-                            Some(Action::SetOutOfService { id, on, reason }) => {
-                                act(&mut writer, Act::SetOutOfService { id, on, reason }).await
-                            }
-                            Some(Action::Reject { id, reason }) => act(&mut writer, Act::Reject { id, reason }).await,
-                            Some(Action::Revert { id }) => act(&mut writer, Act::Revert { id }).await,
-                            Some(Action::RecordMaintenance { asset, kind, part, note }) => {
-                                let kind = kind.name().to_string();
-                                act(&mut writer, Act::RecordMaintenance { asset, kind, part, note, at_ms: None }).await
-                            }
-                            Some(Action::WhatIf { tag, value }) => {
-                                let _ = send(&mut writer, &Request::WhatIf { tag, value }).await;
-                            }
-                            Some(Action::RequestWrite { tag, value }) => act(&mut writer, Act::RequestWrite { tag, value }).await,
                             Some(Action::Approve { id }) => secret_for = Some(term::Prompt::Approve(id)),
                             Some(Action::Unlock) => secret_for = Some(term::Prompt::Unlock),
+                            Some(action) => on_action(action, &mut writer, &mut trend, &ui, width).await,
                             None => {}
                         }
                     }
@@ -292,6 +249,54 @@ pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
     }
     drop(terminal);
     Ok(())
+}
+
+/// Carries out what a key asked for: a trend to load or move, an act for the daemon.
+async fn on_action(action: Action, writer: &mut Writer, trend: &mut Option<Trend>, ui: &UiState, width: u16) {
+    match action {
+        Action::OpenTrend { tag } => {
+            let keep = trend.as_ref().map_or(3_600_000, |t| t.span_ms);
+            *trend = Some(Trend { tag, span_ms: keep, end_ms: None, data: None, extra_data: Vec::new() });
+            request_trend(writer, trend.as_ref(), ui, width).await;
+        }
+        Action::AddToTrend { .. } | Action::ClearTrendExtras => {
+            if let Some(t) = trend.as_mut() {
+                let keep: Vec<&String> = extras(ui, &t.tag).collect();
+                t.extra_data.retain(|s| keep.contains(&&s.tag));
+            }
+            request_trend(writer, trend.as_ref(), ui, width).await;
+        }
+        Action::TrendZoom { in_ } => {
+            if let Some(t) = trend.as_mut() {
+                t.span_ms = if in_ { (t.span_ms / 2).max(MIN_SPAN_MS) } else { (t.span_ms * 2).min(MAX_SPAN_MS) };
+            }
+            request_trend(writer, trend.as_ref(), ui, width).await;
+        }
+        Action::TrendPan { steps } => {
+            if let Some(t) = trend.as_mut() {
+                let now = mimic_drivers::now_ms();
+                let end = t.end_ms.unwrap_or(now) + i64::from(steps) * t.span_ms / 10;
+                t.end_ms = (end < now).then_some(end);
+            }
+            request_trend(writer, trend.as_ref(), ui, width).await;
+        }
+        Action::AckAlarm { id } => act(writer, Act::AckAlarm { id }).await,
+        Action::AckAllVisible { ids } => act(writer, Act::AckAlarms { ids }).await,
+        Action::ShelveAlarm { id, reason, minutes } => act(writer, Act::ShelveAlarm { id, reason, minutes }).await,
+        Action::UnshelveAlarm { id } => act(writer, Act::UnshelveAlarm { id }).await,
+        Action::SetOutOfService { id, on, reason } => act(writer, Act::SetOutOfService { id, on, reason }).await,
+        Action::Reject { id, reason } => act(writer, Act::Reject { id, reason }).await,
+        Action::Revert { id } => act(writer, Act::Revert { id }).await,
+        Action::RecordMaintenance { asset, kind, part, note } => {
+            let kind = kind.name().to_string();
+            act(writer, Act::RecordMaintenance { asset, kind, part, note, at_ms: None }).await
+        }
+        Action::WhatIf { tag, value } => {
+            let _ = send(writer, &Request::WhatIf { tag, value }).await;
+        }
+        Action::RequestWrite { tag, value } => act(writer, Act::RequestWrite { tag, value }).await,
+        Action::Quit | Action::Approve { .. } | Action::Unlock => {}
+    }
 }
 
 type Writer = Option<tokio::net::unix::OwnedWriteHalf>;

@@ -274,6 +274,78 @@ fn what_if_key(ui: &mut UiState, key: Key) -> Option<Action> {
     }
 }
 
+/// Keys while the filter is typed: text edits it (so `q` does not quit), Enter keeps it,
+/// Esc clears it; navigation still works.
+fn filter_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Action> {
+    match key {
+        Key::Char(c) if !c.is_control() => ui.filter.push(c),
+        Key::Backspace => {
+            ui.filter.pop();
+        }
+        Key::Enter => ui.filter_editing = false,
+        Key::Esc => {
+            ui.filter.clear();
+            ui.filter_editing = false;
+        }
+        // navigation still works while typing
+        Key::Up | Key::Down | Key::PageUp | Key::PageDown | Key::Home | Key::End => {
+            clamp_selection(ui, snapshot);
+            return navigate(ui, snapshot, key);
+        }
+        _ => {}
+    }
+    reset_filtered(ui);
+    None
+}
+
+/// `t` on Tags: the selected tag joins the trend (at most [`MAX_TREND_TAGS`]).
+fn add_to_trend(ui: &mut UiState, snapshot: &Snapshot) -> Option<Action> {
+    let tag = tag_list(snapshot, ui).selected(ui)?.name.clone();
+    if ui.trend_tags.contains(&tag) {
+        ui.notice = Some(format!("{tag} is already on the trend."));
+    } else if ui.trend_tags.len() >= MAX_TREND_TAGS {
+        ui.notice = Some(format!("A trend shows at most {MAX_TREND_TAGS} tags: T clears the extras."));
+    } else {
+        if ui.trend_tags.is_empty()
+            && let Some(main) = &ui.trend_tag
+            && *main != tag
+        {
+            ui.trend_tags.push(main.clone());
+        }
+        ui.trend_tags.push(tag.clone());
+        if ui.trend_tag.is_none() {
+            ui.trend_tag = Some(tag.clone());
+        }
+        ui.notice = Some(format!("{tag} added to the trend ({}/{MAX_TREND_TAGS}).", ui.trend_tags.len()));
+        return Some(Action::AddToTrend { tag });
+    }
+    None
+}
+
+/// Keys of the Trend screen: the time cursor, zoom and pan (`None`: not one of them).
+fn trend_key(ui: &mut UiState, key: Key) -> Option<Option<Action>> {
+    let last = ui.trend_cols.saturating_sub(1);
+    let (cur, cursor) = (ui.trend_cursor, ui.trend_cursor.is_some());
+    let mut at = |c: Option<usize>| {
+        ui.trend_cursor = c;
+        None
+    };
+    Some(match key {
+        Key::Char('c') => at(if cursor { None } else { Some(last) }),
+        Key::Left if cursor => at(cur.map(|c| c.min(last).saturating_sub(1))),
+        Key::Right if cursor => at(cur.map(|c| (c + 1).min(last))),
+        Key::Home if cursor => at(Some(0)),
+        Key::End if cursor => at(Some(last)),
+        Key::Char('+' | '=') => Some(Action::TrendZoom { in_: true }),
+        Key::Char('-') => Some(Action::TrendZoom { in_: false }),
+        Key::Left | Key::ShiftLeft => Some(Action::TrendPan { steps: -1 }),
+        Key::Right | Key::ShiftRight => Some(Action::TrendPan { steps: 1 }),
+        Key::PageUp => Some(Action::TrendPan { steps: -10 }),
+        Key::PageDown => Some(Action::TrendPan { steps: 10 }),
+        _ => return None,
+    })
+}
+
 /// Applies one key to the UI state and returns what the caller must do.
 ///
 /// Rules: Ctrl-C always quits. A confirm popup ([`UiState::modal`]) swallows
@@ -304,25 +376,12 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
         return None;
     }
     if ui.filter_editing {
-        match key {
-            Key::Char(c) if !c.is_control() => ui.filter.push(c),
-            Key::Backspace => {
-                ui.filter.pop();
-            }
-            Key::Enter => ui.filter_editing = false,
-            Key::Esc => {
-                ui.filter.clear();
-                ui.filter_editing = false;
-            }
-            // navigation still works while typing
-            Key::Up | Key::Down | Key::PageUp | Key::PageDown | Key::Home | Key::End => {
-                clamp_selection(ui, snapshot);
-                return navigate(ui, snapshot, key);
-            }
-            _ => {}
-        }
-        reset_filtered(ui);
-        return None;
+        return filter_key(ui, snapshot, key);
+    }
+    if ui.screen == Screen::Trend
+        && let Some(done) = trend_key(ui, key)
+    {
+        return done;
     }
     let n = Screen::ALL.len();
     match key {
@@ -358,57 +417,12 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
             ui.screen = Screen::Trend;
             return Some(Action::OpenTrend { tag });
         }
-        Key::Char('t') if ui.screen == Screen::Tags => {
-            let tag = tag_list(snapshot, ui).selected(ui)?.name.clone();
-            if ui.trend_tags.contains(&tag) {
-                ui.notice = Some(format!("{tag} is already on the trend."));
-            } else if ui.trend_tags.len() >= MAX_TREND_TAGS {
-                ui.notice = Some(format!("A trend shows at most {MAX_TREND_TAGS} tags: T clears the extras."));
-            } else {
-                if ui.trend_tags.is_empty()
-                    && let Some(main) = &ui.trend_tag
-                    && *main != tag
-                {
-                    ui.trend_tags.push(main.clone());
-                }
-                ui.trend_tags.push(tag.clone());
-                if ui.trend_tag.is_none() {
-                    ui.trend_tag = Some(tag.clone());
-                }
-                ui.notice = Some(format!("{tag} added to the trend ({}/{MAX_TREND_TAGS}).", ui.trend_tags.len()));
-                return Some(Action::AddToTrend { tag });
-            }
-        }
+        Key::Char('t') if ui.screen == Screen::Tags => return add_to_trend(ui, snapshot),
         Key::Char('T') if ui.screen == Screen::Tags => {
             ui.trend_tags.truncate(1);
             ui.notice = Some("Extra trend tags cleared.".into());
             return Some(Action::ClearTrendExtras);
         }
-        Key::Char('c') if ui.screen == Screen::Trend => {
-            let last = ui.trend_cols.saturating_sub(1);
-            ui.trend_cursor = match ui.trend_cursor {
-                Some(_) => None,
-                None => Some(last),
-            };
-        }
-        Key::Left if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
-            let last = ui.trend_cols.saturating_sub(1);
-            ui.trend_cursor = ui.trend_cursor.map(|c| c.min(last).saturating_sub(1));
-        }
-        Key::Right if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
-            let last = ui.trend_cols.saturating_sub(1);
-            ui.trend_cursor = ui.trend_cursor.map(|c| (c + 1).min(last));
-        }
-        Key::Home if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => ui.trend_cursor = Some(0),
-        Key::End if ui.screen == Screen::Trend && ui.trend_cursor.is_some() => {
-            ui.trend_cursor = Some(ui.trend_cols.saturating_sub(1))
-        }
-        Key::Char('+') | Key::Char('=') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: true }),
-        Key::Char('-') if ui.screen == Screen::Trend => return Some(Action::TrendZoom { in_: false }),
-        Key::Left | Key::ShiftLeft if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -1 }),
-        Key::Right | Key::ShiftRight if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 1 }),
-        Key::PageUp if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: -10 }),
-        Key::PageDown if ui.screen == Screen::Trend => return Some(Action::TrendPan { steps: 10 }),
         Key::Char('v') if ui.screen == Screen::Alarms => {
             ui.alarm_view = ui.alarm_view.next();
             ui.alarm_selected = 0;
