@@ -50,205 +50,291 @@ struct Trend {
 
 /// Attach to the daemon serving `socket` and run until the user quits.
 pub async fn attach(socket: PathBuf) -> anyhow::Result<()> {
-    let stream = UnixStream::connect(&socket).await.with_context(|| {
-        format!("no mimic daemon at {} (start one with `mimic run SITE.toml`, or pass --data DIR)", socket.display())
-    })?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-    // the daemon greets first; the view (or, from an older daemon, a subscription) follows
-    let mut writer = connect(stream, tx.clone());
-
-    let mut terminal = term::Terminal::enter().context("cannot set up the terminal")?;
-    term::spawn_input(tx.clone());
-    term::spawn_signals(tx.clone());
-
-    let mut ui = UiState {
-        theme: Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) },
-        ..UiState::default()
-    };
-    let (w, h) = terminal.size();
-    ui.resize(w, h);
-    let mut snap = Snapshot { connected: false, ..Snapshot::default() };
-    // What the terminal holds of the plant's small data (no tags), the view last sent,
-    // and when (its answer is drawn at once).
-    let mut board = ipc::LiveSnapshot::default();
-    let mut view: Option<ViewSpec> = None;
-    let mut viewing = false;
-    let mut view_sent: Option<Instant> = None;
-    let mut user = String::new();
-    let mut trend: Option<Trend> = None;
-    // A secret being typed (blind, never echoed): for a signature or to unlock.
-    let mut secret_for: Option<term::Prompt> = None;
-    // Idle lock: the time of the last key, the site's limit (0: never) and an unlock in flight.
-    let mut last_key = Instant::now();
-    let mut idle_lock = Duration::ZERO;
-    let mut unlocking = false;
+    let (mut s, mut rx) = Session::open(socket).await?;
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
-    let mut secret = String::new();
-    let mut dirty = true;
-    let mut last_draw = Instant::now() - Duration::from_secs(1);
-    let frame_gap = Duration::from_millis(1000 / u64::from(MAX_FPS));
     let mut trend_refresh = tokio::time::interval(Duration::from_secs(5));
     let mut reconnect = tokio::time::interval(Duration::from_secs(2));
 
     loop {
-        let draw_at = if dirty { last_draw + frame_gap } else { Instant::now() + Duration::from_secs(3600) };
+        let draw_at = if s.dirty { s.last_draw + s.frame_gap } else { Instant::now() + Duration::from_secs(3600) };
         tokio::select! {
             ev = rx.recv() => {
                 let Some(ev) = ev else { break };
-                match ev {
-                    Event::Reply(Reply::Hello { user: u, site, idle_lock_s, proto, .. }) => {
-                        user = u;
-                        snap.site = site;
-                        idle_lock = Duration::from_secs(idle_lock_s);
-                        ui.lock_after_ms = i64::try_from(idle_lock.as_millis()).unwrap_or(i64::MAX);
-                        dirty = true;
-                        viewing = proto == ipc::PROTO;
-                        view = None;
-                        if viewing {
-                            sync_view(&mut writer, &ui, &snap, &mut view, &mut view_sent).await;
-                        } else {
-                            let _ = send(&mut writer, &Request::Subscribe {}).await;
-                        }
-                        // after the view: its replies come as frames
-                        request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                    }
-                    Event::Reply(Reply::Snapshot(live)) => {
-                        snap = convert::snapshot(&live, &user, true);
-                        dirty = true;
-                    }
-                    Event::Update(up) => {
-                        convert::apply(&mut board, &mut snap, *up, &user);
-                        dirty = true;
-                        if view_sent.take().is_some() {
-                            // the answer to a key: draw it now
-                            last_draw = Instant::now() - frame_gap;
-                        }
-                    }
-                    Event::Reply(Reply::Trend { tag, asset, units, from_ms, to_ms, columns }) => {
-                        if let Some(t) = trend.as_mut() {
-                            let data = convert::trend(tag.clone(), asset, units, from_ms, to_ms, &columns);
-                            if t.tag == tag {
-                                t.data = Some(data);
-                                dirty = true;
-                            } else if extras(&ui, &t.tag).any(|x| *x == tag) {
-                                t.extra_data.retain(|s| s.tag != tag);
-                                t.extra_data.push(TrendSeries { tag, units: data.units, columns: data.columns });
-                                dirty = true;
-                            }
-                        }
-                    }
-                    Event::Reply(Reply::WhatIf(w)) => {
-                        // shown unless another popup took the screen meanwhile
-                        if ui.modal.is_none() && !ui.locked {
-                            ui.what_if = Some(convert::what_if(&w));
-                            dirty = true;
-                        }
-                    }
-                    Event::Reply(Reply::History { .. } | Reply::Life(_)) => {}
-                    Event::Reply(Reply::Done { message }) if unlocking => {
-                        tracing::info!("daemon: {message}");
-                        (unlocking, ui.locked, ui.lock_note) = (false, false, None);
-                        last_key = Instant::now();
-                        dirty = true;
-                    }
-                    Event::Reply(Reply::Error { message }) if unlocking => {
-                        unlocking = false;
-                        ui.lock_note = Some(format!("Not unlocked: {message}"));
-                        dirty = true;
-                    }
-                    Event::Reply(Reply::Done { message }) => {
-                        tracing::info!("daemon: {message}");
-                        ui.notice = Some(message);
-                        dirty = true;
-                    }
-                    Event::Reply(Reply::Error { message }) => {
-                        tracing::warn!("daemon: {message}");
-                        ui.notice = Some(format!("Refused: {message}"));
-                        dirty = true;
-                    }
-                    Event::Disconnected => { snap.connected = false; writer = None; dirty = true; }
-                    Event::Resize => { let (w, h) = terminal.size(); ui.resize(w, h); dirty = true; }
-                    Event::Stop => break,
-                    Event::Key(key) if secret_for.is_some() => {
-                        // The secret prompt is modal: every key goes to it.
-                        dirty = true;
-                        last_key = Instant::now();
-                        match key {
-                            Key::Char(c) if secret.len() < 256 => secret.push(c),
-                            Key::Backspace => { secret.pop(); }
-                            Key::Esc => { secret_for = None; secret.clear(); }
-                            Key::CtrlC => break,
-                            Key::Enter => match secret_for.take() {
-                                Some(term::Prompt::Approve(id)) => {
-                                    act(&mut writer, Act::Approve { id, secret: std::mem::take(&mut secret) }).await;
-                                }
-                                Some(term::Prompt::Unlock) => {
-                                    unlocking = true;
-                                    act(&mut writer, Act::Unlock { secret: std::mem::take(&mut secret) }).await;
-                                }
-                                None => {}
-                            },
-                            _ => {}
-                        }
-                    }
-                    Event::Key(key) => {
-                        dirty = true;
-                        last_key = Instant::now();
-                        // a key is drawn at once (the frame limit is for the plant's changes)
-                        last_draw = Instant::now() - frame_gap;
-                        let width = terminal.size().0;
-                        match mimic_views::handle_key(&mut ui, &snap, key) {
-                            Some(Action::Quit) => break,
-                            Some(Action::Approve { id }) => secret_for = Some(term::Prompt::Approve(id)),
-                            Some(Action::Unlock) => secret_for = Some(term::Prompt::Unlock),
-                            Some(action) => on_action(action, &mut writer, &mut trend, &ui, width).await,
-                            None => {}
-                        }
-                    }
+                if s.on_event(ev).await == Flow::Quit {
+                    break;
                 }
-                if viewing {
-                    sync_view(&mut writer, &ui, &snap, &mut view, &mut view_sent).await;
+                if s.viewing {
+                    sync_view(&mut s.writer, &s.ui, &s.snap, &mut s.view, &mut s.view_sent).await;
                 }
             }
-            _ = idle_check.tick(), if !ui.locked && !idle_lock.is_zero() => {
-                if last_key.elapsed() >= idle_lock {
-                    // hide the plant; a secret being typed is abandoned
-                    ui.locked = true;
-                    ui.modal = None;
-                    ui.what_if = None;
-                    ui.show_help = false;
-                    secret_for = None;
-                    secret.clear();
-                    dirty = true;
+            _ = idle_check.tick(), if !s.ui.locked && !s.idle_lock.is_zero() => s.lock_if_idle(),
+            _ = trend_refresh.tick(), if s.ui.screen == Screen::Trend => {
+                if s.trend.as_ref().is_some_and(|t| t.end_ms.is_none()) {
+                    request_trend(&mut s.writer, s.trend.as_ref(), &s.ui, s.terminal.size().0).await;
                 }
             }
-            _ = trend_refresh.tick(), if ui.screen == Screen::Trend => {
-                if trend.as_ref().is_some_and(|t| t.end_ms.is_none()) {
-                    request_trend(&mut writer, trend.as_ref(), &ui, terminal.size().0).await;
-                }
-            }
-            _ = reconnect.tick(), if writer.is_none() => {
-                if let Ok(stream) = UnixStream::connect(&socket).await {
+            _ = reconnect.tick(), if s.writer.is_none() => {
+                if let Ok(stream) = UnixStream::connect(&s.socket).await {
                     // the daemon's hello brings the view and the trend again
-                    writer = connect(stream, tx.clone());
+                    s.writer = connect(stream, s.tx.clone());
                 }
             }
-            _ = tokio::time::sleep_until(draw_at), if dirty => {
-                let data = trend.as_ref().and_then(|t| {
-                    let mut d = t.data.clone()?;
-                    d.extra = extras(&ui, &t.tag).filter_map(|x| t.extra_data.iter().find(|s| &s.tag == x).cloned()).collect();
-                    Some(d)
-                });
-                let data = data.as_ref();
-                let prompt = secret_for.map(|p| (p, secret.chars().count()));
-                terminal.draw(&snap, data, &ui, prompt).map_err(|e| anyhow!("drawing failed: {e}"))?;
-                last_draw = Instant::now();
-                dirty = false;
+            _ = tokio::time::sleep_until(draw_at), if s.dirty => s.draw()?,
+        }
+    }
+    drop(s);
+    Ok(())
+}
+
+/// Whether the terminal goes on after an event.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Go,
+    Quit,
+}
+
+/// One attached terminal: its link to the daemon, its screen and what it holds.
+struct Session {
+    socket: PathBuf,
+    tx: mpsc::UnboundedSender<Event>,
+    writer: Writer,
+    terminal: term::Terminal,
+    ui: UiState,
+    snap: Snapshot,
+    /// What the terminal holds of the plant's small data (no tags), the view last sent,
+    /// and when (its answer is drawn at once).
+    board: ipc::LiveSnapshot,
+    view: Option<ViewSpec>,
+    viewing: bool,
+    view_sent: Option<Instant>,
+    user: String,
+    trend: Option<Trend>,
+    /// A secret being typed (blind, never echoed): for a signature or to unlock.
+    secret_for: Option<term::Prompt>,
+    secret: String,
+    /// Idle lock: the time of the last key, the site's limit (0: never) and an unlock in flight.
+    last_key: Instant,
+    idle_lock: Duration,
+    unlocking: bool,
+    dirty: bool,
+    last_draw: Instant,
+    frame_gap: Duration,
+}
+
+impl Session {
+    /// Connects to the daemon (it greets first; the view, or from an older daemon a
+    /// subscription, follows its hello) and takes over the terminal.
+    async fn open(socket: PathBuf) -> anyhow::Result<(Session, mpsc::UnboundedReceiver<Event>)> {
+        let stream = UnixStream::connect(&socket).await.with_context(|| {
+            format!(
+                "no mimic daemon at {} (start one with `mimic run SITE.toml`, or pass --data DIR)",
+                socket.display()
+            )
+        })?;
+        let (tx, rx) = mpsc::unbounded_channel::<Event>();
+        let writer = connect(stream, tx.clone());
+
+        let terminal = term::Terminal::enter().context("cannot set up the terminal")?;
+        term::spawn_input(tx.clone());
+        term::spawn_signals(tx.clone());
+
+        let mut ui = UiState {
+            theme: Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) },
+            ..UiState::default()
+        };
+        let (w, h) = terminal.size();
+        ui.resize(w, h);
+        let session = Session {
+            socket,
+            tx,
+            writer,
+            terminal,
+            ui,
+            snap: Snapshot { connected: false, ..Snapshot::default() },
+            board: ipc::LiveSnapshot::default(),
+            view: None,
+            viewing: false,
+            view_sent: None,
+            user: String::new(),
+            trend: None,
+            secret_for: None,
+            secret: String::new(),
+            last_key: Instant::now(),
+            idle_lock: Duration::ZERO,
+            unlocking: false,
+            dirty: true,
+            last_draw: Instant::now() - Duration::from_secs(1),
+            frame_gap: Duration::from_millis(1000 / u64::from(MAX_FPS)),
+        };
+        Ok((session, rx))
+    }
+
+    async fn on_event(&mut self, ev: Event) -> Flow {
+        match ev {
+            Event::Reply(reply) => self.on_reply(reply).await,
+            Event::Update(up) => {
+                convert::apply(&mut self.board, &mut self.snap, *up, &self.user);
+                self.dirty = true;
+                if self.view_sent.take().is_some() {
+                    // the answer to a key: draw it now
+                    self.last_draw = Instant::now() - self.frame_gap;
+                }
+            }
+            Event::Disconnected => {
+                self.snap.connected = false;
+                self.writer = None;
+                self.dirty = true;
+            }
+            Event::Resize => {
+                let (w, h) = self.terminal.size();
+                self.ui.resize(w, h);
+                self.dirty = true;
+            }
+            Event::Stop => return Flow::Quit,
+            Event::Key(key) if self.secret_for.is_some() => return self.on_secret_key(key).await,
+            Event::Key(key) => return self.on_key(key).await,
+        }
+        Flow::Go
+    }
+
+    async fn on_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::Hello { user, site, idle_lock_s, proto, .. } => {
+                self.user = user;
+                self.snap.site = site;
+                self.idle_lock = Duration::from_secs(idle_lock_s);
+                self.ui.lock_after_ms = i64::try_from(self.idle_lock.as_millis()).unwrap_or(i64::MAX);
+                self.dirty = true;
+                self.viewing = proto == ipc::PROTO;
+                self.view = None;
+                if self.viewing {
+                    sync_view(&mut self.writer, &self.ui, &self.snap, &mut self.view, &mut self.view_sent).await;
+                } else {
+                    let _ = send(&mut self.writer, &Request::Subscribe {}).await;
+                }
+                // after the view: its replies come as frames
+                request_trend(&mut self.writer, self.trend.as_ref(), &self.ui, self.terminal.size().0).await;
+            }
+            Reply::Snapshot(live) => {
+                self.snap = convert::snapshot(&live, &self.user, true);
+                self.dirty = true;
+            }
+            Reply::Trend { tag, asset, units, from_ms, to_ms, columns } => {
+                if let Some(t) = self.trend.as_mut() {
+                    let data = convert::trend(tag.clone(), asset, units, from_ms, to_ms, &columns);
+                    if t.tag == tag {
+                        t.data = Some(data);
+                        self.dirty = true;
+                    } else if extras(&self.ui, &t.tag).any(|x| *x == tag) {
+                        t.extra_data.retain(|s| s.tag != tag);
+                        t.extra_data.push(TrendSeries { tag, units: data.units, columns: data.columns });
+                        self.dirty = true;
+                    }
+                }
+            }
+            Reply::WhatIf(w) => {
+                // shown unless another popup took the screen meanwhile
+                if self.ui.modal.is_none() && !self.ui.locked {
+                    self.ui.what_if = Some(convert::what_if(&w));
+                    self.dirty = true;
+                }
+            }
+            Reply::History { .. } | Reply::Life(_) => {}
+            Reply::Done { message } if self.unlocking => {
+                tracing::info!("daemon: {message}");
+                (self.unlocking, self.ui.locked, self.ui.lock_note) = (false, false, None);
+                self.last_key = Instant::now();
+                self.dirty = true;
+            }
+            Reply::Error { message } if self.unlocking => {
+                self.unlocking = false;
+                self.ui.lock_note = Some(format!("Not unlocked: {message}"));
+                self.dirty = true;
+            }
+            Reply::Done { message } => {
+                tracing::info!("daemon: {message}");
+                self.ui.notice = Some(message);
+                self.dirty = true;
+            }
+            Reply::Error { message } => {
+                tracing::warn!("daemon: {message}");
+                self.ui.notice = Some(format!("Refused: {message}"));
+                self.dirty = true;
             }
         }
     }
-    drop(terminal);
-    Ok(())
+
+    /// The secret prompt is modal: every key goes to it.
+    async fn on_secret_key(&mut self, key: Key) -> Flow {
+        self.dirty = true;
+        self.last_key = Instant::now();
+        match key {
+            Key::Char(c) if self.secret.len() < 256 => self.secret.push(c),
+            Key::Backspace => {
+                self.secret.pop();
+            }
+            Key::Esc => {
+                self.secret_for = None;
+                self.secret.clear();
+            }
+            Key::CtrlC => return Flow::Quit,
+            Key::Enter => match self.secret_for.take() {
+                Some(term::Prompt::Approve(id)) => {
+                    act(&mut self.writer, Act::Approve { id, secret: std::mem::take(&mut self.secret) }).await;
+                }
+                Some(term::Prompt::Unlock) => {
+                    self.unlocking = true;
+                    act(&mut self.writer, Act::Unlock { secret: std::mem::take(&mut self.secret) }).await;
+                }
+                None => {}
+            },
+            _ => {}
+        }
+        Flow::Go
+    }
+
+    async fn on_key(&mut self, key: Key) -> Flow {
+        self.dirty = true;
+        self.last_key = Instant::now();
+        // a key is drawn at once (the frame limit is for the plant's changes)
+        self.last_draw = Instant::now() - self.frame_gap;
+        let width = self.terminal.size().0;
+        match mimic_views::handle_key(&mut self.ui, &self.snap, key) {
+            Some(Action::Quit) => return Flow::Quit,
+            Some(Action::Approve { id }) => self.secret_for = Some(term::Prompt::Approve(id)),
+            Some(Action::Unlock) => self.secret_for = Some(term::Prompt::Unlock),
+            Some(action) => on_action(action, &mut self.writer, &mut self.trend, &self.ui, width).await,
+            None => {}
+        }
+        Flow::Go
+    }
+
+    /// Hides the plant after the site's idle limit; a secret being typed is abandoned.
+    fn lock_if_idle(&mut self) {
+        if self.last_key.elapsed() >= self.idle_lock {
+            self.ui.locked = true;
+            self.ui.modal = None;
+            self.ui.what_if = None;
+            self.ui.show_help = false;
+            self.secret_for = None;
+            self.secret.clear();
+            self.dirty = true;
+        }
+    }
+
+    fn draw(&mut self) -> anyhow::Result<()> {
+        let ui = &self.ui;
+        let data = self.trend.as_ref().and_then(|t| {
+            let mut d = t.data.clone()?;
+            d.extra = extras(ui, &t.tag).filter_map(|x| t.extra_data.iter().find(|s| &s.tag == x).cloned()).collect();
+            Some(d)
+        });
+        let prompt = self.secret_for.map(|p| (p, self.secret.chars().count()));
+        self.terminal.draw(&self.snap, data.as_ref(), ui, prompt).map_err(|e| anyhow!("drawing failed: {e}"))?;
+        self.last_draw = Instant::now();
+        self.dirty = false;
+        Ok(())
+    }
 }
 
 /// Carries out what a key asked for: a trend to load or move, an act for the daemon.
