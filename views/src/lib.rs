@@ -30,6 +30,7 @@
 
 pub mod format;
 mod model;
+mod plot;
 mod sanitize;
 pub mod screens;
 mod state;

@@ -360,7 +360,7 @@ impl Default for UiState {
             modal: None,
             notice: None,
             trend_cursor: None,
-            trend_cols: crate::screens::trend::plot_width(80),
+            trend_cols: crate::plot::plot_width(80),
             trend_tags: Vec::new(),
             what_if: None,
         }
@@ -370,7 +370,7 @@ impl Default for UiState {
 impl UiState {
     /// Tells the state the terminal size so PgUp/PgDn move by one table page.
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.trend_cols = crate::screens::trend::plot_width(width);
+        self.trend_cols = crate::plot::plot_width(width);
         // header, tab bar, status line, table header, footer (+ banner / detail)
         self.page_rows = usize::from(height).saturating_sub(8).max(1);
     }

@@ -10,6 +10,7 @@ use ratatui::widgets::Widget;
 
 use crate::format;
 use crate::model::{Snapshot, TrendColumn, TrendData};
+pub use crate::plot::{GUTTER, plot_area, plot_width};
 use crate::sanitize::sanitize;
 use crate::state::{MAX_TREND_TAGS, UiState};
 use crate::theme::Theme;
@@ -27,21 +28,6 @@ pub struct MinMaxChart<'a> {
 
 /// Marker character of each series, main series first.
 pub const MARKERS: [&str; 4] = ["█", "▒", "░", "+"];
-
-/// Width of the y-axis labels (value and units) left of the plot.
-pub const GUTTER: u16 = 19;
-
-/// The plot cells of a chart drawn into `area` (without the y axis labels
-/// and the x axis line).
-pub fn plot_area(area: Rect) -> Rect {
-    let gutter = GUTTER.min(area.width / 3);
-    Rect::new(area.x + gutter + 1, area.y, area.width.saturating_sub(gutter + 1), area.height.saturating_sub(1))
-}
-
-/// Screen columns of the Trend chart on a terminal `width` cells wide.
-pub fn plot_width(width: u16) -> usize {
-    usize::from(plot_area(Rect::new(0, 0, width, 3)).width)
-}
 
 /// One series of a trend: tag, units and columns.
 #[derive(Debug, Clone, Copy)]
