@@ -24,9 +24,9 @@ pub struct RawSite {
     pub loops: Vec<super::loops::RawLoop>,
     /// Tag templates (`[[template]]`), stamped onto devices by `[[instance]]`.
     #[serde(default)]
-    pub template: Vec<super::template::RawTemplate>,
+    pub template: Vec<RawTemplate>,
     #[serde(default)]
-    pub instance: Vec<super::template::RawInstance>,
+    pub instance: Vec<RawInstance>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,4 +205,73 @@ pub struct RawMqtt {
     /// Broker credentials (both or neither).
     pub username: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
+}
+
+/// `[[template]]`: the tags of one kind of device or asset, their alarms and loops.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplate {
+    /// Name the instances use, e.g. `pump-skid`.
+    pub name: Spanned<String>,
+    /// `[[template.tag]]`: as `[[tag]]` without `device` and `asset` (the instance gives
+    /// them); `name` is appended to the instance's `prefix`; a Modbus `address` is
+    /// relative: the instance's `offset` is added to it.
+    #[serde(default)]
+    pub tag: Vec<RawTemplateTag>,
+    /// `[[template.alarm]]`: as `[[alarm]]`; `tag` names a tag of the template.
+    #[serde(default)]
+    pub alarm: Vec<RawAlarm>,
+    /// `[[template.loop]]`: as `[[loop]]`; `manipulated` and `kpi` name tags of the template
+    /// and `name`, when given, gets the instance's prefix too.
+    #[serde(default, rename = "loop")]
+    pub loops: Vec<super::loops::RawLoop>,
+}
+
+/// `[[instance]]`: one use of a template.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    /// Name of the `[[template]]`.
+    pub template: Spanned<String>,
+    /// Put before every tag name of the template: `P101.` + `flow` is `P101.flow`.
+    pub prefix: Spanned<String>,
+    /// The device the tags are read from.
+    pub device: Spanned<String>,
+    /// The asset the tags belong to (default: none).
+    pub asset: Option<Spanned<String>>,
+    /// Added to every Modbus address of the template (`hr:3` with offset 100 is `hr:103`;
+    /// default 0).
+    pub offset: Option<Spanned<i64>>,
+}
+
+/// A template's tag: the fields of `[[tag]]` but `device` and `asset`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplateTag {
+    pub name: Spanned<String>,
+    pub address: Spanned<String>,
+    #[serde(rename = "type")]
+    pub dtype: Option<Spanned<String>>,
+    pub order: Option<Spanned<String>>,
+    pub bit: Option<Spanned<i64>>,
+    pub scale: Option<Spanned<f64>>,
+    pub offset: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub units: String,
+    #[serde(default)]
+    pub description: String,
+    pub poll: Option<Spanned<String>>,
+    pub sampling: Option<Spanned<String>>,
+    pub deadband: Option<Spanned<f64>>,
+    pub low: Option<Spanned<f64>>,
+    pub high: Option<Spanned<f64>>,
+    pub writable: Option<Spanned<bool>>,
+    pub decimals: Option<Spanned<i64>>,
+    pub stale_after: Option<Spanned<String>>,
+    pub max_step: Option<Spanned<f64>>,
+    pub min_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub critical: bool,
+    pub tolerance: Option<Spanned<f64>>,
+    pub settle: Option<Spanned<String>>,
 }
