@@ -218,10 +218,14 @@ fn malformed_views_are_refused_on_their_connection_only() {
     raw.view(&tags_view(980, 20));
     let u = raw.update();
     assert_eq!((u.page.offset, u.len), (980, 20));
-    // beyond the end: the window is empty, not an error
+    // beyond the end: the window is empty, not an error (updates of the previous view may
+    // still be on their way: the answer follows them)
     raw.view(&tags_view(5_000, 20));
-    let u = raw.update();
-    assert_eq!((u.page.offset, u.page.total, u.len), (1_000, 1_000, 0));
+    let answered = (0..20).any(|_| {
+        let u = raw.update();
+        (u.page.offset, u.page.total, u.len) == (1_000, 1_000, 0)
+    });
+    assert!(answered, "no empty window at the end of the list for a view beyond it");
     // a bad view once in frames: the error comes as a frame, the connection stays
     raw.send(view("\"screen\":\"tags\",\"first\":0,\"rows\":100000").as_bytes());
     let e = loop {
