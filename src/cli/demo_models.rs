@@ -172,7 +172,11 @@ pub struct Seen {
 
 impl Seen {
     pub fn watch(&mut self, snap: &crate::ipc::LiveSnapshot) {
-        for al in snap.alarms.iter().filter(|a| a.kind.starts_with("MODEL") && a.state == "unack_active") {
+        for al in snap
+            .alarms
+            .iter()
+            .filter(|a| a.kind.starts_with("MODEL") && a.state == crate::ipc::LiveAlarmState::UnackActive)
+        {
             let at = al.active_since_ms.unwrap_or_default();
             if !self.alarms.iter().any(|(a, t, _)| a == &al.asset && *t == at) {
                 self.alarms.push((al.asset.clone(), at, al.message.clone()));
