@@ -9,6 +9,9 @@
 //! `MIMIC_LIVE_REPORT_S` simulated seconds (default 600) it prints the file size, the
 //! samples stored, bytes per stored sample, and the heap the historian holds per tag
 //! (a counting allocator: heap in use after the append minus before the store opened).
+//! Timestamps are a real daemon's: each device (100 tags) polls on its own 1 s grid and
+//! stamps the samples on receipt, 1 to `MIMIC_LIVE_JITTER_MS` (default 20; 0 = exact
+//! seconds) ms after the grid point.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -49,6 +52,20 @@ fn env_or(name: &str, default: i64) -> i64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// When device `device`'s poll of second `i` is stamped, in ms after the second: its grid
+/// phase (0-999 ms) plus a latency of 1 to `jitter` ms (0 = exactly on the second).
+fn poll_offset(device: u64, i: i64, jitter: i64) -> i64 {
+    if jitter == 0 {
+        return 0;
+    }
+    let mut h = device.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 31;
+    h = h.wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 29;
+    let phase = (device.wrapping_mul(7919) % 1000) as i64;
+    phase + 1 + (h % jitter as u64) as i64
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter that names another bench skips this one.
     if std::env::args().skip(1).any(|a| !a.starts_with("--") && !"historian_live".contains(&a)) {
@@ -57,6 +74,7 @@ fn main() {
     let tags = env_or("MIMIC_LIVE_TAGS", 10_000).clamp(1, 1_000_000) as u32;
     let secs = env_or("MIMIC_LIVE_SECS", 7_200).max(1);
     let report = env_or("MIMIC_LIVE_REPORT_S", 600).max(1);
+    let jitter = env_or("MIMIC_LIVE_JITTER_MS", 20).clamp(0, 999);
     let retention = std::env::var("MIMIC_LIVE_RETENTION_S").ok().and_then(|v| v.parse::<u64>().ok());
     let dir = std::env::var_os("MIMIC_LIVE_DIR")
         .map(PathBuf::from)
@@ -72,7 +90,7 @@ fn main() {
     let names: Vec<String> = (0..tags).map(|t| format!("unit{:03}.signal{:03}", t / 100, t % 100)).collect();
     let ids = h.tag_ids(&names).expect("tag ids");
     println!(
-        "live store: {tags} tags at 1 Hz for {secs} simulated s, retention {}",
+        "live store: {tags} tags at 1 Hz for {secs} simulated s, poll jitter 1-{jitter} ms, retention {}",
         retention.map_or("none".into(), |r| format!("{r} s"))
     );
     let t = Instant::now();
@@ -81,7 +99,10 @@ fn main() {
     for i in 0..secs {
         let now = T0 + i * 1000;
         batch.clear();
-        batch.extend(ids.iter().map(|&tag| Sample { tag, ts_ms: now, value: plant_value(tag, i), quality: 0 }));
+        batch.extend(ids.iter().enumerate().map(|(t, &tag)| {
+            let ts_ms = now + poll_offset(t as u64 / 100, i, jitter);
+            Sample { tag, ts_ms, value: plant_value(tag, i), quality: 0 }
+        }));
         h.append(&batch).expect("append");
         if i % 3600 == 3599 {
             h.apply_retention(now).expect("retention");

@@ -1,19 +1,19 @@
 //! Chunk encoding: one self-describing byte string per chunk.
 //!
-//! Layout (all integers are LEB128 varints, signed ones zigzag-mapped first):
+//! Layout (integers in the header are LEB128 varints, signed ones zigzag-mapped first):
 //!
 //! ```text
-//! u8   format version (1)
+//! u8   format version (2; version 1 is still read, see `codec_v1`)
 //! u8   value mode: 0..=6 = decimal with k digits, 0xFF = Gorilla XOR
 //! var  count                     var  bad (samples with quality != 0)
 //! zz   min_ts                    var  max_ts - min_ts
 //! if count - bad > 0:  f64 min, f64 max,
 //!                      var first_ts - min_ts, f64 first, var last_ts - min_ts, f64 last
 //! var  length of the timestamp section, var length of the value section
-//! timestamps: zz first ts, then zigzag delta-of-delta tokens; a zero token is followed
-//!             by the length of the run of zero delta-of-deltas it stands for
+//! timestamps: bit stream: the first ts, the chunk's period, then each next ts as its
+//!             residual from the poll grid, packed in groups (see `pack`)
 //! values:     decimal: value = n / 10^k bit-exactly; zz n0 (7-bit width + bits), then
-//!             zz(n[i] - n[i-1]) bit-packed in groups of 128 with a 7-bit width each
+//!             the deltas n[i] - n[i-1] packed in groups (see `pack`)
 //!             XOR: Gorilla bit stream of the f64 bit patterns
 //! quality:    (var code, var run length) pairs
 //! ```
@@ -26,13 +26,12 @@
 use super::Sample;
 pub use super::bits::CodecError;
 use super::bits::{BitReader, BitWriter, Reader, Unpacker, put_var, unzigzag, zigzag};
+use super::{codec_v1, pack};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const MODE_XOR: u8 = 0xFF;
 const MAX_DECIMALS: u8 = 6;
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
-/// Values per bit-packed group of decimal deltas.
-const PACK_GROUP: usize = 128;
 /// Largest magnitude of a scaled integer (keeps `n as f64` exact).
 const MAX_SCALED: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -137,65 +136,29 @@ fn decimal_mode(samples: &[Sample]) -> Option<u8> {
     None
 }
 
-fn encode_ts(samples: &[Sample], out: &mut Vec<u8>) {
-    let Some(first) = samples.first() else {
-        return;
-    };
-    put_var(out, zigzag(first.ts_ms));
-    let mut prev = first.ts_ms;
-    let mut prev_delta = 0i64;
-    let mut zeros = 0u64;
-    for x in &samples[1..] {
-        let delta = x.ts_ms.wrapping_sub(prev);
-        let dod = delta.wrapping_sub(prev_delta);
-        prev = x.ts_ms;
-        prev_delta = delta;
-        if dod == 0 {
-            zeros += 1;
-            continue;
-        }
-        if zeros > 0 {
-            put_var(out, 0);
-            put_var(out, zeros);
-            zeros = 0;
-        }
-        put_var(out, zigzag(dod));
-    }
-    if zeros > 0 {
-        put_var(out, 0);
-        put_var(out, zeros);
-    }
-}
-
-fn encode_values(samples: &[Sample], mode: u8, out: &mut Vec<u8>) {
+fn encode_values(samples: &[Sample], mode: u8, version: u8, out: &mut Vec<u8>) {
     let mut w = BitWriter { out, acc: 0, nbits: 0 };
     if mode != MODE_XOR {
-        // Zigzag deltas of the scaled integers, bit-packed in groups of
-        // PACK_GROUP, each group prefixed by its bit width (7 bits).
         let scale = POW10[mode as usize];
-        let mut prev = 0i64;
-        let mut group = [0u64; PACK_GROUP];
-        for (gi, xs) in samples.chunks(PACK_GROUP).enumerate() {
-            let mut or = 0u64;
-            for (j, x) in xs.iter().enumerate() {
-                let n = (x.value * scale).round() as i64;
-                // The very first value is a delta from 0: give it its own group.
-                let z = zigzag(n - prev);
-                prev = n;
-                if gi == 0 && j == 0 {
-                    let bits = 64 - z.leading_zeros();
-                    w.put32(u64::from(bits), 7);
-                    w.put(z, bits);
-                    continue;
-                }
-                group[j] = z;
-                or |= z;
-            }
-            let bits = 64 - or.leading_zeros();
+        if version == 1 {
+            codec_v1::encode_decimal(samples, scale, &mut w);
+        } else {
+            // n0 as a 7-bit width and its zigzag bits, then the deltas packed.
+            let mut prev = (samples[0].value * scale).round() as i64;
+            let z = zigzag(prev);
+            let bits = 64 - z.leading_zeros();
             w.put32(u64::from(bits), 7);
-            for &z in &group[usize::from(gi == 0)..xs.len()] {
-                w.put(z, bits);
-            }
+            w.put(z, bits);
+            let deltas: Vec<i64> = samples[1..]
+                .iter()
+                .map(|x| {
+                    let n = (x.value * scale).round() as i64;
+                    let d = n - prev;
+                    prev = n;
+                    d
+                })
+                .collect();
+            pack::pack(&deltas, &mut w);
         }
         w.finish();
         return;
@@ -250,10 +213,15 @@ fn encode_quality(samples: &[Sample], out: &mut Vec<u8>) {
 /// Encodes `samples` (any order is preserved; the store passes them sorted by
 /// ts) into `out`, which is cleared first. The tag field is not stored.
 pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
+    encode_as(samples, VERSION, out);
+}
+
+/// [`encode`] in format `version` (1 or 2; tests write format 1 to check it is read).
+pub(super) fn encode_as(samples: &[Sample], version: u8, out: &mut Vec<u8>) {
     out.clear();
     let s = summarize(samples);
     let mode = decimal_mode(samples).unwrap_or(MODE_XOR);
-    out.push(VERSION);
+    out.push(version);
     out.push(mode);
     put_var(out, s.count);
     put_var(out, s.bad);
@@ -270,10 +238,17 @@ pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
         put_var(out, s.last_ts.wrapping_sub(s.min_ts) as u64);
         out.extend_from_slice(&s.last.to_le_bytes());
     }
-    let mut ts = Vec::with_capacity(samples.len() / 4 + 16);
-    encode_ts(samples, &mut ts);
+    let mut ts = Vec::with_capacity(samples.len() / 2 + 16);
+    if version == 1 {
+        codec_v1::encode_ts(samples, &mut ts);
+    } else {
+        let stamps: Vec<i64> = samples.iter().map(|x| x.ts_ms).collect();
+        let mut w = BitWriter { out: &mut ts, acc: 0, nbits: 0 };
+        pack::encode_ts(&stamps, &mut w);
+        w.finish();
+    }
     let mut vals = Vec::with_capacity(samples.len() + 16);
-    encode_values(samples, mode, &mut vals);
+    encode_values(samples, mode, version, &mut vals);
     put_var(out, ts.len() as u64);
     put_var(out, vals.len() as u64);
     out.extend_from_slice(&ts);
@@ -283,9 +258,11 @@ pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
 
 // ---------------------------------------------------------------- decoding
 
-fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, Reader<'a>), CodecError> {
+/// The header: summary, format version, value mode, and the reader after it.
+fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, u8, Reader<'a>), CodecError> {
     let mut r = Reader { buf, pos: 0 };
-    if r.u8()? != VERSION {
+    let version = r.u8()?;
+    if version != 1 && version != VERSION {
         return Err(CodecError("unknown format version"));
     }
     let mode = r.u8()?;
@@ -310,7 +287,7 @@ fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, Reader<'a>), CodecErro
         last: f64::NAN,
     };
     if count == 0 {
-        return Ok((s, mode, r));
+        return Ok((s, version, mode, r));
     }
     s.min_ts = unzigzag(r.var()?);
     s.max_ts = s.min_ts.wrapping_add(r.var()? as i64);
@@ -322,17 +299,17 @@ fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, Reader<'a>), CodecErro
         s.last_ts = s.min_ts.wrapping_add(r.var()? as i64);
         s.last = r.f64()?;
     }
-    Ok((s, mode, r))
+    Ok((s, version, mode, r))
 }
 
 /// Reads only the header summary of a chunk.
 pub fn read_summary(buf: &[u8]) -> Result<Summary, CodecError> {
-    read_header(buf).map(|(s, _, _)| s)
+    read_header(buf).map(|(s, _, _, _)| s)
 }
 
 /// Decodes a chunk, appending to `out`. Returns the header summary.
 pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError> {
-    let (s, mode, mut r) = read_header(buf)?;
+    let (s, version, mode, mut r) = read_header(buf)?;
     let n = s.count as usize;
     if n == 0 {
         return Ok(s);
@@ -349,54 +326,39 @@ pub fn decode_into(buf: &[u8], out: &mut Decoded) -> Result<Summary, CodecError>
 
     // timestamps
     let start = out.ts.len();
-    let mut tr = Reader { buf: ts_buf, pos: 0 };
-    let mut prev = unzigzag(tr.var()?);
-    out.ts.push(prev);
-    let mut delta = 0i64;
-    let mut left = n - 1;
-    while left > 0 {
-        let tok = tr.var()?;
-        if tok == 0 {
-            let run = tr.var()?;
-            if run == 0 || run > left as u64 {
-                return Err(CodecError("bad timestamp run"));
-            }
-            for _ in 0..run {
-                prev = prev.wrapping_add(delta);
-                out.ts.push(prev);
-            }
-            left -= run as usize;
-        } else {
-            delta = delta.wrapping_add(unzigzag(tok));
-            prev = prev.wrapping_add(delta);
-            out.ts.push(prev);
-            left -= 1;
+    if version == 1 {
+        codec_v1::decode_ts(ts_buf, n, &mut out.ts)?;
+    } else {
+        // A group (of up to 128) takes at least 14 bits: refuse a count the bytes cannot hold.
+        if (n - 1) / pack::GROUP > ts_buf.len() * 8 / 14 {
+            return Err(CodecError("sample count exceeds the timestamp section"));
         }
-    }
-    if tr.pos != ts_buf.len() {
-        return Err(CodecError("trailing timestamp bytes"));
+        let mut tr = Unpacker { buf: ts_buf, bit: 0 };
+        pack::decode_ts(n, &mut tr, &mut out.ts)?;
+        if tr.bit.div_ceil(8) != ts_buf.len() {
+            return Err(CodecError("trailing timestamp bytes"));
+        }
     }
     debug_assert_eq!(out.ts.len() - start, n);
 
     // values
     if mode != MODE_XOR {
         let scale = POW10[mode as usize];
-        let mut br = Unpacker { buf: val_buf, bit: 0 };
-        let bits = br.width()?;
-        let mut acc = unzigzag(br.get(bits)?);
-        out.values.push(acc as f64 / scale);
-        let mut start = 0usize;
-        while start < n {
-            let end = (start + PACK_GROUP).min(n);
+        if version == 1 {
+            codec_v1::decode_decimal(val_buf, n, scale, &mut out.values)?;
+        } else {
+            let mut br = Unpacker { buf: val_buf, bit: 0 };
             let bits = br.width()?;
-            for _ in start.max(1)..end {
-                acc = acc.wrapping_add(unzigzag(br.get(bits)?));
+            let mut acc = unzigzag(br.get(bits)?);
+            out.values.push(acc as f64 / scale);
+            pack::unpack(n - 1, &mut br, |d| {
+                acc = acc.wrapping_add(d);
                 out.values.push(acc as f64 / scale);
+                Ok(())
+            })?;
+            if br.bit.div_ceil(8) != val_buf.len() {
+                return Err(CodecError("trailing value bytes"));
             }
-            start = end;
-        }
-        if br.bit.div_ceil(8) != val_buf.len() {
-            return Err(CodecError("trailing value bytes"));
         }
     } else {
         let mut br = BitReader { buf: val_buf, pos: 0, acc: 0, nbits: 0 };

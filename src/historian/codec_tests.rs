@@ -100,3 +100,74 @@ fn plant_signal_is_small() {
     assert!(buf.len() < 4096 + 100, "{} bytes", buf.len());
     roundtrip(&s[..100]);
 }
+
+/// Format 1 chunks (written before format 2) still decode, bit-exactly.
+fn roundtrip_v1(samples: &[Sample]) {
+    let mut buf = Vec::new();
+    encode_as(samples, 1, &mut buf);
+    assert_eq!(buf[0], 1);
+    let mut d = Decoded::default();
+    decode_into(&buf, &mut d).expect("decode a format 1 chunk");
+    assert_eq!(d.len(), samples.len());
+    for (i, x) in samples.iter().enumerate() {
+        assert_eq!((d.ts[i], d.values[i].to_bits(), d.quality[i]), (x.ts_ms, x.value.to_bits(), x.quality), "{i}");
+    }
+    assert_eq!(read_summary(&buf).expect("summary").count, samples.len() as u64);
+    for cut in 0..buf.len() {
+        assert!(decode_into(&buf[..cut], &mut Decoded::default()).is_err());
+    }
+}
+
+proptest! {
+    #[test]
+    fn format_1_is_still_read(v in proptest::collection::vec((any_ts(), any_f64(), any::<u16>()), 0..200)) {
+        let s: Vec<Sample> = v.into_iter().map(|(t, x, q)| mk(t, x, q)).collect();
+        roundtrip_v1(&s);
+    }
+
+    #[test]
+    fn format_1_decimal_is_still_read(start in any::<i64>(), step in 0i64..5000, k in 0u32..7,
+                                      ns in proptest::collection::vec(-1_000_000i64..1_000_000, 1..300)) {
+        let scale = 10f64.powi(k as i32);
+        let s: Vec<Sample> = ns.iter().enumerate().map(|(i, &n)| {
+            mk(start.wrapping_add(step.wrapping_mul(i as i64)), n as f64 / scale, 0)
+        }).collect();
+        roundtrip_v1(&s);
+    }
+
+    #[test]
+    fn jittered_polls_round_trip(jit in proptest::collection::vec((0i64..25, 0u32..1000), 1..3000),
+                                 gap_at in 0usize..3000, gap in 0i64..10_000_000) {
+        let mut s: Vec<Sample> = jit.iter().enumerate().map(|(i, &(j, n))| {
+            mk(1_795_000_000_000 + i as i64 * 1000 + j, f64::from(n) / 10.0, 0)
+        }).collect();
+        let at = gap_at % s.len();
+        for x in &mut s[at..] {
+            x.ts_ms += gap;
+        }
+        roundtrip(&s);
+    }
+}
+
+#[test]
+fn jittered_plant_signal_is_small() {
+    // A real poll's timestamps: a 1 s grid plus 1-20 ms latency.
+    let mut h = 0x9E37_79B9_7F4A_7C15u64;
+    let s: Vec<Sample> = (0..4096)
+        .map(|i| {
+            h ^= h << 13;
+            h ^= h >> 7;
+            h ^= h << 17;
+            let t = i as f64;
+            let v = ((50.0 + 10.0 * (t / 600.0).sin() + ((i * 7919) % 5) as f64 * 0.1) * 10.0).round() / 10.0;
+            mk(1_700_000_000_000 + i * 1000 + 1 + (h % 20) as i64, v, 0)
+        })
+        .collect();
+    let (mut v1, mut v2) = (Vec::new(), Vec::new());
+    encode_as(&s, 1, &mut v1);
+    encode(&s, &mut v2);
+    // time: 5 bits a sample (format 1: a byte); values: 3-4 bits
+    assert!(v2.len() * 8 < s.len() * 9, "format 2: {} bytes", v2.len());
+    assert!(v2.len() * 10 < v1.len() * 7, "format 2: {} bytes, format 1: {}", v2.len(), v1.len());
+    roundtrip(&s[..1000]);
+}

@@ -64,12 +64,14 @@ mod bits;
 mod codec;
 #[cfg(test)]
 mod codec_tests;
+mod codec_v1;
 mod import;
 #[cfg(test)]
 mod live_tests;
 mod newest;
 mod open;
 mod order;
+mod pack;
 mod query;
 mod tables;
 #[cfg(test)]
