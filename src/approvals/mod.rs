@@ -16,6 +16,8 @@
 
 pub mod checks;
 #[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
 mod tests;
 mod watch;
 

@@ -1,47 +1,14 @@
-use std::path::Path;
-
 use mimic_drivers::WriteOutcome;
 use proptest::prelude::*;
 
 use super::checks::CheckError;
+use super::testkit::{PEOPLE, check_write};
 use super::*;
 use crate::config::Site;
-
-const SITE: &str = r#"
-[site]
-name = "t"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
-name = "speed_sp"
-device = "plc"
-address = "hr:0"
-scale = 0.1
-low = 0.0
-high = 100.0
-writable = true
-max_step = 10.0
-min_interval = "10s"
-[[tag]]
-name = "critical_sp"
-device = "plc"
-address = "hr:1"
-low = 0.0
-high = 50.0
-writable = true
-critical = true
-[[tag]]
-name = "flow"
-device = "plc"
-address = "ir:0"
-low = 0.0
-high = 200.0
-"#;
+use crate::config::testkit::{self, SETPOINTS};
 
 fn site() -> Site {
-    Site::parse(Path::new("t.toml"), SITE).expect("valid test site")
+    testkit::site(SETPOINTS)
 }
 
 fn signer(user: &str, role: Role) -> Signer {
@@ -215,15 +182,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-const PEOPLE: [(&str, Role); 6] = [
-    ("vic", Role::Viewer),
-    ("olga", Role::Operator),
-    ("otto", Role::Operator),
-    ("eve", Role::Engineer),
-    ("ada", Role::Admin),
-    ("val", Role::Viewer),
-];
-
 /// Run `ops` against the approvals and check every write they produce; returns how
 /// many writes there were (so a test can show the checker really sees writes).
 fn check_ops(ops: &[Op]) -> Result<usize, TestCaseError> {
@@ -268,25 +226,11 @@ fn check_ops(ops: &[Op]) -> Result<usize, TestCaseError> {
             written += 1;
             let req = a.get(id).expect("a write names its request");
             let t = &s.tags[tag];
-            prop_assert!(t.writable);
-            prop_assert_eq!(req.tag, tag);
-            prop_assert_eq!(req.value, value);
-            prop_assert!(value >= t.low.unwrap_or(0.0) && value <= t.high.unwrap_or(1.0));
+            check_write(req, tag, value, t)?;
             if let (Some(max), Some(cur)) = (t.write.max_step, p.values[tag]) {
                 prop_assert!((value - cur).abs() <= max + 1e-9);
             }
             prop_assert!(p.device_ok[0] && p.audit_ok);
-            let signers: Vec<&str> = req.signatures.iter().map(|s| s.user.as_str()).collect();
-            prop_assert!(signers.len() >= required(t.write.critical));
-            let mut distinct = signers.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            prop_assert_eq!(distinct.len(), signers.len());
-            for sig in &req.signatures {
-                let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r).expect("known");
-                let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
-                prop_assert!(authorize(role, cmd));
-            }
         }
     }
     Ok(written)

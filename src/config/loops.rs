@@ -183,25 +183,10 @@ mod tests {
     use std::path::Path;
 
     use crate::config::Site;
+    use crate::config::testkit::{self, SP};
 
-    const BASE: &str = r#"
-[site]
-name = "t"
-
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-
-[[tag]]
-name = "sp"
-device = "plc"
-address = "hr:0"
-low = 0.0
-high = 100.0
-writable = true
-
-[[tag]]
+    /// The tags the loops are built on besides `sp`.
+    const TAGS: &str = r#"[[tag]]
 name = "flow"
 device = "plc"
 address = "ir:0"
@@ -219,8 +204,12 @@ device = "plc"
 address = "di:0"
 "#;
 
+    fn whole(loops: &str) -> String {
+        format!("{}{TAGS}\n{loops}", testkit::text(SP))
+    }
+
     fn parse(loops: &str) -> Result<Site, String> {
-        Site::parse(Path::new("/sites/l.toml"), &format!("{BASE}\n{loops}")).map_err(|e| e.to_string())
+        Site::parse(Path::new("/sites/l.toml"), &whole(loops)).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -270,7 +259,7 @@ address = "di:0"
             let e = parse(&loops).expect_err(text);
             // the line of the offending key in the whole file
             let key = if field == "loop[0]" { "band" } else { field.rsplit('.').next().unwrap_or(field) };
-            let full = format!("{BASE}\n{loops}");
+            let full = whole(&loops);
             let lines: Vec<&str> = full.lines().collect();
             let line = lines.iter().rposition(|l| l.starts_with(&format!("{key} ="))).map(|i| i + 1);
             assert!(line.is_some_and(|n| e.contains(&format!("/sites/l.toml:{n}:"))), "{key} at {line:?}: {e}");

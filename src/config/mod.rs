@@ -23,6 +23,8 @@ mod serial;
 mod tag;
 mod tcp;
 mod template;
+#[cfg(test)]
+pub(crate) mod testkit;
 mod validate;
 
 use std::fmt;

@@ -6,57 +6,14 @@
 //! writable tag, inside its limits, to a connected device, with the audit healthy, signed
 //! by enough distinct users whose roles may approve it.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use mimic_drivers::{DeviceEvent, DeviceStats, Reading, WriteOutcome};
 use proptest::prelude::*;
 
 use super::*;
-use crate::approvals::{self, required};
-use crate::config::Site;
-use crate::users::{Command, Role, authorize};
+use crate::approvals;
+use crate::approvals::testkit::{PEOPLE, check_write};
+use crate::config::testkit::SETPOINTS;
 
-const SITE: &str = r#"
-[site]
-name = "t"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
-name = "speed_sp"
-device = "plc"
-address = "hr:0"
-low = 0.0
-high = 100.0
-writable = true
-max_step = 10.0
-min_interval = "10s"
-[[tag]]
-name = "critical_sp"
-device = "plc"
-address = "hr:1"
-low = 0.0
-high = 50.0
-writable = true
-critical = true
-[[tag]]
-name = "flow"
-device = "plc"
-address = "ir:0"
-low = 0.0
-high = 200.0
-"#;
-
-const PEOPLE: [(&str, Role); 6] = [
-    ("vic", Role::Viewer),
-    ("olga", Role::Operator),
-    ("otto", Role::Operator),
-    ("eve", Role::Engineer),
-    ("ada", Role::Admin),
-    ("val", Role::Viewer),
-];
 const TAGS: [&str; 4] = ["speed_sp", "critical_sp", "flow", "nope"];
 
 fn who(i: u8) -> Identity {
@@ -166,24 +123,8 @@ fn check_writes(state: &State, effects: &[Effect], connected: bool) -> Result<us
         let Effect::Approval(approvals::Effect::Write { request, tag, value, .. }) = e else { continue };
         n += 1;
         let req = state.approvals.get(*request).expect("a write names its request");
-        let t = &state.site.tags[*tag];
-        prop_assert!(t.writable);
-        prop_assert_eq!(req.tag, *tag);
-        prop_assert_eq!(req.value, *value);
-        prop_assert!(*value >= t.low.unwrap_or(0.0) && *value <= t.high.unwrap_or(1.0));
+        check_write(req, *tag, *value, &state.site.tags[*tag])?;
         prop_assert!(state.audit_ok && connected, "audit {} device {connected}", state.audit_ok);
-        let signers: Vec<&str> = req.signatures.iter().map(|s| s.user.as_str()).collect();
-        prop_assert!(signers.len() >= required(t.write.critical));
-        let mut distinct = signers.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        prop_assert_eq!(distinct.len(), signers.len());
-        for sig in &req.signatures {
-            let role = PEOPLE.iter().find(|(u, _)| *u == sig.user).map(|(_, r)| *r);
-            prop_assert!(role.is_some(), "signed by {} (not a person)", sig.user);
-            let cmd = if t.write.critical { Command::ApproveCritical } else { Command::Approve };
-            prop_assert!(role.is_some_and(|r| authorize(r, cmd)));
-        }
     }
     Ok(n)
 }
@@ -191,7 +132,7 @@ fn check_writes(state: &State, effects: &[Effect], connected: bool) -> Result<us
 /// Run `ops` through the front door, answering the core's requests for a secret check as
 /// the shell would (a wrong secret is refused there); returns how many writes went out.
 fn run(ops: &[Op]) -> Result<usize, TestCaseError> {
-    let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("valid test site")));
+    let mut state = testkit::state(SETPOINTS);
     let mut now = 1_000i64;
     let mut connected = false;
     let mut written = 0;
@@ -239,7 +180,7 @@ fn the_checker_sees_writes_through_the_front_door() {
 
 #[test]
 fn an_unauthorised_act_is_refused_before_anything_happens() {
-    let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("valid test site")));
+    let mut state = testkit::state(SETPOINTS);
     let out = update(&mut state, act(0, Act::RequestWrite { tag: "speed_sp".into(), value: 1.0 }, 0));
     assert!(out.effects.is_empty());
     let err = out.reply.expect("a reply").expect_err("a viewer may not ask for a write");

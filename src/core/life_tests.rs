@@ -1,58 +1,19 @@
-use std::path::Path;
-use std::sync::Arc;
-
-use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reading, WriteOutcome};
+use mimic_drivers::WriteOutcome;
 
 use super::*;
 use crate::approvals::{Expect, Signer, Source};
-use crate::config::Site;
+use crate::config::testkit::PUMP;
 use crate::core::asset_life::LifeEffect;
-use crate::core::{LiveView, Msg, update, watch_writes, write_outcome};
+use crate::core::testkit::{self, feed};
+use crate::core::{LiveView, watch_writes, write_outcome};
 use crate::lifecycle::{EventKind, PredictionError};
 use crate::models::anomaly::AnomalyConfig;
 use crate::models::prescribe::learn;
 use crate::models::prescribe::{Arx, Band, Fit, Limits, Now, recommend};
 use crate::users::Role;
 
-const SITE: &str = r#"
-[site]
-name = "t"
-[[asset]]
-area = "a"
-unit = "u"
-name = "P-1"
-commissioned = 2019-04-01
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
-name = "speed"
-device = "plc"
-asset = "P-1"
-address = "hr:0"
-low = 0.0
-high = 100.0
-writable = true
-settle = "10s"
-[[tag]]
-name = "flow"
-device = "plc"
-asset = "P-1"
-address = "hr:1"
-"#;
-
 fn state() -> State {
-    State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")))
-}
-
-fn feed(state: &mut State, v: [f64; 2], now: i64) -> Vec<Effect> {
-    let readings = (0..2)
-        .map(|p| Reading { point: p, value: Some(v[p]), quality: Quality::Good, recv_ms: now, source_ms: None })
-        .collect();
-    let stats = DeviceStats { connected: true, ..Default::default() };
-    update(state, Msg::Device(DeviceEvent { device: 0, readings, stats }));
-    update(state, Msg::Tick { now_ms: now }).effects
+    testkit::state(PUMP)
 }
 
 /// Healthy with `ratio` between flow and speed (a new bearing changes it).

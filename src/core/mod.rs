@@ -33,6 +33,8 @@ pub mod life;
 mod models;
 mod msg;
 mod news;
+#[cfg(test)]
+pub(crate) mod testkit;
 mod who;
 mod writes;
 pub use act::{Act, ModelKind};
@@ -359,16 +361,8 @@ pub fn rebase(t: i64, expected_ms: i64, now_ms: i64) -> i64 {
 mod tests {
     use super::*;
     use mimic_drivers::Reading;
-    use std::path::Path;
 
-    const SITE: &str = r#"
-[site]
-name = "t"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
+    const TAGS: &str = r#"[[tag]]
 name = "a"
 device = "plc"
 address = "hr:0"
@@ -382,7 +376,7 @@ deadband = 1.0
 "#;
 
     fn state() -> State {
-        State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("valid site")))
+        testkit::state(TAGS)
     }
 
     fn ev(readings: Vec<Reading>) -> Msg {

@@ -209,53 +209,19 @@ pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reading};
+    use mimic_drivers::{DeviceEvent, DeviceStats, Reading};
 
     use super::*;
     use crate::alarms::AlarmState;
-    use crate::config::Site;
+    use crate::config::testkit::PUMP;
+    use crate::core::testkit::{self, feed};
     use crate::core::{Msg, update};
     use crate::models::anomaly::AnomalyConfig;
-
-    const SITE: &str = r#"
-[site]
-name = "t"
-[[asset]]
-area = "a"
-unit = "u"
-name = "P-1"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
-name = "speed"
-device = "plc"
-asset = "P-1"
-address = "hr:0"
-[[tag]]
-name = "flow"
-device = "plc"
-asset = "P-1"
-address = "hr:1"
-"#;
 
     /// Healthy: flow follows speed.
     fn healthy(i: usize) -> [f64; 2] {
         let speed = 50.0 + 10.0 * (i as f64 / 40.0).sin() + ((i * 7919) % 13) as f64 * 0.05;
         [speed, 2.0 * speed + ((i * 104_729) % 11) as f64 * 0.05]
-    }
-
-    fn feed(state: &mut State, v: [f64; 2], now: i64) -> Vec<Effect> {
-        let readings = (0..2)
-            .map(|p| Reading { point: p, value: Some(v[p]), quality: Quality::Good, recv_ms: now, source_ms: None })
-            .collect();
-        let stats = DeviceStats { connected: true, ..Default::default() };
-        update(state, Msg::Device(DeviceEvent { device: 0, readings, stats }));
-        update(state, Msg::Tick { now_ms: now }).effects
     }
 
     /// The test site's state with an anomaly model of P-1 fitted on 2,000 healthy steps.
@@ -264,7 +230,7 @@ address = "hr:1"
         let model =
             AnomalyModel::fit(vec!["speed".into(), "flow".into()], &rows, AnomalyConfig::default()).expect("fit");
         let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 2000, model };
-        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        let mut state = testkit::state(PUMP);
         state.anomaly.push(LiveAnomaly::bind(&state, stored).expect("bind"));
         state
     }
@@ -383,7 +349,7 @@ address = "hr:1"
         let model =
             AnomalyModel::fit(vec!["speed".into(), "gone".into()], &rows, AnomalyConfig::default()).expect("fit");
         let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 500, model };
-        let state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        let state = testkit::state(PUMP);
         let err = LiveAnomaly::bind(&state, stored).expect_err("unknown signal");
         assert!(err.contains("`gone`"), "{err}");
     }

@@ -68,39 +68,15 @@ pub fn approval_effects(state: &mut State, fx: Vec<approvals::Effect>, now_ms: i
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reading};
-
     use super::*;
     use crate::alarms::AlarmState;
     use crate::approvals::{Signer, Source};
-    use crate::config::Site;
-    use crate::core::{Msg, update};
+    use crate::config::testkit::SP;
+    use crate::core::testkit;
     use crate::users::Role;
 
-    const SITE: &str = r#"
-[site]
-name = "t"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[tag]]
-name = "sp"
-device = "plc"
-address = "hr:0"
-low = 0.0
-high = 100.0
-writable = true
-settle = "10s"
-"#;
-
     fn read(state: &mut State, v: f64, now: i64) {
-        let r = Reading { point: 0, value: Some(v), quality: Quality::Good, recv_ms: now, source_ms: None };
-        let stats = DeviceStats { connected: true, ..Default::default() };
-        update(state, Msg::Device(DeviceEvent { device: 0, readings: vec![r], stats }));
+        testkit::read(state, [v], now);
     }
 
     fn alarm_state(state: &State) -> Option<AlarmState> {
@@ -109,7 +85,7 @@ settle = "10s"
 
     #[test]
     fn an_effect_off_raises_the_tags_alarm_and_a_later_held_write_clears_it() {
-        let mut state = State::new(Arc::new(Site::parse(Path::new("t.toml"), SITE).expect("site")));
+        let mut state = testkit::state(&format!("{SP}settle = \"10s\"\n"));
         read(&mut state, 40.0, 0);
         let who = Signer { user: "eve".into(), full_name: "Eve".into(), role: Role::Engineer };
         let boss = Signer { user: "sam".into(), full_name: "Sam".into(), role: Role::Engineer };

@@ -1,18 +1,10 @@
-use std::path::Path;
-
 use mimic_drivers::{Quality, Reason};
 
 use super::*;
+use crate::config::testkit;
 use crate::north::sparkplug::payload::{decode, encode};
 
-const SITE: &str = r#"
-[site]
-name = "t"
-[[device]]
-name = "plc"
-protocol = "modbus-tcp"
-endpoint = "127.0.0.1:502"
-[[device]]
+const TABLES: &str = r#"[[device]]
 name = "rtu"
 protocol = "modbus-tcp"
 endpoint = "127.0.0.1:503"
@@ -38,7 +30,7 @@ edge_node_id = "n"
 "#;
 
 fn site() -> Site {
-    Site::parse(Path::new("t.toml"), SITE).unwrap_or_else(|e| panic!("{e}"))
+    testkit::site(TABLES)
 }
 
 fn topics() -> Topics {
