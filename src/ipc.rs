@@ -318,7 +318,20 @@ pub struct HistSample {
     pub ts_ms: i64,
     /// `None` for samples that carry no value (Bad quality).
     pub value: Option<f64>,
-    pub quality: String,
+    pub quality: TagQuality,
+    /// Why the quality is not Good (`comm failure`, `stale`, ...).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl HistSample {
+    /// The quality as it was always printed: `Good`, `Bad (comm failure)`.
+    pub fn quality_text(&self) -> String {
+        match &self.reason {
+            Some(r) => format!("{} ({r})", self.quality),
+            None => self.quality.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -464,19 +477,20 @@ impl TagQuality {
             mimic_drivers::Quality::Bad(_) => TagQuality::Bad,
         }
     }
+    /// The quality as a terminal shows it, with why it is not Good.
+    pub fn with_reason(q: mimic_drivers::Quality) -> (TagQuality, Option<String>) {
+        match q {
+            mimic_drivers::Quality::Good => (TagQuality::Good, None),
+            mimic_drivers::Quality::Uncertain(r) => (TagQuality::Uncertain, Some(r.to_string())),
+            mimic_drivers::Quality::Bad(r) => (TagQuality::Bad, Some(r.to_string())),
+        }
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             TagQuality::Good => "Good",
             TagQuality::Uncertain => "Uncertain",
             TagQuality::Bad => "Bad",
         }
-    }
-}
-
-/// Scripts and tests compare with the names (`Good`, `Uncertain`, `Bad`).
-impl PartialEq<&str> for TagQuality {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 

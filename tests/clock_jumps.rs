@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mimic::ipc::LiveSnapshot;
+use mimic::ipc::{LiveAlarmState, LiveSnapshot, TagQuality};
 use support::binary::{DemoSite, Served, assert_audit_verifies, mimic};
 use support::live::{Snapshots, dev, served_timestamps};
 use support::p;
@@ -76,14 +76,14 @@ fn polling_order_and_audit_survive_wall_clock_steps() {
     let alarm = clock_alarm(&back).expect("alarm");
     assert!(back.now_ms < start_ms, "the daemon's clock went back: {} vs {start_ms}", back.now_ms);
     assert!(alarm.message.contains("Uncertain (time adjusted)"), "{alarm:?}");
-    assert_eq!(alarm.state, "unack_active");
+    assert_eq!(alarm.state, LiveAlarmState::UnackActive);
     assert!(back.alarm_summary.unacked >= 1, "counted: {:?}", back.alarm_summary);
     let (polls, stored) = (dev(&back, "skid-plc").polls, back.store.samples);
     let after_back = snaps.until(LIMIT, "polling and storing after the step back", |s| {
         dev(s, "skid-plc").polls >= polls + 5 && s.store.samples > stored + 5
     });
     assert!(
-        after_back.tags.iter().any(|t| t.name == TAG && t.quality == "Good"),
+        after_back.tags.iter().any(|t| t.name == TAG && t.quality == TagQuality::Good),
         "live values stay Good (only stored times are adjusted)"
     );
 

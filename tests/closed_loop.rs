@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use mimic::daemon::Daemon;
-use mimic::ipc::{Act, LiveAudit, LiveRequest, LiveSnapshot};
+use mimic::ipc::{Act, LiveAlarmState, LiveAudit, LiveRequest, LiveSnapshot, TagQuality};
 use mimic::users::{Role, Users, users_path};
 use support::daemon::{act, me, start, wait_for};
 use support::live::tag;
@@ -59,7 +59,10 @@ async fn rig(writes: &str) -> Rig {
     })
     .expect("users file");
     let d = start(&site_toml(port), dir.path()).await;
-    wait_for(&d, "both tags read Good", |s| s.tags.iter().all(|t| t.quality == "Good" && t.value == Some(0.0))).await;
+    wait_for(&d, "both tags read Good", |s| {
+        s.tags.iter().all(|t| t.quality == TagQuality::Good && t.value == Some(0.0))
+    })
+    .await;
     Rig { d, me, dir, peer, port }
 }
 
@@ -232,7 +235,9 @@ async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
     // the mismatch raises an alarm on the tag and offers a revert to the value before
     let s = wait_for(&d, "the write-effect alarm", |s| {
-        s.alarms.iter().any(|a| a.tag == "sp" && a.message.contains("not confirmed") && a.state == "unack_active")
+        s.alarms
+            .iter()
+            .any(|a| a.tag == "sp" && a.message.contains("not confirmed") && a.state == LiveAlarmState::UnackActive)
     })
     .await;
     let r = request(&s, id).expect("request listed");
@@ -270,7 +275,7 @@ async fn a_device_that_dies_mid_write_leaves_the_outcome_unknown_and_the_daemon_
     // The daemon goes on: snapshots keep coming, the device is seen down, acts answered.
     let before = d.snapshots.borrow().now_ms;
     let snap = wait_for(&d, "a later snapshot with the device down", |s| {
-        s.now_ms > before && !s.devices[0].connected && s.tags.iter().all(|t| t.quality == "Bad")
+        s.now_ms > before && !s.devices[0].connected && s.tags.iter().all(|t| t.quality == TagQuality::Bad)
     })
     .await;
     assert_eq!(status(&snap, id), st, "the outcome must not change afterwards");

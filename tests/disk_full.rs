@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use mimic::ipc::{LiveAlarmState, TagQuality};
 use support::binary::{Served, Sim, assert_audit_verifies, mimic, path, write_demo_site_polling};
 use support::live::{Snapshots, dev, served_timestamps};
 use support::p;
@@ -91,7 +92,7 @@ fn a_full_disk_raises_an_alarm_and_storing_resumes_without_loss() {
     });
     let alarm = full.alarms.iter().find(|a| a.id == STORE_ALARM_ID).expect("system alarm");
     assert!(alarm.message.contains("historian cannot store"), "alarm text: {alarm:?}");
-    assert_eq!(alarm.state, "unack_active");
+    assert_eq!(alarm.state, LiveAlarmState::UnackActive);
     assert!(full.alarm_summary.unacked >= 1, "counted as unacknowledged: {:?}", full.alarm_summary);
     let stored_when_full = full.store.samples;
     eprintln!("store error: {:?}", full.store.error);
@@ -106,7 +107,7 @@ fn a_full_disk_raises_an_alarm_and_storing_resumes_without_loss() {
     // now and then; the alarm is held meanwhile instead of chattering.
     assert!(later.alarms.iter().any(|a| a.id == STORE_ALARM_ID), "the alarm stays on while the disk is full");
     assert!(
-        later.tags.iter().any(|t| t.name == TAG && t.quality == "Good"),
+        later.tags.iter().any(|t| t.name == TAG && t.quality == TagQuality::Good),
         "live values stay fresh during the outage"
     );
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use mimic::config::Site;
+use mimic::ipc::TagQuality;
 use mimic_drivers::device::run_device;
 use mimic_drivers::modbus::{ByteOrder, DataType, ModbusPoint, Table};
 use mimic_drivers::rtu::{LineConfig, LineHandle, ModbusRtu, ModbusRtuConfig};
@@ -58,7 +59,7 @@ async fn units_on_one_line_read_right_and_a_silent_unit_costs_only_its_timeout()
     let d = start(&toml, dir.path()).await;
 
     let snap = wait_for(&d, "every live unit read and the dead one timed out", |s| {
-        ["u1.hr0", "u1.ir5", "u1.coil3", "u2.pair"].iter().all(|n| tag(s, n).quality == "Good")
+        ["u1.hr0", "u1.ir5", "u1.coil3", "u2.pair"].iter().all(|n| tag(s, n).quality == TagQuality::Good)
             && tag(s, "dead.x").reason.as_deref() == Some("timeout")
     })
     .await;
@@ -81,9 +82,9 @@ async fn units_on_one_line_read_right_and_a_silent_unit_costs_only_its_timeout()
             "{name} polled {polls} times in {window:.2}s (nominal {nominal:.0}) beside a silent unit"
         );
     }
-    assert_eq!(tag(&later, "dead.x").quality, "Bad");
+    assert_eq!(tag(&later, "dead.x").quality, TagQuality::Bad);
     assert_eq!(tag(&later, "dead.x").reason.as_deref(), Some("timeout"));
-    assert_eq!(tag(&later, "u1.hr0").quality, "Good");
+    assert_eq!(tag(&later, "u1.hr0").quality, TagQuality::Good);
     assert_eq!(later.devices[0].timeouts, 0);
     d.shutdown().await;
 }
@@ -235,7 +236,7 @@ async fn the_daemon_reads_the_demo_plant_served_over_rtu() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let d = start(&toml, dir.path()).await;
-    let snap = wait_for(&d, "both pumps read", |s| s.tags.iter().all(|t| t.quality == "Good")).await;
+    let snap = wait_for(&d, "both pumps read", |s| s.tags.iter().all(|t| t.quality == TagQuality::Good)).await;
     for u in ["p1", "p2"] {
         assert_eq!(tag(&snap, &format!("{u}.speed")).value, Some(75.0));
         let vib = tag(&snap, &format!("{u}.vibration")).value.expect("vibration");

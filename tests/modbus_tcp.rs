@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use mimic::daemon::Daemon;
-use mimic::ipc::LiveSnapshot;
+use mimic::ipc::{LiveSnapshot, TagQuality};
 use support::daemon::{start, wait_for};
 use support::live::tag;
 use support::peers::{Peer, typed_map_path, typed_modbus_server};
@@ -85,11 +85,11 @@ fn assert_served(snap: &LiveSnapshot, points: &[Point]) {
     for p in points {
         let t = tag(snap, &p.name);
         if p.name == "hr_exc_u16" {
-            assert_eq!(t.quality, "Bad", "{}", p.name);
+            assert_eq!(t.quality, TagQuality::Bad, "{}", p.name);
             assert_eq!(t.reason.as_deref(), Some("device exception 2"));
             continue;
         }
-        assert_eq!(t.quality, "Good", "{}: {:?}", p.name, t.reason);
+        assert_eq!(t.quality, TagQuality::Good, "{}: {:?}", p.name, t.reason);
         assert_eq!(t.value, Some(p.value), "{} decoded wrong", p.name);
     }
 }
@@ -150,7 +150,9 @@ async fn a_device_that_drops_pipelined_requests_is_polled_one_at_a_time_after_on
     // rest: all tags Good at once means the device is polled one request at a time.
     let snap = wait_for(&d, "a timeout, then every tag read again", |s| {
         let dev = &s.devices[0];
-        dev.timeouts >= 1 && dev.connected && s.tags.iter().all(|t| t.quality == "Good" || t.name == "hr_exc_u16")
+        dev.timeouts >= 1
+            && dev.connected
+            && s.tags.iter().all(|t| t.quality == TagQuality::Good || t.name == "hr_exc_u16")
     })
     .await;
     assert_served(&snap, &points);
@@ -173,7 +175,9 @@ async fn a_device_that_drops_pipelined_requests_is_polled_one_at_a_time_after_on
 async fn every_read_refused_marks_tags_bad_and_keeps_the_link() {
     let Rig { _peer, _dir, d, points: _ } = rig("exception", "").await;
     let snap = wait_for(&d, "two polls", |s| s.devices[0].polls >= 2).await;
-    assert!(snap.tags.iter().all(|t| t.quality == "Bad" && t.reason.as_deref() == Some("device exception 2")));
+    assert!(
+        snap.tags.iter().all(|t| t.quality == TagQuality::Bad && t.reason.as_deref() == Some("device exception 2"))
+    );
     assert!(snap.devices[0].connected);
     assert_eq!(snap.devices[0].reconnects, 0);
     d.shutdown().await;
@@ -184,7 +188,7 @@ async fn a_server_that_closes_the_socket_gives_comm_failures_and_reconnects() {
     let Rig { _peer, _dir, d, points: _ } = rig("close", "").await;
     let snap = wait_for(&d, "a reconnect after the peer closed", |s| s.devices[0].reconnects >= 1).await;
     assert!(
-        snap.tags.iter().all(|t| t.quality == "Bad"),
+        snap.tags.iter().all(|t| t.quality == TagQuality::Bad),
         "{:?}",
         snap.tags.iter().map(|t| &t.reason).collect::<Vec<_>>()
     );
@@ -218,8 +222,8 @@ async fn a_silent_device_times_out_and_never_delays_the_others() {
         good_polls >= 0.8 * nominal,
         "healthy device polled {good_polls} times in {window:.2}s (nominal {nominal:.0}) while its neighbour timed out"
     );
-    assert_eq!(tag(&later, "x").quality, "Bad");
+    assert_eq!(tag(&later, "x").quality, TagQuality::Bad);
     assert_eq!(tag(&later, "x").reason.as_deref(), Some("timeout"));
-    assert_eq!(tag(&later, "flow").quality, "Good");
+    assert_eq!(tag(&later, "flow").quality, TagQuality::Good);
     d.shutdown().await;
 }

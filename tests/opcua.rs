@@ -13,6 +13,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use mimic::config::Site;
+use mimic::ipc::TagQuality;
 use mimic_drivers::device::{Driver, run_device};
 use mimic_drivers::opcua::{Identity, OpcUa, OpcUaConfig, OpcUaPoint, PasswordSource, Security};
 use mimic_drivers::{DeviceEvent, PollGroup, Quality, Reading, Reason, WriteOutcome};
@@ -445,7 +446,7 @@ async fn the_daemon_stores_subscription_values_at_their_source_time() {
     assert_eq!(ts.len(), samples.len(), "each source sample stored once: {samples:?}");
     let snap = d.snapshots.borrow().clone();
     let broken = tag(&snap, "broken");
-    assert_eq!(broken.quality, "Bad");
+    assert_eq!(broken.quality, TagQuality::Bad);
     assert_eq!(snap.devices[0].protocol, "opcua");
     d.shutdown().await;
 }

@@ -11,6 +11,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use mimic::ipc::TagQuality;
 use support::binary::{Served, Sim};
 use support::live::{Snapshots, dev, tag};
 use support::peers::{spawn_modbus_server, spawn_python_peer, typed_map_path};
@@ -91,20 +92,20 @@ fn healthy_devices_keep_their_period_beside_dead_slow_and_garbage_ones() {
         assert!(b.connected, "{name} connected: {b:?}");
     }
     let tag = |n: &str| tag(&last, n);
-    assert_eq!(tag("good-a.value").quality, "Good");
-    assert_eq!(tag("good-b.value").quality, "Good");
+    assert_eq!(tag("good-a.value").quality, TagQuality::Good);
+    assert_eq!(tag("good-b.value").quality, TagQuality::Good);
 
     // The sick ones are seen for what they are.
     let frozen_dev = dev(&last, "frozen");
     assert!(frozen_dev.timeouts > dev(&first, "frozen").timeouts, "frozen keeps timing out: {frozen_dev:?}");
-    assert_ne!(tag("frozen.value").quality, "Good", "a frozen device's value is not Good");
+    assert_ne!(tag("frozen.value").quality, TagQuality::Good, "a frozen device's value is not Good");
     let slow_dev = dev(&last, "slow");
     assert!(slow_dev.polls > dev(&first, "slow").polls, "the slow device is still polled: {slow_dev:?}");
     let latency = slow_dev.latency_ms.unwrap_or(0.0);
     assert!(latency >= SLOW_MS as f64 * 0.9, "the slow device's latency shows ({latency} ms)");
     let garbage_dev = dev(&last, "garbage");
     assert!(garbage_dev.errors > dev(&first, "garbage").errors, "garbage answers count as errors: {garbage_dev:?}");
-    assert_ne!(tag("garbage.value").quality, "Good", "garbage never reads as Good");
+    assert_ne!(tag("garbage.value").quality, TagQuality::Good, "garbage never reads as Good");
 
     // SAFETY: as above; let the frozen peer exit normally on drop.
     unsafe { libc::kill(i32::try_from(frozen.id()).expect("pid"), libc::SIGCONT) };

@@ -41,7 +41,7 @@ pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Form
             w.write_record(["ts_ms", "time", "value", "quality"])?;
             for s in &samples {
                 let v = s.value.map_or(String::new(), |v| v.to_string());
-                w.write_record([s.ts_ms.to_string(), format_ts(s.ts_ms), v, s.quality.to_string()])?;
+                w.write_record([s.ts_ms.to_string(), format_ts(s.ts_ms), v, s.quality_text()])?;
             }
             w.flush()?;
         }
@@ -49,7 +49,7 @@ pub fn run(dir: &Path, tag: &str, since: &str, until: Option<&str>, format: Form
             writeln!(out, "{:<24}  {:>16}  quality", "time (UTC)", tag)?;
             for s in &samples {
                 let v = s.value.map_or("-".to_string(), |v| format!("{v}"));
-                writeln!(out, "{:<24}  {:>16}  {}", format_ts(s.ts_ms), v, s.quality)?;
+                writeln!(out, "{:<24}  {:>16}  {}", format_ts(s.ts_ms), v, s.quality_text())?;
             }
             writeln!(out, "{} samples", samples.len())?;
         }

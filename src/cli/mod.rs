@@ -436,7 +436,7 @@ async fn demo(
         if let Some(rss) = rss_kib() {
             println!("rss: {} KiB", rss);
         }
-        let bad = snap.tags.iter().filter(|t| t.quality != "Good").count();
+        let bad = snap.tags.iter().filter(|t| t.quality != crate::ipc::TagQuality::Good).count();
         println!("tags: {} ({} not Good)", snap.tags.len(), bad);
         println!("{history}");
         println!("{anomaly}");

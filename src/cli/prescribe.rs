@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use mimic_drivers::{Quality, Reason};
 
 use crate::config::Site;
-use crate::ipc::HistSample;
+use crate::ipc::{HistSample, TagQuality};
 use crate::models::prescribe::shadow::{Point, compare_alarm_limit, replay_setpoint};
 use crate::models::prescribe::{Band, Fit, Limits, Now, identify, recommend, resample, what_if};
 
@@ -275,9 +275,9 @@ pub fn whatif(a: WhatIfArgs) -> anyhow::Result<()> {
 }
 
 fn quality(s: &HistSample) -> Quality {
-    if s.quality == "Good" {
+    if s.quality == TagQuality::Good {
         Quality::Good
-    } else if s.quality.starts_with("Bad") || s.value.is_none() {
+    } else if s.quality == TagQuality::Bad || s.value.is_none() {
         Quality::Bad(Reason::CommFailure)
     } else {
         Quality::Uncertain(Reason::Stale)

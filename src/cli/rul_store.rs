@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::ipc::{Act, ModelKind};
+use crate::ipc::{Act, ModelKind, TagQuality};
 use crate::lifecycle::EventKind;
 use crate::models::rul::asset::{AssetRul, rul_path};
 use crate::models::rul::lives::{self, Span};
@@ -68,7 +68,7 @@ fn life_rows(dir: &Path, channels: &[String], span: &Span, cycle_ms: i64) -> any
         Ok::<_, anyhow::Error>(
             samples
                 .into_iter()
-                .map(|s| (s.ts_ms, s.value.unwrap_or(f64::NAN), s.value.is_some() && s.quality == "Good"))
+                .map(|s| (s.ts_ms, s.value.unwrap_or(f64::NAN), s.value.is_some() && s.quality == TagQuality::Good))
                 .collect(),
         )
     })

@@ -166,11 +166,7 @@ fn live_tags(state: &State) -> Vec<LiveTag> {
         .iter()
         .zip(&state.tags)
         .map(|(t, s)| {
-            let (quality, reason) = match s.quality {
-                Quality::Good => (TagQuality::Good, None),
-                Quality::Uncertain(r) => (TagQuality::Uncertain, Some(r.to_string())),
-                Quality::Bad(r) => (TagQuality::Bad, Some(r.to_string())),
-            };
+            let (quality, reason) = TagQuality::with_reason(s.quality);
             LiveTag {
                 name: t.name.clone(),
                 asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),

@@ -16,7 +16,7 @@ use crate::config::Site;
 use crate::historian::{Historian, TagId};
 mod window;
 
-use crate::ipc::{self, Frame, HistSample, LiveSnapshot, Reply, Request, TagSort, TrendColumn, ViewSpec};
+use crate::ipc::{self, Frame, HistSample, LiveSnapshot, Reply, Request, TagQuality, TagSort, TrendColumn, ViewSpec};
 use window::{Table, Viewer, Wants};
 
 pub struct Ctx {
@@ -447,10 +447,7 @@ pub fn full_width(cols: &[crate::historian::Column], from: i64, to: i64, n: usiz
 }
 
 pub fn hist_sample(s: &crate::historian::Sample) -> HistSample {
-    let q = mimic_drivers::Quality::from_code(s.quality);
-    HistSample {
-        ts_ms: s.ts_ms,
-        value: (!s.value.is_nan()).then_some(s.value),
-        quality: q.map_or_else(|| format!("code {}", s.quality), |q| q.to_string()),
-    }
+    let (quality, reason) = mimic_drivers::Quality::from_code(s.quality)
+        .map_or_else(|| (TagQuality::Bad, Some(format!("code {}", s.quality))), TagQuality::with_reason);
+    HistSample { ts_ms: s.ts_ms, value: (!s.value.is_nan()).then_some(s.value), quality, reason }
 }

@@ -334,14 +334,6 @@ pub enum AlarmStateView {
     Normal,
 }
 
-/// Scripts and tests compare with the wire names (`unack_active`, `ack_active`,
-/// `unack_rtn`, `normal`).
-impl PartialEq<&str> for AlarmStateView {
-    fn eq(&self, other: &&str) -> bool {
-        self.name() == *other
-    }
-}
-
 impl std::fmt::Display for AlarmStateView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
