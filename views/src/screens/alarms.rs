@@ -181,15 +181,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         } else {
             format!("No alarm in the {} view (v changes the view).", ui.alarm_view.label())
         };
-        put(
-            buf,
-            rest.x + 1,
-            rest.y + 1.min(rest.height.saturating_sub(1)),
-            rest.width.saturating_sub(1),
-            &msg,
-            t.dim(),
-            false,
-        );
+        super::render_empty(&msg, rest, t, buf);
         return;
     }
     let selected = ui.alarm_selected.min(alarms.len() - 1);

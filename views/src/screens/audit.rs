@@ -14,7 +14,7 @@ use crate::model::{AuditRow, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::{UiState, visible_audit, window_start};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table, put};
+use crate::widgets::{CellText, Col, draw_table};
 
 /// Width from which full dates and the meaning column are shown.
 pub const WIDE: u16 = 120;
@@ -70,13 +70,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" {}/{} entries, newest first", rows_all.len(), snapshot.audit.len())
     };
-    let filter = if ui.filter_editing {
-        format!("  filter: {}█", ui.filter)
-    } else if !ui.filter.is_empty() {
-        format!("  filter: {}", ui.filter)
-    } else {
-        String::new()
-    };
+    let filter = super::filter_label(ui);
     super::render_status(&[(&count, t.normal()), (&filter, t.key())], Rect::new(area.x, area.y, area.width, 1), buf);
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if rows_all.is_empty() {
@@ -85,15 +79,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         } else {
             "No audit entry matches the filter (Esc clears it)."
         };
-        put(
-            buf,
-            rest.x + 1,
-            rest.y + 1.min(rest.height.saturating_sub(1)),
-            rest.width.saturating_sub(1),
-            msg,
-            t.dim(),
-            false,
-        );
+        super::render_empty(msg, rest, t, buf);
         return;
     }
     let detail_h = if rest.height >= 12 { 4 } else { 0 };

@@ -13,7 +13,7 @@ use crate::model::{DeviceRow, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::{UiState, visible_devices, window_start};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table, put};
+use crate::widgets::{CellText, Col, draw_table};
 
 /// Width from which the protocol column is shown.
 pub const WIDE: u16 = 120;
@@ -84,13 +84,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         format!(" {}/{} devices", devs.len(), snapshot.devices.len())
     };
     let summary = format!("  {} up  {down} down", devs.len() - down);
-    let filter = if ui.filter_editing {
-        format!("  filter: {}█", ui.filter)
-    } else if !ui.filter.is_empty() {
-        format!("  filter: {}", ui.filter)
-    } else {
-        String::new()
-    };
+    let filter = super::filter_label(ui);
     super::render_status(
         &[(&count, t.normal()), (&summary, if down > 0 { t.bad() } else { t.dim() }), (&filter, t.key())],
         Rect::new(area.x, area.y, area.width, 1),
@@ -103,15 +97,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         } else {
             "No device matches the filter (Esc clears it)."
         };
-        put(
-            buf,
-            rest.x + 1,
-            rest.y + 1.min(rest.height.saturating_sub(1)),
-            rest.width.saturating_sub(1),
-            msg,
-            t.dim(),
-            false,
-        );
+        super::render_empty(msg, rest, t, buf);
         return;
     }
     // details panel below the table: borders + error (wrapped, in full when

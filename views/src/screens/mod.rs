@@ -204,6 +204,32 @@ fn render_footer(ui: &UiState, t: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// What a list screen says when it has no row to show: `msg`, dim, one line below the
+/// top of `area` (on the top line when there is only one). Shared by the list screens.
+pub(crate) fn render_empty(msg: &str, area: Rect, t: Theme, buf: &mut Buffer) {
+    put(
+        buf,
+        area.x + 1,
+        area.y + 1.min(area.height.saturating_sub(1)),
+        area.width.saturating_sub(1),
+        msg,
+        t.dim(),
+        false,
+    );
+}
+
+/// The filter as a list screen's status line shows it: with a cursor while it is typed,
+/// nothing when there is none.
+pub(crate) fn filter_label(ui: &UiState) -> String {
+    if ui.filter_editing {
+        format!("  filter: {}█", ui.filter)
+    } else if !ui.filter.is_empty() {
+        format!("  filter: {}", ui.filter)
+    } else {
+        String::new()
+    }
+}
+
 /// A one-line status: counts, filter, sort. Shared by the list screens.
 pub(crate) fn render_status(spans: &[(&str, Style)], area: Rect, buf: &mut Buffer) {
     let mut x = area.x;

@@ -15,7 +15,7 @@ use crate::model::{RecommendationRow, Snapshot};
 use crate::sanitize::sanitize;
 use crate::state::{UiState, visible_recommendations, window_start};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table, put};
+use crate::widgets::{CellText, Col, draw_table};
 
 /// Width from which asset, age, expiry and the second-approver column are shown.
 pub const WIDE: u16 = 120;
@@ -111,15 +111,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     );
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if recs.is_empty() {
-        put(
-            buf,
-            rest.x + 1,
-            rest.y + 1.min(rest.height.saturating_sub(1)),
-            rest.width.saturating_sub(1),
-            "No recommendations.",
-            t.dim(),
-            false,
-        );
+        super::render_empty("No recommendations.", rest, t, buf);
         return;
     }
     let detail_h = if rest.height >= 12 { rest.height - (rest.height * 2 / 5).max(4) } else { 0 };

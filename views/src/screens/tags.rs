@@ -125,13 +125,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let count = if ui.filter.is_empty() { format!(" {} tags", tags.len) } else { format!(" {}/{all} tags", tags.len) };
     let summary = format!("  {bad} bad  {stale} stale");
     let sort = format!("  sort: {} {}", ui.sort.label(), if ui.sort_desc { "▼" } else { "▲" });
-    let filter = if ui.filter_editing {
-        format!("  filter: {}█", ui.filter)
-    } else if !ui.filter.is_empty() {
-        format!("  filter: {}", ui.filter)
-    } else {
-        String::new()
-    };
+    let filter = super::filter_label(ui);
     let sum_style = if bad > 0 { t.bad() } else { t.dim() };
     super::render_status(
         &[(&count, t.normal()), (&summary, sum_style), (&sort, t.dim()), (&filter, t.key())],
@@ -142,15 +136,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let table = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if tags.len == 0 {
         let msg = if all == 0 { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
-        crate::widgets::put(
-            buf,
-            table.x + 1,
-            table.y + 1.min(table.height.saturating_sub(1)),
-            table.width.saturating_sub(1),
-            msg,
-            t.dim(),
-            false,
-        );
+        super::render_empty(msg, table, t, buf);
         return;
     }
     let rows_h = usize::from(table.height.saturating_sub(1));
