@@ -370,6 +370,25 @@ pub fn fragment(r: &ProbeReport, p: &Proposal<'_>) -> String {
          # for likely f32 pairs and text. Add a [site] table or paste into a site file, then\n\
          # `mimic check` it. Nothing was written to the device.\n\n",
     );
+    device_entry(&mut s, p);
+    if let Some(name) = p.template {
+        let _ = writeln!(
+            s,
+            "\n[[instance]]\ntemplate = {}\nprefix = {}\ndevice = {}\n\n[[template]]\nname = {}",
+            toml_str(name),
+            toml_str(p.tag_prefix),
+            toml_str(p.device),
+            toml_str(name)
+        );
+    }
+    for t in &r.tables {
+        table_tags(&mut s, t, p);
+    }
+    s
+}
+
+/// The `[[device]]` entry: how to reach it, its unit, timeout and pipelining.
+fn device_entry(s: &mut String, p: &Proposal<'_>) {
     s.push_str("[[device]]\n");
     let _ = writeln!(s, "name = {}", toml_str(p.device));
     match p.target {
@@ -402,73 +421,70 @@ pub fn fragment(r: &ProbeReport, p: &Proposal<'_>) -> String {
         }
         None => {}
     }
-    if let Some(name) = p.template {
-        let _ = writeln!(
-            s,
-            "\n[[instance]]\ntemplate = {}\nprefix = {}\ndevice = {}\n\n[[template]]\nname = {}",
-            toml_str(name),
-            toml_str(p.tag_prefix),
-            toml_str(p.device),
-            toml_str(name)
-        );
+}
+
+/// One table's tags: a tag per register or bit found (with the value read), the hints
+/// at the addresses they start at.
+fn table_tags(s: &mut String, t: &TableReport, p: &Proposal<'_>) {
+    let table = t.table.short();
+    if t.unsupported {
+        let _ = writeln!(s, "\n# {table}: not supported by the device (illegal function)");
+        return;
     }
-    for t in &r.tables {
-        let table = t.table.short();
-        if t.unsupported {
-            let _ = writeln!(s, "\n# {table}: not supported by the device (illegal function)");
-            continue;
-        }
-        if t.found.is_empty() {
-            let _ = writeln!(s, "\n# {table}: nothing found in the addresses probed");
-            continue;
-        }
-        for f in &t.found {
-            let _ = writeln!(s, "\n# {table} {} ({} {})", span(f.start, f.last()), f.values.len(), unit_word(t));
-            let hs = if t.table.is_bits() { Vec::new() } else { hints(f.start, &f.values, p.order) };
-            for (i, v) in f.values.iter().enumerate() {
-                let Some(addr) = f.start.checked_add(u16::try_from(i).unwrap_or(u16::MAX)) else { break };
-                for h in &hs {
-                    match h {
-                        Hint::F32 { start, value } if *start == addr => {
-                            let order = order_name(p.order);
-                            let set = if p.order == ByteOrder::Abcd {
-                                "type = \"f32\"".to_string()
-                            } else {
-                                format!("type = \"f32\" and order = \"{order}\"")
-                            };
-                            let _ = writeln!(
-                                s,
-                                "# {table}:{addr}..={} as f32 ({order}) = {value}: likely a float; for it set {set} \
-                                 here and delete the next tag",
-                                addr + 1
-                            );
-                        }
-                        Hint::Text { start, count, text } if *start == addr => {
-                            let last = u32::from(addr) + u32::from(*count) - 1;
-                            let _ = writeln!(s, "# {table}:{addr}..={last} reads as text \"{text}\"");
-                        }
-                        _ => {}
-                    }
-                }
-                if p.template.is_some() {
-                    let _ = writeln!(s, "[[template.tag]]\nname = \"{table}_{addr:05}\"\naddress = \"{table}:{addr}\"");
-                } else {
-                    let _ = writeln!(
-                        s,
-                        "[[tag]]\nname = {}\ndevice = {}\naddress = \"{table}:{addr}\"",
-                        toml_str(&format!("{}{table}_{addr:05}", p.tag_prefix)),
-                        toml_str(p.device)
-                    );
-                }
-                if t.table.is_bits() {
-                    let _ = writeln!(s, "# read {}", v & 1);
-                } else {
-                    let _ = writeln!(s, "# read {v} (0x{v:04X})");
-                }
+    if t.found.is_empty() {
+        let _ = writeln!(s, "\n# {table}: nothing found in the addresses probed");
+        return;
+    }
+    for f in &t.found {
+        let _ = writeln!(s, "\n# {table} {} ({} {})", span(f.start, f.last()), f.values.len(), unit_word(t));
+        let hs = if t.table.is_bits() { Vec::new() } else { hints(f.start, &f.values, p.order) };
+        for (i, v) in f.values.iter().enumerate() {
+            let Some(addr) = f.start.checked_add(u16::try_from(i).unwrap_or(u16::MAX)) else { break };
+            for h in &hs {
+                hint_comment(s, h, table, addr, p.order);
+            }
+            if p.template.is_some() {
+                let _ = writeln!(s, "[[template.tag]]\nname = \"{table}_{addr:05}\"\naddress = \"{table}:{addr}\"");
+            } else {
+                let _ = writeln!(
+                    s,
+                    "[[tag]]\nname = {}\ndevice = {}\naddress = \"{table}:{addr}\"",
+                    toml_str(&format!("{}{table}_{addr:05}", p.tag_prefix)),
+                    toml_str(p.device)
+                );
+            }
+            if t.table.is_bits() {
+                let _ = writeln!(s, "# read {}", v & 1);
+            } else {
+                let _ = writeln!(s, "# read {v} (0x{v:04X})");
             }
         }
     }
-    s
+}
+
+/// The comment of hint `h` when it starts at `addr`.
+fn hint_comment(s: &mut String, h: &Hint, table: &str, addr: u16, order: ByteOrder) {
+    match h {
+        Hint::F32 { start, value } if *start == addr => {
+            let name = order_name(order);
+            let set = if order == ByteOrder::Abcd {
+                "type = \"f32\"".to_string()
+            } else {
+                format!("type = \"f32\" and order = \"{name}\"")
+            };
+            let _ = writeln!(
+                s,
+                "# {table}:{addr}..={} as f32 ({name}) = {value}: likely a float; for it set {set} \
+                 here and delete the next tag",
+                addr + 1
+            );
+        }
+        Hint::Text { start, count, text } if *start == addr => {
+            let last = u32::from(addr) + u32::from(*count) - 1;
+            let _ = writeln!(s, "# {table}:{addr}..={last} reads as text \"{text}\"");
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

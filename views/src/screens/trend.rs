@@ -135,6 +135,8 @@ fn scale(v: f64, lo: f64, hi: f64, steps: i64) -> i64 {
     if f.is_finite() { ((f * (steps - 1) as f64).round() as i64).clamp(0, steps - 1) } else { 0 }
 }
 
+type Buckets = Vec<Option<(f64, f64)>>;
+
 impl Widget for &MinMaxChart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
@@ -142,7 +144,6 @@ impl Widget for &MinMaxChart<'_> {
             return;
         }
         let plot = plot_area(area);
-        let gutter = plot.x - area.x - 1;
         let all = series(self.data);
         let w = usize::from(plot.width);
         let buckets: Vec<_> = all.iter().map(|s| bucket(s.columns, w)).collect();
@@ -156,87 +157,107 @@ impl Widget for &MinMaxChart<'_> {
         let shared = same_units(&all);
         let (lo, hi) = padded(global);
         if all.len() == 1 {
-            // half-sub-row resolution: 2 sub-rows per cell
-            let sub = i64::from(plot.height) * 2;
-            for (i, b) in buckets[0].iter().enumerate() {
-                let x = plot.x + i as u16;
-                let Some((mn, mx)) = *b else {
-                    buf[(x, plot.bottom() - 1)].set_symbol("·").set_style(t.dim());
-                    continue;
-                };
-                let (r0, r1) = (scale(mn, lo, hi, sub), scale(mx, lo, hi, sub));
-                for cy in 0..plot.height {
-                    let lower = i64::from(cy) * 2;
-                    let (l, u) = ((r0..=r1).contains(&lower), (r0..=r1).contains(&(lower + 1)));
-                    let sym = match (l, u) {
-                        (true, true) => "█",
-                        (true, false) => "▄",
-                        (false, true) => "▀",
-                        _ => continue,
-                    };
-                    buf[(x, plot.bottom() - 1 - cy)].set_symbol(sym).set_style(t.plot());
-                }
-            }
+            plot_bars(&buckets[0], plot, (lo, hi), t, buf);
         } else {
-            // one marker per series, cell resolution; later series drawn on top
-            let rows = i64::from(plot.height);
-            for x in 0..w {
-                if buckets.iter().all(|b| b[x].is_none()) {
-                    buf[(plot.x + x as u16, plot.bottom() - 1)].set_symbol("·").set_style(t.dim());
-                }
-            }
-            for (si, b) in buckets.iter().enumerate() {
-                let (slo, shi) = if shared { (lo, hi) } else { padded(ranges[si].unwrap_or((0.0, 1.0))) };
-                for (x, c) in b.iter().enumerate() {
-                    let Some((mn, mx)) = *c else { continue };
-                    let (r0, r1) = (scale(mn, slo, shi, rows), scale(mx, slo, shi, rows));
-                    for r in r0..=r1 {
-                        buf[(plot.x + x as u16, plot.bottom() - 1 - r as u16)]
-                            .set_symbol(MARKERS[si])
-                            .set_style(t.plot());
-                    }
-                }
+            let own = |si: usize| if shared { (lo, hi) } else { padded(ranges[si].unwrap_or((0.0, 1.0))) };
+            plot_markers(&buckets, plot, own, t, buf);
+        }
+        let units: String = if shared { sanitize(all[0].units).chars().take(8).collect() } else { "of range".into() };
+        y_axis(area, plot, shared.then_some((lo, hi)), &units, t, buf);
+        x_axis(area, plot, (self.data.from_ms, self.data.to_ms), t, buf);
+    }
+}
+
+/// One series as min–max bars, half-sub-row resolution (2 sub-rows per cell).
+fn plot_bars(buckets: &Buckets, plot: Rect, (lo, hi): (f64, f64), t: Theme, buf: &mut Buffer) {
+    let sub = i64::from(plot.height) * 2;
+    for (i, b) in buckets.iter().enumerate() {
+        let x = plot.x + i as u16;
+        let Some((mn, mx)) = *b else {
+            buf[(x, plot.bottom() - 1)].set_symbol("·").set_style(t.dim());
+            continue;
+        };
+        let (r0, r1) = (scale(mn, lo, hi, sub), scale(mx, lo, hi, sub));
+        for cy in 0..plot.height {
+            let lower = i64::from(cy) * 2;
+            let (l, u) = ((r0..=r1).contains(&lower), (r0..=r1).contains(&(lower + 1)));
+            let sym = match (l, u) {
+                (true, true) => "█",
+                (true, false) => "▄",
+                (false, true) => "▀",
+                _ => continue,
+            };
+            buf[(x, plot.bottom() - 1 - cy)].set_symbol(sym).set_style(t.plot());
+        }
+    }
+}
+
+/// Several series, one marker each at cell resolution, later series drawn on top;
+/// `range(i)` is the value range series `i` is drawn against.
+fn plot_markers(buckets: &[Buckets], plot: Rect, range: impl Fn(usize) -> (f64, f64), t: Theme, buf: &mut Buffer) {
+    let rows = i64::from(plot.height);
+    for x in 0..usize::from(plot.width) {
+        if buckets.iter().all(|b| b[x].is_none()) {
+            buf[(plot.x + x as u16, plot.bottom() - 1)].set_symbol("·").set_style(t.dim());
+        }
+    }
+    for (si, b) in buckets.iter().enumerate() {
+        let (slo, shi) = range(si);
+        for (x, c) in b.iter().enumerate() {
+            let Some((mn, mx)) = *c else { continue };
+            let (r0, r1) = (scale(mn, slo, shi, rows), scale(mx, slo, shi, rows));
+            for r in r0..=r1 {
+                buf[(plot.x + x as u16, plot.bottom() - 1 - r as u16)].set_symbol(MARKERS[si]).set_style(t.plot());
             }
         }
-        // y axis: values with units, or per-series fractions of each range
-        let lw = gutter.saturating_sub(9);
-        let units: String = if shared { sanitize(all[0].units).chars().take(8).collect() } else { "of range".into() };
-        let texts: [String; 3] = if shared {
+    }
+}
+
+/// The y axis: values of the shared range `(lo, hi)` with their units, or, when the
+/// series have different units (`None`), fractions of each one's range.
+fn y_axis(area: Rect, plot: Rect, range: Option<(f64, f64)>, units: &str, t: Theme, buf: &mut Buffer) {
+    let gutter = plot.x - area.x - 1;
+    let lw = gutter.saturating_sub(9);
+    let texts: [String; 3] = match range {
+        Some((lo, hi)) => {
             let d = label_decimals(lo, hi);
             [hi, lo * 0.5 + hi * 0.5, lo].map(|v| format::value(Some(v), d, usize::from(lw)))
+        }
+        None => ["100%".into(), "50%".into(), "0%".into()],
+    };
+    for (v, y) in texts.iter().zip([plot.y, plot.y + plot.height / 2, plot.bottom() - 1]) {
+        put(buf, area.x, y, lw, v, t.dim(), true);
+        put(buf, area.x + lw + 1, y, gutter.saturating_sub(lw + 1), units, t.dim(), false);
+    }
+    for y in plot.y..plot.bottom() {
+        buf[(area.x + gutter, y)].set_symbol("│").set_style(t.dim());
+    }
+}
+
+/// The x axis: clock times of the window `(from, to)` (relative days past two days) at
+/// its left, middle and right, where they fit.
+fn x_axis(area: Rect, plot: Rect, (from, to): (i64, i64), t: Theme, buf: &mut Buffer) {
+    let gutter = plot.x - area.x - 1;
+    let y = area.bottom() - 1;
+    buf[(area.x + gutter, y)].set_symbol("└").set_style(t.dim());
+    let label = |ms: i64| {
+        if to - from > 2 * 86_400_000 {
+            if ms >= to { "now".to_string() } else { format!("-{}", format::span(to - ms)) }
         } else {
-            ["100%".into(), "50%".into(), "0%".into()]
-        };
-        for (v, y) in texts.iter().zip([plot.y, plot.y + plot.height / 2, plot.bottom() - 1]) {
-            put(buf, area.x, y, lw, v, t.dim(), true);
-            put(buf, area.x + lw + 1, y, gutter.saturating_sub(lw + 1), &units, t.dim(), false);
+            format::clock(ms)
         }
-        for y in plot.y..plot.bottom() {
-            buf[(area.x + gutter, y)].set_symbol("│").set_style(t.dim());
-        }
-        // x axis
-        let y = area.bottom() - 1;
-        buf[(area.x + gutter, y)].set_symbol("└").set_style(t.dim());
-        let (from, to) = (self.data.from_ms, self.data.to_ms);
-        let label = |ms: i64| {
-            if to - from > 2 * 86_400_000 {
-                if ms >= to { "now".to_string() } else { format!("-{}", format::span(to - ms)) }
-            } else {
-                format::clock(ms)
-            }
-        };
-        let l = label(from);
-        let m = label(from / 2 + to / 2);
-        let r = label(to);
-        put(buf, plot.x, y, plot.width, &l, t.dim(), false);
-        let mw = width(&m) as u16;
-        if plot.width > 3 * mw + 4 {
-            put(buf, plot.x + (plot.width - mw) / 2, y, mw, &m, t.dim(), false);
-        }
-        let rw = width(&r) as u16;
-        if plot.width > 2 * rw + 2 {
-            put(buf, plot.right() - rw, y, rw, &r, t.dim(), false);
-        }
+    };
+    let l = label(from);
+    let m = label(from / 2 + to / 2);
+    let r = label(to);
+    put(buf, plot.x, y, plot.width, &l, t.dim(), false);
+    let mw = width(&m) as u16;
+    if plot.width > 3 * mw + 4 {
+        put(buf, plot.x + (plot.width - mw) / 2, y, mw, &m, t.dim(), false);
+    }
+    let rw = width(&r) as u16;
+    if plot.width > 2 * rw + 2 {
+        put(buf, plot.right() - rw, y, rw, &r, t.dim(), false);
     }
 }
 
@@ -293,29 +314,16 @@ fn when(ms: i64, long: bool) -> String {
     if long { format::datetime(ms) } else { format::clock(ms) }
 }
 
-/// Renders the Trend body into `area`.
-pub fn render(trend: Option<&TrendData>, snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
-    if area.height == 0 {
-        return;
-    }
-    let t = ui.theme;
-    let Some(data) = trend else {
-        let msg = match &ui.trend_tag {
-            Some(tag) => format!("Loading the trend of {}…", sanitize(tag)),
-            None => "No tag selected: choose one on 2 Tags and press Enter.".to_string(),
-        };
-        put(buf, area.x + 1, area.y + area.height / 2, area.width.saturating_sub(2), &msg, t.dim(), false);
-        return;
-    };
-    let span = data.to_ms.saturating_sub(data.from_ms);
-    let all = series(data);
-    let shared = same_units(&all);
+/// The legend from the top of `area`: the header line for one series, one line per
+/// series otherwise (tag, units, the range when units differ, the last value); the row
+/// below it, or `None` when `area` has no room left.
+fn legend(all: &[Series<'_>], area: Rect, t: Theme, buf: &mut Buffer) -> Option<u16> {
+    let shared = same_units(all);
     let last_of = |cols: &[TrendColumn]| cols.iter().rev().find(|c| c.count > 0 && c.last.is_finite()).cloned();
-    // legend: the header line for one series, one line per series otherwise
     let mut y = area.y;
     for (i, s) in all.iter().enumerate() {
         if y >= area.bottom() {
-            return;
+            return None;
         }
         let head = if all.len() == 1 {
             format!(" {} [{}]", s.tag, s.units)
@@ -345,6 +353,52 @@ pub fn render(trend: Option<&TrendData>, snapshot: &Snapshot, ui: &UiState, area
         }
         y += 1;
     }
+    Some(y)
+}
+
+/// The cursor's readout in `at`: the column's time span, then each series' min, max and
+/// last value in that column.
+fn readout_lines(data: &TrendData, all: &[Series<'_>], plot_w: u16, c: usize, at: Rect, t: Theme, buf: &mut Buffer) {
+    let span = data.to_ms.saturating_sub(data.from_ms);
+    let w = usize::from(plot_w);
+    let (a, b) = column_span(data, w, c);
+    let long = span > 86_400_000 || b - a > 86_400_000;
+    let mut ry = at.y;
+    let line =
+        format!(" cursor {} → {} UTC  ({}, column {}/{})", when(a, long), when(b, long), format::span(b - a), c + 1, w);
+    put(buf, at.x, ry, at.width, &line, t.header(), false);
+    ry += 1;
+    for (i, s) in all.iter().enumerate() {
+        let text = match readout(s.columns, w, c) {
+            Some((mn, mx, last)) => {
+                let d = range_of(&bucket(s.columns, 1)).map_or(2, |(lo, hi)| label_decimals(lo, hi)).max(1);
+                let v = |x: f64| format!("{} {}", format::value(Some(x), d, 12), s.units);
+                format!(" {} {}  min {}  max {}  last {}", MARKERS[i], s.tag, v(mn), v(mx), v(last))
+            }
+            None => format!(" {} {}  no data", MARKERS[i], s.tag),
+        };
+        put(buf, at.x, ry, at.width, &text, t.normal(), false);
+        ry += 1;
+    }
+}
+
+/// Renders the Trend body into `area`.
+pub fn render(trend: Option<&TrendData>, snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let t = ui.theme;
+    let Some(data) = trend else {
+        let msg = match &ui.trend_tag {
+            Some(tag) => format!("Loading the trend of {}…", sanitize(tag)),
+            None => "No tag selected: choose one on 2 Tags and press Enter.".to_string(),
+        };
+        put(buf, area.x + 1, area.y + area.height / 2, area.width.saturating_sub(2), &msg, t.dim(), false);
+        return;
+    };
+    let span = data.to_ms.saturating_sub(data.from_ms);
+    let all = series(data);
+    let Some(y) = legend(&all, area, t, buf) else { return };
     let readout_rows = if ui.trend_cursor.is_some() { 1 + all.len() as u16 } else { 0 };
     let top = y - area.y;
     let readout_rows = if area.height >= top + readout_rows + 1 + 3 { readout_rows } else { 0 };
@@ -371,32 +425,8 @@ pub fn render(trend: Option<&TrendData>, snapshot: &Snapshot, ui: &UiState, area
             }
         }
         if readout_rows > 0 {
-            let w = usize::from(plot.width);
-            let (a, b) = column_span(data, w, c);
-            let long = span > 86_400_000 || b - a > 86_400_000;
-            let mut ry = chart.bottom();
-            let line = format!(
-                " cursor {} → {} UTC  ({}, column {}/{})",
-                when(a, long),
-                when(b, long),
-                format::span(b - a),
-                c + 1,
-                w
-            );
-            put(buf, area.x, ry, area.width, &line, t.header(), false);
-            ry += 1;
-            for (i, s) in all.iter().enumerate() {
-                let text = match readout(s.columns, w, c) {
-                    Some((mn, mx, last)) => {
-                        let d = range_of(&bucket(s.columns, 1)).map_or(2, |(lo, hi)| label_decimals(lo, hi)).max(1);
-                        let v = |x: f64| format!("{} {}", format::value(Some(x), d, 12), s.units);
-                        format!(" {} {}  min {}  max {}  last {}", MARKERS[i], s.tag, v(mn), v(mx), v(last))
-                    }
-                    None => format!(" {} {}  no data", MARKERS[i], s.tag),
-                };
-                put(buf, area.x, ry, area.width, &text, t.normal(), false);
-                ry += 1;
-            }
+            let at = Rect::new(area.x, chart.bottom(), area.width, readout_rows);
+            readout_lines(data, &all, plot.width, c, at, t, buf);
         }
     }
     let window = if span >= 86_400_000 {
