@@ -155,6 +155,13 @@ pub struct AuditNote {
     pub detail: String,
 }
 
+impl AuditNote {
+    /// An entry of mimic's own doing (an outcome, an expiry, a watch's verdict).
+    pub fn system(action: AuditAction, target: String, detail: String) -> AuditNote {
+        AuditNote { user: "mimic".into(), full_name: None, action, meaning: None, target, detail }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditAction {
     WriteRequested,
@@ -385,14 +392,7 @@ impl Approvals {
         let target = site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone());
         let detail = format!("request {id}: wrote {} → {outcome}", req.value);
         let settle_ms = site.tags.get(req.tag).map_or(0, |t| i64::try_from(t.write.settle.as_millis()).unwrap_or(0));
-        let mut effects = vec![Effect::Audit(AuditNote {
-            user: "mimic".into(),
-            full_name: None,
-            action: AuditAction::WriteOutcome,
-            meaning: None,
-            target: target.clone(),
-            detail,
-        })];
+        let mut effects = vec![Effect::Audit(AuditNote::system(AuditAction::WriteOutcome, target.clone(), detail))];
         match &outcome {
             WriteOutcome::Confirmed { .. } => req.watch = Watch::Watching { until_ms: now_ms + settle_ms },
             WriteOutcome::Mismatch { .. } | WriteOutcome::Unknown { .. } | WriteOutcome::Timeout { .. } => {
@@ -419,14 +419,11 @@ impl Approvals {
                 let name = site.tags.get(tag).map_or("?", |t| t.name.as_str());
                 let reason = format!("the plant moved on: {name} was {was} when proposed");
                 req.status = Status::Expired { reason: reason.clone() };
-                effects.push(Effect::Audit(AuditNote {
-                    user: "mimic".into(),
-                    full_name: None,
-                    action: AuditAction::Expired,
-                    meaning: None,
-                    target: site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone()),
-                    detail: format!("request {}: {reason}", req.id),
-                }));
+                effects.push(Effect::Audit(AuditNote::system(
+                    AuditAction::Expired,
+                    site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone()),
+                    format!("request {}: {reason}", req.id),
+                )));
             }
         }
         effects

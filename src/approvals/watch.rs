@@ -35,14 +35,11 @@ pub enum Watch {
 /// The effects of finding a request's effect off: the alarm and its audit entry.
 pub(super) fn off_effects(req: &Request, target: &str, text: String) -> Vec<Effect> {
     vec![
-        Effect::Audit(AuditNote {
-            user: "mimic".into(),
-            full_name: None,
-            action: AuditAction::EffectOff,
-            meaning: None,
-            target: target.to_string(),
-            detail: format!("request {}: {text}; revert to {} offered", req.id, fmt_prev(req.previous)),
-        }),
+        Effect::Audit(AuditNote::system(
+            AuditAction::EffectOff,
+            target.to_string(),
+            format!("request {}: {text}; revert to {} offered", req.id, fmt_prev(req.previous)),
+        )),
         Effect::EffectOff { request: req.id, tag: req.tag, text },
     ]
 }
@@ -86,14 +83,11 @@ impl Approvals {
                 .collect();
             if off.is_empty() {
                 req.watch = Watch::Held { at_ms: now_ms };
-                effects.push(Effect::Audit(AuditNote {
-                    user: "mimic".into(),
-                    full_name: None,
-                    action: AuditAction::EffectHeld,
-                    meaning: None,
+                effects.push(Effect::Audit(AuditNote::system(
+                    AuditAction::EffectHeld,
                     target,
-                    detail: format!("request {}: the plant settled as predicted", req.id),
-                }));
+                    format!("request {}: the plant settled as predicted", req.id),
+                )));
                 effects.push(Effect::EffectHeld { request: req.id, tag: req.tag });
             } else {
                 let reason = off.join("; ");

@@ -34,14 +34,8 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
         }
         Msg::Attached { who } => {
             state.version += 1;
-            let note = Note {
-                user: who.name().to_string(),
-                full_name: Some(who.full_name.clone()),
-                action: Action::Attach,
-                meaning: None,
-                target: None,
-                detail: format!("terminal attached from OS account {} as {}", who.os_account, who.role),
-            };
+            let detail = format!("terminal attached from OS account {} as {}", who.os_account, who.role);
+            let note = who.note(Action::Attach, None, detail);
             Outcome { reply: Some(Ok(format!("{} ({})", who.name(), who.role))), effects: vec![Effect::Audit(note)] }
         }
         Msg::Dcmd { from, tag, metric, value, now_ms } => {
@@ -76,17 +70,14 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
         }
         Msg::ClockStep { expected_ms, now_ms, what } => {
             super::clock_stepped(state, expected_ms, now_ms);
-            let note = Note {
-                user: "mimic".into(),
-                full_name: None,
-                action: Action::ClockStep,
-                meaning: None,
-                target: Some("wall clock".into()),
-                detail: format!(
+            let note = Note::system(
+                Action::ClockStep,
+                Some("wall clock".into()),
+                format!(
                     "{what}; polling and timers run on the monotonic clock; per tag, stored times never go \
                      backwards (older samples are stored 1 ms after the newest, Uncertain (time adjusted))"
                 ),
-            };
+            );
             Outcome::effects(vec![Effect::Audit(note)])
         }
         Msg::AuditHealth { ok } => {
@@ -391,14 +382,7 @@ fn anomaly_loaded(state: &mut State, who: &Identity, asset: &str, model: super::
         Ok(()) => "anomaly model retrained and loaded".to_string(),
         Err(e) => format!("anomaly model retrained but not loaded: {e}"),
     };
-    let note = Note {
-        user: who.name().to_string(),
-        full_name: Some(who.full_name.clone()),
-        action: Action::ModelRetrain,
-        meaning: None,
-        target: Some(asset.to_string()),
-        detail,
-    };
+    let note = who.note(Action::ModelRetrain, Some(asset.to_string()), detail);
     // the new version, with its figures, in the asset's life
     let version = model.ok().map(|m| crate::models::anomaly::asset::trained_version(who.name(), &m, now));
     state.version += 1;

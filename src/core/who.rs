@@ -18,6 +18,13 @@ pub struct Note {
     pub detail: String,
 }
 
+impl Note {
+    /// An entry of mimic's own doing (a site loaded, a clock step, a refit).
+    pub fn system(action: Action, target: Option<String>, detail: String) -> Note {
+        Note { user: "mimic".into(), full_name: None, action, meaning: None, target, detail }
+    }
+}
+
 impl From<AuditNote> for Note {
     fn from(n: AuditNote) -> Self {
         let action = match n.action {
@@ -75,6 +82,19 @@ pub struct Identity {
 impl Identity {
     pub fn name(&self) -> &str {
         self.user.as_deref().unwrap_or(&self.os_account)
+    }
+
+    /// The audit entry of something this user did (signatures have their own, with a
+    /// meaning).
+    pub fn note(&self, action: Action, target: Option<String>, detail: String) -> Note {
+        Note {
+            user: self.name().to_string(),
+            full_name: Some(self.full_name.clone()),
+            action,
+            meaning: None,
+            target,
+            detail,
+        }
     }
 
     pub fn signer(&self) -> Signer {

@@ -84,14 +84,7 @@ pub fn store_event(
     who: &Identity,
     event: &lifecycle::Event,
 ) -> Result<lifecycle::Event, String> {
-    let note = Note {
-        user: who.name().to_string(),
-        full_name: Some(who.full_name.clone()),
-        action: Action::MaintenanceEvent,
-        meaning: None,
-        target: Some(event.asset.clone()),
-        detail: event.line(),
-    };
+    let note = who.note(Action::MaintenanceEvent, Some(event.asset.clone()), event.line());
     tokio::task::block_in_place(|| {
         control.audit_with(&[note], |txn| lifecycle::record_event(txn, event).map_err(|e| e.to_string()))
     })
@@ -127,14 +120,7 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
                 Ok(()) => format!("{}: {}", version.note, version.accuracy_text()),
                 Err(e) => format!("{} (scoring with it, but the file was not saved: {e})", version.note),
             };
-            let note = Note {
-                user: "mimic".into(),
-                full_name: None,
-                action: Action::ModelRetrain,
-                meaning: None,
-                target: Some(model.asset.clone()),
-                detail,
-            };
+            let note = Note::system(Action::ModelRetrain, Some(model.asset.clone()), detail);
             let r =
                 control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()));
             if let Err(e) = r {
@@ -142,14 +128,11 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
             }
         }
         LifeEffect::RefitFailed { asset, reason } => {
-            let note = Note {
-                user: "mimic".into(),
-                full_name: None,
-                action: Action::Other("baseline refit failed".into()),
-                meaning: None,
-                target: Some(asset.clone()),
-                detail: format!("the previous anomaly model scores again: {reason}"),
-            };
+            let note = Note::system(
+                Action::Other("baseline refit failed".into()),
+                Some(asset.clone()),
+                format!("the previous anomaly model scores again: {reason}"),
+            );
             if let Err(e) = control.audit(&[note]) {
                 tracing::warn!("failed refit of {asset} not audited: {e}");
             }
@@ -174,14 +157,8 @@ pub fn store_rul_version(
         return Err(format!("{} is the model of `{}`, not of `{asset}`", path.display(), model.asset.escape_debug()));
     }
     let version = crate::models::rul::asset::trained_version(who.name(), &model, now_ms);
-    let note = Note {
-        user: who.name().to_string(),
-        full_name: Some(who.full_name.clone()),
-        action: Action::ModelRetrain,
-        meaning: None,
-        target: Some(asset.to_string()),
-        detail: format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note),
-    };
+    let detail = format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note);
+    let note = who.note(Action::ModelRetrain, Some(asset.to_string()), detail);
     tokio::task::block_in_place(|| {
         control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()))
     })

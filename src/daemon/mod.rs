@@ -240,14 +240,11 @@ fn open_control(
     let key = crate::audit::SiteKey::load_or_create(&data_dir.join(crate::audit::KEY_NAME))
         .map_err(|e| DaemonError::Key(e.to_string()))?;
     let mut control = control::Control::new(historian.clone(), Arc::new(key), crate::users::users_path(data_dir));
-    let load = control::Note {
-        user: "mimic".into(),
-        full_name: None,
-        action: crate::audit::Action::ConfigLoad,
-        meaning: None,
-        target: Some(site.path.display().to_string()),
-        detail: format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
-    };
+    let load = control::Note::system(
+        crate::audit::Action::ConfigLoad,
+        Some(site.path.display().to_string()),
+        format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
+    );
     control.audit(&[load]).map_err(DaemonError::Key)?;
     Ok(control)
 }
