@@ -32,24 +32,67 @@ pub const MAX_FRAME: usize = 64 << 20;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 
+/// Why a request line is refused (sent back on its own connection as the error reply).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    #[error("request too long: more than {MAX_LINE} bytes")]
+    TooLong,
+    /// Not JSON, or not one known request with exactly its fields (serde's words).
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("malformed request: a request is a JSON object (and its `act` or `view` an object)")]
+    NotAnObject,
+    #[error("view: protocol {0} is not spoken here (this daemon speaks {PROTO})")]
+    Proto(u8),
+    #[error(transparent)]
+    View(#[from] ViewError),
+}
+
+/// A view no terminal asks for, by field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    #[error("view.rows: {0} is more than {MAX_VIEW_ROWS}")]
+    Rows(u32),
+    #[error("view.filter: longer than {MAX_FILTER} characters")]
+    FilterTooLong,
+    #[error("view.filter: control characters are not allowed")]
+    FilterControl,
+    #[error("view.trend_tags: {0} tags, at most 4")]
+    TrendTags(usize),
+    #[error("view.trend_tags: a name longer than {MAX_FILTER} bytes")]
+    TrendTagTooLong,
+}
+
+/// A frame a terminal cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("frame of protocol {0}, this terminal speaks {PROTO}")]
+    Proto(u8),
+    #[error("empty frame")]
+    Empty,
+}
+
 /// Parses one request line (without its newline). Anything but exactly one known
 /// request with exactly its fields, of their types, is refused with a message naming the
 /// problem (serde's: the unknown field, the wrong type, the missing field, the position).
-pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
     if line.len() > MAX_LINE {
-        return Err(format!("request too long: more than {MAX_LINE} bytes"));
+        return Err(RequestError::TooLong);
     }
     // serde also reads an internally tagged enum from an array (`["subscribe"]`,
     // `["history","a",0,1]`): only objects are requests.
-    let shape: serde_json::Value = serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
+    let malformed = |e: serde_json::Error| RequestError::Malformed(e.to_string());
+    let shape: serde_json::Value = serde_json::from_slice(line).map_err(malformed)?;
     if !shape.is_object() || ["act", "view"].iter().any(|k| shape.get(k).is_some_and(|a| !a.is_object())) {
-        return Err("malformed request: a request is a JSON object (and its `act` or `view` an object)".into());
+        return Err(RequestError::NotAnObject);
     }
     // typed from the bytes, not the value: a duplicate field is an error here
-    let req: Request = serde_json::from_slice(line).map_err(|e| format!("malformed request: {e}"))?;
+    let req: Request = serde_json::from_slice(line).map_err(malformed)?;
     if let Request::View { proto, view } = &req {
         if *proto != PROTO {
-            return Err(format!("view: protocol {proto} is not spoken here (this daemon speaks {PROTO})"));
+            return Err(RequestError::Proto(*proto));
         }
         view.check()?;
     }
@@ -104,21 +147,21 @@ pub struct ViewSpec {
 
 impl ViewSpec {
     /// Refuses what no terminal asks for, naming the field.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ViewError> {
         if self.rows > MAX_VIEW_ROWS {
-            return Err(format!("view.rows: {} is more than {MAX_VIEW_ROWS}", self.rows));
+            return Err(ViewError::Rows(self.rows));
         }
         if self.filter.chars().count() > MAX_FILTER {
-            return Err(format!("view.filter: longer than {MAX_FILTER} characters"));
+            return Err(ViewError::FilterTooLong);
         }
         if self.filter.chars().any(char::is_control) {
-            return Err("view.filter: control characters are not allowed".into());
+            return Err(ViewError::FilterControl);
         }
         if self.trend_tags.len() > 4 {
-            return Err(format!("view.trend_tags: {} tags, at most 4", self.trend_tags.len()));
+            return Err(ViewError::TrendTags(self.trend_tags.len()));
         }
         if self.trend_tags.iter().any(|t| t.len() > MAX_FILTER) {
-            return Err(format!("view.trend_tags: a name longer than {MAX_FILTER} bytes"));
+            return Err(ViewError::TrendTagTooLong);
         }
         Ok(())
     }
@@ -188,11 +231,11 @@ pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a frame's body (after its length): the version, then the frame.
-pub fn decode_frame(body: &[u8]) -> Result<Frame, String> {
+pub fn decode_frame(body: &[u8]) -> Result<Frame, FrameError> {
     match body.split_first() {
-        Some((&PROTO, rest)) => postcard::from_bytes(rest).map_err(|e| format!("malformed frame: {e}")),
-        Some((v, _)) => Err(format!("frame of protocol {v}, this terminal speaks {PROTO}")),
-        None => Err("empty frame".into()),
+        Some((&PROTO, rest)) => postcard::from_bytes(rest).map_err(|e| FrameError::Malformed(e.to_string())),
+        Some((v, _)) => Err(FrameError::Proto(*v)),
+        None => Err(FrameError::Empty),
     }
 }
 
@@ -570,7 +613,7 @@ mod tests {
     #[test]
     fn every_unknown_field_wrong_type_or_overlong_line_is_refused_by_name() {
         let refused = |line: &str, says: &str| {
-            let e = parse_request(line.as_bytes()).expect_err(line);
+            let e = parse_request(line.as_bytes()).expect_err(line).to_string();
             assert!(e.contains(says), "{line}: {e}");
         };
         // unit-like requests and acts, with and without a stray field
@@ -620,7 +663,7 @@ mod tests {
         let anomaly = Act::ModelTrained { asset: "P-101".into(), kind: ModelKind::Anomaly };
         assert_eq!(parse_request(older.as_bytes()), Ok(Request::Act { act: anomaly }));
         let e = parse_request(br#"{"req":"act","act":{"act":"model_trained","asset":"P-101","kind":"x"}}"#);
-        assert!(e.expect_err("unknown kind").contains("unknown variant `x`"));
+        assert!(e.expect_err("unknown kind").to_string().contains("unknown variant `x`"));
     }
 
     #[test]
@@ -654,8 +697,10 @@ mod tests {
         assert_eq!(decode_frame(&frame[4..]), Ok(Frame::Update(Box::new(up))));
         let mut other = frame[4..].to_vec();
         other[0] = 1;
-        assert!(decode_frame(&other).expect_err("version").contains("frame of protocol 1"));
-        assert!(decode_frame(&frame[4..frame.len() - 3]).expect_err("truncated").contains("malformed frame"));
+        assert!(decode_frame(&other).expect_err("version").to_string().contains("frame of protocol 1"));
+        assert!(
+            decode_frame(&frame[4..frame.len() - 3]).expect_err("truncated").to_string().contains("malformed frame")
+        );
         assert!(decode_frame(&[]).is_err());
     }
 
@@ -666,7 +711,7 @@ mod tests {
         let view = parse_request(line(ok).as_bytes()).expect("a valid view");
         assert!(matches!(view, Request::View { view: ViewSpec { sort: TagSort::Value, first: 10, rows: 40, .. }, .. }));
         let refused = |fields: &str, says: &str| {
-            let e = parse_request(line(fields).as_bytes()).expect_err(fields);
+            let e = parse_request(line(fields).as_bytes()).expect_err(fields).to_string();
             assert!(e.contains(says), "{fields}: {e}");
         };
         refused(&ok.replace("\"first\":10", "\"first\":-1"), "invalid value: integer `-1`");
@@ -676,7 +721,8 @@ mod tests {
         refused(&ok.replace("\"filter\":\"\"", "\"filter\":\"a\\u001b[2J\""), "control characters");
         refused(&ok.replace("\"trend_tags\":[]", "\"trend_tags\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "at most 4");
         refused(&format!("{ok},\"evil\":1"), "unknown field `evil`");
-        let e = parse_request(line(ok).replace("\"proto\":2", "\"proto\":3").as_bytes()).expect_err("proto");
+        let e =
+            parse_request(line(ok).replace("\"proto\":2", "\"proto\":3").as_bytes()).expect_err("proto").to_string();
         assert!(e.contains("protocol 3 is not spoken here"), "{e}");
     }
 

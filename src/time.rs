@@ -19,11 +19,19 @@ pub fn format_ts(ms: i64) -> String {
     }
 }
 
+/// Text that is not a duration or a time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("`{text}` is not a duration ({why}); write e.g. \"500ms\", \"1s\", \"30d\"")]
+    Duration { text: String, why: String },
+    #[error("`{text}` is neither a duration ago (1h, 30m, 7d) nor a timestamp like 2026-11-26T08:00:00Z ({why})")]
+    Time { text: String, why: String },
+}
+
 /// Parse a duration like `500ms`, `1s`, `2m`, `1h 30m`, `400d` (a day is 24 hours;
 /// months and years, whose length varies, are refused).
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let err =
-        |e: &dyn std::fmt::Display| format!("`{s}` is not a duration ({e}); write e.g. \"500ms\", \"1s\", \"30d\"");
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, TimeError> {
+    let err = |why: &dyn std::fmt::Display| TimeError::Duration { text: s.to_string(), why: why.to_string() };
     let span: jiff::Span = s.trim().parse().map_err(|e| err(&e))?;
     let signed = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).map_err(|e| err(&e))?;
     std::time::Duration::try_from(signed).map_err(|_| err(&"it is negative"))
@@ -39,13 +47,12 @@ pub fn format_duration(d: std::time::Duration) -> String {
 }
 
 /// `1h` / `30m` / `7d` ago (from `now_ms`), or an RFC 3339 timestamp, as ms since the epoch.
-pub fn parse_ago(s: &str, now_ms: i64) -> Result<i64, String> {
+pub fn parse_ago(s: &str, now_ms: i64) -> Result<i64, TimeError> {
     if let Ok(d) = parse_duration(s) {
         return Ok(now_ms - i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
     }
-    let ts: jiff::Timestamp = s.parse().map_err(|e| {
-        format!("`{s}` is neither a duration ago (1h, 30m, 7d) nor a timestamp like 2026-11-26T08:00:00Z ({e})")
-    })?;
+    let ts: jiff::Timestamp =
+        s.parse().map_err(|e: jiff::Error| TimeError::Time { text: s.to_string(), why: e.to_string() })?;
     Ok(ts.as_millisecond())
 }
 
@@ -58,7 +65,7 @@ mod tests {
         assert_eq!(format_ts(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(parse_ago("2026-11-26T08:00:00Z", 0).map(format_ts).as_deref(), Ok("2026-11-26T08:00:00.000Z"));
         assert_eq!(parse_ago("1h", 7_200_000), Ok(3_600_000));
-        assert!(parse_ago("yesterday", 0).unwrap_err().contains("neither a duration ago"));
+        assert!(parse_ago("yesterday", 0).unwrap_err().to_string().contains("neither a duration ago"));
         assert_eq!(format_ts(i64::MAX), i64::MAX.to_string());
     }
 
@@ -73,7 +80,10 @@ mod tests {
         assert_eq!(ms("400d"), Ok(400 * 86_400_000));
         assert_eq!(ms("2 days"), Ok(2 * 86_400_000));
         for bad in ["fast", "one year", "", "5", "-1s", "1y"] {
-            assert!(parse_duration(bad).unwrap_err().starts_with(&format!("`{bad}` is not a duration (")), "{bad}");
+            assert!(
+                parse_duration(bad).unwrap_err().to_string().starts_with(&format!("`{bad}` is not a duration (")),
+                "{bad}"
+            );
         }
         for (d, text) in [(3_000, "3s"), (900_000, "15m"), (90_000, "1m 30s"), (500, "500ms"), (0, "0s")] {
             let d = std::time::Duration::from_millis(d);

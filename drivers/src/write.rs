@@ -10,6 +10,40 @@ use std::fmt;
 
 use tokio::sync::oneshot;
 
+/// Why reading a point back (after a write) gave no value.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBackError {
+    #[error("not connected")]
+    NotConnected,
+    #[error("empty answer")]
+    Empty,
+    #[error("no value")]
+    NoValue,
+    #[error("device exception {0}")]
+    Exception(u8),
+    #[error("the answer does not fit the request")]
+    Mismatch,
+    #[error("read-back is {0}")]
+    Quality(crate::Quality),
+    #[error(transparent)]
+    Decode(#[from] crate::modbus::DecodeError),
+    #[error(transparent)]
+    Link(#[from] crate::DriverError),
+    #[error(transparent)]
+    Line(#[from] crate::rtu::line::LineError),
+}
+
+/// Why a Modbus write was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum NotSent {
+    #[error("{0} is read-only")]
+    ReadOnly(&'static str),
+    #[error("cannot read the register: the answer does not fit")]
+    RegisterMismatch,
+    #[error(transparent)]
+    Encode(#[from] crate::modbus::DecodeError),
+}
+
 /// What became of one write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOutcome {

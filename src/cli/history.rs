@@ -18,7 +18,7 @@ pub enum Format {
 
 /// `1h` / `30m` / `7d` ago, or an RFC 3339 timestamp, as ms since the epoch.
 pub fn parse_time(s: &str, now_ms: i64) -> anyhow::Result<i64> {
-    crate::time::parse_ago(s, now_ms).map_err(|e| anyhow!(e))
+    Ok(crate::time::parse_ago(s, now_ms)?)
 }
 
 pub use crate::time::format_ts;

@@ -193,11 +193,16 @@ fn parse_schedule_arg(s: &str) -> Result<FaultSchedule, mimic_drivers::sim::demo
     mimic_drivers::sim::demo::parse_schedule(s).map(FaultSchedule)
 }
 
-fn parse_secs_arg(s: &str) -> Result<f64, String> {
-    mimic_drivers::sim::demo::parse_secs(s).ok_or_else(|| format!("`{s}` is not a duration (e.g. 90s, 12m, 1h)"))
+/// A `--for`/`--at` argument that is not a duration.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a duration (e.g. 90s, 12m, 1h)")]
+pub struct SecsError(String);
+
+fn parse_secs_arg(s: &str) -> Result<f64, SecsError> {
+    mimic_drivers::sim::demo::parse_secs(s).ok_or_else(|| SecsError(s.to_string()))
 }
 
-pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, crate::time::TimeError> {
     crate::config::parse_duration(s)
 }
 

@@ -64,7 +64,7 @@ pub enum UserCommand {
     },
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
+fn parse_role(s: &str) -> Result<Role, crate::users::UnknownRole> {
     s.parse()
 }
 

@@ -132,7 +132,7 @@ fn window(
 fn delay(v: &Option<Spanned<String>>, path: String, err: &mut dyn FnMut(Range<usize>, String, String)) -> Duration {
     let Some(v) = v else { return Duration::ZERO };
     parse_duration(v.get_ref()).unwrap_or_else(|m| {
-        err(v.span(), path, m);
+        err(v.span(), path, m.to_string());
         Duration::ZERO
     })
 }

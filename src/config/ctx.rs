@@ -67,7 +67,7 @@ impl Ctx<'_> {
             }
             Ok(d) => Some(d),
             Err(m) => {
-                self.err(v.span(), path, m);
+                self.err(v.span(), path, m.to_string());
                 None
             }
         }

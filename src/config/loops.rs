@@ -172,7 +172,7 @@ fn positive(
             fallback
         }
         Err(m) => {
-            err(v.span(), path, m);
+            err(v.span(), path, m.to_string());
             fallback
         }
     }

@@ -97,7 +97,7 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
                 Duration::from_secs(30)
             }
             Err(e) => {
-                err(k.span(), "mqtt.keepalive".into(), e);
+                err(k.span(), "mqtt.keepalive".into(), e.to_string());
                 Duration::from_secs(30)
             }
         },

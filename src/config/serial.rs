@@ -99,7 +99,7 @@ pub(super) fn rtu(cx: &mut Ctx<'_>, i: usize, d: &RawDevice, unit: u8, timeout: 
     }
     let frame_gap = d.frame_gap.as_ref().and_then(|g| match parse_duration(g.get_ref()) {
         Err(m) => {
-            cx.err(g.span(), p("frame_gap"), m);
+            cx.err(g.span(), p("frame_gap"), m.to_string());
             None
         }
         Ok(v) => {

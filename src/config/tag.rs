@@ -30,7 +30,7 @@ pub(super) fn finish(
     let min_interval = match &t.min_interval {
         None => Duration::ZERO,
         Some(v) => parse_duration(v.get_ref()).unwrap_or_else(|m| {
-            cx.err(v.span(), p("min_interval"), m);
+            cx.err(v.span(), p("min_interval"), m.to_string());
             Duration::ZERO
         }),
     };

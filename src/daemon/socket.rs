@@ -267,7 +267,7 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                     return Ok(());
                 }
                 let reply = match ipc::parse_request(&buf) {
-                    Err(message) => Reply::Error { message },
+                    Err(e) => Reply::Error { message: e.to_string() },
                     Ok(Request::Subscribe {}) => {
                         // The snapshot now may be old (lazy snapshots): the count asks the
                         // core for a fresh one, which this receiver, taken first, will see.

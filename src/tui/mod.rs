@@ -447,7 +447,7 @@ async fn read_frame(r: &mut Reader) -> anyhow::Result<Option<Event>> {
     }
     let mut body = vec![0u8; len];
     r.read_exact(&mut body).await?;
-    Ok(Some(match ipc::decode_frame(&body).map_err(|e| anyhow!(e))? {
+    Ok(Some(match ipc::decode_frame(&body)? {
         Frame::Update(up) => Event::Update(up),
         Frame::Reply(json) => Event::Reply(serde_json::from_str(&json)?),
     }))

@@ -36,14 +36,19 @@ impl fmt::Display for Role {
     }
 }
 
+/// A role name that is none of the four.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}`; expected viewer, operator, engineer or admin")]
+pub struct UnknownRole(pub String);
+
 impl FromStr for Role {
-    type Err = String;
+    type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown role `{s}`; expected viewer, operator, engineer or admin"))
+            .ok_or_else(|| UnknownRole(s.to_string()))
     }
 }
 

@@ -122,7 +122,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawFile) -> Users {
         match parse_duration(v.get_ref()) {
             Ok(d) if d.is_zero() => cx.err(v.span(), "idle_lock", "must be greater than zero"),
             Ok(d) => users.idle_lock = d,
-            Err(m) => cx.err(v.span(), "idle_lock", m),
+            Err(m) => cx.err(v.span(), "idle_lock", m.to_string()),
         }
     }
     if let Some(v) = &raw.max_attempts {

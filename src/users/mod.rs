@@ -43,7 +43,7 @@ use std::time::Duration;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2};
 
-pub use auth::{ApprovalRule, Approver, AuthError, Command, Role, Signature, authorize, may_approve};
+pub use auth::{ApprovalRule, Approver, AuthError, Command, Role, Signature, UnknownRole, authorize, may_approve};
 pub use diff::{ChangeKind, UserChange, changes};
 pub use file::{DEFAULT_IDLE_LOCK, DEFAULT_MAX_ATTEMPTS, VERSION};
 

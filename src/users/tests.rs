@@ -67,7 +67,7 @@ fn roles_are_ordered_and_parse() {
         assert_eq!(r.as_str().parse::<Role>(), Ok(r));
     }
     assert_eq!("Engineer".parse::<Role>(), Ok(Role::Engineer));
-    assert!("boss".parse::<Role>().unwrap_err().contains("unknown role"));
+    assert!("boss".parse::<Role>().unwrap_err().to_string().contains("unknown role"));
 }
 
 #[test]

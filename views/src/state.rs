@@ -180,6 +180,21 @@ pub struct MaintenanceForm {
     pub field: usize,
 }
 
+/// Why Enter in a dialog does nothing yet: what the dialog still needs (shown in it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Incomplete {
+    #[error("No asset to record on.")]
+    NoAsset,
+    #[error("A {0} event names the part or tag: type it in Part/tag.")]
+    NoPart(&'static str),
+    #[error("Type the value to try, then Enter.")]
+    NoValue,
+    #[error("A reason is required: type it, then Enter.")]
+    NoReason,
+    #[error("`{0}` is not a number: type the value to try, then Enter.")]
+    NotANumber(String),
+}
+
 impl MaintenanceForm {
     pub const FIELDS: usize = 4;
 
@@ -191,12 +206,12 @@ impl MaintenanceForm {
         self.kind().name()
     }
 
-    fn result(&self) -> Result<Action, String> {
-        let asset = self.assets.get(self.asset).cloned().ok_or_else(|| "No asset to record on.".to_string())?;
+    fn result(&self) -> Result<Action, Incomplete> {
+        let asset = self.assets.get(self.asset).cloned().ok_or(Incomplete::NoAsset)?;
         let kind = self.kind();
         let part = self.part.trim().to_string();
         if part.is_empty() && kind.names_part() {
-            return Err(format!("A {} event names the part or tag: type it in Part/tag.", kind.name()));
+            return Err(Incomplete::NoPart(kind.name()));
         }
         Ok(Action::RecordMaintenance { asset, kind, part, note: self.note.trim().to_string() })
     }
@@ -212,15 +227,15 @@ impl Modal {
     }
 
     /// The action Enter would return, or why it is refused.
-    pub fn result(&self) -> Result<Action, String> {
+    pub fn result(&self) -> Result<Action, Incomplete> {
         if let Some(f) = &self.form {
             return f.result();
         }
         let reason = match &self.reason {
             Some(r) if r.trim().is_empty() && matches!(self.action, Action::WhatIf { .. }) => {
-                return Err("Type the value to try, then Enter.".into());
+                return Err(Incomplete::NoValue);
             }
-            Some(r) if r.trim().is_empty() => return Err("A reason is required: type it, then Enter.".into()),
+            Some(r) if r.trim().is_empty() => return Err(Incomplete::NoReason),
             Some(r) => r.trim().to_string(),
             None => String::new(),
         };
@@ -231,7 +246,7 @@ impl Modal {
             Action::Reject { id, .. } => Action::Reject { id: *id, reason },
             Action::WhatIf { tag, .. } => match reason.replace(',', ".").parse::<f64>() {
                 Ok(value) if value.is_finite() => Action::WhatIf { tag: tag.clone(), value },
-                _ => return Err(format!("`{reason}` is not a number: type the value to try, then Enter.")),
+                _ => return Err(Incomplete::NotANumber(reason)),
             },
             other => other.clone(),
         })

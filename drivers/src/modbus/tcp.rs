@@ -16,7 +16,7 @@ use super::plan::{ReadBlock, plan_reads};
 use super::{ModbusPoint, Table};
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::quality::{Reading, Reason};
-use crate::write::{WriteOutcome, judge_read_back};
+use crate::write::{NotSent, ReadBackError, WriteOutcome, judge_read_back};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModbusTcpConfig {
@@ -133,28 +133,28 @@ enum Sent {
 
 impl ModbusTcp {
     /// Read one point on its own (for read-back).
-    async fn read_point(&mut self, i: usize) -> Result<f64, String> {
+    async fn read_point(&mut self, i: usize) -> Result<f64, ReadBackError> {
         let p = &self.points[i];
-        let Some(link) = self.link.as_mut() else { return Err("not connected".into()) };
+        let Some(link) = self.link.as_mut() else { return Err(ReadBackError::NotConnected) };
         match read_block(link, p.table, p.address, p.width(), self.cfg.timeout).await {
             Ok(BlockOutcome::Values) if p.table.is_bits() => {
-                link.values().first().map(|b| f64::from(b & 1)).ok_or_else(|| "empty answer".into())
+                link.values().first().map(|b| f64::from(b & 1)).ok_or(ReadBackError::Empty)
             }
-            Ok(BlockOutcome::Values) => p.decode_words(link.values()).map_err(|e| e.to_string()),
-            Ok(BlockOutcome::Exception(e)) => Err(format!("device exception {e}")),
-            Ok(BlockOutcome::Mismatch) => Err("the answer does not fit the request".into()),
+            Ok(BlockOutcome::Values) => Ok(p.decode_words(link.values())?),
+            Ok(BlockOutcome::Exception(e)) => Err(ReadBackError::Exception(e)),
+            Ok(BlockOutcome::Mismatch) => Err(ReadBackError::Mismatch),
             Err(e) => {
                 self.link = None;
-                Err(e.to_string())
+                Err(e.into())
             }
         }
     }
 
-    async fn send_write(&mut self, i: usize, value: f64) -> Result<Sent, String> {
+    async fn send_write(&mut self, i: usize, value: f64) -> Result<Sent, NotSent> {
         let p = self.points[i].clone();
         let timeout = self.cfg.timeout;
         if !p.table.writable() {
-            return Err(format!("{} is read-only", p.table.short()));
+            return Err(NotSent::ReadOnly(p.table.short()));
         }
         let Some(link) = self.link.as_mut() else { return Ok(Sent::Failed(DriverError::Link("not connected".into()))) };
         // A bit inside a holding register: read-modify-write of that register.
@@ -163,7 +163,7 @@ impl ModbusTcp {
             let current = match read_block(link, p.table, p.address, 1, timeout).await {
                 Ok(BlockOutcome::Values) => link.values().first().copied().unwrap_or(0),
                 Ok(BlockOutcome::Exception(e)) => return Ok(Sent::Exception(e)),
-                Ok(BlockOutcome::Mismatch) => return Err("cannot read the register: the answer does not fit".into()),
+                Ok(BlockOutcome::Mismatch) => return Err(NotSent::RegisterMismatch),
                 Err(e) => return Ok(Sent::Failed(e)),
             };
             let mask = 1u16 << bit;
@@ -171,7 +171,7 @@ impl ModbusTcp {
         } else if p.table == Table::Coil {
             vec![u16::from(value != 0.0)]
         } else {
-            p.encode_value(value).map_err(|e| e.to_string())?
+            p.encode_value(value)?
         };
         let request = match (p.table, words.as_slice()) {
             (Table::Coil, [w, ..]) => Request::WriteCoil { address: p.address, on: *w != 0 },
@@ -279,7 +279,7 @@ impl Driver for ModbusTcp {
             return WriteOutcome::Invalid { message: "not connected: nothing sent".into() };
         }
         match self.send_write(point, value).await {
-            Err(message) => WriteOutcome::Invalid { message },
+            Err(e) => WriteOutcome::Invalid { message: e.to_string() },
             Ok(Sent::Exception(exception)) => WriteOutcome::Rejected { exception },
             Ok(Sent::Failed(DriverError::Timeout(_))) => {
                 WriteOutcome::Timeout { read_back: self.recover_read_back(point).await }

@@ -26,7 +26,7 @@ use super::value::{Judged, NumType, judge, status_text, variant_to_f64};
 use super::{OpcUaConfig, OpcUaPoint};
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::quality::{Quality, Reading, Reason};
-use crate::write::{WriteOutcome, judge_read_back};
+use crate::write::{ReadBackError, WriteOutcome, judge_read_back};
 
 /// Notifications kept per point between two reads; older ones are dropped first.
 pub const MAILBOX: usize = 1000;
@@ -291,12 +291,12 @@ impl OpcUa {
     }
 
     /// One point's value now (for write read-back).
-    async fn read_point(&self, point: usize) -> Result<f64, String> {
-        let dv = self.read_values(&[point]).await.map_err(|e| e.to_string())?;
-        let j = dv.first().map(judge).ok_or("no value")?;
+    async fn read_point(&self, point: usize) -> Result<f64, ReadBackError> {
+        let dv = self.read_values(&[point]).await?;
+        let j = dv.first().map(judge).ok_or(ReadBackError::NoValue)?;
         match j.value {
             Some(v) if !j.quality.is_bad() => Ok(v),
-            _ => Err(format!("read-back is {}", j.quality)),
+            _ => Err(ReadBackError::Quality(j.quality)),
         }
     }
 

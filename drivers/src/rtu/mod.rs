@@ -25,7 +25,7 @@ use crate::device::{Driver, DriverError, ReadSummary};
 use crate::modbus::plan::{ReadBlock, plan_reads};
 use crate::modbus::{DataType, ModbusPoint, Table};
 use crate::quality::{Reading, Reason};
-use crate::write::{WriteOutcome, judge_read_back};
+use crate::write::{ReadBackError, WriteOutcome, judge_read_back};
 
 /// One unit on a line.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,13 +118,13 @@ impl ModbusRtu {
         }
     }
 
-    async fn read_point(&mut self, i: usize) -> Result<f64, String> {
+    async fn read_point(&mut self, i: usize) -> Result<f64, ReadBackError> {
         let p = self.points[i].clone();
         match self.read_range(p.table, p.address, p.width()).await {
-            Ok(Got::Values(w)) if p.table.is_bits() => w.first().map(|b| f64::from(b & 1)).ok_or("empty answer".into()),
-            Ok(Got::Values(w)) => p.decode_words(&w).map_err(|e| e.to_string()),
-            Ok(Got::Exception(e)) => Err(format!("device exception {e}")),
-            Err(e) => Err(e.to_string()),
+            Ok(Got::Values(w)) if p.table.is_bits() => w.first().map(|b| f64::from(b & 1)).ok_or(ReadBackError::Empty),
+            Ok(Got::Values(w)) => Ok(p.decode_words(&w)?),
+            Ok(Got::Exception(e)) => Err(ReadBackError::Exception(e)),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -35,7 +35,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use mimic_drivers::Quality;
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, ClientError, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
 use crate::config::{MqttConfig, Site};
@@ -267,7 +267,7 @@ impl Edge {
                     let Some(b) = b else { return End::Stopped };
                     self.take(&b);
                     if born && let Err(e) = self.publish_live(&client, &b).await {
-                        return End::Lost(e);
+                        return End::Lost(e.to_string());
                     }
                 }
             }
@@ -275,7 +275,7 @@ impl Edge {
     }
 
     async fn incoming(&mut self, client: &AsyncClient, p: Packet, bd_seq: u8, born: &mut bool) -> Result<(), End> {
-        let lost = |e: rumqttc::ClientError| End::Lost(e.to_string());
+        let lost = |e: ClientError| End::Lost(e.to_string());
         match p {
             Packet::ConnAck(ack) => {
                 if ack.code != ConnectReturnCode::Success {
@@ -290,7 +290,7 @@ impl Edge {
                 match &self.cx.cfg.primary_host_id {
                     Some(host) => client.subscribe(Topics::state(host), QoS::AtLeastOnce).await.map_err(lost)?,
                     None => {
-                        self.birth(client, bd_seq).await.map_err(End::Lost)?;
+                        self.birth(client, bd_seq).await.map_err(lost)?;
                         *born = true;
                     }
                 }
@@ -300,7 +300,7 @@ impl Edge {
                 Some(Inbound::Ncmd) => match payload::decode(&p.payload) {
                     Ok(cmd) if *born && node::wants_rebirth(&cmd) => {
                         tracing::info!("sparkplug: rebirth requested");
-                        self.birth(client, bd_seq).await.map_err(End::Lost)?;
+                        self.birth(client, bd_seq).await.map_err(lost)?;
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!("sparkplug: NCMD ignored: {e}"),
@@ -317,7 +317,7 @@ impl Edge {
                     self.state_ts = ts;
                     if online && !*born {
                         tracing::info!("sparkplug: primary host {host:?} online");
-                        self.birth(client, bd_seq).await.map_err(End::Lost)?;
+                        self.birth(client, bd_seq).await.map_err(lost)?;
                         *born = true;
                     } else if !online && *born {
                         let death = payload::encode(&node::death(bd_seq, mimic_drivers::now_ms()));
@@ -364,12 +364,12 @@ impl Edge {
         self.save();
     }
 
-    async fn send(&self, client: &AsyncClient, topic: String, p: &payload::Payload) -> Result<(), String> {
-        client.publish(topic, QoS::AtMostOnce, false, payload::encode(p)).await.map_err(|e| e.to_string())
+    async fn send(&self, client: &AsyncClient, topic: String, p: &payload::Payload) -> Result<(), ClientError> {
+        client.publish(topic, QoS::AtMostOnce, false, payload::encode(p)).await
     }
 
     /// NBIRTH, every DBIRTH, then the replay of what was not delivered.
-    async fn birth(&mut self, client: &AsyncClient, bd_seq: u8) -> Result<(), String> {
+    async fn birth(&mut self, client: &AsyncClient, bd_seq: u8) -> Result<(), ClientError> {
         let now = mimic_drivers::now_ms();
         let nb = self.node.nbirth(bd_seq, now);
         self.send(client, self.topics.nbirth(), &nb).await?;
@@ -380,7 +380,7 @@ impl Edge {
         self.replay(client).await
     }
 
-    async fn replay(&mut self, client: &AsyncClient) -> Result<(), String> {
+    async fn replay(&mut self, client: &AsyncClient) -> Result<(), ClientError> {
         let mut per_tag = self.stored_since_cursor();
         for s in &self.tail {
             let Some(list) = per_tag.get_mut(s.tag) else { continue };
@@ -457,7 +457,7 @@ impl Edge {
         })
     }
 
-    async fn publish_live(&mut self, client: &AsyncClient, batch: &[Sample]) -> Result<(), String> {
+    async fn publish_live(&mut self, client: &AsyncClient, batch: &[Sample]) -> Result<(), ClientError> {
         let mut by_device: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
         for s in batch {
             if self.cursor.get(s.tag).is_none_or(|&c| s.ts_ms <= c) {

@@ -267,11 +267,22 @@ pub struct DcmdWrite {
     pub metric: String,
 }
 
+/// Why a DCMD (or one of its metrics) asks for no write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DcmdError {
+    #[error("unknown device {0:?}")]
+    UnknownDevice(String),
+    #[error("{label:?} is not a metric of device {device:?}")]
+    NotAMetric { label: String, device: String },
+    #[error("{0:?}: the value is not a finite number")]
+    NotFinite(String),
+}
+
 /// The writes a DCMD for `device` asks for. Metrics are found by name or alias and
 /// must be tags of that device; values must be finite numbers or booleans.
-pub fn dcmd_writes(site: &Site, device: &str, p: &Payload) -> Vec<Result<DcmdWrite, String>> {
+pub fn dcmd_writes(site: &Site, device: &str, p: &Payload) -> Vec<Result<DcmdWrite, DcmdError>> {
     let Some(dev) = site.devices.iter().position(|d| d.name == device) else {
-        return vec![Err(format!("unknown device {device:?}"))];
+        return vec![Err(DcmdError::UnknownDevice(device.to_string()))];
     };
     p.metrics
         .iter()
@@ -283,11 +294,11 @@ pub fn dcmd_writes(site: &Site, device: &str, p: &Payload) -> Vec<Result<DcmdWri
             };
             let label = m.name.clone().unwrap_or_else(|| format!("alias {}", m.alias.unwrap_or_default()));
             let Some(tag) = tag.filter(|&t| site.tags[t].device == dev) else {
-                return Err(format!("{label:?} is not a metric of device {device:?}"));
+                return Err(DcmdError::NotAMetric { label, device: device.to_string() });
             };
             match m.as_f64().filter(|v| v.is_finite()) {
                 Some(value) => Ok(DcmdWrite { tag, value, metric: site.tags[tag].name.clone() }),
-                None => Err(format!("{label:?}: the value is not a finite number")),
+                None => Err(DcmdError::NotFinite(label)),
             }
         })
         .collect()

@@ -60,7 +60,7 @@ fn modal_key(ui: &mut UiState, key: Key) -> Option<Action> {
                 ui.modal = None;
                 return Some(action);
             }
-            Err(e) => m.error = Some(e),
+            Err(e) => m.error = Some(e.to_string()),
         },
         Key::Char(c) if !crate::sanitize::is_unsafe(c) => {
             if let Some(r) = m.reason.as_mut()
