@@ -232,28 +232,7 @@ pub fn clock_alarm(step: &super::clock::Step, since_ms: i64) -> LiveAlarm {
     } else {
         "polling goes on; stored history has a gap where the clock jumped"
     };
-    LiveAlarm {
-        id: CLOCK_ALARM_ID,
-        tag: String::new(),
-        asset: "mimic".into(),
-        area: "system".into(),
-        kind: "system".into(),
-        priority: LivePriority::Medium,
-        state: LiveAlarmState::UnackActive,
-        message: format!("{}: {meaning}", step.describe()),
-        value: None,
-        limit: None,
-        units: String::new(),
-        active_since_ms: Some(since_ms),
-        acked_by: None,
-        shelved_until_ms: None,
-        shelve_reason: None,
-        out_of_service: false,
-        first_out: false,
-        chattering: false,
-        stale: false,
-        diagnosis: None,
-    }
+    system_alarm(CLOCK_ALARM_ID, LivePriority::Medium, format!("{}: {meaning}", step.describe()), Some(since_ms))
 }
 
 /// The system alarm raised while historian commits fail (disk full, I/O error). It is
@@ -265,19 +244,26 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
     }
     let error = store.error.as_ref().or(store.last_error.as_ref())?;
     let now = if store.error.is_some() { "kept in memory, retrying" } else { "storing again, watching" };
-    Some(LiveAlarm {
-        id: STORE_ALARM_ID,
+    let message = format!("historian cannot store samples ({now}): {error}");
+    Some(system_alarm(STORE_ALARM_ID, LivePriority::High, message, store.failing_since_ms))
+}
+
+/// An alarm of mimic itself (asset `mimic`, area `system`), outside the alarm engine:
+/// active and unacknowledged since `since_ms`.
+fn system_alarm(id: u64, priority: LivePriority, message: String, since_ms: Option<i64>) -> LiveAlarm {
+    LiveAlarm {
+        id,
         tag: String::new(),
         asset: "mimic".into(),
         area: "system".into(),
         kind: "system".into(),
-        priority: LivePriority::High,
+        priority,
         state: LiveAlarmState::UnackActive,
-        message: format!("historian cannot store samples ({now}): {error}"),
+        message,
         value: None,
         limit: None,
         units: String::new(),
-        active_since_ms: store.failing_since_ms,
+        active_since_ms: since_ms,
         acked_by: None,
         shelved_until_ms: None,
         shelve_reason: None,
@@ -286,7 +272,7 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
         chattering: false,
         stale: false,
         diagnosis: None,
-    })
+    }
 }
 
 fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {

@@ -69,6 +69,24 @@ pub struct Node {
     pub children: Vec<Node>,
 }
 
+impl Node {
+    /// A node as the browse finds it, before its attributes are read.
+    fn found(node_id: String, browse_name: String, display_name: String, kind: Kind) -> Node {
+        Node {
+            node_id,
+            browse_name,
+            display_name,
+            kind,
+            data_type: None,
+            num_type: None,
+            writable: false,
+            value: None,
+            range: None,
+            children: Vec::new(),
+        }
+    }
+}
+
 /// Connect with `cfg` and walk the tree.
 pub async fn browse(cfg: &OpcUaConfig, opts: &BrowseOptions) -> Result<Node, DriverError> {
     let client = make_client(cfg)?;
@@ -87,18 +105,7 @@ async fn walk(session: &Session, cfg: &OpcUaConfig, opts: &BrowseOptions) -> Res
         Some(Variant::QualifiedName(q)) => q.name.as_ref().to_string(),
         _ => root_text.clone(),
     };
-    let root = Node {
-        node_id: root_id.to_string(),
-        browse_name: browse_name.clone(),
-        display_name: browse_name,
-        kind: Kind::Object,
-        data_type: None,
-        num_type: None,
-        writable: false,
-        value: None,
-        range: None,
-        children: Vec::new(),
-    };
+    let root = Node::found(root_id.to_string(), browse_name.clone(), browse_name, Kind::Object);
     let mut seen = HashSet::from([root_id.clone()]);
     // Walk depth-first into a flat list (each node after its parent), then assemble.
     let mut flat: Vec<(usize, Node)> = Vec::new();
@@ -122,18 +129,8 @@ async fn walk(session: &Session, cfg: &OpcUaConfig, opts: &BrowseOptions) -> Res
             if !seen.insert(child.clone()) {
                 continue;
             }
-            kids.push(Node {
-                node_id: child.to_string(),
-                browse_name: r.browse_name.name.as_ref().to_string(),
-                display_name: r.display_name.text.as_ref().to_string(),
-                kind,
-                data_type: None,
-                num_type: None,
-                writable: false,
-                value: None,
-                range: None,
-                children: Vec::new(),
-            });
+            let (browse_name, display_name) = (r.browse_name.name.as_ref(), r.display_name.text.as_ref());
+            kids.push(Node::found(child.to_string(), browse_name.to_string(), display_name.to_string(), kind));
         }
         kids.truncate(opts.max_nodes.saturating_sub(flat.len()));
         describe_variables(session, cfg, &mut kids).await?;
