@@ -17,6 +17,27 @@ pub const MEANING_UNLOCK: &str = "unlocked terminal";
 /// The user name of the advisor's filings.
 pub const REQUESTER: &str = "mimic-models";
 
+/// Why the front door refuses an act before anything happens (the reply's text).
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{who} ({role}) may not do that: {cmd:?} needs a higher role")]
+    Role { who: String, role: Role, cmd: Command },
+    #[error("no asset `{}` in the site", .0.escape_debug())]
+    NoAsset(String),
+    #[error("a maintenance event cannot be recorded in the future")]
+    InTheFuture,
+    #[error(transparent)]
+    Event(#[from] crate::lifecycle::LifecycleError),
+    #[error("the prediction must be finite with a positive tolerance")]
+    BadPrediction,
+    #[error(transparent)]
+    Request(#[from] approvals::Refusal),
+    #[error("not an alarm act")]
+    NotAnAlarmAct,
+    #[error(transparent)]
+    Alarm(#[from] crate::alarms::AlarmError),
+}
+
 /// Every message but `Device` and `Tick`.
 pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
     match msg {
@@ -25,7 +46,7 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
             state.version += 1;
             match authorise(&who, &act) {
                 Ok(()) => act_on(state, who, act, now_ms),
-                Err(e) => Outcome::reply(Err(e)),
+                Err(e) => Outcome::reply(Err(e.to_string())),
             }
         }
         Msg::Signed { who, signer, purpose, now_ms } => {
@@ -103,7 +124,7 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
 }
 
 /// May `who` do `act`? The role × command table of [`crate::users::authorize`].
-pub fn authorise(who: &Identity, act: &Act) -> Result<(), String> {
+pub fn authorise(who: &Identity, act: &Act) -> Result<(), Refused> {
     let cmd = match act {
         Act::AckAlarm { .. } | Act::AckAlarms { .. } => Command::AckAlarm,
         Act::ShelveAlarm { .. } | Act::UnshelveAlarm { .. } => Command::ShelveAlarm,
@@ -121,7 +142,7 @@ pub fn authorise(who: &Identity, act: &Act) -> Result<(), String> {
     if authorize(who.role, cmd) {
         Ok(())
     } else {
-        Err(format!("{} ({}) may not do that: {cmd:?} needs a higher role", who.name(), who.role))
+        Err(Refused::Role { who: who.name().to_string(), role: who.role, cmd })
     }
 }
 
@@ -135,7 +156,7 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
         | Act::UnshelveAlarm { .. }
         | Act::SetOutOfService { .. } => {
             let (reply, effects) = super::alarm_act(state, who.name(), &act, now);
-            Outcome { reply: Some(reply), effects }
+            Outcome { reply: Some(reply.map_err(|e| e.to_string())), effects }
         }
         Act::RequestWrite { tag, value } => {
             let Some(ti) = state.site.tag_index(&tag) else {
@@ -192,11 +213,12 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
                 reason: String::new(),
             };
             let (result, effects) = file(state, &who.signer(), f, now);
-            Outcome { reply: Some(result.map(|id| format!("request {id} waits for approval"))), effects }
+            let reply = result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string());
+            Outcome { reply: Some(reply), effects }
         }
         Act::ModelTrained { asset, kind: ModelKind::Rul } => match known_asset(state, &asset) {
             Ok(()) => Outcome::job(Job::RulTrained { who, asset }),
-            Err(e) => Outcome::reply(Err(e)),
+            Err(e) => Outcome::reply(Err(e.to_string())),
         },
         Act::ModelTrained { asset, kind: ModelKind::Anomaly } => {
             super::life::trained(state, &asset);
@@ -205,7 +227,7 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
         Act::RecordMaintenance { asset, kind, part, note, at_ms } => {
             match maintenance_event(state, &who, &asset, &kind, &part, &note, at_ms, now) {
                 Ok(event) => Outcome::job(Job::RecordMaintenance { who, event }),
-                Err(e) => Outcome::reply(Err(e)),
+                Err(e) => Outcome::reply(Err(e.to_string())),
             }
         }
         Act::UsersChanged {} => Outcome::job(Job::UsersChanged { os_account: who.os_account }),
@@ -218,9 +240,9 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
     }
 }
 
-fn known_asset(state: &State, asset: &str) -> Result<(), String> {
+fn known_asset(state: &State, asset: &str) -> Result<(), Refused> {
     if state.site.assets.iter().all(|a| a.name != asset) {
-        return Err(format!("no asset `{}` in the site", asset.escape_debug()));
+        return Err(Refused::NoAsset(asset.to_string()));
     }
     Ok(())
 }
@@ -237,13 +259,13 @@ fn maintenance_event(
     note: &str,
     at_ms: Option<i64>,
     now_ms: i64,
-) -> Result<crate::lifecycle::Event, String> {
+) -> Result<crate::lifecycle::Event, Refused> {
     known_asset(state, asset)?;
     let ts_ms = at_ms.unwrap_or(now_ms);
     if ts_ms > now_ms + 60_000 {
-        return Err("a maintenance event cannot be recorded in the future".into());
+        return Err(Refused::InTheFuture);
     }
-    crate::lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms).map_err(|e| e.to_string())
+    Ok(crate::lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms)?)
 }
 
 /// The shell checked the secret of an act that needs one: `signer` is who signed.
@@ -337,9 +359,9 @@ fn file(
     signer: &approvals::Signer,
     f: Filing,
     now: i64,
-) -> (Result<RequestId, String>, Vec<Effect>) {
+) -> (Result<RequestId, Refused>, Vec<Effect>) {
     if !(f.kpi_expect.is_finite() && f.tolerance.is_finite() && f.tolerance > 0.0) {
-        return (Err("the prediction must be finite with a positive tolerance".into()), Vec::new());
+        return (Err(Refused::BadPrediction), Vec::new());
     }
     let site = state.site.clone();
     state.recommendations += 1;
@@ -361,7 +383,7 @@ fn file(
         state.approvals.predict(*id, expect, &effect, confidence);
     }
     state.version += 1;
-    (result.map_err(|e| e.to_string()), approvals_fx(fx))
+    (result.map_err(Refused::from), approvals_fx(fx))
 }
 
 /// The shell read the anomaly model file of `asset` after `mimic train` saved it: bind it
@@ -373,11 +395,12 @@ fn anomaly_loaded(state: &mut State, who: &Identity, asset: &str, model: super::
         }
         super::Loaded::Read(m) => m,
     };
-    let loaded = model.clone().and_then(|m| super::LiveAnomaly::bind(state, *m)).map(|live| {
-        tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
-        state.anomaly.retain(|m| m.asset != asset);
-        state.anomaly.push(live);
-    });
+    let loaded =
+        model.clone().and_then(|m| super::LiveAnomaly::bind(state, *m).map_err(|e| e.to_string())).map(|live| {
+            tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
+            state.anomaly.retain(|m| m.asset != asset);
+            state.anomaly.push(live);
+        });
     let detail = match &loaded {
         Ok(()) => "anomaly model retrained and loaded".to_string(),
         Err(e) => format!("anomaly model retrained but not loaded: {e}"),

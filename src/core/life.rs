@@ -152,7 +152,7 @@ fn refit(
         rows: rows.len(),
         model,
     };
-    let live = LiveAnomaly::bind(state, stored.clone()).map_err(Refit::Failed)?;
+    let live = LiveAnomaly::bind(state, stored.clone()).map_err(|e| Refit::Failed(e.to_string()))?;
     let rebase =
         state.life.rebase_at(asset).map_or_else(String::new, |t| format!(" after {}", crate::time::format_ts(t)));
     let version = ModelVersion {

@@ -38,8 +38,8 @@ pub(crate) mod testkit;
 mod who;
 mod writes;
 pub use act::{Act, ModelKind};
-pub use door::{MEANING_UNLOCK, REQUESTER, authorise, meaning};
-pub use models::{DiagnoseRequest, Insights, LiveAnomaly, caution, request_diagnoses, score_models};
+pub use door::{MEANING_UNLOCK, REQUESTER, Refused, authorise, meaning};
+pub use models::{DiagnoseRequest, Insights, LiveAnomaly, UnknownSignal, caution, request_diagnoses, score_models};
 pub use msg::{Filing, Job, Loaded, ModelNews, Msg, Outcome, Purpose, Secret};
 pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
 pub use who::{Identity, Note};
@@ -249,7 +249,7 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
 
 /// An operator's act on the alarm system, by an already identified and authorised user.
 /// Returns what to tell the user, and the effects (the alarm events to store and audit).
-pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Result<String, String>, Vec<Effect>) {
+pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Result<String, Refused>, Vec<Effect>) {
     let id = |n: u64| AlarmId(usize::try_from(n).unwrap_or(usize::MAX));
     let result = match act {
         Act::AckAlarm { id: n } => state.alarms.acknowledge(id(*n), user, now_ms).map(|e| vec![e]),
@@ -264,7 +264,7 @@ pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Resu
         Act::SetOutOfService { id: n, on, reason } => {
             state.alarms.set_out_of_service(id(*n), *on, user, reason, now_ms)
         }
-        _ => return (Err("not an alarm act".into()), Vec::new()),
+        _ => return (Err(Refused::NotAnAlarmAct), Vec::new()),
     };
     match result {
         Ok(events) => {
@@ -276,7 +276,7 @@ pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Resu
             };
             (Ok(msg), if events.is_empty() { Vec::new() } else { vec![Effect::Alarm(events)] })
         }
-        Err(e) => (Err(e.to_string()), Vec::new()),
+        Err(e) => (Err(e.into()), Vec::new()),
     }
 }
 

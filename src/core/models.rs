@@ -34,14 +34,19 @@ pub struct LiveAnomaly {
     pub skipped: u64,
 }
 
+/// A model signal the site has no tag for (renamed or removed since the model was fitted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("model signal `{0}` is not a tag of the site")]
+pub struct UnknownSignal(pub String);
+
 impl LiveAnomaly {
     /// Bind a stored model to the site; `Err` names a signal the site no longer has.
-    pub fn bind(state: &State, m: AssetModel) -> Result<LiveAnomaly, String> {
+    pub fn bind(state: &State, m: AssetModel) -> Result<LiveAnomaly, UnknownSignal> {
         let tags = m
             .model
             .signals
             .iter()
-            .map(|s| state.site.tag_index(s).ok_or_else(|| format!("model signal `{s}` is not a tag of the site")))
+            .map(|s| state.site.tag_index(s).ok_or_else(|| UnknownSignal(s.clone())))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(LiveAnomaly {
             link: AlarmLink::new(m.asset.clone(), crate::alarms::Priority::Medium),
@@ -350,7 +355,7 @@ mod tests {
             AnomalyModel::fit(vec!["speed".into(), "gone".into()], &rows, AnomalyConfig::default()).expect("fit");
         let stored = AssetModel { asset: "P-1".into(), step_ms: 1000, from_ms: 0, to_ms: 1, rows: 500, model };
         let state = testkit::state(PUMP);
-        let err = LiveAnomaly::bind(&state, stored).expect_err("unknown signal");
+        let err = LiveAnomaly::bind(&state, stored).expect_err("unknown signal").to_string();
         assert!(err.contains("`gone`"), "{err}");
     }
 }

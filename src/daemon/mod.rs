@@ -64,8 +64,9 @@ pub enum DaemonError {
     Store { path: PathBuf, source: HistorianError },
     #[error("audit log: {0}")]
     Key(String),
-    #[error("socket {path}: {message}")]
-    Socket { path: PathBuf, message: String },
+    /// `why` is not a `source`: its text is in this message already.
+    #[error("socket {path}: {why}")]
+    Socket { path: PathBuf, why: socket::BindError },
 }
 
 /// A running daemon. Dropping it stops the tasks; call [`Daemon::shutdown`] to flush
@@ -159,8 +160,7 @@ impl Daemon {
         let mut socket_path = None;
         if opts.socket {
             let path = opts.data_dir.join(crate::ipc::SOCKET_NAME);
-            let listener =
-                socket::bind(&path).map_err(|message| DaemonError::Socket { path: path.clone(), message })?;
+            let listener = socket::bind(&path).map_err(|why| DaemonError::Socket { path: path.clone(), why })?;
             let ctx = socket::Ctx {
                 watchers: watchers.clone(),
                 site: site.clone(),
@@ -329,7 +329,9 @@ pub fn load_anomaly_model(state: &mut State, data_dir: &std::path::Path, asset: 
     if !path.exists() {
         return None;
     }
-    let bound = AssetModel::load(&path).map_err(|e| e.to_string()).and_then(|m| core::LiveAnomaly::bind(state, m));
+    let bound = AssetModel::load(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|m| core::LiveAnomaly::bind(state, m).map_err(|e| e.to_string()));
     Some(bound.map(|live| {
         tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
         state.anomaly.retain(|m| m.asset != asset);

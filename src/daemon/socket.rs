@@ -161,14 +161,25 @@ impl Drop for Viewing {
     }
 }
 
+/// Why the terminal socket could not be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("another mimic daemon is already serving this data directory")]
+    InUse,
+    #[error("cannot remove stale socket: {0}")]
+    Stale(std::io::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Bind the socket, replacing a stale file left by a crashed daemon but never stealing
 /// the socket of a live one.
-pub fn bind(path: &Path) -> Result<UnixListener, String> {
+pub fn bind(path: &Path) -> Result<UnixListener, BindError> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err("another mimic daemon is already serving this data directory".into());
+            return Err(BindError::InUse);
         }
-        std::fs::remove_file(path).map_err(|e| format!("cannot remove stale socket: {e}"))?;
+        std::fs::remove_file(path).map_err(BindError::Stale)?;
     }
     // Create the socket owner/group-only from the start: no window with looser modes.
     // SAFETY: umask only swaps the process's file-creation mask; restored just below.
@@ -176,8 +187,8 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
     let bound = UnixListener::bind(path);
     // SAFETY: as above.
     unsafe { libc::umask(old) };
-    let listener = bound.map_err(|e| e.to_string())?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(|e| e.to_string())?;
+    let listener = bound?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     Ok(listener)
 }
 
