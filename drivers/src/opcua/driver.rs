@@ -183,13 +183,7 @@ impl OpcUa {
         let callback = DataChangeCallback::new(move |dv: DataValue, item: &MonitoredItem| {
             let Some(i) = (item.client_handle() as usize).checked_sub(1) else { return };
             let judged = judge(&dv);
-            let reading = Reading {
-                point: i,
-                value: judged.value,
-                quality: judged.quality,
-                source_ms: judged.source_ms,
-                recv_ms: crate::now_ms(),
-            };
+            let reading = judged.reading(i, crate::now_ms());
             let mut slots = slots.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(slot) = slots.get_mut(i) {
                 if slot.pending.len() >= MAILBOX {
@@ -228,30 +222,8 @@ impl OpcUa {
         let mut items = Vec::new();
         for (i, p) in self.points.iter().enumerate() {
             let Some(node) = &self.nodes[i] else { continue };
-            let sampling_ms = p.sampling.as_secs_f64() * 1000.0;
-            let per_publish = (publishing.as_secs_f64() * 1000.0 / sampling_ms.max(1.0)).ceil();
-            let filter = if p.deadband > 0.0 {
-                ExtensionObject::from_message(DataChangeFilter {
-                    trigger: DataChangeTrigger::StatusValue,
-                    deadband_type: DeadbandType::Absolute as u32,
-                    deadband_value: p.deadband,
-                })
-            } else {
-                ExtensionObject::null()
-            };
             which.push(i);
-            items.push(MonitoredItemCreateRequest {
-                item_to_monitor: value_id(node, AttributeId::Value),
-                monitoring_mode: MonitoringMode::Reporting,
-                requested_parameters: MonitoringParameters {
-                    client_handle: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    sampling_interval: sampling_ms,
-                    filter,
-                    // Room for a few late publish responses, so no sample is dropped.
-                    queue_size: ((per_publish as u32).saturating_mul(4)).clamp(10, 1000),
-                    discard_oldest: true,
-                },
-            });
+            items.push(monitored_item(i, p, node, publishing));
         }
         match tokio::time::timeout(t, session.create_monitored_items(sub_id, TimestampsToReturn::Both, items)).await {
             Ok(Ok(results)) => {
@@ -372,13 +344,7 @@ impl Driver for OpcUa {
                 if subscribed && !slot.pending.is_empty() {
                     out.extend(slot.pending.drain(..));
                 } else if let (true, Some(j)) = (subscribed, slot.latest) {
-                    out.push(Reading {
-                        point: p,
-                        value: j.value,
-                        quality: j.quality,
-                        source_ms: j.source_ms,
-                        recv_ms: recv,
-                    });
+                    out.push(j.reading(p, recv));
                 } else {
                     poll.push(p);
                 }
@@ -412,13 +378,7 @@ impl Driver for OpcUa {
                         {
                             slot.latest = Some(j);
                         }
-                        out.push(Reading {
-                            point: p,
-                            value: j.value,
-                            quality: j.quality,
-                            source_ms: j.source_ms,
-                            recv_ms: recv,
-                        });
+                        out.push(j.reading(p, recv));
                     }
                 }
                 Err(e) => {
@@ -482,5 +442,33 @@ impl Driver for OpcUa {
                 },
             },
         }
+    }
+}
+
+/// The monitored item of point `i` (client handle `i + 1`): sampled at the point's
+/// interval, with its absolute deadband, queued enough for a few late publish responses.
+fn monitored_item(i: usize, p: &OpcUaPoint, node: &NodeId, publishing: Duration) -> MonitoredItemCreateRequest {
+    let sampling_ms = p.sampling.as_secs_f64() * 1000.0;
+    let per_publish = (publishing.as_secs_f64() * 1000.0 / sampling_ms.max(1.0)).ceil();
+    let filter = if p.deadband > 0.0 {
+        ExtensionObject::from_message(DataChangeFilter {
+            trigger: DataChangeTrigger::StatusValue,
+            deadband_type: DeadbandType::Absolute as u32,
+            deadband_value: p.deadband,
+        })
+    } else {
+        ExtensionObject::null()
+    };
+    MonitoredItemCreateRequest {
+        item_to_monitor: value_id(node, AttributeId::Value),
+        monitoring_mode: MonitoringMode::Reporting,
+        requested_parameters: MonitoringParameters {
+            client_handle: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            sampling_interval: sampling_ms,
+            filter,
+            // Room for a few late publish responses, so no sample is dropped.
+            queue_size: ((per_publish as u32).saturating_mul(4)).clamp(10, 1000),
+            discard_oldest: true,
+        },
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use opcua::types::{DataValue, DateTime, Identifier, NodeId, StatusCode, Variant};
 
-use crate::quality::{Quality, Reason};
+use crate::quality::{Quality, Reading, Reason};
 
 /// The scalar data types mimic can carry as a number (and write back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -255,6 +255,13 @@ pub struct Judged {
     pub value: Option<f64>,
     pub quality: Quality,
     pub source_ms: Option<i64>,
+}
+
+impl Judged {
+    /// The reading of `point` this value makes, received at `recv_ms`.
+    pub fn reading(&self, point: usize, recv_ms: i64) -> Reading {
+        Reading { point, value: self.value, quality: self.quality, source_ms: self.source_ms, recv_ms }
+    }
 }
 
 /// Judge a data value: status to quality, variant to number, source timestamp kept
