@@ -11,7 +11,8 @@
 //! (a counting allocator: heap in use after the append minus before the store opened).
 //! Timestamps are a real daemon's: each device (100 tags) polls on its own 1 s grid and
 //! stamps the samples on receipt, 1 to `MIMIC_LIVE_JITTER_MS` (default 20; 0 = exact
-//! seconds) ms after the grid point.
+//! seconds) ms after the grid point. `MIMIC_LIVE_CHUNK_BYTES` and `MIMIC_LIVE_CHUNK_TARGET`
+//! set the store's chunk size options (default: the daemon's).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -84,8 +85,14 @@ fn main() {
     let _ = std::fs::remove_file(&path);
     let heap0 = HEAP.load(Ordering::Relaxed);
     // The daemon's options (daemon::STORE_CACHE_BYTES is 4 MiB).
-    let opts =
-        HistorianOptions { retention: retention.map(Duration::from_secs), cache_bytes: 4 << 20, ..Default::default() };
+    let d = HistorianOptions::default();
+    let opts = HistorianOptions {
+        retention: retention.map(Duration::from_secs),
+        cache_bytes: 4 << 20,
+        chunk_bytes: env_or("MIMIC_LIVE_CHUNK_BYTES", d.chunk_bytes as i64).max(1) as usize,
+        chunk_target: env_or("MIMIC_LIVE_CHUNK_TARGET", d.chunk_target as i64).max(1) as usize,
+        ..d
+    };
     let mut h = Historian::open(&path, opts).expect("open the live store");
     let names: Vec<String> = (0..tags).map(|t| format!("unit{:03}.signal{:03}", t / 100, t % 100)).collect();
     let ids = h.tag_ids(&names).expect("tag ids");
@@ -113,7 +120,8 @@ fn main() {
             max_file = max_file.max(st.file_bytes);
             println!(
                 "t={:>7} s  file {:>7.2} MB  samples {:>11}  {:>5.2} B/sample (tables {:.2})  open {:>8}  \
-                 pending blocks {:>7}  heap {:>7.1} MiB = {:>5} B/tag  wall {:>5.0} s",
+                 pending blocks {:>7}  heap {:>7.1} MiB = {:>5} B/tag  wall {:>5.0} s\n          \
+                 chunks {:.2} MB, blocks {:.2} MB, journal {:.2} MB; values {:.2} MB = {:.2} B/sample",
                 i + 1,
                 st.file_bytes as f64 / 1e6,
                 st.samples,
@@ -124,6 +132,11 @@ fn main() {
                 heap as f64 / 1048576.0,
                 heap / tags as isize,
                 t.elapsed().as_secs_f64(),
+                st.chunk_table_bytes as f64 / 1e6,
+                st.block_table_bytes as f64 / 1e6,
+                st.journal_bytes as f64 / 1e6,
+                st.value_bytes as f64 / 1e6,
+                st.value_bytes as f64 / st.samples.max(1) as f64,
             );
         }
     }

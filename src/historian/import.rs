@@ -41,7 +41,7 @@ impl Historian {
             let mut last = 0;
             while !rest.is_empty() {
                 let n = if rest.len() > 64 {
-                    last = encode_fitting(&rest[..first_try(last, target).min(rest.len())], &mut buf);
+                    last = encode_fitting(&rest[..first_try(last, target).min(rest.len())], self.chunk_bytes, &mut buf);
                     last
                 } else {
                     encode(rest, &mut buf);

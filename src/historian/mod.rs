@@ -122,6 +122,9 @@ pub struct HistorianOptions {
     /// Every this many flushes (default 16), each tag's pending blocks are merged (one
     /// slice of the tags at each flush).
     pub merge_every: u32,
+    /// Largest encoded chunk, in bytes (default 1280, clamped to 256..=1 MiB); see
+    /// `write::MAX_CHUNK_BYTES`.
+    pub chunk_bytes: usize,
 }
 
 impl Default for HistorianOptions {
@@ -133,6 +136,7 @@ impl Default for HistorianOptions {
             flush_appends: 60,
             flush_samples: 131_072,
             merge_every: 16,
+            chunk_bytes: write::MAX_CHUNK_BYTES,
         }
     }
 }
@@ -169,6 +173,12 @@ pub struct StoreStats {
     /// Bytes of the historian's chunk, block and journal tables (stored + metadata +
     /// fragmented, as reported by redb).
     pub table_bytes: u64,
+    /// Of which: the chunks table, the blocks table, the journal (same measure).
+    pub chunk_table_bytes: u64,
+    pub block_table_bytes: u64,
+    pub journal_bytes: u64,
+    /// Bytes of the chunks' and blocks' encoded values alone (no keys, no page slack).
+    pub value_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +228,7 @@ pub struct Historian {
     db: Database,
     path: PathBuf,
     chunk_target: usize,
+    chunk_bytes: usize,
     cache_bytes: usize,
     retention: Option<Duration>,
     flush_appends: usize,
@@ -267,6 +278,7 @@ impl Historian {
             db,
             path: path.to_path_buf(),
             chunk_target: opts.chunk_target.clamp(1, 1 << 20),
+            chunk_bytes: opts.chunk_bytes.clamp(256, 1 << 20),
             cache_bytes: opts.cache_bytes,
             retention: opts.retention,
             flush_appends: opts.flush_appends.max(1),
@@ -311,6 +323,7 @@ impl Historian {
         let opts = HistorianOptions {
             retention: self.retention,
             chunk_target: self.chunk_target,
+            chunk_bytes: self.chunk_bytes,
             cache_bytes: self.cache_bytes,
             flush_appends: self.flush_appends,
             flush_samples: self.flush_samples,
@@ -511,22 +524,26 @@ impl Historian {
         let txn = self.db.begin_read()?;
         let chunks = txn.open_table(CHUNKS)?;
         let blocks = txn.open_table(BLOCKS)?;
-        for ts in [chunks.stats()?, blocks.stats()?] {
-            st.table_bytes += ts.stored_bytes() + ts.metadata_bytes() + ts.fragmented_bytes();
-        }
+        let bytes = |ts: redb::TableStats| ts.stored_bytes() + ts.metadata_bytes() + ts.fragmented_bytes();
+        st.chunk_table_bytes = bytes(chunks.stats()?);
+        st.block_table_bytes = bytes(blocks.stats()?);
+        st.journal_bytes = bytes(txn.open_table(JOURNAL)?.stats()?);
+        st.table_bytes = st.chunk_table_bytes + st.block_table_bytes + st.journal_bytes;
         for item in chunks.iter()? {
-            st.samples += u64::from(ChunkKey::from_tuple(item?.0.value()).count);
+            let (k, v) = item?;
+            st.samples += u64::from(ChunkKey::from_tuple(k.value()).count);
+            st.value_bytes += v.value().len() as u64;
             st.chunks += 1;
         }
         for item in blocks.iter()? {
-            st.samples += u64::from(ChunkKey::from_block_tuple(item?.0.value()).count);
+            let (k, v) = item?;
+            st.samples += u64::from(ChunkKey::from_block_tuple(k.value()).count);
+            st.value_bytes += v.value().len() as u64;
             st.chunks += 1;
             st.pending_blocks += 1;
         }
         st.open_samples = self.open_samples as u64;
         st.samples += st.open_samples;
-        let journal = txn.open_table(JOURNAL)?.stats()?;
-        st.table_bytes += journal.stored_bytes() + journal.metadata_bytes() + journal.fragmented_bytes();
         st.file_bytes = std::fs::metadata(&self.path)?.len();
         Ok(st)
     }

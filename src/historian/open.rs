@@ -51,18 +51,7 @@ impl OpenRun {
     pub(super) fn push(&mut self, s: &Sample) {
         let dt = s.ts_ms.wrapping_sub(self.last_ts);
         put_var(&mut self.bytes, zigzag(dt.wrapping_sub(self.last_dt)));
-        let (mode, payload) = match decimal_delta(self.last, s.value) {
-            Some((k, delta)) if zigzag(delta) <= u64::MAX >> 4 => (u64::from(k) + 1, zigzag(delta)),
-            _ => (0, 0),
-        };
-        let has_quality = u64::from(s.quality != 0);
-        put_var(&mut self.bytes, payload << 4 | has_quality << 3 | mode);
-        if mode == 0 {
-            self.bytes.extend_from_slice(&s.value.to_le_bytes());
-        }
-        if s.quality != 0 {
-            put_var(&mut self.bytes, u64::from(s.quality));
-        }
+        put_value(&mut self.bytes, self.last, s.value, s.quality);
         self.last_ts = s.ts_ms;
         self.last_dt = dt;
         self.last = s.value;
@@ -87,16 +76,41 @@ impl OpenRun {
     }
 }
 
+/// Writes `value` (given the previous value `prev`; 0.0 for none) and `quality`: a control
+/// varint `payload << 4 | has_quality << 3 | mode`, the value's eight bytes in mode 0,
+/// then the quality code when not Good (see the module). Also the journal's format.
+pub(super) fn put_value(out: &mut Vec<u8>, prev: f64, value: f64, quality: u16) {
+    let (mode, payload) = match decimal_delta(prev, value) {
+        Some((k, delta)) if zigzag(delta) <= u64::MAX >> 4 => (u64::from(k) + 1, zigzag(delta)),
+        _ => (0, 0),
+    };
+    let has_quality = u64::from(quality != 0);
+    put_var(out, payload << 4 | has_quality << 3 | mode);
+    if mode == 0 {
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    if quality != 0 {
+        put_var(out, u64::from(quality));
+    }
+}
+
 fn next(r: &mut Reader<'_>, ts: &mut i64, dt: &mut i64, last: &mut f64) -> Result<(i64, f64, u16), CodecError> {
     *dt = dt.wrapping_add(unzigzag(r.var()?));
     *ts = ts.wrapping_add(*dt);
+    let (value, quality) = get_value(r, *last)?;
+    *last = value;
+    Ok((*ts, value, quality))
+}
+
+/// Reads a value and quality written by [`put_value`] with the same `prev`.
+pub(super) fn get_value(r: &mut Reader<'_>, prev: f64) -> Result<(f64, u16), CodecError> {
     let control = r.var()?;
     let mode = (control & 7) as usize;
     let value = if mode == 0 {
         r.f64()?
     } else {
         let scale = POW10[mode - 1];
-        let n = (*last * scale).round() as i64;
+        let n = (prev * scale).round() as i64;
         n.wrapping_add(unzigzag(control >> 4)) as f64 / scale
     };
     let quality = if control & 8 != 0 {
@@ -104,8 +118,7 @@ fn next(r: &mut Reader<'_>, ts: &mut i64, dt: &mut i64, last: &mut f64) -> Resul
     } else {
         0
     };
-    *last = value;
-    Ok((*ts, value, quality))
+    Ok((value, quality))
 }
 
 /// `n` of `v = n / 10^k`, if that is exact (what the decoder computes, bit for bit).

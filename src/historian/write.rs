@@ -28,6 +28,7 @@ use redb::ReadableTable;
 
 use super::bits::{Reader, put_var, unzigzag, zigzag};
 use super::codec::{CodecError, Decoded, decode_into, encode};
+use super::open::{get_value, put_value};
 use super::tables::{BLOCKS, CHUNKS, ChunkKey, JOURNAL, SPANS};
 use super::{Historian, HistorianError, Result, Sample, TagId, TagState, corrupt, order};
 
@@ -42,8 +43,9 @@ pub(super) const MAX_CHUNK_BYTES: usize = 1280;
 /// Samples per tag from which a batch is written as blocks at once.
 const DENSE_PER_TAG: usize = 16;
 
-/// Journal row format version.
-const JOURNAL_VERSION: u8 = 1;
+/// Journal row format version (version 1, with every value as its eight bytes, is
+/// still read).
+const JOURNAL_VERSION: u8 = 2;
 
 impl Historian {
     /// Stores `batch` in one durable commit: as a journal row, or, when the journal is
@@ -151,7 +153,8 @@ impl Historian {
                     || (st.pending.len() > 1 && merge_due(tag))
                     || st.pending.len() >= max_pending
                 {
-                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, target, &mut buf, &mut scratch)?;
+                    let limits = (target, self.chunk_bytes);
+                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, limits, &mut buf, &mut scratch)?;
                 }
                 if st.max_span > old_span {
                     spans.insert(tag, st.max_span)?;
@@ -169,8 +172,10 @@ impl Historian {
 }
 
 /// Journal row: version, count, then per sample (in the batch's tag order) the zigzag
-/// delta of the tag id and of the timestamp from the previous sample, the value's eight
-/// bytes and the quality code, as varints.
+/// delta of the tag id and of the timestamp from the previous sample (varints), then the
+/// value and quality as the open samples write them with no previous value
+/// (`open::put_value`: a decimal register value in two or three bytes). Version 1 had
+/// the value's eight bytes and the quality varint instead.
 fn encode_journal_row(sorted: &[Sample], out: &mut Vec<u8>) {
     out.clear();
     out.push(JOURNAL_VERSION);
@@ -179,8 +184,7 @@ fn encode_journal_row(sorted: &[Sample], out: &mut Vec<u8>) {
     for s in sorted {
         put_var(out, zigzag(i64::from(s.tag).wrapping_sub(tag)));
         put_var(out, zigzag(s.ts_ms.wrapping_sub(ts)));
-        out.extend_from_slice(&s.value.to_le_bytes());
-        put_var(out, u64::from(s.quality));
+        put_value(out, 0.0, s.value, s.quality);
         tag = i64::from(s.tag);
         ts = s.ts_ms;
     }
@@ -189,20 +193,26 @@ fn encode_journal_row(sorted: &[Sample], out: &mut Vec<u8>) {
 /// Appends the samples of a journal row to `out`.
 pub(super) fn decode_journal_row(row: &[u8], out: &mut Vec<Sample>) -> std::result::Result<(), CodecError> {
     let mut r = Reader { buf: row, pos: 0 };
-    if r.u8()? != JOURNAL_VERSION {
+    let version = r.u8()?;
+    if version != 1 && version != JOURNAL_VERSION {
         return Err(CodecError("unknown journal row version"));
     }
     let n = r.var()?;
-    // Each sample takes at least 11 bytes: a count beyond that is a damaged row.
-    if n > (row.len() / 11) as u64 {
+    // Each sample takes at least 11 bytes (version 1) or 3: a count beyond that is a
+    // damaged row.
+    if n > (row.len() / if version == 1 { 11 } else { 3 }) as u64 {
         return Err(CodecError("journal row count exceeds its length"));
     }
     let (mut tag, mut ts) = (0i64, 0i64);
     for _ in 0..n {
         tag = tag.wrapping_add(unzigzag(r.var()?));
         ts = ts.wrapping_add(unzigzag(r.var()?));
-        let value = r.f64()?;
-        let quality = u16::try_from(r.var()?).map_err(|_| CodecError("journal quality out of range"))?;
+        let (value, quality) = if version == 1 {
+            let value = r.f64()?;
+            (value, u16::try_from(r.var()?).map_err(|_| CodecError("journal quality out of range"))?)
+        } else {
+            get_value(&mut r, 0.0)?
+        };
         let tag = TagId::try_from(tag).map_err(|_| CodecError("journal tag id out of range"))?;
         out.push(Sample { tag, ts_ms: ts, value, quality });
     }
@@ -273,7 +283,7 @@ fn compact(
     tag: TagId,
     st: &mut TagState,
     seq: &mut u64,
-    target: usize,
+    (target, max_bytes): (usize, usize),
     buf: &mut Vec<u8>,
     d: &mut Decoded,
 ) -> Result<()> {
@@ -305,12 +315,12 @@ fn compact(
         // No chunk sealed yet (a new tag, or since the store opened): seal one as soon as
         // the samples overflow a chunk's bytes.
         encode(rest, buf);
-        if buf.len() > MAX_CHUNK_BYTES {
+        if buf.len() > max_bytes {
             need = rest.len();
         }
     }
     while rest.len() >= need {
-        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], buf);
+        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], max_bytes, buf);
         st.chunk_len = n;
         need = need.min(n);
         let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
@@ -336,15 +346,15 @@ pub(super) fn first_try(last: usize, target: usize) -> usize {
 }
 
 /// Encodes the longest prefix of `samples` (trying a few lengths) whose
-/// encoding fits [`MAX_CHUNK_BYTES`]; returns its length.
-pub(super) fn encode_fitting(samples: &[Sample], buf: &mut Vec<u8>) -> usize {
+/// encoding fits `max_bytes`; returns its length.
+pub(super) fn encode_fitting(samples: &[Sample], max_bytes: usize, buf: &mut Vec<u8>) -> usize {
     let mut n = samples.len();
     loop {
         encode(&samples[..n], buf);
-        if buf.len() <= MAX_CHUNK_BYTES || n <= 64 {
+        if buf.len() <= max_bytes || n <= 64 {
             return n;
         }
-        let guess = (n as u128 * MAX_CHUNK_BYTES as u128 * 98 / (buf.len() as u128 * 100)) as usize;
+        let guess = (n as u128 * max_bytes as u128 * 98 / (buf.len() as u128 * 100)) as usize;
         n = guess.clamp(64, n - 1);
     }
 }
@@ -378,5 +388,32 @@ mod tests {
         let mut huge = vec![JOURNAL_VERSION];
         put_var(&mut huge, u64::MAX);
         assert!(decode_journal_row(&huge, &mut Vec::new()).is_err());
+        // a register value costs two or three bytes, not eight
+        let regs: Vec<Sample> = (0..100)
+            .map(|t| Sample { tag: t, ts_ms: 1_795_000_000_007, value: f64::from(t) * 0.1 + 50.0, quality: 0 })
+            .collect();
+        encode_journal_row(&regs, &mut row);
+        assert!(row.len() <= 100 * 5 + 8, "{} bytes for 100 samples", row.len());
+    }
+
+    #[test]
+    fn version_1_journal_rows_are_still_read() {
+        // Written by the previous format: tag delta, ts delta, eight value bytes, quality.
+        let mut row = vec![1u8];
+        put_var(&mut row, 2);
+        for (tag, ts, value, quality) in
+            [(3i64, 1_795_000_000_000i64, 57.3f64, 0u16), (5, 1_795_000_000_012, f64::NAN, 192)]
+        {
+            put_var(&mut row, zigzag(tag - if tag == 3 { 0 } else { 3 }));
+            put_var(&mut row, zigzag(ts - if tag == 3 { 0 } else { 1_795_000_000_000 }));
+            row.extend_from_slice(&value.to_le_bytes());
+            put_var(&mut row, u64::from(quality));
+        }
+        let mut back = Vec::new();
+        decode_journal_row(&row, &mut back).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!((back[0].tag, back[0].ts_ms, back[0].value, back[0].quality), (3, 1_795_000_000_000, 57.3, 0));
+        assert_eq!((back[1].tag, back[1].ts_ms, back[1].quality), (5, 1_795_000_000_012, 192));
+        assert!(back[1].value.is_nan());
     }
 }
