@@ -232,15 +232,20 @@ pub fn clock_alarm(step: &super::clock::Step, since_ms: i64) -> LiveAlarm {
     } else {
         "polling goes on; stored history has a gap where the clock jumped"
     };
+    system_alarm(CLOCK_ALARM_ID, format!("{}: {meaning}", step.describe()), since_ms)
+}
+
+/// A medium-priority, unacknowledged system alarm of mimic itself, on since `since_ms`.
+pub fn system_alarm(id: u64, message: String, since_ms: i64) -> LiveAlarm {
     LiveAlarm {
-        id: CLOCK_ALARM_ID,
+        id,
         tag: String::new(),
         asset: "mimic".into(),
         area: "system".into(),
         kind: "system".into(),
         priority: LivePriority::Medium,
         state: LiveAlarmState::UnackActive,
-        message: format!("{}: {meaning}", step.describe()),
+        message,
         value: None,
         limit: None,
         units: String::new(),
