@@ -261,7 +261,23 @@ pub enum Request {
     /// trajectory and steady state from the loop's model identified on the store. Changes
     /// nothing.
     WhatIf { tag: String, value: f64 },
+    /// One page of the alarm journal.
+    AlarmHistory { query: crate::alarms::journal::Query },
+    /// The alarm-system figures of `[from_ms, to_ms)`.
+    AlarmReport { from_ms: i64, to_ms: i64 },
+    /// Walk the audit chain and its checkpoints (`mimic audit verify` while the daemon runs).
+    AuditVerify {},
+    /// Up to `limit` audit entries after seq `after` with `ts_ms >= since_ms`.
+    AuditEntries { since_ms: i64, after: u64, limit: u32 },
+    /// The stored hashes of these audit entries (at most [`MAX_AUDIT_SEQS`]), to check
+    /// exported checkpoints against.
+    AuditHashes { seqs: Vec<u64> },
+    /// Every signed checkpoint stored.
+    AuditCheckpoints {},
 }
+
+/// Most entries an [`Request::AuditHashes`] may name.
+pub const MAX_AUDIT_SEQS: usize = 2000;
 
 pub use crate::core::{Act, ModelKind};
 
@@ -305,6 +321,32 @@ pub enum Reply {
     Life(Box<crate::lifecycle::Report>),
     /// The answer to [`Request::WhatIf`].
     WhatIf(Box<LiveWhatIf>),
+    /// The answer to [`Request::AlarmHistory`].
+    AlarmHistory(crate::alarms::journal::Page),
+    /// The answer to [`Request::AlarmReport`].
+    AlarmReport(Box<crate::alarms::kpi::Report>),
+    /// The answer to [`Request::AuditVerify`]: entries verified, checkpoints stored, and
+    /// the first bad entry.
+    AuditVerified {
+        entries: u64,
+        checkpoints: u64,
+        first_bad: Option<String>,
+    },
+    /// The answer to [`Request::AuditEntries`] (each as `audit::entry_json`), and the seq to
+    /// go on after (none: the end).
+    AuditEntries {
+        entries: Vec<serde_json::Value>,
+        next: Option<u64>,
+    },
+    /// The answer to [`Request::AuditHashes`]: the last entry's seq, each hash in hex.
+    AuditHashes {
+        last: u64,
+        hashes: Vec<Option<String>>,
+    },
+    /// The answer to [`Request::AuditCheckpoints`].
+    AuditCheckpoints {
+        checkpoints: Vec<crate::audit::ExportedCheckpoint>,
+    },
 }
 
 /// A what-if on the twin: the KPI's response to a setpoint value the operator tries.

@@ -559,6 +559,7 @@ impl AlarmEngine {
             alarm: AlarmId(i),
             tag: a.tag_name.clone(),
             asset: a.asset.clone(),
+            area: a.area.clone(),
             kind: a.kind.clone(),
             priority: a.priority,
             action,

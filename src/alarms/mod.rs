@@ -26,6 +26,8 @@
 
 mod condition;
 mod engine;
+pub mod journal;
+pub mod kpi;
 mod metrics;
 
 use std::fmt;
@@ -46,7 +48,8 @@ impl fmt::Display for AlarmId {
 }
 
 /// The annunciation state of an alarm (ISA-18.2 states A–D).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlarmState {
     Normal,
     UnackActive,
@@ -104,6 +107,8 @@ pub struct AlarmEvent {
     pub alarm: AlarmId,
     pub tag: Option<String>,
     pub asset: Option<String>,
+    /// The operator position (the asset's area).
+    pub area: Option<String>,
     pub kind: AlarmKind,
     pub priority: Priority,
     pub action: EventAction,

@@ -27,15 +27,17 @@ pub mod key;
 #[cfg(test)]
 mod tests;
 
-use std::io::Write;
-use std::path::Path;
-
 use ed25519_dalek::{Signature, VerifyingKey};
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError, WriteTransaction,
 };
 
+mod export;
 pub use entry::{Action, Entry, GENESIS_HASH, from_hex, to_hex};
+pub use export::{
+    ExportReport, ExportedCheckpoint, check_export, entries_page, entry_hashes, entry_json, export_checkpoints,
+    export_jsonl, read_exported, stored_checkpoints, verify_against_export, write_export,
+};
 pub use key::{KEY_NAME, PUB_NAME, SiteKey, load_public, parse_public};
 
 /// seq → stored entry (canonical bytes + hash). Public for inspection and tamper tests;
@@ -430,132 +432,6 @@ fn check_checkpoint(
     Some(Problem { seq, reason })
 }
 
-/// One line of an exported checkpoints file.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ExportedCheckpoint {
-    seq: u64,
-    ts_ms: i64,
-    hash: String,
-    signature: String,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ExportHeader {
-    format: String,
-    version: u32,
-    exported_ms: i64,
-}
-
-/// Writes every stored checkpoint to `path` (for removable media), atomically (a
-/// temporary file beside it, synced, then renamed). Format: JSON lines, a header
-/// `{"format":"mimic-audit-checkpoints","version":1,"exported_ms":…}` then one
-/// `{"seq":…,"ts_ms":…,"hash":"hex","signature":"hex"}` per checkpoint, by seq.
-/// Returns the number of checkpoints written.
-pub fn export_checkpoints(db: &Database, path: &Path) -> Result<u64> {
-    let txn = db.begin_read()?;
-    let mut out = serde_json::to_vec(&ExportHeader {
-        format: EXPORT_FORMAT.into(),
-        version: 1,
-        exported_ms: crate::time::now_ms(),
-    })
-    .map_err(std::io::Error::other)?;
-    out.push(b'\n');
-    let mut n = 0;
-    if let Some(cps) = open_read(&txn, CHECKPOINTS)? {
-        for item in cps.iter()? {
-            let (k, v) = item?;
-            let seq = k.value();
-            let cp = Checkpoint::from_stored(v.value())
-                .map_err(|r| AuditError::CorruptCheckpoint { seq, reason: r.to_string() })?;
-            let line = ExportedCheckpoint {
-                seq: cp.seq,
-                ts_ms: cp.ts_ms,
-                hash: to_hex(&cp.hash),
-                signature: to_hex(&cp.signature),
-            };
-            serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
-            out.push(b'\n');
-            n += 1;
-        }
-    }
-    let mut tmp_name = path.file_name().map(|f| f.to_os_string()).unwrap_or_default();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(n)
-}
-
-/// Reads an exported checkpoints file.
-pub fn read_exported(path: &Path) -> Result<Vec<Checkpoint>> {
-    let text = std::fs::read_to_string(path)?;
-    let err = |line: usize, reason: String| AuditError::Export { path: path.to_path_buf(), line, reason };
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, first)) = lines.next() else {
-        return Err(err(1, "empty file".into()));
-    };
-    let header: ExportHeader = serde_json::from_str(first).map_err(|e| err(1, e.to_string()))?;
-    if header.format != EXPORT_FORMAT || header.version != 1 {
-        return Err(err(1, format!("not a {EXPORT_FORMAT} version 1 file")));
-    }
-    let mut out = Vec::new();
-    for (i, l) in lines {
-        let x: ExportedCheckpoint = serde_json::from_str(l).map_err(|e| err(i + 1, e.to_string()))?;
-        let hash = from_hex::<32>(&x.hash).ok_or_else(|| err(i + 1, "hash is not 64 hex digits".into()))?;
-        let signature =
-            from_hex::<64>(&x.signature).ok_or_else(|| err(i + 1, "signature is not 128 hex digits".into()))?;
-        out.push(Checkpoint { seq: x.seq, ts_ms: x.ts_ms, hash, signature });
-    }
-    Ok(out)
-}
-
-/// Result of [`verify_against_export`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExportReport {
-    /// Checkpoints in the exported file.
-    pub checkpoints: u64,
-    pub first_bad: Option<Problem>,
-}
-
-/// Checks the store against checkpoints exported earlier ([`export_checkpoints`]): each
-/// must be signed by `public` and name an entry the store still has, with the same
-/// hash. Detects a cut-off tail (an exported checkpoint beyond the store's last entry)
-/// and a rewritten history. Run [`verify`] too: this does not walk the chain.
-pub fn verify_against_export(db: &Database, public: &VerifyingKey, exported: &Path) -> Result<ExportReport> {
-    let cps = read_exported(exported)?;
-    let txn = db.begin_read()?;
-    let table = open_read(&txn, AUDIT)?;
-    let last = match &table {
-        Some(t) => t.last()?.map_or(0, |(k, _)| k.value()),
-        None => 0,
-    };
-    let mut rep = ExportReport { checkpoints: cps.len() as u64, first_bad: None };
-    for cp in cps {
-        let entry_hash = match &table {
-            Some(t) => t.get(cp.seq)?.and_then(|v| Entry::from_stored(v.value()).ok()).map(|e| e.hash),
-            None => None,
-        };
-        let problem = if !cp.signature_ok(public) {
-            Some(Problem { seq: cp.seq, reason: Reason::BadCheckpointSignature })
-        } else if cp.seq > last {
-            Some(Problem { seq: last + 1, reason: Reason::Truncated { last, checkpoint: cp.seq } })
-        } else if entry_hash != Some(cp.hash) {
-            Some(Problem { seq: cp.seq, reason: Reason::CheckpointMismatch })
-        } else {
-            None
-        };
-        if problem.is_some() {
-            rep.first_bad = problem;
-            break;
-        }
-    }
-    Ok(rep)
-}
-
 /// Every entry with `ts_ms >= since_ms`, in seq order. A corrupt entry is an error
 /// naming its seq.
 pub fn entries_since(db: &Database, since_ms: i64) -> Result<Vec<Entry>> {
@@ -589,36 +465,4 @@ pub fn newest(db: &Database, n: usize) -> Result<Vec<Entry>> {
     }
     out.reverse();
     Ok(out)
-}
-
-/// One entry as a JSON object (hashes as hex, `time` as RFC 3339 UTC).
-pub fn entry_json(e: &Entry) -> serde_json::Value {
-    let time = jiff::Timestamp::from_millisecond(e.ts_ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default();
-    serde_json::json!({
-        "seq": e.seq,
-        "ts_ms": e.ts_ms,
-        "time": time,
-        "user": e.user,
-        "full_name": e.full_name,
-        "action": e.action.name(),
-        "meaning": e.meaning,
-        "target": e.target,
-        "detail": e.detail,
-        "prev_hash": to_hex(&e.prev_hash),
-        "hash": to_hex(&e.hash),
-    })
-}
-
-/// Writes every entry with `ts_ms >= since_ms` to `w`, one JSON object per line
-/// ([`entry_json`]). Returns the number written.
-pub fn export_jsonl(db: &Database, since_ms: i64, mut w: impl Write) -> Result<u64> {
-    let entries = entries_since(db, since_ms)?;
-    for e in &entries {
-        serde_json::to_writer(&mut w, &entry_json(e)).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
-    Ok(entries.len() as u64)
 }

@@ -1,23 +1,30 @@
 //! `mimic audit`: verify the audit chain, export entries as JSON lines, export signed
-//! checkpoints for removable media. Works on the store file directly, so the daemon must
-//! not be running (redb allows one process per file).
+//! checkpoints for removable media. With the daemon running it asks the daemon (which
+//! reads its own store in read transactions, and signs checkpoints itself); stopped, it
+//! opens the store file. Both ways print the same.
 
+use std::io::Write;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use redb::Database;
 
+use super::store::{self, StoreArgs};
 use crate::audit::{self, AuditError};
+use crate::ipc::{Act, MAX_AUDIT_SEQS, Reply, Request};
+
+/// Entries asked of the daemon at a time.
+const PAGE: u32 = 2000;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the whole audit chain and its signed checkpoints; exit 1 naming the first bad entry.
     Verify {
-        /// Data directory (store.redb, site.pub).
-        #[arg(long, default_value = "mimic-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Checkpoints exported earlier (`mimic audit checkpoint --out`): also detects a cut-off tail.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
@@ -27,48 +34,140 @@ pub enum AuditCommand {
         /// Start: a duration ago (24h, 7d) or a timestamp (2026-11-26T08:00:00Z).
         #[arg(long, default_value = "24h")]
         since: String,
-        #[arg(long, default_value = "mimic-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
-    /// Sign a checkpoint of the current head (when DATA/site.key exists and the chain
+    /// Sign a checkpoint of the current head (when the site key is there and the chain
     /// verifies), then write every signed checkpoint to FILE.
     Checkpoint {
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value = "mimic-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
 pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AuditCommand::Verify { data, checkpoints } => verify(&data, checkpoints.as_deref()),
-        AuditCommand::Export { since, data } => {
+        AuditCommand::Verify { store, checkpoints } => {
+            let dir = store.dir()?;
+            match store::daemon(&dir) {
+                Some(s) => verify_running(&s, &dir, checkpoints.as_deref()),
+                None => verify(&dir, checkpoints.as_deref()),
+            }
+        }
+        AuditCommand::Export { since, store } => {
             let from = super::history::parse_time(&since, mimic_drivers::now_ms())?;
-            let db = open_store(&data)?;
-            let out = std::io::BufWriter::new(std::io::stdout().lock());
-            audit::export_jsonl(&db, from, out).context("exporting audit entries")?;
+            let dir = store.dir()?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut after = 0;
+            let daemon = store::daemon(&dir);
+            let db = if daemon.is_none() { Some(store::open(&dir)?) } else { None };
+            loop {
+                let (entries, next) = match (&daemon, &db) {
+                    (Some(s), _) => {
+                        store::ask(s, &Request::AuditEntries { since_ms: from, after, limit: PAGE }, |r| match r {
+                            Reply::AuditEntries { entries, next } => Some((entries, next)),
+                            _ => None,
+                        })?
+                    }
+                    (None, Some(db)) => {
+                        let (entries, next) =
+                            audit::entries_page(db, from, after, PAGE as usize).context("exporting audit entries")?;
+                        (entries.iter().map(audit::entry_json).collect(), next)
+                    }
+                    (None, None) => bail!("no store"),
+                };
+                for e in &entries {
+                    serde_json::to_writer(&mut out, e)?;
+                    out.write_all(b"\n")?;
+                }
+                match next {
+                    Some(n) => after = n,
+                    None => break,
+                }
+            }
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Checkpoint { out, data } => checkpoint(&data, &out),
+        AuditCommand::Checkpoint { out, store } => {
+            let dir = store.dir()?;
+            match store::daemon(&dir) {
+                Some(s) => checkpoint_running(&s, &out),
+                None => checkpoint(&dir, &out),
+            }
+        }
     }
 }
 
-/// Opens DATA/store.redb without creating it; a store held by a running daemon is
-/// reported as such.
+/// Opens DATA/store.redb without creating it.
 fn open_store(data: &Path) -> anyhow::Result<Database> {
-    let path = data.join(crate::daemon::STORE_NAME);
-    if !path.exists() {
-        bail!("no store at {} (use --data DIR)", path.display());
+    store::open(data)
+}
+
+/// `audit verify` through the daemon; exported checkpoints are read here and checked
+/// against the hashes the daemon reads from its store.
+fn verify_running(s: &UnixStream, data: &Path, exported: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (entries, checkpoints, first_bad) = store::ask(s, &Request::AuditVerify {}, |r| match r {
+        Reply::AuditVerified { entries, checkpoints, first_bad } => Some((entries, checkpoints, first_bad)),
+        _ => None,
+    })?;
+    if let Some(p) = first_bad {
+        println!("audit chain BROKEN at {p}");
+        return Ok(ExitCode::FAILURE);
     }
-    match Database::open(&path) {
-        Ok(db) => Ok(db),
-        Err(redb::DatabaseError::DatabaseAlreadyOpen) => bail!(
-            "the store {} is in use by another process (is the mimic daemon running?); stop it first",
-            path.display()
-        ),
-        Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
+    if let Some(file) = exported {
+        let cps = audit::read_exported(file).with_context(|| format!("checking against {}", file.display()))?;
+        let public = public_key(data)?;
+        let mut last = 0;
+        let mut hashes = Vec::with_capacity(cps.len());
+        for chunk in cps.chunks(MAX_AUDIT_SEQS) {
+            let seqs = chunk.iter().map(|c| c.seq).collect();
+            let (l, h) = store::ask(s, &Request::AuditHashes { seqs }, |r| match r {
+                Reply::AuditHashes { last, hashes } => Some((last, hashes)),
+                _ => None,
+            })?;
+            last = l;
+            hashes.extend(h.into_iter().map(|h| h.and_then(|h| audit::from_hex::<32>(&h))));
+        }
+        let ext = audit::check_export(&cps, &public, last, &hashes);
+        if let Some(p) = &ext.first_bad {
+            println!("audit chain BROKEN at {p} (exported checkpoints {})", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+        println!("audit chain OK: {entries} entries, {checkpoints} checkpoints");
+        println!("exported checkpoints OK: {} match the store", ext.checkpoints);
+    } else {
+        println!("audit chain OK: {entries} entries, {checkpoints} checkpoints");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit checkpoint` through the daemon: it verifies and signs; the file is written here.
+fn checkpoint_running(s: &UnixStream, out: &Path) -> anyhow::Result<ExitCode> {
+    let said = store::ask(s, &Request::Act { act: Act::Checkpoint {} }, |r| match r {
+        Reply::Done { message } => Some(message),
+        _ => None,
+    });
+    match said {
+        Ok(m) => eprintln!("{m}"),
+        Err(e) if e.root_cause().to_string().contains("BROKEN") => {
+            println!("{}", e.root_cause());
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e),
+    }
+    let cps = store::ask(s, &Request::AuditCheckpoints {}, |r| match r {
+        Reply::AuditCheckpoints { checkpoints } => Some(checkpoints),
+        _ => None,
+    })?;
+    let cps = cps
+        .iter()
+        .map(|c| c.checkpoint().map_err(|e| anyhow!("checkpoint {} from the daemon: {e}", c.seq)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let n = audit::write_export(out, &cps).with_context(|| format!("writing {}", out.display()))?;
+    println!("{n} checkpoints written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn public_key(data: &Path) -> anyhow::Result<ed25519_dalek::VerifyingKey> {

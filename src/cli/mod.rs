@@ -7,6 +7,7 @@
 //! public benchmark, `browse` walks an OPC UA server's address space, `probe` scans a Modbus
 //! device's tables (read only) and proposes tags.
 
+mod alarms;
 mod audit;
 mod browse;
 pub mod demo_history;
@@ -18,9 +19,11 @@ mod maintenance;
 mod prescribe;
 mod probe;
 mod record;
+mod report;
 mod rul;
 mod rul_store;
 pub mod sim;
+mod store;
 mod train;
 
 pub use history::format_ts;
@@ -98,6 +101,16 @@ pub enum Command {
         /// Site file whose data_dir to use.
         #[arg(long)]
         site: Option<PathBuf>,
+    },
+    /// Past alarms: `alarms history --since 7d [--tag T] [--priority P] [--state S] …`.
+    Alarms {
+        #[command(subcommand)]
+        command: alarms::AlarmsCommand,
+    },
+    /// Reports: `report alarms` (ISA-18.2 / EEMUA 191 figures beside their targets).
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
     },
     /// The tamper-evident audit trail: verify, export entries, export signed checkpoints.
     Audit {
@@ -210,6 +223,8 @@ pub fn run(cli: Cli, started: Instant) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { sites } => Ok(check(&sites)),
         Command::Audit { command } => audit::run(command),
+        Command::Alarms { command } => alarms::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Report { command } => report::run(command).map(|()| ExitCode::SUCCESS),
         Command::Train { command } => {
             train::run(command)?;
             Ok(ExitCode::SUCCESS)

@@ -57,7 +57,8 @@ impl fmt::Display for AlarmKind {
 }
 
 /// Alarm priority, lowest first (so `Critical > Low`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
     Medium,

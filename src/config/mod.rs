@@ -83,6 +83,10 @@ pub struct Site {
     /// `rebase_window` in `[site]`).
     pub rebase_settle: Duration,
     pub rebase_window: Duration,
+    /// How often the daemon signs an audit checkpoint (`None`: never), and where it copies
+    /// them (`[site] checkpoint_every`, `checkpoint_dir`).
+    pub checkpoint_every: Option<Duration>,
+    pub checkpoint_dir: Option<PathBuf>,
     pub assets: Vec<Asset>,
     pub devices: Vec<Device>,
     pub tags: Vec<Tag>,

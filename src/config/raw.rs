@@ -43,6 +43,11 @@ pub struct RawSiteHeader {
     pub rebase_settle: Option<Spanned<String>>,
     /// Then how much healthy history its baseline is refitted on (default `"30m"`).
     pub rebase_window: Option<Spanned<String>>,
+    /// How often the daemon signs an audit checkpoint (default `"1h"`; `"0s"`: never).
+    pub checkpoint_every: Option<Spanned<String>>,
+    /// Where the daemon copies its signed checkpoints (e.g. removable media), relative to
+    /// the site file; a system alarm says when it cannot.
+    pub checkpoint_dir: Option<Spanned<String>>,
 }
 
 /// One asset of the ISA-95 hierarchy: site → area → unit → asset.

@@ -37,6 +37,11 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     let retention = raw.site.retention.as_ref().and_then(|r| cx.duration(r, "site.retention".into()));
     let rebase_settle = raw.site.rebase_settle.as_ref().and_then(|r| cx.duration(r, "site.rebase_settle".into()));
     let rebase_window = raw.site.rebase_window.as_ref().and_then(|r| cx.duration(r, "site.rebase_window".into()));
+    let checkpoint_every = match raw.site.checkpoint_every.as_ref() {
+        Some(r) => cx.duration(r, "site.checkpoint_every".into()).filter(|d| !d.is_zero()),
+        None => Some(Duration::from_secs(3600)),
+    };
+    let checkpoint_dir = raw.site.checkpoint_dir.as_ref().map(|d| base.join(d.get_ref()));
 
     let asset_ix = cx.unique("asset", &raw.asset, |a| &a.name);
     let device_ix = cx.unique("device", &raw.device, |d| &d.name);
@@ -60,6 +65,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         retention,
         rebase_settle: rebase_settle.unwrap_or(Duration::from_secs(15 * 60)),
         rebase_window: rebase_window.unwrap_or(Duration::from_secs(30 * 60)),
+        checkpoint_every,
+        checkpoint_dir,
         assets,
         devices,
         tags,

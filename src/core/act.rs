@@ -102,6 +102,9 @@ pub enum Act {
         #[serde(default)]
         at_ms: Option<i64>,
     },
+    /// Sign a checkpoint of the audit chain's head now (`mimic audit checkpoint` while the
+    /// daemon runs). A struct variant so that unknown fields are refused.
+    Checkpoint {},
 }
 
 impl std::fmt::Debug for Act {
@@ -130,6 +133,7 @@ impl std::fmt::Debug for Act {
             Act::RecordMaintenance { asset, kind, part, .. } => {
                 write!(f, "RecordMaintenance {{ asset: {asset:?}, kind: {kind:?}, part: {part:?} }}")
             }
+            Act::Checkpoint {} => f.write_str("Checkpoint"),
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::config::Site;
 
 mod act;
 pub mod asset_life;
+mod checkpoint;
 mod door;
 #[cfg(test)]
 mod door_tests;
@@ -105,6 +106,8 @@ pub struct State {
     pub audit_ok: bool,
     /// Model recommendations filed so far (their numbers).
     pub recommendations: u64,
+    /// When the next scheduled audit checkpoint is due (see [`checkpoint::due`]).
+    pub next_checkpoint_ms: Option<i64>,
 }
 
 impl State {
@@ -130,6 +133,7 @@ impl State {
             },
             audit_ok: true,
             recommendations: 0,
+            next_checkpoint_ms: None,
             site,
         }
     }
@@ -182,6 +186,7 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
             fx.extend(expired.into_iter().map(Effect::Approval));
             fx.extend(watch_writes(state, state.audit_ok, now_ms));
+            fx.extend(checkpoint::due(state, now_ms));
             Outcome::effects(fx)
         }
         other => door::handle(state, other),

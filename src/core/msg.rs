@@ -122,6 +122,10 @@ pub enum Job {
     RulTrained { who: Identity, asset: String },
     /// Read the asset's anomaly model file and answer with [`Msg::AnomalyLoaded`].
     LoadAnomaly { who: Identity, asset: String },
+    /// Sign a checkpoint of the audit chain's head and copy the signed checkpoints to the
+    /// site's `checkpoint_dir`, if any: asked by a user, or on the site's schedule (`by`
+    /// none).
+    Checkpoint { by: Option<String> },
 }
 
 /// An anomaly model file as the shell read it.

@@ -32,6 +32,8 @@ pub struct Control {
     pub recent: VecDeque<LiveAudit>,
     /// False after an audit write failed: control writes are refused until one succeeds.
     pub audit_ok: bool,
+    /// Since when, and why, signed checkpoints cannot be copied to `checkpoint_dir`.
+    pub checkpoint_copy: Option<(i64, String)>,
     /// The users file as last audited, and its modification stamp.
     users_seen: Users,
     users_stamp: Option<(std::time::SystemTime, u64)>,
@@ -49,7 +51,17 @@ impl Control {
         };
         let users_stamp = stamp(&users_path);
         let users_seen = Users::load_or_new(&users_path).unwrap_or_default();
-        Control { historian, key, users_path, recent, audit_ok: true, users_seen, users_stamp, users_noticed: None }
+        Control {
+            historian,
+            key,
+            users_path,
+            recent,
+            audit_ok: true,
+            checkpoint_copy: None,
+            users_seen,
+            users_stamp,
+            users_noticed: None,
+        }
     }
 
     /// Audit what changed in the users file since it was last seen, attributed to

@@ -20,6 +20,7 @@ use crate::core::{self, Effect, Job, Loaded, Msg, Outcome, Purpose, State};
 use crate::ipc::{Act, LiveSnapshot};
 use crate::users::{AuthError, Users};
 
+mod checkpoint;
 mod effects;
 
 pub struct Channels {
@@ -132,6 +133,9 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                     if let Some((step, since_ms, _)) = &sh.clock_alarm {
                         snapshot::push_system_alarm(&mut snap, snapshot::clock_alarm(step, *since_ms));
                     }
+                    if let Some((since_ms, e)) = &sh.control.checkpoint_copy {
+                        snapshot::push_system_alarm(&mut snap, checkpoint::copy_alarm(*since_ms, e));
+                    }
                     snap.audit = sh.control.recent.iter().rev().cloned().collect();
                     snap.life = super::life::rows(&sh.state);
                     snap.loops = sh.loops.clone();
@@ -222,6 +226,7 @@ impl Shell {
                 };
                 self.feed(Msg::AnomalyLoaded { who: who.clone(), asset, model, now_ms: now }, Some(&who))
             }
+            Job::Checkpoint { by } => self.checkpoint(by),
         }
     }
 

@@ -250,7 +250,7 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
 
 /// An alarm of mimic itself (asset `mimic`, area `system`), outside the alarm engine:
 /// active and unacknowledged since `since_ms`.
-fn system_alarm(id: u64, priority: LivePriority, message: String, since_ms: Option<i64>) -> LiveAlarm {
+pub fn system_alarm(id: u64, priority: LivePriority, message: String, since_ms: Option<i64>) -> LiveAlarm {
     LiveAlarm {
         id,
         tag: String::new(),

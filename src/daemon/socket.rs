@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::Site;
 use crate::historian::{Historian, TagId};
+mod records;
 mod window;
 
 use crate::ipc::{self, Frame, HistSample, LiveSnapshot, Reply, Request, TagQuality, TagSort, TrendColumn, ViewSpec};
@@ -385,6 +386,12 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             (tag.clone(), *from_ms, *to_ms)
         }
         Request::Life { asset } => return super::life::reply(&ctx.historian, &ctx.site, asset.as_deref()),
+        Request::AlarmHistory { .. }
+        | Request::AlarmReport { .. }
+        | Request::AuditVerify {}
+        | Request::AuditEntries { .. }
+        | Request::AuditHashes { .. }
+        | Request::AuditCheckpoints {} => return records::reply(ctx, req),
         Request::WhatIf { tag, value } => {
             let Ok(h) = ctx.historian.read() else {
                 return Reply::Error { message: "store unavailable".into() };
@@ -433,7 +440,13 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
         | Request::View { .. }
         | Request::Act { .. }
         | Request::Life { .. }
-        | Request::WhatIf { .. } => Reply::Error { message: "unexpected".into() },
+        | Request::WhatIf { .. }
+        | Request::AlarmHistory { .. }
+        | Request::AlarmReport { .. }
+        | Request::AuditVerify {}
+        | Request::AuditEntries { .. }
+        | Request::AuditHashes { .. }
+        | Request::AuditCheckpoints {} => Reply::Error { message: "unexpected".into() },
     }
 }
 

@@ -239,7 +239,14 @@ impl Session {
                     self.dirty = true;
                 }
             }
-            Reply::History { .. } | Reply::Life(_) => {}
+            Reply::History { .. }
+            | Reply::Life(_)
+            | Reply::AlarmHistory(_)
+            | Reply::AlarmReport(_)
+            | Reply::AuditVerified { .. }
+            | Reply::AuditEntries { .. }
+            | Reply::AuditHashes { .. }
+            | Reply::AuditCheckpoints { .. } => {}
             Reply::Done { message } if self.unlocking => {
                 tracing::info!("daemon: {message}");
                 (self.unlocking, self.ui.locked, self.ui.lock_note) = (false, false, None);

@@ -16,6 +16,7 @@ impl Shell {
         let mut versions = Vec::new();
         let mut writes = Vec::new();
         let mut lives = Vec::new();
+        let mut journal = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Store(samples) => {
@@ -29,6 +30,7 @@ impl Shell {
                     }
                 }
                 Effect::Alarm(events) => {
+                    journal.extend(events.iter().map(crate::alarms::journal::Record::from));
                     for e in &events {
                         let mut n = Note::from(e);
                         if let (Some(who), Some(_)) = (who, &e.user) {
@@ -65,6 +67,7 @@ impl Shell {
         } else {
             tokio::task::block_in_place(|| {
                 self.control.audit_with(&notes, |txn| {
+                    crate::alarms::journal::append(txn, &journal).map_err(|e| e.to_string())?;
                     versions
                         .iter()
                         .try_for_each(|v| crate::lifecycle::record_model(txn, v).map(|_| ()).map_err(|e| e.to_string()))

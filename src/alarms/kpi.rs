@@ -1,0 +1,606 @@
+//! ISA-18.2 / EEMUA 191 alarm-system figures over a period, from the alarm journal.
+//!
+//! [`Kpis`] takes the journal's records of a period one at a time (oldest first, see
+//! [`super::journal::scan`]) and keeps only counters and per-alarm state, so months of
+//! records never sit in memory. [`Kpis::finish`] gives a [`Report`]: the site and each
+//! operator position (area), every figure with its target ([`Scope::figures`]).
+//!
+//! Definitions: an *alarm* is a tag's (or asset's) alarm of one kind; its annunciations
+//! are its `raised` records. A position is *in flood* from the annunciation that makes more
+//! than [`FLOOD_LIMIT`] in the last 10 minutes until that count falls back to it (as the
+//! live engine counts). An alarm *chatters* with [`CHATTER_COUNT`] annunciations within
+//! [`CHATTER_WINDOW_MS`]; an annunciation is *fleeting* when it returns within
+//! [`FLEETING_MS`]; an alarm is *standing* when one annunciation stays active longer than
+//! [`STALE_AFTER_MS`] (24 h). Time to acknowledge runs from the annunciation to its
+//! acknowledgement.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::journal::{Change, Record};
+use super::{CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, Priority, STALE_AFTER_MS};
+
+/// The counting period of ISA-18.2's rates.
+pub const PERIOD_MS: i64 = 600_000;
+/// An annunciation shorter than this is fleeting.
+pub const FLEETING_MS: i64 = 10_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// A period's figures of one scope (the site, or one operator position).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// `site`, or the area's name (`(none)`: alarms without an area).
+    pub name: String,
+    /// Annunciations.
+    pub raised: u64,
+    pub per_10min: f64,
+    pub per_hour: f64,
+    pub per_day: f64,
+    pub peak_10min: u32,
+    /// Start of the (first) busiest 10-minute period.
+    pub peak_at_ms: i64,
+    /// Share of 10-minute periods with more than 10 annunciations, %.
+    pub periods_over_10_pct: f64,
+    pub floods: u32,
+    pub flood_ms: i64,
+    pub flood_pct: f64,
+    /// Share of all annunciations of the 10 most frequent alarms, %.
+    pub top10_share_pct: f64,
+    /// Alarms that chattered, and fleeting annunciations.
+    pub chattering: u32,
+    pub fleeting: u64,
+    /// Alarms with an annunciation active longer than 24 h.
+    pub standing: u32,
+    /// Annunciations by priority, indexed like [`Priority::ALL`].
+    pub by_priority: [u64; 4],
+    pub shelved: u32,
+    pub shelved_ms: i64,
+    pub out_of_service: u32,
+    pub out_of_service_ms: i64,
+    pub acknowledged: u64,
+    pub ack_median_ms: Option<i64>,
+    pub ack_p90_ms: Option<i64>,
+}
+
+/// One of the most frequent alarms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Frequent {
+    pub alarm: String,
+    pub area: String,
+    pub count: u64,
+    pub share_pct: f64,
+}
+
+/// An alarm that stood (active longer than 24 h).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Standing {
+    pub alarm: String,
+    pub area: String,
+    pub since_ms: i64,
+    /// Longest active time seen, up to the end of the period.
+    pub longest_ms: i64,
+}
+
+/// The figures of a period.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Journal records read.
+    pub records: u64,
+    pub site: Scope,
+    pub areas: Vec<Scope>,
+    /// The site's 10 most frequent alarms, most frequent first.
+    pub top: Vec<Frequent>,
+    pub chattering: Vec<String>,
+    pub standing: Vec<Standing>,
+    /// The site's annunciations per hour over the period (for a sparkline).
+    pub per_hour: Vec<u32>,
+}
+
+/// How a figure stands against its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Acceptable,
+    Manageable,
+    Over,
+    /// No target: for information.
+    Info,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Acceptable => "acceptable",
+            Verdict::Manageable => "manageable",
+            Verdict::Over => "over target",
+            Verdict::Info => "",
+        }
+    }
+}
+
+/// One figure beside its target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub name: &'static str,
+    pub value: f64,
+    /// The value as printed (`4.2`, `12 %`, `3 m 20 s`).
+    pub text: String,
+    pub target: &'static str,
+    pub verdict: Verdict,
+}
+
+fn judge(v: f64, acceptable: f64, manageable: f64) -> Verdict {
+    if v <= acceptable {
+        Verdict::Acceptable
+    } else if v <= manageable {
+        Verdict::Manageable
+    } else {
+        Verdict::Over
+    }
+}
+
+fn below(v: f64, limit: f64) -> Verdict {
+    if v < limit { Verdict::Acceptable } else { Verdict::Over }
+}
+
+fn dur(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        _ if s < 60 => format!("{s} s"),
+        _ if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+impl Scope {
+    /// Every figure of the scope with its target (ISA-18.2 table 5 / EEMUA 191).
+    pub fn figures(&self) -> Vec<Figure> {
+        let f = |name, value: f64, text: String, target, verdict| Figure { name, value, text, target, verdict };
+        let total = self.raised.max(1) as f64;
+        let pct = |n: u64| n as f64 * 100.0 / total;
+        let low = pct(self.by_priority[0]);
+        let medium = pct(self.by_priority[1]);
+        let high = pct(self.by_priority[2] + self.by_priority[3]);
+        let mix_ok = self.raised == 0 || (low >= 70.0 && medium <= 25.0 && high <= 10.0);
+        let ms = |v: Option<i64>| v.map_or("-".to_string(), dur);
+        vec![
+            f(
+                "alarms per 10 min",
+                self.per_10min,
+                format!("{:.2}", self.per_10min),
+                "≤ 1 acceptable, ≤ 2 manageable",
+                judge(self.per_10min, 1.0, 2.0),
+            ),
+            f(
+                "alarms per hour",
+                self.per_hour,
+                format!("{:.1}", self.per_hour),
+                "≤ 6 acceptable, ≤ 12 manageable",
+                judge(self.per_hour, 6.0, 12.0),
+            ),
+            f(
+                "alarms per day",
+                self.per_day,
+                format!("{:.0}", self.per_day),
+                "≤ 150 acceptable, ≤ 300 manageable",
+                judge(self.per_day, 150.0, 300.0),
+            ),
+            f(
+                "peak alarms in 10 min",
+                f64::from(self.peak_10min),
+                self.peak_10min.to_string(),
+                "≤ 10",
+                judge(f64::from(self.peak_10min), 10.0, 10.0),
+            ),
+            f(
+                "10-min periods > 10 alarms",
+                self.periods_over_10_pct,
+                format!("{:.2} %", self.periods_over_10_pct),
+                "< 1 %",
+                below(self.periods_over_10_pct, 1.0),
+            ),
+            f(
+                "time in flood",
+                self.flood_pct,
+                format!("{:.2} % ({} floods, {})", self.flood_pct, self.floods, dur(self.flood_ms)),
+                "< 1 %",
+                below(self.flood_pct, 1.0),
+            ),
+            f(
+                "top 10 alarms' share",
+                self.top10_share_pct,
+                format!("{:.1} %", self.top10_share_pct),
+                "≤ 5 %",
+                judge(self.top10_share_pct, 5.0, 5.0),
+            ),
+            f(
+                "chattering alarms",
+                f64::from(self.chattering),
+                self.chattering.to_string(),
+                "0",
+                judge(f64::from(self.chattering), 0.0, 0.0),
+            ),
+            f("fleeting annunciations", self.fleeting as f64, self.fleeting.to_string(), "-", Verdict::Info),
+            f(
+                "standing alarms (> 24 h)",
+                f64::from(self.standing),
+                self.standing.to_string(),
+                "< 5",
+                below(f64::from(self.standing), 5.0),
+            ),
+            f(
+                "priority low/medium/high",
+                low,
+                format!("{low:.0}/{medium:.0}/{high:.0} %"),
+                "~80/15/5 %",
+                if mix_ok { Verdict::Acceptable } else { Verdict::Over },
+            ),
+            f(
+                "shelved",
+                f64::from(self.shelved),
+                format!("{} ({})", self.shelved, dur(self.shelved_ms)),
+                "-",
+                Verdict::Info,
+            ),
+            f(
+                "out of service",
+                f64::from(self.out_of_service),
+                format!("{} ({})", self.out_of_service, dur(self.out_of_service_ms)),
+                "-",
+                Verdict::Info,
+            ),
+            f(
+                "time to acknowledge",
+                self.ack_median_ms.unwrap_or(0) as f64 / 1000.0,
+                format!("median {}, 90th percentile {}", ms(self.ack_median_ms), ms(self.ack_p90_ms)),
+                "-",
+                Verdict::Info,
+            ),
+        ]
+    }
+}
+
+/// Sliding-window flood, as the live engine counts it.
+#[derive(Clone, Debug, Default)]
+struct FloodWalk {
+    window: VecDeque<i64>,
+    since: Option<i64>,
+    total_ms: i64,
+    floods: u32,
+}
+
+impl FloodWalk {
+    fn expire(&mut self, now: i64) {
+        while let Some(&t) = self.window.front()
+            && t + FLOOD_WINDOW_MS <= now
+        {
+            self.window.pop_front();
+            if let Some(s) = self.since
+                && self.window.len() <= FLOOD_LIMIT
+            {
+                self.total_ms += t + FLOOD_WINDOW_MS - s;
+                self.since = None;
+            }
+        }
+    }
+
+    fn raise(&mut self, ts: i64) {
+        self.expire(ts);
+        self.window.push_back(ts);
+        if self.since.is_none() && self.window.len() > FLOOD_LIMIT {
+            self.since = Some(ts);
+            self.floods += 1;
+        }
+    }
+
+    fn finish(&mut self, to: i64) {
+        self.expire(to);
+        if let Some(s) = self.since.take() {
+            self.total_ms += to - s;
+        }
+    }
+}
+
+/// One alarm's walk through the period.
+#[derive(Clone, Debug, Default)]
+struct AlarmWalk {
+    area: String,
+    count: u64,
+    recent: VecDeque<i64>,
+    chattered: bool,
+    active_since: Option<i64>,
+    unacked_since: Option<i64>,
+    shelved_at: Option<i64>,
+    oos_at: Option<i64>,
+    /// Longest activation, and when it started, when it passed 24 h.
+    stood: Option<(i64, i64)>,
+}
+
+impl AlarmWalk {
+    fn end_activation(&mut self, ts: i64) -> Option<i64> {
+        let since = self.active_since.take()?;
+        let long = ts - since;
+        if long > STALE_AFTER_MS && self.stood.is_none_or(|(_, l)| l < long) {
+            self.stood = Some((since, long));
+        }
+        Some(long)
+    }
+}
+
+/// A scope's counters while the records go by.
+#[derive(Clone, Debug)]
+struct ScopeWalk {
+    name: String,
+    buckets: Vec<u32>,
+    flood: FloodWalk,
+    raised: u64,
+    by_priority: [u64; 4],
+    fleeting: u64,
+    shelved: u32,
+    shelved_ms: i64,
+    oos: u32,
+    oos_ms: i64,
+    ack_ms: Vec<i64>,
+    alarms: HashMap<String, AlarmWalk>,
+}
+
+impl ScopeWalk {
+    fn new(name: &str, periods: usize) -> ScopeWalk {
+        ScopeWalk {
+            name: name.to_string(),
+            buckets: vec![0; periods],
+            flood: FloodWalk::default(),
+            raised: 0,
+            by_priority: [0; 4],
+            fleeting: 0,
+            shelved: 0,
+            shelved_ms: 0,
+            oos: 0,
+            oos_ms: 0,
+            ack_ms: Vec::new(),
+            alarms: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, r: &Record, name: &str, from: i64) {
+        let a = self.alarms.entry(name.to_string()).or_default();
+        if a.area.is_empty() {
+            a.area = r.position().to_string();
+        }
+        let ts = r.ts_ms;
+        match r.change {
+            Change::Raised => {
+                self.raised += 1;
+                let k = usize::try_from((ts - from) / PERIOD_MS).unwrap_or(0);
+                if let Some(b) = self.buckets.get_mut(k) {
+                    *b += 1;
+                }
+                let p = Priority::ALL.iter().position(|&p| p == r.priority).unwrap_or(0);
+                self.by_priority[p] += 1;
+                self.flood.raise(ts);
+                a.count += 1;
+                a.recent.push_back(ts);
+                while a.recent.front().is_some_and(|&t| t + CHATTER_WINDOW_MS <= ts) {
+                    a.recent.pop_front();
+                }
+                a.chattered |= a.recent.len() >= CHATTER_COUNT;
+                a.end_activation(ts);
+                a.active_since = Some(ts);
+                a.unacked_since = Some(ts);
+            }
+            Change::Returned => {
+                if a.end_activation(ts).is_some_and(|long| long < FLEETING_MS) {
+                    self.fleeting += 1;
+                }
+            }
+            Change::Acknowledged => {
+                if let Some(t) = a.unacked_since.take() {
+                    self.ack_ms.push(ts - t);
+                }
+            }
+            Change::Shelved | Change::OutOfService => {
+                a.end_activation(ts);
+                a.unacked_since = None;
+                if r.change == Change::Shelved {
+                    self.shelved += 1;
+                    a.shelved_at = Some(ts);
+                } else {
+                    self.oos += 1;
+                    a.oos_at = Some(ts);
+                }
+            }
+            Change::Unshelved | Change::ShelveExpired => {
+                if let Some(t) = a.shelved_at.take() {
+                    self.shelved_ms += ts - t;
+                }
+            }
+            Change::InService => {
+                if let Some(t) = a.oos_at.take() {
+                    self.oos_ms += ts - t;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, from: i64, to: i64) -> (Scope, Vec<Frequent>, Vec<String>, Vec<Standing>) {
+        self.flood.finish(to);
+        let span = (to - from).max(1) as f64;
+        let raised = self.raised as f64;
+        let (peak_k, peak) =
+            self.buckets.iter().enumerate().fold((0, 0), |(bk, bv), (k, &v)| if v > bv { (k, v) } else { (bk, bv) });
+        let over = self.buckets.iter().filter(|&&b| b as usize > FLOOD_LIMIT).count();
+        let mut standing = Vec::new();
+        let mut chattering = Vec::new();
+        let mut counts = Vec::new();
+        for (name, mut a) in self.alarms {
+            a.end_activation(to);
+            if let Some(t) = a.shelved_at {
+                self.shelved_ms += to - t;
+            }
+            if let Some(t) = a.oos_at {
+                self.oos_ms += to - t;
+            }
+            if let Some((since_ms, longest_ms)) = a.stood {
+                standing.push(Standing { alarm: name.clone(), area: a.area.clone(), since_ms, longest_ms });
+            }
+            if a.chattered {
+                chattering.push(name.clone());
+            }
+            if a.count > 0 {
+                counts.push((name, a.area, a.count));
+            }
+        }
+        counts.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| x.0.cmp(&y.0)));
+        let top: Vec<Frequent> = counts
+            .into_iter()
+            .take(10)
+            .map(|(alarm, area, count)| Frequent {
+                alarm,
+                area,
+                count,
+                share_pct: count as f64 * 100.0 / raised.max(1.0),
+            })
+            .collect();
+        chattering.sort();
+        standing.sort_by(|x, y| x.alarm.cmp(&y.alarm));
+        self.ack_ms.sort_unstable();
+        let rank = |p: f64| {
+            let n = self.ack_ms.len();
+            (n > 0).then(|| self.ack_ms[((p * n as f64).ceil() as usize).clamp(1, n) - 1])
+        };
+        let scope = Scope {
+            name: self.name,
+            raised: self.raised,
+            per_10min: raised * PERIOD_MS as f64 / span,
+            per_hour: raised * HOUR_MS as f64 / span,
+            per_day: raised * DAY_MS as f64 / span,
+            peak_10min: peak,
+            peak_at_ms: from + peak_k as i64 * PERIOD_MS,
+            periods_over_10_pct: over as f64 * 100.0 / self.buckets.len().max(1) as f64,
+            floods: self.flood.floods,
+            flood_ms: self.flood.total_ms,
+            flood_pct: self.flood.total_ms as f64 * 100.0 / span,
+            top10_share_pct: top.iter().map(|f| f.count).sum::<u64>() as f64 * 100.0 / raised.max(1.0),
+            chattering: chattering.len() as u32,
+            fleeting: self.fleeting,
+            standing: standing.len() as u32,
+            by_priority: self.by_priority,
+            shelved: self.shelved,
+            shelved_ms: self.shelved_ms,
+            out_of_service: self.oos,
+            out_of_service_ms: self.oos_ms,
+            acknowledged: self.ack_ms.len() as u64,
+            ack_median_ms: rank(0.5),
+            ack_p90_ms: rank(0.9),
+        };
+        (scope, top, chattering, standing)
+    }
+}
+
+/// The figures of `[from_ms, to_ms)`, built record by record.
+#[derive(Clone, Debug)]
+pub struct Kpis {
+    from_ms: i64,
+    to_ms: i64,
+    records: u64,
+    site: ScopeWalk,
+    areas: HashMap<String, ScopeWalk>,
+    per_hour: Vec<u32>,
+}
+
+impl Kpis {
+    pub fn new(from_ms: i64, to_ms: i64) -> Kpis {
+        let to_ms = to_ms.max(from_ms + 1);
+        let span = to_ms - from_ms;
+        let periods = usize::try_from((span + PERIOD_MS - 1) / PERIOD_MS).unwrap_or(0);
+        let hours = usize::try_from((span + HOUR_MS - 1) / HOUR_MS).unwrap_or(0);
+        Kpis {
+            from_ms,
+            to_ms,
+            records: 0,
+            site: ScopeWalk::new("site", periods),
+            areas: HashMap::new(),
+            per_hour: vec![0; hours],
+        }
+    }
+
+    /// An alarm active when the period starts (raised before it): its activation counts
+    /// toward standing alarms, not toward the rates.
+    pub fn active_before(&mut self, r: &Record) {
+        let name = r.alarm_name();
+        let periods = self.site.buckets.len();
+        let area = self.areas.entry(r.position().to_string()).or_insert_with(|| ScopeWalk::new(r.position(), periods));
+        for s in [&mut self.site, area] {
+            let a = s.alarms.entry(name.clone()).or_default();
+            a.area = r.position().to_string();
+            a.active_since = Some(r.ts_ms);
+        }
+    }
+
+    /// The next record of the period (oldest first; others are ignored).
+    pub fn add(&mut self, r: &Record) {
+        if r.ts_ms < self.from_ms || r.ts_ms >= self.to_ms {
+            return;
+        }
+        self.records += 1;
+        let name = r.alarm_name();
+        if r.change == Change::Raised
+            && let Some(h) = self.per_hour.get_mut(usize::try_from((r.ts_ms - self.from_ms) / HOUR_MS).unwrap_or(0))
+        {
+            *h += 1;
+        }
+        self.site.add(r, &name, self.from_ms);
+        let periods = self.site.buckets.len();
+        self.areas.entry(r.position().to_string()).or_insert_with(|| ScopeWalk::new(r.position(), periods)).add(
+            r,
+            &name,
+            self.from_ms,
+        );
+    }
+
+    pub fn finish(self) -> Report {
+        let (from, to) = (self.from_ms, self.to_ms);
+        let (site, top, chattering, standing) = self.site.finish(from, to);
+        let mut areas: Vec<Scope> = self.areas.into_values().map(|a| a.finish(from, to).0).collect();
+        areas.sort_by(|a, b| a.name.cmp(&b.name));
+        Report {
+            from_ms: from,
+            to_ms: to,
+            records: self.records,
+            site,
+            areas,
+            top,
+            chattering,
+            standing,
+            per_hour: self.per_hour,
+        }
+    }
+}
+
+/// The figures of records already in hand (tests, small periods).
+pub fn report(records: &[Record], from_ms: i64, to_ms: i64) -> Report {
+    let mut k = Kpis::new(from_ms, to_ms);
+    records.iter().for_each(|r| k.add(r));
+    k.finish()
+}
+
+/// How far before a period [`of_store`] looks for alarms still active when it starts.
+pub const LOOKBACK_MS: i64 = 30 * DAY_MS;
+
+/// The figures of `[from_ms, to_ms)` from the journal in `db`, read record by record.
+pub fn of_store(db: &redb::Database, from_ms: i64, to_ms: i64) -> Result<Report, super::journal::JournalError> {
+    let mut k = Kpis::new(from_ms, to_ms);
+    for r in super::journal::active_at(db, from_ms, LOOKBACK_MS)? {
+        k.active_before(&r);
+    }
+    super::journal::scan(db, from_ms, to_ms, &super::journal::Filter::default(), |r| k.add(&r))?;
+    Ok(k.finish())
+}
+
+#[cfg(test)]
+#[path = "kpi_tests.rs"]
+mod tests;
