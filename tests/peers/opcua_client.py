@@ -33,9 +33,13 @@ from asyncua import Client, ua
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+NULL_TIME = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+
+
 def to_dt(ms: str | int | None):
+    """A time in ms since 1970; ``-`` is OPC UA's null time (not given)."""
     if ms in (None, "-"):
-        return None
+        return NULL_TIME
     return EPOCH + datetime.timedelta(milliseconds=int(ms))
 
 
@@ -162,12 +166,16 @@ async def history(client: Client, ns: int, tag: str, details) -> dict:
         params = ua.HistoryReadParameters()
         params.HistoryReadDetails = details
         params.TimestampsToReturn = ua.TimestampsToReturn.Source
+        params.ReleaseContinuationPoints = False
         params.NodesToRead = [v]
         result = (await client.uaclient.history_read(params))[0]
         pages += 1
         if not result.StatusCode.is_good():
             return {"status": status_name(result.StatusCode), "pages": pages, "values": values}
-        values.extend(dv_json(d) for d in (result.HistoryData.DataValues or []))
+        data = result.HistoryData
+        if isinstance(data, ua.ExtensionObject):
+            return {"error": f"undecoded history data {data.TypeId.to_string()}"}
+        values.extend(dv_json(d) for d in (data.DataValues or []))
         cp = result.ContinuationPoint
         if not cp:
             return {"status": "Good", "pages": pages, "values": values}

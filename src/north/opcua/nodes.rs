@@ -142,6 +142,7 @@ impl MimicNodes {
     ) {
         let count = matches!(&cursor, Cursor::Processed(p) if p.aggregate == Aggregate::Count);
         let (values, done) = page;
+        tracing::debug!("history of {}: {} values, done {done}", self.site.tags[tag].name, values.len());
         let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, count)).collect();
         node.set_result(HistoryData { data_values: Some(data_values) });
         node.set_status(StatusCode::Good);
