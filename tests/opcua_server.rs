@@ -66,6 +66,10 @@ async fn rig() -> Rig {
     let ns = mimic::north::opcua::namespace_uri(&site);
     let d = start_with(&text, &site_path, &data, false).await;
     wait_for(&d, "the tags read Good", |s| s.tags.iter().all(|t| t.value.is_some())).await;
+    let listening = tokio::task::spawn_blocking(move || {
+        support::poll(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+    });
+    assert!(listening.await.expect("poll").is_some(), "the OPC UA server listens on {port}");
     Rig { d, _dir: dir, _sim: sim, data, url: format!("opc.tcp://127.0.0.1:{port}/"), ns }
 }
 
@@ -199,7 +203,7 @@ async fn writes_wait_for_approval_and_logins_are_checked() {
 
     let wrong = client(&r, Some("olga:not-her-secret"), &["read", SPEED]).await;
     assert!(wrong["error"].as_str().is_some(), "a wrong password is refused: {wrong}");
-    assert_eq!(failed_attempts(&r.data, "olga"), 1, "and counted towards the lock-out");
+    assert_eq!(failed_attempts(&r.data, "olga"), 1, "and counted towards the lock-out: {wrong}");
     let nobody = client(&r, Some("mallory:x"), &["read", SPEED]).await;
     assert!(nobody["error"].as_str().is_some(), "{nobody}");
 

@@ -87,6 +87,9 @@ enum Cursor {
     Processed(ProcCursor),
 }
 
+/// One page of values, and whether the read is complete.
+type Page = (Vec<Value>, bool);
+
 struct Continuation {
     tag: usize,
     /// Taken by the read that resumes it (the point is consumed).
@@ -183,6 +186,33 @@ impl MimicNodes {
         Some(())
     }
 
+    /// The tag of a node starting a new read; `None` when the node was handled here
+    /// (resumed from its continuation point, or not a tag: BadNodeIdUnknown).
+    async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
+        if self.resume(node, ttr).await.is_some() {
+            return None;
+        }
+        let tag = self.tag_of(node.node_id());
+        if tag.is_none() {
+            node.set_status(StatusCode::BadNodeIdUnknown);
+        }
+        tag
+    }
+
+    /// The first page of a new read made by `start`, answered on `node`.
+    async fn first_page(
+        &self,
+        node: &mut HistoryNode,
+        tag: usize,
+        ttr: TimestampsToReturn,
+        start: impl FnOnce(&dyn Source) -> Result<(Page, Cursor), HistError> + Send + 'static,
+    ) {
+        match self.with_source(tag, start).await.and_then(|r| r) {
+            Ok((page, cursor)) => self.answer(node, tag, page, cursor, ttr),
+            Err(e) => node.set_status(e.status()),
+        }
+    }
+
     /// Ask the core; the answer's text only goes to the log.
     async fn request_write(&self, user: Option<String>, tag: &str, value: f64) -> StatusCode {
         let act = Act::RequestWrite { tag: tag.to_string(), value };
@@ -206,24 +236,6 @@ impl MimicNodes {
             tracing::warn!("refused OPC UA write of {tag} not audited: {e}");
         }
     }
-}
-
-/// A written Variant as a number.
-fn number(v: &Variant) -> Option<f64> {
-    Some(match v {
-        Variant::Boolean(b) => f64::from(u8::from(*b)),
-        Variant::SByte(x) => f64::from(*x),
-        Variant::Byte(x) => f64::from(*x),
-        Variant::Int16(x) => f64::from(*x),
-        Variant::UInt16(x) => f64::from(*x),
-        Variant::Int32(x) => f64::from(*x),
-        Variant::UInt32(x) => f64::from(*x),
-        Variant::Int64(x) => *x as f64,
-        Variant::UInt64(x) => *x as f64,
-        Variant::Float(x) => f64::from(*x),
-        Variant::Double(x) => *x,
-        _ => return None,
-    })
 }
 
 #[async_trait]
@@ -261,7 +273,7 @@ impl InMemoryNodeManagerImpl for MimicNodes {
                     continue;
                 }
                 let t = &self.site.tags[tag];
-                let value = w.value().value.value.as_ref().and_then(number);
+                let value = w.value().value.value.as_ref().and_then(mimic_drivers::opcua::value::variant_to_f64);
                 let status = if !t.writable {
                     Some(StatusCode::BadNotWritable)
                 } else if role < Role::Operator {
@@ -312,29 +324,17 @@ impl InMemoryNodeManagerImpl for MimicNodes {
             return Err(StatusCode::BadHistoryOperationUnsupported);
         }
         for node in nodes.iter_mut() {
-            if self.resume(node, ttr).await.is_some() {
-                continue;
-            }
-            let Some(tag) = self.tag_of(node.node_id()) else {
-                node.set_status(StatusCode::BadNodeIdUnknown);
-                continue;
-            };
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
             let (start, end) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time));
             let (n, bounds) = (details.num_values_per_node, details.return_bounds);
-            let result = self
-                .with_source(tag, move |src| {
-                    let mut c = RawCursor::new(start, end, n, bounds)?;
-                    if let Some(s) = start.or(end) {
-                        c.start_bound(src, s)?;
-                    }
-                    let page = c.page(src)?;
-                    Ok::<_, HistError>((page, Cursor::Raw(c)))
-                })
-                .await;
-            match result.and_then(|r| r) {
-                Ok((page, cursor)) => self.answer(node, tag, page, cursor, ttr),
-                Err(e) => node.set_status(e.status()),
-            }
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = RawCursor::new(start, end, n, bounds)?;
+                if let Some(s) = start.or(end) {
+                    c.start_bound(src, s)?;
+                }
+                Ok((c.page(src)?, Cursor::Raw(c)))
+            })
+            .await;
         }
         Ok(())
     }
@@ -357,13 +357,7 @@ impl InMemoryNodeManagerImpl for MimicNodes {
         };
         let interval = details.processing_interval.round() as i64;
         for (i, node) in nodes.iter_mut().enumerate() {
-            if self.resume(node, ttr).await.is_some() {
-                continue;
-            }
-            let Some(tag) = self.tag_of(node.node_id()) else {
-                node.set_status(StatusCode::BadNodeIdUnknown);
-                continue;
-            };
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
             let agg_id = same.unwrap_or(&aggregates[i]);
             let agg = match &agg_id.identifier {
                 Identifier::Numeric(n) if agg_id.namespace == 0 => Aggregate::from_id(*n),
@@ -373,17 +367,11 @@ impl InMemoryNodeManagerImpl for MimicNodes {
                 node.set_status(StatusCode::BadAggregateNotSupported);
                 continue;
             };
-            let result = self
-                .with_source(tag, move |src| {
-                    let mut c = ProcCursor::new(agg, start, end, interval)?;
-                    let page = c.page(src)?;
-                    Ok::<_, HistError>((page, Cursor::Processed(c)))
-                })
-                .await;
-            match result.and_then(|r| r) {
-                Ok((page, cursor)) => self.answer(node, tag, page, cursor, ttr),
-                Err(e) => node.set_status(e.status()),
-            }
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = ProcCursor::new(agg, start, end, interval)?;
+                Ok((c.page(src)?, Cursor::Processed(c)))
+            })
+            .await;
         }
         Ok(())
     }
