@@ -17,6 +17,7 @@ mod loops;
 mod modbus;
 mod mqtt;
 mod opcua;
+mod opcua_server;
 mod profile;
 mod raw;
 mod serial;
@@ -36,6 +37,7 @@ use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
 pub use loops::ControlLoop;
 pub use mqtt::MqttConfig;
+pub use opcua_server::{OpcUaServerConfig, PKI_DIR as OPCUA_SERVER_PKI};
 pub use profile::parse_text as parse_profile;
 
 /// One problem in a site file.
@@ -94,6 +96,8 @@ pub struct Site {
     pub alarms: Vec<alarm_def::AlarmDef>,
     /// The optional `[mqtt]` section (Sparkplug B edge node).
     pub mqtt: Option<MqttConfig>,
+    /// The optional `[opcua_server]` section (OPC UA server).
+    pub opcua_server: Option<OpcUaServerConfig>,
     /// The `[[loop]]`s the twin may advise on, in file order.
     pub loops: Vec<ControlLoop>,
     /// Tag name → index in `tags`: a name lookup costs O(1) at 100k tags.

@@ -19,6 +19,8 @@ pub struct RawSite {
     pub alarm: Vec<RawAlarm>,
     /// Optional Sparkplug B edge node over MQTT.
     pub mqtt: Option<RawMqtt>,
+    /// Optional OPC UA server (`[opcua_server]`).
+    pub opcua_server: Option<RawOpcUaServer>,
     /// Control loops the twin may advise on (`[[loop]]`).
     #[serde(default, rename = "loop")]
     pub loops: Vec<super::loops::RawLoop>,
@@ -210,6 +212,21 @@ pub struct RawMqtt {
     /// Broker credentials (both or neither).
     pub username: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
+}
+
+/// `[opcua_server]`: serve the site to OPC UA clients (see `super::opcua_server`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpcUaServer {
+    /// `ip:port` to listen on, e.g. `"127.0.0.1:4855"`.
+    pub bind: Spanned<String>,
+    /// Endpoint security modes (default: only `basic256sha256-sign-encrypt`).
+    pub security: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `"viewer"`: anonymous sessions allowed, read only (absent: refused).
+    pub anonymous: Option<Spanned<String>>,
+    pub max_sessions: Option<Spanned<i64>>,
+    /// Per subscription.
+    pub max_monitored_items: Option<Spanned<i64>>,
 }
 
 /// `[[template]]`: the tags of one kind of device or asset, their alarms and loops.

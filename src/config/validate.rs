@@ -54,6 +54,8 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
 
     let alarms = super::alarms::build(&raw, &mut |span, path, message| cx.err(span, path, message));
     let mqtt = super::mqtt::build(&raw, &mut |span, path, message| cx.err(span, path, message));
+    let opcua_server =
+        super::opcua_server::build(&raw, &data_dir, &mut |span, path, message| cx.err(span, path, message));
     let names: Vec<&str> = raw.tag.iter().map(|t| t.name.get_ref().as_str()).collect();
     let loops = super::loops::build(&raw.loops, &tags, &names, &mut |span, path, message| cx.err(span, path, message));
 
@@ -72,6 +74,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         tags,
         alarms,
         mqtt,
+        opcua_server,
         loops,
     }
 }

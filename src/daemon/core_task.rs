@@ -22,6 +22,7 @@ use crate::users::{AuthError, Users};
 
 mod checkpoint;
 mod effects;
+mod ua;
 
 pub struct Channels {
     pub dev_rx: mpsc::Receiver<DeviceEvent>,
@@ -35,6 +36,8 @@ pub struct Channels {
     pub write_queues: Vec<mpsc::Sender<WriteRequest>>,
     /// The Sparkplug edge node, when the site has `[mqtt]`.
     pub mqtt: Option<crate::north::sparkplug::CoreLink>,
+    /// The OPC UA server, when the site has `[opcua_server]`.
+    pub opcua: Option<crate::north::opcua::CoreLink>,
     /// Diagnoses for the models worker, and what it found.
     pub models: std::sync::mpsc::Sender<core::DiagnoseRequest>,
     pub model_news: mpsc::UnboundedReceiver<super::insight::News>,
@@ -101,6 +104,10 @@ pub async fn run(state: State, control: Control, ch: Channels) {
                 Some(d) => sh.dcmd(d),
                 None => sh.ch.mqtt = None,
             },
+            request = next_ua(&mut sh.ch.opcua) => match request {
+                Some(r) => sh.ua_request(r),
+                None => sh.ch.opcua = None,
+            },
             // a closed channel (the worker stopped) disables this branch, never spins
             Some(news) = sh.ch.model_news.recv() => { let _ = sh.feed(Msg::ModelNews(news), None); }
             Some(advice) = sh.ch.advice.recv() => sh.advice(advice),
@@ -150,6 +157,13 @@ pub async fn run(state: State, control: Control, ch: Channels) {
 async fn next_dcmd(link: &mut Option<crate::north::sparkplug::CoreLink>) -> Option<crate::north::sparkplug::Dcmd> {
     match link {
         Some(l) => l.writes.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_ua(link: &mut Option<crate::north::opcua::CoreLink>) -> Option<crate::north::opcua::Request> {
+    match link {
+        Some(l) => l.requests.recv().await,
         None => std::future::pending().await,
     }
 }

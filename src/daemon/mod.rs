@@ -134,6 +134,8 @@ impl Daemon {
         let control = open_control(&site, &opts.data_dir, &historian)?;
         let mqtt = crate::north::sparkplug::link(&site, &historian, &tag_ids, opts.data_dir.clone());
         let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));
+        let ua = crate::north::opcua::link(&site, &historian, &tag_ids);
+        let (ua_core, ua_task) = ua.map_or((None, None), |(core, task)| (Some(core), Some(task)));
         let (models_thread, jobs_tx, news_rx) = start_models(&site, &opts.data_dir, &historian, &tag_ids)?;
         let (advise_thread, advice_rx, advise_stop) = start_advisor(&site, &historian, &tag_ids, &snapshots)?;
         let watchers = Arc::new(socket::Watchers::default());
@@ -151,10 +153,14 @@ impl Daemon {
             store_status: store_status.clone(),
             write_queues: write_queues.clone(),
             mqtt: mqtt_core,
+            opcua: ua_core,
         };
         tasks.push(tokio::spawn(core_task::run(state, control, channels)));
         if let Some(cx) = mqtt_task {
             tasks.push(tokio::spawn(crate::north::sparkplug::run(cx)));
+        }
+        if let Some(cx) = ua_task {
+            tasks.push(tokio::spawn(crate::north::opcua::run(cx)));
         }
 
         let mut socket_path = None;

@@ -3,4 +3,5 @@
 //! [`sparkplug`]. A northbound face only reads the core's sample stream and sends requests
 //! to the core as messages; it never writes to a device itself.
 
+pub mod opcua;
 pub mod sparkplug;

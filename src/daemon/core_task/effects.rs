@@ -25,12 +25,22 @@ impl Shell {
                     {
                         tracing::warn!("sparkplug edge node lags: samples not teed (the store still has them)");
                     }
+                    if let Some(u) = &self.ch.opcua
+                        && u.samples.try_send(samples.clone()).is_err()
+                    {
+                        tracing::warn!("OPC UA server lags: samples not teed");
+                    }
                     if self.ch.store.send(samples).is_err() {
                         tracing::error!("historian writer stopped");
                     }
                 }
                 Effect::Alarm(events) => {
                     journal.extend(events.iter().map(crate::alarms::journal::Record::from));
+                    if let Some(u) = &self.ch.opcua
+                        && u.alarms.try_send(events.clone()).is_err()
+                    {
+                        tracing::warn!("OPC UA server lags: alarm events not teed");
+                    }
                     for e in &events {
                         let mut n = Note::from(e);
                         if let (Some(who), Some(_)) = (who, &e.user) {

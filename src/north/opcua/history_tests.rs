@@ -1,0 +1,187 @@
+use std::cell::Cell;
+
+use mimic_drivers::{Quality, Reason};
+use opcua::types::StatusCode;
+
+use super::*;
+
+/// Samples in memory; counts the queries.
+struct Mem(Vec<Sample>, Cell<usize>);
+
+impl Source for Mem {
+    fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String> {
+        self.1.set(self.1.get() + 1);
+        Ok(self.0.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).copied().collect())
+    }
+}
+
+fn s(ts_ms: i64, value: f64) -> Sample {
+    Sample { tag: 0, ts_ms, value, quality: 0 }
+}
+
+fn mem(samples: Vec<Sample>) -> Mem {
+    Mem(samples, Cell::new(0))
+}
+
+/// One sample a second for `n` seconds, value = second.
+fn ramp(n: i64) -> Mem {
+    mem((0..n).map(|i| s(i * 1000, i as f64)).collect())
+}
+
+fn all_pages(c: &mut RawCursor, src: &dyn Source) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (v, done) = c.page(src).expect("page");
+        pages += 1;
+        out.extend(v);
+        if done {
+            return (out, pages);
+        }
+    }
+}
+
+#[test]
+fn raw_forward_pages_with_continuation_and_start_included_end_excluded() {
+    let src = ramp(100);
+    let mut c = RawCursor::new(Some(10_000), Some(20_000), 4, false).expect("cursor");
+    let (v, pages) = all_pages(&mut c, &src);
+    let ts: Vec<i64> = v.iter().map(|v| v.ts_ms / 1000).collect();
+    assert_eq!(ts, (10..20).collect::<Vec<_>>());
+    assert_eq!(pages, 3, "4 + 4 + 2");
+    assert!(v.iter().all(|v| v.status == StatusCode::Good));
+}
+
+#[test]
+fn raw_reverse_when_start_is_after_end() {
+    let src = ramp(100);
+    let mut c = RawCursor::new(Some(20_000), Some(10_000), 0, false).expect("cursor");
+    let (v, _) = all_pages(&mut c, &src);
+    let ts: Vec<i64> = v.iter().map(|v| v.ts_ms / 1000).collect();
+    assert_eq!(ts, (11..=20).rev().collect::<Vec<_>>());
+    // only an end time: newest first from it, as many as asked
+    let mut c = RawCursor::new(None, Some(50_000), 3, false).expect("cursor");
+    let (v, _) = c.page(&src).expect("page");
+    assert_eq!(
+        v.iter().map(|v| v.ts_ms / 1000).collect::<Vec<_>>(),
+        vec![50, 49, 48],
+        "the time it starts from is included"
+    );
+    assert_eq!(RawCursor::new(None, None, 3, false).err(), Some(HistError::Timestamps));
+    assert_eq!(RawCursor::new(Some(1), None, 0, false).err(), Some(HistError::Timestamps));
+}
+
+#[test]
+fn raw_bounds_are_the_neighbours_or_bound_not_found() {
+    let src = mem(vec![s(1_000, 1.0), s(5_000, 5.0), s(9_000, 9.0)]);
+    let mut c = RawCursor::new(Some(2_000), Some(8_000), 0, true).expect("cursor");
+    c.start_bound(&src, 2_000).expect("bound");
+    let (v, _) = all_pages(&mut c, &src);
+    assert_eq!(v.iter().map(|v| v.ts_ms).collect::<Vec<_>>(), vec![1_000, 5_000, 9_000]);
+    let mut c = RawCursor::new(Some(10_000), Some(20_000), 0, true).expect("cursor");
+    c.start_bound(&src, 10_000).expect("bound");
+    let (v, _) = all_pages(&mut c, &src);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!((v[0].ts_ms, v[0].status), (9_000, StatusCode::Good));
+    assert_eq!((v[1].ts_ms, v[1].status), (20_000, StatusCode::BadBoundNotFound));
+}
+
+#[test]
+fn an_empty_decade_costs_few_queries() {
+    let year = 365 * 86_400_000;
+    let src = mem(vec![s(10 * year - 1000, 1.0)]);
+    let mut c = RawCursor::new(Some(0), Some(10 * year), 0, false).expect("cursor");
+    let (v, _) = all_pages(&mut c, &src);
+    assert_eq!(v.len(), 1);
+    assert!(src.1.get() < 40, "{} queries", src.1.get());
+}
+
+#[test]
+fn processed_average_minimum_maximum_count_start_end() {
+    let src = ramp(120);
+    let agg = |a| {
+        let mut c = ProcCursor::new(a, 0, 120_000, 60_000).expect("cursor");
+        let (v, done) = c.page(&src).expect("page");
+        assert!(done);
+        v
+    };
+    let avg = agg(Aggregate::Average);
+    assert_eq!(avg.iter().map(|v| v.value).collect::<Vec<_>>(), vec![Some(29.5), Some(89.5)]);
+    assert_eq!(avg[1].ts_ms, 60_000);
+    assert!(avg[0].status.is_good());
+    assert_eq!(agg(Aggregate::Minimum)[1].value, Some(60.0));
+    assert_eq!(agg(Aggregate::Maximum)[0].value, Some(59.0));
+    assert_eq!(agg(Aggregate::Maximum)[0].ts_ms, 59_000, "the time of the maximum");
+    assert_eq!(agg(Aggregate::Count)[0].value, Some(60.0));
+    assert_eq!(agg(Aggregate::Start)[1].value, Some(60.0));
+    assert_eq!(agg(Aggregate::End)[1].value, Some(119.0));
+    // a ramp's time average over a whole interval is its midpoint, bounds interpolated
+    let ta = agg(Aggregate::TimeAverage);
+    assert_eq!(ta[0].value, Some(30.0), "{ta:?}");
+    assert!(ta[0].status.is_good());
+    assert!(ta[1].status.is_uncertain(), "no sample after the end: {ta:?}");
+}
+
+#[test]
+fn processed_is_quality_aware() {
+    let bad = Quality::Bad(Reason::CommFailure).to_code();
+    let mut v: Vec<Sample> = (0..10).map(|i| s(i * 1000, 10.0)).collect();
+    v[3] = Sample { tag: 0, ts_ms: 3000, value: 1000.0, quality: bad };
+    let src = mem(v);
+    let mut c = ProcCursor::new(Aggregate::Average, 0, 10_000, 10_000).expect("cursor");
+    let (out, _) = c.page(&src).expect("page");
+    assert_eq!(out[0].value, Some(10.0), "bad values do not count");
+    assert_eq!(out[0].status.sub_code(), StatusCode::UncertainDataSubNormal.sub_code());
+    let mut c = ProcCursor::new(Aggregate::Count, 0, 10_000, 10_000).expect("cursor");
+    assert_eq!(c.page(&src).expect("page").0[0].value, Some(9.0));
+    let mut c = ProcCursor::new(Aggregate::Average, 20_000, 30_000, 5_000).expect("cursor");
+    let (out, _) = c.page(&src).expect("page");
+    assert!(out.iter().all(|v| v.status == StatusCode::BadNoData));
+    assert_eq!(ProcCursor::new(Aggregate::Average, 5, 5, 1).err(), Some(HistError::Timestamps));
+    assert_eq!(ProcCursor::new(Aggregate::Average, 0, 5, 0).err(), Some(HistError::Interval));
+}
+
+#[test]
+fn processed_pages_a_day_of_minutes() {
+    let src = ramp(86_400);
+    let mut c = ProcCursor::new(Aggregate::Average, 0, 86_400_000, 60_000).expect("cursor");
+    let (v, done) = c.page(&src).expect("page");
+    assert!(done);
+    assert_eq!(v.len(), 1_440);
+    assert_eq!(v[1439].value, Some((86_340.0 + 86_399.0) / 2.0));
+}
+
+#[test]
+fn at_time_exact_interpolated_stepped_or_no_data() {
+    let src = mem(vec![s(1_000, 10.0), s(3_000, 30.0)]);
+    let v = at_times(&src, &[500, 1_000, 2_000, 5_000]).expect("at");
+    assert_eq!(v[0].status, StatusCode::BadNoData);
+    assert_eq!((v[1].value, v[1].status), (Some(10.0), StatusCode::Good));
+    assert_eq!(v[2].value, Some(20.0));
+    assert!(v[2].status.is_good());
+    assert_eq!(v[2].status.value_type(), StatusCodeValueType::Interpolated);
+    assert_eq!(v[3].value, Some(30.0));
+    assert!(v[3].status.is_uncertain());
+    assert_eq!(at_times(&src, &vec![0; MAX_AT_TIME + 1]).err(), Some(HistError::TooMany));
+}
+
+#[test]
+fn the_status_table() {
+    use Reason::*;
+    let cases = [
+        (Quality::Good, StatusCode::Good),
+        (Quality::Bad(CommFailure), StatusCode::BadCommunicationError),
+        (Quality::Bad(Timeout), StatusCode::BadTimeout),
+        (Quality::Bad(DeviceException(2)), StatusCode::BadDeviceFailure),
+        (Quality::Bad(DecodeError), StatusCode::BadDataEncodingInvalid),
+        (Quality::Uncertain(Stale), StatusCode::UncertainLastUsableValue),
+        (Quality::Uncertain(OutOfRange), StatusCode::UncertainEngineeringUnitsExceeded),
+        (Quality::Uncertain(TimeAdjusted), StatusCode::Uncertain),
+        (Quality::Bad(NotYetRead), StatusCode::BadWaitingForInitialData),
+    ];
+    for (q, want) in cases {
+        assert_eq!(status_of(q), want, "{q}");
+        assert_eq!(status_of_code(q.to_code()), want, "{q}");
+    }
+    assert_eq!(status_of_code(0xffff), StatusCode::Bad);
+}

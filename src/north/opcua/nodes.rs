@@ -1,0 +1,408 @@
+//! The site's node manager: values live in async-opcua's in-memory address space (set by
+//! [`super::space::update`]); Write and HistoryRead are mimic's own.
+//!
+//! A Write never reaches a device from here: each value written to a writable tag is
+//! checked against the tag's limits (BadOutOfRange) and sent to the core as a write
+//! request with the session's user, where it is authorised and waits for approval like
+//! a terminal's; the Write is answered GoodCompletesAsynchronously, and the Value changes
+//! only when the device's read-back is stored. A viewer's write (anonymous included) is
+//! BadUserAccessDenied. Refusals are audited too.
+
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use opcua::core::sync::RwLock as UaRwLock;
+use opcua::server::ContinuationPoint;
+use opcua::server::address_space::AddressSpace;
+use opcua::server::diagnostics::NamespaceMetadata;
+use opcua::server::node_manager::memory::{InMemoryNodeManagerImpl, InMemoryNodeManagerImplBuilder};
+use opcua::server::node_manager::{HistoryNode, RequestContext, ServerContext, WriteNode};
+use opcua::types::{
+    AttributeId, DataValue, HistoryData, Identifier, NodeId, ReadAtTimeDetails, ReadProcessedDetails,
+    ReadRawModifiedDetails, StatusCode, TimestampsToReturn, Variant,
+};
+
+use super::auth::MimicAuth;
+use super::history::{self, Aggregate, HistError, ProcCursor, RawCursor, Source, Value};
+use super::space::{self, date_to_ms, ms_to_date};
+use super::{Ctx, Request};
+use crate::config::Site;
+use crate::core::Act;
+use crate::historian::{Historian, TagId};
+use crate::users::Role;
+
+/// What the node manager is built from.
+pub struct Builder {
+    site: Arc<Site>,
+    historian: Arc<RwLock<Historian>>,
+    tag_ids: Arc<Vec<TagId>>,
+    auth: Arc<MimicAuth>,
+}
+
+impl Builder {
+    pub fn new(
+        cx: &Ctx,
+        auth: Arc<MimicAuth>,
+    ) -> opcua::server::node_manager::memory::InMemoryNodeManagerBuilder<Builder> {
+        opcua::server::node_manager::memory::InMemoryNodeManagerBuilder::new(Builder {
+            site: cx.site.clone(),
+            historian: cx.historian.clone(),
+            tag_ids: cx.tag_ids.clone(),
+            auth,
+        })
+    }
+}
+
+impl InMemoryNodeManagerImplBuilder for Builder {
+    type Impl = MimicNodes;
+
+    fn build(self, context: ServerContext, address_space: &mut AddressSpace) -> MimicNodes {
+        let uri = super::namespace_uri(&self.site);
+        let ns = context.type_tree.write().namespaces_mut().add_namespace(&uri);
+        address_space.add_namespace(&uri, ns);
+        space::build(address_space, ns, &self.site);
+        MimicNodes {
+            ns,
+            namespace: NamespaceMetadata { namespace_uri: uri, namespace_index: ns, ..Default::default() },
+            site: self.site,
+            historian: self.historian,
+            tag_ids: self.tag_ids,
+            auth: self.auth,
+        }
+    }
+}
+
+pub struct MimicNodes {
+    ns: u16,
+    namespace: NamespaceMetadata,
+    site: Arc<Site>,
+    historian: Arc<RwLock<Historian>>,
+    tag_ids: Arc<Vec<TagId>>,
+    auth: Arc<MimicAuth>,
+}
+
+/// A history read in progress, kept in the session's continuation point.
+enum Cursor {
+    Raw(RawCursor),
+    Processed(ProcCursor),
+}
+
+/// One page of values, and whether the read is complete.
+type Page = (Vec<Value>, bool);
+
+struct Continuation {
+    tag: usize,
+    /// Taken by the read that resumes it (the point is consumed).
+    cursor: std::sync::Mutex<Option<Cursor>>,
+}
+
+impl MimicNodes {
+    /// The site tag of a NodeId of this namespace.
+    fn tag_of(&self, id: &NodeId) -> Option<usize> {
+        match &id.identifier {
+            Identifier::String(s) if id.namespace == self.ns => self.site.tag_index(s.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Run `f` over one tag's samples, off the async threads.
+    async fn with_source<T: Send + 'static>(
+        &self,
+        tag: usize,
+        f: impl FnOnce(&dyn Source) -> T + Send + 'static,
+    ) -> Result<T, HistError> {
+        let historian = self.historian.clone();
+        let id = self.tag_ids[tag];
+        tokio::task::spawn_blocking(move || {
+            let h = historian.read().map_err(|_| HistError::Store("store lock poisoned".into()))?;
+            Ok(f(&history::Store { h: &h, tag: id }))
+        })
+        .await
+        .map_err(|_| HistError::Store("history task failed".into()))?
+    }
+
+    fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
+        let t = &self.site.tags[tag];
+        let value = v.value.map(|x| if count { Variant::Int32(x as i32) } else { space::variant(t, x) });
+        let ts = Some(ms_to_date(v.ts_ms));
+        let (source_timestamp, server_timestamp) = match ttr {
+            TimestampsToReturn::Server => (None, ts),
+            TimestampsToReturn::Both => (ts, ts),
+            TimestampsToReturn::Neither => (None, None),
+            _ => (ts, None),
+        };
+        DataValue { value, status: Some(v.status), source_timestamp, server_timestamp, ..Default::default() }
+    }
+
+    /// Finish one node of a history read: its values, and the continuation if not done.
+    fn answer(
+        &self,
+        node: &mut HistoryNode,
+        tag: usize,
+        page: (Vec<Value>, bool),
+        cursor: Cursor,
+        ttr: TimestampsToReturn,
+    ) {
+        let count = matches!(&cursor, Cursor::Processed(p) if p.aggregate == Aggregate::Count);
+        let (values, done) = page;
+        tracing::debug!("history of {}: {} values, done {done}", self.site.tags[tag].name, values.len());
+        let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, count)).collect();
+        node.set_result(HistoryData { data_values: Some(data_values) });
+        node.set_status(StatusCode::Good);
+        if !done {
+            node.set_next_continuation_point(Some(ContinuationPoint::new(Box::new(Continuation {
+                tag,
+                cursor: std::sync::Mutex::new(Some(cursor)),
+            }))));
+        }
+    }
+
+    /// Go on with a read from its continuation point; `None` when the node has none.
+    async fn resume(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<()> {
+        let cp = node.continuation_point()?;
+        let Some(c) = cp.get::<Continuation>() else {
+            node.set_status(StatusCode::BadContinuationPointInvalid);
+            return Some(());
+        };
+        let tag = c.tag;
+        let Some(taken) = c.cursor.lock().ok().and_then(|mut g| g.take()) else {
+            node.set_status(StatusCode::BadContinuationPointInvalid);
+            return Some(());
+        };
+        let result = self
+            .with_source(tag, move |src| {
+                let mut cursor = taken;
+                let page = match &mut cursor {
+                    Cursor::Raw(c) => c.page(src),
+                    Cursor::Processed(c) => c.page(src),
+                };
+                page.map(|p| (p, cursor))
+            })
+            .await;
+        match result.and_then(|r| r) {
+            Ok((page, cursor)) => self.answer(node, tag, page, cursor, ttr),
+            Err(e) => node.set_status(e.status()),
+        }
+        Some(())
+    }
+
+    /// The tag of a node starting a new read; `None` when the node was handled here
+    /// (resumed from its continuation point, or not a tag: BadNodeIdUnknown).
+    async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
+        if self.resume(node, ttr).await.is_some() {
+            return None;
+        }
+        let tag = self.tag_of(node.node_id());
+        if tag.is_none() {
+            node.set_status(StatusCode::BadNodeIdUnknown);
+        }
+        tag
+    }
+
+    /// The first page of a new read made by `start`, answered on `node`.
+    async fn first_page(
+        &self,
+        node: &mut HistoryNode,
+        tag: usize,
+        ttr: TimestampsToReturn,
+        start: impl FnOnce(&dyn Source) -> Result<(Page, Cursor), HistError> + Send + 'static,
+    ) {
+        match self.with_source(tag, start).await.and_then(|r| r) {
+            Ok((page, cursor)) => self.answer(node, tag, page, cursor, ttr),
+            Err(e) => node.set_status(e.status()),
+        }
+    }
+
+    /// Ask the core; the answer's text only goes to the log.
+    async fn request_write(&self, user: Option<String>, tag: &str, value: f64) -> StatusCode {
+        let act = Act::RequestWrite { tag: tag.to_string(), value };
+        match self.auth.ask(|reply| Request::Act { user, act, reply }).await {
+            Ok(text) => {
+                tracing::info!("OPC UA write of {tag} = {value}: {text}");
+                StatusCode::GoodCompletesAsynchronously
+            }
+            Err(e) => {
+                tracing::info!("OPC UA write of {tag} = {value} refused: {e}");
+                StatusCode::BadRequestNotAllowed
+            }
+        }
+    }
+
+    /// Audit a write refused here (not reaching the core's approval path).
+    async fn refused(&self, user: Option<String>, tag: &str, value: f64, status: StatusCode) {
+        let why = format!("{status}");
+        let answer = self.auth.ask(|reply| Request::Refused { user, tag: tag.to_string(), value, why, reply }).await;
+        if let Err(e) = answer {
+            tracing::warn!("refused OPC UA write of {tag} not audited: {e}");
+        }
+    }
+}
+
+#[async_trait]
+impl InMemoryNodeManagerImpl for MimicNodes {
+    async fn init(&self, _address_space: &mut AddressSpace, _context: ServerContext) {}
+
+    fn name(&self) -> &str {
+        "mimic"
+    }
+
+    fn namespaces(&self) -> Vec<NamespaceMetadata> {
+        vec![self.namespace.clone()]
+    }
+
+    async fn write(
+        &self,
+        context: &RequestContext,
+        address_space: &UaRwLock<AddressSpace>,
+        nodes_to_write: &mut [&mut WriteNode],
+    ) -> Result<(), StatusCode> {
+        let user = MimicAuth::user(&context.token);
+        let role = self.auth.role(&context.token);
+        // checked under the lock, sent to the core after it
+        let mut asks = Vec::new();
+        {
+            let mut space = address_space.write();
+            let type_tree = context.type_tree.read();
+            for (i, w) in nodes_to_write.iter_mut().enumerate() {
+                let Some(tag) = self.tag_of(&w.value().node_id) else {
+                    w.set_status(StatusCode::BadNodeIdUnknown);
+                    continue;
+                };
+                if w.value().attribute_id != AttributeId::Value {
+                    w.set_status(StatusCode::BadNotWritable);
+                    continue;
+                }
+                let t = &self.site.tags[tag];
+                let value = w.value().value.value.as_ref().and_then(mimic_drivers::opcua::value::variant_to_f64);
+                let status = if !t.writable {
+                    Some(StatusCode::BadNotWritable)
+                } else if role < Role::Operator {
+                    Some(StatusCode::BadUserAccessDenied)
+                } else if let Err(e) = space.validate_node_write(context, w.value(), &*type_tree) {
+                    Some(e)
+                } else {
+                    match value {
+                        None => Some(StatusCode::BadTypeMismatch),
+                        Some(v) if t.low.is_some_and(|l| v < l) || t.high.is_some_and(|h| v > h) || v.is_nan() => {
+                            Some(StatusCode::BadOutOfRange)
+                        }
+                        Some(_) => None,
+                    }
+                };
+                match status {
+                    Some(s) => {
+                        w.set_status(s);
+                        if t.writable {
+                            asks.push((i, tag, value.unwrap_or(f64::NAN), Some(s)));
+                        }
+                    }
+                    None => asks.push((i, tag, value.unwrap_or(f64::NAN), None)),
+                }
+            }
+        }
+        for (i, tag, value, refused) in asks {
+            let name = &self.site.tags[tag].name;
+            match refused {
+                Some(s) => self.refused(user.clone(), name, value, s).await,
+                None => {
+                    let s = self.request_write(user.clone(), name, value).await;
+                    nodes_to_write[i].set_status(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn history_read_raw_modified(
+        &self,
+        _context: &RequestContext,
+        details: &ReadRawModifiedDetails,
+        nodes: &mut [&mut &mut HistoryNode],
+        ttr: TimestampsToReturn,
+    ) -> Result<(), StatusCode> {
+        if details.is_read_modified {
+            return Err(StatusCode::BadHistoryOperationUnsupported);
+        }
+        for node in nodes.iter_mut() {
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
+            let (start, end) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time));
+            let (n, bounds) = (details.num_values_per_node, details.return_bounds);
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = RawCursor::new(start, end, n, bounds)?;
+                if let Some(s) = start.or(end) {
+                    c.start_bound(src, s)?;
+                }
+                Ok((c.page(src)?, Cursor::Raw(c)))
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn history_read_processed(
+        &self,
+        _context: &RequestContext,
+        details: &ReadProcessedDetails,
+        nodes: &mut [&mut &mut HistoryNode],
+        ttr: TimestampsToReturn,
+    ) -> Result<(), StatusCode> {
+        let aggregates = details.aggregate_type.as_deref().unwrap_or(&[]);
+        // the aggregate of each node: one for all, or one per node when all are ours
+        let same = aggregates.first().filter(|a| aggregates.iter().all(|b| b == *a));
+        if same.is_none() && aggregates.len() != nodes.len() {
+            return Err(StatusCode::BadAggregateListMismatch);
+        }
+        let (Some(start), Some(end)) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time)) else {
+            return Err(StatusCode::BadInvalidTimestampArgument);
+        };
+        let interval = details.processing_interval.round() as i64;
+        for (i, node) in nodes.iter_mut().enumerate() {
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
+            let agg_id = same.unwrap_or(&aggregates[i]);
+            let agg = match &agg_id.identifier {
+                Identifier::Numeric(n) if agg_id.namespace == 0 => Aggregate::from_id(*n),
+                _ => None,
+            };
+            let Some(agg) = agg else {
+                node.set_status(StatusCode::BadAggregateNotSupported);
+                continue;
+            };
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = ProcCursor::new(agg, start, end, interval)?;
+                Ok((c.page(src)?, Cursor::Processed(c)))
+            })
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn history_read_at_time(
+        &self,
+        _context: &RequestContext,
+        details: &ReadAtTimeDetails,
+        nodes: &mut [&mut &mut HistoryNode],
+        ttr: TimestampsToReturn,
+    ) -> Result<(), StatusCode> {
+        let times: Vec<i64> = details.req_times.iter().flatten().filter_map(date_to_ms).collect();
+        if times.is_empty() {
+            return Err(StatusCode::BadInvalidTimestampArgument);
+        }
+        let times = Arc::new(times);
+        for node in nodes.iter_mut() {
+            let Some(tag) = self.tag_of(node.node_id()) else {
+                node.set_status(StatusCode::BadNodeIdUnknown);
+                continue;
+            };
+            let t = times.clone();
+            match self.with_source(tag, move |src| history::at_times(src, &t)).await.and_then(|r| r) {
+                Ok(values) => {
+                    let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, false)).collect();
+                    node.set_result(HistoryData { data_values: Some(data_values) });
+                    node.set_status(StatusCode::Good);
+                }
+                Err(e) => node.set_status(e.status()),
+            }
+        }
+        Ok(())
+    }
+}
