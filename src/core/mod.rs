@@ -33,6 +33,7 @@ pub mod life;
 mod models;
 mod msg;
 mod news;
+mod remedies;
 mod who;
 mod writes;
 pub use act::{Act, ModelKind};
@@ -176,6 +177,9 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
                 fx.push(Effect::Alarm(events));
             }
             request_diagnoses(state, &mut fx);
+            if !state.insights.to_propose.is_empty() {
+                fx.extend(remedies::propose(state, now_ms));
+            }
             let view = LiveView::of(state);
             let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
             fx.extend(expired.into_iter().map(Effect::Approval));
