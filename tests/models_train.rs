@@ -99,7 +99,7 @@ fn training_refuses_an_unknown_asset_and_an_empty_window() {
     write_history(data, &pump_tags(), 60);
     let out = train(data, "P-999", "1h", "0s");
     assert!(!out.ok() && out.stderr.contains("no asset `P-999`"), "{out}");
-    let out = train(data, "P-101", &mimic::cli::format_ts(T0), &mimic::cli::format_ts(T0 + 60_000));
+    let out = train(data, "P-101", &mimic::cli::format_ts(T0), &mimic::cli::format_ts(T0 + 20_000));
     assert!(!out.ok() && out.stderr.contains("at least"), "{out}");
     assert!(!data.join("models/P-101.anomaly.json").exists());
 }

@@ -183,10 +183,11 @@ impl Seen {
             }
         }
         for a in &snap.assets {
-            if let Some(d) = &a.diagnosis
-                && !self.diagnoses.iter().any(|(n, x)| n == &a.name && x.at_ms == d.at_ms)
-            {
-                self.diagnoses.push((a.name.clone(), d.clone()));
+            let Some(d) = &a.diagnosis else { continue };
+            // the same diagnosis gains notes (remedies proposed, advice held) as the core acts
+            match self.diagnoses.iter_mut().find(|(n, x)| n == &a.name && x.at_ms == d.at_ms) {
+                Some((_, x)) => x.clone_from(d),
+                None => self.diagnoses.push((a.name.clone(), d.clone())),
             }
         }
     }
@@ -232,6 +233,9 @@ pub fn print_summary(snap: &crate::ipc::LiveSnapshot, seen: &Seen, started_ms: i
             if moved.is_empty() { "-".to_string() } else { moved.join(", ") },
             d.error.as_ref().map(|e| format!("; {e}")).unwrap_or_default()
         );
+        for line in d.advice.iter().flat_map(|a| a.lines()).chain(d.notes.iter().cloned()) {
+            println!("  {}", mimic_views::sanitize(&line));
+        }
     }
     for al in snap.alarms.iter().filter(|a| a.kind.starts_with("MODEL")) {
         println!("model alarm {} ({}): {}", al.asset, al.state, al.message);

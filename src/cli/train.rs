@@ -34,6 +34,10 @@ pub enum TrainCommand {
         /// Store directory (default: the site file's data_dir).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The false-alarm rate the threshold is set for, percent of healthy samples (the
+        /// alarm with its persistence, on out-of-fold healthy data).
+        #[arg(long, default_value_t = 1.0, value_parser = super::rul::percent)]
+        false_alarm_rate: f64,
     },
     /// Remaining useful life from run-to-failure histories: C-MAPSS files (--cmapss), or the
     /// store's own history of an asset's lives between part replacements (--site, --asset).
@@ -41,8 +45,10 @@ pub enum TrainCommand {
 }
 
 pub fn run(command: TrainCommand) -> anyhow::Result<()> {
-    let (site, asset, from, to, step, data) = match command {
-        TrainCommand::Anomaly { site, asset, from, to, step, data } => (site, asset, from, to, step, data),
+    let (site, asset, from, to, step, data, far) = match command {
+        TrainCommand::Anomaly { site, asset, from, to, step, data, false_alarm_rate } => {
+            (site, asset, from, to, step, data, false_alarm_rate / 100.0)
+        }
         TrainCommand::Rul(args) => return super::rul::train_rul(args).map(|_| ()),
     };
     let site = super::load_site(&site)?;
@@ -71,7 +77,14 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         series.push(samples.into_iter().map(|s| (s.ts_ms, s.value)).collect::<Vec<_>>());
     }
     let names = tags.iter().map(|t| t.name.clone()).collect();
-    let trained = AssetModel::train(&asset, names, &series, (from_ms, to_ms), step_ms, AnomalyConfig::default())?;
+    let trained = AssetModel::train(
+        &asset,
+        names,
+        &series,
+        (from_ms, to_ms),
+        step_ms,
+        AnomalyConfig { false_alarm_rate: far, margin: 1.0, ..AnomalyConfig::default() },
+    )?;
     let path = model_path(&dir, &asset);
     trained.save(&path)?;
     println!(
@@ -83,6 +96,13 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         super::format_ts(to_ms),
         step_ms,
         trained.model.threshold
+    );
+    println!(
+        "threshold set for {:.1}% false alarms on healthy samples; expected rate {:.2}% (out-of-fold over {} folds of the healthy window), covariance shrinkage {:.2}",
+        far * 100.0,
+        trained.model.expected_far * 100.0,
+        trained.model.config.folds,
+        trained.model.shrinkage
     );
     println!("wrote {}", path.display());
     let detail = format!(

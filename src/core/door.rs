@@ -83,6 +83,9 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
                     ins.rul.remove(&asset);
                 }
                 ModelNews::Diagnosis { asset, diagnosis } => {
+                    if diagnosis.advice.is_some() {
+                        ins.to_propose.push(asset.clone());
+                    }
                     ins.diagnoses.insert(asset, diagnosis);
                 }
             }
@@ -332,8 +335,13 @@ fn dcmd(state: &mut State, from: String, tag: usize, metric: String, value: f64,
     approvals_fx(fx)
 }
 
-/// The advisor's recommendation: filed unless a request on its setpoint is pending.
+/// The advisor's recommendation: filed unless a request on its setpoint is pending or an
+/// asset of the loop is abnormal ([`super::remedies::hold`]).
 fn advised(state: &mut State, f: Filing, now: i64) -> Vec<Effect> {
+    if let Some(why) = super::remedies::hold(state, &f, now) {
+        tracing::info!("loop {}: recommendation held: {why}", f.loop_name);
+        return Vec::new();
+    }
     let pending = state.approvals.all().any(|r| r.tag == f.tag && r.status == approvals::Status::Pending);
     if pending {
         tracing::info!("loop {}: a request on its setpoint is pending; recommendation dropped", f.loop_name);

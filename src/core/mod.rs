@@ -36,6 +36,7 @@ mod msg;
 mod news;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod remedies;
 mod who;
 mod writes;
 pub use act::{Act, ModelKind};
@@ -182,6 +183,9 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
                 fx.push(Effect::Alarm(events));
             }
             request_diagnoses(state, &mut fx);
+            if !state.insights.to_propose.is_empty() {
+                fx.extend(remedies::propose(state, now_ms));
+            }
             let view = LiveView::of(state);
             let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
             fx.extend(expired.into_iter().map(Effect::Approval));

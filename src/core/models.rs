@@ -106,6 +106,9 @@ pub struct Insights {
     /// When each asset's present (or last) model-alarm episode began: its activation after a
     /// real return to normal (a re-annunciation continues the episode).
     episode: BTreeMap<String, i64>,
+    /// Assets whose new diagnosis's remedies are still to be proposed (see
+    /// [`super::remedies::propose`]).
+    pub(super) to_propose: Vec<String>,
 }
 
 /// A diagnosis to run: the asset, when its alarm became active, what fired, and the anomaly
@@ -123,11 +126,13 @@ pub struct DiagnoseRequest {
     pub after_ms: Option<i64>,
 }
 
-/// Why a prediction about `tags` is less sure now: an asset of theirs has an active model
-/// alarm (its behaviour has left what its model learnt as normal), named with the likely
-/// cause from a diagnosis of this alarm episode when there is one. A loop's model is identified on the
-/// plant's normal running, and a fault changes the plant.
-pub fn caution(state: &State, tags: &[usize], now_ms: i64) -> Option<String> {
+/// The asset of `tags` with an active model alarm (its behaviour has left what its model
+/// learnt as normal), with the diagnosis of this alarm episode when there is one.
+pub(super) fn abnormal<'a>(
+    state: &'a State,
+    tags: &[usize],
+    now_ms: i64,
+) -> Option<(String, Option<&'a LiveDiagnosis>)> {
     let site = &state.site;
     let assets: Vec<&str> = tags
         .iter()
@@ -142,12 +147,17 @@ pub fn caution(state: &State, tags: &[usize], now_ms: i64) -> Option<String> {
     })?;
     let asset = alarm.asset?;
     let since = state.insights.episode.get(&asset).copied().or(alarm.active_since).unwrap_or(i64::MIN);
-    let cause = state
-        .insights
-        .diagnoses
-        .get(&asset)
-        .filter(|d| d.at_ms >= since)
-        .and_then(|d| d.fault.clone().or_else(|| d.cause.clone()));
+    let diagnosis = state.insights.diagnoses.get(&asset).filter(|d| d.at_ms >= since);
+    Some((asset, diagnosis))
+}
+
+/// Why a prediction about `tags` is less sure now: an asset of theirs has an active model
+/// alarm, named with the likely cause from a diagnosis of this alarm episode when there is
+/// one. A loop's model is identified on the plant's normal running, and a fault changes the
+/// plant.
+pub fn caution(state: &State, tags: &[usize], now_ms: i64) -> Option<String> {
+    let (asset, diagnosis) = abnormal(state, tags, now_ms)?;
+    let cause = diagnosis.and_then(|d| d.fault.clone().or_else(|| d.cause.clone()));
     let what = match cause {
         Some(c) => format!("model alarm, likely cause {c}"),
         None => "model alarm".to_string(),
@@ -325,6 +335,8 @@ mod tests {
             fault: Some(fault.into()),
             cause: None,
             error: None,
+            advice: None,
+            notes: Vec::new(),
         };
         state.insights.diagnoses.insert("P-1".into(), diagnosis(1_000, "sticking valve"));
         let mut at = None;
@@ -357,5 +369,150 @@ mod tests {
         let state = testkit::state(PUMP);
         let err = LiveAnomaly::bind(&state, stored).expect_err("unknown signal").to_string();
         assert!(err.contains("`gone`"), "{err}");
+    }
+
+    /// The test site's state with its model alarm raised by a broken relation (flow 30 % low)
+    /// at a time returned; `broken` feeds one more second of it.
+    fn abnormal_state() -> (State, i64) {
+        let mut state = with_model();
+        for i in 2000..2100 {
+            feed(&mut state, healthy(i), i as i64 * 1000);
+        }
+        for i in 2100..2300 {
+            broken(&mut state, i);
+        }
+        (state, 2_300_000)
+    }
+
+    fn broken(state: &mut State, i: usize) {
+        let [s, f] = healthy(i);
+        feed(state, [s, f * 0.7], i as i64 * 1000);
+    }
+
+    fn cavitation_on(at_ms: i64) -> LiveDiagnosis {
+        let advice = crate::models::diagnosis::Signatures::parse(
+            r#"[[fault]]
+name = "cavitation"
+cause = "suction starved"
+first = ["flow"]
+remedy = [{ action = "lower the speed", tag = "speed", direction = "lower", step = 5.0 },
+          { action = "raise the suction head" }]
+forbid = [{ tag = "speed", direction = "raise", why = "deepens the cavitation" }]
+"#,
+        )
+        .expect("signature")
+        .advice("cavitation");
+        LiveDiagnosis {
+            at_ms,
+            trigger: String::new(),
+            ranked: Vec::new(),
+            contributions: Vec::new(),
+            fault: Some("cavitation".into()),
+            cause: None,
+            error: None,
+            advice,
+            notes: Vec::new(),
+        }
+    }
+
+    fn filing(value: f64) -> super::super::Filing {
+        super::super::Filing {
+            loop_name: "flow".into(),
+            tag: 0,
+            value,
+            kpi: 1,
+            kpi_now: 70.0,
+            kpi_expect: 90.0,
+            tolerance: 1.0,
+            effect: "more flow".into(),
+            confidence: 0.9,
+            reason: "flow below its band".into(),
+        }
+    }
+
+    #[test]
+    fn a_diagnosed_fault_files_its_remedy_and_holds_the_loops_advice_saying_why() {
+        let (mut state, now) = abnormal_state();
+        let alarm_at = state.alarms.rows(now).iter().find_map(|r| r.active_since).expect("active");
+        // abnormal but not diagnosed yet: the loop's raise is held
+        update(&mut state, Msg::Recommend { filing: filing(58.0), now_ms: now });
+        assert_eq!(state.approvals.all().count(), 0, "held until the cause is known");
+        // the diagnosis arrives: on the next tick its remedy is filed, one step down inside the limits
+        let news = super::super::ModelNews::Diagnosis { asset: "P-1".into(), diagnosis: cavitation_on(alarm_at) };
+        update(&mut state, Msg::ModelNews(news));
+        broken(&mut state, 2300);
+        let speed = state.tags[0].value.expect("speed");
+        let reqs: Vec<_> = state.approvals.all().collect();
+        assert_eq!(reqs.len(), 1, "{reqs:?}");
+        assert!(reqs[0].value < speed && speed - reqs[0].value <= 5.0 + 1e-9, "{} from {speed}", reqs[0].value);
+        assert!(reqs[0].effect.contains("remedy declared for cavitation"), "{}", reqs[0].effect);
+        let id = reqs[0].id;
+        // the loop still wants a raise: held, and the diagnosis says why
+        update(&mut state, Msg::Recommend { filing: filing(speed + 5.0), now_ms: 2_301_000 });
+        assert_eq!(state.approvals.all().count(), 1);
+        let notes = &state.insights.diagnoses["P-1"].notes;
+        assert!(notes.iter().any(|n| n.contains(&format!("remedy proposed as request {id}"))), "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("never raise speed (deepens the cavitation)")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_fault_without_remedy_recommends_nothing() {
+        let (mut state, now) = abnormal_state();
+        let alarm_at = state.alarms.rows(now).iter().find_map(|r| r.active_since).expect("active");
+        let mut d = cavitation_on(alarm_at);
+        d.advice =
+            Some(crate::models::diagnosis::remedy::FaultAdvice { fault: "cavitation".into(), ..Default::default() });
+        update(&mut state, Msg::ModelNews(super::super::ModelNews::Diagnosis { asset: "P-1".into(), diagnosis: d }));
+        broken(&mut state, 2300);
+        update(&mut state, Msg::Recommend { filing: filing(45.0), now_ms: 2_301_000 });
+        assert_eq!(state.approvals.all().count(), 0);
+        let notes = &state.insights.diagnoses["P-1"].notes;
+        assert!(notes.iter().any(|n| n.contains("no remedy is known for cavitation")), "{notes:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Whatever the loop asks for and whenever the diagnosis comes, no request that raises
+        /// the speed is filed while cavitation is diagnosed, and one filed before is withdrawn.
+        #[test]
+        fn a_forbidden_move_is_never_filed_while_its_fault_is_diagnosed(
+            asks in proptest::collection::vec(0.0f64..100.0, 1..8),
+            diagnosed_after in 0usize..8,
+            healthy_first in proptest::prelude::any::<bool>(),
+        ) {
+            let mut state = with_model();
+            for i in 2000..2100 {
+                feed(&mut state, healthy(i), i as i64 * 1000);
+            }
+            // a recommendation before the asset turns abnormal is filed like any
+            if healthy_first {
+                update(&mut state, Msg::Recommend { filing: filing(healthy(2100)[0] + 5.0), now_ms: 2_100_000 });
+            }
+            for i in 2100..2300 {
+                broken(&mut state, i);
+            }
+            let alarm_at = state.alarms.rows(2_300_000).iter().find_map(|r| r.active_since).expect("active");
+            let mut diagnosed_at = None;
+            for (k, v) in asks.iter().enumerate() {
+                let i = 2300 + 2 * k;
+                if k == diagnosed_after {
+                    let news = super::super::ModelNews::Diagnosis { asset: "P-1".into(), diagnosis: cavitation_on(alarm_at) };
+                    update(&mut state, Msg::ModelNews(news));
+                    diagnosed_at = Some(i as i64 * 1000);
+                }
+                broken(&mut state, i);
+                update(&mut state, Msg::Recommend { filing: filing(*v), now_ms: i as i64 * 1000 + 500 });
+                broken(&mut state, i + 1);
+            }
+            for r in state.approvals.all() {
+                let raise = r.previous.is_some_and(|p| r.value > p);
+                let diagnosed = diagnosed_at.is_some_and(|d| r.requested_ms >= d);
+                proptest::prop_assert!(!(raise && diagnosed), "filed while diagnosed: {r:?}");
+                proptest::prop_assert!(!(raise && r.requested_ms > 2_100_000), "filed while abnormal: {r:?}");
+                if raise && diagnosed_at.is_some() {
+                    proptest::prop_assert!(!matches!(r.status, crate::approvals::Status::Pending), "not withdrawn: {r:?}");
+                }
+            }
+        }
     }
 }

@@ -16,6 +16,9 @@ pub struct LiveRul {
     pub cycle_s: f64,
     /// When it was computed.
     pub at_ms: i64,
+    /// The interval's nominal level (0..1; 0: not stated).
+    #[serde(default)]
+    pub level: f64,
 }
 
 /// One signal in a diagnosis: when it left its normal band (if it did) and its share.
@@ -43,4 +46,10 @@ pub struct LiveDiagnosis {
     pub cause: Option<String>,
     /// Why there is no ranking (too little history, …), when there is none.
     pub error: Option<String>,
+    /// The matched fault's remedies and forbidden moves, when its signature declares any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<crate::models::diagnosis::remedy::FaultAdvice>,
+    /// What the advisor did about it: remedies proposed, recommendations held or withdrawn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }

@@ -173,6 +173,7 @@ impl Worker {
                     cycles: est.cycles,
                     cycle_s: t.model.cycle_s,
                     at_ms: now_ms,
+                    level: t.model.model.interval.coverage,
                 }))
             }
             Err(e) => {
@@ -278,6 +279,8 @@ impl Worker {
             fault: None,
             cause: None,
             error: None,
+            advice: None,
+            notes: Vec::new(),
         };
         match self.window(&names, r.at_ms, r.after_ms).and_then(|rows| {
             diagnose(&names, &rows, r.at_ms, &faults).map_err(|e| format!("{e} (history of {} s)", rows.len()))
@@ -288,6 +291,7 @@ impl Worker {
                     .iter()
                     .map(|s| LiveOnset { signal: s.signal.clone(), onset_ms: s.onset_ms, share: s.score })
                     .collect();
+                out.advice = d.fault.as_deref().and_then(|f| faults.advice(f));
                 out.fault = d.fault;
                 out.cause = d.likely_cause;
             }

@@ -84,7 +84,13 @@ fn asset(a: &ipc::LiveAsset, live: &LiveSnapshot) -> AssetRow {
         alarms_by_priority: alarms_of(live, &a.name),
         // the views' health is 0..=1 with 0.8 the alarm line; the model's ratio is 1 there
         health: a.anomaly.map(|r| (0.8 * r).clamp(0.0, 1.0)),
-        rul: a.rul.as_ref().map(|r| RulView { seconds: r.rul_s, low: r.low_s, high: r.high_s, capped: r.capped }),
+        rul: a.rul.as_ref().map(|r| RulView {
+            seconds: r.rul_s,
+            low: r.low_s,
+            high: r.high_s,
+            capped: r.capped,
+            level: r.level,
+        }),
         ..Default::default()
     }
 }
@@ -265,8 +271,11 @@ fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView
     if a.active_since_ms.is_some_and(|s| d.at_ms < s - 60_000) {
         return None;
     }
+    // the fault's remedies and forbidden moves follow its cause
+    let advice = d.advice.iter().flat_map(|a| a.lines());
+    let cause = d.cause.clone().map(|c| std::iter::once(c).chain(advice).collect::<Vec<_>>().join("; "));
     Some(DiagnosisView {
-        cause: d.cause.clone(),
+        cause,
         moved: d
             .ranked
             .iter()

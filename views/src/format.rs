@@ -89,12 +89,14 @@ pub fn life(seconds: f64) -> String {
     }
 }
 
-/// A remaining life with its interval: `143h (120h–170h)`, or `≥21m` at the model's cap.
+/// A remaining life with its interval and the interval's nominal level: `143h (120h–170h
+/// 90%)`, or `≥21m` at the model's cap.
 pub fn rul(r: &crate::model::RulView) -> String {
     if r.capped {
         return format!("≥{}", life(r.seconds));
     }
-    format!("{} ({}–{})", life(r.seconds), life(r.low), life(r.high))
+    let level = if r.level > 0.0 && r.level < 1.0 { format!(" {:.0}%", r.level * 100.0) } else { String::new() };
+    format!("{} ({}–{}{level})", life(r.seconds), life(r.low), life(r.high))
 }
 
 /// A value formatted with `decimals` (capped at 9) in at most `width` chars:
@@ -240,9 +242,15 @@ mod tests {
         assert_eq!(life(143.0 * 3600.0), "143h");
         assert_eq!(life(5.25 * 3600.0), "5.2h");
         assert_eq!(life(40.0 * 86_400.0), "40d");
-        let r =
-            crate::model::RulView { seconds: 143.0 * 3600.0, low: 120.0 * 3600.0, high: 170.0 * 3600.0, capped: false };
-        assert_eq!(rul(&r), "143h (120h–170h)");
+        let r = crate::model::RulView {
+            seconds: 143.0 * 3600.0,
+            low: 120.0 * 3600.0,
+            high: 170.0 * 3600.0,
+            capped: false,
+            level: 0.9,
+        };
+        assert_eq!(rul(&r), "143h (120h–170h 90%)");
+        assert_eq!(rul(&crate::model::RulView { level: 0.0, ..r }), "143h (120h–170h)");
         assert_eq!(rul(&crate::model::RulView { capped: true, ..r }), "≥143h");
     }
 

@@ -225,6 +225,8 @@ pub struct RulView {
     pub high: f64,
     /// At the model's cap: the end of life is not visible yet (shown as `≥`).
     pub capped: bool,
+    /// The interval's nominal level (0..1; 0: not stated).
+    pub level: f64,
 }
 
 /// What the diagnosis found about an alarm's asset.

@@ -78,8 +78,8 @@ screen_tests! {
 fn with_models() -> Snapshot {
     let mut s = normal();
     s.assets[0].rul =
-        Some(RulView { seconds: 143.0 * 3600.0, low: 120.0 * 3600.0, high: 170.0 * 3600.0, capped: false });
-    s.assets[2].rul = Some(RulView { seconds: 21.0 * 60.0, low: 0.0, high: 40.0 * 60.0, capped: true });
+        Some(RulView { seconds: 143.0 * 3600.0, low: 120.0 * 3600.0, high: 170.0 * 3600.0, capped: false, level: 0.9 });
+    s.assets[2].rul = Some(RulView { seconds: 21.0 * 60.0, low: 0.0, high: 40.0 * 60.0, capped: true, level: 0.9 });
     let mut a = alarm(
         99,
         "",

@@ -6,6 +6,8 @@
 //! * [`alarm`]: forwards a model's alarm state to the [`crate::alarms`] engine as a model alarm
 //!   on the asset, naming the signals that contribute most.
 //! * [`metrics`] and [`skab`]: the SKAB benchmark's leaderboard protocol (`mimic eval skab`).
+//! * [`wide`]: a wide asset (21 signals, five healthy rows each) on C-MAPSS beside a PCA
+//!   T² + Q baseline (`mimic eval wide`).
 //! * [`asset`]: a model bound to an asset's tags and sampling step, trained on aligned history
 //!   and stored as JSON.
 //! * [`linalg`]: the small symmetric eigen-solver the model needs.
@@ -19,6 +21,7 @@ pub mod linalg;
 pub mod metrics;
 pub mod model;
 pub mod skab;
+pub mod wide;
 
 pub use metrics::Counts;
 pub use model::{AnomalyConfig, AnomalyModel, AnomalyScore, FitError};

@@ -11,9 +11,15 @@
 //!    quadratic form `zᵀ M z` adding Hotelling's T² on the leading components (explaining
 //!    `explained` of the variance, each divided by its variance) and the squared prediction
 //!    error Q on the rest (weighted by `q_weight` over the mean residual variance).
-//! 4. Threshold: the `quantile` of out-of-sample healthy scores (blocked cross-validation over
-//!    `folds` blocks of the healthy window, each block scored by a model fitted on the others)
-//!    times `margin`.
+//!    With `shrinkage`, the covariance is first shrunk towards its mean variance times the
+//!    identity by the Ledoit-Wolf intensity of the healthy data, so a wide asset (a hundred
+//!    signals) fits from five healthy rows per signal ([`min_rows`]).
+//! 4. Threshold from out-of-sample healthy scores (blocked cross-validation over up to
+//!    `folds` blocks of the healthy window, as many as its length allows, each block scored by
+//!    a model fitted on the others): with `false_alarm_rate` set, the lowest threshold at which
+//!    the alarm (with its persistence) is raised on at most that share of them; otherwise their
+//!    `quantile`; times `margin`. The out-of-fold alarm rate at the final threshold is kept as
+//!    the expected false-alarm rate.
 //!
 //! **Score** (every new sample): standardise, smooth, `zᵀ M z`; per-signal contributions
 //! `zᵢ (M z)ᵢ` sum to the score. The alarm needs `on_count` consecutive samples above the
@@ -59,6 +65,14 @@ pub struct AnomalyConfig {
     pub quantile: f64,
     /// Margin multiplying that quantile.
     pub margin: f64,
+    /// Shrink the covariance of the smoothed vectors towards a scaled identity by the
+    /// Ledoit-Wolf intensity the healthy data give (few rows per signal: the sample covariance
+    /// is noisy or singular, and its smallest components would dominate the score).
+    pub shrinkage: bool,
+    /// When above 0: the threshold is the lowest at which the alarm (with its persistence)
+    /// is raised on at most this share of the out-of-fold healthy samples, times `margin`;
+    /// otherwise `quantile` of the healthy scores times `margin`.
+    pub false_alarm_rate: f64,
     /// Consecutive samples above the threshold that raise the alarm.
     pub on_count: u32,
     /// Consecutive samples below `clear_ratio × threshold` that clear it.
@@ -82,6 +96,8 @@ impl Default for AnomalyConfig {
             folds: 5,
             quantile: 0.99,
             margin: 2.5,
+            shrinkage: true,
+            false_alarm_rate: 0.0,
             on_count: 5,
             off_count: 10,
             clear_ratio: 0.8,
@@ -129,6 +145,13 @@ pub struct AnomalyModel {
     /// The score matrix `M` (signals × signals, row major).
     matrix: Vec<f64>,
     pub threshold: f64,
+    /// Share of the out-of-fold healthy samples on which the alarm (with its persistence)
+    /// was raised at this threshold: the false-alarm rate to expect on healthy running.
+    #[serde(default)]
+    pub expected_far: f64,
+    /// The covariance shrinkage intensity used (0..1).
+    #[serde(default)]
+    pub shrinkage: f64,
     #[serde(default)]
     state: StreamState,
 }
@@ -160,7 +183,7 @@ impl AnomalyModel {
         }
         check_config(&config)?;
         let w = config.smooth_window.max(1);
-        let needed = (w + 2 * n).max(10) * config.folds.max(1);
+        let needed = min_rows(n, &config);
         if rows.len() < needed {
             return Err(FitError::TooFewRows { rows: rows.len(), needed });
         }
@@ -173,37 +196,48 @@ impl AnomalyModel {
             }
         }
         let mut model = Self::fit_core(signals, rows, config);
-        let folds = model.config.folds;
-        let mut scores = Vec::with_capacity(rows.len());
+        let folds = folds_for(rows.len(), n, &model.config);
+        model.config.folds = folds;
+        // Healthy scores, one run per block (each scored by a model that never saw it).
+        let mut runs: Vec<Vec<f64>> = Vec::new();
         if folds >= 2 {
-            // Blocked cross-validation: each block scored by a model that never saw it.
             let len = rows.len() / folds;
             for b in 0..folds {
                 let (lo, hi) = (b * len, if b + 1 == folds { rows.len() } else { (b + 1) * len });
                 let train: Vec<Vec<f64>> = rows[..lo].iter().chain(&rows[hi..]).cloned().collect();
                 let mut held = Self::fit_core(model.signals.clone(), &train, model.config.clone());
                 let from = lo.saturating_sub(w - 1);
+                let mut run = Vec::with_capacity(hi - lo);
                 for (i, r) in rows[from..hi].iter().enumerate() {
                     let z = held.smooth(r);
                     if from + i >= lo && i + 1 >= w {
-                        scores.push(quad(&held.matrix, &z));
+                        run.push(quad(&held.matrix, &z));
                     }
                 }
+                runs.push(run);
             }
         } else {
+            let mut run = Vec::with_capacity(rows.len());
             for (i, r) in rows.iter().enumerate() {
                 let z = model.smooth(r);
                 if i + 1 >= w {
-                    scores.push(quad(&model.matrix, &z));
+                    run.push(quad(&model.matrix, &z));
                 }
             }
+            runs.push(run);
         }
+        let mut scores: Vec<f64> = runs.iter().flatten().copied().collect();
         scores.sort_by(f64::total_cmp);
-        let last = scores.len().saturating_sub(1);
-        let idx = ((last as f64 * model.config.quantile).round() as usize).min(last);
-        let base = scores.get(idx).copied().unwrap_or(0.0);
+        let base = if model.config.false_alarm_rate > 0.0 {
+            threshold_for_rate(&runs, &scores, &model.config)
+        } else {
+            let last = scores.len().saturating_sub(1);
+            let idx = ((last as f64 * model.config.quantile).round() as usize).min(last);
+            scores.get(idx).copied().unwrap_or(0.0)
+        };
         // A healthy window with no variation at all would give a zero threshold.
         model.threshold = (base * model.config.margin).max(f64::MIN_POSITIVE);
+        model.expected_far = alarm_rate(&runs, model.threshold, &model.config);
         model.reset();
         Ok(model)
     }
@@ -226,8 +260,17 @@ impl AnomalyModel {
             scale,
             matrix: vec![0.0; n * n],
             threshold: f64::INFINITY,
+            expected_far: 0.0,
+            shrinkage: 0.0,
             state: StreamState::default(),
         };
+        if model.config.shrinkage {
+            let z: Vec<Vec<f64>> = rows
+                .iter()
+                .map(|r| r.iter().enumerate().map(|(i, x)| (x - model.mean[i]) / model.scale[i]).collect())
+                .collect();
+            model.shrinkage = ledoit_wolf(&z, n);
+        }
         let w = model.config.smooth_window.max(1);
         let mut smoothed = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
@@ -236,7 +279,7 @@ impl AnomalyModel {
                 smoothed.push(z);
             }
         }
-        model.matrix = score_matrix(&smoothed, n, &model.config);
+        model.matrix = score_matrix(&smoothed, n, &model.config, model.shrinkage);
         model.reset();
         model
     }
@@ -361,9 +404,19 @@ fn drift_variance(rows: &[Vec<f64>], i: usize, c: &AnomalyConfig) -> f64 {
     growth * c.drift_horizon as f64 / lag as f64
 }
 
-/// `M = Σ_{i<k} vᵢvᵢᵀ/λᵢ + q_weight · Σ_{i≥k} vᵢvᵢᵀ / mean residual λ`.
-fn score_matrix(data: &[Vec<f64>], n: usize, c: &AnomalyConfig) -> Vec<f64> {
-    let (_, cov) = mean_cov(data, n);
+/// `M = Σ_{i<k} vᵢvᵢᵀ/λᵢ + q_weight · Σ_{i≥k} vᵢvᵢᵀ / mean residual λ`, on the covariance
+/// of `data` shrunk by `delta` towards its mean variance times the identity.
+fn score_matrix(data: &[Vec<f64>], n: usize, c: &AnomalyConfig, delta: f64) -> Vec<f64> {
+    let (_, mut cov) = mean_cov(data, n);
+    if delta > 0.0 {
+        let mu = (0..n).map(|i| cov[i * n + i]).sum::<f64>() / n.max(1) as f64;
+        for i in 0..n {
+            for j in 0..n {
+                cov[i * n + j] *= 1.0 - delta;
+            }
+            cov[i * n + i] += delta * mu;
+        }
+    }
     let (values, vectors) = symmetric_eigen(&cov, n);
     let total: f64 = values.iter().map(|v| v.max(0.0)).sum::<f64>().max(f64::MIN_POSITIVE);
     let floor = total * c.min_variance.max(1e-12);
@@ -390,4 +443,98 @@ fn score_matrix(data: &[Vec<f64>], n: usize, c: &AnomalyConfig) -> Vec<f64> {
 fn quad(m: &[f64], z: &[f64]) -> f64 {
     let n = z.len();
     (0..n).map(|i| z[i] * m[i * n..(i + 1) * n].iter().zip(z).map(|(a, b)| a * b).sum::<f64>()).sum()
+}
+
+/// Least healthy rows a model of `n` signals fits from: five per signal, and enough to fill
+/// the smoothing window a few times over.
+pub fn min_rows(n: usize, c: &AnomalyConfig) -> usize {
+    (5 * n).max(c.smooth_window.max(1) + 10).max(20)
+}
+
+/// Blocks for the threshold's cross-validation, chosen from the data: at most `c.folds`, each
+/// block long enough to fill the smoothing window and show some healthy scores, and the
+/// rest enough to fit a model ([`min_rows`]); fewer than 2: in-sample.
+fn folds_for(rows: usize, n: usize, c: &AnomalyConfig) -> usize {
+    let w = c.smooth_window.max(1);
+    let block = 2 * w + 10;
+    (2..=c.folds).rev().find(|&k| rows / k >= block && rows - rows / k >= min_rows(n, c)).unwrap_or(0)
+}
+
+/// Share of the samples of `runs` (each a contiguous sequence of scores) on which the alarm,
+/// with its persistence and hysteresis, is raised at `threshold`.
+fn alarm_rate(runs: &[Vec<f64>], threshold: f64, c: &AnomalyConfig) -> f64 {
+    let (mut on, mut total) = (0usize, 0usize);
+    for run in runs {
+        let (mut above, mut below, mut alarm) = (0u32, 0u32, false);
+        for &s in run {
+            above = if s > threshold { above.saturating_add(1) } else { 0 };
+            below = if s < threshold * c.clear_ratio { below.saturating_add(1) } else { 0 };
+            if !alarm && above >= c.on_count.max(1) {
+                alarm = true;
+            } else if alarm && below >= c.off_count.max(1) {
+                alarm = false;
+            }
+            on += usize::from(alarm);
+            total += 1;
+        }
+    }
+    on as f64 / total.max(1) as f64
+}
+
+/// The lowest of the healthy `sorted` scores at which the alarm rate over `runs` is at most
+/// `c.false_alarm_rate` (the rate falls as the threshold rises: bisection over the scores).
+fn threshold_for_rate(runs: &[Vec<f64>], sorted: &[f64], c: &AnomalyConfig) -> f64 {
+    let Some(&top) = sorted.last() else { return 0.0 };
+    let (mut lo, mut hi) = (0usize, sorted.len() - 1);
+    if alarm_rate(runs, top, c) > c.false_alarm_rate {
+        return top;
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if alarm_rate(runs, sorted[mid], c) <= c.false_alarm_rate {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    sorted[lo]
+}
+
+/// The Ledoit-Wolf shrinkage intensity (0..1) of the covariance of `z` (rows of `n` values)
+/// towards its mean variance times the identity: the share of the sample covariance's
+/// distance to that target which its own sampling noise explains.
+fn ledoit_wolf(z: &[Vec<f64>], n: usize) -> f64 {
+    let m = z.len();
+    if m < 2 || n < 2 {
+        return 0.0;
+    }
+    let (mean, _) = mean_cov(z, n);
+    let x: Vec<Vec<f64>> = z.iter().map(|r| r.iter().zip(&mean).map(|(a, b)| a - b).collect()).collect();
+    let mut s = vec![0.0; n * n];
+    for r in &x {
+        for i in 0..n {
+            for j in i..n {
+                s[i * n + j] += r[i] * r[j] / m as f64;
+            }
+        }
+    }
+    for i in 0..n {
+        for j in 0..i {
+            s[i * n + j] = s[j * n + i];
+        }
+    }
+    let mu = (0..n).map(|i| s[i * n + i]).sum::<f64>() / n as f64;
+    let d2: f64 = (0..n * n).map(|k| (s[k] - if k % (n + 1) == 0 { mu } else { 0.0 }).powi(2)).sum();
+    if d2 <= f64::MIN_POSITIVE {
+        return 0.0;
+    }
+    let s_norm2: f64 = s.iter().map(|v| v * v).sum();
+    let mut b2 = 0.0;
+    for r in &x {
+        let norm2: f64 = r.iter().map(|v| v * v).sum();
+        let xsx: f64 = (0..n).map(|i| r[i] * (0..n).map(|j| s[i * n + j] * r[j]).sum::<f64>()).sum();
+        b2 += norm2 * norm2 - 2.0 * xsx + s_norm2;
+    }
+    b2 /= (m * m) as f64;
+    (b2.min(d2) / d2).clamp(0.0, 1.0)
 }

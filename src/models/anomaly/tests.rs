@@ -131,8 +131,8 @@ fn json_round_trip_scores_the_same() {
 #[test]
 fn fit_refuses_bad_windows() {
     let rows: Vec<Vec<f64>> = (0..400).map(healthy).collect();
-    let few = AnomalyModel::fit(names(), &rows[..50], AnomalyConfig::default());
-    assert!(matches!(few, Err(FitError::TooFewRows { rows: 50, .. })), "{few:?}");
+    let few = AnomalyModel::fit(names(), &rows[..30], AnomalyConfig::default());
+    assert!(matches!(few, Err(FitError::TooFewRows { rows: 30, needed: 35 })), "{few:?}");
     let mut ragged = rows.clone();
     ragged[7].pop();
     assert!(matches!(

@@ -9,6 +9,7 @@
 //!   contribution to the (diagonal Mahalanobis) anomaly score; signals that never left their
 //!   band follow, by contribution. Contributions from another anomaly model can be passed in.
 //! * [`signature`]: fault signatures declared as data (TOML) and matched against a ranking.
+//! * [`remedy`]: what to do about a diagnosed fault, and the moves that make it worse.
 //! * [`live`]: the diagnosis of an alarm from the recent history, as the daemon runs it.
 //! * [`eval`]: the evaluation harness on the demo pump skid with injected faults.
 //!
@@ -17,6 +18,7 @@
 pub mod cusum;
 pub mod eval;
 pub mod live;
+pub mod remedy;
 pub mod signature;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@
 
 use serde::Deserialize;
 
+use super::remedy::{FaultAdvice, Forbid, Remedy};
 use super::{DiagnosisError, SignalOnset};
 
 /// One known fault of an asset.
@@ -29,6 +30,19 @@ pub struct FaultSignature {
     /// Signals expected not to move (e.g. no physical correlate of a drifting sensor).
     #[serde(default)]
     pub quiet: Vec<String>,
+    /// What to do about it (see [`super::remedy`]).
+    #[serde(default)]
+    pub remedy: Vec<Remedy>,
+    /// Moves that make it worse: never proposed while it is diagnosed.
+    #[serde(default)]
+    pub forbid: Vec<Forbid>,
+}
+
+impl FaultSignature {
+    /// Its remedies and forbidden moves, as the diagnosis hands them on.
+    pub fn advice(&self) -> FaultAdvice {
+        FaultAdvice { fault: self.name.clone(), remedy: self.remedy.clone(), forbid: self.forbid.clone() }
+    }
 }
 
 /// The fault signatures of an asset.
@@ -66,8 +80,14 @@ impl Signatures {
             if f.first.is_empty() {
                 return Err(DiagnosisError::Signatures(format!("fault `{}` names no `first` signal", f.name)));
             }
+            f.advice().check().map_err(DiagnosisError::Signatures)?;
         }
         Ok(s)
+    }
+
+    /// The remedies and forbidden moves of the fault named `name`.
+    pub fn advice(&self, name: &str) -> Option<FaultAdvice> {
+        self.fault.iter().find(|f| f.name == name).map(FaultSignature::advice)
     }
 
     /// The signature that best explains `ranked`, if any explains it at all.

@@ -148,7 +148,7 @@ pub fn trained_version(by: &str, m: &AssetRul, now_ms: i64) -> crate::lifecycle:
             ("train_s".into(), info.seconds),
         ],
         note: format!(
-            "trained on {} runs to failure ({}); interval covers {:.0}% of out-of-fold truths",
+            "trained on {} runs to failure ({}); {:.0} % interval calibrated on out-of-fold residuals",
             info.trajectories,
             info.source,
             m.model.interval.coverage * 100.0

@@ -12,7 +12,9 @@
 //! The model is a cross-validation ensemble: the training trajectories are split into
 //! `members` folds, one boosted-tree member is trained without each fold, and the prediction is
 //! the members' mean. Each member's errors on the fold it never saw are out-of-fold residuals;
-//! their quantiles, by predicted-RUL band, give the interval. Everything here is pure and
+//! their quantiles, by predicted-RUL band, give the interval at a stated nominal level
+//! ([`TrainOptions::level`], default 90 %): split-conformal by band, each tail's quantile
+//! taken at the finite-sample rank `⌈(n + 1)(1 - tail)⌉` of the band's n residuals. Everything here is pure and
 //! synchronous: the daemon calls [`RulModel::predict`] on a window of history it already holds.
 
 pub mod asset;
@@ -20,7 +22,7 @@ pub mod cmapss;
 pub mod features;
 pub mod gbt;
 pub mod lives;
-mod rng;
+pub(crate) mod rng;
 pub mod validate;
 
 use std::path::Path;
@@ -34,8 +36,8 @@ use self::rng::Rng;
 
 /// Bumped when the saved model's meaning changes.
 pub const FORMAT: u32 = 1;
-/// Share of out-of-fold residuals the interval should cover.
-pub const COVERAGE: f64 = 0.8;
+/// The interval's nominal level by default: the share of true remaining lives it should hold.
+pub const LEVEL: f64 = 0.9;
 /// Predicted-RUL bands (upper edges) over which residual quantiles are taken separately.
 const BANDS: [f64; 5] = [25.0, 50.0, 75.0, 100.0, f64::INFINITY];
 /// Out-of-fold residuals come from cycles with at least this much history …
@@ -75,6 +77,8 @@ pub struct TrainOptions {
     pub cap: f64,
     /// Worker threads.
     pub threads: usize,
+    /// Nominal level of the interval (0..1).
+    pub level: f64,
 }
 
 impl Default for TrainOptions {
@@ -85,12 +89,13 @@ impl Default for TrainOptions {
             seed: 1,
             cap: cmapss::RUL_CAP,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(2),
+            level: LEVEL,
         }
     }
 }
 
-/// A predicted remaining life, in cycles, with an interval expected to hold the truth
-/// [`COVERAGE`] of the time.
+/// A predicted remaining life, in cycles, with an interval expected to hold the truth at its
+/// model's nominal level ([`Interval::coverage`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RulEstimate {
     pub rul: f64,
@@ -101,6 +106,7 @@ pub struct RulEstimate {
 /// Residual quantiles (truth - prediction) by predicted-RUL band.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Interval {
+    /// The nominal level (0..1).
     pub coverage: f64,
     /// Upper edges of the bands; the last is open (stored as a large number).
     pub bands: Vec<f64>,
@@ -121,8 +127,8 @@ impl Interval {
                 r.clone_from(&all);
             }
             iv.bands.push(edge.min(1e9));
-            iv.low.push(quantile(&mut r, tail));
-            iv.high.push(quantile(&mut r, 1.0 - tail));
+            iv.low.push(conformal(&mut r, tail, false));
+            iv.high.push(conformal(&mut r, tail, true));
             lo_edge = edge;
         }
         iv
@@ -135,14 +141,18 @@ impl Interval {
     }
 }
 
-fn quantile(v: &mut [f64], q: f64) -> f64 {
+/// The split-conformal bound of one tail: of `v`'s n residuals, the one of rank
+/// `⌈(n + 1)(1 - tail)⌉` from the other end (the largest or smallest when that is past n), so
+/// that a new residual exchangeable with them lies beyond it with probability at most `tail`.
+fn conformal(v: &mut [f64], tail: f64, upper: bool) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
     v.sort_by(f64::total_cmp);
-    let pos = q * (v.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos - pos.floor());
-    v[i] + (v[(i + 1).min(v.len() - 1)] - v[i]) * f
+    let n = v.len();
+    let k = (((n + 1) as f64) * (1.0 - tail)).ceil().max(1.0) as usize;
+    let k = k.min(n);
+    if upper { v[k - 1] } else { v[n - k] }
 }
 
 /// Facts about training, kept in the model file and printed by the CLI.
@@ -231,7 +241,10 @@ impl RulModel {
                 oof_true.push(*y);
             }
         }
-        let interval = Interval::fit(&oof_pred, &oof_true, COVERAGE);
+        if !(opts.level > 0.0 && opts.level < 1.0) {
+            return Err(RulError::Model(format!("the interval's level must be between 0 and 1, not {}", opts.level)));
+        }
+        let interval = Interval::fit(&oof_pred, &oof_true, opts.level);
         let info = TrainInfo {
             source: source.to_string(),
             trajectories: runs.len(),

@@ -194,7 +194,7 @@ const TREE_COLS: [Col; 5] = [
 ];
 const MODEL_COLS: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 6)];
 /// With a remaining life and its interval (`143h (120h–170h)`).
-const MODEL_COLS_RUL: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 16)];
+const MODEL_COLS_RUL: [Col; 2] = [Col::fixed("Health", 10), Col::right("RUL", 20)];
 
 /// Renders the Overview body into `area`.
 pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
