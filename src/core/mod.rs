@@ -34,9 +34,9 @@ pub mod life;
 mod models;
 mod msg;
 mod news;
+mod remedies;
 #[cfg(test)]
 pub(crate) mod testkit;
-mod remedies;
 mod who;
 mod writes;
 pub use act::{Act, ModelKind};
