@@ -429,7 +429,7 @@ fn rows_are_ordered_unacked_first_then_priority() {
 #[test]
 fn engine_from_the_demo_site() {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/demo-site.toml"));
-    let site = crate::config::Site::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let site = std::sync::Arc::new(crate::config::Site::load(path).unwrap_or_else(|e| panic!("{e}")));
     let mut e = AlarmEngine::from_site(&site);
     assert_eq!(e.len(), site.alarms.len());
     let temp = site.tag_index("P101.motor_temp").expect("tag");
@@ -442,6 +442,19 @@ fn engine_from_the_demo_site() {
     assert_eq!(rows[0].asset.as_deref(), Some("P-101"));
     let ev = e.raise_model(ModelTarget::Asset("T-100".into()), "anomaly", Priority::Low, "", 6000).expect("raise");
     assert_eq!(ev.len(), 1);
+    // a model alarm on a tag without an [[alarm]] finds its place in the site
+    let (ti, t) = site
+        .tags
+        .iter()
+        .enumerate()
+        .find(|(i, t)| t.asset.is_some() && e.alarms_of_tag(*i).is_empty())
+        .expect("a tag of an asset without alarms");
+    let asset = &site.assets[t.asset.expect("asset")];
+    let ev = e.raise_model(ModelTarget::Tag(ti), "anomaly", Priority::Low, "", 7000).expect("raise on a tag");
+    assert_eq!((ev[0].tag.as_deref(), ev[0].asset.as_deref()), (Some(t.name.as_str()), Some(asset.name.as_str())));
+    let row = e.rows(7000).into_iter().find(|r| r.id == ev[0].alarm).expect("its row");
+    assert_eq!(row.area.as_deref(), Some(asset.area.as_str()));
+    assert!(e.raise_model(ModelTarget::Tag(site.tags.len()), "anomaly", Priority::Low, "", 7000).is_err());
 }
 
 // ---- property test ----
