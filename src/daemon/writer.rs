@@ -19,6 +19,8 @@ use crate::historian::{self, Historian, TagId};
 
 /// Longest time samples wait before they are committed.
 pub const BATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// Between commits the writer takes what the core sent this often (not at every send).
+pub const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// A batch this large is committed at once.
 pub const BATCH_MAX: usize = 200_000;
 /// Samples held in memory while the store refuses writes; older ones are dropped beyond.
@@ -133,13 +135,23 @@ fn run(
         let wait = if pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
         match rx.recv_timeout(wait) {
             Ok(batch) => {
-                let mut adjusted = 0u64;
-                pending.extend(batch.iter().filter_map(|s| {
-                    let tag = *ids.get(s.tag)?;
-                    let (s, moved) = order.stamp(*s);
-                    adjusted += u64::from(moved);
-                    Some(historian::Sample { tag, ts_ms: s.ts_ms, value: s.value, quality: s.quality.to_code() })
-                }));
+                let mut adjusted = take(&batch, &ids, &mut order, &mut pending);
+                // The core sends every poll's samples (1,000 devices: 1,000 batches a
+                // second): rather than wake for each, wait a while and take all at once.
+                let now = Instant::now();
+                if now < due && pending.len() < BATCH_MAX {
+                    std::thread::sleep(DRAIN_EVERY.min(due - now));
+                }
+                loop {
+                    match rx.try_recv() {
+                        Ok(batch) => adjusted += take(&batch, &ids, &mut order, &mut pending),
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
                 if adjusted > 0 {
                     if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
                         warned = Some(Instant::now());
@@ -150,7 +162,7 @@ fn run(
                     }
                     status.lock().unwrap_or_else(|e| e.into_inner()).time_adjusted += adjusted;
                 }
-                if pending.len() < BATCH_MAX && Instant::now() < due {
+                if open && pending.len() < BATCH_MAX && Instant::now() < due {
                     continue;
                 }
             }
@@ -218,6 +230,19 @@ fn run(
             }
         }
     }
+}
+
+/// The samples of one batch from the core, in time order per tag, with their store ids;
+/// returns how many had their time adjusted.
+fn take(batch: &[Sample], ids: &[TagId], order: &mut Monotone, pending: &mut Vec<historian::Sample>) -> u64 {
+    let mut adjusted = 0u64;
+    pending.extend(batch.iter().filter_map(|s| {
+        let tag = *ids.get(s.tag)?;
+        let (s, moved) = order.stamp(*s);
+        adjusted += u64::from(moved);
+        Some(historian::Sample { tag, ts_ms: s.ts_ms, value: s.value, quality: s.quality.to_code() })
+    }));
+    adjusted
 }
 
 /// How often the writer hands freed heap back to the OS.
