@@ -197,6 +197,17 @@ impl Approvals {
         self.requests.values()
     }
 
+    /// True while some request waits for signatures (its inputs may move on: see
+    /// [`Approvals::expire`]).
+    pub fn any_pending(&self) -> bool {
+        self.requests.values().any(|r| r.status == Status::Pending)
+    }
+
+    /// True while some request's effect is being watched (see [`Approvals::watch`]).
+    pub fn any_watching(&self) -> bool {
+        self.requests.values().any(|r| matches!(r.watch, watch::Watch::Watching { .. }))
+    }
+
     pub fn last_write_ms(&self, tag: usize) -> Option<i64> {
         self.last_write_ms.get(&tag).copied()
     }

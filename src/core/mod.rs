@@ -16,7 +16,6 @@
 //! a file or a clock: time arrives inside messages. It uses the domain below it and
 //! owns its message types; the terminal protocol (`ipc`) carries them as they are.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use mimic_drivers::{DeviceEvent, DeviceStats, Quality, Reason};
@@ -30,6 +29,7 @@ mod checkpoint;
 mod door;
 #[cfg(test)]
 mod door_tests;
+pub mod health;
 pub mod life;
 mod models;
 mod msg;
@@ -47,8 +47,9 @@ pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
 pub use who::{Identity, Note};
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
-/// Samples kept per tag for sparklines.
-pub const RECENT: usize = 60;
+/// Samples kept per tag for sparklines: what the Tags screen draws (its Recent column is
+/// 12 cells wide).
+pub const RECENT: usize = 12;
 /// A tag with a deadband still stores a sample at least this often (ms).
 pub const HEARTBEAT_MS: i64 = 600_000;
 
@@ -67,8 +68,8 @@ pub struct TagState {
     pub quality: Quality,
     pub source_ms: Option<i64>,
     pub recv_ms: Option<i64>,
-    /// The latest values, for sparklines (f32: 10,000 tags keep 2.4 MB, not 4.8).
-    pub recent: VecDeque<f32>,
+    /// The latest values, for sparklines (kept in the tag's own slot: no allocation).
+    pub recent: Recent,
     last_stored: Option<(f64, Quality, i64)>,
 }
 
@@ -79,9 +80,48 @@ impl Default for TagState {
             quality: Quality::Bad(Reason::NotYetRead),
             source_ms: None,
             recv_ms: None,
-            recent: VecDeque::with_capacity(RECENT),
+            recent: Recent::default(),
             last_stored: None,
         }
+    }
+}
+
+/// A tag's latest [`RECENT`] values, oldest first: a ring inside the tag's state (f32:
+/// a sparkline needs no more), so 100,000 tags keep 5 MB of them and no heap blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Recent {
+    ring: [f32; RECENT],
+    /// Where the oldest value is, once the ring is full.
+    head: u8,
+    len: u8,
+}
+
+impl Recent {
+    /// Adds the newest value, dropping the oldest when full.
+    pub fn push(&mut self, v: f32) {
+        let len = usize::from(self.len);
+        if len < RECENT {
+            self.ring[len] = v;
+            self.len += 1;
+        } else {
+            let head = usize::from(self.head);
+            self.ring[head] = v;
+            self.head = ((head + 1) % RECENT) as u8;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
+        let (a, b) = self.ring[..self.len()].split_at(usize::from(self.head));
+        b.iter().chain(a).copied()
     }
 }
 
@@ -93,6 +133,8 @@ pub struct State {
     pub device_points: Vec<Vec<usize>>,
     /// Bumped whenever anything visible changes.
     pub version: u64,
+    /// Bad tags per device and asset.
+    pub health: health::Health,
     pub alarms: AlarmEngine,
     pub approvals: crate::approvals::Approvals,
     /// Anomaly models of assets, scored live.
@@ -124,6 +166,7 @@ impl State {
             devices: vec![DeviceStats::default(); site.devices.len()],
             device_points,
             version: 0,
+            health: health::Health::new(&site),
             alarms: AlarmEngine::from_site(&site),
             approvals: crate::approvals::Approvals::new(),
             anomaly: Vec::new(),
@@ -186,9 +229,12 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             if !state.insights.to_propose.is_empty() {
                 fx.extend(remedies::propose(state, now_ms));
             }
-            let view = LiveView::of(state);
-            let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
-            fx.extend(expired.into_iter().map(Effect::Approval));
+            // the live values only when a request waits (a copy of every tag's value)
+            if state.approvals.any_pending() {
+                let view = LiveView::of(state);
+                let expired = state.approvals.expire(&state.site, &view.live(state.audit_ok), now_ms);
+                fx.extend(expired.into_iter().map(Effect::Approval));
+            }
             fx.extend(watch_writes(state, state.audit_ok, now_ms));
             fx.extend(checkpoint::due(state, now_ms));
             Outcome::effects(fx)
@@ -213,15 +259,14 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
         let same_value =
             |(v, q, _): (f64, Quality, i64)| q == quality && (value.map_or(v.is_nan(), |x| x.to_bits() == v.to_bits()));
         let repeat = r.source_ms.is_some() && ts.source_ms == r.source_ms && ts.last_stored.is_some_and(same_value);
-        ts.quality = quality;
+        let was = std::mem::replace(&mut ts.quality, quality);
+        state.health.changed(&state.site, ti, was, quality);
+        let ts = &mut state.tags[ti];
         ts.recv_ms = Some(r.recv_ms);
         ts.source_ms = r.source_ms;
         if let Some(v) = value {
             ts.value = Some(v);
-            if ts.recent.len() == RECENT {
-                ts.recent.pop_front();
-            }
-            ts.recent.push_back(v as f32);
+            ts.recent.push(v as f32);
         }
         alarm_events.extend(state.alarms.evaluate(ti, value, quality, r.source_ms.unwrap_or(r.recv_ms)));
         let ts = &mut state.tags[ti];
@@ -436,6 +481,39 @@ deadband = 1.0
         let bad = Reading { source_ms: Some(2500), ..Reading::bad(0, Reason::DeviceFlag, 4000) };
         assert_eq!(stored(&update(&mut s, ev(vec![bad]))).len(), 1);
         assert!(stored(&update(&mut s, ev(vec![Reading { recv_ms: 5000, ..bad }]))).is_empty());
+    }
+
+    #[test]
+    fn bad_tags_are_counted_per_device_as_qualities_change() {
+        let mut s = state();
+        assert_eq!(s.health.device_bad, vec![2], "not read yet");
+        update(&mut s, ev(vec![Reading::good(0, 5.0, 1000)]));
+        assert_eq!(s.health.device_bad, vec![1]);
+        // out of range is Uncertain, stale too: neither is Bad
+        update(&mut s, ev(vec![Reading::good(0, 500.0, 2000), Reading::good(1, 1.0, 2000)]));
+        update(&mut s, Msg::Tick { now_ms: 9000 });
+        assert_eq!(s.tags[0].quality, Quality::Uncertain(Reason::Stale));
+        assert_eq!(s.health.device_bad, vec![0]);
+        update(&mut s, ev(vec![Reading::bad(1, Reason::Timeout, 10_000)]));
+        update(&mut s, ev(vec![Reading::bad(1, Reason::Timeout, 11_000)]));
+        assert_eq!(s.health.device_bad, vec![1]);
+        let bad = s.tags.iter().filter(|t| t.quality.is_bad()).count();
+        assert_eq!(s.health.device_bad[0] as usize, bad);
+    }
+
+    #[test]
+    fn recent_keeps_the_latest_values_oldest_first() {
+        let mut r = Recent::default();
+        assert!(r.is_empty());
+        r.push(1.0);
+        r.push(2.0);
+        assert_eq!(r.iter().collect::<Vec<_>>(), vec![1.0, 2.0]);
+        for i in 3..=30 {
+            r.push(i as f32);
+        }
+        assert_eq!(r.len(), RECENT);
+        let want: Vec<f32> = (31 - RECENT as i32..=30).map(|i| i as f32).collect();
+        assert_eq!(r.iter().collect::<Vec<_>>(), want);
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub fn write_outcome(state: &mut State, id: RequestId, outcome: WriteOutcome, no
 
 /// Judge the effects of confirmed writes whose settling time is over (each tick).
 pub fn watch_writes(state: &mut State, audit_ok: bool, now_ms: i64) -> Vec<Effect> {
+    if !state.approvals.any_watching() {
+        return Vec::new();
+    }
     let view = LiveView::of(state);
     let fx = state.approvals.watch(&state.site, &view.live(audit_ok), now_ms);
     if !fx.is_empty() {

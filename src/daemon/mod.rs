@@ -129,8 +129,10 @@ impl Daemon {
         drop(dev_tx);
 
         let (cmd_tx, cmd_rx) = mpsc::channel::<CoreCmd>(64);
-        let (snap_tx, snapshots) =
-            watch::channel(Arc::new(snapshot::build(&state, &StoreStatus::default(), mimic_drivers::now_ms())));
+        // Lazy: the whole tag table waits for a subscriber (at 100k tags it is 24 MB).
+        let first =
+            snapshot::build_with(&state, &StoreStatus::default(), mimic_drivers::now_ms(), !opts.lazy_snapshots);
+        let (snap_tx, snapshots) = watch::channel(Arc::new(first));
         let control = open_control(&site, &opts.data_dir, &historian)?;
         let mqtt = crate::north::sparkplug::link(&site, &historian, &tag_ids, opts.data_dir.clone());
         let (mqtt_core, mqtt_task) = mqtt.map_or((None, None), |(core, task)| (Some(core), Some(task)));

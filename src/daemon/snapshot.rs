@@ -10,10 +10,6 @@ use crate::ipc::{
     TagQuality,
 };
 
-pub fn build(state: &State, store: &StoreStatus, now_ms: i64) -> LiveSnapshot {
-    build_with(state, store, now_ms, true)
-}
-
 /// The snapshot, with the whole tag table only when `with_tags` (subscribers want it;
 /// terminals with a view get their rows from the socket's tag table instead).
 pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bool) -> LiveSnapshot {
@@ -72,7 +68,7 @@ fn live_devices(state: &State) -> Vec<LiveDevice> {
         .zip(&state.devices)
         .enumerate()
         .map(|(di, (d, st))| {
-            let points = &state.device_points[di];
+            let tags = state.device_points.get(di).map_or(0, Vec::len);
             LiveDevice {
                 name: d.name.clone(),
                 protocol: d.protocol.name().into(),
@@ -87,8 +83,8 @@ fn live_devices(state: &State) -> Vec<LiveDevice> {
                 garbled: st.garbled,
                 reconnects: st.reconnects,
                 last_error: st.last_error.clone(),
-                tags: points.len(),
-                bad_tags: points.iter().filter(|&&t| state.tags[t].quality.is_bad()).count(),
+                tags,
+                bad_tags: state.health.device_bad.get(di).map_or(0, |&n| n as usize),
             }
         })
         .collect()
@@ -181,29 +177,26 @@ fn live_tags(state: &State) -> Vec<LiveTag> {
                 writable: t.writable,
                 low: t.low,
                 high: t.high,
-                recent: s.recent.iter().copied().collect(),
+                recent: s.recent.iter().collect(),
             }
         })
         .collect()
 }
 
-/// Per asset: its tags, its bad tags and its running state (from a tag called
-/// `*.running`, when it has one and it is Good) — one pass over the tags.
+/// Per asset: its tags, its bad tags and its running state (from its first tag called
+/// `*.running`, when it has one and it is Good), from the core's counters.
 fn asset_tags(state: &State) -> Vec<(usize, usize, Option<bool>)> {
-    let site = &state.site;
-    let mut out = vec![(0usize, 0usize, None); site.assets.len()];
-    let mut has_running = vec![false; site.assets.len()];
-    for (t, s) in site.tags.iter().zip(&state.tags) {
-        let Some(o) = t.asset.and_then(|a| out.get_mut(a)) else { continue };
-        o.0 += 1;
-        o.1 += usize::from(s.quality.is_bad());
-        let a = t.asset.unwrap_or_default();
-        if !has_running[a] && t.name.ends_with(".running") {
-            has_running[a] = true;
-            o.2 = s.value.filter(|_| s.quality.is_good()).map(|v| v != 0.0);
-        }
-    }
-    out
+    let h = &state.health;
+    (0..state.site.assets.len())
+        .map(|a| {
+            let running = h.asset_running.get(a).copied().flatten().and_then(|t| state.tags.get(t));
+            (
+                h.asset_tags.get(a).map_or(0, |&n| n as usize),
+                h.asset_bad.get(a).map_or(0, |&n| n as usize),
+                running.and_then(|s| s.value.filter(|_| s.quality.is_good()).map(|v| v != 0.0)),
+            )
+        })
+        .collect()
 }
 
 /// Id of the system alarm "the historian cannot store": outside the alarm engine's ids.

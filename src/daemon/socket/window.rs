@@ -144,8 +144,8 @@ impl Table {
         self.recent.retain(|k, _| wants.rows.contains(k));
         for &i in &wants.rows {
             let Some(s) = state.tags.get(i as usize) else { continue };
-            if self.recent.get(&i).is_none_or(|v| !v.iter().copied().eq(s.recent.iter().copied())) {
-                self.recent.insert(i, s.recent.iter().copied().collect());
+            if self.recent.get(&i).is_none_or(|v| !v.iter().copied().eq(s.recent.iter())) {
+                self.recent.insert(i, s.recent.iter().collect());
                 self.cells[i as usize].stamp = stamp;
             }
         }
