@@ -1,5 +1,5 @@
 //! Operations against a running twin and after it stopped: the alarm journal
-//! (`mimic alarms history`), the alarm report (`mimic report alarms`), and the audit
+//! (`mimic alarms history`), the reports (`mimic report alarms`, `report shift`), and the audit
 //! trail (`mimic audit export|verify|checkpoint`, the scheduled checkpoint copied to
 //! `checkpoint_dir`) give the same answers either way; a tampered entry is found either way.
 
@@ -69,6 +69,8 @@ fn alarms_and_audit_answer_the_same_with_the_twin_running_and_stopped() {
     assert!(report["site"]["raised"].as_u64().unwrap_or(0) >= 1, "{report}");
     let text = mimic_ok(&["report", "alarms", "--since", "1h", "--site", p(&site)]);
     assert!(text.contains("alarms per 10 min") && text.contains("target"), "{text}");
+    let shift = mimic_ok(&["report", "shift", "--since", "1h", "--site", p(&site), "--format", "markdown"]);
+    assert!(shift.starts_with("# Shift report") && shift.contains("P101.suction_pressure HI"), "{shift}");
 
     // a scheduled checkpoint appears in the checkpoint directory
     let copied = usb.join("mimic-checkpoints.jsonl");

@@ -22,6 +22,7 @@ mod record;
 mod report;
 mod rul;
 mod rul_store;
+mod shift;
 pub mod sim;
 mod store;
 mod train;
@@ -107,7 +108,7 @@ pub enum Command {
         #[command(subcommand)]
         command: alarms::AlarmsCommand,
     },
-    /// Reports: `report alarms` (ISA-18.2 / EEMUA 191 figures beside their targets).
+    /// Reports: `report alarms` (ISA-18.2 / EEMUA 191 figures beside their targets), `report shift`.
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,

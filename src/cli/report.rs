@@ -1,4 +1,4 @@
-//! `mimic report`: what the records say over a period. `report alarms` gives the
+//! `mimic report`: what the records say over a period (`report shift`: see [`super::shift`]). `report alarms` gives the
 //! ISA-18.2 / EEMUA 191 figures of the site and of each operator position beside their
 //! targets, from the running daemon (which computes them where the journal is) or the
 //! store file.
@@ -35,6 +35,19 @@ pub enum ReportCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// What a crew hands over: alarms raised, acknowledged and shelved, operator acts,
+    /// write requests with their approvals and outcomes, maintenance, model alarms.
+    Shift {
+        /// Start: a duration ago (8h) or a timestamp.
+        #[arg(long, default_value = "8h")]
+        since: String,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value_t = super::shift::Format::Text)]
+        format: super::shift::Format,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
@@ -48,6 +61,14 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
                 Format::Csv => csv(&report, &mut out)?,
                 Format::Text => text(&report, &mut out)?,
             }
+            out.flush()?;
+            Ok(())
+        }
+        ReportCommand::Shift { since, until, format, store } => {
+            let (from_ms, to_ms) = super::alarms::period(&since, until.as_deref())?;
+            let shift = super::shift::gather(&store, from_ms, to_ms)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            shift.write(format, &mut out)?;
             out.flush()?;
             Ok(())
         }

@@ -127,12 +127,24 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// The value before the change (as it was when the request was made) and the value
+/// asked for, whatever happened after; while pending, the live value too when it moved.
+fn change_line(r: &RecommendationRow, u: &str) -> String {
+    let before = r.previous.or(r.current);
+    let mut line =
+        format!("Change {} {u} → {} {u}", format::value(before, 3, 14), format::value(Some(r.proposed), 3, 14));
+    if r.status == "pending" && r.current.is_some() && r.current != before {
+        line.push_str(&format!("   now {} {u}", format::value(r.current, 3, 14).trim()));
+    }
+    line
+}
+
 /// The detail pane as text lines (sanitized).
 pub fn detail_lines(r: &RecommendationRow, now_ms: i64) -> Vec<String> {
     let u = sanitize(&r.units);
     let mut v = vec![
         format!("Tag {}   asset {}", sanitize(&r.tag), sanitize(&r.asset)),
-        format!("Change {} {u} → {} {u}", format::value(r.current, 3, 14), format::value(Some(r.proposed), 3, 14)),
+        change_line(r, &u),
         format!("Predicted effect: {}", sanitize(&r.predicted_effect)),
         format!("Confidence {}", format::percent(r.confidence)),
         format!(
@@ -167,4 +179,36 @@ fn render_detail(r: &RecommendationRow, now_ms: i64, t: Theme, area: Rect, buf: 
         .map(|(i, l)| Line::styled(l, if i == 4 { status_style(&r.status, t) } else { t.normal() }))
         .collect();
     Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(status: &str, previous: Option<f64>, current: Option<f64>) -> RecommendationRow {
+        RecommendationRow {
+            tag: "FV101.position_sp".into(),
+            units: "L/min".into(),
+            proposed: 61.5,
+            status: status.into(),
+            previous,
+            current,
+            ..RecommendationRow::default()
+        }
+    }
+
+    #[test]
+    fn the_detail_keeps_the_value_before_the_change_after_the_write() {
+        let lines = detail_lines(&req("confirmed", Some(55.0), Some(61.5)), 0);
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["Change", "55.000", "L/min", "→", "61.500", "L/min"]
+        );
+        // pending, the plant moved meanwhile: the value at the request, and the live one
+        let lines = detail_lines(&req("pending", Some(55.0), Some(57.25)), 0);
+        assert!(lines[1].contains("55.000 L/min →") && lines[1].ends_with("now 57.250 L/min"), "{}", lines[1]);
+        // no value recorded at the request: the live value, as before
+        let lines = detail_lines(&req("pending", None, Some(57.25)), 0);
+        assert!(lines[1].contains("57.250 L/min →") && !lines[1].contains("now"), "{}", lines[1]);
+    }
 }

@@ -1,0 +1,302 @@
+//! `mimic report shift`: what a crew hands to the next one — the alarms of the shift
+//! (raised, acknowledged, shelved, the most frequent, those still active, the models'),
+//! the operators' acts, the write requests with their approvals and outcomes, and the
+//! maintenance recorded. Read from the alarm journal and the audit trail, through the
+//! running daemon or from the store file, page by page.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::alarms::clean;
+use super::store::{self, StoreArgs};
+use crate::alarms::journal::{self, Change, Query, Record};
+use crate::ipc::{Reply, Request};
+
+const PAGE: u32 = 2000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Csv,
+}
+
+/// One line of the report: when, who, what, on what, and the detail.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Line {
+    pub ts_ms: i64,
+    pub who: String,
+    pub what: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// The shift's report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shift {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Count of each alarm change.
+    pub changes: BTreeMap<&'static str, u64>,
+    /// Alarms raised most often: name, count.
+    pub frequent: Vec<(String, u64)>,
+    /// Alarms raised and not returned by the end of the shift.
+    pub still_active: Vec<Line>,
+    pub model_alarms: Vec<Line>,
+    pub operator_acts: Vec<Line>,
+    pub writes: Vec<Line>,
+    pub maintenance: Vec<Line>,
+}
+
+fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key).and_then(|x| x.as_str()).map(clean).unwrap_or_default()
+}
+
+impl Shift {
+    pub fn new(from_ms: i64, to_ms: i64) -> Shift {
+        Shift { from_ms, to_ms, ..Shift::default() }
+    }
+
+    /// Takes the journal's records of the shift, oldest first.
+    pub fn alarms(&mut self, records: impl IntoIterator<Item = Record>) {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut active: BTreeMap<String, Line> = BTreeMap::new();
+        for r in records {
+            *self.changes.entry(r.change.name()).or_default() += 1;
+            let name = r.alarm_name();
+            let line = Line {
+                ts_ms: r.ts_ms,
+                who: r.user.as_deref().map(clean).unwrap_or_default(),
+                what: r.change.name().into(),
+                target: clean(&name),
+                detail: clean(&r.note),
+            };
+            match r.change {
+                Change::Raised => {
+                    *counts.entry(name.clone()).or_default() += 1;
+                    active.insert(name, line.clone());
+                }
+                Change::Returned | Change::Shelved | Change::OutOfService => {
+                    active.remove(&name);
+                }
+                _ => {}
+            }
+            if r.kind.starts_with("MODEL") {
+                self.model_alarms.push(line);
+            }
+        }
+        let mut frequent: Vec<(String, u64)> = counts.into_iter().collect();
+        frequent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        frequent.truncate(10);
+        self.frequent = frequent;
+        self.still_active = active.into_values().collect();
+        self.still_active.sort_by_key(|l| l.ts_ms);
+    }
+
+    /// Takes an audit entry of the shift (as `audit::entry_json` writes it).
+    pub fn audit(&mut self, e: &serde_json::Value) {
+        let action = text_of(e, "action");
+        let full = text_of(e, "full_name");
+        let user = text_of(e, "user");
+        let line = Line {
+            ts_ms: e.get("ts_ms").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            who: if full.is_empty() { user } else { format!("{user} ({full})") },
+            what: action.clone(),
+            target: text_of(e, "target"),
+            detail: text_of(e, "detail"),
+        };
+        match action.as_str() {
+            "alarm_ack" | "alarm_shelve" | "alarm_unshelve" | "alarm_out_of_service" => self.operator_acts.push(line),
+            "write_requested" | "approval" | "rejection" | "write_outcome" => self.writes.push(line),
+            a if a.starts_with("other:") && ["expired", "refused", "effect"].iter().any(|w| a.contains(w)) => {
+                self.writes.push(line)
+            }
+            "maintenance_event" | "model_retrain" => self.maintenance.push(line),
+            _ => {}
+        }
+    }
+
+    fn sections(&self) -> [(&'static str, &Vec<Line>); 5] {
+        [
+            ("Alarms still active at the end of the shift", &self.still_active),
+            ("Model alarms", &self.model_alarms),
+            ("Operator acts on alarms", &self.operator_acts),
+            ("Write requests, approvals and outcomes", &self.writes),
+            ("Maintenance and models", &self.maintenance),
+        ]
+    }
+
+    pub fn write(&self, format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+        let ts = super::format_ts;
+        let count = |c: Change| self.changes.get(c.name()).copied().unwrap_or(0);
+        let summary = format!(
+            "{} raised, {} acknowledged, {} returned, {} shelved, {} out of service",
+            count(Change::Raised),
+            count(Change::Acknowledged),
+            count(Change::Returned),
+            count(Change::Shelved),
+            count(Change::OutOfService)
+        );
+        match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(["section", "ts_ms", "time", "who", "what", "target", "detail"])?;
+                w.write_record(["alarms", "", "", "", "summary", "", summary.as_str()])?;
+                for (name, n) in &self.frequent {
+                    w.write_record(["frequent alarms", "", "", "", "raised", name, &n.to_string()])?;
+                }
+                for (title, lines) in self.sections() {
+                    for l in lines {
+                        let t = l.ts_ms.to_string();
+                        w.write_record([title, &t, &ts(l.ts_ms), &l.who, &l.what, &l.target, &l.detail])?;
+                    }
+                }
+                w.flush()?;
+            }
+            Format::Text | Format::Markdown => {
+                let md = format == Format::Markdown;
+                let head = |t: &str| if md { format!("\n## {t}\n") } else { format!("\n{t}") };
+                let title = format!("Shift report {} to {}", ts(self.from_ms), ts(self.to_ms));
+                writeln!(out, "{}", if md { format!("# {title}") } else { title })?;
+                writeln!(out, "{}", head("Alarms"))?;
+                writeln!(out, "{}{summary}", if md { "" } else { "  " })?;
+                if !self.frequent.is_empty() {
+                    writeln!(out, "{}", head("Most frequent alarms"))?;
+                    for (name, n) in &self.frequent {
+                        writeln!(out, "{}{n:>5}  {name}", if md { "- " } else { "  " })?;
+                    }
+                }
+                for (t, lines) in self.sections() {
+                    writeln!(out, "{}", head(t))?;
+                    if lines.is_empty() {
+                        writeln!(out, "{}none", if md { "" } else { "  " })?;
+                    }
+                    for l in lines {
+                        let who = if l.who.is_empty() { String::new() } else { format!(" {}", l.who) };
+                        let line = format!("{}{who}  {}  {}  {}", ts(l.ts_ms), l.what, l.target, l.detail);
+                        writeln!(out, "{}{}", if md { "- " } else { "  " }, line.trim_end())?;
+                    }
+                }
+                writeln!(out, "{}", head("Devices"))?;
+                writeln!(
+                    out,
+                    "{}down time and data quality per device are not kept in the store yet: see the Devices screen",
+                    if md { "" } else { "  " }
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gathers the shift's records from the daemon serving the store, or the store file.
+pub fn gather(store_args: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<Shift> {
+    let dir = store_args.dir()?;
+    let mut shift = Shift::new(from_ms, to_ms);
+    let mut q = Query { from_ms, to_ms, limit: PAGE, ..Query::default() };
+    let mut records = Vec::new();
+    let mut after = 0;
+    match store::daemon(&dir) {
+        Some(s) => {
+            loop {
+                let page = store::ask(&s, &Request::AlarmHistory { query: q.clone() }, |r| match r {
+                    Reply::AlarmHistory(p) => Some(p),
+                    _ => None,
+                })?;
+                records.extend(page.records);
+                match page.next {
+                    Some(n) => q.after = Some(n),
+                    None => break,
+                }
+            }
+            shift.alarms(records);
+            loop {
+                let (entries, next) =
+                    store::ask(&s, &Request::AuditEntries { since_ms: from_ms, after, limit: PAGE }, |r| match r {
+                        Reply::AuditEntries { entries, next } => Some((entries, next)),
+                        _ => None,
+                    })?;
+                entries.iter().filter(|e| e["ts_ms"].as_i64().is_some_and(|t| t < to_ms)).for_each(|e| shift.audit(e));
+                match next {
+                    Some(n) => after = n,
+                    None => break,
+                }
+            }
+        }
+        None => {
+            let db = store::open(&dir)?;
+            journal::scan(&db, from_ms, to_ms, &journal::Filter::default(), |r| records.push(r))
+                .context("reading the alarm journal")?;
+            shift.alarms(records);
+            loop {
+                let (entries, next) = crate::audit::entries_page(&db, from_ms, after, PAGE as usize)
+                    .context("reading the audit trail")?;
+                for e in entries.iter().filter(|e| e.ts_ms < to_ms) {
+                    shift.audit(&crate::audit::entry_json(e));
+                }
+                match next {
+                    Some(n) => after = n,
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarms::{AlarmState, Priority};
+
+    fn rec(ts_ms: i64, tag: &str, kind: &str, change: Change, user: Option<&str>) -> Record {
+        Record {
+            ts_ms,
+            seq: 0,
+            tag: Some(tag.into()),
+            asset: None,
+            area: None,
+            kind: kind.into(),
+            priority: Priority::Low,
+            change,
+            state: AlarmState::Normal,
+            value: None,
+            user: user.map(String::from),
+            note: format!("{tag} note"),
+        }
+    }
+
+    #[test]
+    fn a_shift_in_sections() {
+        let mut s = Shift::new(0, 100);
+        s.alarms([
+            rec(1, "T1", "HI", Change::Raised, None),
+            rec(2, "T1", "HI", Change::Acknowledged, Some("ana")),
+            rec(3, "T1", "HI", Change::Returned, None),
+            rec(4, "T1", "HI", Change::Raised, None),
+            rec(5, "P-101", "MODEL anomaly", Change::Raised, None),
+            rec(6, "T2", "LO", Change::Raised, None),
+            rec(7, "T2", "LO", Change::Shelved, Some("ana")),
+        ]);
+        for (action, target) in [("alarm_ack", "alarm A1"), ("approval", "request 3"), ("maintenance_event", "P-101")] {
+            s.audit(&serde_json::json!({"ts_ms": 9, "user": "ana", "full_name": "Ana\u{1b}[2J O", "action": action, "target": target, "detail": "d"}));
+        }
+        assert_eq!(s.changes.get("raised"), Some(&4));
+        assert_eq!(s.frequent[0], ("T1 HI".to_string(), 2));
+        let active: Vec<&str> = s.still_active.iter().map(|l| l.target.as_str()).collect();
+        assert_eq!(active, ["T1 HI", "P-101 MODEL anomaly"]);
+        assert_eq!(s.model_alarms.len(), 1);
+        assert_eq!((s.operator_acts.len(), s.writes.len(), s.maintenance.len()), (1, 1, 1));
+        let mut md = Vec::new();
+        s.write(Format::Markdown, &mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.starts_with("# Shift report") && md.contains("## Operator acts on alarms"), "{md}");
+        assert!(md.contains("4 raised, 1 acknowledged, 1 returned, 1 shelved"), "{md}");
+        assert!(!md.contains('\u{1b}'), "no control characters reach a terminal");
+        let mut csv = Vec::new();
+        s.write(Format::Csv, &mut csv).unwrap();
+        assert!(String::from_utf8(csv).unwrap().lines().count() > 5);
+    }
+}
