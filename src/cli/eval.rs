@@ -73,7 +73,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
 
 fn eval_wide(file: &std::path::Path, config: Option<&str>) -> anyhow::Result<()> {
     use crate::models::anomaly::wide;
-    let base = AnomalyConfig { false_alarm_rate: 0.01, ..AnomalyConfig::default() };
+    let base = AnomalyConfig { false_alarm_rate: 0.01, shrinkage: true, ..AnomalyConfig::default() };
     let config: AnomalyConfig = match config {
         Some(text) => {
             let mut v = serde_json::to_value(&base)?;

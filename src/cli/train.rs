@@ -83,7 +83,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<()> {
         &series,
         (from_ms, to_ms),
         step_ms,
-        AnomalyConfig { false_alarm_rate: far, margin: 1.0, ..AnomalyConfig::default() },
+        AnomalyConfig { false_alarm_rate: far, margin: 1.0, shrinkage: true, ..AnomalyConfig::default() },
     )?;
     let path = model_path(&dir, &asset);
     trained.save(&path)?;

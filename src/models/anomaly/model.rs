@@ -96,7 +96,7 @@ impl Default for AnomalyConfig {
             folds: 5,
             quantile: 0.99,
             margin: 2.5,
-            shrinkage: true,
+            shrinkage: false,
             false_alarm_rate: 0.0,
             on_count: 5,
             off_count: 10,

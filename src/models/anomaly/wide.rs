@@ -163,7 +163,7 @@ mod tests {
         let mut rng = Rng::new(5);
         let fit = wide(500, &mut rng);
         let names: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
-        let config = AnomalyConfig { false_alarm_rate: 0.01, ..AnomalyConfig::default() };
+        let config = AnomalyConfig { false_alarm_rate: 0.01, shrinkage: true, ..AnomalyConfig::default() };
         let mut m = AnomalyModel::fit(names.clone(), &fit, config.clone()).expect("fits from 500 rows");
         assert!(m.shrinkage > 0.0 && m.shrinkage < 1.0, "{}", m.shrinkage);
         assert!(m.expected_far <= 0.01, "{}", m.expected_far);
