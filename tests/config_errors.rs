@@ -83,8 +83,8 @@ fn cases() -> Vec<Case> {
                 HDR + 1,
                 3,
                 "tags",
-                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`, `loop`, \
-                     `template`, `instance`"),
+                Is("unknown field `tags`, expected one of `site`, `asset`, `device`, `tag`, `alarm`, `mqtt`, \
+                     `opcua_server`, `loop`, `template`, `instance`"),
             )],
         ),
         case(
