@@ -20,7 +20,7 @@ pub const REQUESTER: &str = "mimic-models";
 /// Why the front door refuses an act before anything happens (the reply's text).
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
-    #[error("{who} ({role}) may not do that: {cmd:?} needs a higher role")]
+    #[error("{who} ({role}) may not {}: that needs the {} role", .cmd.describe(), .cmd.min_role())]
     Role { who: String, role: Role, cmd: Command },
     #[error("no asset `{}` in the site", .0.escape_debug())]
     NoAsset(String),

@@ -92,6 +92,27 @@ impl Command {
         Command::ReloadConfig,
     ];
 
+    /// What the command does, in the words a refusal uses ("may not …").
+    pub fn describe(self) -> &'static str {
+        use Command::*;
+        match self {
+            ViewValues => "view live values",
+            ViewHistory => "view history",
+            AckAlarm => "acknowledge alarms",
+            ShelveAlarm => "shelve alarms",
+            SetOutOfService => "take alarms out of service",
+            RequestWrite => "request a setpoint change",
+            Approve => "approve a write",
+            ApproveCritical => "approve a write to a critical tag",
+            Reject => "reject a write",
+            Revert => "revert a write",
+            RecordMaintenance => "record maintenance",
+            RetrainModel => "retrain a model",
+            ManageUsers => "manage users",
+            ReloadConfig => "reload the configuration",
+        }
+    }
+
     /// The lowest role allowed to run the command; every role above it may too.
     pub fn min_role(self) -> Role {
         use Command::*;
@@ -173,7 +194,7 @@ pub enum AuthError {
     LockedOut { user: String, attempts: u32 },
     #[error("a signature needs a meaning")]
     NoMeaning,
-    #[error("role {role} may not {command:?}")]
+    #[error("role {role} may not {}", .command.describe())]
     NotPermitted { role: Role, command: Command },
     #[error("user `{0}` is not an approver of this tag")]
     NotAnApprover(String),
