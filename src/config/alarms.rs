@@ -226,10 +226,7 @@ address = "hr:1"
 "#;
 
     fn errors(alarms: &str) -> Vec<String> {
-        match Site::parse(Path::new("s.toml"), &format!("{BASE}{alarms}")) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0.iter().map(ToString::to_string).collect(),
-        }
+        crate::config::testkit::parse_errors("s.toml", &format!("{BASE}{alarms}"))
     }
 
     #[test]

@@ -123,10 +123,7 @@ mod tests {
                         endpoint = \"127.0.0.1:502\"\n";
 
     fn errors(mqtt: &str) -> Vec<String> {
-        match Site::parse(Path::new("s.toml"), &format!("{BASE}{mqtt}")) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0.iter().map(ToString::to_string).collect(),
-        }
+        crate::config::testkit::parse_errors("s.toml", &format!("{BASE}{mqtt}"))
     }
 
     #[test]

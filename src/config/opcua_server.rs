@@ -117,10 +117,7 @@ mod tests {
     const BASE: &str = "[site]\nname = \"t\"\ndata_dir = \"d\"\n";
 
     fn errors(section: &str) -> Vec<String> {
-        match Site::parse(Path::new("/s/s.toml"), &format!("{BASE}{section}")) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0.iter().map(ToString::to_string).collect(),
-        }
+        crate::config::testkit::parse_errors("/s/s.toml", &format!("{BASE}{section}"))
     }
 
     #[test]

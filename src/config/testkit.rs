@@ -84,3 +84,11 @@ pub fn text(tables: &str) -> String {
 pub fn site(tables: &str) -> Site {
     Site::parse(Path::new("t.toml"), &text(tables)).unwrap_or_else(|e| panic!("test site: {e}"))
 }
+
+/// Every error `text` parsed as the site file `path` gives, as printed (empty when it loads).
+pub fn parse_errors(path: &str, text: &str) -> Vec<String> {
+    match Site::parse(Path::new(path), text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
