@@ -3,7 +3,8 @@
 //! statuses, subscribed to; history raw (pages, both directions, bounds) and processed
 //! over what the daemon stored from the simulator, checked against the raw values;
 //! writes that only file requests (no device write until approved), a viewer's and an
-//! anonymous write refused, a wrong password refused, counted and audited.
+//! anonymous write refused, a wrong password refused, counted and audited; alarm events
+//! of a limit crossed through the simulator, acknowledged over OPC UA as the session's user.
 
 mod support;
 
@@ -12,10 +13,10 @@ use std::time::Duration;
 
 use mimic::config::Site;
 use mimic::daemon::Daemon;
-use mimic::ipc::Act;
+use mimic::ipc::{Act, LiveAlarmState};
 use mimic::users::{Role, Users, users_path};
 use serde_json::Value;
-use support::binary::{Sim, write_demo_site_polling};
+use support::binary::{Sim, mimic_ok, write_demo_site_polling};
 use support::daemon::{act, me, start_with, wait_for};
 use support::free_port;
 use support::peers::python_cmd;
@@ -26,12 +27,15 @@ const VERA: &str = "vera:vera-secret-1";
 const ERIK_SECRET: &str = "erik-secret-1";
 const SPEED: &str = "P101.speed_sp";
 const LEVEL: &str = "T100.level";
+/// An alarm of the test site: the speed setpoint over 90 %.
+const SPEED_LIMIT: f64 = 90.0;
+const SPEED_MESSAGE: &str = "Pump speed setpoint very high";
 /// A noisy measurement: a new sample on most polls.
 const FLOW: &str = "P101.flow";
 
 struct Rig {
     d: Daemon,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _sim: Sim,
     data: PathBuf,
     url: String,
@@ -50,7 +54,9 @@ async fn rig() -> Rig {
     let mut text = std::fs::read_to_string(&site_path).expect("site");
     text.push_str(&format!(
         "\n[opcua_server]\nbind = \"127.0.0.1:{port}\"\nsecurity = [\"none\", \"basic256sha256-sign-encrypt\"]\n\
-         anonymous = \"viewer\"\nmax_sessions = 10\n"
+         anonymous = \"viewer\"\nmax_sessions = 10\n\n\
+         [[alarm]]\ntag = \"{SPEED}\"\nkind = \"hi\"\nlimit = {SPEED_LIMIT}\npriority = \"high\"\n\
+         message = \"{SPEED_MESSAGE}\"\n"
     ));
     std::fs::write(&site_path, &text).expect("site");
     std::fs::create_dir_all(&data).expect("data dir");
@@ -70,7 +76,7 @@ async fn rig() -> Rig {
         support::poll(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).ok())
     });
     assert!(listening.await.expect("poll").is_some(), "the OPC UA server listens on {port}");
-    Rig { d, _dir: dir, _sim: sim, data, url: format!("opc.tcp://127.0.0.1:{port}/"), ns }
+    Rig { d, dir, _sim: sim, data, url: format!("opc.tcp://127.0.0.1:{port}/"), ns }
 }
 
 /// Runs the client (bounded), returns its JSON answer.
@@ -117,6 +123,27 @@ async fn browse_read_subscribe_and_history_over_simulated_data() {
         format!("{site}/utilities/water-supply/T-100/{LEVEL}/EngineeringUnits"),
     ] {
         assert!(paths.contains(&want.as_str()), "{want} not browsed; got {paths:#?}");
+    }
+
+    // mimic's own OPC UA client command finds the same tree
+    let pw = r.dir.path().join("olga.password");
+    std::fs::write(&pw, "olga-secret-1").expect("password file");
+    let (url, pki) = (r.url.clone(), r.dir.path().join("browse-pki"));
+    let tree = tokio::task::spawn_blocking(move || {
+        let args = [url.as_str(), "--pki", support::p(&pki), "--user", "olga", "--password-file", support::p(&pw)];
+        mimic_ok(&[&["browse"], &args[..]].concat())
+    })
+    .await
+    .expect("mimic browse");
+    let ns_index = b["ns_index"].as_u64().expect("ns index");
+    for want in [
+        "Demo plant - pump skid  ns=".to_string(),
+        "water-supply  ns=".to_string(),
+        format!("{SPEED}  ns={ns_index};s={SPEED}  Double rw  = "),
+        format!("{LEVEL}  ns={ns_index};s={LEVEL}  Double r  = "),
+        "[0 .. 100]".to_string(),
+    ] {
+        assert!(tree.contains(&want), "mimic browse lacks {want:?}:\n{tree}");
     }
 
     let read = client(&r, Some(OLGA), &["read", SPEED, LEVEL]).await;
@@ -176,6 +203,13 @@ async fn browse_read_subscribe_and_history_over_simulated_data() {
         let want = inside.iter().sum::<f64>() / inside.len() as f64;
         assert!((v - want).abs() < 1e-9, "average at {ts}: {v} vs {want} from {inside:?}");
     }
+    // start after end: time runs backwards, intervals (t - 2 s, t] newest first
+    let back = client(&r, Some(VERA), &["processed", FLOW, &p1.to_string(), &p0.to_string(), "2000", "Count"]).await;
+    let times: Vec<i64> = values(&back).iter().map(|x| x.0).collect();
+    assert_eq!(times, (0..got.len() as i64).map(|i| p1 - i * 2_000).collect::<Vec<_>>(), "{back}");
+    let back_n: f64 = values(&back).iter().map(|x| x.1).sum();
+    let raw_back = all_v.iter().filter(|(t, ..)| *t > p0 && *t <= p1).count();
+    assert_eq!(back_n as usize, raw_back, "{back}");
     let count = client(&r, Some(VERA), &["processed", FLOW, &p0.to_string(), &p1.to_string(), "2000", "Count"]).await;
     let n: f64 = values(&count).iter().map(|x| x.1).sum();
     let raw_n = all_v.iter().filter(|(t, ..)| *t >= p0 && *t < p1).count();
@@ -249,5 +283,108 @@ async fn writes_wait_for_approval_and_logins_are_checked() {
     assert!(text.iter().any(|t| t.contains("OPC UA session as operator")), "{text:#?}");
     assert!(text.iter().any(|t| t.starts_with("olga write_requested")), "{text:#?}");
     assert!(text.iter().any(|t| t.starts_with("vera ") && t.contains("BadUserAccessDenied")), "{text:#?}");
+    r.d.shutdown().await;
+}
+
+/// A setpoint written through the simulator (requested by olga, approved by erik) and
+/// read back.
+async fn drive(r: &Rig, tag: &str, value: f64) {
+    act(&r.d, "olga-account", Act::RequestWrite { tag: tag.into(), value }).await.expect("olga asks");
+    let mine = |q: &&mimic::ipc::LiveRequest| q.tag == tag && q.proposed == value;
+    let s = wait_for(&r.d, "the request", |s| s.requests.iter().any(|q| mine(&q))).await;
+    let id = s.requests.iter().filter(mine).map(|q| q.id).max().expect("request");
+    act(&r.d, &me(), Act::Approve { id, secret: ERIK_SECRET.into() }).await.expect("erik approves");
+    wait_for(&r.d, "the read-back", |s| {
+        s.tags.iter().any(|t| t.name == tag && t.value.is_some_and(|v| (v - value).abs() < 0.05))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alarm_events_and_acknowledge() {
+    let r = rig().await;
+    // olga subscribes to the Server object's events and acknowledges the first alarm
+    let a = ["--url", &r.url, "--ns", &r.ns, "--user", OLGA, "events", "40", "ack", SPEED];
+    let (peer, lines) = support::peers::Peer::spawn("asyncua events", python_cmd("opcua_client.py", &a));
+    let first = lines.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{}", peer.stderr()));
+    assert!(first.contains("subscribed"), "{first}");
+
+    drive(&r, SPEED, SPEED_LIMIT + 5.0).await;
+    wait_for(&r.d, "the alarm", |s| s.alarms.iter().any(|x| x.tag == SPEED)).await;
+    wait_for(&r.d, "the acknowledgement from OPC UA", |s| {
+        s.alarms.iter().any(|x| x.tag == SPEED && x.state == LiveAlarmState::AckActive)
+    })
+    .await;
+    drive(&r, SPEED, 60.0).await;
+    let line = tokio::task::spawn_blocking(move || lines.recv_timeout(Duration::from_secs(90)))
+        .await
+        .expect("events")
+        .unwrap_or_else(|_| panic!("no events answer: {}", peer.stderr()));
+    let out: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("events not JSON ({e}): {line}"));
+    assert_eq!(out["ack"], "Good", "{out}");
+    let events: Vec<&Value> =
+        out["events"].as_array().expect("events").iter().filter(|e| e["source"] == SPEED).collect();
+    let states: Vec<(&str, &str)> =
+        events.iter().map(|e| (e["active"].as_str().unwrap_or(""), e["acked"].as_str().unwrap_or(""))).collect();
+    assert_eq!(
+        states,
+        [("True", "False"), ("True", "True"), ("False", "True")],
+        "raised, acknowledged, returned: {out}"
+    );
+    assert!(events.iter().all(|e| e["severity"] == 700), "high priority is severity 700: {out}");
+    assert_eq!(events[0]["message"], SPEED_MESSAGE, "{out}");
+    assert!(events[1]["message"].as_str().unwrap_or("").contains("olga"), "who acknowledged: {out}");
+
+    // a viewer may not; an acknowledged alarm is not acknowledged twice; junk is no event
+    let id = out["acked_event"].as_str().expect("event id");
+    let vera = client(&r, Some(VERA), &["ack", id]).await;
+    assert_eq!(vera["status"], "BadUserAccessDenied", "{vera}");
+    let again = client(&r, Some(OLGA), &["ack", id]).await;
+    assert_eq!(again["status"], "BadConditionBranchAlreadyAcked", "{again}");
+    let junk = client(&r, Some(OLGA), &["ack", "00ff"]).await;
+    assert_eq!(junk["status"], "BadEventIdUnknown", "{junk}");
+
+    let audit = mimic::audit::newest(r.d.historian.read().expect("store").database(), 500).expect("audit");
+    let text: Vec<String> = audit.iter().map(|e| format!("{} {} {}", e.user, e.action.name(), e.detail)).collect();
+    assert!(text.iter().any(|t| t.starts_with("olga alarm_ack")), "audited as olga's: {text:#?}");
+    r.d.shutdown().await;
+}
+
+/// The certificate files in a folder of the server's PKI.
+fn certificates(r: &Rig, folder: &str) -> Vec<PathBuf> {
+    let dir = r.data.join("opcua-server-pki").join(folder);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "der"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_certificates_untrusted_refused_then_trusted() {
+    let r = rig().await;
+    let pki = r.dir.path().join("client-pki");
+    let cert = pki.to_str().expect("utf-8 path");
+    assert!(certificates(&r, "rejected").is_empty() && certificates(&r, "trusted").is_empty());
+
+    let refused = client(&r, Some(OLGA), &["--cert", cert, "read", SPEED]).await;
+    assert!(refused["error"].is_string(), "an unknown client certificate is refused: {refused}");
+    let rejected = certificates(&r, "rejected");
+    assert_eq!(rejected.len(), 1, "and kept in rejected/ for an engineer to trust: {rejected:?}");
+
+    // trusting it: moved from rejected/ to trusted/
+    let name = rejected[0].file_name().expect("file name");
+    std::fs::rename(&rejected[0], r.data.join("opcua-server-pki/trusted").join(name)).expect("trust");
+    let ok = client(&r, Some(OLGA), &["--cert", cert, "read", SPEED]).await;
+    assert_eq!(ok[SPEED]["status"], "Good", "Basic256Sha256 sign-and-encrypt with a trusted certificate: {ok}");
+    assert!(certificates(&r, "rejected").is_empty(), "nothing more refused");
+
+    // another certificate is still refused while the trusted one goes on working
+    let other = r.dir.path().join("other-pki");
+    let refused = client(&r, Some(OLGA), &["--cert", other.to_str().expect("utf-8"), "read", SPEED]).await;
+    assert!(refused["error"].is_string(), "{refused}");
+    assert_eq!(certificates(&r, "rejected").len(), 1);
     r.d.shutdown().await;
 }

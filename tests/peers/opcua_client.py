@@ -2,7 +2,11 @@
 """OPC UA test client for mimic's own server (asyncua client).
 
 Usage:
-    opcua_client.py --url URL [--user NAME:PASSWORD] [--ns URI] COMMAND [ARGS...]
+    opcua_client.py --url URL [--user NAME:PASSWORD] [--cert DIR] [--ns URI] COMMAND [ARGS...]
+
+With ``--cert DIR`` the client connects over Basic256Sha256 sign-and-encrypt with the
+certificate ``DIR/cert.der`` and key ``DIR/key.pem`` (made on first use, self-signed,
+application URI ``urn:mimic-test:asyncua-client``); without it, over security None.
 
 Prints one JSON object on stdout and exits 0; a failed connection or login prints
 ``{"error": "<status name or text>"}`` and exits 2.
@@ -17,7 +21,13 @@ Commands (NodeIds of tags are given by tag name, in the namespace ``--ns``):
                                    TimeAverage, Minimum, Maximum, Count, Start, End)
     attime TAG MS...               HistoryReadAtTime
     write TAG VALUE                the Write's status
-    events SECONDS                 alarm events seen on the Server object
+    events SECONDS [ack SOURCE]    alarm events seen on the Server object (printing
+                                   ``{"subscribed": true}`` first); with ``ack``, the first
+                                   unacknowledged active alarm of SOURCE (a SourceName) is
+                                   acknowledged through the site folder's Acknowledge
+                                   method (its status: "ack"), and the command ends
+                                   when that alarm has returned to normal
+    ack EVENT_ID_HEX               call Acknowledge with that EventId; its status
 """
 
 from __future__ import annotations
@@ -28,7 +38,17 @@ import datetime
 import json
 import sys
 
+from pathlib import Path
+
 from asyncua import Client, ua
+from asyncua.common.events import get_filter_from_event_type
+from asyncua.crypto import cert_gen
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+CLIENT_URI = "urn:mimic-test:asyncua-client"
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -90,7 +110,7 @@ async def browse(client: Client, ns: int) -> dict:
                     out.append({"path": f"{p}/{(await prop.read_browse_name()).Name}", "class": "Property"})
 
     await walk(objects, "Objects", 0)
-    return {"nodes": out}
+    return {"nodes": out, "ns_index": ns}
 
 
 async def read(client: Client, ns: int, tags: list[str]) -> dict:
@@ -133,6 +153,7 @@ class Collect:
                 "active": str(f.get("ActiveState/Id").Value) if "ActiveState/Id" in f else None,
                 "acked": str(f.get("AckedState/Id").Value) if "AckedState/Id" in f else None,
                 "condition": str(f.get("ConditionName").Value) if "ConditionName" in f else None,
+                "event_id": f["EventId"].Value.hex() if f.get("EventId") and f["EventId"].Value else None,
             }
         )
 
@@ -146,15 +167,62 @@ async def subscribe(client: Client, ns: int, tag: str, seconds: float) -> dict:
     return {"changes": c.changes}
 
 
-async def events(client: Client, seconds: float) -> dict:
+async def site_folder(client: Client, ns: int):
+    for child in await client.nodes.objects.get_children():
+        if child.nodeid.NamespaceIndex == ns:
+            return child
+    raise RuntimeError("no site folder in the namespace")
+
+
+async def acknowledge(client: Client, ns: int, event_id: bytes) -> str:
+    """Call the site folder's Acknowledge(EventId, Comment); the status name."""
+    site = await site_folder(client, ns)
+    method = ua.NodeId(b"method:Acknowledge", ns, ua.NodeIdType.ByteString)
+    try:
+        await site.call_method(
+            method, ua.Variant(event_id, ua.VariantType.ByteString), ua.LocalizedText("seen from asyncua")
+        )
+        return "Good"
+    except ua.UaStatusCodeError as e:
+        return status_name(e.code)
+
+
+async def events(client: Client, ns: int, seconds: float, ack: str | None) -> dict:
     c = Collect()
     sub = await client.create_subscription(200, c)
     alarm_type = client.get_node(ua.ObjectIds.AlarmConditionType)
-    await sub.subscribe_events(client.nodes.server, alarm_type)
+    # OfType, not asyncua's default `EventType InList [...]`: async-opcua 0.19 compares no
+    # NodeIds in a content filter, so an InList of types matches nothing. And without the
+    # ConditionId clause (empty browse path): async-opcua drops a clause it cannot
+    # resolve instead of answering it null, which would shift the fields.
+    evfilter = await get_filter_from_event_type([alarm_type], where_clause_generation=False)
+    evfilter.SelectClauses = [c for c in evfilter.SelectClauses if c.BrowsePath]
+    of_type = ua.ContentFilterElement()
+    of_type.FilterOperator = ua.FilterOperator.OfType
+    of_type.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(alarm_type.nodeid))]
+    evfilter.WhereClause = ua.ContentFilter(Elements=[of_type])
+    await sub.subscribe_events(client.nodes.server, alarm_type, evfilter=evfilter)
     print(json.dumps({"subscribed": True}), flush=True)
-    await asyncio.sleep(seconds)
+    out = {}
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await asyncio.sleep(0.2)
+        if "ack" in out and any(e["source"] == ack and e["active"] == "False" for e in c.events):
+            break  # acknowledged, then returned to normal
+        if ack and "ack" not in out:
+            todo = [
+                e
+                for e in c.events
+                if e["source"] == ack and e["active"] == "True" and e["acked"] == "False" and e["event_id"]
+            ]
+            if todo:
+                out["ack"] = await acknowledge(client, ns, bytes.fromhex(todo[0]["event_id"]))
+                out["acked_event"] = todo[0]["event_id"]
+                print(f"acknowledged {todo[0]['event_id']}: {out['ack']}", file=sys.stderr, flush=True)
     await sub.delete()
-    return {"events": c.events}
+    out["events"] = c.events
+    return out
 
 
 async def history(client: Client, ns: int, tag: str, details) -> dict:
@@ -192,6 +260,25 @@ AGGREGATES = {
 }
 
 
+def client_certificate(folder: str) -> tuple[Path, Path]:
+    """The client's certificate and key in ``folder``, made when missing."""
+    d = Path(folder)
+    cert, key = d / "cert.der", d / "key.pem"
+    if not cert.exists():
+        d.mkdir(parents=True, exist_ok=True)
+        private = cert_gen.generate_private_key()
+        made = cert_gen.generate_self_signed_app_certificate(
+            private,
+            "mimic test client",
+            {"organizationName": "mimic tests"},
+            [x509.UniformResourceIdentifier(CLIENT_URI), x509.DNSName("localhost")],
+            [ExtendedKeyUsageOID.CLIENT_AUTH],
+        )
+        key.write_bytes(cert_gen.dump_private_key_as_pem(private))
+        cert.write_bytes(made.public_bytes(Encoding.DER))
+    return cert, key
+
+
 async def run(args) -> dict:
     client = Client(args.url, timeout=30)
     if args.user:
@@ -199,6 +286,12 @@ async def run(args) -> dict:
         client.set_user(name)
         client.set_password(password)
     try:
+        if args.cert:
+            cert, key = client_certificate(args.cert)
+            client.application_uri = CLIENT_URI
+            await client.set_security(
+                SecurityPolicyBasic256Sha256, str(cert), str(key), mode=ua.MessageSecurityMode.SignAndEncrypt
+            )
         await client.connect()
     except Exception as e:  # noqa: BLE001 - any refusal is the answer
         code = getattr(e, "code", None)
@@ -213,7 +306,9 @@ async def run(args) -> dict:
         if cmd == "subscribe":
             return await subscribe(client, ns, rest[0], float(rest[1]))
         if cmd == "events":
-            return await events(client, float(rest[0]))
+            return await events(client, ns, float(rest[0]), rest[2] if rest[1:2] == ["ack"] else None)
+        if cmd == "ack":
+            return {"status": await acknowledge(client, ns, bytes.fromhex(rest[0]))}
         if cmd == "raw":
             d = ua.ReadRawModifiedDetails()
             d.IsReadModified = False
@@ -250,6 +345,7 @@ def main() -> int:
     p.add_argument("--url", required=True)
     p.add_argument("--user")
     p.add_argument("--ns", required=True)
+    p.add_argument("--cert")
     p.add_argument("command")
     p.add_argument("args", nargs="*")
     args = p.parse_args()

@@ -1,24 +1,40 @@
 //! Alarms as OPC UA events: every state change of an alarm (process and model alarms
 //! alike: activated, cleared, acknowledged, shelved, …) is an `AlarmConditionType` event
-//! notified on the Server object, the site folder and the alarm's asset folder (or its
-//! device folder), with ActiveState, AckedState, Severity (from the priority), Message,
-//! SourceName (the tag, else the asset), ConditionName (`A<n>`), Retain and Time.
+//! notified on the Server object and the alarm's asset folder (or its device folder; the
+//! site folder for an alarm of neither), with ActiveState, AckedState, Severity (from the
+//! priority), Message, SourceName (the tag, else the asset), ConditionName (`A<n>`),
+//! Retain and Time.
+//!
+//! Acknowledge: the site folder has a method `Acknowledge(EventId, Comment)` (the
+//! arguments of AcknowledgeableConditionType's): the EventId of an alarm event names the
+//! alarm, and the acknowledgement goes to the core as the session's user's act, with the
+//! same authorisation and audit as the terminal's.
 //!
 //! What is missing of Alarms & Conditions (async-opcua 0.19 has the event types but no
-//! condition instances): no condition nodes in the address space, so no Acknowledge or
-//! ConditionRefresh methods (acknowledge in the terminal; a client sees the next state
-//! change), no branches, no Comment, ShelvingState or ConfirmedState.
+//! condition instances, and a Call is routed by its method's namespace, so the standard
+//! methods of namespace 0 never reach this node manager): no condition nodes in the
+//! address space, so no ConditionId, no standard Acknowledge (i=9111) or ConditionRefresh
+//! (i=3875) calls (a client sees the next state change), no branches, no Comment kept,
+//! no ShelvingState or ConfirmedState.
 
 use mimic_drivers::now_ms;
 use opcua::core_namespace::events::AlarmConditionType;
 use opcua::nodes::Event;
 use opcua::server::SubscriptionCache;
+use opcua::server::address_space::{AddressSpace, MethodBuilder};
+use opcua::server::authenticator::UserToken;
 use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerImpl};
-use opcua::types::{ByteString, LocalizedText, NamespaceMap, NodeId, ObjectId, UAString};
+use opcua::types::{
+    Argument, ByteString, DataTypeId, LocalizedText, NamespaceMap, NodeId, StatusCode, UAString, Variant,
+};
 
+use super::Request;
+use super::auth::MimicAuth;
 use super::space::{asset_node, ms_to_date, ns_of, opaque, site_node};
 use crate::alarms::{AlarmEvent, AlarmState, Priority};
 use crate::config::Site;
+use crate::core::Act;
+use crate::users::Role;
 
 /// OPC UA severity of a priority (1..=1000; Part 9 guidance bands).
 pub fn severity(p: Priority) -> u16 {
@@ -44,7 +60,15 @@ fn two_state(on: bool, true_text: &str, false_text: &str) -> opcua::core_namespa
 /// One alarm event as an AlarmConditionType event.
 pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionType, NodeId) {
     let id = ByteString::from(format!("{}-{}-{seq}", e.alarm, e.ts_ms).into_bytes());
-    let message = if e.note.is_empty() { format!("{} {:?}", e.alarm, e.action) } else { e.note.clone() };
+    let message = if e.note.is_empty() {
+        let change = crate::alarms::journal::Record::from(e).change;
+        match &e.user {
+            Some(u) => format!("{} {change} by {u}", e.alarm),
+            None => format!("{} {change}", e.alarm),
+        }
+    } else {
+        e.note.clone()
+    };
     let time = ms_to_date(e.ts_ms);
     let mut ev = AlarmConditionType::new_event(
         AlarmConditionType::event_type_id(),
@@ -85,7 +109,9 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
     (ev, notifier)
 }
 
-/// Notify subscribers of these alarm events.
+/// Notify subscribers of these alarm events: on the alarm's notifier (asset or device
+/// folder, else the site folder), which async-opcua passes on to the Server object's
+/// subscribers too.
 pub fn publish<T: InMemoryNodeManagerImpl>(
     manager: &InMemoryNodeManager<T>,
     subscriptions: &SubscriptionCache,
@@ -93,17 +119,108 @@ pub fn publish<T: InMemoryNodeManagerImpl>(
     events: &[AlarmEvent],
 ) {
     let ns = ns_of(manager);
-    let server: NodeId = ObjectId::Server.into();
-    let root = site_node(ns, site);
     let built: Vec<(AlarmConditionType, NodeId)> =
         events.iter().enumerate().map(|(i, e)| event(site, ns, e, i as u64)).collect();
-    let mut items: Vec<(&dyn Event, &NodeId)> = Vec::with_capacity(built.len() * 3);
-    for (ev, notifier) in &built {
-        items.push((ev, &server));
-        items.push((ev, &root));
-        if notifier != &root {
-            items.push((ev, notifier));
+    subscriptions.notify_events(built.iter().map(|(ev, notifier)| (ev as &dyn Event, notifier)));
+}
+
+/// The NodeId of the site folder's Acknowledge method.
+pub fn ack_method(ns: u16) -> NodeId {
+    opaque(ns, "method:Acknowledge")
+}
+
+fn argument(name: &str, data_type: DataTypeId, description: &str) -> Argument {
+    Argument {
+        name: name.into(),
+        data_type: data_type.into(),
+        value_rank: -1,
+        array_dimensions: None,
+        description: LocalizedText::from(description),
+    }
+}
+
+/// The Acknowledge method on the site folder.
+pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
+    let id = ack_method(ns);
+    let args = [
+        argument("EventId", DataTypeId::ByteString, "The EventId of an event of the alarm to acknowledge"),
+        argument("Comment", DataTypeId::LocalizedText, "Not kept"),
+    ];
+    MethodBuilder::new(&id, "Acknowledge", "Acknowledge")
+        .description(LocalizedText::from("Acknowledge the alarm of an event, as the session's user"))
+        .component_of(site_node(ns, site))
+        .executable(true)
+        .user_executable(true)
+        .input_args(space, &opaque(ns, "method:Acknowledge/InputArguments"), &args)
+        .insert(space);
+}
+
+/// The alarm number an EventId names (`A<n>-<ms>-<seq>`).
+pub fn alarm_of_event(id: &[u8]) -> Option<u64> {
+    std::str::from_utf8(id).ok()?.split('-').next()?.strip_prefix('A')?.parse().ok()
+}
+
+/// Acknowledge the alarm of the EventId in `args`, as the session's user, through the
+/// core (authorised and audited there like a terminal's acknowledgement).
+pub async fn acknowledge(auth: &MimicAuth, token: &UserToken, args: &[Variant]) -> StatusCode {
+    let Some(Variant::ByteString(event)) = args.first() else {
+        return StatusCode::BadInvalidArgument;
+    };
+    let Some(id) = event.value.as_deref().and_then(alarm_of_event) else {
+        return StatusCode::BadEventIdUnknown;
+    };
+    let user = MimicAuth::user(token);
+    let viewer = auth.role(token) < Role::Operator;
+    match auth.ask(|reply| Request::Act { user, act: Act::AckAlarm { id }, reply }).await {
+        Ok(_) => StatusCode::Good,
+        Err(_) if viewer => StatusCode::BadUserAccessDenied,
+        Err(e) => {
+            tracing::info!("OPC UA acknowledge of A{id} refused: {e}");
+            refusal_status(&e)
         }
     }
-    subscriptions.notify_events(items.into_iter());
+}
+
+/// The status of an acknowledgement the core refused (by the alarm engine's message).
+fn refusal_status(why: &str) -> StatusCode {
+    if why.contains("already acknowledged") || why.contains("nothing to acknowledge") {
+        StatusCode::BadConditionBranchAlreadyAcked
+    } else if why.starts_with("no alarm ") {
+        StatusCode::BadEventIdUnknown
+    } else {
+        StatusCode::BadInvalidState
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_names_its_alarm() {
+        assert_eq!(alarm_of_event(b"A12-1765000000000-0"), Some(12));
+        for bad in [&b"12-1-0"[..], b"", b"A-1", b"Ax-1-0", &[0xff, 0x41]] {
+            assert_eq!(alarm_of_event(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_of_the_alarm_engine_have_their_status() {
+        use crate::alarms::{AlarmError, AlarmId};
+        let a = AlarmId(3);
+        for (e, want) in [
+            (AlarmError::AlreadyAcknowledged(a), StatusCode::BadConditionBranchAlreadyAcked),
+            (AlarmError::NotActive(a), StatusCode::BadConditionBranchAlreadyAcked),
+            (AlarmError::UnknownAlarm(a), StatusCode::BadEventIdUnknown),
+            (AlarmError::NoUser, StatusCode::BadInvalidState),
+        ] {
+            assert_eq!(refusal_status(&e.to_string()), want, "{e}");
+        }
+    }
+
+    #[test]
+    fn severity_follows_priority() {
+        let s = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical].map(severity);
+        assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+    }
 }

@@ -327,47 +327,93 @@ impl Aggregate {
     }
 }
 
-/// A processed read in progress.
+/// A processed read in progress. Forward (start before end) intervals are
+/// `[t, t + interval)` reported at `t`; backward (start after end: time runs backwards,
+/// Part 11) they are `(t - interval, t]` reported at `t`, their beginning in the
+/// direction of time, newest first. The last interval is cut at the end time.
 #[derive(Debug)]
 pub struct ProcCursor {
     pub aggregate: Aggregate,
     next_ms: i64,
     end_ms: i64,
     interval_ms: i64,
+    backward: bool,
 }
 
 impl ProcCursor {
     pub fn new(aggregate: Aggregate, start_ms: i64, end_ms: i64, interval_ms: i64) -> Result<ProcCursor, HistError> {
-        if start_ms >= end_ms {
+        if start_ms == end_ms {
             return Err(HistError::Timestamps);
         }
         if interval_ms <= 0 {
             return Err(HistError::Interval);
         }
-        Ok(ProcCursor { aggregate, next_ms: start_ms, end_ms, interval_ms })
+        let backward = start_ms > end_ms;
+        Ok(ProcCursor { aggregate, next_ms: start_ms, end_ms, interval_ms, backward })
+    }
+
+    fn done(&self) -> bool {
+        if self.backward { self.next_ms <= self.end_ms } else { self.next_ms >= self.end_ms }
     }
 
     /// The next intervals; `true` when done.
     pub fn page(&mut self, src: &dyn Source) -> Result<(Vec<Value>, bool), HistError> {
         let mut out = Vec::new();
         let mut decoded = 0usize;
-        while self.next_ms < self.end_ms && out.len() < PAGE && decoded < MAX_DECODED {
+        let iv = self.interval_ms;
+        while !self.done() && out.len() < PAGE && decoded < MAX_DECODED {
             let n = INTERVALS_PER_QUERY.min((PAGE - out.len()) as i64);
-            let window_end = self.next_ms.saturating_add(self.interval_ms.saturating_mul(n)).min(self.end_ms);
+            let span = iv.saturating_mul(n);
+            let window_end = if self.backward {
+                self.next_ms.saturating_sub(span).max(self.end_ms)
+            } else {
+                self.next_ms.saturating_add(span).min(self.end_ms)
+            };
             // one interval more on each side for the bounds of TimeAverage
-            let from = self.next_ms.saturating_sub(self.interval_ms);
-            let to = window_end.saturating_add(self.interval_ms);
-            let samples = src.query(from, to).map_err(HistError::Store)?;
+            let (lo, hi) = (self.next_ms.min(window_end), self.next_ms.max(window_end));
+            let samples =
+                src.query(lo.saturating_sub(iv), hi.saturating_add(iv).saturating_add(1)).map_err(HistError::Store)?;
             decoded += samples.len();
-            let mut t0 = self.next_ms;
-            while t0 < window_end {
-                let t1 = t0.saturating_add(self.interval_ms).min(self.end_ms);
-                out.push(interval(self.aggregate, &samples, t0, t1));
-                t0 = t1;
+            let mut t = self.next_ms;
+            while t != window_end {
+                let (from, to, next) = if self.backward {
+                    let t0 = t.saturating_sub(iv).max(self.end_ms);
+                    (t0, t, t0)
+                } else {
+                    let t1 = t.saturating_add(iv).min(self.end_ms);
+                    (t, t1, t1)
+                };
+                out.push(interval(self.aggregate, &samples, Span { from, to, backward: self.backward }));
+                t = next;
             }
             self.next_ms = window_end;
         }
-        Ok((out, self.next_ms >= self.end_ms))
+        Ok((out, self.done()))
+    }
+}
+
+/// One interval of a processed read: forward `[from, to)` reported at `from`, backward
+/// `(from, to]` reported at `to`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    from: i64,
+    to: i64,
+    backward: bool,
+}
+
+impl Span {
+    /// Its beginning in the direction of time: the timestamp of its result.
+    fn at(self) -> i64 {
+        if self.backward { self.to } else { self.from }
+    }
+
+    /// The indices of `samples` (sorted) inside it.
+    fn range(self, samples: &[Sample]) -> (usize, usize) {
+        if self.backward {
+            (samples.partition_point(|s| s.ts_ms <= self.from), samples.partition_point(|s| s.ts_ms <= self.to))
+        } else {
+            (samples.partition_point(|s| s.ts_ms < self.from), samples.partition_point(|s| s.ts_ms < self.to))
+        }
     }
 }
 
@@ -375,11 +421,12 @@ fn calculated(s: StatusCode) -> StatusCode {
     s.set_info_type(opcua::types::StatusCodeInfoType::DataValue).set_value_type(StatusCodeValueType::Calculated)
 }
 
-/// One interval `[t0, t1)` of `samples` (sorted, covering the interval and its neighbours).
-fn interval(agg: Aggregate, samples: &[Sample], t0: i64, t1: i64) -> Value {
-    let lo = samples.partition_point(|s| s.ts_ms < t0);
-    let hi = samples.partition_point(|s| s.ts_ms < t1);
+/// One interval of `samples` (sorted, covering the interval and its neighbours).
+/// Start and End are the first and last values in the direction of time.
+fn interval(agg: Aggregate, samples: &[Sample], span: Span) -> Value {
+    let (lo, hi) = span.range(samples);
     let inside = &samples[lo..hi];
+    let t0 = span.at();
     let n_good = inside.iter().filter(|s| good(s)).count();
     let all_good = n_good == inside.len();
     let quality = if all_good { StatusCode::Good } else { StatusCode::UncertainDataSubNormal };
@@ -387,8 +434,11 @@ fn interval(agg: Aggregate, samples: &[Sample], t0: i64, t1: i64) -> Value {
     let goods = || inside.iter().filter(|s| good(s));
     match agg {
         Aggregate::Count => Value { ts_ms: t0, value: Some(n_good as f64), status: calculated(StatusCode::Good) },
-        Aggregate::Start => inside.first().map_or(none, raw_value),
-        Aggregate::End => inside.last().map_or(none, raw_value),
+        Aggregate::Start | Aggregate::End => {
+            let first = (agg == Aggregate::Start) != span.backward;
+            let pick = if first { inside.first() } else { inside.last() };
+            pick.map_or(none, raw_value)
+        }
         Aggregate::Average => {
             if n_good == 0 {
                 return none;
@@ -403,7 +453,7 @@ fn interval(agg: Aggregate, samples: &[Sample], t0: i64, t1: i64) -> Value {
             });
             pick.map_or(none, |s| Value { ts_ms: s.ts_ms, value: Some(s.value), status: calculated(quality) })
         }
-        Aggregate::TimeAverage => time_average(samples, lo, hi, t0, t1, quality).unwrap_or(none),
+        Aggregate::TimeAverage => time_average(samples, (lo, hi), span, quality).unwrap_or(none),
     }
 }
 
@@ -411,7 +461,8 @@ fn interval(agg: Aggregate, samples: &[Sample], t0: i64, t1: i64) -> Value {
 /// values at `t0` and `t1` are interpolated from the nearest good samples around them,
 /// and the area under the line through the good points is divided by the time covered.
 /// Not covering the whole interval (no bound on a side) makes the result Uncertain.
-fn time_average(samples: &[Sample], lo: usize, hi: usize, t0: i64, t1: i64, quality: StatusCode) -> Option<Value> {
+fn time_average(samples: &[Sample], (lo, hi): (usize, usize), within: Span, quality: StatusCode) -> Option<Value> {
+    let (t0, t1) = (within.from, within.to);
     let before = samples[..lo].iter().rev().find(|s| good(s));
     let after = samples[hi..].iter().find(|s| good(s));
     let inside: Vec<(i64, f64)> = samples[lo..hi].iter().filter(|s| good(s)).map(|s| (s.ts_ms, s.value)).collect();
@@ -438,7 +489,7 @@ fn time_average(samples: &[Sample], lo: usize, hi: usize, t0: i64, t1: i64, qual
         pts.windows(2).map(|w| (w[1].0 - w[0].0) as f64 * (w[0].1 + w[1].1) / 2.0).sum::<f64>() / span
     };
     let status = if whole { quality } else { StatusCode::UncertainDataSubNormal };
-    Some(Value { ts_ms: t0, value: Some(value), status: calculated(status) })
+    Some(Value { ts_ms: within.at(), value: Some(value), status: calculated(status) })
 }
 
 /// The value at each of `times` (ReadAtTime): the sample at that time, else the line

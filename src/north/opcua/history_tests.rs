@@ -142,6 +142,35 @@ fn processed_is_quality_aware() {
 }
 
 #[test]
+fn processed_backward_runs_from_start_to_end_newest_first() {
+    let src = ramp(120);
+    let read = |a, start, end, iv| {
+        let mut c = ProcCursor::new(a, start, end, iv).expect("cursor");
+        let (v, done) = c.page(&src).expect("page");
+        assert!(done);
+        v
+    };
+    // intervals (t - 60 s, t], reported at t
+    let avg = read(Aggregate::Average, 119_000, -1_000, 60_000);
+    let got: Vec<(i64, Option<f64>)> = avg.iter().map(|v| (v.ts_ms, v.value)).collect();
+    assert_eq!(got, vec![(119_000, Some(89.5)), (59_000, Some(29.5))]);
+    assert_eq!(read(Aggregate::Start, 119_000, -1_000, 60_000)[0].value, Some(119.0), "first in backward time");
+    assert_eq!(read(Aggregate::End, 119_000, -1_000, 60_000)[0].value, Some(60.0));
+    assert_eq!(read(Aggregate::Count, 119_000, -1_000, 60_000)[1].value, Some(60.0));
+    // the last interval is cut at the end time: (0, 20 s] holds 1..=20
+    let cut = read(Aggregate::Average, 120_000, 0, 50_000);
+    let got: Vec<(i64, Option<f64>)> = cut.iter().map(|v| (v.ts_ms, v.value)).collect();
+    assert_eq!(got, vec![(120_000, Some(95.0)), (70_000, Some(45.5)), (20_000, Some(10.5))]);
+    // away from sample times, backward is forward reversed
+    for a in [Aggregate::Average, Aggregate::TimeAverage, Aggregate::Minimum, Aggregate::Maximum, Aggregate::Count] {
+        let fwd = read(a, 500, 120_500, 60_000);
+        let mut back: Vec<Option<f64>> = read(a, 120_500, 500, 60_000).iter().map(|v| v.value).collect();
+        back.reverse();
+        assert_eq!(back, fwd.iter().map(|v| v.value).collect::<Vec<_>>(), "{a:?}");
+    }
+}
+
+#[test]
 fn processed_pages_a_day_of_minutes() {
     let src = ramp(86_400);
     let mut c = ProcCursor::new(Aggregate::Average, 0, 86_400_000, 60_000).expect("cursor");

@@ -15,7 +15,7 @@
 //!   core with the session's user, answered GoodCompletesAsynchronously; the device is
 //!   written only after approval, and the Value changes when the read-back arrives.
 //! - Alarms ([`events`]): each alarm state change is an event on its asset and the
-//!   Server object.
+//!   Server object; the site folder's Acknowledge method acknowledges through the core.
 
 pub mod auth;
 pub mod events;

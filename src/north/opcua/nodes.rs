@@ -16,7 +16,7 @@ use opcua::server::ContinuationPoint;
 use opcua::server::address_space::AddressSpace;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{InMemoryNodeManagerImpl, InMemoryNodeManagerImplBuilder};
-use opcua::server::node_manager::{HistoryNode, RequestContext, ServerContext, WriteNode};
+use opcua::server::node_manager::{HistoryNode, MethodCall, RequestContext, ServerContext, WriteNode};
 use opcua::types::{
     AttributeId, DataValue, HistoryData, Identifier, NodeId, ReadAtTimeDetails, ReadProcessedDetails,
     ReadRawModifiedDetails, StatusCode, TimestampsToReturn, Variant,
@@ -309,6 +309,25 @@ impl InMemoryNodeManagerImpl for MimicNodes {
                     nodes_to_write[i].set_status(s);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The site folder's Acknowledge (the only method of this namespace).
+    async fn call(
+        &self,
+        context: &RequestContext,
+        _address_space: &UaRwLock<AddressSpace>,
+        methods_to_call: &mut [&mut &mut MethodCall],
+    ) -> Result<(), StatusCode> {
+        let ack = super::events::ack_method(self.ns);
+        for m in methods_to_call.iter_mut() {
+            let status = if m.method_id() == &ack {
+                super::events::acknowledge(&self.auth, &context.token, m.arguments()).await
+            } else {
+                StatusCode::BadMethodInvalid
+            };
+            m.set_status(status);
         }
         Ok(())
     }

@@ -69,14 +69,16 @@ pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
         .organized_by(ObjectId::ObjectsFolder)
         .insert(space);
     let mut folders: BTreeMap<String, NodeId> = BTreeMap::new();
-    let mut folder = |space: &mut AddressSpace, parent: &NodeId, path: String, name: &str| -> NodeId {
+    // alarms are notified on asset and device folders (see `events`)
+    let mut folder = |space: &mut AddressSpace, parent: &NodeId, path: String, name: &str, notifier: bool| {
         folders
             .entry(path.clone())
             .or_insert_with(|| {
                 let id = opaque(ns, &format!("folder:{path}"));
+                let events = if notifier { EventNotifier::SUBSCRIBE_TO_EVENTS } else { EventNotifier::empty() };
                 ObjectBuilder::new(&id, name, name)
                     .is_folder()
-                    .event_notifier(EventNotifier::SUBSCRIBE_TO_EVENTS)
+                    .event_notifier(events)
                     .organized_by(parent.clone())
                     .insert(space);
                 id
@@ -85,10 +87,10 @@ pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
     };
     let mut asset_ids = Vec::with_capacity(site.assets.len());
     for a in &site.assets {
-        let area = folder(space, &root, format!("{}/{}", site.name, a.area), &a.area);
-        let unit = folder(space, &area, format!("{}/{}/{}", site.name, a.area, a.unit), &a.unit);
+        let area = folder(space, &root, format!("{}/{}", site.name, a.area), &a.area, false);
+        let unit = folder(space, &area, format!("{}/{}/{}", site.name, a.area, a.unit), &a.unit, false);
         let path = format!("{}/{}/{}/{}", site.name, a.area, a.unit, a.name);
-        let id = folder(space, &unit, path, &a.name);
+        let id = folder(space, &unit, path, &a.name, true);
         asset_ids.push(id);
     }
     for t in &site.tags {
@@ -96,11 +98,12 @@ pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
             Some(a) => asset_ids[a].clone(),
             None => {
                 let d = &site.devices[t.device].name;
-                folder(space, &root, format!("{}/{}", site.name, d), d)
+                folder(space, &root, format!("{}/{}", site.name, d), d, true)
             }
         };
         variable(space, ns, t, &parent);
     }
+    super::events::build(space, ns, site);
 }
 
 fn variable(space: &mut AddressSpace, ns: u16, t: &Tag, parent: &NodeId) {
