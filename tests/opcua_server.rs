@@ -27,6 +27,8 @@ const VERA: &str = "vera:vera-secret-1";
 const ERIK_SECRET: &str = "erik-secret-1";
 const SPEED: &str = "P101.speed_sp";
 const LEVEL: &str = "T100.level";
+/// Monitored items one subscription may hold.
+const MAX_ITEMS: usize = 1_500;
 /// An alarm of the test site: the speed setpoint over 90 %.
 const SPEED_LIMIT: f64 = 90.0;
 const SPEED_MESSAGE: &str = "Pump speed setpoint very high";
@@ -54,7 +56,7 @@ async fn rig() -> Rig {
     let mut text = std::fs::read_to_string(&site_path).expect("site");
     text.push_str(&format!(
         "\n[opcua_server]\nbind = \"127.0.0.1:{port}\"\nsecurity = [\"none\", \"basic256sha256-sign-encrypt\"]\n\
-         anonymous = \"viewer\"\nmax_sessions = 10\n\n\
+         anonymous = \"viewer\"\nmax_sessions = 10\nmax_monitored_items = {MAX_ITEMS}\n\n\
          [[alarm]]\ntag = \"{SPEED}\"\nkind = \"hi\"\nlimit = {SPEED_LIMIT}\npriority = \"high\"\n\
          message = \"{SPEED_MESSAGE}\"\n"
     ));
@@ -386,5 +388,40 @@ async fn client_certificates_untrusted_refused_then_trusted() {
     let refused = client(&r, Some(OLGA), &["--cert", other.to_str().expect("utf-8"), "read", SPEED]).await;
     assert!(refused["error"].is_string(), "{refused}");
     assert_eq!(certificates(&r, "rejected").len(), 1);
+    r.d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_requests_get_bad_statuses_and_the_server_carries_on() {
+    let r = rig().await;
+    let n = (MAX_ITEMS + 700).to_string();
+    let h = client(&r, Some(VERA), &["hostile", FLOW, &n]).await;
+    // 5,000 nodes is past the decoder's array limit (1,000 per call is the most served)
+    let huge = h["huge_browse"].as_str().unwrap_or("");
+    assert!(["BadDecodingError", "BadTooManyOperations"].contains(&huge), "{h}");
+    // a call that would pass the limit is refused whole; the subscription keeps what it had
+    let (good, over) = (
+        h["monitored"]["Good"].as_u64().unwrap_or(0),
+        h["monitored"]["BadTooManyMonitoredItems"].as_u64().unwrap_or(0),
+    );
+    assert!(good <= MAX_ITEMS as u64 && good >= 1_000, "{h}");
+    assert_eq!(good + over, MAX_ITEMS as u64 + 700, "every item answered: {h}");
+    // ten years: what there is, in bounded pages
+    assert_eq!(h["raw_10y"]["status"], "Good", "{h}");
+    assert!(h["raw_10y"]["values"].as_u64().unwrap_or(0) > 0, "{h}");
+    assert_eq!(h["processed_10y"]["status"], "Good", "{h}");
+    assert_eq!(h["processed_10y"]["values"], 10_000, "one page of averages: {h}");
+    assert_eq!(h["processed_10y"]["continuation"], true, "{h}");
+    assert_eq!(h["released_cp"], "BadContinuationPointInvalid", "{h}");
+    assert_eq!(h["forged_cp"], "BadContinuationPointInvalid", "{h}");
+    for bad in ["unknown_tag", "foreign_ns"] {
+        assert_eq!(h[bad]["read"], "BadNodeIdUnknown", "{h}");
+        assert_eq!(h[bad]["history"], "BadNodeIdUnknown", "{h}");
+    }
+    assert_ne!(h["oversized_browse"], "Good", "a request past the message size is refused: {h}");
+    // the server and the daemon carry on
+    let read = client(&r, Some(OLGA), &["read", FLOW]).await;
+    assert_eq!(read[FLOW]["status"], "Good", "{read}");
+    wait_for(&r.d, "fresh values", |s| s.tags.iter().all(|t| t.value.is_some())).await;
     r.d.shutdown().await;
 }

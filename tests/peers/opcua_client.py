@@ -28,6 +28,12 @@ Commands (NodeIds of tags are given by tag name, in the namespace ``--ns``):
                                    method (its status: "ack"), and the command ends
                                    when that alarm has returned to normal
     ack EVENT_ID_HEX               call Acknowledge with that EventId; its status
+    hostile TAG N                  malformed and oversized requests, each answered by a
+                                   status: a browse of 5,000 nodes, N monitored items
+                                   in one subscription, history over ten years (raw and
+                                   processed at 1 s), unknown and foreign NodeIds, a forged
+                                   and a released continuation point; last a browse of
+                                   100,000 nodes (past the message size: the connection ends)
 """
 
 from __future__ import annotations
@@ -249,6 +255,90 @@ async def history(client: Client, ns: int, tag: str, details) -> dict:
             return {"status": "Good", "pages": pages, "values": values}
 
 
+async def status_of(call) -> str:
+    """Run a request; the name of its service result."""
+    try:
+        await call
+        return "Good"
+    except ua.UaStatusCodeError as e:
+        return status_name(e.code)
+
+
+async def history_page(client: Client, node: ua.NodeId, details, cp=None, release=False):
+    v = ua.HistoryReadValueId()
+    v.NodeId = node
+    v.ContinuationPoint = cp
+    params = ua.HistoryReadParameters()
+    params.HistoryReadDetails = details
+    params.TimestampsToReturn = ua.TimestampsToReturn.Source
+    params.ReleaseContinuationPoints = release
+    params.NodesToRead = [v]
+    return (await client.uaclient.history_read(params))[0]
+
+
+async def hostile(client: Client, ns: int, tag: str, n_items: int) -> dict:
+    out = {}
+    node = ua.NodeId(tag, ns)
+    # a browse of 5,000 nodes in one request
+    browse = ua.BrowseParameters()
+    d = ua.BrowseDescription()
+    d.NodeId = client.nodes.objects.nodeid
+    d.ResultMask = ua.BrowseResultMask.All
+    browse.NodesToBrowse = [d] * 5_000
+    out["huge_browse"] = await status_of(client.uaclient.browse(browse))
+    # more monitored items than a subscription may hold, in calls of 1,000
+    sub = await client.create_subscription(1000, Collect())
+    nodes = [client.get_node(node)] * n_items
+    results = []
+    for i in range(0, n_items, 1000):
+        try:
+            got = await sub.subscribe_data_change(nodes[i : i + 1000], queuesize=1)
+        except ua.UaStatusCodeError as e:
+            got = [ua.StatusCode(e.code)] * len(nodes[i : i + 1000])
+        results.extend(status_name(g) if isinstance(g, ua.StatusCode) else "Good" for g in got)
+    out["monitored"] = {r: results.count(r) for r in set(results)}
+    await sub.delete()
+    # ten years of history, raw and one average a second
+    now = datetime.datetime.now(datetime.timezone.utc)
+    raw = ua.ReadRawModifiedDetails()
+    raw.IsReadModified = False
+    raw.StartTime, raw.EndTime = now - datetime.timedelta(days=3653), now
+    raw.NumValuesPerNode = 0
+    r = await history_page(client, node, raw)
+    out["raw_10y"] = {"status": status_name(r.StatusCode), "values": len(r.HistoryData.DataValues or [])}
+    proc = ua.ReadProcessedDetails()
+    proc.StartTime, proc.EndTime = raw.StartTime, now
+    proc.ProcessingInterval = 1000.0
+    proc.AggregateType = [ua.NodeId(ua.ObjectIds.AggregateFunction_Average)]
+    r = await history_page(client, node, proc)
+    cp = r.ContinuationPoint
+    out["processed_10y"] = {
+        "status": status_name(r.StatusCode),
+        "values": len(r.HistoryData.DataValues or []),
+        "continuation": bool(cp),
+    }
+    # released, then used again; and one never given
+    if cp:
+        await history_page(client, node, proc, cp, release=True)
+        out["released_cp"] = status_name((await history_page(client, node, proc, cp)).StatusCode)
+    out["forged_cp"] = status_name((await history_page(client, node, proc, b"\x01" * 16)).StatusCode)
+    # NodeIds that name nothing of ours
+    for name, bad in [("unknown_tag", ua.NodeId("no.such.tag", ns)), ("foreign_ns", ua.NodeId(1, 99))]:
+        dv = await client.get_node(bad).read_data_value(raise_on_bad_status=False)
+        h = await history_page(client, bad, raw)
+        out[name] = {"read": status_name(dv.StatusCode), "history": status_name(h.StatusCode)}
+    # last, as it costs the connection: a browse of 100,000 nodes, past the message size
+    browse.NodesToBrowse = [d] * 100_000
+    try:
+        await asyncio.wait_for(client.uaclient.browse(browse), 20)
+        out["oversized_browse"] = "Good"
+    except ua.UaStatusCodeError as e:
+        out["oversized_browse"] = status_name(e.code)
+    except Exception as e:  # noqa: BLE001 - the connection closed is the answer
+        out["oversized_browse"] = type(e).__name__
+    return out
+
+
 AGGREGATES = {
     "Average": ua.ObjectIds.AggregateFunction_Average,
     "TimeAverage": ua.ObjectIds.AggregateFunction_TimeAverage,
@@ -307,6 +397,8 @@ async def run(args) -> dict:
             return await subscribe(client, ns, rest[0], float(rest[1]))
         if cmd == "events":
             return await events(client, ns, float(rest[0]), rest[2] if rest[1:2] == ["ack"] else None)
+        if cmd == "hostile":
+            return await hostile(client, ns, rest[0], int(rest[1]))
         if cmd == "ack":
             return {"status": await acknowledge(client, ns, bytes.fromhex(rest[0]))}
         if cmd == "raw":
@@ -337,7 +429,10 @@ async def run(args) -> dict:
             return {"status": status_name(results[0])}
         return {"error": f"unknown command {cmd}"}
     finally:
-        await client.disconnect()
+        try:
+            await client.disconnect()
+        except Exception:  # noqa: BLE001 - a connection the server closed stays closed
+            pass
 
 
 def main() -> int:
