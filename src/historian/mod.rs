@@ -78,12 +78,12 @@ mod pack;
 mod packs;
 mod query;
 mod tables;
+mod tagmap;
 #[cfg(test)]
 mod tests;
 mod unavailable;
 mod write;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -240,7 +240,7 @@ pub struct Historian {
     flush_appends: usize,
     flush_samples: usize,
     merge_every: u64,
-    tags: HashMap<TagId, TagState>,
+    tags: tagmap::TagMap,
     /// Which entries of the packs of pending blocks are live (see `packs`).
     packs: packs::Packs,
     next_tag: u64,
@@ -537,7 +537,7 @@ impl Historian {
 
     /// The samples of `tag` committed in journal rows and not yet in a block.
     fn open_of(&self, tag: TagId) -> impl Iterator<Item = Sample> + '_ {
-        self.tags.get(&tag).into_iter().flat_map(move |st| st.open.iter(tag))
+        self.tags.get(tag).into_iter().flat_map(move |st| st.open.iter(tag))
     }
 
     /// Totals over all tags (reads every key: O(chunks)).
@@ -587,7 +587,7 @@ impl Historian {
         to: i64,
         mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let st = self.tags.get(&tag);
+        let st = self.tags.get(tag);
         let span = st.map_or(0, |s| s.max_span);
         let pending = st.map_or(&[][..], |s| &s.pending[..]);
         let lo = ChunkKey::lower(tag, from.saturating_sub(span));
@@ -652,7 +652,7 @@ fn create_atomically(path: &Path) -> Result<()> {
 
 /// The bookkeeping rebuilt from the store.
 struct State {
-    tags: HashMap<TagId, TagState>,
+    tags: tagmap::TagMap,
     packs: packs::Packs,
     next_block: u64,
     journal: Vec<u64>,
@@ -678,17 +678,17 @@ where
     J: ReadableTable<u64, &'static [u8]>,
 {
     let (spans, blocks, journal) = (t.spans, t.blocks, t.journal);
-    let mut tags: HashMap<TagId, TagState> = HashMap::new();
+    let mut tags = tagmap::TagMap::default();
     let mut next_block = 0u64;
     for item in spans.iter()? {
         let (tag, span) = item?;
-        tags.entry(tag.value()).or_default().max_span = span.value();
+        tags.entry(tag.value()).max_span = span.value();
     }
     for item in blocks.iter()? {
         let (k, _) = item?;
         let key = ChunkKey::from_block_tuple(k.value());
         next_block = next_block.max(key.seq + 1);
-        let st = tags.entry(key.tag).or_default();
+        let st = tags.entry(key.tag);
         st.pending.push(key);
         st.pending_samples += u64::from(key.count);
         st.max_span = st.max_span.max(key.span());

@@ -25,7 +25,7 @@ use redb::{ReadableTable, TableDefinition};
 use super::bits::{Reader, put_var, unzigzag, zigzag};
 use super::codec::CodecError;
 use super::tables::ChunkKey;
-use super::{Result, TagId, TagState, corrupt};
+use super::{Result, TagId, corrupt};
 
 /// Pack first sequence number -> the pack.
 pub(crate) const PACKS: TableDefinition<u64, &[u8]> = TableDefinition::new("historian.packs");
@@ -160,7 +160,7 @@ impl Packs {
     pub(super) fn load(
         packs: &impl ReadableTable<u64, &'static [u8]>,
         dead: &impl ReadableTable<u64, &'static [u8]>,
-        tags: &mut std::collections::HashMap<TagId, TagState>,
+        tags: &mut super::tagmap::TagMap,
     ) -> Result<(Packs, u64)> {
         let mut out = Packs::default();
         let mut next = 0u64;
@@ -183,7 +183,7 @@ impl Packs {
                     continue;
                 }
                 live += 1;
-                let st = tags.entry(e.key.tag).or_default();
+                let st = tags.entry(e.key.tag);
                 st.pending.push(e.key);
                 st.pending_samples += u64::from(e.key.count);
                 st.max_span = st.max_span.max(e.key.span());

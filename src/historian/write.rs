@@ -78,7 +78,7 @@ impl Historian {
             || self.open_samples.saturating_add(sorted.len()) >= self.flush_samples
             || sorted.len() >= DENSE_PER_TAG * tags_in_batch;
         for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
-            let open = &mut self.tags.entry(group[0].tag).or_default().open;
+            let open = &mut self.tags.entry(group[0].tag).open;
             for s in group {
                 open.push(s);
             }
@@ -110,7 +110,7 @@ impl Historian {
         // copy until the commit: a round of every tag at once doubled it).
         let slices = self.merge_every;
         let slice = self.flushes % slices;
-        let span = self.tags.keys().map(|&t| u64::from(t) + 1).max().unwrap_or(1);
+        let span = self.tags.span();
         let merge_due = |tag: TagId| u64::from(tag) * slices / span == slice;
         let max_pending = 2 * self.merge_every as usize + 8;
         // In its round a tag is merged when it has several pending blocks, or when its one
@@ -121,8 +121,8 @@ impl Historian {
         let mut ids: Vec<TagId> = self
             .tags
             .iter()
-            .filter(|&(&id, st)| !st.open.is_empty() || (merge_due(id) && mergeable(st, &self.packs)))
-            .map(|(&id, _)| id)
+            .filter(|&(id, st)| !st.open.is_empty() || (merge_due(id) && mergeable(st, &self.packs)))
+            .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
         let mut sink = Sink {
@@ -140,7 +140,7 @@ impl Historian {
             let mut spans = txn.open_table(SPANS)?;
             let mut samples: Vec<Sample> = Vec::new();
             for tag in ids {
-                let Some(st) = self.tags.get_mut(&tag) else { continue };
+                let Some(st) = self.tags.get_mut(tag) else { continue };
                 let old_span = st.max_span;
                 samples.clear();
                 st.open.extend_into(tag, &mut samples);
@@ -328,7 +328,7 @@ pub(super) fn decode_journal_row(row: &[u8], out: &mut Vec<Sample>) -> std::resu
 /// the number of samples.
 pub(super) fn replay_journal(
     journal: &impl ReadableTable<u64, &'static [u8]>,
-    tags: &mut std::collections::HashMap<TagId, TagState>,
+    tags: &mut super::tagmap::TagMap,
 ) -> Result<(Vec<u64>, usize)> {
     let mut keys = Vec::new();
     let mut samples = Vec::new();
@@ -338,7 +338,7 @@ pub(super) fn replay_journal(
         decode_journal_row(v.value(), &mut samples)
             .map_err(|e| HistorianError::CorruptJournal { row: k.value(), reason: e.0 })?;
         for s in &samples {
-            tags.entry(s.tag).or_default().open.push(s);
+            tags.entry(s.tag).open.push(s);
         }
         keys.push(k.value());
     }
