@@ -221,13 +221,38 @@ fn corrupt(key: ChunkKey, e: CodecError) -> HistorianError {
 #[derive(Clone, Debug, Default)]
 struct TagState {
     max_span: i64,
-    pending: Vec<ChunkKey>,
+    /// Sequence numbers of the pending blocks, in append order (their keys are in their
+    /// packs' directories: 8 bytes a block here instead of 32).
+    pending: Vec<u64>,
+    /// Smallest and largest timestamp over the pending blocks (when there are any).
+    pending_lo: i64,
+    pending_hi: i64,
     pending_samples: u64,
     /// Samples committed in journal rows, not yet flushed into a block.
     open: open::OpenRun,
     /// Length of the tag's last sealed chunk: the first length tried for the next
     /// one (saves encoding a full target's worth only to cut it by size).
-    chunk_len: usize,
+    chunk_len: u32,
+}
+
+impl TagState {
+    /// Counts pending block `key` in.
+    fn add_pending(&mut self, key: ChunkKey) {
+        if self.pending.is_empty() {
+            (self.pending_lo, self.pending_hi) = (key.min_ts, key.max_ts);
+        } else {
+            self.pending_lo = self.pending_lo.min(key.min_ts);
+            self.pending_hi = self.pending_hi.max(key.max_ts);
+        }
+        self.pending.push(key.seq);
+        self.pending_samples += u64::from(key.count);
+        self.max_span = self.max_span.max(key.span());
+    }
+
+    /// True if a pending block may hold samples in [from, to).
+    fn pending_overlaps(&self, from: i64, to: i64) -> bool {
+        !self.pending.is_empty() && self.pending_hi >= from && self.pending_lo < to
+    }
 }
 
 pub struct Historian {
@@ -510,18 +535,22 @@ impl Historian {
             }
             // Pending blocks: their keys are in memory.
             let mut blocks = txn.open_table(BLOCKS)?;
-            for st in self.tags.values_mut() {
-                if !st.pending.iter().any(|k| k.max_ts < cutoff) {
+            let mut packs = txn.open_table(PACKS)?;
+            let mut cache = packs::PackCache::default();
+            for (tag, st) in self.tags.iter_mut() {
+                if !st.pending_overlaps(i64::MIN, cutoff) {
                     continue;
                 }
-                st.pending.retain(|key| {
-                    if key.max_ts >= cutoff {
-                        return true;
-                    }
-                    dropped_blocks.push(*key);
-                    st.pending_samples -= u64::from(key.count);
-                    false
-                });
+                let mut keep = Vec::new();
+                for &seq in &st.pending {
+                    let key = cache.get(&self.packs, &packs, &blocks, tag, seq)?.0;
+                    if key.max_ts < cutoff { dropped_blocks.push(key) } else { keep.push(key) }
+                }
+                st.pending.clear();
+                st.pending_samples = 0;
+                for key in keep {
+                    st.add_pending(key);
+                }
             }
             for key in &dropped_blocks {
                 if !self.packs.consume(key.seq) {
@@ -529,7 +558,7 @@ impl Historian {
                 }
                 dropped += u64::from(key.count);
             }
-            self.packs.persist(&mut txn.open_table(PACKS)?, &mut txn.open_table(PACK_DEAD)?)?;
+            self.packs.persist(&mut packs, &mut txn.open_table(PACK_DEAD)?)?;
         }
         txn.commit()?;
         Ok(dropped)
@@ -589,7 +618,7 @@ impl Historian {
     ) -> Result<()> {
         let st = self.tags.get(tag);
         let span = st.map_or(0, |s| s.max_span);
-        let pending = st.map_or(&[][..], |s| &s.pending[..]);
+        let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
         let lo = ChunkKey::lower(tag, from.saturating_sub(span));
         let hi = ChunkKey::lower(tag, to);
         let table = txn.open_table(CHUNKS)?;
@@ -603,16 +632,10 @@ impl Historian {
         let blocks = txn.open_table(BLOCKS)?;
         let packs = txn.open_table(PACKS)?;
         let mut cache = packs::PackCache::default();
-        for &key in pending {
+        for &seq in pending {
+            let (key, bytes) = cache.get(&self.packs, &packs, &blocks, tag, seq)?;
             if key.max_ts >= from && key.min_ts < to {
-                if let Some(first) = self.packs.locate(key.seq) {
-                    f(key, cache.get(&packs, first, key)?)?;
-                    continue;
-                }
-                let v = blocks
-                    .get(key.block_tuple())?
-                    .ok_or_else(|| corrupt(key, CodecError("pending block missing from the store")))?;
-                f(key, v.value())?;
+                f(key, bytes)?;
             }
         }
         Ok(())
@@ -689,9 +712,7 @@ where
         let key = ChunkKey::from_block_tuple(k.value());
         next_block = next_block.max(key.seq + 1);
         let st = tags.entry(key.tag);
-        st.pending.push(key);
-        st.pending_samples += u64::from(key.count);
-        st.max_span = st.max_span.max(key.span());
+        st.add_pending(key);
     }
     let (packs, next) = packs::Packs::load(t.packs, t.dead, &mut tags)?;
     let (journal, open) = write::replay_journal(journal, &mut tags)?;

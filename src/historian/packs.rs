@@ -24,7 +24,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::bits::{Reader, put_var, unzigzag, zigzag};
 use super::codec::CodecError;
-use super::tables::ChunkKey;
+use super::tables::{BlockTuple, ChunkKey};
 use super::{Result, TagId, corrupt};
 
 /// Pack first sequence number -> the pack.
@@ -184,9 +184,7 @@ impl Packs {
                 }
                 live += 1;
                 let st = tags.entry(e.key.tag);
-                st.pending.push(e.key);
-                st.pending_samples += u64::from(e.key.count);
-                st.max_span = st.max_span.max(e.key.span());
+                st.add_pending(e.key);
             }
             next = next.max(first + u64::from(n));
             out.map.insert(first, Pack { n, live, dead: bits });
@@ -270,26 +268,40 @@ pub(super) struct PackCache {
 }
 
 impl PackCache {
-    /// The bytes of entry `key` of the pack starting at `first`.
+    /// The key and bytes of pending block `seq` of `tag`: an entry of a pack, or (a store
+    /// written before packs) a row of the blocks table.
     pub(super) fn get(
         &mut self,
+        packs: &Packs,
         table: &impl ReadableTable<u64, &'static [u8]>,
-        first: u64,
-        key: ChunkKey,
-    ) -> Result<&[u8]> {
+        blocks: &impl ReadableTable<BlockTuple, &'static [u8]>,
+        tag: TagId,
+        seq: u64,
+    ) -> Result<(ChunkKey, &[u8])> {
+        let unknown = ChunkKey { tag, min_ts: 0, max_ts: 0, count: 0, seq };
+        let Some(first) = packs.locate(seq) else {
+            self.first = None;
+            let row =
+                blocks.range((seq, 0, i64::MIN, i64::MIN, 0)..=(seq, u32::MAX, i64::MAX, i64::MAX, u32::MAX))?.next();
+            let (k, v) = row.ok_or_else(|| corrupt(unknown, CodecError("pending block missing from the store")))??;
+            let key = ChunkKey::from_block_tuple(k.value());
+            self.bytes.clear();
+            self.bytes.extend_from_slice(v.value());
+            return Ok((key, &self.bytes));
+        };
         if self.first != Some(first) {
             self.first = None;
-            let g = table.get(first)?.ok_or_else(|| corrupt(key, CodecError("pack missing from the store")))?;
+            let g = table.get(first)?.ok_or_else(|| corrupt(unknown, CodecError("pack missing from the store")))?;
             self.bytes.clear();
             self.bytes.extend_from_slice(g.value());
-            self.list = entries(first, &self.bytes).map_err(|e| corrupt(key, e))?;
+            self.list = entries(first, &self.bytes).map_err(|e| corrupt(unknown, e))?;
             self.first = Some(first);
         }
         let e =
-            self.list.get((key.seq - first) as usize).ok_or_else(|| corrupt(key, CodecError("pack entry missing")))?;
-        if e.key != key {
-            return Err(corrupt(key, CodecError("pack entry differs from its key")));
+            self.list.get((seq - first) as usize).ok_or_else(|| corrupt(unknown, CodecError("pack entry missing")))?;
+        if e.key.tag != tag {
+            return Err(corrupt(unknown, CodecError("pack entry of another tag")));
         }
-        Ok(&self.bytes[e.range.clone()])
+        Ok((e.key, &self.bytes[e.range.clone()]))
     }
 }

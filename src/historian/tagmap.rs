@@ -56,12 +56,13 @@ impl TagMap {
         self.dense.iter().enumerate().map(|(i, st)| (i as TagId, st)).chain(self.sparse.iter().map(|(&t, st)| (t, st)))
     }
 
-    pub(super) fn values(&self) -> impl Iterator<Item = &TagState> {
-        self.dense.iter().chain(self.sparse.values())
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (TagId, &mut TagState)> {
+        let dense = self.dense.iter_mut().enumerate().map(|(i, st)| (i as TagId, st));
+        dense.chain(self.sparse.iter_mut().map(|(&t, st)| (t, st)))
     }
 
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut TagState> {
-        self.dense.iter_mut().chain(self.sparse.values_mut())
+    pub(super) fn values(&self) -> impl Iterator<Item = &TagState> {
+        self.dense.iter().chain(self.sparse.values())
     }
 
     /// One past the largest id with a state (1 when there is none).

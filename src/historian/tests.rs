@@ -26,6 +26,15 @@ fn opts(chunk_target: usize) -> HistorianOptions {
     HistorianOptions { retention: None, chunk_target, flush_appends: 4, merge_every: 3, ..Default::default() }
 }
 
+/// The keys of every pending block, read from their packs.
+fn pending_keys(h: &Historian) -> Vec<ChunkKey> {
+    let txn = h.database().begin_read().unwrap();
+    let (packs, blocks) = (txn.open_table(PACKS).unwrap(), txn.open_table(BLOCKS).unwrap());
+    let mut cache = super::packs::PackCache::default();
+    let seqs: Vec<(TagId, u64)> = h.tags.iter().flat_map(|(t, st)| st.pending.iter().map(move |&q| (t, q))).collect();
+    seqs.into_iter().map(|(t, q)| cache.get(&h.packs, &packs, &blocks, t, q).unwrap().0).collect()
+}
+
 /// A pack whose directory is intact and whose blocks are damaged (an unknown codec
 /// version each).
 fn damage_blocks(first: u64, pack: &[u8]) -> Vec<u8> {
@@ -123,9 +132,7 @@ fn query_ranges_compaction_and_reopen() {
     for item in txn.open_table(CHUNKS).unwrap().iter().unwrap() {
         keys.push(ChunkKey::from_tuple(item.unwrap().0.value()));
     }
-    for st in h.tags.values() {
-        keys.extend(st.pending.iter().copied());
-    }
+    keys.extend(pending_keys(&h));
     for k in keys {
         edges.extend([k.min_ts - 1, k.min_ts, k.min_ts + 1, k.max_ts, k.max_ts + 1]);
     }

@@ -116,7 +116,7 @@ impl Historian {
         // In its round a tag is merged when it has several pending blocks, or when its one
         // block is among the last live entries of its pack (so the pack can go).
         let mergeable = |st: &TagState, packs: &Packs| {
-            st.pending.len() > 1 || st.pending.first().is_some_and(|k| packs.sparse(k.seq))
+            st.pending.len() > 1 || st.pending.first().is_some_and(|&seq| packs.sparse(seq))
         };
         let mut ids: Vec<TagId> = self
             .tags
@@ -205,9 +205,7 @@ impl Sink<'_> {
         let key = ChunkKey { seq: self.seq, ..key_of(tag, piece) };
         self.seq += 1;
         self.writer.add(key, &self.buf, &mut self.packs, packs)?;
-        st.pending.push(key);
-        st.pending_samples += u64::from(key.count);
-        st.max_span = st.max_span.max(key.span());
+        st.add_pending(key);
         Ok(())
     }
 
@@ -220,20 +218,16 @@ impl Sink<'_> {
         // The key list is freed: it grows again one key per flush (see `flush`), and with
         // the merges spread over the flushes, tags hold lists of every length, not all the
         // longest.
-        let keys = std::mem::take(&mut st.pending);
-        for key in keys {
+        let seqs = std::mem::take(&mut st.pending);
+        for seq in seqs {
             let before = d.len();
-            if let Some(first) = packs.locate(key.seq) {
-                let bytes = self.cache.get(&self.packs, first, key)?;
-                decode_into(bytes, d).map_err(|e| corrupt(key, e))?;
-                packs.consume(key.seq);
-            } else if let Some(v) = self.blocks.remove(key.block_tuple())? {
-                decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
-            } else {
-                continue;
-            }
+            let (key, bytes) = self.cache.get(packs, &self.packs, &self.blocks, tag, seq)?;
+            decode_into(bytes, d).map_err(|e| corrupt(key, e))?;
             if d.len() - before != key.count as usize {
                 return Err(corrupt(key, CodecError("sample count differs from key")));
+            }
+            if !packs.consume(seq) {
+                self.blocks.remove(key.block_tuple())?;
             }
         }
         st.pending_samples = 0;
@@ -249,7 +243,8 @@ impl Sink<'_> {
         // Once a chunk was cut by size, seal every piece that fills a chunk too (from the
         // tag's last sealed length on: a merge round seals what fills a chunk, and pending
         // blocks stay about a chunk long instead of growing to the compaction threshold).
-        let mut need = if st.chunk_len > 0 { st.chunk_len.min(target) } else { target };
+        let last_len = st.chunk_len as usize;
+        let mut need = if last_len > 0 { last_len.min(target) } else { target };
         if st.chunk_len == 0 && rest.len() < need && rest.len() > 64 {
             // No chunk sealed yet (a new tag, or since the store opened): seal one as soon as
             // the samples overflow a chunk's bytes.
@@ -259,8 +254,8 @@ impl Sink<'_> {
             }
         }
         while rest.len() >= need {
-            let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], max_bytes, buf);
-            st.chunk_len = n;
+            let n = encode_fitting(&rest[..first_try(st.chunk_len as usize, target).min(rest.len())], max_bytes, buf);
+            st.chunk_len = u32::try_from(n).unwrap_or(u32::MAX);
             need = need.min(n);
             let key = insert_unique(&mut self.chunks, key_of(tag, &rest[..n]), buf)?;
             st.max_span = st.max_span.max(key.span());
