@@ -31,7 +31,7 @@ impl Historian {
             &sorted[..]
         };
         let target = self.chunk_target;
-        let old_span = self.tags.get(&tag).map_or(0, |s| s.max_span);
+        let old_span = self.tags.get(tag).map_or(0, |s| s.max_span);
         let mut span = old_span;
         let txn = self.db.begin_write()?;
         {
@@ -56,7 +56,7 @@ impl Historian {
             }
         }
         txn.commit()?;
-        self.tags.entry(tag).or_default().max_span = span;
+        self.tags.entry(tag).max_span = span;
         Ok(())
     }
 }

@@ -11,15 +11,18 @@
 //! # Layout
 //!
 //! * `historian.tags`: tag name -> id (ids are dense, assigned on first use).
-//! * `historian.blocks`: each [`Historian::append`] writes, in ONE redb commit
-//!   with immediate durability, one compressed block per tag of the batch. A
-//!   crash can lose only the batch being committed, never corrupt older data.
-//!   Blocks are keyed by a global sequence number first, so a commit only
-//!   appends pages (a per-tag key would copy-on-write one leaf per tag).
+//! * `historian.journal`: each [`Historian::append`] writes, in ONE redb commit
+//!   with immediate durability, the batch as one row (see `write`). A crash can
+//!   lose only the batch being committed, never corrupt older data.
+//! * `historian.packs` (and `historian.pack_dead`): every minute or so the journal's
+//!   samples become one compressed block per tag, written side by side into packs of
+//!   many tags' blocks keyed by a global sequence number, so a flush only appends
+//!   pages (see `packs`). `historian.blocks` held one block per entry in stores
+//!   written before packs; such blocks are still read and merged.
 //! * `historian.chunks`: when a tag's blocks hold about `chunk_target` samples,
 //!   a later append merges them (sorted by ts) into big chunks of up to
 //!   `chunk_target` samples and deletes the blocks in the same commit.
-//!   Chunks are also capped at 1280 encoded bytes so three fill one redb page.
+//!   Chunks are also capped at 4000 encoded bytes so one fills a redb page.
 //!   A tag with more than about 64 pending blocks (a slow tag: one sample per
 //!   append) has them merged into one block, so pending blocks (on disk and their
 //!   keys in memory) stay bounded whatever the rate.
@@ -72,20 +75,22 @@ mod newest;
 mod open;
 mod order;
 mod pack;
+mod packs;
 mod query;
 mod tables;
+mod tagmap;
 #[cfg(test)]
 mod tests;
 mod unavailable;
 mod write;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use codec::{CodecError, Decoded, decode_into};
+use packs::{PACK_DEAD, PACKS};
 pub use tables::ChunkKey;
 use tables::{BLOCKS, BlockTuple, CHUNKS, JOURNAL, SPANS, TAGS};
 use write::{encode_fitting, first_try, insert_unique, key_of};
@@ -108,8 +113,7 @@ pub struct HistorianOptions {
     /// by [`Historian::apply_retention`]. `None` keeps everything.
     pub retention: Option<Duration>,
     /// Target number of samples per compacted chunk (clamped to 1..=1<<20;
-    /// default 4096). Chunks are also cut at 1280 encoded bytes, so three
-    /// fill one redb page.
+    /// default 4096). Chunks are also cut at `chunk_bytes` encoded bytes.
     pub chunk_target: usize,
     /// redb's page cache, in bytes (default 32 MiB). redb's own default is 1 GiB, which
     /// an edge box ingesting thousands of tags fills with dirty pages.
@@ -122,7 +126,7 @@ pub struct HistorianOptions {
     /// Every this many flushes (default 16), each tag's pending blocks are merged (one
     /// slice of the tags at each flush).
     pub merge_every: u32,
-    /// Largest encoded chunk, in bytes (default 1280, clamped to 256..=1 MiB); see
+    /// Largest encoded chunk, in bytes (default 4000, clamped to 256..=1 MiB); see
     /// `write::MAX_CHUNK_BYTES`.
     pub chunk_bytes: usize,
 }
@@ -197,6 +201,8 @@ pub enum HistorianError {
     Io(#[from] std::io::Error),
     #[error("corrupt historian chunk of tag {tag} (key {key:?}): {reason}")]
     CorruptChunk { tag: TagId, key: ChunkKey, reason: &'static str },
+    #[error("corrupt historian pack {pack}: {reason}")]
+    CorruptPack { pack: u64, reason: &'static str },
     #[error("corrupt historian journal row {row}: {reason}")]
     CorruptJournal { row: u64, reason: &'static str },
     #[error("no tag id left")]
@@ -215,13 +221,38 @@ fn corrupt(key: ChunkKey, e: CodecError) -> HistorianError {
 #[derive(Clone, Debug, Default)]
 struct TagState {
     max_span: i64,
-    pending: Vec<ChunkKey>,
+    /// Sequence numbers of the pending blocks, in append order (their keys are in their
+    /// packs' directories: 8 bytes a block here instead of 32).
+    pending: Vec<u64>,
+    /// Smallest and largest timestamp over the pending blocks (when there are any).
+    pending_lo: i64,
+    pending_hi: i64,
     pending_samples: u64,
     /// Samples committed in journal rows, not yet flushed into a block.
     open: open::OpenRun,
     /// Length of the tag's last sealed chunk: the first length tried for the next
     /// one (saves encoding a full target's worth only to cut it by size).
-    chunk_len: usize,
+    chunk_len: u32,
+}
+
+impl TagState {
+    /// Counts pending block `key` in.
+    fn add_pending(&mut self, key: ChunkKey) {
+        if self.pending.is_empty() {
+            (self.pending_lo, self.pending_hi) = (key.min_ts, key.max_ts);
+        } else {
+            self.pending_lo = self.pending_lo.min(key.min_ts);
+            self.pending_hi = self.pending_hi.max(key.max_ts);
+        }
+        self.pending.push(key.seq);
+        self.pending_samples += u64::from(key.count);
+        self.max_span = self.max_span.max(key.span());
+    }
+
+    /// True if a pending block may hold samples in [from, to).
+    fn pending_overlaps(&self, from: i64, to: i64) -> bool {
+        !self.pending.is_empty() && self.pending_hi >= from && self.pending_lo < to
+    }
 }
 
 pub struct Historian {
@@ -234,7 +265,9 @@ pub struct Historian {
     flush_appends: usize,
     flush_samples: usize,
     merge_every: u64,
-    tags: HashMap<TagId, TagState>,
+    tags: tagmap::TagMap,
+    /// Which entries of the packs of pending blocks are live (see `packs`).
+    packs: packs::Packs,
     next_tag: u64,
     next_block: u64,
     /// Keys of the journal rows (in order), their samples open in `tags`.
@@ -267,7 +300,13 @@ impl Historian {
                 next_tag = next_tag.max(u64::from(id.value()) + 1);
             }
             txn.open_table(CHUNKS)?;
-            load_state(&txn.open_table(SPANS)?, &txn.open_table(BLOCKS)?, &txn.open_table(JOURNAL)?)?
+            load_state(Tables {
+                spans: &txn.open_table(SPANS)?,
+                blocks: &txn.open_table(BLOCKS)?,
+                packs: &txn.open_table(PACKS)?,
+                dead: &txn.open_table(PACK_DEAD)?,
+                journal: &txn.open_table(JOURNAL)?,
+            })?
         };
         txn.commit()?;
         let next_journal = state.journal.last().map_or(0, |k| k + 1);
@@ -290,19 +329,25 @@ impl Historian {
             next_journal,
             open_samples: state.open,
             tags: state.tags,
+            packs: state.packs,
             flushes,
         })
     }
 
     /// Rebuilds the bookkeeping from the store after a failed commit (best effort).
     fn reload_state(&mut self) {
-        let reloaded = self
-            .db
-            .begin_read()
-            .map_err(HistorianError::from)
-            .and_then(|t| load_state(&t.open_table(SPANS)?, &t.open_table(BLOCKS)?, &t.open_table(JOURNAL)?));
+        let reloaded = self.db.begin_read().map_err(HistorianError::from).and_then(|t| {
+            load_state(Tables {
+                spans: &t.open_table(SPANS)?,
+                blocks: &t.open_table(BLOCKS)?,
+                packs: &t.open_table(PACKS)?,
+                dead: &t.open_table(PACK_DEAD)?,
+                journal: &t.open_table(JOURNAL)?,
+            })
+        });
         if let Ok(state) = reloaded {
             self.tags = state.tags;
+            self.packs = state.packs;
             self.next_block = self.next_block.max(state.next_block);
             if let Some(last) = state.journal.last() {
                 self.next_journal = self.next_journal.max(last + 1);
@@ -488,34 +533,40 @@ impl Historian {
                 table.remove(key.tuple())?;
                 dropped += u64::from(key.count);
             }
-            // Blocks: a small table, scanned whole.
+            // Pending blocks: their keys are in memory.
             let mut blocks = txn.open_table(BLOCKS)?;
-            for item in blocks.iter()? {
-                let key = ChunkKey::from_block_tuple(item?.0.value());
-                if key.max_ts < cutoff {
-                    dropped_blocks.push(key);
+            let mut packs = txn.open_table(PACKS)?;
+            let mut cache = packs::PackCache::default();
+            for (tag, st) in self.tags.iter_mut() {
+                if !st.pending_overlaps(i64::MIN, cutoff) {
+                    continue;
+                }
+                let mut keep = Vec::new();
+                for &seq in &st.pending {
+                    let key = cache.get(&self.packs, &packs, &blocks, tag, seq)?.0;
+                    if key.max_ts < cutoff { dropped_blocks.push(key) } else { keep.push(key) }
+                }
+                st.pending.clear();
+                st.pending_samples = 0;
+                for key in keep {
+                    st.add_pending(key);
                 }
             }
             for key in &dropped_blocks {
-                blocks.remove(key.block_tuple())?;
+                if !self.packs.consume(key.seq) {
+                    blocks.remove(key.block_tuple())?;
+                }
                 dropped += u64::from(key.count);
             }
+            self.packs.persist(&mut packs, &mut txn.open_table(PACK_DEAD)?)?;
         }
         txn.commit()?;
-        for key in dropped_blocks {
-            if let Some(st) = self.tags.get_mut(&key.tag)
-                && let Some(i) = st.pending.iter().position(|k| *k == key)
-            {
-                st.pending.remove(i);
-                st.pending_samples -= u64::from(key.count);
-            }
-        }
         Ok(dropped)
     }
 
     /// The samples of `tag` committed in journal rows and not yet in a block.
     fn open_of(&self, tag: TagId) -> impl Iterator<Item = Sample> + '_ {
-        self.tags.get(&tag).into_iter().flat_map(move |st| st.open.iter(tag))
+        self.tags.get(tag).into_iter().flat_map(move |st| st.open.iter(tag))
     }
 
     /// Totals over all tags (reads every key: O(chunks)).
@@ -524,9 +575,11 @@ impl Historian {
         let txn = self.db.begin_read()?;
         let chunks = txn.open_table(CHUNKS)?;
         let blocks = txn.open_table(BLOCKS)?;
+        let packs = txn.open_table(PACKS)?;
         let bytes = |ts: redb::TableStats| ts.stored_bytes() + ts.metadata_bytes() + ts.fragmented_bytes();
         st.chunk_table_bytes = bytes(chunks.stats()?);
-        st.block_table_bytes = bytes(blocks.stats()?);
+        st.block_table_bytes =
+            bytes(blocks.stats()?) + bytes(packs.stats()?) + bytes(txn.open_table(PACK_DEAD)?.stats()?);
         st.journal_bytes = bytes(txn.open_table(JOURNAL)?.stats()?);
         st.table_bytes = st.chunk_table_bytes + st.block_table_bytes + st.journal_bytes;
         for item in chunks.iter()? {
@@ -536,12 +589,16 @@ impl Historian {
             st.chunks += 1;
         }
         for item in blocks.iter()? {
-            let (k, v) = item?;
-            st.samples += u64::from(ChunkKey::from_block_tuple(k.value()).count);
-            st.value_bytes += v.value().len() as u64;
-            st.chunks += 1;
-            st.pending_blocks += 1;
+            st.value_bytes += item?.1.value().len() as u64;
         }
+        for item in packs.iter()? {
+            st.value_bytes += item?.1.value().len() as u64;
+        }
+        for t in self.tags.values() {
+            st.samples += t.pending_samples;
+            st.pending_blocks += t.pending.len() as u64;
+        }
+        st.chunks += st.pending_blocks;
         st.open_samples = self.open_samples as u64;
         st.samples += st.open_samples;
         st.file_bytes = std::fs::metadata(&self.path)?.len();
@@ -559,9 +616,9 @@ impl Historian {
         to: i64,
         mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let st = self.tags.get(&tag);
+        let st = self.tags.get(tag);
         let span = st.map_or(0, |s| s.max_span);
-        let pending = st.map_or(&[][..], |s| &s.pending[..]);
+        let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
         let lo = ChunkKey::lower(tag, from.saturating_sub(span));
         let hi = ChunkKey::lower(tag, to);
         let table = txn.open_table(CHUNKS)?;
@@ -573,12 +630,12 @@ impl Historian {
             }
         }
         let blocks = txn.open_table(BLOCKS)?;
-        for &key in pending {
+        let packs = txn.open_table(PACKS)?;
+        let mut cache = packs::PackCache::default();
+        for &seq in pending {
+            let (key, bytes) = cache.get(&self.packs, &packs, &blocks, tag, seq)?;
             if key.max_ts >= from && key.min_ts < to {
-                let v = blocks
-                    .get(key.block_tuple())?
-                    .ok_or_else(|| corrupt(key, CodecError("pending block missing from the store")))?;
-                f(key, v.value())?;
+                f(key, bytes)?;
             }
         }
         Ok(())
@@ -604,6 +661,8 @@ fn create_atomically(path: &Path) -> Result<()> {
         txn.open_table(BLOCKS)?;
         txn.open_table(SPANS)?;
         txn.open_table(JOURNAL)?;
+        txn.open_table(PACKS)?;
+        txn.open_table(PACK_DEAD)?;
         txn.commit()?;
     }
     std::fs::File::open(&tmp)?.sync_all()?;
@@ -616,35 +675,48 @@ fn create_atomically(path: &Path) -> Result<()> {
 
 /// The bookkeeping rebuilt from the store.
 struct State {
-    tags: HashMap<TagId, TagState>,
+    tags: tagmap::TagMap,
+    packs: packs::Packs,
     next_block: u64,
     journal: Vec<u64>,
     open: usize,
 }
 
-/// Rebuilds the per-tag bookkeeping from the spans, blocks and journal tables.
-fn load_state(
-    spans: &impl ReadableTable<u32, i64>,
-    blocks: &impl ReadableTable<BlockTuple, &'static [u8]>,
-    journal: &impl ReadableTable<u64, &'static [u8]>,
-) -> Result<State> {
-    let mut tags: HashMap<TagId, TagState> = HashMap::new();
+/// The tables the bookkeeping is rebuilt from.
+struct Tables<'a, S, B, P, D, J> {
+    spans: &'a S,
+    blocks: &'a B,
+    packs: &'a P,
+    dead: &'a D,
+    journal: &'a J,
+}
+
+/// Rebuilds the per-tag bookkeeping from the spans, blocks, packs and journal tables.
+fn load_state<S, B, P, D, J>(t: Tables<'_, S, B, P, D, J>) -> Result<State>
+where
+    S: ReadableTable<u32, i64>,
+    B: ReadableTable<BlockTuple, &'static [u8]>,
+    P: ReadableTable<u64, &'static [u8]>,
+    D: ReadableTable<u64, &'static [u8]>,
+    J: ReadableTable<u64, &'static [u8]>,
+{
+    let (spans, blocks, journal) = (t.spans, t.blocks, t.journal);
+    let mut tags = tagmap::TagMap::default();
     let mut next_block = 0u64;
     for item in spans.iter()? {
         let (tag, span) = item?;
-        tags.entry(tag.value()).or_default().max_span = span.value();
+        tags.entry(tag.value()).max_span = span.value();
     }
     for item in blocks.iter()? {
         let (k, _) = item?;
         let key = ChunkKey::from_block_tuple(k.value());
         next_block = next_block.max(key.seq + 1);
-        let st = tags.entry(key.tag).or_default();
-        st.pending.push(key);
-        st.pending_samples += u64::from(key.count);
-        st.max_span = st.max_span.max(key.span());
+        let st = tags.entry(key.tag);
+        st.add_pending(key);
     }
+    let (packs, next) = packs::Packs::load(t.packs, t.dead, &mut tags)?;
     let (journal, open) = write::replay_journal(journal, &mut tags)?;
-    Ok(State { tags, next_block, journal, open })
+    Ok(State { tags, packs, next_block: next_block.max(next), journal, open })
 }
 
 fn check_count(key: ChunkKey, d: &Decoded) -> Result<()> {

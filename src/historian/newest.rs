@@ -18,9 +18,10 @@ impl Historian {
         let chunks = txn.open_table(CHUNKS)?;
         let mut out = Vec::with_capacity(tags.len());
         for &tag in tags {
-            let st = self.tags.get(&tag);
+            let st = self.tags.get(tag);
             let span = st.map_or(0, |s| s.max_span);
-            let mut newest = st.and_then(|s| s.pending.iter().map(|k| k.max_ts).chain(s.open.max_ts()).max());
+            let mut newest = st
+                .and_then(|s| (!s.pending.is_empty()).then_some(s.pending_hi).into_iter().chain(s.open.max_ts()).max());
             let end = match tag.checked_add(1) {
                 Some(next) => ChunkKey::lower(next, i64::MIN),
                 None => (tag, i64::MAX, i64::MAX, u32::MAX, u64::MAX),

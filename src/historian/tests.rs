@@ -1,6 +1,7 @@
 //! Store-level tests: ranges, compaction, reopen, retention, downsample
 //! exactness, corruption handling, crash safety.
 
+use super::packs::PACKS;
 use super::tables::{BLOCKS, CHUNKS, ChunkKey};
 use super::*;
 use std::io::{BufRead, BufReader, Write};
@@ -23,6 +24,25 @@ impl Rng {
 /// and merge rounds.
 fn opts(chunk_target: usize) -> HistorianOptions {
     HistorianOptions { retention: None, chunk_target, flush_appends: 4, merge_every: 3, ..Default::default() }
+}
+
+/// The keys of every pending block, read from their packs.
+fn pending_keys(h: &Historian) -> Vec<ChunkKey> {
+    let txn = h.database().begin_read().unwrap();
+    let (packs, blocks) = (txn.open_table(PACKS).unwrap(), txn.open_table(BLOCKS).unwrap());
+    let mut cache = super::packs::PackCache::default();
+    let seqs: Vec<(TagId, u64)> = h.tags.iter().flat_map(|(t, st)| st.pending.iter().map(move |&q| (t, q))).collect();
+    seqs.into_iter().map(|(t, q)| cache.get(&h.packs, &packs, &blocks, t, q).unwrap().0).collect()
+}
+
+/// A pack whose directory is intact and whose blocks are damaged (an unknown codec
+/// version each).
+fn damage_blocks(first: u64, pack: &[u8]) -> Vec<u8> {
+    let mut out = pack.to_vec();
+    for e in super::packs::entries(first, pack).unwrap() {
+        out[e.range].fill(7);
+    }
+    out
 }
 
 fn s(tag: TagId, ts_ms: i64, value: f64, quality: u16) -> Sample {
@@ -112,9 +132,7 @@ fn query_ranges_compaction_and_reopen() {
     for item in txn.open_table(CHUNKS).unwrap().iter().unwrap() {
         keys.push(ChunkKey::from_tuple(item.unwrap().0.value()));
     }
-    for item in txn.open_table(BLOCKS).unwrap().iter().unwrap() {
-        keys.push(ChunkKey::from_block_tuple(item.unwrap().0.value()));
-    }
+    keys.extend(pending_keys(&h));
     for k in keys {
         edges.extend([k.min_ts - 1, k.min_ts, k.min_ts + 1, k.max_ts, k.max_ts + 1]);
     }
@@ -254,9 +272,10 @@ fn corrupt_chunk_is_an_error() {
         let mut t = txn.open_table(CHUNKS).unwrap();
         let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
         t.insert(key, &[1u8, 1, 9][..]).unwrap();
-        let mut t = txn.open_table(BLOCKS).unwrap();
+        let mut t = txn.open_table(PACKS).unwrap();
         let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
-        t.insert(key, &[7u8, 0, 0, 0][..]).unwrap();
+        let damaged = damage_blocks(key, t.get(key).unwrap().unwrap().value());
+        t.insert(key, damaged.as_slice()).unwrap();
     }
     txn.commit().unwrap();
     let e = h.query(1, 0, 100).unwrap_err();
@@ -551,10 +570,10 @@ fn a_failed_flush_keeps_the_journal() {
     assert_eq!(h.stats().unwrap().open_samples, 4);
     let txn = h.database().begin_write().unwrap();
     let damaged = {
-        let mut t = txn.open_table(BLOCKS).unwrap();
+        let mut t = txn.open_table(PACKS).unwrap();
         let key = t.iter().unwrap().next().unwrap().unwrap().0.value();
         let good = t.get(key).unwrap().unwrap().value().to_vec();
-        t.insert(key, &[7u8, 0, 0, 0][..]).unwrap();
+        t.insert(key, damage_blocks(key, &good).as_slice()).unwrap();
         (key, good)
     };
     txn.commit().unwrap();
@@ -562,7 +581,7 @@ fn a_failed_flush_keeps_the_journal() {
     assert!(h.append(&[s(1, 102, 4.0, 0), s(2, 102, 4.0, 0)]).is_err());
     assert_eq!(h.stats().unwrap().open_samples, 4, "the journal's samples are still open");
     let txn = h.database().begin_write().unwrap();
-    txn.open_table(BLOCKS).unwrap().insert(damaged.0, damaged.1.as_slice()).unwrap();
+    txn.open_table(PACKS).unwrap().insert(damaged.0, damaged.1.as_slice()).unwrap();
     txn.commit().unwrap();
     h.append(&[s(1, 102, 4.0, 0), s(2, 102, 4.0, 0)]).unwrap();
     let st = h.stats().unwrap();
@@ -600,4 +619,37 @@ fn a_new_store_appears_whole_or_not_at_all() {
     h.append(&[s(0, 1, 1.0, 0)]).unwrap();
     drop(h);
     assert_eq!(Historian::open(&path, opts(64)).unwrap().stats().unwrap().samples, 1);
+}
+
+/// A store written before packs keeps its pending blocks one redb entry each
+/// (`historian.blocks`): they are read, queried and merged like packed ones.
+#[test]
+fn blocks_of_the_older_layout_are_still_read_and_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    let o = HistorianOptions { flush_appends: 2, merge_every: 1, ..opts(64) };
+    let old: Vec<Sample> = (0..10).map(|i| s(3, i * 1000, f64::from(i as i32) * 0.5, 0)).collect();
+    {
+        let h = Historian::open(&path, o.clone()).unwrap();
+        let txn = h.database().begin_write().unwrap();
+        let mut buf = Vec::new();
+        super::codec::encode(&old, &mut buf);
+        let key = ChunkKey { seq: 0, ..super::write::key_of(3, &old) };
+        txn.open_table(BLOCKS).unwrap().insert(key.block_tuple(), buf.as_slice()).unwrap();
+        txn.commit().unwrap();
+    }
+    let mut h = Historian::open(&path, o.clone()).unwrap();
+    assert_eq!(h.stats().unwrap().pending_blocks, 1);
+    assert_eq!(h.query(3, 0, 100_000).unwrap(), old);
+    let more: Vec<Sample> = (10..12).map(|i| s(3, i * 1000, 1.0, 0)).collect();
+    for x in &more {
+        h.append(std::slice::from_ref(x)).unwrap();
+    }
+    let txn = h.database().begin_read().unwrap();
+    assert!(txn.open_table(BLOCKS).unwrap().is_empty().unwrap(), "the old block was merged");
+    drop(txn);
+    let want: Vec<Sample> = old.iter().chain(&more).copied().collect();
+    assert_eq!(h.query(3, 0, 100_000).unwrap(), want);
+    drop(h);
+    assert_eq!(Historian::open(&path, o).unwrap().query(3, 0, 100_000).unwrap(), want);
 }

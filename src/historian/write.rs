@@ -29,16 +29,19 @@ use redb::ReadableTable;
 use super::bits::{Reader, put_var, unzigzag, zigzag};
 use super::codec::{CodecError, Decoded, decode_into, encode};
 use super::open::{get_value, put_value};
+use super::packs::{PACK_DEAD, PACKS, PackCache, PackTable, PackWriter, Packs};
 use super::tables::{BLOCKS, CHUNKS, ChunkKey, JOURNAL, SPANS};
 use super::{Historian, HistorianError, Result, Sample, TagId, TagState, corrupt, order};
 
 pub(super) type ChunkTable<'t> = redb::Table<'t, super::tables::KeyTuple, &'static [u8]>;
 type BlockTable<'t> = redb::Table<'t, super::tables::BlockTuple, &'static [u8]>;
 
-/// Encoded chunks are kept under this size so three share one 4 KiB redb
-/// leaf page (bigger chunks would waste up to half a page each, and make
-/// `downsample` decode more samples per column boundary).
-pub(super) const MAX_CHUNK_BYTES: usize = 1280;
+/// Encoded chunks are kept under this size so one fills a 4 KiB redb leaf page with its
+/// key. Smaller chunks shared leaves, and redb splits a full leaf into halves that a
+/// tag's later chunks (inserted after its newest, before the next tag's) never refill:
+/// chunks of 1,280 bytes left pages about two thirds full (tables 1.80 B/sample at
+/// 10,000 tags after 2 h, 1.41 with chunks of 4,000 bytes; see BENCHMARKS.md).
+pub(super) const MAX_CHUNK_BYTES: usize = 4000;
 
 /// Samples per tag from which a batch is written as blocks at once.
 const DENSE_PER_TAG: usize = 16;
@@ -75,7 +78,7 @@ impl Historian {
             || self.open_samples.saturating_add(sorted.len()) >= self.flush_samples
             || sorted.len() >= DENSE_PER_TAG * tags_in_batch;
         for group in sorted.chunk_by(|a, b| a.tag == b.tag) {
-            let open = &mut self.tags.entry(group[0].tag).or_default().open;
+            let open = &mut self.tags.entry(group[0].tag).open;
             for s in group {
                 open.push(s);
             }
@@ -107,26 +110,37 @@ impl Historian {
         // copy until the commit: a round of every tag at once doubled it).
         let slices = self.merge_every;
         let slice = self.flushes % slices;
-        let span = self.tags.keys().map(|&t| u64::from(t) + 1).max().unwrap_or(1);
+        let span = self.tags.span();
         let merge_due = |tag: TagId| u64::from(tag) * slices / span == slice;
         let max_pending = 2 * self.merge_every as usize + 8;
+        // In its round a tag is merged when it has several pending blocks, or when its one
+        // block is among the last live entries of its pack (so the pack can go).
+        let mergeable = |st: &TagState, packs: &Packs| {
+            st.pending.len() > 1 || st.pending.first().is_some_and(|&seq| packs.sparse(seq))
+        };
         let mut ids: Vec<TagId> = self
             .tags
             .iter()
-            .filter(|&(&id, st)| !st.open.is_empty() || (st.pending.len() > 1 && merge_due(id)))
-            .map(|(&id, _)| id)
+            .filter(|&(id, st)| !st.open.is_empty() || (merge_due(id) && mergeable(st, &self.packs)))
+            .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
-        let mut seq = self.next_block;
+        let mut sink = Sink {
+            blocks: txn.open_table(BLOCKS)?,
+            chunks: txn.open_table(CHUNKS)?,
+            packs: txn.open_table(PACKS)?,
+            writer: PackWriter::default(),
+            cache: PackCache::default(),
+            seq: self.next_block,
+            limits: (target, self.chunk_bytes),
+            buf: Vec::new(),
+            scratch: Decoded::default(),
+        };
         {
-            let mut blocks = txn.open_table(BLOCKS)?;
-            let mut chunks = txn.open_table(CHUNKS)?;
             let mut spans = txn.open_table(SPANS)?;
-            let mut buf = Vec::new();
-            let mut scratch = Decoded::default();
             let mut samples: Vec<Sample> = Vec::new();
             for tag in ids {
-                let Some(st) = self.tags.get_mut(&tag) else { continue };
+                let Some(st) = self.tags.get_mut(tag) else { continue };
                 let old_span = st.max_span;
                 samples.clear();
                 st.open.extend_into(tag, &mut samples);
@@ -134,39 +148,122 @@ impl Historian {
                 if !samples.is_sorted_by_key(|s| s.ts_ms) {
                     samples.sort_by_key(|s| s.ts_ms);
                 }
-                if st.pending.len() == st.pending.capacity() {
-                    // One key per flush until the next merge round: grow by doubling up to
-                    // exactly that (a plain Vec would hold 32 keys, 1 KiB a tag, for 17).
-                    let want = (st.pending.capacity() * 2).max(4).min(self.merge_every as usize + 2);
-                    st.pending.reserve_exact(want.saturating_sub(st.pending.len()));
-                }
-                for piece in samples.chunks(target) {
-                    encode(piece, &mut buf);
-                    let key = ChunkKey { seq, ..key_of(tag, piece) };
-                    seq += 1;
-                    blocks.insert(key.block_tuple(), buf.as_slice())?;
-                    st.pending.push(key);
-                    st.pending_samples += u64::from(key.count);
-                    st.max_span = st.max_span.max(key.span());
-                }
-                if st.pending_samples >= compaction_threshold(tag, target)
-                    || (st.pending.len() > 1 && merge_due(tag))
-                    || st.pending.len() >= max_pending
-                {
-                    let limits = (target, self.chunk_bytes);
-                    compact(&mut blocks, &mut chunks, tag, st, &mut seq, limits, &mut buf, &mut scratch)?;
+                let blocks_after = st.pending.len() + samples.len().div_ceil(target);
+                let compact_now = st.pending_samples + samples.len() as u64 >= compaction_threshold(tag, target)
+                    || (merge_due(tag) && (blocks_after > 1 || mergeable(st, &self.packs)))
+                    || blocks_after >= max_pending;
+                if compact_now {
+                    sink.compact(tag, st, &samples, &mut self.packs)?;
+                } else {
+                    if st.pending.len() == st.pending.capacity() {
+                        // One key per flush until the next merge round: grow by doubling up to
+                        // exactly that (a plain Vec would hold 32 keys, 1 KiB a tag, for 17).
+                        let want = (st.pending.capacity() * 2).max(4).min(self.merge_every as usize + 2);
+                        st.pending.reserve_exact(want.saturating_sub(st.pending.len()));
+                    }
+                    for piece in samples.chunks(target) {
+                        sink.pend(tag, st, piece, &mut self.packs)?;
+                    }
                 }
                 if st.max_span > old_span {
                     spans.insert(tag, st.max_span)?;
                 }
             }
+            sink.writer.close(&mut sink.packs, &mut self.packs)?;
+            self.packs.persist(&mut sink.packs, &mut txn.open_table(PACK_DEAD)?)?;
             let mut journal = txn.open_table(JOURNAL)?;
             for key in self.journal.drain(..) {
                 journal.remove(key)?;
             }
         }
         self.open_samples = 0;
-        self.next_block = seq;
+        self.next_block = sink.seq;
+        Ok(())
+    }
+}
+
+/// Where a flush writes: the tables, the pack being filled, and scratch space.
+struct Sink<'t> {
+    /// Pending blocks of the older layout (one redb entry each), read and deleted.
+    blocks: BlockTable<'t>,
+    chunks: ChunkTable<'t>,
+    packs: PackTable<'t>,
+    writer: PackWriter,
+    cache: PackCache,
+    /// Next pending block's sequence number.
+    seq: u64,
+    /// Chunk target (samples) and size cap (bytes).
+    limits: (usize, usize),
+    buf: Vec<u8>,
+    scratch: Decoded,
+}
+
+impl Sink<'_> {
+    /// Writes `piece` (sorted) as a pending block of `tag`.
+    fn pend(&mut self, tag: TagId, st: &mut TagState, piece: &[Sample], packs: &mut Packs) -> Result<()> {
+        encode(piece, &mut self.buf);
+        let key = ChunkKey { seq: self.seq, ..key_of(tag, piece) };
+        self.seq += 1;
+        self.writer.add(key, &self.buf, &mut self.packs, packs)?;
+        st.add_pending(key);
+        Ok(())
+    }
+
+    /// Merges the pending blocks of `tag` and its new samples `fresh` (sorted) into chunks
+    /// of up to the target samples (and at most the size cap); a remainder stays a
+    /// pending block.
+    fn compact(&mut self, tag: TagId, st: &mut TagState, fresh: &[Sample], packs: &mut Packs) -> Result<()> {
+        let d = &mut self.scratch;
+        d.clear();
+        // The key list is freed: it grows again one key per flush (see `flush`), and with
+        // the merges spread over the flushes, tags hold lists of every length, not all the
+        // longest.
+        let seqs = std::mem::take(&mut st.pending);
+        for seq in seqs {
+            let before = d.len();
+            let (key, bytes) = self.cache.get(packs, &self.packs, &self.blocks, tag, seq)?;
+            decode_into(bytes, d).map_err(|e| corrupt(key, e))?;
+            if d.len() - before != key.count as usize {
+                return Err(corrupt(key, CodecError("sample count differs from key")));
+            }
+            if !packs.consume(seq) {
+                self.blocks.remove(key.block_tuple())?;
+            }
+        }
+        st.pending_samples = 0;
+        let mut samples: Vec<Sample> =
+            (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
+        samples.extend_from_slice(fresh);
+        if !samples.is_sorted_by_key(|s| s.ts_ms) {
+            samples.sort_by_key(|s| s.ts_ms);
+        }
+        let (target, max_bytes) = self.limits;
+        let buf = &mut self.buf;
+        let mut rest = &samples[..];
+        // Once a chunk was cut by size, seal every piece that fills a chunk too (from the
+        // tag's last sealed length on: a merge round seals what fills a chunk, and pending
+        // blocks stay about a chunk long instead of growing to the compaction threshold).
+        let last_len = st.chunk_len as usize;
+        let mut need = if last_len > 0 { last_len.min(target) } else { target };
+        if st.chunk_len == 0 && rest.len() < need && rest.len() > 64 {
+            // No chunk sealed yet (a new tag, or since the store opened): seal one as soon as
+            // the samples overflow a chunk's bytes.
+            encode(rest, buf);
+            if buf.len() > max_bytes {
+                need = rest.len();
+            }
+        }
+        while rest.len() >= need {
+            let n = encode_fitting(&rest[..first_try(st.chunk_len as usize, target).min(rest.len())], max_bytes, buf);
+            st.chunk_len = u32::try_from(n).unwrap_or(u32::MAX);
+            need = need.min(n);
+            let key = insert_unique(&mut self.chunks, key_of(tag, &rest[..n]), buf)?;
+            st.max_span = st.max_span.max(key.span());
+            rest = &rest[n..];
+        }
+        for piece in rest.chunks(target) {
+            self.pend(tag, st, piece, packs)?;
+        }
         Ok(())
     }
 }
@@ -226,7 +323,7 @@ pub(super) fn decode_journal_row(row: &[u8], out: &mut Vec<Sample>) -> std::resu
 /// the number of samples.
 pub(super) fn replay_journal(
     journal: &impl ReadableTable<u64, &'static [u8]>,
-    tags: &mut std::collections::HashMap<TagId, TagState>,
+    tags: &mut super::tagmap::TagMap,
 ) -> Result<(Vec<u64>, usize)> {
     let mut keys = Vec::new();
     let mut samples = Vec::new();
@@ -236,7 +333,7 @@ pub(super) fn replay_journal(
         decode_journal_row(v.value(), &mut samples)
             .map_err(|e| HistorianError::CorruptJournal { row: k.value(), reason: e.0 })?;
         for s in &samples {
-            tags.entry(s.tag).or_default().open.push(s);
+            tags.entry(s.tag).open.push(s);
         }
         keys.push(k.value());
     }
@@ -272,71 +369,6 @@ pub(super) fn insert_unique(table: &mut ChunkTable<'_>, mut key: ChunkKey, bytes
         table.insert(key.tuple(), old.as_slice())?;
         key.seq = key.seq.wrapping_add(1);
     }
-}
-
-/// Merges the pending blocks of one tag into chunks of up to `target` samples
-/// (and at most [`MAX_CHUNK_BYTES`]); a remainder stays a pending block.
-#[allow(clippy::too_many_arguments)]
-fn compact(
-    blocks: &mut BlockTable<'_>,
-    chunks: &mut ChunkTable<'_>,
-    tag: TagId,
-    st: &mut TagState,
-    seq: &mut u64,
-    (target, max_bytes): (usize, usize),
-    buf: &mut Vec<u8>,
-    d: &mut Decoded,
-) -> Result<()> {
-    d.clear();
-    // The key list is freed: it grows again one key per flush (see `flush`), and with the
-    // merges spread over the flushes, tags hold lists of every length, not all the longest.
-    let keys = std::mem::take(&mut st.pending);
-    for key in keys {
-        if let Some(v) = blocks.remove(key.block_tuple())? {
-            let before = d.len();
-            decode_into(v.value(), d).map_err(|e| corrupt(key, e))?;
-            if d.len() - before != key.count as usize {
-                return Err(corrupt(key, CodecError("sample count differs from key")));
-            }
-        }
-    }
-    st.pending_samples = 0;
-    let mut samples: Vec<Sample> =
-        (0..d.len()).map(|i| Sample { tag, ts_ms: d.ts[i], value: d.values[i], quality: d.quality[i] }).collect();
-    if !samples.is_sorted_by_key(|s| s.ts_ms) {
-        samples.sort_by_key(|s| s.ts_ms);
-    }
-    let mut rest = &samples[..];
-    // Once a chunk was cut by size, seal every piece that fills a chunk too (from the
-    // tag's last sealed length on: a merge round seals what fills a chunk, and pending
-    // blocks stay about a chunk long instead of growing to the compaction threshold).
-    let mut need = if st.chunk_len > 0 { st.chunk_len.min(target) } else { target };
-    if st.chunk_len == 0 && rest.len() < need && rest.len() > 64 {
-        // No chunk sealed yet (a new tag, or since the store opened): seal one as soon as
-        // the samples overflow a chunk's bytes.
-        encode(rest, buf);
-        if buf.len() > max_bytes {
-            need = rest.len();
-        }
-    }
-    while rest.len() >= need {
-        let n = encode_fitting(&rest[..first_try(st.chunk_len, target).min(rest.len())], max_bytes, buf);
-        st.chunk_len = n;
-        need = need.min(n);
-        let key = insert_unique(chunks, key_of(tag, &rest[..n]), buf)?;
-        st.max_span = st.max_span.max(key.span());
-        rest = &rest[n..];
-    }
-    if !rest.is_empty() {
-        encode(rest, buf);
-        let key = ChunkKey { seq: *seq, ..key_of(tag, rest) };
-        *seq += 1;
-        blocks.insert(key.block_tuple(), buf.as_slice())?;
-        st.max_span = st.max_span.max(key.span());
-        st.pending.push(key);
-        st.pending_samples = u64::from(key.count);
-    }
-    Ok(())
 }
 
 /// Chunk length to try first: a little more than the last chunk of the tag (so
