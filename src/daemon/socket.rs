@@ -406,7 +406,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             let now = mimic_drivers::now_ms();
             return match super::advise::what_if_on(&h, &ctx.site, &ctx.tag_ids, tag, *value, now) {
                 Ok(w) => Reply::WhatIf(Box::new(w)),
-                Err(message) => Reply::Error { message },
+                Err(e) => Reply::Error { message: e.to_string() },
             };
         }
         Request::Subscribe {} | Request::View { .. } | Request::Act { .. } => {
