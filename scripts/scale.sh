@@ -24,19 +24,9 @@ interval=15
 settle=60
 bin=""
 out=""
-while (($#)); do
-    case "$1" in
-    --tags) tags="$2"; shift 2 ;;
-    --terminals) terminals="$2"; shift 2 ;;
-    --minutes) minutes="$2"; shift 2 ;;
-    --interval) interval="$2"; shift 2 ;;
-    --settle) settle="$2"; shift 2 ;;
-    --bin) bin="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "scale.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source=scripts/rig.sh
+source "$root/scripts/rig.sh"
+rig_options scale.sh "tags terminals minutes interval settle bin out" 16 "$@"
 for v in tags terminals minutes interval settle; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "scale.sh: --$v wants a whole number" >&2; exit 2; }
 done
@@ -49,13 +39,7 @@ if ((terminals > 0)); then
     command -v tmux >/dev/null || { echo "scale.sh: terminals need tmux (apt install tmux)" >&2; exit 2; }
 fi
 
-if [[ -z "$bin" ]]; then
-    (cd "$root" && cargo build --release --bin mimic)
-    bin="$root/target/release/mimic"
-fi
-[[ -x "$bin" ]] || { echo "scale.sh: $bin is not an executable" >&2; exit 2; }
-out="${out:-$root/target/scale/$(date -u +%Y%m%dT%H%M%SZ)}"
-mkdir -p "$out"
+rig_prepare scale
 data="$out/data"
 site="$out/site.toml"
 csv="$out/scale.csv"

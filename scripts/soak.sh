@@ -17,26 +17,13 @@ minutes=60
 interval=30
 bin=""
 out=""
-while (($#)); do
-    case "$1" in
-    --minutes) minutes="$2"; shift 2 ;;
-    --interval) interval="$2"; shift 2 ;;
-    --bin) bin="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "soak.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+# shellcheck source=scripts/rig.sh
+source "$root/scripts/rig.sh"
+rig_options soak.sh "minutes interval bin out" 12 "$@"
 [[ "$minutes" =~ ^[0-9]+$ && "$minutes" -gt 0 ]] || { echo "soak.sh: --minutes wants a positive integer" >&2; exit 2; }
 [[ "$interval" =~ ^[0-9]+$ && "$interval" -gt 0 ]] || { echo "soak.sh: --interval wants a positive integer" >&2; exit 2; }
 
-if [[ -z "$bin" ]]; then
-    (cd "$root" && cargo build --release --bin mimic)
-    bin="$root/target/release/mimic"
-fi
-[[ -x "$bin" ]] || { echo "soak.sh: $bin is not an executable" >&2; exit 2; }
-out="${out:-$root/target/soak/$(date -u +%Y%m%dT%H%M%SZ)}"
-mkdir -p "$out"
+rig_prepare soak
 data="$out/data"
 csv="$out/soak.csv"
 site="$out/site.toml"

@@ -172,18 +172,12 @@ pub async fn run_device<D: Driver>(
         return;
     }
     let plans: Vec<D::Plan> = groups.iter().map(|g| driver.plan(&g.points)).collect();
-    let start = Instant::now();
-    let mut due: Vec<Instant> = vec![start; groups.len()];
-    let mut backoff = Backoff::new();
-    let mut stats = DeviceStats::default();
-    let mut ever_connected = false;
+    let mut due: Vec<Instant> = vec![Instant::now(); groups.len()];
+    let mut link = Link::new();
     let mut writes_open = true;
-    // Why the device is down, for the points reported while it is (a unit that stopped
-    // answering stays "timeout", a refused connection "comm failure").
-    let mut down_reason = Reason::CommFailure;
-
     loop {
         let (gi, at) = due.iter().copied().enumerate().min_by_key(|&(_, t)| t).expect("at least one group");
+        // Serve writes until the next poll is due.
         loop {
             tokio::select! {
                 biased;
@@ -197,82 +191,113 @@ pub async fn run_device<D: Driver>(
                 _ = tokio::time::sleep_until(at) => break,
             }
         }
-        let now = Instant::now();
         let group = &groups[gi];
-        let mut readings = Vec::with_capacity(group.points.len());
-
-        if !driver.is_connected() {
-            let mut up = false;
-            if backoff.may_try(now) {
-                match driver.connect().await {
-                    Ok(()) => {
-                        backoff.succeeded();
-                        if ever_connected {
-                            stats.reconnects += 1;
-                        }
-                        ever_connected = true;
-                        up = true;
-                    }
-                    Err(e) => {
-                        backoff.failed(Instant::now());
-                        down_reason = e.reason();
-                        stats.errors += 1;
-                        if matches!(e, DriverError::Timeout(_)) {
-                            stats.timeouts += 1;
-                        }
-                        stats.last_error = Some(e.to_string());
-                    }
-                }
-            }
-            stats.connected = up;
-            if !up {
-                let recv = crate::now_ms();
-                readings.extend(group.points.iter().map(|&p| Reading::bad(p, down_reason, recv)));
-                due[gi] = next_due(at, group.period, Instant::now());
-                if tx.send(DeviceEvent { device, readings, stats: stats.clone() }).await.is_err() {
-                    return;
-                }
-                continue;
-            }
+        let readings = link.poll(&mut driver, &plans[gi], &group.points).await;
+        due[gi] = next_due(at, group.period, Instant::now());
+        if tx.send(DeviceEvent { device, readings, stats: link.stats.clone() }).await.is_err() {
+            return;
         }
+    }
+}
 
+/// One device's connection as the poll loop sees it: its statistics, its reconnect
+/// back-off and why it is down.
+struct Link {
+    stats: DeviceStats,
+    backoff: Backoff,
+    ever_connected: bool,
+    /// Why the device is down, for the points reported while it is (a unit that stopped
+    /// answering stays "timeout", a refused connection "comm failure").
+    down_reason: Reason,
+}
+
+impl Link {
+    fn new() -> Self {
+        Link {
+            stats: DeviceStats::default(),
+            backoff: Backoff::new(),
+            ever_connected: false,
+            down_reason: Reason::CommFailure,
+        }
+    }
+
+    /// One poll of a group: connect first if need be (within the back-off); while the
+    /// device is down every point reads bad with the reason.
+    async fn poll<D: Driver>(&mut self, driver: &mut D, plan: &D::Plan, points: &[usize]) -> Vec<Reading> {
+        let mut readings = Vec::with_capacity(points.len());
+        if !driver.is_connected() && !self.connect(driver).await {
+            let recv = crate::now_ms();
+            readings.extend(points.iter().map(|&p| Reading::bad(p, self.down_reason, recv)));
+            return readings;
+        }
         let t0 = Instant::now();
-        let result = driver.read(&plans[gi], &mut readings).await;
+        let result = driver.read(plan, &mut readings).await;
         let latency = t0.elapsed();
-        stats.polls += 1;
-        stats.last_poll_ms = Some(crate::now_ms());
-        stats.last_latency_us = Some(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+        self.stats.polls += 1;
+        self.stats.last_poll_ms = Some(crate::now_ms());
+        self.stats.last_latency_us = Some(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
         match result {
             Ok(summary) => {
-                stats.connected = true;
-                stats.requests += summary.requests;
-                stats.exceptions += summary.exceptions;
-                stats.decode_errors += summary.decode_errors;
-                stats.timeouts += summary.timeouts;
-                stats.garbled += summary.garbled;
-                let bad = summary.exceptions + summary.decode_errors + summary.timeouts + summary.garbled;
-                if bad > 0 {
-                    stats.errors += bad;
-                    stats.last_error = Some(format!(
-                        "{} exception(s), {} decode error(s), {} timeout(s), {} garbled in last poll",
-                        summary.exceptions, summary.decode_errors, summary.timeouts, summary.garbled
-                    ));
-                }
+                self.stats.connected = true;
+                self.stats.count(&summary);
             }
             Err(e) => {
-                stats.connected = false;
-                stats.errors += 1;
-                down_reason = e.reason();
-                if matches!(e, DriverError::Timeout(_)) {
-                    stats.timeouts += 1;
-                }
-                stats.last_error = Some(e.to_string());
                 // Try again at once on the next due poll: back-off only applies to connects.
+                self.failed(&e);
             }
         }
-        due[gi] = next_due(at, group.period, Instant::now());
-        if tx.send(DeviceEvent { device, readings, stats: stats.clone() }).await.is_err() {
-            return;
+        readings
+    }
+
+    /// Connect if the back-off allows; whether the device is up.
+    async fn connect<D: Driver>(&mut self, driver: &mut D) -> bool {
+        let mut up = false;
+        if self.backoff.may_try(Instant::now()) {
+            match driver.connect().await {
+                Ok(()) => {
+                    self.backoff.succeeded();
+                    if self.ever_connected {
+                        self.stats.reconnects += 1;
+                    }
+                    self.ever_connected = true;
+                    up = true;
+                }
+                Err(e) => {
+                    self.backoff.failed(Instant::now());
+                    self.failed(&e);
+                }
+            }
+        }
+        self.stats.connected = up;
+        up
+    }
+
+    fn failed(&mut self, e: &DriverError) {
+        self.stats.connected = false;
+        self.stats.errors += 1;
+        self.down_reason = e.reason();
+        if matches!(e, DriverError::Timeout(_)) {
+            self.stats.timeouts += 1;
+        }
+        self.stats.last_error = Some(e.to_string());
+    }
+}
+
+impl DeviceStats {
+    /// Adds one successful read's counts; a poll with failures names them in `last_error`.
+    fn count(&mut self, summary: &ReadSummary) {
+        self.requests += summary.requests;
+        self.exceptions += summary.exceptions;
+        self.decode_errors += summary.decode_errors;
+        self.timeouts += summary.timeouts;
+        self.garbled += summary.garbled;
+        let bad = summary.exceptions + summary.decode_errors + summary.timeouts + summary.garbled;
+        if bad > 0 {
+            self.errors += bad;
+            self.last_error = Some(format!(
+                "{} exception(s), {} decode error(s), {} timeout(s), {} garbled in last poll",
+                summary.exceptions, summary.decode_errors, summary.timeouts, summary.garbled
+            ));
         }
     }
 }

@@ -57,15 +57,23 @@ pub enum AlarmsCommand {
     },
 }
 
-fn parse_priority(s: &str) -> Result<Priority, String> {
-    Priority::from_name(&s.to_ascii_lowercase())
-        .ok_or_else(|| format!("`{s}` is not a priority (low, medium, high, critical)"))
+/// A `--priority` or `--change` that names none.
+#[derive(Debug, thiserror::Error)]
+enum BadName {
+    #[error("`{0}` is not a priority (low, medium, high, critical)")]
+    Priority(String),
+    #[error("`{0}` is not an alarm state change ({1})")]
+    Change(String, String),
 }
 
-fn parse_change(s: &str) -> Result<Change, String> {
+fn parse_priority(s: &str) -> Result<Priority, BadName> {
+    Priority::from_name(&s.to_ascii_lowercase()).ok_or_else(|| BadName::Priority(s.to_string()))
+}
+
+fn parse_change(s: &str) -> Result<Change, BadName> {
     Change::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Change::ALL.iter().map(|c| c.name()).collect();
-        format!("`{s}` is not an alarm state change ({})", names.join(", "))
+        BadName::Change(s.to_string(), names.join(", "))
     })
 }
 

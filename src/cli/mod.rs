@@ -412,23 +412,7 @@ async fn demo(
     let me = crate::account::user_name(crate::account::uid()).unwrap_or_default();
     tokio::spawn(demo_models::record_versions(daemon.commands.clone(), me, rul_trained));
     if headless {
-        let mut seen = demo_models::Seen::default();
-        let mut snaps = daemon.snapshots.clone();
-        let deadline = tokio::time::Instant::now() + duration;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = wait_for_stop() => break,
-                changed = snaps.changed() => match changed {
-                    Ok(()) => seen.watch(&snaps.borrow_and_update()),
-                    Err(_) => break,
-                },
-            }
-        }
-        let snap = daemon.snapshots.borrow().clone();
-        let status = daemon.store_status.lock().map(|s| s.clone()).unwrap_or_default();
-        daemon.shutdown().await;
-        let status_final = status;
+        let (snap, status_final, seen) = run_headless(daemon, duration).await;
         println!(
             "demo ran {:.1}s against the simulated pump skid at {}",
             started.elapsed().as_secs_f64(),
@@ -443,22 +427,7 @@ async fn demo(
             let start_wall = mimic_drivers::now_ms() - i64::try_from(started.elapsed().as_millis()).unwrap_or(0);
             println!("start-up to first stored sample: {} ms", first - start_wall);
         }
-        for d in &snap.devices {
-            println!(
-                "device {}: {} polls, {} errors, {} timeouts, {} exceptions, last latency {}",
-                d.name,
-                d.polls,
-                d.errors,
-                d.timeouts,
-                d.exceptions,
-                d.latency_ms.map_or("-".into(), |l| format!("{l:.2} ms"))
-            );
-        }
-        if let Some(rss) = rss_kib() {
-            println!("rss: {} KiB", rss);
-        }
-        let bad = snap.tags.iter().filter(|t| t.quality != crate::ipc::TagQuality::Good).count();
-        println!("tags: {} ({} not Good)", snap.tags.len(), bad);
+        print_plant(&snap);
         println!("{history}");
         println!("{anomaly}");
         match rul_training.is_finished().then(|| rul_training.join()) {
@@ -477,6 +446,52 @@ async fn demo(
     drop(sim);
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run the demo's daemon without a terminal until `duration` has passed or a stop signal,
+/// then shut it down: its last snapshot, the store's figures and the model events seen.
+async fn run_headless(
+    daemon: Daemon,
+    duration: Duration,
+) -> (std::sync::Arc<crate::ipc::LiveSnapshot>, crate::daemon::StoreStatus, demo_models::Seen) {
+    let mut seen = demo_models::Seen::default();
+    let mut snaps = daemon.snapshots.clone();
+    let deadline = tokio::time::Instant::now() + duration;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = wait_for_stop() => break,
+            changed = snaps.changed() => match changed {
+                Ok(()) => seen.watch(&snaps.borrow_and_update()),
+                Err(_) => break,
+            },
+        }
+    }
+    let snap = daemon.snapshots.borrow().clone();
+    let status = daemon.store_status.lock().map(|s| s.clone()).unwrap_or_default();
+    daemon.shutdown().await;
+    (snap, status, seen)
+}
+
+/// The headless demo's lines on the plant: each device's polling, this process's memory
+/// and the tags not Good.
+fn print_plant(snap: &crate::ipc::LiveSnapshot) {
+    for d in &snap.devices {
+        println!(
+            "device {}: {} polls, {} errors, {} timeouts, {} exceptions, last latency {}",
+            d.name,
+            d.polls,
+            d.errors,
+            d.timeouts,
+            d.exceptions,
+            d.latency_ms.map_or("-".into(), |l| format!("{l:.2} ms"))
+        );
+    }
+    if let Some(rss) = rss_kib() {
+        println!("rss: {} KiB", rss);
+    }
+    let bad = snap.tags.iter().filter(|t| t.quality != crate::ipc::TagQuality::Good).count();
+    println!("tags: {} ({} not Good)", snap.tags.len(), bad);
 }
 
 /// Resident set size of this process, from /proc.

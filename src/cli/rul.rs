@@ -28,10 +28,15 @@ pub struct Knobs {
     pub level: f64,
 }
 
-pub(crate) fn percent(s: &str) -> Result<f64, String> {
+/// A percentage argument outside (0, 100).
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a percentage between 0 and 100")]
+pub(crate) struct NotPercent(String);
+
+pub(crate) fn percent(s: &str) -> Result<f64, NotPercent> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v < 100.0 => Ok(v),
-        _ => Err(format!("`{}` is not a percentage between 0 and 100", s.escape_debug())),
+        _ => Err(NotPercent(s.escape_debug().to_string())),
     }
 }
 

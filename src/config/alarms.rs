@@ -229,39 +229,25 @@ address = "hr:1"
         crate::config::testkit::parse_errors("s.toml", &format!("{BASE}{alarms}"))
     }
 
+    /// One `[[alarm]]` table in five lines (four without a limit): tag, kind, limit, priority.
+    fn alarm(tag: &str, kind: &str, limit: Option<f64>, priority: &str) -> String {
+        let limit = limit.map(|l| format!("limit = {l:?}\n")).unwrap_or_default();
+        format!("[[alarm]]\ntag = \"{tag}\"\nkind = \"{kind}\"\n{limit}priority = \"{priority}\"\n")
+    }
+
+    /// A hihi (with every optional field) and a hi on `temp`, a rate and a bad-quality
+    /// alarm on `flow`.
+    fn places(hihi: f64, hi: f64) -> String {
+        let hihi = alarm("temp", "hihi", Some(hihi), "critical")
+            + "deadband = 1.0\non_delay = \"5s\"\noff_delay = \"500ms\"\nmessage = \"Too hot\"\n";
+        let rate = "[[alarm]]\ntag = \"flow\"\nkind = \"rate\"\nlimit = 2.5\nwindow = \"30s\"\npriority = \"low\"\n";
+        [hihi, alarm("temp", "hi", Some(hi), "high"), rate.into(), alarm("flow", "bad_quality", None, "medium")]
+            .concat()
+    }
+
     #[test]
     fn alarms_parse_with_defaults_and_places() {
-        let site = Site::parse(
-            Path::new("s.toml"),
-            &format!(
-                "{BASE}{}",
-                r#"[[alarm]]
-tag = "temp"
-kind = "hihi"
-limit = 95.0
-priority = "critical"
-deadband = 1.0
-on_delay = "5s"
-off_delay = "500ms"
-message = "Too hot"
-[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 150.0
-priority = "high"
-[[alarm]]
-tag = "flow"
-kind = "rate"
-limit = 2.5
-window = "30s"
-priority = "low"
-[[alarm]]
-tag = "flow"
-kind = "bad_quality"
-priority = "medium"
-"#
-            ),
-        );
+        let site = Site::parse(Path::new("s.toml"), &format!("{BASE}{}", places(95.0, 150.0)));
         // hi 150 is above hihi 95: fix that first, then check the rest.
         let errs = site.expect_err("hi above hihi").0;
         assert_eq!(errs.len(), 1);
@@ -270,34 +256,7 @@ priority = "medium"
             "s.toml:34:9: alarm[1].limit: hi limit (150) is above the hihi limit (95) of alarm[0] on the same tag"
         );
 
-        let text = format!(
-            "{BASE}{}",
-            r#"[[alarm]]
-tag = "temp"
-kind = "hihi"
-limit = 110.0
-priority = "critical"
-deadband = 1.0
-on_delay = "5s"
-off_delay = "500ms"
-message = "Too hot"
-[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 95.0
-priority = "high"
-[[alarm]]
-tag = "flow"
-kind = "rate"
-limit = 2.5
-window = "30s"
-priority = "low"
-[[alarm]]
-tag = "flow"
-kind = "bad_quality"
-priority = "medium"
-"#
-        );
+        let text = format!("{BASE}{}", places(110.0, 95.0));
         let site = Site::parse(Path::new("s.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
         let a = &site.alarms;
         assert_eq!(a.len(), 4);
@@ -337,20 +296,12 @@ priority = "urgent"
     #[test]
     fn missing_limit_and_limit_on_bad_quality() {
         let got = errors(
-            r#"[[alarm]]
-tag = "temp"
-kind = "hi"
-priority = "low"
-[[alarm]]
-tag = "flow"
-kind = "bad_quality"
-limit = 3.0
-priority = "low"
-[[alarm]]
-tag = "flow"
-kind = "rate"
-priority = "low"
-"#,
+            &[
+                alarm("temp", "hi", None, "low"),
+                alarm("flow", "bad_quality", Some(3.0), "low"),
+                alarm("flow", "rate", None, "low"),
+            ]
+            .concat(),
         );
         assert_eq!(
             got,
@@ -365,27 +316,13 @@ priority = "low"
     #[test]
     fn lo_below_lolo_and_hihi_below_hi() {
         let got = errors(
-            r#"[[alarm]]
-tag = "temp"
-kind = "lolo"
-limit = 10.0
-priority = "high"
-[[alarm]]
-tag = "temp"
-kind = "lo"
-limit = 5.0
-priority = "low"
-[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 80.0
-priority = "low"
-[[alarm]]
-tag = "temp"
-kind = "hihi"
-limit = 70.0
-priority = "high"
-"#,
+            &[
+                alarm("temp", "lolo", Some(10.0), "high"),
+                alarm("temp", "lo", Some(5.0), "low"),
+                alarm("temp", "hi", Some(80.0), "low"),
+                alarm("temp", "hihi", Some(70.0), "high"),
+            ]
+            .concat(),
         );
         assert_eq!(
             got,
@@ -395,7 +332,7 @@ priority = "high"
             ]
         );
         assert!(
-            errors("[[alarm]]\ntag = \"temp\"\nkind = \"hi\"\nlimit = 80.0\npriority = \"low\"\n[[alarm]]\ntag = \"temp\"\nkind = \"hihi\"\nlimit = 80.0\npriority = \"low\"\n").is_empty(),
+            errors(&(alarm("temp", "hi", Some(80.0), "low") + &alarm("temp", "hihi", Some(80.0), "low"))).is_empty(),
             "equal limits are allowed"
         );
     }
@@ -403,22 +340,12 @@ priority = "high"
     #[test]
     fn duplicate_kind_on_one_tag() {
         let got = errors(
-            r#"[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 80.0
-priority = "low"
-[[alarm]]
-tag = "flow"
-kind = "hi"
-limit = 80.0
-priority = "low"
-[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 85.0
-priority = "high"
-"#,
+            &[
+                alarm("temp", "hi", Some(80.0), "low"),
+                alarm("flow", "hi", Some(80.0), "low"),
+                alarm("temp", "hi", Some(85.0), "high"),
+            ]
+            .concat(),
         );
         assert_eq!(got, ["s.toml:34:8: alarm[2].kind: tag `temp` already has a `hi` alarm (alarm[0])"]);
     }
@@ -426,22 +353,13 @@ priority = "high"
     #[test]
     fn deadband_rate_limit_window_and_delays() {
         let got = errors(
-            r#"[[alarm]]
-tag = "temp"
-kind = "hi"
-limit = 80.0
-priority = "low"
-deadband = -1.0
-window = "5s"
-on_delay = "soon"
-[[alarm]]
-tag = "flow"
-kind = "rate"
-limit = 0.0
-priority = "low"
-window = "0s"
-off_delay = "0s"
-"#,
+            &[
+                alarm("temp", "hi", Some(80.0), "low"),
+                "deadband = -1.0\nwindow = \"5s\"\non_delay = \"soon\"\n".into(),
+                alarm("flow", "rate", Some(0.0), "low"),
+                "window = \"0s\"\noff_delay = \"0s\"\n".into(),
+            ]
+            .concat(),
         );
         assert_eq!(got.len(), 5, "{got:#?}");
         assert_eq!(got[0], "s.toml:27:12: alarm[0].deadband: must be a finite number ≥ 0");

@@ -13,6 +13,19 @@ use serde_spanned::Spanned;
 
 use super::{ConfigError, parse_duration};
 
+/// The fields of a raw item that are set, as `(name in the site file, span)`:
+/// `set_fields!(d; unit, max_gap)`, or `dtype as "type"` where the Rust name differs.
+macro_rules! set_fields {
+    ($item:expr; $($field:ident $(as $name:literal)?),+ $(,)?) => {{
+        let all: Vec<(&'static str, Option<std::ops::Range<usize>>)> = vec![$(
+            (set_fields!(@name $field $($name)?), $item.$field.as_ref().map(serde_spanned::Spanned::span))
+        ),+];
+        all.into_iter().filter_map(|(f, s)| Some((f, s?))).collect::<Vec<_>>()
+    }};
+    (@name $field:ident $name:literal) => { $name };
+    (@name $field:ident) => { stringify!($field) };
+}
+
 pub(super) struct Ctx<'a> {
     pub(super) file: PathBuf,
     pub(super) text: &'a str,
@@ -38,6 +51,14 @@ impl Ctx<'_> {
             path: path.into(),
             message: message.into(),
         });
+    }
+
+    /// Refuse each field that is set where it does not belong (`{item}.{field}: {message}`),
+    /// e.g. `set_fields!(d; port, baud)` of a device that is not on a serial line.
+    pub(super) fn refuse(&mut self, item: &str, fields: Vec<(&'static str, Range<usize>)>, message: &str) {
+        for (f, span) in fields {
+            self.err(span, format!("{item}.{f}"), message);
+        }
     }
 
     /// The text as a `T`, or `None` with the syntax or shape error recorded at its place.

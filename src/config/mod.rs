@@ -12,6 +12,7 @@
 
 pub mod alarm_def;
 mod alarms;
+#[macro_use]
 mod ctx;
 mod loops;
 mod modbus;

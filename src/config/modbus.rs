@@ -3,25 +3,18 @@
 //! byte order, bit, scale and what may be written; then the check that no two tags of a
 //! device claim the same registers.
 
-use std::time::Duration;
-
 use mimic_drivers::modbus::{ByteOrder, DataType, ModbusPoint, Table};
 use serde_spanned::Spanned;
 
 use super::ctx::Ctx;
 use super::raw::RawTag;
+use super::tag::TagIn;
 use super::{Address, Tag};
 
 /// One Modbus tag; `ascii` is the instrument profile when the device is an ASCII one
 /// (its tags name a field and are read-only).
-pub(super) fn tag(
-    cx: &mut Ctx<'_>,
-    i: usize,
-    t: &RawTag,
-    (device, asset): (usize, Option<usize>),
-    device_poll: Duration,
-    ascii: Option<&mimic_drivers::ascii::Profile>,
-) -> Option<Tag> {
+pub(super) fn tag(cx: &mut Ctx<'_>, tag: TagIn<'_>, ascii: Option<&mimic_drivers::ascii::Profile>) -> Option<Tag> {
+    let (i, t) = (tag.i, tag.t);
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
     if let Some(v) = &t.sampling {
@@ -71,7 +64,7 @@ pub(super) fn tag(
         Some(Some(ap)) => Address::Ascii(ap),
         _ => Address::Modbus(point),
     };
-    super::tag::finish(cx, i, t, (device, asset), device_poll, raw_step, address, before)
+    super::tag::finish(cx, tag, raw_step, address, before)
 }
 
 /// `hr:100` as (table, address, whether the table is known). When the table is unknown,

@@ -30,38 +30,20 @@ use mimic_drivers::opcua::{
 use serde_spanned::Spanned;
 
 use super::ctx::Ctx;
-use super::raw::{RawDevice, RawTag};
-use super::tag::finish;
+use super::raw::RawDevice;
+use super::tag::{TagIn, finish};
 use super::{Address, Device, Protocol, Tag};
-
-/// Fields only an `opcua` device may set, with their spans (for other protocols' checks).
-pub(super) fn device_only_fields(d: &RawDevice) -> Vec<(&'static str, std::ops::Range<usize>)> {
-    [
-        ("security", d.security.as_ref().map(Spanned::span)),
-        ("pki", d.pki.as_ref().map(Spanned::span)),
-        ("user", d.user.as_ref().map(Spanned::span)),
-        ("password_file", d.password_file.as_ref().map(Spanned::span)),
-        ("password_env", d.password_env.as_ref().map(Spanned::span)),
-    ]
-    .into_iter()
-    .filter_map(|(f, s)| Some((f, s?)))
-    .collect()
-}
 
 pub(super) fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     let p = |f: &str| format!("device[{i}].{f}");
     let base: PathBuf = cx.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let poll = d.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(Duration::from_secs(1));
     let timeout = d.timeout.as_ref().and_then(|v| cx.duration(v, p("timeout"))).unwrap_or(Duration::from_secs(5));
-    for (f, span) in [
-        ("unit", d.unit.as_ref().map(Spanned::span)),
-        ("max_gap", d.max_gap.as_ref().map(Spanned::span)),
-        ("max_in_flight", d.max_in_flight.as_ref().map(Spanned::span)),
-    ] {
-        if let Some(span) = span {
-            cx.err(span, p(f), "applies only to protocol `modbus-tcp`");
-        }
-    }
+    cx.refuse(
+        &format!("device[{i}]"),
+        set_fields!(d; unit, max_gap, max_in_flight),
+        "applies only to protocol `modbus-tcp`",
+    );
     let endpoint = match &d.endpoint {
         Some(ep) => {
             if let Err(m) = check_endpoint(ep.get_ref()) {
@@ -125,42 +107,31 @@ pub(super) fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     Device { name: d.name.get_ref().clone(), protocol: Protocol::OpcUa(cfg), poll }
 }
 
-pub(super) fn tag(
-    cx: &mut Ctx<'_>,
-    i: usize,
-    t: &RawTag,
-    (device, asset): (usize, Option<usize>),
-    device_poll: Duration,
-) -> Option<Tag> {
+pub(super) fn tag(cx: &mut Ctx<'_>, tag: TagIn<'_>) -> Option<Tag> {
+    let (i, t) = (tag.i, tag.t);
     let p = |f: &str| format!("tag[{i}].{f}");
     let before = cx.errors.len();
     let node = t.address.get_ref().trim().to_string();
     if let Err(m) = check_node_id(&node) {
         cx.err(t.address.span(), p("address"), m.to_string());
     }
-    for (f, span) in [
-        ("type", t.dtype.as_ref().map(Spanned::span)),
-        ("order", t.order.as_ref().map(Spanned::span)),
-        ("bit", t.bit.as_ref().map(Spanned::span)),
-        ("scale", t.scale.as_ref().map(Spanned::span)),
-        ("offset", t.offset.as_ref().map(Spanned::span)),
-    ] {
-        if let Some(span) = span {
-            cx.err(span, p(f), "applies only to Modbus tags (an OPC UA node carries its own type)");
-        }
-    }
+    cx.refuse(
+        &format!("tag[{i}]"),
+        set_fields!(t; dtype as "type", order, bit, scale, offset),
+        "applies only to Modbus tags (an OPC UA node carries its own type)",
+    );
     if let Some(w) = &t.writable
         && *w.get_ref()
         && (t.low.is_none() || t.high.is_none())
     {
         cx.err(w.span(), p("writable"), "a writable tag needs engineering limits `low` and `high`");
     }
-    let poll = t.poll.as_ref().and_then(|v| super::parse_duration(v.get_ref()).ok()).unwrap_or(device_poll);
+    let poll = t.poll.as_ref().and_then(|v| super::parse_duration(v.get_ref()).ok()).unwrap_or(tag.device_poll);
     let sampling = t.sampling.as_ref().and_then(|v| cx.duration(v, p("sampling"))).unwrap_or(poll);
     let deadband = t.deadband.as_ref().map_or(0.0, |d| *d.get_ref());
     let point = OpcUaPoint { node, sampling, deadband: if deadband.is_finite() { deadband.max(0.0) } else { 0.0 } };
     // Read-back tolerance: exact by default (the driver allows for a Float's rounding).
-    finish(cx, i, t, (device, asset), device_poll, 0.0, Address::OpcUa(point), before)
+    finish(cx, tag, 0.0, Address::OpcUa(point), before)
 }
 
 #[cfg(test)]

@@ -114,18 +114,52 @@ pub struct RawDevice {
     pub password_env: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTag {
-    /// Unique tag name, e.g. `P101.flow`.
-    pub name: Spanned<String>,
-    /// Name of the device the tag is read from.
-    pub device: Spanned<String>,
-    /// Name of the asset the tag belongs to.
-    pub asset: Option<Spanned<String>>,
-    /// `table:address`, tables `hr` (holding), `ir` (input), `coil`, `di`; 0-based address.
-    /// OPC UA: the node id, e.g. `ns=2;s=Pump.Speed` or `ns=2;i=1001`.
-    pub address: Spanned<String>,
+/// Declares `RawTag` and `RawTemplateTag` from one list of the fields they share, so a new
+/// tag field is written once and a template's tag carries it too ([`RawTemplateTag::stamp`]).
+macro_rules! tag_structs {
+    ($($(#[$meta:meta])* pub $field:ident: $ty:ty,)*) => {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawTag {
+            /// Unique tag name, e.g. `P101.flow`.
+            pub name: Spanned<String>,
+            /// Name of the device the tag is read from.
+            pub device: Spanned<String>,
+            /// Name of the asset the tag belongs to.
+            pub asset: Option<Spanned<String>>,
+            /// `table:address`, tables `hr` (holding), `ir` (input), `coil`, `di`; 0-based
+            /// address. OPC UA: the node id, e.g. `ns=2;s=Pump.Speed` or `ns=2;i=1001`.
+            pub address: Spanned<String>,
+            $($(#[$meta])* pub $field: $ty,)*
+        }
+
+        /// A template's tag: the fields of `[[tag]]` but `device` and `asset`.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawTemplateTag {
+            pub name: Spanned<String>,
+            /// As in `[[tag]]`; a Modbus address is relative to the instance's `offset`.
+            pub address: Spanned<String>,
+            $($(#[$meta])* pub $field: $ty,)*
+        }
+
+        impl RawTemplateTag {
+            /// This tag as a site `[[tag]]` with the given name, device, asset and address,
+            /// and the rest of its fields (spans included) as written in the template.
+            pub fn stamp(
+                &self,
+                name: Spanned<String>,
+                device: Spanned<String>,
+                asset: Option<Spanned<String>>,
+                address: Spanned<String>,
+            ) -> RawTag {
+                RawTag { name, device, asset, address, $($field: self.$field.clone(),)* }
+            }
+        }
+    };
+}
+
+tag_structs! {
     /// `u16` `i16` `u32` `i32` `f32` `f64` `bool` (default `u16`; `bool` for coil/di).
     #[serde(rename = "type")]
     pub dtype: Option<Spanned<String>>,
@@ -264,36 +298,4 @@ pub struct RawInstance {
     /// Added to every Modbus address of the template (`hr:3` with offset 100 is `hr:103`;
     /// default 0).
     pub offset: Option<Spanned<i64>>,
-}
-
-/// A template's tag: the fields of `[[tag]]` but `device` and `asset`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTemplateTag {
-    pub name: Spanned<String>,
-    pub address: Spanned<String>,
-    #[serde(rename = "type")]
-    pub dtype: Option<Spanned<String>>,
-    pub order: Option<Spanned<String>>,
-    pub bit: Option<Spanned<i64>>,
-    pub scale: Option<Spanned<f64>>,
-    pub offset: Option<Spanned<f64>>,
-    #[serde(default)]
-    pub units: String,
-    #[serde(default)]
-    pub description: String,
-    pub poll: Option<Spanned<String>>,
-    pub sampling: Option<Spanned<String>>,
-    pub deadband: Option<Spanned<f64>>,
-    pub low: Option<Spanned<f64>>,
-    pub high: Option<Spanned<f64>>,
-    pub writable: Option<Spanned<bool>>,
-    pub decimals: Option<Spanned<i64>>,
-    pub stale_after: Option<Spanned<String>>,
-    pub max_step: Option<Spanned<f64>>,
-    pub min_interval: Option<Spanned<String>>,
-    #[serde(default)]
-    pub critical: bool,
-    pub tolerance: Option<Spanned<f64>>,
-    pub settle: Option<Spanned<String>>,
 }

@@ -17,21 +17,8 @@ use super::{Device, Protocol, parse_duration};
 
 /// Refuse serial settings on a device that is not on a serial line.
 pub(super) fn no_serial_fields(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) {
-    let proto = d.protocol.get_ref().clone();
-    let spans = [
-        ("port", d.port.as_ref().map(Spanned::span)),
-        ("baud", d.baud.as_ref().map(Spanned::span)),
-        ("data_bits", d.data_bits.as_ref().map(Spanned::span)),
-        ("parity", d.parity.as_ref().map(Spanned::span)),
-        ("stop_bits", d.stop_bits.as_ref().map(Spanned::span)),
-        ("frame_gap", d.frame_gap.as_ref().map(Spanned::span)),
-        ("profile", d.profile.as_ref().map(Spanned::span)),
-    ];
-    for (f, span) in spans {
-        if let Some(span) = span {
-            cx.err(span, format!("device[{i}].{f}"), format!("does not apply to a {proto} device"));
-        }
-    }
+    let fields = set_fields!(d; port, baud, data_bits, parity, stop_bits, frame_gap, profile);
+    cx.refuse(&format!("device[{i}]"), fields, &format!("does not apply to a {} device", d.protocol.get_ref()));
 }
 
 /// The port settings of a serial device (`default_baud`, `default_parity` per protocol).
@@ -188,16 +175,8 @@ pub(super) fn shared_ports(cx: &mut Ctx<'_>, raw: &[RawDevice], devices: &[Devic
 pub(super) fn ascii(cx: &mut Ctx<'_>, i: usize, d: &RawDevice, timeout: Duration) -> Protocol {
     let p = |f: &str| format!("device[{i}].{f}");
     let serial = settings(cx, i, d, 9600, Parity::None);
-    for (f, span) in [
-        ("frame_gap", d.frame_gap.as_ref().map(Spanned::span)),
-        ("unit", d.unit.as_ref().map(Spanned::span)),
-        ("max_gap", d.max_gap.as_ref().map(Spanned::span)),
-        ("max_in_flight", d.max_in_flight.as_ref().map(Spanned::span)),
-    ] {
-        if let Some(span) = span {
-            cx.err(span, p(f), "does not apply to an ascii device");
-        }
-    }
+    let fields = set_fields!(d; frame_gap, unit, max_gap, max_in_flight);
+    cx.refuse(&format!("device[{i}]"), fields, "does not apply to an ascii device");
     let profile = match &d.profile {
         None => {
             cx.err(d.name.span(), p("profile"), "an ascii device needs `profile` (a file in profiles/instruments/)");
@@ -235,15 +214,8 @@ pub(super) fn ascii_address(
     profile: &mimic_drivers::ascii::Profile,
 ) -> Option<mimic_drivers::ascii::AsciiPoint> {
     let p = |f: &str| format!("tag[{i}].{f}");
-    for (f, span) in [
-        ("type", t.dtype.as_ref().map(Spanned::span)),
-        ("order", t.order.as_ref().map(Spanned::span)),
-        ("bit", t.bit.as_ref().map(Spanned::span)),
-    ] {
-        if let Some(span) = span {
-            cx.err(span, p(f), "does not apply to an ascii instrument's field");
-        }
-    }
+    let fields = set_fields!(t; dtype as "type", order, bit);
+    cx.refuse(&format!("tag[{i}]"), fields, "does not apply to an ascii instrument's field");
     if profile.lines.is_empty() {
         return None; // the profile itself is broken (reported at the device)
     }

@@ -11,19 +11,21 @@ use super::ctx::Ctx;
 use super::raw::RawTag;
 use super::{Address, Tag, parse_duration};
 
+/// One `[[tag]]` being checked: its index and fields, and what its device and asset gave
+/// it (`device` is `usize::MAX` when the device is unknown, reported already).
+#[derive(Clone, Copy)]
+pub(super) struct TagIn<'a> {
+    pub(super) i: usize,
+    pub(super) t: &'a RawTag,
+    pub(super) device: usize,
+    pub(super) asset: Option<usize>,
+    pub(super) device_poll: Duration,
+}
+
 /// The checks and fields every tag has, whatever its protocol; `before` is the error
 /// count when the tag's checks began (the tag is built only if none were added).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn finish(
-    cx: &mut Ctx<'_>,
-    i: usize,
-    t: &RawTag,
-    (device, asset): (usize, Option<usize>),
-    device_poll: Duration,
-    raw_step: f64,
-    address: Address,
-    before: usize,
-) -> Option<Tag> {
+pub(super) fn finish(cx: &mut Ctx<'_>, tag: TagIn<'_>, raw_step: f64, address: Address, before: usize) -> Option<Tag> {
+    let TagIn { i, t, device, asset, device_poll } = tag;
     let p = |f: &str| format!("tag[{i}].{f}");
     let poll = t.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(device_poll);
     let stale_after = t.stale_after.as_ref().and_then(|v| cx.duration(v, p("stale_after"))).unwrap_or(poll * 3);
@@ -53,15 +55,8 @@ pub(super) fn finish(
         None => raw_step,
     };
     if !t.writable.as_ref().is_some_and(|w| *w.get_ref()) {
-        for (f, set) in [
-            ("max_step", t.max_step.as_ref().map(Spanned::span)),
-            ("min_interval", t.min_interval.as_ref().map(Spanned::span)),
-            ("tolerance", t.tolerance.as_ref().map(Spanned::span)),
-        ] {
-            if let Some(span) = set {
-                cx.err(span, p(f), "applies only to a writable tag");
-            }
-        }
+        let fields = set_fields!(t; max_step, min_interval, tolerance);
+        cx.refuse(&format!("tag[{i}]"), fields, "applies only to a writable tag");
     }
     let deadband = match &t.deadband {
         None => 0.0,

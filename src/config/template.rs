@@ -179,32 +179,7 @@ fn tag(inst: &RawInstance, t: &RawTemplateTag, offset: u16) -> RawTag {
         Some((tb, a)) if offset != 0 => Spanned::new(t.address.span(), format!("{tb}:{}", a + u32::from(offset))),
         _ => t.address.clone(),
     };
-    RawTag {
-        name: prefixed(&inst.prefix, &t.name),
-        device: inst.device.clone(),
-        asset: inst.asset.clone(),
-        address,
-        dtype: t.dtype.clone(),
-        order: t.order.clone(),
-        bit: t.bit.clone(),
-        scale: t.scale.clone(),
-        offset: t.offset.clone(),
-        units: t.units.clone(),
-        description: t.description.clone(),
-        poll: t.poll.clone(),
-        sampling: t.sampling.clone(),
-        deadband: t.deadband.clone(),
-        low: t.low.clone(),
-        high: t.high.clone(),
-        writable: t.writable.clone(),
-        decimals: t.decimals.clone(),
-        stale_after: t.stale_after.clone(),
-        max_step: t.max_step.clone(),
-        min_interval: t.min_interval.clone(),
-        critical: t.critical,
-        tolerance: t.tolerance.clone(),
-        settle: t.settle.clone(),
-    }
+    t.stamp(prefixed(&inst.prefix, &t.name), inst.device.clone(), inst.asset.clone(), address)
 }
 
 impl Origins {

@@ -102,9 +102,8 @@ fn device(cx: &mut Ctx<'_>, i: usize, d: &RawDevice) -> Device {
     if d.protocol.get_ref() == "opcua" {
         return super::opcua::device(cx, i, d);
     }
-    for (f, span) in super::opcua::device_only_fields(d) {
-        cx.err(span, p(f), "applies only to protocol `opcua`");
-    }
+    let opcua_only = set_fields!(d; security, pki, user, password_file, password_env);
+    cx.refuse(&format!("device[{i}]"), opcua_only, "applies only to protocol `opcua`");
     let poll = d.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(Duration::from_secs(1));
     let timeout = d.timeout.as_ref().and_then(|v| cx.duration(v, p("timeout"))).unwrap_or(Duration::from_secs(1));
     let unit = match &d.unit {
@@ -153,11 +152,11 @@ fn tags(
         let (dev, asset) = refs(cx, raw, i, t, (device_ix, asset_ix));
         let device = dev.and_then(|d| devices.get(d));
         let device_poll = device.map_or(Duration::from_secs(1), |d| d.poll);
-        let owner = (dev.unwrap_or(usize::MAX), asset);
+        let tag_in = super::tag::TagIn { i, t, device: dev.unwrap_or(usize::MAX), asset, device_poll };
         let built = match device.map(|d| &d.protocol) {
-            Some(Protocol::OpcUa(_)) => super::opcua::tag(cx, i, t, owner, device_poll),
-            Some(Protocol::Ascii { profile, .. }) => super::modbus::tag(cx, i, t, owner, device_poll, Some(&**profile)),
-            _ => super::modbus::tag(cx, i, t, owner, device_poll, None),
+            Some(Protocol::OpcUa(_)) => super::opcua::tag(cx, tag_in),
+            Some(Protocol::Ascii { profile, .. }) => super::modbus::tag(cx, tag_in, Some(&**profile)),
+            _ => super::modbus::tag(cx, tag_in, None),
         };
         if let Some(tag) = built {
             spans.extend(dev.and_then(|d| Span::of(&tag, d, i)));

@@ -77,16 +77,51 @@ pub struct LoopData {
     pub errors: Vec<crate::lifecycle::PredictionError>,
 }
 
+/// Why a loop's window could not be read from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("tag not in the store")]
+    NotStored,
+    #[error("the store lock is poisoned")]
+    Poisoned,
+    #[error(transparent)]
+    Store(#[from] crate::historian::HistorianError),
+    #[error(transparent)]
+    Life(#[from] crate::lifecycle::LifecycleError),
+}
+
+/// Why there is no what-if of a setpoint value.
+#[derive(Debug, thiserror::Error)]
+pub enum WhatIfError {
+    #[error("`{0}` is not the setpoint of a [[loop]] of the site")]
+    NoLoop(String),
+    #[error("the value must be a finite number")]
+    NotFinite,
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The model's error is not a `source`: its text is in this message already.
+    #[error("no model of {tag} -> {kpi}: {why}")]
+    NoModel { tag: String, kpi: String, why: crate::models::prescribe::PrescribeError },
+    #[error(transparent)]
+    Predict(#[from] crate::models::prescribe::PrescribeError),
+}
+
 /// Reads a loop's window from the store and puts it on the KPI's poll grid.
-pub fn load(h: &Historian, site: &Site, tag_ids: &[TagId], l: &ControlLoop, now_ms: i64) -> Result<LoopData, String> {
+pub fn load(
+    h: &Historian,
+    site: &Site,
+    tag_ids: &[TagId],
+    l: &ControlLoop,
+    now_ms: i64,
+) -> Result<LoopData, LoadError> {
     let (mt, kt) = (&site.tags[l.manipulated], &site.tags[l.kpi]);
-    let id = |i: usize| tag_ids.get(i).copied().ok_or_else(|| "tag not in the store".to_string());
+    let id = |i: usize| tag_ids.get(i).copied().ok_or(LoadError::NotStored);
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let ts_ms = ms(kt.poll).max(100);
     let from = now_ms.saturating_sub(ms(l.window));
-    let points = |id: TagId, from: i64| -> Result<Vec<Point>, String> {
+    let points = |id: TagId, from: i64| -> Result<Vec<Point>, LoadError> {
         h.query(id, from, now_ms + 1)
-            .map_err(|e| e.to_string())
+            .map_err(LoadError::from)
             .map(|s| s.iter().map(|s| Point { ts_ms: s.ts_ms, value: s.value, good: s.quality == 0 }).collect())
     };
     let u = points(id(l.manipulated)?, from.saturating_sub(SETPOINT_LOOKBACK_MS))?;
@@ -107,7 +142,7 @@ pub fn load(h: &Historian, site: &Site, tag_ids: &[TagId], l: &ControlLoop, now_
         max_delay: usize::try_from(ms(l.max_dead_time) / ts_ms).unwrap_or(0),
         horizon_s: l.horizon.as_secs_f64(),
     };
-    let errors = crate::lifecycle::errors(h.database(), Some((&mt.name, &kt.name))).map_err(|e| e.to_string())?;
+    let errors = crate::lifecycle::errors(h.database(), Some((&mt.name, &kt.name)))?;
     Ok(LoopData { spec, u, y, mean, errors })
 }
 
@@ -119,22 +154,25 @@ pub fn what_if_on(
     tag: &str,
     value: f64,
     now_ms: i64,
-) -> Result<LiveWhatIf, String> {
+) -> Result<LiveWhatIf, WhatIfError> {
     let l = site
         .loops
         .iter()
         .find(|l| site.tags[l.manipulated].name == tag)
-        .ok_or_else(|| format!("`{}` is not the setpoint of a [[loop]] of the site", tag.escape_debug()))?;
+        .ok_or_else(|| WhatIfError::NoLoop(tag.escape_debug().to_string()))?;
     if !value.is_finite() {
-        return Err("the value must be a finite number".into());
+        return Err(WhatIfError::NotFinite);
     }
     let d = load(h, site, tag_ids, l, now_ms)?;
-    let fit =
-        fit_loop(&d.spec, &d.u, &d.y).map_err(|e| format!("no model of {} -> {}: {e}", d.spec.tag, d.spec.kpi))?;
+    let fit = fit_loop(&d.spec, &d.u, &d.y).map_err(|why| WhatIfError::NoModel {
+        tag: d.spec.tag.clone(),
+        kpi: d.spec.kpi.clone(),
+        why,
+    })?;
     let (fit, _) = learnt(fit, &d.errors);
     let (from, kpi_now) = (d.u.last().copied().unwrap_or(f64::NAN), d.y.last().copied().unwrap_or(f64::NAN));
     let now = Now { u: d.u, y: d.y };
-    let (trajectory, steady_state) = what_if(&fit, &now, value, d.spec.horizon_s).map_err(|e| e.to_string())?;
+    let (trajectory, steady_state) = what_if(&fit, &now, value, d.spec.horizon_s)?;
     let note = match d.spec.limits.range_from(from) {
         Ok((lo, hi)) if value < lo || value > hi => {
             Some(format!("{value} is outside what one approved write allows ({lo}..{hi})"))
@@ -221,7 +259,7 @@ impl Advisor {
         };
         let data = match self.historian.read() {
             Ok(h) => load(&h, &self.site, &self.tag_ids, l, now_ms),
-            Err(_) => Err("the store lock is poisoned".into()),
+            Err(_) => Err(LoadError::Poisoned),
         };
         let d = match data {
             Ok(d) => d,

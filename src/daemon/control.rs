@@ -25,6 +25,40 @@ pub const RECENT_AUDIT: usize = 200;
 
 pub use crate::core::{Identity, Note};
 
+/// What failed while writing to the store: the lock, the transaction, an audit entry,
+/// the act written with it, or the commit.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreWrite {
+    #[error("store lock poisoned")]
+    Poisoned,
+    #[error(transparent)]
+    Transaction(#[from] redb::TransactionError),
+    #[error(transparent)]
+    Commit(#[from] redb::CommitError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
+    #[error(transparent)]
+    Journal(#[from] crate::alarms::journal::JournalError),
+}
+
+/// The audit log could not be written, so the act is refused (fail closed). The cause
+/// is not a `source`: its text is in this message already.
+#[derive(Debug, thiserror::Error)]
+#[error("audit log cannot be written ({0}): refused")]
+pub struct AuditRefused(StoreWrite);
+
+/// A change of the users file that could not be audited.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersChangeError {
+    /// The file's error is not a `source`: its text is in this message already.
+    #[error("users file: {0}")]
+    File(crate::users::UsersError),
+    #[error(transparent)]
+    Audit(#[from] AuditRefused),
+}
+
 pub struct Control {
     pub historian: Arc<RwLock<Historian>>,
     pub key: Arc<SiteKey>,
@@ -67,10 +101,10 @@ impl Control {
     /// Audit what changed in the users file since it was last seen, attributed to
     /// `actor` (the OS account that said it changed it, or a note that it was edited
     /// behind mimic's back). Returns how many changes were recorded.
-    pub fn users_changed(&mut self, actor: &str) -> Result<usize, String> {
+    pub fn users_changed(&mut self, actor: &str) -> Result<usize, UsersChangeError> {
         self.users_stamp = stamp(&self.users_path);
         self.users_noticed = None;
-        let now = Users::load_or_new(&self.users_path).map_err(|e| format!("users file: {e}"))?;
+        let now = Users::load_or_new(&self.users_path).map_err(UsersChangeError::File)?;
         let notes: Vec<Note> = crate::users::changes(&self.users_seen, &now)
             .into_iter()
             .map(|c| Note {
@@ -135,7 +169,7 @@ impl Control {
     }
 
     /// Append `notes` in one transaction. Blocking (a redb commit).
-    pub fn audit(&mut self, notes: &[Note]) -> Result<(), String> {
+    pub fn audit(&mut self, notes: &[Note]) -> Result<(), AuditRefused> {
         if notes.is_empty() {
             return Ok(());
         }
@@ -147,12 +181,12 @@ impl Control {
     pub fn audit_with<T>(
         &mut self,
         notes: &[Note],
-        also: impl FnOnce(&redb::WriteTransaction) -> Result<T, String>,
-    ) -> Result<T, String> {
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreWrite>,
+    ) -> Result<T, AuditRefused> {
         let now = mimic_drivers::now_ms();
         let result = (|| {
-            let h = self.historian.read().map_err(|_| "store lock poisoned".to_string())?;
-            let txn = h.database().begin_write().map_err(|e| e.to_string())?;
+            let h = self.historian.read().map_err(|_| StoreWrite::Poisoned)?;
+            let txn = h.database().begin_write()?;
             let written = also(&txn)?;
             let mut entries = Vec::with_capacity(notes.len());
             for n in notes {
@@ -166,12 +200,11 @@ impl Control {
                     n.target.as_deref(),
                     &n.detail,
                     now,
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 entries.push(e);
             }
-            txn.commit().map_err(|e| e.to_string())?;
-            Ok::<_, String>((written, entries))
+            txn.commit()?;
+            Ok::<_, StoreWrite>((written, entries))
         })();
         match result {
             Ok((written, entries)) => {
@@ -187,7 +220,7 @@ impl Control {
             Err(e) => {
                 tracing::error!("audit write failed, control writes refused: {e}");
                 self.audit_ok = false;
-                Err(format!("audit log cannot be written ({e}): refused"))
+                Err(AuditRefused(e))
             }
         }
     }

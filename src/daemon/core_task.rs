@@ -18,7 +18,19 @@ use crate::approvals::{self, RequestId};
 use crate::audit::Action;
 use crate::core::{self, Effect, Job, Loaded, Msg, Outcome, Purpose, State};
 use crate::ipc::{Act, LiveSnapshot};
-use crate::users::{AuthError, Users};
+use crate::users::{AuthError, Users, UsersError};
+
+/// Why a re-entered secret gave no signature.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SignError {
+    #[error("account {0} is not a configured mimic user")]
+    NotAUser(String),
+    /// The file's error is not a `source`: its text is in this message already.
+    #[error("users file: {0}")]
+    File(UsersError),
+    #[error(transparent)]
+    Refused(AuthError),
+}
 
 mod checkpoint;
 mod effects;
@@ -184,7 +196,7 @@ impl Shell {
                 e => rest.push(e),
             }
         }
-        self.carry_out(rest, who)?;
+        self.carry_out(rest, who).map_err(|e| e.to_string())?;
         match then {
             Some(Effect::Job(job)) => self.job(job),
             Some(Effect::Verify { who, secret, purpose }) => self.verify(who, secret, purpose),
@@ -207,7 +219,7 @@ impl Shell {
     fn verify(&mut self, who: Identity, secret: core::Secret, purpose: Purpose) -> Result<String, String> {
         let now_ms = mimic_drivers::now_ms();
         let (meaning, target) = core::meaning(&purpose);
-        let sig = self.check_secret(&who, secret.0, meaning, &target, now_ms)?;
+        let sig = self.check_secret(&who, secret.0, meaning, &target, now_ms).map_err(|e| e.to_string())?;
         let signer = approvals::Signer { user: sig.user, full_name: sig.full_name, role: who.role };
         self.feed(Msg::Signed { who: who.clone(), signer, purpose, now_ms }, Some(&who))
     }
@@ -218,16 +230,18 @@ impl Shell {
         let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         match job {
             Job::UsersChanged { os_account } => {
-                let n = tokio::task::block_in_place(|| self.control.users_changed(&os_account))?;
+                let n = tokio::task::block_in_place(|| self.control.users_changed(&os_account))
+                    .map_err(|e| e.to_string())?;
                 Ok(format!("{n} user-management change(s) audited"))
             }
             Job::RulTrained { who, asset } => {
-                let version = super::life::store_rul_version(&mut self.control, &who, &dir, &asset, now)?;
+                let version = super::life::store_rul_version(&mut self.control, &who, &dir, &asset, now)
+                    .map_err(|e| e.to_string())?;
                 let then = format!("the daemon loads it within {} s", super::insight::RUL_EVERY.as_secs());
                 self.feed(Msg::ModelRecorded { version, then }, Some(&who))
             }
             Job::RecordMaintenance { who, event } => {
-                let event = super::life::store_event(&mut self.control, &who, &event)?;
+                let event = super::life::store_event(&mut self.control, &who, &event).map_err(|e| e.to_string())?;
                 self.feed(Msg::Maintenance { event, now_ms: now }, Some(&who))
             }
             Job::LoadAnomaly { who, asset } => {
@@ -290,16 +304,16 @@ impl Shell {
         meaning: &str,
         target: &str,
         now: i64,
-    ) -> Result<crate::users::Signature, String> {
+    ) -> Result<crate::users::Signature, SignError> {
         let Some(name) = who.user.clone() else {
-            return Err(format!("account {} is not a configured mimic user", who.os_account));
+            return Err(SignError::NotAUser(who.os_account.clone()));
         };
         let path = self.control.users_path.clone();
         let signed =
             tokio::task::block_in_place(|| Users::modify(&path, false, |u| Ok(u.sign(&name, &secret, meaning, now))));
         drop(secret);
         match signed {
-            Err(e) => Err(format!("users file: {e}")),
+            Err(e) => Err(SignError::File(e)),
             Ok(Err(e)) => {
                 let action = match e {
                     AuthError::LockedOut { .. } => Some(Action::Lockout),
@@ -317,7 +331,7 @@ impl Shell {
                     };
                     let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
                 }
-                Err(e.to_string())
+                Err(SignError::Refused(e))
             }
             Ok(Ok(sig)) => Ok(sig),
         }

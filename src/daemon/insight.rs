@@ -23,6 +23,27 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::Site;
+
+/// Why the worker could not read what a model needs: an asset's remaining-life model is
+/// not tracked or not brought up to date, or a diagnosis has no history.
+#[derive(Debug, thiserror::Error)]
+enum TrackError {
+    #[error(transparent)]
+    Model(#[from] crate::models::rul::RulError),
+    #[error("model channel `{0}` is not a tag of the site")]
+    NotATag(String),
+    #[error("`{0}` is not a tag of the site")]
+    UnknownTag(String),
+    #[error("the store lock is poisoned")]
+    Poisoned,
+    #[error(transparent)]
+    Store(#[from] crate::historian::HistorianError),
+    #[error(transparent)]
+    Align(#[from] crate::models::anomaly::asset::AssetModelError),
+    /// The diagnosis's error is not a `source`: its text is in this message already.
+    #[error("{why} (history of {seconds} s)")]
+    Diagnosis { why: crate::models::diagnosis::DiagnosisError, seconds: usize },
+}
 use crate::core::DiagnoseRequest;
 use crate::historian::{Historian, TagId};
 use crate::ipc::{LiveDiagnosis, LiveOnset, LiveRul};
@@ -74,7 +95,7 @@ struct RulTrack {
 impl Worker {
     pub fn run(self) {
         let mut pending: Vec<DiagnoseRequest> = Vec::new();
-        let mut tracks: HashMap<String, Result<RulTrack, (Option<SystemTime>, String)>> = HashMap::new();
+        let mut tracks: HashMap<String, Result<RulTrack, (Option<SystemTime>, TrackError)>> = HashMap::new();
         let mut next_rul = Instant::now();
         loop {
             let now_ms = mimic_drivers::now_ms();
@@ -115,7 +136,7 @@ impl Worker {
     fn rul_of(
         &self,
         asset: &str,
-        tracks: &mut HashMap<String, Result<RulTrack, (Option<SystemTime>, String)>>,
+        tracks: &mut HashMap<String, Result<RulTrack, (Option<SystemTime>, TrackError)>>,
         now_ms: i64,
     ) -> Option<Option<LiveRul>> {
         let path = rul_path(&self.data_dir, asset);
@@ -196,8 +217,8 @@ impl Worker {
         }
     }
 
-    fn load_track(&self, path: &Path, now_ms: i64, rebase: Option<i64>) -> Result<RulTrack, String> {
-        let model = AssetRul::load(path).map_err(|e| e.to_string())?;
+    fn load_track(&self, path: &Path, now_ms: i64, rebase: Option<i64>) -> Result<RulTrack, TrackError> {
+        let model = AssetRul::load(path)?;
         let tags = model
             .model
             .channels
@@ -206,13 +227,13 @@ impl Worker {
                 self.site
                     .tag_index(c)
                     .and_then(|i| self.tag_ids.get(i).copied())
-                    .ok_or_else(|| format!("model channel `{}` is not a tag of the site", c.escape_debug()))
+                    .ok_or_else(|| TrackError::NotATag(c.escape_debug().to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let start_ms = match model.life_start_ms {
             Some(t) => t,
             None => {
-                let h = self.historian.read().map_err(|_| "the store lock is poisoned".to_string())?;
+                let h = self.historian.read().map_err(|_| TrackError::Poisoned)?;
                 tags.iter().filter_map(|&id| first_sample_ms(&h, id, now_ms)).min().unwrap_or(now_ms)
             }
         };
@@ -230,7 +251,7 @@ impl Worker {
     }
 
     /// Reads the whole cycles completed since the last call; returns how many were added.
-    fn catch_up(&self, t: &mut RulTrack, now_ms: i64) -> Result<usize, String> {
+    fn catch_up(&self, t: &mut RulTrack, now_ms: i64) -> Result<usize, TrackError> {
         let cycle_ms = t.model.cycle_ms();
         let mut added = 0;
         // the last second's samples may still be on their way to the store
@@ -239,15 +260,14 @@ impl Worker {
             let n = usize::try_from((complete_to - t.done_ms) / cycle_ms).unwrap_or(0).min(CYCLES_PER_READ);
             let to = t.done_ms + cycle_ms * n as i64;
             let per_tag = {
-                let h = self.historian.read().map_err(|_| "the store lock is poisoned".to_string())?;
+                let h = self.historian.read().map_err(|_| TrackError::Poisoned)?;
                 t.tags
                     .iter()
                     .map(|&id| {
                         h.query(id, t.done_ms, to)
                             .map(|s| s.into_iter().map(|s| (s.ts_ms, s.value, s.quality == 0)).collect::<Vec<_>>())
                     })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?
+                    .collect::<Result<Vec<_>, _>>()?
             };
             let before = t.cycler.rows().len();
             t.cycler.push_span(t.done_ms, cycle_ms, n, &per_tag);
@@ -283,7 +303,7 @@ impl Worker {
             notes: Vec::new(),
         };
         match self.window(&names, r.at_ms, r.after_ms).and_then(|rows| {
-            diagnose(&names, &rows, r.at_ms, &faults).map_err(|e| format!("{e} (history of {} s)", rows.len()))
+            diagnose(&names, &rows, r.at_ms, &faults).map_err(|why| TrackError::Diagnosis { why, seconds: rows.len() })
         }) {
             Ok(d) => {
                 out.ranked = d
@@ -295,7 +315,7 @@ impl Worker {
                 out.fault = d.fault;
                 out.cause = d.likely_cause;
             }
-            Err(e) => out.error = Some(e),
+            Err(e) => out.error = Some(e.to_string()),
         }
         tracing::info!(
             "diagnosis of {} ({}): first {:?}, cause {:?}",
@@ -317,18 +337,18 @@ impl Worker {
     /// alarm returned to normal (`after_ms`) if that leaves at least [`MIN_HISTORY_MS`]: the
     /// end of an earlier fault (a recalibrated transmitter, a valve setpoint put back) is not
     /// this fault's first move.
-    fn window(&self, names: &[String], at_ms: i64, after_ms: Option<i64>) -> Result<Vec<(i64, Vec<f64>)>, String> {
+    fn window(&self, names: &[String], at_ms: i64, after_ms: Option<i64>) -> Result<Vec<(i64, Vec<f64>)>, TrackError> {
         let from = after_ms.map_or(at_ms - HISTORY_MS, |a| a.min(at_ms - MIN_HISTORY_MS).max(at_ms - HISTORY_MS));
         let to = at_ms + DIAGNOSE_AFTER_MS;
-        let h = self.historian.read().map_err(|_| "the store lock is poisoned".to_string())?;
+        let h = self.historian.read().map_err(|_| TrackError::Poisoned)?;
         let mut series = Vec::with_capacity(names.len());
         for n in names {
             let id = self
                 .site
                 .tag_index(n)
                 .and_then(|i| self.tag_ids.get(i).copied())
-                .ok_or_else(|| format!("`{}` is not a tag of the site", n.escape_debug()))?;
-            let s = h.query(id, from, to).map_err(|e| e.to_string())?;
+                .ok_or_else(|| TrackError::UnknownTag(n.escape_debug().to_string()))?;
+            let s = h.query(id, from, to)?;
             series.push(
                 s.into_iter()
                     .map(|s| (s.ts_ms, (s.quality == 0 && s.value.is_finite()).then_some(s.value)))
@@ -336,7 +356,7 @@ impl Worker {
             );
         }
         drop(h);
-        align_timed(&series, from, to, 1000).map_err(|e| e.to_string())
+        Ok(align_timed(&series, from, to, 1000)?)
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::RwLock;
 
-use super::control::{Control, Identity, Note};
+use super::control::{AuditRefused, Control, Identity, Note, StoreWrite};
 use crate::audit::Action;
 use crate::config::Site;
 use crate::core::State;
@@ -83,11 +83,20 @@ pub fn store_event(
     control: &mut Control,
     who: &Identity,
     event: &lifecycle::Event,
-) -> Result<lifecycle::Event, String> {
+) -> Result<lifecycle::Event, AuditRefused> {
     let note = who.note(Action::MaintenanceEvent, Some(event.asset.clone()), event.line());
-    tokio::task::block_in_place(|| {
-        control.audit_with(&[note], |txn| lifecycle::record_event(txn, event).map_err(|e| e.to_string()))
-    })
+    tokio::task::block_in_place(|| control.audit_with(&[note], |txn| Ok(lifecycle::record_event(txn, event)?)))
+}
+
+/// Why a trained remaining-life model's version was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum RulVersionError {
+    #[error(transparent)]
+    Load(#[from] crate::models::rul::RulError),
+    #[error("{path} is the model of `{found}`, not of `{asset}`")]
+    OtherAsset { path: String, found: String, asset: String },
+    #[error(transparent)]
+    Audit(#[from] AuditRefused),
 }
 
 /// Store what the core learnt. Blocking (redb commits); failures are logged.
@@ -95,10 +104,10 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
     match effect {
         LifeEffect::PredictionError(e) => {
             let h = control.historian.clone();
-            let r = h.read().map_err(|_| "store lock poisoned".to_string()).and_then(|h| {
-                let txn = h.database().begin_write().map_err(|e| e.to_string())?;
-                let stored = lifecycle::record_error(&txn, &e).map_err(|e| e.to_string())?;
-                txn.commit().map_err(|e| e.to_string())?;
+            let r = h.read().map_err(|_| StoreWrite::Poisoned).and_then(|h| {
+                let txn = h.database().begin_write()?;
+                let stored = lifecycle::record_error(&txn, &e)?;
+                txn.commit()?;
                 Ok(stored)
             });
             match r {
@@ -115,14 +124,13 @@ pub fn carry_out(control: &mut Control, data_dir: &Path, effect: LifeEffect) {
         }
         LifeEffect::Refit { model, version } => {
             let path = crate::models::anomaly::asset::model_path(data_dir, &model.asset);
-            let saved = model.save(&path).map_err(|e| e.to_string());
+            let saved = model.save(&path);
             let detail = match &saved {
                 Ok(()) => format!("{}: {}", version.note, version.accuracy_text()),
                 Err(e) => format!("{} (scoring with it, but the file was not saved: {e})", version.note),
             };
             let note = Note::system(Action::ModelRetrain, Some(model.asset.clone()), detail);
-            let r =
-                control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()));
+            let r = control.audit_with(&[note], |txn| Ok(lifecycle::record_model(txn, &version)?));
             if let Err(e) = r {
                 tracing::warn!("refitted baseline of {} not recorded: {e}", model.asset);
             }
@@ -150,16 +158,20 @@ pub fn store_rul_version(
     dir: &Path,
     asset: &str,
     now_ms: i64,
-) -> Result<lifecycle::ModelVersion, String> {
+) -> Result<lifecycle::ModelVersion, RulVersionError> {
     let path = crate::models::rul::asset::rul_path(dir, asset);
-    let model = crate::models::rul::asset::AssetRul::load(&path).map_err(|e| e.to_string())?;
+    let model = crate::models::rul::asset::AssetRul::load(&path)?;
     if model.asset != asset {
-        return Err(format!("{} is the model of `{}`, not of `{asset}`", path.display(), model.asset.escape_debug()));
+        return Err(RulVersionError::OtherAsset {
+            path: path.display().to_string(),
+            found: model.asset.escape_debug().to_string(),
+            asset: asset.to_string(),
+        });
     }
     let version = crate::models::rul::asset::trained_version(who.name(), &model, now_ms);
     let detail = format!("remaining-life model trained: {}; {}", version.accuracy_text(), version.note);
     let note = who.note(Action::ModelRetrain, Some(asset.to_string()), detail);
-    tokio::task::block_in_place(|| {
-        control.audit_with(&[note], |txn| lifecycle::record_model(txn, &version).map_err(|e| e.to_string()))
-    })
+    let stored =
+        tokio::task::block_in_place(|| control.audit_with(&[note], |txn| Ok(lifecycle::record_model(txn, &version)?)));
+    Ok(stored?)
 }

@@ -56,14 +56,20 @@ pub const STORE_CACHE_BYTES: usize = 4 << 20;
 /// Minimum time between two published snapshots.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
+/// Why the daemon did not start. A cause quoted in a message is not also its `source`
+/// (`why`, not `source`): an error chain then says it once.
 #[derive(Debug, Error)]
 pub enum DaemonError {
-    #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot open the store {path}: {source}")]
-    Store { path: PathBuf, source: HistorianError },
+    #[error("cannot create data directory {path}: {why}")]
+    DataDir { path: PathBuf, why: std::io::Error },
+    #[error("cannot open the store {path}: {why}")]
+    Store { path: PathBuf, why: HistorianError },
     #[error("audit log: {0}")]
-    Key(String),
+    Key(crate::audit::AuditError),
+    #[error("audit log: {0}")]
+    Audit(control::AuditRefused),
+    #[error("cannot start the {what}: {why}")]
+    Thread { what: &'static str, why: std::io::Error },
     /// `why` is not a `source`: its text is in this message already.
     #[error("socket {path}: {why}")]
     Socket { path: PathBuf, why: socket::BindError },
@@ -107,7 +113,7 @@ impl Daemon {
     pub async fn start(site: Site, opts: DaemonOptions) -> Result<Daemon, DaemonError> {
         let site = Arc::new(site);
         std::fs::create_dir_all(&opts.data_dir)
-            .map_err(|source| DaemonError::DataDir { path: opts.data_dir.clone(), source })?;
+            .map_err(|why| DaemonError::DataDir { path: opts.data_dir.clone(), why })?;
         let store_path = opts.data_dir.join(STORE_NAME);
         let (historian, tag_ids, lives) = open_store(&site, &store_path)?;
 
@@ -225,7 +231,7 @@ type OpenStore = (Arc<RwLock<Historian>>, Arc<Vec<TagId>>, Vec<crate::lifecycle:
 
 /// Open the store and find each site tag's historian id; the assets' stored lives.
 fn open_store(site: &Site, store_path: &std::path::Path) -> Result<OpenStore, DaemonError> {
-    let store_err = |source| DaemonError::Store { path: store_path.to_path_buf(), source };
+    let store_err = |why| DaemonError::Store { path: store_path.to_path_buf(), why };
     let mut hist = Historian::open(store_path, store_options(site)).map_err(store_err)?;
     let tag_ids: Vec<TagId> = {
         let names: Vec<&str> = site.tags.iter().map(|t| t.name.as_str()).collect();
@@ -257,15 +263,15 @@ fn open_control(
     data_dir: &std::path::Path,
     historian: &Arc<RwLock<Historian>>,
 ) -> Result<control::Control, DaemonError> {
-    let key = crate::audit::SiteKey::load_or_create(&data_dir.join(crate::audit::KEY_NAME))
-        .map_err(|e| DaemonError::Key(e.to_string()))?;
+    let key =
+        crate::audit::SiteKey::load_or_create(&data_dir.join(crate::audit::KEY_NAME)).map_err(DaemonError::Key)?;
     let mut control = control::Control::new(historian.clone(), Arc::new(key), crate::users::users_path(data_dir));
     let load = control::Note::system(
         crate::audit::Action::ConfigLoad,
         Some(site.path.display().to_string()),
         format!("{} devices, {} tags, {} alarms", site.devices.len(), site.tags.len(), site.alarms.len()),
     );
-    control.audit(&[load]).map_err(DaemonError::Key)?;
+    control.audit(&[load]).map_err(DaemonError::Audit)?;
     Ok(control)
 }
 
@@ -295,7 +301,7 @@ fn start_models(
     let models_thread = std::thread::Builder::new()
         .name("mimic-models".into())
         .spawn(move || worker.run())
-        .map_err(|e| DaemonError::Key(format!("cannot start the models worker: {e}")))?;
+        .map_err(|why| DaemonError::Thread { what: "models worker", why })?;
     Ok((models_thread, jobs_tx, news_rx))
 }
 
@@ -327,7 +333,7 @@ fn start_advisor(
             std::thread::Builder::new()
                 .name("mimic-advise".into())
                 .spawn(move || advisor.run())
-                .map_err(|e| DaemonError::Key(format!("cannot start the advisor: {e}")))?,
+                .map_err(|why| DaemonError::Thread { what: "advisor", why })?,
         )
     };
     Ok((advise_thread, advice_rx, advise_stop))
@@ -341,20 +347,47 @@ impl Drop for Daemon {
     }
 }
 
+/// Why a stored anomaly model was not loaded: its file, or a signal the site lacks.
+#[derive(Debug, Error)]
+pub enum AnomalyLoadError {
+    #[error(transparent)]
+    File(#[from] crate::models::anomaly::asset::AssetModelError),
+    #[error(transparent)]
+    Signal(#[from] core::UnknownSignal),
+}
+
 /// Load (or reload) the stored anomaly model of `asset` into the core; `None` when the
 /// asset has none.
-pub fn load_anomaly_model(state: &mut State, data_dir: &std::path::Path, asset: &str) -> Option<Result<(), String>> {
+pub fn load_anomaly_model(
+    state: &mut State,
+    data_dir: &std::path::Path,
+    asset: &str,
+) -> Option<Result<(), AnomalyLoadError>> {
     use crate::models::anomaly::asset::{AssetModel, model_path};
     let path = model_path(data_dir, asset);
     if !path.exists() {
         return None;
     }
-    let bound = AssetModel::load(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|m| core::LiveAnomaly::bind(state, m).map_err(|e| e.to_string()));
+    let bound =
+        AssetModel::load(&path).map_err(AnomalyLoadError::from).and_then(|m| Ok(core::LiveAnomaly::bind(state, m)?));
     Some(bound.map(|live| {
         tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
         state.anomaly.retain(|m| m.asset != asset);
         state.anomaly.push(live);
     }))
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// A start error quotes its cause and does not hand it on as a `source` too: the
+    /// anyhow chain (`{:#}`) says it once (it said "…: denied: denied" before).
+    #[test]
+    fn a_start_error_says_its_cause_once() {
+        let dir = DaemonError::DataDir { path: "/d".into(), why: std::io::Error::other("permission denied") };
+        assert_eq!(format!("{:#}", anyhow::Error::new(dir)), "cannot create data directory /d: permission denied");
+        let store = DaemonError::Store { path: "/d/store.redb".into(), why: HistorianError::TagIdsExhausted };
+        assert_eq!(format!("{:#}", anyhow::Error::new(store)), "cannot open the store /d/store.redb: no tag id left");
+    }
 }

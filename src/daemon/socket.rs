@@ -235,12 +235,9 @@ async fn send_frame(w: &mut (impl AsyncWriteExt + Unpin), frame: &Frame) -> std:
     w.flush().await
 }
 
-async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
-    let uid = stream.peer_cred()?.uid();
-    let user = ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
-    tracing::info!("terminal attached: {user}");
-    let (r, mut w) = stream.into_split();
-    let mut lines = BufReader::new(r);
+/// Greet a terminal that attached: the site, its account and the idle-lock policy; then
+/// audit the attach and learn the mimic identity and role behind the account.
+async fn greet(w: &mut (impl AsyncWriteExt + Unpin), ctx: &Ctx, user: &str) -> std::io::Result<()> {
     // the users file's policy; without a readable one, the default
     let path = ctx.users_path.clone();
     let idle_lock = tokio::task::spawn_blocking(move || crate::users::Users::load_or_new(&path).map(|u| u.idle_lock))
@@ -249,23 +246,45 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
         .and_then(Result::ok)
         .unwrap_or(crate::users::DEFAULT_IDLE_LOCK);
     send(
-        &mut w,
+        w,
         &Reply::Hello {
             site: ctx.site.name.clone(),
-            user: user.clone(),
+            user: user.to_string(),
             version: env!("CARGO_PKG_VERSION").into(),
             idle_lock_s: idle_lock.as_secs(),
             proto: ipc::PROTO,
         },
     )
     .await?;
-
-    // Audit the attach, and learn the mimic identity and role behind the account.
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let _ = ctx.commands.send(super::CoreCmd { user: user.clone(), act: None, reply: tx }).await;
+    let _ = ctx.commands.send(super::CoreCmd { user: user.to_string(), act: None, reply: tx }).await;
     if let Ok(Ok(identity)) = rx.await {
         tracing::info!("terminal attached: {user} as {identity}");
     }
+    Ok(())
+}
+
+/// An act of a terminal's user, decided by the core: its reply.
+async fn act(ctx: &Ctx, user: &str, act: ipc::Act) -> Reply {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let cmd = super::CoreCmd { user: user.to_string(), act: Some(act), reply: tx };
+    if ctx.commands.send(cmd).await.is_err() {
+        return Reply::Error { message: "the core has stopped".into() };
+    }
+    match rx.await {
+        Ok(Ok(message)) => Reply::Done { message },
+        Ok(Err(message)) => Reply::Error { message },
+        Err(_) => Reply::Error { message: "the core dropped the request".into() },
+    }
+}
+
+async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
+    let uid = stream.peer_cred()?.uid();
+    let user = ipc::user_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+    tracing::info!("terminal attached: {user}");
+    let (r, mut w) = stream.into_split();
+    let mut lines = BufReader::new(r);
+    greet(&mut w, &ctx, &user).await?;
     // Snapshots only once subscribed (counted, for lazy snapshots).
     let mut snaps: Option<watch::Receiver<Arc<LiveSnapshot>>> = None;
     let mut watching: Option<Watching> = None;
@@ -304,19 +323,7 @@ async fn client(stream: UnixStream, ctx: Arc<Ctx>) -> std::io::Result<()> {
                         }
                         continue;
                     }
-                    Ok(Request::Act { act }) => {
-                        let (tx, rx) = tokio::sync::oneshot::channel();
-                        let cmd = super::CoreCmd { user: user.clone(), act: Some(act), reply: tx };
-                        if ctx.commands.send(cmd).await.is_err() {
-                            Reply::Error { message: "the core has stopped".into() }
-                        } else {
-                            match rx.await {
-                                Ok(Ok(message)) => Reply::Done { message },
-                                Ok(Err(message)) => Reply::Error { message },
-                                Err(_) => Reply::Error { message: "the core dropped the request".into() },
-                            }
-                        }
-                    }
+                    Ok(Request::Act { act: a }) => act(&ctx, &user, a).await,
                     Ok(req) => {
                         let ctx = ctx.clone();
                         tokio::task::spawn_blocking(move || query(&ctx, req)).await.unwrap_or_else(|e| Reply::Error { message: e.to_string() })
@@ -399,7 +406,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             let now = mimic_drivers::now_ms();
             return match super::advise::what_if_on(&h, &ctx.site, &ctx.tag_ids, tag, *value, now) {
                 Ok(w) => Reply::WhatIf(Box::new(w)),
-                Err(message) => Reply::Error { message },
+                Err(e) => Reply::Error { message: e.to_string() },
             };
         }
         Request::Subscribe {} | Request::View { .. } | Request::Act { .. } => {

@@ -134,6 +134,20 @@ fn slice<T: Copy>(table: &[T], addr: u16, count: u16) -> Result<Vec<T>, Exceptio
     table.get(a..a + n).map(<[T]>::to_vec).ok_or(ExceptionCode::IllegalDataAddress)
 }
 
+/// A write-multiple request: `write` of each value at `addr` and the addresses after it;
+/// the count written.
+fn write_each<T: Copy>(
+    addr: u16,
+    values: &[T],
+    mut write: impl FnMut(u16, T) -> Result<(), ExceptionCode>,
+) -> Result<u16, ExceptionCode> {
+    for (k, v) in values.iter().enumerate() {
+        let at = u16::try_from(usize::from(addr) + k).map_err(|_| ExceptionCode::IllegalDataAddress)?;
+        write(at, *v)?;
+    }
+    u16::try_from(values.len()).map_err(|_| ExceptionCode::IllegalDataValue)
+}
+
 pub(super) struct Shared {
     pub(super) units: Vec<Unit>,
 }
@@ -210,21 +224,11 @@ impl SimService {
                 unit.write_holding(a, w).map(|()| Response::WriteSingleRegister(a, w))
             }
             Request::WriteMultipleRegisters(a, words) => {
-                for (k, w) in words.iter().enumerate() {
-                    let at = u16::try_from(usize::from(a) + k).map_err(|_| ExceptionCode::IllegalDataAddress)?;
-                    unit.write_holding(at, *w)?;
-                }
-                let n = u16::try_from(words.len()).map_err(|_| ExceptionCode::IllegalDataValue)?;
-                Ok(Response::WriteMultipleRegisters(a, n))
+                write_each(a, &words, |at, w| unit.write_holding(at, w)).map(|n| Response::WriteMultipleRegisters(a, n))
             }
             Request::WriteSingleCoil(a, on) => unit.write_coil(a, on).map(|()| Response::WriteSingleCoil(a, on)),
             Request::WriteMultipleCoils(a, bits) => {
-                for (k, on) in bits.iter().enumerate() {
-                    let at = u16::try_from(usize::from(a) + k).map_err(|_| ExceptionCode::IllegalDataAddress)?;
-                    unit.write_coil(at, *on)?;
-                }
-                let n = u16::try_from(bits.len()).map_err(|_| ExceptionCode::IllegalDataValue)?;
-                Ok(Response::WriteMultipleCoils(a, n))
+                write_each(a, &bits, |at, on| unit.write_coil(at, on)).map(|n| Response::WriteMultipleCoils(a, n))
             }
             _ => Err(ExceptionCode::IllegalFunction),
         }

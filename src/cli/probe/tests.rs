@@ -32,19 +32,31 @@ fn site(fragment: &str) -> Result<crate::config::Site, crate::config::ConfigErro
     crate::config::Site::parse(std::path::Path::new("probe.toml"), &text)
 }
 
+/// A proposal for `target`: unit 3, device `plc1`, tags `PLC1.…`, ABCD, a 1 s timeout.
+fn proposal(target: &Target) -> Proposal<'_> {
+    Proposal {
+        command: "probe",
+        target,
+        unit: 3,
+        timeout: Duration::from_secs(1),
+        device: "plc1",
+        tag_prefix: "PLC1.",
+        order: ByteOrder::Abcd,
+        pipelined: None,
+        template: None,
+    }
+}
+
 #[test]
 fn the_proposal_is_a_valid_site_fragment_with_hints() {
     let target = Target::Tcp { endpoint: "10.0.0.5:502".into() };
     let p = Proposal {
         command: "probe modbus tcp://10.0.0.5:502 --unit 3\n[[device]]",
-        target: &target,
-        unit: 3,
         timeout: Duration::from_millis(500),
         device: "plc \"A\"",
         tag_prefix: "PLC.",
-        order: ByteOrder::Abcd,
         pipelined: Some(8),
-        template: None,
+        ..proposal(&target)
     };
     let text = fragment(&report(), &p);
     let site = site(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -65,17 +77,7 @@ fn the_proposal_is_a_valid_site_fragment_with_hints() {
 #[test]
 fn the_proposal_as_a_template_gives_the_same_tags() {
     let target = Target::Tcp { endpoint: "10.0.0.5:502".into() };
-    let p = Proposal {
-        command: "probe",
-        target: &target,
-        unit: 3,
-        timeout: Duration::from_secs(1),
-        device: "plc1",
-        tag_prefix: "PLC1.",
-        order: ByteOrder::Abcd,
-        pipelined: None,
-        template: None,
-    };
+    let p = proposal(&target);
     let plain = site(&fragment(&report(), &p)).expect("plain proposal");
     let text = fragment(&report(), &Proposal { template: Some("vfd"), ..p });
     let templated = site(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -91,17 +93,7 @@ fn rtu_proposals_carry_the_line_settings() {
     let serial =
         SerialSettings { port: "/dev/ttyUSB0".into(), baud: 9600, data_bits: 8, parity: Parity::Odd, stop_bits: 2 };
     let target = Target::Rtu { serial };
-    let p = Proposal {
-        command: "probe",
-        target: &target,
-        unit: 7,
-        timeout: Duration::from_secs(1),
-        device: "vfd",
-        tag_prefix: "",
-        order: ByteOrder::Cdab,
-        pipelined: None,
-        template: None,
-    };
+    let p = Proposal { unit: 7, device: "vfd", tag_prefix: "", order: ByteOrder::Cdab, ..proposal(&target) };
     let text = fragment(&report(), &p);
     let site = site(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(site.devices.len(), 1);

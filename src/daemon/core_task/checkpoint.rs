@@ -20,17 +20,18 @@ impl Shell {
         let now = mimic_drivers::now_ms();
         let dir = self.state.site.checkpoint_dir.clone();
         let (signed, copied) = tokio::task::block_in_place(|| {
-            let h = self.control.historian.read().map_err(|_| "store lock poisoned".to_string())?;
+            let h = self.control.historian.read().map_err(|_| NotSigned::Poisoned)?;
             let db = h.database();
-            let rep = audit::verify(db, &self.control.key.verifying_key()).map_err(|e| e.to_string())?;
-            if let Some(p) = &rep.first_bad {
-                return Err(format!("audit chain BROKEN at {p}; no checkpoint signed"));
+            let rep = audit::verify(db, &self.control.key.verifying_key())?;
+            if let Some(p) = rep.first_bad {
+                return Err(NotSigned::Broken(p));
             }
-            let cp = audit::checkpoint_commit(db, &self.control.key, now).map_err(|e| e.to_string())?;
-            let copied = dir.as_deref().map(|d| copy(db, d));
+            let cp = audit::checkpoint_commit(db, &self.control.key, now)?;
+            let copied = dir.as_deref().map(|d| copy(db, d).map_err(|e| e.to_string()));
             Ok((cp, copied))
         })
-        .inspect_err(|e| tracing::error!("audit checkpoint: {e}"))?;
+        .inspect_err(|e| tracing::error!("audit checkpoint: {e}"))
+        .map_err(|e| e.to_string())?;
         let mut reply = match &signed {
             Some(cp) => format!("signed a checkpoint at entry {}", cp.seq),
             None => "the audit chain is empty: nothing to sign".to_string(),
@@ -60,8 +61,28 @@ impl Shell {
     }
 }
 
+/// Why no checkpoint was signed.
+#[derive(Debug, thiserror::Error)]
+enum NotSigned {
+    #[error("store lock poisoned")]
+    Poisoned,
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+    #[error("audit chain BROKEN at {0}; no checkpoint signed")]
+    Broken(audit::Problem),
+}
+
+/// The signed checkpoints could not be copied to this file (the cause is not a `source`:
+/// its text is in this message already).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {why}")]
+struct NotCopied {
+    path: String,
+    why: audit::AuditError,
+}
+
 /// Writes every signed checkpoint to `dir`/[`COPY_NAME`]; its path, or why not.
-fn copy(db: &redb::Database, dir: &Path) -> Result<String, String> {
+fn copy(db: &redb::Database, dir: &Path) -> Result<String, NotCopied> {
     let path = dir.join(COPY_NAME);
     let write = || {
         std::fs::create_dir_all(dir)?;
@@ -69,7 +90,7 @@ fn copy(db: &redb::Database, dir: &Path) -> Result<String, String> {
     };
     match write() {
         Ok(_) => Ok(path.display().to_string()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(why) => Err(NotCopied { path: path.display().to_string(), why }),
     }
 }
 

@@ -6,12 +6,12 @@ use mimic_drivers::{WriteOutcome, WriteRequest};
 use tokio::sync::oneshot;
 
 use super::{Effect, Identity, Msg, RequestId, Shell, approvals, core};
-use crate::daemon::control::Note;
+use crate::daemon::control::{AuditRefused, Note};
 
 impl Shell {
     /// Carry out effects: samples to the writer; every decision audited in one
     /// transaction; writes sent only when that audit committed.
-    pub(super) fn carry_out(&mut self, effects: Vec<Effect>, who: Option<&Identity>) -> Result<(), String> {
+    pub(super) fn carry_out(&mut self, effects: Vec<Effect>, who: Option<&Identity>) -> Result<(), AuditRefused> {
         let mut notes = Vec::new();
         let mut versions = Vec::new();
         let mut writes = Vec::new();
@@ -77,10 +77,11 @@ impl Shell {
         } else {
             tokio::task::block_in_place(|| {
                 self.control.audit_with(&notes, |txn| {
-                    crate::alarms::journal::append(txn, &journal).map_err(|e| e.to_string())?;
-                    versions
-                        .iter()
-                        .try_for_each(|v| crate::lifecycle::record_model(txn, v).map(|_| ()).map_err(|e| e.to_string()))
+                    crate::alarms::journal::append(txn, &journal)?;
+                    for v in &versions {
+                        crate::lifecycle::record_model(txn, v)?;
+                    }
+                    Ok(())
                 })
             })
         };
@@ -94,7 +95,7 @@ impl Shell {
             // Fail closed: nothing reaches a device without its audit entry.
             for (request, ..) in writes {
                 let now_ms = mimic_drivers::now_ms();
-                core::update(&mut self.state, Msg::NotSent { request, reason: e.clone(), now_ms });
+                core::update(&mut self.state, Msg::NotSent { request, reason: e.to_string(), now_ms });
             }
             return audited;
         }

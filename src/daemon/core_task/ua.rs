@@ -8,6 +8,15 @@ use crate::audit::Action;
 use crate::north::opcua::Request;
 use crate::users::{Role, Users};
 
+/// Why an OPC UA login was refused.
+#[derive(Debug, thiserror::Error)]
+enum LoginError {
+    #[error("no active mimic user `{0}`")]
+    NoUser(String),
+    #[error(transparent)]
+    Sign(super::SignError),
+}
+
 /// Meaning of the signature an OPC UA login makes.
 const MEANING_LOGIN: &str = "OPC UA session";
 
@@ -15,7 +24,7 @@ impl Shell {
     pub(super) fn ua_request(&mut self, request: Request) {
         match request {
             Request::Login { user, secret, reply } => {
-                let _ = reply.send(self.ua_login(&user, secret));
+                let _ = reply.send(self.ua_login(&user, secret).map_err(|e| e.to_string()));
             }
             Request::Act { user, act, reply } => {
                 let who = self.ua_identity(user.as_deref());
@@ -32,7 +41,8 @@ impl Shell {
                     target: Some(tag),
                     detail: format!("OPC UA write {value} refused: {why}"),
                 };
-                let _ = reply.send(tokio::task::block_in_place(|| self.control.audit(&[note])));
+                let audited = tokio::task::block_in_place(|| self.control.audit(&[note]));
+                let _ = reply.send(audited.map_err(|e| e.to_string()));
             }
         }
     }
@@ -58,14 +68,14 @@ impl Shell {
     }
 
     /// Check a login; audit the session start or the failure.
-    fn ua_login(&mut self, user: &str, secret: core::Secret) -> Result<Role, String> {
+    fn ua_login(&mut self, user: &str, secret: core::Secret) -> Result<Role, LoginError> {
         let now = mimic_drivers::now_ms();
         let who = self.ua_identity(Some(user));
         let known = who.user.is_some();
         let result = if known {
-            self.check_secret(&who, secret.0, MEANING_LOGIN, "opcua", now).map(|_| who.role)
+            self.check_secret(&who, secret.0, MEANING_LOGIN, "opcua", now).map(|_| who.role).map_err(LoginError::Sign)
         } else {
-            Err(format!("no active mimic user `{}`", user.escape_debug()))
+            Err(LoginError::NoUser(user.escape_debug().to_string()))
         };
         let (action, detail) = match &result {
             Ok(role) => (Action::Attach, format!("OPC UA session as {role}")),

@@ -251,22 +251,8 @@ impl Tally {
             self.detected += 1;
             self.delay_s += (d - o.fault_ms) as f64 / 1000.0;
         }
-        match o.root_rank() {
-            Some(0) => {
-                self.top1 += 1;
-                self.top3 += 1;
-            }
-            Some(r) if r < 3 => self.top3 += 1,
-            _ => {}
-        }
-        match o.root_rank_data_only() {
-            Some(0) => {
-                self.top1_data += 1;
-                self.top3_data += 1;
-            }
-            Some(r) if r < 3 => self.top3_data += 1,
-            _ => {}
-        }
+        count_rank(o.root_rank(), &mut self.top1, &mut self.top3);
+        count_rank(o.root_rank_data_only(), &mut self.top1_data, &mut self.top3_data);
         if o.cause_right() {
             self.cause += 1;
         }
@@ -274,6 +260,14 @@ impl Tally {
 
     pub fn rate(&self, k: usize) -> f64 {
         if self.injections == 0 { 0.0 } else { k as f64 / self.injections as f64 }
+    }
+}
+
+/// Counts a root-cause rank (0: first) into the top-1 and top-3 tallies.
+fn count_rank(rank: Option<usize>, top1: &mut usize, top3: &mut usize) {
+    if let Some(r) = rank {
+        *top1 += usize::from(r == 0);
+        *top3 += usize::from(r < 3);
     }
 }
 

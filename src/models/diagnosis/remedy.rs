@@ -106,32 +106,52 @@ pub struct Move {
     pub reason: String,
 }
 
+/// A remedy declared wrong in a fault's signature.
+#[derive(Debug, thiserror::Error)]
+pub enum RemedyError {
+    #[error("fault `{fault}`: the remedy on `{tag}` needs a positive `step`, not {step}")]
+    Step { fault: String, tag: String, step: f64 },
+    #[error("fault `{fault}`: the remedy `{action}` {verb}s `{tag}`, which it forbids")]
+    Forbidden { fault: String, action: String, verb: &'static str, tag: String },
+    #[error(
+        "fault `{fault}`: the remedy `{action}` gives only some of `tag`, `direction` and `step` (all three or none)"
+    )]
+    Partial { fault: String, action: String },
+}
+
+/// Why a remedy proposes no move now.
+#[derive(Debug, thiserror::Error)]
+pub enum NoMove {
+    #[error("the remedy `{0}` is for the operator (it names no setpoint)")]
+    ForOperator(String),
+    #[error("{0} has no good value now")]
+    NoValue(String),
+    #[error(transparent)]
+    Limits(#[from] crate::models::prescribe::PrescribeError),
+    #[error("{tag} is at {from}, and its limits {lo}..{hi} leave no room to {verb} it")]
+    NoRoom { tag: String, from: f64, lo: f64, hi: f64, verb: &'static str },
+    #[error("the remedy `{action}` would {verb} {tag}, which `{fault}` forbids")]
+    Forbidden { action: String, verb: &'static str, tag: String, fault: String },
+}
+
 impl FaultAdvice {
     /// Checks the declaration: a remedy that names a tag gives a direction and a positive
     /// finite step (and the reverse), and never a move the same fault forbids.
-    pub fn check(&self) -> Result<(), String> {
-        let f = &self.fault;
+    pub fn check(&self) -> Result<(), RemedyError> {
+        let fault = || self.fault.clone();
         for r in &self.remedy {
             match (&r.tag, r.direction, r.step) {
                 (None, None, None) => {}
                 (Some(tag), Some(d), Some(step)) => {
                     if !(step.is_finite() && step > 0.0) {
-                        return Err(format!("fault `{f}`: the remedy on `{tag}` needs a positive `step`, not {step}"));
+                        return Err(RemedyError::Step { fault: fault(), tag: tag.clone(), step });
                     }
                     if self.forbid.iter().any(|x| &x.tag == tag && x.direction == d) {
-                        return Err(format!(
-                            "fault `{f}`: the remedy `{}` {}s `{tag}`, which it forbids",
-                            r.action,
-                            d.word()
-                        ));
+                        let (action, verb, tag) = (r.action.clone(), d.word(), tag.clone());
+                        return Err(RemedyError::Forbidden { fault: fault(), action, verb, tag });
                     }
                 }
-                _ => {
-                    return Err(format!(
-                        "fault `{f}`: the remedy `{}` gives only some of `tag`, `direction` and `step` (all three or none)",
-                        r.action
-                    ));
-                }
+                _ => return Err(RemedyError::Partial { fault: fault(), action: r.action.clone() }),
             }
         }
         Ok(())
@@ -154,22 +174,23 @@ impl FaultAdvice {
 /// The move remedy `r` proposes from the setpoint's present value `current`: one step in its
 /// direction, inside `limits` (and their largest step). Err (why) when the remedy names no
 /// setpoint, the value is unknown, or the limits leave no room in that direction.
-pub fn remedy_move(fault: &FaultAdvice, r: &Remedy, current: Option<f64>, limits: Limits) -> Result<Move, String> {
+pub fn remedy_move(fault: &FaultAdvice, r: &Remedy, current: Option<f64>, limits: Limits) -> Result<Move, NoMove> {
     let (Some(tag), Some(d), Some(step)) = (&r.tag, r.direction, r.step) else {
-        return Err(format!("the remedy `{}` is for the operator (it names no setpoint)", r.action));
+        return Err(NoMove::ForOperator(r.action.clone()));
     };
     let Some(from) = current.filter(|v| v.is_finite()) else {
-        return Err(format!("{tag} has no good value now"));
+        return Err(NoMove::NoValue(tag.clone()));
     };
-    let (lo, hi) = limits.range_from(from).map_err(|e| e.to_string())?;
+    let (lo, hi) = limits.range_from(from)?;
     let ideal = from + d.sign() * step;
     let to = ideal.clamp(lo, hi);
     // a clamp can only shorten the step; at the limit (or a limit past the value) no room is left
     if Direction::of(from, to) != Some(d) {
-        return Err(format!("{tag} is at {from}, and its limits {lo}..{hi} leave no room to {} it", d.word()));
+        return Err(NoMove::NoRoom { tag: tag.clone(), from, lo, hi, verb: d.word() });
     }
     if fault.forbids(tag, from, to).is_some() {
-        return Err(format!("the remedy `{}` would {} {tag}, which `{}` forbids", r.action, d.word(), fault.fault));
+        let (action, verb, tag, fault) = (r.action.clone(), d.word(), tag.clone(), fault.fault.clone());
+        return Err(NoMove::Forbidden { action, verb, tag, fault });
     }
     let mut reason = format!("{} diagnosed: {}", fault.fault, r.action);
     if (to - ideal).abs() > 1e-9 {
@@ -268,7 +289,7 @@ mod tests {
         assert!(m.reason.starts_with("cavitation diagnosed: lower"), "{}", m.reason);
         // at the low limit there is no room: nothing proposed, and why
         let e = remedy_move(&a, r, Some(0.0), LIMITS).expect_err("no room");
-        assert!(e.contains("no room to lower"), "{e}");
+        assert!(e.to_string().contains("no room to lower"), "{e}");
         assert!(remedy_move(&a, r, None, LIMITS).is_err());
         // the loop's own advice to raise the speed is held, naming the rule and the remedy
         let Verdict::Hold(why) =

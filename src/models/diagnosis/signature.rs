@@ -80,7 +80,7 @@ impl Signatures {
             if f.first.is_empty() {
                 return Err(DiagnosisError::Signatures(format!("fault `{}` names no `first` signal", f.name)));
             }
-            f.advice().check().map_err(DiagnosisError::Signatures)?;
+            f.advice().check().map_err(|e| DiagnosisError::Signatures(e.to_string()))?;
         }
         Ok(s)
     }

@@ -309,28 +309,42 @@ mod tests {
         assert_eq!(around_moves(&[1.0; 5], &[0.0; 5], 1, 2).0.len(), 0, "no move, nothing to learn from");
     }
 
-    #[test]
-    fn a_disturbance_between_moves_does_not_bias_the_model() {
-        // y settles at 2·u (τ 3 s); between moves a fault pulls y down by 30 for 60 s
+    /// A plant whose `y` settles at 2·u with time constant `tau_s` (1 s samples), the
+    /// setpoint cycling through 30, 35, 25, 32 every `hold` samples, `fault(k)` added to
+    /// the plant's input at sample k: (u, y).
+    fn first_order(n: usize, hold: usize, tau_s: f64, fault: impl Fn(usize) -> f64) -> (Vec<f64>, Vec<f64>) {
         let (mut u, mut y) = (Vec::new(), Vec::new());
         let (mut v, mut prev) = (60.0, 30.0);
-        for k in 0..2400 {
-            let sp = [30.0, 35.0, 25.0, 32.0][(k / 200) % 4];
-            let fault = if (2340..2400).contains(&k) || (500..560).contains(&k) { -30.0 } else { 0.0 };
-            v += (2.0 * prev + fault - v) * (1.0 - (-1.0f64 / 3.0).exp());
+        for k in 0..n {
+            let sp = [30.0, 35.0, 25.0, 32.0][(k / hold) % 4];
+            v += (2.0 * prev + fault(k) - v) * (1.0 - (-1.0f64 / tau_s).exp());
             u.push(sp);
             y.push(v);
             prev = sp;
         }
-        let spec = LoopSpec {
+        (u, y)
+    }
+
+    /// The loop `sp` → `y` on 1 s samples: the KPI's band, the setpoint's upper limit
+    /// (lower 0) and the prediction horizon.
+    fn spec(band: (f64, f64), high: f64, horizon_s: f64) -> LoopSpec {
+        LoopSpec {
             tag: "sp".into(),
             kpi: "y".into(),
-            band: Band { low: 55.0, high: 70.0 },
-            limits: Limits { low: 0.0, high: 100.0, max_step: None },
+            band: Band { low: band.0, high: band.1 },
+            limits: Limits { low: 0.0, high, max_step: None },
             ts_s: 1.0,
             max_delay: 5,
-            horizon_s: 60.0,
-        };
+            horizon_s,
+        }
+    }
+
+    #[test]
+    fn a_disturbance_between_moves_does_not_bias_the_model() {
+        // y settles at 2·u (τ 3 s); between moves a fault pulls y down by 30 for 60 s
+        let faulty = |k: usize| if (2340..2400).contains(&k) || (500..560).contains(&k) { -30.0 } else { 0.0 };
+        let (u, y) = first_order(2400, 200, 3.0, faulty);
+        let spec = spec((55.0, 70.0), 100.0, 60.0);
         let fit = fit_loop(&spec, &u, &y).expect("identifies");
         assert!((fit.model.gain() - 2.0).abs() < 0.05 && fit.r2 > 0.95, "{fit:?}");
         assert!(
@@ -345,24 +359,8 @@ mod tests {
     #[test]
     fn advice_on_a_first_order_plant_recommends_inside_limits() {
         // y settles at 2·u with a 5 s time constant; the setpoint moved every 60 s
-        let (mut u, mut y) = (Vec::new(), Vec::new());
-        let (mut v, mut prev) = (60.0, 30.0);
-        for k in 0..900 {
-            let sp = [30.0, 35.0, 25.0, 32.0][(k / 60) % 4];
-            v += (2.0 * prev - v) * (1.0 - (-1.0f64 / 5.0).exp());
-            u.push(sp);
-            y.push(v);
-            prev = sp;
-        }
-        let spec = LoopSpec {
-            tag: "sp".into(),
-            kpi: "y".into(),
-            band: Band { low: 70.0, high: 80.0 },
-            limits: Limits { low: 0.0, high: 36.0, max_step: None },
-            ts_s: 1.0,
-            max_delay: 5,
-            horizon_s: 30.0,
-        };
+        let (u, y) = first_order(900, 60, 5.0, |_| 0.0);
+        let spec = spec((70.0, 80.0), 36.0, 30.0);
         let a = advise(&spec, u, y, &[]).expect("identifies");
         assert!(a.fit.r2 > 0.99 && (a.fit.model.gain() - 2.0).abs() < 0.01, "{:?}", a.fit);
         let p = a.prescription.expect("the KPI (50) is below its band");
