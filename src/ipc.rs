@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 /// Longest request line accepted from a client.
 pub const MAX_LINE: usize = 64 * 1024;
 /// Version of the protocol spoken here (the hello names it; a view names the one it
-/// speaks; each binary frame starts with it).
-pub const PROTO: u8 = 2;
+/// speaks; each binary frame starts with it). 3: the rows are the screens' own types (a
+/// request carries its `expires_ms`).
+pub const PROTO: u8 = 3;
 /// Most rows a view may ask for at once.
 pub const MAX_VIEW_ROWS: u32 = 1000;
 /// Longest filter of a view, in characters.
@@ -419,16 +420,6 @@ impl HistSample {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrendColumn {
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub min: f64,
-    pub max: f64,
-    pub last: f64,
-    pub count: u64,
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveSnapshot {
     pub site: String,
@@ -454,76 +445,24 @@ pub struct LiveSnapshot {
     pub loops: Vec<LiveLoop>,
 }
 
-/// One asset's life, as terminals see it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveLife {
-    pub asset: String,
-    pub commissioned_ms: Option<i64>,
-    /// Where the asset's present life starts (latest replaced part / recalibration).
-    pub rebase_at_ms: Option<i64>,
-    /// Re-basing of the healthy baseline in progress (empty when none).
-    pub baseline: String,
-    /// Recent events, oldest first.
-    pub events: Vec<LiveLifeEvent>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveLifeEvent {
-    pub ts_ms: i64,
-    pub kind: String,
-    pub part: String,
-    pub note: String,
-    pub by: String,
-}
-
+// The rows a terminal shows as they are: the screens' own plain data types (serde, no
+// rendering), so each shape is written once and nothing converts them on the way.
 /// An alarm as terminals see it: the views' one alarm type.
 pub type LiveAlarm = mimic_views::AlarmRow;
-pub use mimic_views::{AlarmStateView as LiveAlarmState, Priority as LivePriority};
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveAlarmSummary {
-    pub flood: bool,
-    pub activations_10min: u32,
-    pub per_position: Vec<(String, u32)>,
-    pub time_in_flood_ms: i64,
-    pub unacked: usize,
-    pub active: usize,
-    pub shelved: usize,
-    pub by_priority: [usize; 4],
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LiveRequest {
-    pub id: u64,
-    pub asset: String,
-    pub title: String,
-    pub tag: String,
-    pub current: Option<f64>,
-    pub proposed: f64,
-    pub units: String,
-    pub predicted_effect: String,
-    pub confidence: f64,
-    pub created_ms: i64,
-    pub status: String,
-    pub needs_second_approver: bool,
-    pub approvals: Vec<String>,
-    /// The write's effect was off: a revert to `previous` is offered.
-    #[serde(default)]
-    pub revertable: bool,
-    #[serde(default)]
-    pub previous: Option<f64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LiveAudit {
-    pub seq: u64,
-    pub ts_ms: i64,
-    pub user: String,
-    pub action: String,
-    pub target: String,
-    pub meaning: String,
-    pub detail: String,
-}
+pub use mimic_views::{AlarmStateView as LiveAlarmState, Priority as LivePriority, TrendColumn};
+/// The alarm system's figures for the Alarms header strip.
+pub type LiveAlarmSummary = mimic_views::AlarmSummary;
+/// A write request (manual, recommended, Sparkplug, revert) and where it stands.
+pub type LiveRequest = mimic_views::RecommendationRow;
+/// One entry of the audit trail.
+pub type LiveAudit = mimic_views::AuditRow;
+/// One asset's life: commissioning, recent maintenance, re-basing.
+pub type LiveLife = mimic_views::LifeRow;
+pub type LiveLifeEvent = mimic_views::LifeEventRow;
+/// A field device's communication state.
+pub type LiveDevice = mimic_views::DeviceRow;
+/// The historian store's state.
+pub type LiveStore = mimic_views::StoreRow;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveTag {
@@ -586,27 +525,6 @@ impl std::fmt::Display for TagQuality {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LiveDevice {
-    pub name: String,
-    pub protocol: String,
-    pub endpoint: String,
-    pub connected: bool,
-    pub last_poll_ms: Option<i64>,
-    pub latency_ms: Option<f64>,
-    pub polls: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub exceptions: u64,
-    /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
-    #[serde(default)]
-    pub garbled: u64,
-    pub reconnects: u64,
-    pub last_error: Option<String>,
-    pub tags: usize,
-    pub bad_tags: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveAsset {
     pub area: String,
     pub unit: String,
@@ -625,14 +543,6 @@ pub struct LiveAsset {
 }
 
 pub use crate::core::{LiveDiagnosis, LiveOnset, LiveRul};
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveStore {
-    pub samples: u64,
-    pub bytes: u64,
-    pub last_commit_ms: Option<i64>,
-    pub error: Option<String>,
-}
 
 pub use crate::account::user_name;
 
@@ -748,7 +658,7 @@ mod tests {
 
     #[test]
     fn views_out_of_range_are_refused_by_field() {
-        let line = |fields: &str| format!(r#"{{"req":"view","proto":2,"view":{{{fields}}}}}"#);
+        let line = |fields: &str| format!(r#"{{"req":"view","proto":3,"view":{{{fields}}}}}"#);
         let ok = r#""screen":"tags","filter":"","sort":"value","desc":true,"first":10,"rows":40,"trend_tags":[],"alarm":null"#;
         let view = parse_request(line(ok).as_bytes()).expect("a valid view");
         assert!(matches!(view, Request::View { view: ViewSpec { sort: TagSort::Value, first: 10, rows: 40, .. }, .. }));
@@ -764,8 +674,8 @@ mod tests {
         refused(&ok.replace("\"trend_tags\":[]", "\"trend_tags\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "at most 4");
         refused(&format!("{ok},\"evil\":1"), "unknown field `evil`");
         let e =
-            parse_request(line(ok).replace("\"proto\":2", "\"proto\":3").as_bytes()).expect_err("proto").to_string();
-        assert!(e.contains("protocol 3 is not spoken here"), "{e}");
+            parse_request(line(ok).replace("\"proto\":3", "\"proto\":2").as_bytes()).expect_err("proto").to_string();
+        assert!(e.contains("protocol 2 is not spoken here"), "{e}");
     }
 
     #[test]

@@ -221,7 +221,7 @@ impl Session {
             }
             Reply::Trend { tag, asset, units, from_ms, to_ms, columns } => {
                 if let Some(t) = self.trend.as_mut() {
-                    let data = convert::trend(tag.clone(), asset, units, from_ms, to_ms, &columns);
+                    let data = TrendData { tag: tag.clone(), asset, units, from_ms, to_ms, columns, extra: Vec::new() };
                     if t.tag == tag {
                         t.data = Some(data);
                         self.dirty = true;

@@ -100,7 +100,7 @@ pub struct WhatIfView {
 }
 
 /// One asset's life: commissioning, recent maintenance events, baseline re-basing.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LifeRow {
     /// Asset name (the last element of [`AssetRow::path`]).
     pub asset: String,
@@ -121,7 +121,7 @@ impl LifeRow {
 }
 
 /// One event of an asset's life.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LifeEventRow {
     pub ts_ms: i64,
     /// `commissioned`, `part-replaced`, `sensor-recalibrated`, `inspection`, `other`.
@@ -177,7 +177,7 @@ pub enum QualityView {
 }
 
 /// Communication state of one field device.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRow {
     pub name: String,
     pub protocol: String,
@@ -190,6 +190,7 @@ pub struct DeviceRow {
     pub timeouts: u64,
     pub exceptions: u64,
     /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
+    #[serde(default)]
     pub garbled: u64,
     pub reconnects: u64,
     pub last_error: Option<String>,
@@ -244,7 +245,7 @@ pub struct DiagnosisView {
 }
 
 /// Historian store status.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreRow {
     pub samples: u64,
     pub bytes: u64,
@@ -279,7 +280,7 @@ pub struct TrendSeries {
 }
 
 /// Aggregate of the samples in `[start_ms, end_ms)`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrendColumn {
     pub start_ms: i64,
     pub end_ms: i64,
@@ -431,7 +432,7 @@ impl AlarmRow {
 }
 
 /// Alarm-system performance figures (ISA-18.2 / EEMUA 191 KPIs).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlarmSummary {
     /// Alarm flood in progress (more than 10 activations in 10 min per position).
     pub flood: bool,
@@ -449,7 +450,7 @@ pub struct AlarmSummary {
 }
 
 /// One set-point recommendation of the advisory models.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecommendationRow {
     pub id: u64,
     pub asset: String,
@@ -463,6 +464,7 @@ pub struct RecommendationRow {
     /// Model confidence, 0 ..= 1.
     pub confidence: f64,
     pub created_ms: i64,
+    #[serde(default)]
     pub expires_ms: Option<i64>,
     /// `pending`, `approved`, `rejected`, `expired`, `written`, `confirmed`, `mismatch`.
     pub status: String,
@@ -470,13 +472,15 @@ pub struct RecommendationRow {
     /// Signatures so far: signer full name with time and meaning, one per entry.
     pub approvals: Vec<String>,
     /// Written, but its effect was off: `r` offers a revert to `previous`.
+    #[serde(default)]
     pub revertable: bool,
     /// The tag's value before the write.
+    #[serde(default)]
     pub previous: Option<f64>,
 }
 
 /// One entry of the audit trail.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub seq: u64,
     pub ts_ms: i64,
