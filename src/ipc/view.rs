@@ -43,33 +43,9 @@ pub enum FrameError {
     Empty,
 }
 
-/// The screens a terminal may show (see `mimic_views::Screen`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ViewScreen {
-    Overview,
-    #[default]
-    Tags,
-    Trend,
-    Alarms,
-    Recommendations,
-    Devices,
-    Audit,
-}
-
-/// Sort of the Tags table; ties go by name (descending reverses the whole order).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TagSort {
-    #[default]
-    Name,
-    /// Missing values last.
-    Value,
-    /// Worst first: Bad, Uncertain, Good.
-    Quality,
-    /// Newest first; never received last.
-    Age,
-}
+/// The screens a terminal may show, and the sort of its Tags table: the screens' own
+/// enums (same names on the wire), so a new screen needs no second list here.
+pub use mimic_views::{Screen as ViewScreen, SortKey as TagSort};
 
 /// What a terminal shows: the daemon sends it this and nothing more.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -136,23 +112,9 @@ pub struct ViewUpdate {
     pub store: Option<LiveStore>,
 }
 
-/// Where a view's window lies in its filtered, sorted tag list.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LivePage {
-    pub offset: u64,
-    /// Tags matching the filter, and the bad and stale ones among them.
-    pub total: u64,
-    pub bad: u64,
-    pub stale: u64,
-}
-
-/// Tag counters of the whole site.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LiveCounts {
-    pub tags: u64,
-    pub bad: u64,
-    pub stale: u64,
-}
+/// Where a view's window lies in its filtered, sorted tag list, and the tag counters of
+/// the whole site: the screens' own (an integer travels alike as `usize` or `u64`).
+pub use mimic_views::{TagCounts as LiveCounts, TagPage as LivePage};
 
 /// What the daemon sends on a connection once it has a view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

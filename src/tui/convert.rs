@@ -1,8 +1,7 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
 use mimic_views::{
-    AlarmRow, AlarmStateView, AssetRow, DiagnosisView, LoopRow, QualityView, RulView, Snapshot, TagCounts, TagPage,
-    TagRow, WhatIfView,
+    AlarmRow, AlarmStateView, AssetRow, DiagnosisView, LoopRow, QualityView, RulView, Snapshot, TagRow, WhatIfView,
 };
 
 use crate::ipc::{self, LiveSnapshot, TagQuality};
@@ -118,14 +117,8 @@ pub fn apply(board: &mut LiveSnapshot, snap: &mut Snapshot, up: ipc::ViewUpdate,
             *slot = tag(t);
         }
     }
-    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    snap.tag_page = Some(TagPage {
-        offset: n(up.page.offset),
-        total: n(up.page.total),
-        bad: n(up.page.bad),
-        stale: n(up.page.stale),
-    });
-    snap.tag_counts = Some(TagCounts { tags: n(up.counts.tags), bad: n(up.counts.bad), stale: n(up.counts.stale) });
+    snap.tag_page = Some(up.page);
+    snap.tag_counts = Some(up.counts);
 }
 
 /// The loop's identified model and status, one line.

@@ -39,7 +39,7 @@ pub struct Snapshot {
 }
 
 /// Where [`Snapshot::tags`] lies in the daemon's filtered and sorted tag list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagPage {
     /// List position of `tags[0]`.
     pub offset: usize,
@@ -51,7 +51,7 @@ pub struct TagPage {
 }
 
 /// Tag counters of the whole site.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCounts {
     pub tags: usize,
     pub bad: usize,

@@ -5,7 +5,9 @@ use crate::model::{AlarmRow, AlarmStateView, Snapshot, WhatIfView};
 use crate::theme::Theme;
 
 /// The seven screens, numbered 1..7 in the tab bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The daemon is told it as is (`mimic::ipc::ViewScreen`): it sends what the screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Screen {
     Overview,
     #[default]
@@ -172,8 +174,10 @@ impl Modal {
     }
 }
 
-/// Sort key of the Tags table, cycled with `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Sort key of the Tags table, cycled with `s`; ties go by name (descending reverses the
+/// whole order). The daemon sorts by it (`mimic::ipc::TagSort`) when it cuts the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
     Name,
