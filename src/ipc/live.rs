@@ -7,54 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A what-if on the twin: the KPI's response to a setpoint value the operator tries.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LiveWhatIf {
-    pub loop_name: String,
-    pub tag: String,
-    pub units: String,
-    /// The setpoint now and the value tried.
-    pub from: f64,
-    pub value: f64,
-    pub kpi: String,
-    pub kpi_units: String,
-    pub kpi_now: f64,
-    /// The KPI's target band.
-    pub low: f64,
-    pub high: f64,
-    /// Predicted KPI, `(seconds from the change, value)`, and where it settles.
-    pub trajectory: Vec<(f64, f64)>,
-    pub steady_state: f64,
-    /// 0..=1.
-    pub confidence: f64,
-    /// The model behind it (gain, time constant, dead time, fit).
-    pub model: String,
-    /// Why the value could not be written as is (outside the limits or the largest step).
-    pub note: Option<String>,
-}
+/// A what-if on the twin: the KPI's response to a setpoint value the operator tries (the
+/// screens' popup data, sent as is).
+pub type LiveWhatIf = mimic_views::WhatIfView;
 
 /// A control loop the twin advises on, with the model last identified from the store.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LiveLoop {
-    pub name: String,
-    pub manipulated: String,
-    pub kpi: String,
-    pub low: f64,
-    pub high: f64,
-    /// The KPI's recent good mean.
-    pub kpi_mean: Option<f64>,
-    /// Fit of the identified model (R² of its simulation), steady-state gain, time
-    /// constant and dead time; `None` when no model could be identified.
-    pub r2: Option<f64>,
-    pub gain: Option<f64>,
-    pub tau_s: Option<f64>,
-    pub dead_s: Option<f64>,
-    /// Samples (on the KPI's poll period) the model was identified from.
-    pub samples: usize,
-    /// What the advisor found last (inside its band, a recommendation filed, why not).
-    pub status: String,
-    pub at_ms: i64,
-}
+pub type LiveLoop = mimic_views::LoopRow;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistSample {

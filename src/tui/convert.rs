@@ -1,8 +1,6 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
-use mimic_views::{
-    AlarmRow, AlarmStateView, AssetRow, DiagnosisView, LoopRow, QualityView, RulView, Snapshot, TagRow, WhatIfView,
-};
+use mimic_views::{AlarmRow, AlarmStateView, AssetRow, DiagnosisView, QualityView, RulView, Snapshot, TagRow};
 
 use crate::ipc::{self, LiveSnapshot, TagQuality};
 
@@ -23,18 +21,7 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
         recommendations: live.requests.clone(),
         audit: live.audit.clone(),
         life: live.life.clone(),
-        loops: live
-            .loops
-            .iter()
-            .map(|l| LoopRow {
-                name: l.name.clone(),
-                manipulated: l.manipulated.clone(),
-                kpi: l.kpi.clone(),
-                low: l.low,
-                high: l.high,
-                model: loop_model(l),
-            })
-            .collect(),
+        loops: live.loops.clone(),
     }
 }
 
@@ -119,43 +106,6 @@ pub fn apply(board: &mut LiveSnapshot, snap: &mut Snapshot, up: ipc::ViewUpdate,
     }
     snap.tag_page = Some(up.page);
     snap.tag_counts = Some(up.counts);
-}
-
-/// The loop's identified model and status, one line.
-fn loop_model(l: &ipc::LiveLoop) -> String {
-    let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
-    match l.r2 {
-        Some(r2) => format!(
-            "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
-            num(l.gain, 3),
-            num(l.tau_s, 0),
-            num(l.dead_s, 0),
-            l.status
-        ),
-        None => l.status.clone(),
-    }
-}
-
-/// The daemon's what-if answer → the popup's data.
-pub fn what_if(w: &ipc::LiveWhatIf) -> WhatIfView {
-    WhatIfView {
-        loop_name: w.loop_name.clone(),
-        tag: w.tag.clone(),
-        units: w.units.clone(),
-        from: w.from,
-        value: w.value,
-        kpi: w.kpi.clone(),
-        kpi_units: w.kpi_units.clone(),
-        kpi_now: w.kpi_now,
-        low: w.low,
-        high: w.high,
-        trajectory: w.trajectory.iter().map(|p| p.1).collect(),
-        horizon_s: w.trajectory.last().map_or(0.0, |p| p.0),
-        steady_state: w.steady_state,
-        confidence: w.confidence,
-        model: w.model.clone(),
-        note: w.note.clone(),
-    }
 }
 
 /// Annunciated alarms of one asset by priority.

@@ -235,7 +235,7 @@ impl Session {
             Reply::WhatIf(w) => {
                 // shown unless another popup took the screen meanwhile
                 if self.ui.modal.is_none() && !self.ui.locked {
-                    self.ui.what_if = Some(convert::what_if(&w));
+                    self.ui.what_if = Some(*w);
                     self.dirty = true;
                 }
             }

@@ -58,8 +58,9 @@ pub struct TagCounts {
     pub stale: usize,
 }
 
-/// A control loop: a setpoint, the KPI it moves and the KPI's band.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A control loop: a setpoint, the KPI it moves and the KPI's band, with the model the
+/// twin last identified from the store (`mimic::ipc::LiveLoop` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoopRow {
     pub name: String,
     /// The setpoint tag.
@@ -67,13 +68,42 @@ pub struct LoopRow {
     pub kpi: String,
     pub low: f64,
     pub high: f64,
-    /// The model the twin last identified for it, and what it found, one line
-    /// (e.g. `gain 0.92, time constant 3 s, dead time 0 s, R² 0.99; inside its band`).
-    pub model: String,
+    /// The KPI's recent good mean.
+    pub kpi_mean: Option<f64>,
+    /// Fit of the identified model (R² of its simulation), steady-state gain, time
+    /// constant and dead time; `None` when no model could be identified.
+    pub r2: Option<f64>,
+    pub gain: Option<f64>,
+    pub tau_s: Option<f64>,
+    pub dead_s: Option<f64>,
+    /// Samples (on the KPI's poll period) the model was identified from.
+    pub samples: usize,
+    /// What the advisor found last (inside its band, a recommendation filed, why not).
+    pub status: String,
+    pub at_ms: i64,
 }
 
-/// The predicted effect of a setpoint value the operator tried (a what-if on the twin).
-#[derive(Debug, Clone, Default, PartialEq)]
+impl LoopRow {
+    /// The model and what the advisor found, one line (empty: nothing yet), e.g.
+    /// `gain 0.920, time constant 3 s, dead time 0 s, R² 0.99; inside its band`.
+    pub fn model(&self) -> String {
+        let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
+        match self.r2 {
+            Some(r2) => format!(
+                "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
+                num(self.gain, 3),
+                num(self.tau_s, 0),
+                num(self.dead_s, 0),
+                self.status
+            ),
+            None => self.status.clone(),
+        }
+    }
+}
+
+/// The predicted effect of a setpoint value the operator tried (a what-if on the twin):
+/// the daemon's answer as it is sent (`mimic::ipc::LiveWhatIf` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WhatIfView {
     pub loop_name: String,
     pub tag: String,
@@ -87,9 +117,8 @@ pub struct WhatIfView {
     /// The KPI's band.
     pub low: f64,
     pub high: f64,
-    /// Predicted KPI, one value per step over `horizon_s`.
-    pub trajectory: Vec<f64>,
-    pub horizon_s: f64,
+    /// Predicted KPI, `(seconds from the change, value)`, evenly spaced, and where it settles.
+    pub trajectory: Vec<(f64, f64)>,
     pub steady_state: f64,
     /// 0..=1.
     pub confidence: f64,
@@ -111,6 +140,13 @@ pub struct LifeRow {
     pub baseline: String,
     /// Recent events, any order.
     pub events: Vec<LifeEventRow>,
+}
+
+impl WhatIfView {
+    /// How far ahead the trajectory goes, in seconds.
+    pub fn horizon_s(&self) -> f64 {
+        self.trajectory.last().map_or(0.0, |p| p.0)
+    }
 }
 
 impl LifeRow {
