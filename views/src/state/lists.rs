@@ -28,6 +28,11 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.to_lowercase().contains(needle)
 }
 
+/// A row passes the filter: no filter, or one of its fields holds it (`needle` lowercase).
+fn matches(needle: &str, fields: &[&str]) -> bool {
+    needle.is_empty() || fields.iter().any(|f| contains_ci(f, needle))
+}
+
 /// Tags matching the filter, in display order (sort key, then name). The
 /// Tags selection `ui.selected` indexes this list.
 pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow> {
@@ -35,13 +40,7 @@ pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow>
     let mut v: Vec<&TagRow> = if needle.is_empty() {
         snapshot.tags.iter().collect()
     } else {
-        snapshot
-            .tags
-            .iter()
-            .filter(|t| {
-                contains_ci(&t.name, &needle) || contains_ci(&t.asset, &needle) || contains_ci(&t.description, &needle)
-            })
-            .collect()
+        snapshot.tags.iter().filter(|t| matches(&needle, &[&t.name, &t.asset, &t.description])).collect()
     };
     let by_name = |a: &&TagRow, b: &&TagRow| a.name.cmp(&b.name);
     let cmp: Box<TagOrder> = match ui.sort {
@@ -136,16 +135,7 @@ pub fn tag_counts(snapshot: &Snapshot) -> (usize, usize, usize) {
 /// order. The Devices selection `ui.dev_selected` indexes this list.
 pub fn visible_devices<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a DeviceRow> {
     let needle = ui.filter.trim().to_lowercase();
-    snapshot
-        .devices
-        .iter()
-        .filter(|d| {
-            needle.is_empty()
-                || contains_ci(&d.name, &needle)
-                || contains_ci(&d.protocol, &needle)
-                || contains_ci(&d.endpoint, &needle)
-        })
-        .collect()
+    snapshot.devices.iter().filter(|d| matches(&needle, &[&d.name, &d.protocol, &d.endpoint])).collect()
 }
 
 fn state_rank(s: AlarmStateView) -> u8 {
@@ -167,10 +157,7 @@ pub fn visible_alarms<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a Alarm
         .alarms
         .iter()
         .filter(|a| ui.alarm_view.contains(a))
-        .filter(|a| {
-            needle.is_empty()
-                || [&a.tag, &a.asset, &a.area, &a.kind, &a.message].iter().any(|f| contains_ci(f, &needle))
-        })
+        .filter(|a| matches(&needle, &[&a.tag, &a.asset, &a.area, &a.kind, &a.message]))
         .collect();
     v.sort_by(|a, b| {
         state_rank(a.state)
@@ -215,17 +202,8 @@ pub fn visible_recommendations<'a>(snapshot: &'a Snapshot, _ui: &UiState) -> Vec
 /// indexes this list.
 pub fn visible_audit<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AuditRow> {
     let needle = ui.filter.trim().to_lowercase();
-    let mut v: Vec<&AuditRow> = snapshot
-        .audit
-        .iter()
-        .filter(|r| {
-            needle.is_empty()
-                || contains_ci(&r.user, &needle)
-                || contains_ci(&r.action, &needle)
-                || contains_ci(&r.target, &needle)
-                || contains_ci(&r.detail, &needle)
-        })
-        .collect();
+    let mut v: Vec<&AuditRow> =
+        snapshot.audit.iter().filter(|r| matches(&needle, &[&r.user, &r.action, &r.target, &r.detail])).collect();
     if !v.is_sorted_by(|a, b| a.seq >= b.seq) {
         v.sort_by_key(|r| std::cmp::Reverse(r.seq));
     }
