@@ -99,12 +99,12 @@ fn measure(sock: &str, n: usize) {
     let t0 = Instant::now();
     loop {
         let u = v.update();
-        if u.counts.tags == n as u64 && u.counts.bad == 0 {
+        if u.counts.tags == n && u.counts.bad == 0 {
             break;
         }
         assert!(t0.elapsed() < Duration::from_secs(120), "the {n} tags were not all read in 120 s");
     }
-    let at = |first: usize| move |u: &ViewUpdate| u.page.offset == first as u64 && u.len == rows;
+    let at = |first: usize| move |u: &ViewUpdate| u.page.offset == first && u.len == rows;
     report(
         "scroll a line (20 times)",
         (1..=20).map(|k| v.time(&ViewSpec { first: k, ..base.clone() }, at(k as usize))).collect(),
@@ -129,5 +129,5 @@ fn measure(sock: &str, n: usize) {
         typed.push(v.time(&ViewSpec { filter: f.into(), ..base.clone() }, |u| u.page.offset == 0));
     }
     report("filter, a key at a time (u0017.r05)", typed);
-    report("filter cleared", vec![v.time(&base, |u| u.page.total == n as u64)]);
+    report("filter cleared", vec![v.time(&base, |u| u.page.total == n)]);
 }

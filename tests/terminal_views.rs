@@ -124,7 +124,7 @@ fn bytes_per_second(sock: &Path, n: usize) -> f64 {
     // every tag read at least once (the counters say no tag is Bad any more)
     let read = poll(Duration::from_secs(60), || {
         let u = v.update();
-        (u.counts.tags == n as u64 && u.counts.bad == 0).then_some(())
+        (u.counts.tags == n && u.counts.bad == 0).then_some(())
     });
     assert!(read.is_some(), "the {n} tags were not all read within 60 s");
     let (t0, b0) = (Instant::now(), v.bytes);
@@ -149,7 +149,7 @@ fn a_terminal_receives_what_it_shows_whatever_the_tag_count() {
             let mut v = Viewer::connect(&sock);
             v.view(&tags_view(n as u64 - 48, 48));
             let u = v.update();
-            assert_eq!((u.page.offset, u.page.total, u.len), (n as u64 - 48, n as u64, 48));
+            assert_eq!((u.page.offset, u.page.total, u.len), (n - 48, n, 48));
             let mut names: Vec<String> = (0..n).map(name).collect();
             names.sort();
             let got: Vec<&str> = u.rows.iter().map(|(_, t)| t.name.as_str()).collect();

@@ -308,6 +308,8 @@ fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
                 predicted_effect: r.effect.clone(),
                 confidence: r.confidence,
                 created_ms: r.requested_ms,
+                // a request expires when the process moves, not at a time
+                expires_ms: None,
                 status,
                 needs_second_approver: t.write.critical,
                 revertable: state.approvals.revertable(r.id),

@@ -100,14 +100,6 @@ fn run(
     ids: Arc<Vec<TagId>>,
     status: Arc<Mutex<StoreStatus>>,
 ) {
-    let mut pending: Vec<historian::Sample> = Vec::new();
-    // Commit at once when nothing was committed for a whole interval (so the first
-    // sample is durable immediately), else at most one interval after the last commit.
-    let mut last_commit = Instant::now().checked_sub(BATCH_INTERVAL).unwrap_or_else(Instant::now);
-    let mut open = true;
-    let mut next_retention = Instant::now();
-    // Set by a failed commit: the store file must be reopened before the next attempt.
-    let mut reopen = false;
     // Where each tag's stored time stands (the store tells, once).
     let newest = match hist.read().map(|h| h.newest_ts(&ids)) {
         Ok(Ok(n)) => n,
@@ -117,69 +109,133 @@ fn run(
         }
         Err(_) => return,
     };
-    let mut order = Monotone::new(newest);
-    let mut warned: Option<Instant> = None;
-    let mut last_trim = Instant::now();
-    while open || !pending.is_empty() {
-        if Instant::now() >= next_retention {
-            next_retention = Instant::now() + RETENTION_EVERY;
-            if let Ok(mut h) = hist.write() {
-                match h.apply_retention(mimic_drivers::now_ms()) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!("retention: dropped {n} samples past the site's retention"),
-                    Err(e) => tracing::warn!("retention failed: {e}"),
-                }
+    let mut w = Batches {
+        rx,
+        hist,
+        path,
+        ids,
+        status,
+        pending: Vec::new(),
+        // Commit at once when nothing was committed for a whole interval (so the first
+        // sample is durable immediately), else at most one interval after the last commit.
+        last_commit: Instant::now().checked_sub(BATCH_INTERVAL).unwrap_or_else(Instant::now),
+        open: true,
+        next_retention: Instant::now(),
+        reopen: false,
+        order: Monotone::new(newest),
+        warned: None,
+        last_trim: Instant::now(),
+    };
+    while w.open || !w.pending.is_empty() {
+        w.retention();
+        if !w.receive() || w.pending.is_empty() {
+            continue;
+        }
+        if !w.commit() {
+            return;
+        }
+    }
+}
+
+/// The writer thread's state between commits.
+struct Batches<'a> {
+    rx: mpsc::Receiver<Vec<Sample>>,
+    hist: Arc<RwLock<Historian>>,
+    path: &'a std::path::Path,
+    ids: Arc<Vec<TagId>>,
+    status: Arc<Mutex<StoreStatus>>,
+    pending: Vec<historian::Sample>,
+    last_commit: Instant,
+    /// The core still sends.
+    open: bool,
+    next_retention: Instant,
+    /// Set by a failed commit: the store file must be reopened before the next attempt.
+    reopen: bool,
+    order: Monotone,
+    /// When time-adjusted samples were last warned of.
+    warned: Option<Instant>,
+    last_trim: Instant,
+}
+
+impl Batches<'_> {
+    /// Drops whole chunks past the site's retention, every [`RETENTION_EVERY`].
+    fn retention(&mut self) {
+        if Instant::now() < self.next_retention {
+            return;
+        }
+        self.next_retention = Instant::now() + RETENTION_EVERY;
+        if let Ok(mut h) = self.hist.write() {
+            match h.apply_retention(mimic_drivers::now_ms()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: dropped {n} samples past the site's retention"),
+                Err(e) => tracing::warn!("retention failed: {e}"),
             }
         }
-        let due = last_commit + BATCH_INTERVAL;
-        let wait = if pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
-        match rx.recv_timeout(wait) {
+    }
+
+    /// Takes what the core sent until a commit is due; false: not due yet.
+    fn receive(&mut self) -> bool {
+        let due = self.last_commit + BATCH_INTERVAL;
+        let wait = if self.pending.is_empty() { BATCH_INTERVAL } else { due.saturating_duration_since(Instant::now()) };
+        match self.rx.recv_timeout(wait) {
             Ok(batch) => {
-                let mut adjusted = take(&batch, &ids, &mut order, &mut pending);
+                let mut adjusted = take(&batch, &self.ids, &mut self.order, &mut self.pending);
                 // The core sends every poll's samples (1,000 devices: 1,000 batches a
                 // second): rather than wake for each, wait a while and take all at once.
                 let now = Instant::now();
-                if now < due && pending.len() < BATCH_MAX {
+                if now < due && self.pending.len() < BATCH_MAX {
                     std::thread::sleep(DRAIN_EVERY.min(due - now));
                 }
                 loop {
-                    match rx.try_recv() {
-                        Ok(batch) => adjusted += take(&batch, &ids, &mut order, &mut pending),
+                    match self.rx.try_recv() {
+                        Ok(batch) => adjusted += take(&batch, &self.ids, &mut self.order, &mut self.pending),
                         Err(mpsc::TryRecvError::Empty) => break,
                         Err(mpsc::TryRecvError::Disconnected) => {
-                            open = false;
+                            self.open = false;
                             break;
                         }
                     }
                 }
-                if adjusted > 0 {
-                    if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
-                        warned = Some(Instant::now());
-                        tracing::warn!(
-                            "samples older than their tag's newest stored one (the clock went back): stored 1 ms \
-                             after it, Uncertain (time adjusted), until the clock catches up"
-                        );
-                    }
-                    status.lock().unwrap_or_else(|e| e.into_inner()).time_adjusted += adjusted;
-                }
-                if open && pending.len() < BATCH_MAX && Instant::now() < due {
-                    continue;
+                self.time_adjusted(adjusted);
+                if self.open && self.pending.len() < BATCH_MAX && Instant::now() < due {
+                    return false;
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => open = false,
+            Err(RecvTimeoutError::Disconnected) => self.open = false,
         }
-        if pending.is_empty() {
-            continue;
+        true
+    }
+
+    /// Counts samples stored 1 ms after their tag's newest, and warns (at most every 10 min).
+    fn time_adjusted(&mut self, adjusted: u64) {
+        if adjusted == 0 {
+            return;
         }
-        last_commit = Instant::now();
-        let result = match hist.write() {
+        if self.warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
+            self.warned = Some(Instant::now());
+            tracing::warn!(
+                "samples older than their tag's newest stored one (the clock went back): stored 1 ms after it, \
+                 Uncertain (time adjusted), until the clock catches up"
+            );
+        }
+        self.status.lock().unwrap_or_else(|e| e.into_inner()).time_adjusted += adjusted;
+    }
+
+    /// Commits the pending samples; false: the thread ends (the store lock is poisoned, or
+    /// the commit failed after the core stopped sending).
+    fn commit(&mut self) -> bool {
+        self.last_commit = Instant::now();
+        let result = match self.hist.write() {
             Ok(mut h) => {
-                let ready = if reopen { h.reopen() } else { Ok(()) };
-                ready.and_then(|()| h.append(&pending)).map(|()| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+                let ready = if self.reopen { h.reopen() } else { Ok(()) };
+                ready
+                    .and_then(|()| h.append(&self.pending))
+                    .map(|()| std::fs::metadata(self.path).map(|m| m.len()).unwrap_or(0))
             }
-            Err(_) => return,
+            Err(_) => return false,
         };
+        let status = Arc::clone(&self.status);
         let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
         let now = mimic_drivers::now_ms();
         match result {
@@ -188,46 +244,50 @@ fn run(
                     tracing::warn!(
                         "historian: a commit succeeded after {} s of failures; {} samples kept meanwhile were stored",
                         (now - since) / 1000,
-                        pending.len()
+                        self.pending.len()
                     );
                 }
                 if !st.in_alarm(now) {
                     st.failing_since_ms = None;
                 }
-                reopen = false;
-                st.samples += pending.len() as u64;
+                self.reopen = false;
+                st.samples += self.pending.len() as u64;
                 st.commits += 1;
                 st.bytes = bytes;
                 st.last_commit_ms = Some(now);
                 st.first_commit_ms.get_or_insert(now);
                 st.error = None;
-                pending.clear();
+                self.pending.clear();
                 drop(st);
-                if last_trim.elapsed() >= TRIM_EVERY {
-                    last_trim = Instant::now();
+                if self.last_trim.elapsed() >= TRIM_EVERY {
+                    self.last_trim = Instant::now();
                     trim_heap();
                 }
+                true
             }
             Err(e) => {
-                if st.failing_since_ms.is_none() {
-                    tracing::error!("historian commit failed (polling goes on; retrying every second): {e}");
-                    st.failing_since_ms = Some(now);
-                } else {
-                    tracing::debug!("historian commit failed again: {e}");
-                }
-                reopen = true;
-                st.error = Some(e.to_string());
-                st.last_error = st.error.clone();
-                st.last_failure_ms = Some(now);
-                if pending.len() > BACKLOG_MAX {
-                    let excess = pending.len() - BACKLOG_MAX;
-                    pending.drain(..excess);
-                    st.dropped += excess as u64;
-                }
-                if !open {
-                    return;
-                }
+                self.failed(&mut st, &e, now);
+                self.open
             }
+        }
+    }
+
+    /// A failed commit: the batch is kept (up to [`BACKLOG_MAX`]), the store reopened next time.
+    fn failed(&mut self, st: &mut StoreStatus, e: &dyn std::fmt::Display, now: i64) {
+        if st.failing_since_ms.is_none() {
+            tracing::error!("historian commit failed (polling goes on; retrying every second): {e}");
+            st.failing_since_ms = Some(now);
+        } else {
+            tracing::debug!("historian commit failed again: {e}");
+        }
+        self.reopen = true;
+        st.error = Some(e.to_string());
+        st.last_error = st.error.clone();
+        st.last_failure_ms = Some(now);
+        if self.pending.len() > BACKLOG_MAX {
+            let excess = self.pending.len() - BACKLOG_MAX;
+            self.pending.drain(..excess);
+            st.dropped += excess as u64;
         }
     }
 }

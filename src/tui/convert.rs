@@ -1,10 +1,6 @@
 //! Daemon snapshot (wire data) → the views' plain data.
 
-use mimic_views::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, LifeEventRow, LifeRow,
-    LoopRow, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage, TagRow, TrendColumn,
-    TrendData, WhatIfView,
-};
+use mimic_views::{AlarmRow, AlarmStateView, AssetRow, DiagnosisView, QualityView, RulView, Snapshot, TagRow};
 
 use crate::ipc::{self, LiveSnapshot, TagQuality};
 
@@ -17,60 +13,15 @@ pub fn snapshot(live: &LiveSnapshot, user: &str, connected: bool) -> Snapshot {
         tags: live.tags.iter().map(tag).collect(),
         tag_page: None,
         tag_counts: None,
-        devices: live.devices.iter().map(device).collect(),
+        devices: live.devices.clone(),
         assets: live.assets.iter().map(|a| asset(a, live)).collect(),
-        store: StoreRow {
-            samples: live.store.samples,
-            bytes: live.store.bytes,
-            last_commit_ms: live.store.last_commit_ms,
-            error: live.store.error.clone(),
-        },
+        store: live.store.clone(),
         alarms: live.alarms.iter().map(|a| alarm(a, live)).collect(),
-        alarm_summary: AlarmSummary {
-            flood: live.alarm_summary.flood,
-            activations_10min: live.alarm_summary.activations_10min,
-            per_position: live.alarm_summary.per_position.clone(),
-            time_in_flood_ms: live.alarm_summary.time_in_flood_ms,
-            unacked: live.alarm_summary.unacked,
-            active: live.alarm_summary.active,
-            shelved: live.alarm_summary.shelved,
-            by_priority: live.alarm_summary.by_priority,
-        },
-        recommendations: live.requests.iter().map(recommendation).collect(),
-        audit: live.audit.iter().map(audit).collect(),
-        life: live.life.iter().map(life).collect(),
-        loops: live
-            .loops
-            .iter()
-            .map(|l| LoopRow {
-                name: l.name.clone(),
-                manipulated: l.manipulated.clone(),
-                kpi: l.kpi.clone(),
-                low: l.low,
-                high: l.high,
-                model: loop_model(l),
-            })
-            .collect(),
-    }
-}
-
-fn device(d: &ipc::LiveDevice) -> DeviceRow {
-    DeviceRow {
-        name: d.name.clone(),
-        protocol: d.protocol.clone(),
-        endpoint: d.endpoint.clone(),
-        connected: d.connected,
-        last_poll_ms: d.last_poll_ms,
-        latency_ms: d.latency_ms,
-        polls: d.polls,
-        errors: d.errors,
-        timeouts: d.timeouts,
-        exceptions: d.exceptions,
-        garbled: d.garbled,
-        reconnects: d.reconnects,
-        last_error: d.last_error.clone(),
-        tags: d.tags,
-        bad_tags: d.bad_tags,
+        alarm_summary: live.alarm_summary.clone(),
+        recommendations: live.requests.clone(),
+        audit: live.audit.clone(),
+        life: live.life.clone(),
+        loops: live.loops.clone(),
     }
 }
 
@@ -92,39 +43,6 @@ fn asset(a: &ipc::LiveAsset, live: &LiveSnapshot) -> AssetRow {
             level: r.level,
         }),
         ..Default::default()
-    }
-}
-
-fn recommendation(r: &ipc::LiveRequest) -> RecommendationRow {
-    RecommendationRow {
-        id: r.id,
-        asset: r.asset.clone(),
-        title: r.title.clone(),
-        tag: r.tag.clone(),
-        current: r.current,
-        proposed: r.proposed,
-        units: r.units.clone(),
-        predicted_effect: r.predicted_effect.clone(),
-        confidence: r.confidence,
-        created_ms: r.created_ms,
-        expires_ms: None,
-        status: r.status.clone(),
-        needs_second_approver: r.needs_second_approver,
-        approvals: r.approvals.clone(),
-        revertable: r.revertable,
-        previous: r.previous,
-    }
-}
-
-fn audit(a: &ipc::LiveAudit) -> AuditRow {
-    AuditRow {
-        seq: a.seq,
-        ts_ms: a.ts_ms,
-        user: a.user.clone(),
-        action: a.action.clone(),
-        target: a.target.clone(),
-        meaning: a.meaning.clone(),
-        detail: a.detail.clone(),
     }
 }
 
@@ -186,71 +104,8 @@ pub fn apply(board: &mut LiveSnapshot, snap: &mut Snapshot, up: ipc::ViewUpdate,
             *slot = tag(t);
         }
     }
-    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    snap.tag_page = Some(TagPage {
-        offset: n(up.page.offset),
-        total: n(up.page.total),
-        bad: n(up.page.bad),
-        stale: n(up.page.stale),
-    });
-    snap.tag_counts = Some(TagCounts { tags: n(up.counts.tags), bad: n(up.counts.bad), stale: n(up.counts.stale) });
-}
-
-/// The loop's identified model and status, one line.
-fn loop_model(l: &ipc::LiveLoop) -> String {
-    let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
-    match l.r2 {
-        Some(r2) => format!(
-            "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
-            num(l.gain, 3),
-            num(l.tau_s, 0),
-            num(l.dead_s, 0),
-            l.status
-        ),
-        None => l.status.clone(),
-    }
-}
-
-/// The daemon's what-if answer → the popup's data.
-pub fn what_if(w: &ipc::LiveWhatIf) -> WhatIfView {
-    WhatIfView {
-        loop_name: w.loop_name.clone(),
-        tag: w.tag.clone(),
-        units: w.units.clone(),
-        from: w.from,
-        value: w.value,
-        kpi: w.kpi.clone(),
-        kpi_units: w.kpi_units.clone(),
-        kpi_now: w.kpi_now,
-        low: w.low,
-        high: w.high,
-        trajectory: w.trajectory.iter().map(|p| p.1).collect(),
-        horizon_s: w.trajectory.last().map_or(0.0, |p| p.0),
-        steady_state: w.steady_state,
-        confidence: w.confidence,
-        model: w.model.clone(),
-        note: w.note.clone(),
-    }
-}
-
-fn life(l: &ipc::LiveLife) -> LifeRow {
-    LifeRow {
-        asset: l.asset.clone(),
-        commissioned_ms: l.commissioned_ms,
-        rebase_at_ms: l.rebase_at_ms,
-        baseline: l.baseline.clone(),
-        events: l
-            .events
-            .iter()
-            .map(|e| LifeEventRow {
-                ts_ms: e.ts_ms,
-                kind: e.kind.clone(),
-                part: e.part.clone(),
-                note: e.note.clone(),
-                by: e.by.clone(),
-            })
-            .collect(),
-    }
+    snap.tag_page = Some(up.page);
+    snap.tag_counts = Some(up.counts);
 }
 
 /// Annunciated alarms of one asset by priority.
@@ -289,33 +144,4 @@ fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView
 /// The alarm, with its asset's diagnosis when one was made for this activation.
 fn alarm(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> AlarmRow {
     AlarmRow { diagnosis: diagnosis_of(a, live), ..a.clone() }
-}
-
-pub fn trend(
-    tag: String,
-    asset: String,
-    units: String,
-    from_ms: i64,
-    to_ms: i64,
-    cols: &[ipc::TrendColumn],
-) -> TrendData {
-    TrendData {
-        extra: Vec::new(),
-        tag,
-        asset,
-        units,
-        from_ms,
-        to_ms,
-        columns: cols
-            .iter()
-            .map(|c| TrendColumn {
-                start_ms: c.start_ms,
-                end_ms: c.end_ms,
-                min: c.min,
-                max: c.max,
-                last: c.last,
-                count: c.count,
-            })
-            .collect(),
-    }
 }

@@ -221,7 +221,7 @@ impl Session {
             }
             Reply::Trend { tag, asset, units, from_ms, to_ms, columns } => {
                 if let Some(t) = self.trend.as_mut() {
-                    let data = convert::trend(tag.clone(), asset, units, from_ms, to_ms, &columns);
+                    let data = TrendData { tag: tag.clone(), asset, units, from_ms, to_ms, columns, extra: Vec::new() };
                     if t.tag == tag {
                         t.data = Some(data);
                         self.dirty = true;
@@ -235,7 +235,7 @@ impl Session {
             Reply::WhatIf(w) => {
                 // shown unless another popup took the screen meanwhile
                 if self.ui.modal.is_none() && !self.ui.locked {
-                    self.ui.what_if = Some(convert::what_if(&w));
+                    self.ui.what_if = Some(*w);
                     self.dirty = true;
                 }
             }
@@ -462,22 +462,6 @@ async fn read_frame(r: &mut Reader) -> anyhow::Result<Option<Event>> {
 
 /// What the terminal shows now, as a view for the daemon.
 fn view_spec(ui: &UiState, snap: &Snapshot) -> ViewSpec {
-    use crate::ipc::{TagSort, ViewScreen};
-    let screen = match ui.screen {
-        Screen::Overview => ViewScreen::Overview,
-        Screen::Tags => ViewScreen::Tags,
-        Screen::Trend => ViewScreen::Trend,
-        Screen::Alarms => ViewScreen::Alarms,
-        Screen::Recommendations => ViewScreen::Recommendations,
-        Screen::Devices => ViewScreen::Devices,
-        Screen::Audit => ViewScreen::Audit,
-    };
-    let sort = match ui.sort {
-        mimic_views::SortKey::Name => TagSort::Name,
-        mimic_views::SortKey::Value => TagSort::Value,
-        mimic_views::SortKey::Quality => TagSort::Quality,
-        mimic_views::SortKey::Age => TagSort::Age,
-    };
     // the rows on screen and half a page either side: a line or a page away is at hand
     let (first, rows) = if ui.screen == Screen::Tags {
         let len = mimic_views::tag_list(snap, ui).len;
@@ -494,9 +478,9 @@ fn view_spec(ui: &UiState, snap: &Snapshot) -> ViewSpec {
         None
     };
     ViewSpec {
-        screen,
+        screen: ui.screen,
         filter: ui.filter.trim().chars().take(ipc::MAX_FILTER).filter(|c| !c.is_control()).collect(),
-        sort,
+        sort: ui.sort,
         desc: ui.sort_desc,
         first: first as u64,
         rows: rows as u32,

@@ -39,7 +39,7 @@ pub struct Snapshot {
 }
 
 /// Where [`Snapshot::tags`] lies in the daemon's filtered and sorted tag list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagPage {
     /// List position of `tags[0]`.
     pub offset: usize,
@@ -51,15 +51,16 @@ pub struct TagPage {
 }
 
 /// Tag counters of the whole site.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCounts {
     pub tags: usize,
     pub bad: usize,
     pub stale: usize,
 }
 
-/// A control loop: a setpoint, the KPI it moves and the KPI's band.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A control loop: a setpoint, the KPI it moves and the KPI's band, with the model the
+/// twin last identified from the store (`mimic::ipc::LiveLoop` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoopRow {
     pub name: String,
     /// The setpoint tag.
@@ -67,13 +68,42 @@ pub struct LoopRow {
     pub kpi: String,
     pub low: f64,
     pub high: f64,
-    /// The model the twin last identified for it, and what it found, one line
-    /// (e.g. `gain 0.92, time constant 3 s, dead time 0 s, R² 0.99; inside its band`).
-    pub model: String,
+    /// The KPI's recent good mean.
+    pub kpi_mean: Option<f64>,
+    /// Fit of the identified model (R² of its simulation), steady-state gain, time
+    /// constant and dead time; `None` when no model could be identified.
+    pub r2: Option<f64>,
+    pub gain: Option<f64>,
+    pub tau_s: Option<f64>,
+    pub dead_s: Option<f64>,
+    /// Samples (on the KPI's poll period) the model was identified from.
+    pub samples: usize,
+    /// What the advisor found last (inside its band, a recommendation filed, why not).
+    pub status: String,
+    pub at_ms: i64,
 }
 
-/// The predicted effect of a setpoint value the operator tried (a what-if on the twin).
-#[derive(Debug, Clone, Default, PartialEq)]
+impl LoopRow {
+    /// The model and what the advisor found, one line (empty: nothing yet), e.g.
+    /// `gain 0.920, time constant 3 s, dead time 0 s, R² 0.99; inside its band`.
+    pub fn model(&self) -> String {
+        let num = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.d$}"));
+        match self.r2 {
+            Some(r2) => format!(
+                "gain {}, time constant {} s, dead time {} s, R² {r2:.2}; {}",
+                num(self.gain, 3),
+                num(self.tau_s, 0),
+                num(self.dead_s, 0),
+                self.status
+            ),
+            None => self.status.clone(),
+        }
+    }
+}
+
+/// The predicted effect of a setpoint value the operator tried (a what-if on the twin):
+/// the daemon's answer as it is sent (`mimic::ipc::LiveWhatIf` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WhatIfView {
     pub loop_name: String,
     pub tag: String,
@@ -87,9 +117,8 @@ pub struct WhatIfView {
     /// The KPI's band.
     pub low: f64,
     pub high: f64,
-    /// Predicted KPI, one value per step over `horizon_s`.
-    pub trajectory: Vec<f64>,
-    pub horizon_s: f64,
+    /// Predicted KPI, `(seconds from the change, value)`, evenly spaced, and where it settles.
+    pub trajectory: Vec<(f64, f64)>,
     pub steady_state: f64,
     /// 0..=1.
     pub confidence: f64,
@@ -100,7 +129,7 @@ pub struct WhatIfView {
 }
 
 /// One asset's life: commissioning, recent maintenance events, baseline re-basing.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LifeRow {
     /// Asset name (the last element of [`AssetRow::path`]).
     pub asset: String,
@@ -113,6 +142,13 @@ pub struct LifeRow {
     pub events: Vec<LifeEventRow>,
 }
 
+impl WhatIfView {
+    /// How far ahead the trajectory goes, in seconds.
+    pub fn horizon_s(&self) -> f64 {
+        self.trajectory.last().map_or(0.0, |p| p.0)
+    }
+}
+
 impl LifeRow {
     /// The latest maintenance event (commissioning left out).
     pub fn last_maintenance(&self) -> Option<&LifeEventRow> {
@@ -121,7 +157,7 @@ impl LifeRow {
 }
 
 /// One event of an asset's life.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LifeEventRow {
     pub ts_ms: i64,
     /// `commissioned`, `part-replaced`, `sensor-recalibrated`, `inspection`, `other`.
@@ -177,7 +213,7 @@ pub enum QualityView {
 }
 
 /// Communication state of one field device.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRow {
     pub name: String,
     pub protocol: String,
@@ -190,6 +226,7 @@ pub struct DeviceRow {
     pub timeouts: u64,
     pub exceptions: u64,
     /// Damaged answers or lines (serial drivers): CRC errors, garbage, truncation.
+    #[serde(default)]
     pub garbled: u64,
     pub reconnects: u64,
     pub last_error: Option<String>,
@@ -244,7 +281,7 @@ pub struct DiagnosisView {
 }
 
 /// Historian store status.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreRow {
     pub samples: u64,
     pub bytes: u64,
@@ -279,7 +316,7 @@ pub struct TrendSeries {
 }
 
 /// Aggregate of the samples in `[start_ms, end_ms)`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrendColumn {
     pub start_ms: i64,
     pub end_ms: i64,
@@ -431,7 +468,7 @@ impl AlarmRow {
 }
 
 /// Alarm-system performance figures (ISA-18.2 / EEMUA 191 KPIs).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlarmSummary {
     /// Alarm flood in progress (more than 10 activations in 10 min per position).
     pub flood: bool,
@@ -449,7 +486,7 @@ pub struct AlarmSummary {
 }
 
 /// One set-point recommendation of the advisory models.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecommendationRow {
     pub id: u64,
     pub asset: String,
@@ -463,6 +500,7 @@ pub struct RecommendationRow {
     /// Model confidence, 0 ..= 1.
     pub confidence: f64,
     pub created_ms: i64,
+    #[serde(default)]
     pub expires_ms: Option<i64>,
     /// `pending`, `approved`, `rejected`, `expired`, `written`, `confirmed`, `mismatch`.
     pub status: String,
@@ -470,13 +508,15 @@ pub struct RecommendationRow {
     /// Signatures so far: signer full name with time and meaning, one per entry.
     pub approvals: Vec<String>,
     /// Written, but its effect was off: `r` offers a revert to `previous`.
+    #[serde(default)]
     pub revertable: bool,
     /// The tag's value before the write.
+    #[serde(default)]
     pub previous: Option<f64>,
 }
 
 /// One entry of the audit trail.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub seq: u64,
     pub ts_ms: i64,

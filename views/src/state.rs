@@ -1,15 +1,13 @@
 //! UI state, keys and actions: everything the views remember between frames,
 //! changed only by [`handle_key`] (a pure function, no I/O).
 
-use std::cmp::Ordering;
-
-use crate::model::{
-    AlarmRow, AlarmStateView, AuditRow, DeviceRow, QualityView, RecommendationRow, Snapshot, TagRow, WhatIfView,
-};
+use crate::model::{AlarmRow, AlarmStateView, Snapshot, WhatIfView};
 use crate::theme::Theme;
 
 /// The seven screens, numbered 1..7 in the tab bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The daemon is told it as is (`mimic::ipc::ViewScreen`): it sends what the screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Screen {
     Overview,
     #[default]
@@ -125,61 +123,6 @@ pub struct Modal {
     pub form: Option<MaintenanceForm>,
 }
 
-/// Kinds of maintenance event a crew records (cycled with ←/→ in the form).
-pub const MAINTENANCE_KINDS: [MaintenanceKind; 4] = MaintenanceKind::ALL;
-
-/// A kind of maintenance event (the daemon's `lifecycle::EventKind` without commissioning).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MaintenanceKind {
-    #[default]
-    PartReplaced,
-    SensorRecalibrated,
-    Inspection,
-    Other,
-}
-
-impl MaintenanceKind {
-    pub const ALL: [MaintenanceKind; 4] = [
-        MaintenanceKind::PartReplaced,
-        MaintenanceKind::SensorRecalibrated,
-        MaintenanceKind::Inspection,
-        MaintenanceKind::Other,
-    ];
-
-    /// The name on the wire and in the form: `part-replaced`, `sensor-recalibrated`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            MaintenanceKind::PartReplaced => "part-replaced",
-            MaintenanceKind::SensorRecalibrated => "sensor-recalibrated",
-            MaintenanceKind::Inspection => "inspection",
-            MaintenanceKind::Other => "other",
-        }
-    }
-
-    /// The event names a part or a tag.
-    pub fn names_part(self) -> bool {
-        matches!(self, MaintenanceKind::PartReplaced | MaintenanceKind::SensorRecalibrated)
-    }
-}
-/// Longest part/tag name in the maintenance form, in characters.
-pub const MAX_PART: usize = 64;
-
-/// The fields of the maintenance popup. Tab / ↑↓ move between fields, ←/→ choose the asset
-/// and kind, text goes into the part and the note.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MaintenanceForm {
-    /// Assets to choose from (names), and the chosen one.
-    pub assets: Vec<String>,
-    pub asset: usize,
-    /// Index into [`MAINTENANCE_KINDS`].
-    pub kind: usize,
-    pub part: String,
-    pub note: String,
-    /// 0 asset, 1 kind, 2 part, 3 note.
-    pub field: usize,
-}
-
 /// Why Enter in a dialog does nothing yet: what the dialog still needs (shown in it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Incomplete {
@@ -193,28 +136,6 @@ pub enum Incomplete {
     NoReason,
     #[error("`{0}` is not a number: type the value to try, then Enter.")]
     NotANumber(String),
-}
-
-impl MaintenanceForm {
-    pub const FIELDS: usize = 4;
-
-    pub fn kind(&self) -> MaintenanceKind {
-        MAINTENANCE_KINDS[self.kind.min(MAINTENANCE_KINDS.len() - 1)]
-    }
-
-    pub fn kind_name(&self) -> &'static str {
-        self.kind().name()
-    }
-
-    fn result(&self) -> Result<Action, Incomplete> {
-        let asset = self.assets.get(self.asset).cloned().ok_or(Incomplete::NoAsset)?;
-        let kind = self.kind();
-        let part = self.part.trim().to_string();
-        if part.is_empty() && kind.names_part() {
-            return Err(Incomplete::NoPart(kind.name()));
-        }
-        Ok(Action::RecordMaintenance { asset, kind, part, note: self.note.trim().to_string() })
-    }
 }
 
 impl Modal {
@@ -253,8 +174,10 @@ impl Modal {
     }
 }
 
-/// Sort key of the Tags table, cycled with `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Sort key of the Tags table, cycled with `s`; ties go by name (descending reverses the
+/// whole order). The daemon sorts by it (`mimic::ipc::TagSort`) when it cuts the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
     Name,
@@ -459,248 +382,15 @@ pub enum Action {
     RequestWrite { tag: String, value: f64 },
 }
 
-fn quality_rank(t: &TagRow) -> u8 {
-    match (&t.quality, t.stale) {
-        (QualityView::Bad(_), _) => 0,
-        (QualityView::Uncertain(_), _) => 1,
-        (QualityView::Good, true) => 2,
-        (QualityView::Good, false) => 3,
-    }
-}
-
-/// A comparison of two tag rows, for sorting.
-type TagOrder = dyn Fn(&&TagRow, &&TagRow) -> Ordering;
-
-/// Case-insensitive substring test; `needle` must already be lowercase.
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() && needle.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        return n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    }
-    hay.to_lowercase().contains(needle)
-}
-
-/// Tags matching the filter, in display order (sort key, then name). The
-/// Tags selection `ui.selected` indexes this list.
-pub fn visible_tags<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a TagRow> {
-    let needle = ui.filter.trim().to_lowercase();
-    let mut v: Vec<&TagRow> = if needle.is_empty() {
-        snapshot.tags.iter().collect()
-    } else {
-        snapshot
-            .tags
-            .iter()
-            .filter(|t| {
-                contains_ci(&t.name, &needle) || contains_ci(&t.asset, &needle) || contains_ci(&t.description, &needle)
-            })
-            .collect()
-    };
-    let by_name = |a: &&TagRow, b: &&TagRow| a.name.cmp(&b.name);
-    let cmp: Box<TagOrder> = match ui.sort {
-        SortKey::Name => Box::new(by_name),
-        // missing/NaN values sort after all numbers
-        SortKey::Value => Box::new(move |a, b| {
-            let key = |t: &TagRow| t.value.filter(|v| !v.is_nan());
-            match (key(a), key(b)) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-            .then_with(|| by_name(a, b))
-        }),
-        SortKey::Quality => Box::new(move |a, b| quality_rank(a).cmp(&quality_rank(b)).then_with(|| by_name(a, b))),
-        // newest first; never-received last
-        SortKey::Age => Box::new(move |a, b| {
-            match (a.ts_ms, b.ts_ms) {
-                (Some(x), Some(y)) => y.cmp(&x),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-            .then_with(|| by_name(a, b))
-        }),
-    };
-    if ui.sort == SortKey::Name && !ui.sort_desc && v.is_sorted_by(|a, b| a.name <= b.name) {
-        // the daemon usually sends tags sorted by name: nothing to do
-    } else if ui.sort_desc {
-        v.sort_by(|a, b| cmp(b, a));
-    } else {
-        v.sort_by(|a, b| cmp(a, b));
-    }
-    v
-}
-
-/// The Tags table as the views see it: `len` rows in all (matching the filter), of which
-/// those from `offset` are at hand (all of them, or the daemon's window of them).
-#[derive(Debug, Clone, Default)]
-pub struct TagList<'a> {
-    pub len: usize,
-    pub offset: usize,
-    pub rows: Vec<&'a TagRow>,
-    /// Bad and stale tags among the `len`.
-    pub bad: usize,
-    pub stale: usize,
-}
-
-impl<'a> TagList<'a> {
-    /// Row `i` of the list (`ui.selected` indexes it), when it is at hand.
-    pub fn get(&self, i: usize) -> Option<&'a TagRow> {
-        i.checked_sub(self.offset).and_then(|k| self.rows.get(k)).copied()
-    }
-    /// The selected row (the selection clamped to the list), when it is at hand.
-    pub fn selected(&self, ui: &UiState) -> Option<&'a TagRow> {
-        self.get(ui.selected.min(self.len.saturating_sub(1)))
-    }
-}
-
-/// The Tags list: the daemon's window when the snapshot carries one ([`Snapshot::tag_page`]),
-/// else [`visible_tags`] of all the snapshot's tags.
-pub fn tag_list<'a>(snapshot: &'a Snapshot, ui: &UiState) -> TagList<'a> {
-    if let Some(p) = snapshot.tag_page {
-        return TagList {
-            len: p.total,
-            offset: p.offset,
-            rows: snapshot.tags.iter().collect(),
-            bad: p.bad,
-            stale: p.stale,
-        };
-    }
-    let rows = visible_tags(snapshot, ui);
-    let bad = rows.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count();
-    let stale = rows.iter().filter(|t| t.stale).count();
-    TagList { len: rows.len(), offset: 0, rows, bad, stale }
-}
-
-/// Tags of the whole site: (count, bad, stale).
-pub fn tag_counts(snapshot: &Snapshot) -> (usize, usize, usize) {
-    match snapshot.tag_counts {
-        Some(c) => (c.tags, c.bad, c.stale),
-        None => (
-            snapshot.tags.len(),
-            snapshot.tags.iter().filter(|t| matches!(t.quality, QualityView::Bad(_))).count(),
-            snapshot.tags.iter().filter(|t| t.stale).count(),
-        ),
-    }
-}
-
-/// Devices matching the filter (name, protocol or endpoint), in snapshot
-/// order. The Devices selection `ui.dev_selected` indexes this list.
-pub fn visible_devices<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a DeviceRow> {
-    let needle = ui.filter.trim().to_lowercase();
-    snapshot
-        .devices
-        .iter()
-        .filter(|d| {
-            needle.is_empty()
-                || contains_ci(&d.name, &needle)
-                || contains_ci(&d.protocol, &needle)
-                || contains_ci(&d.endpoint, &needle)
-        })
-        .collect()
-}
-
-fn state_rank(s: AlarmStateView) -> u8 {
-    match s {
-        AlarmStateView::UnackActive => 0,
-        AlarmStateView::UnackRtn => 1,
-        AlarmStateView::AckActive => 2,
-        AlarmStateView::Normal => 3,
-    }
-}
-
-/// Alarms of the current [`AlarmView`] in display order: unacknowledged
-/// first (active before returned), then acknowledged, then normal; within a
-/// state highest priority first, then most recent first, then id. The Alarms
-/// selection `ui.alarm_selected` indexes this list.
-pub fn visible_alarms<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AlarmRow> {
-    let needle = ui.filter.to_lowercase();
-    let mut v: Vec<&AlarmRow> = snapshot
-        .alarms
-        .iter()
-        .filter(|a| ui.alarm_view.contains(a))
-        .filter(|a| {
-            needle.is_empty()
-                || [&a.tag, &a.asset, &a.area, &a.kind, &a.message].iter().any(|f| contains_ci(f, &needle))
-        })
-        .collect();
-    v.sort_by(|a, b| {
-        state_rank(a.state)
-            .cmp(&state_rank(b.state))
-            .then_with(|| b.priority.cmp(&a.priority))
-            .then_with(|| match (a.active_since_ms, b.active_since_ms) {
-                (Some(x), Some(y)) => y.cmp(&x),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            })
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    v
-}
-
-/// Unacknowledged, annunciated (not shelved, not out-of-service) alarms and
-/// the highest priority among them: what the header of every screen shows.
-pub fn unacked_alarms(snapshot: &Snapshot) -> (usize, Option<crate::model::Priority>) {
-    snapshot
-        .alarms
-        .iter()
-        .filter(|a| a.state.unacked() && a.annunciated())
-        .fold((0, None), |(n, p), a| (n + 1, p.max(Some(a.priority))))
-}
-
-/// Recommendations in display order: pending first, then newest first. The
-/// selection `ui.rec_selected` indexes this list.
-pub fn visible_recommendations<'a>(snapshot: &'a Snapshot, _ui: &UiState) -> Vec<&'a RecommendationRow> {
-    let mut v: Vec<&RecommendationRow> = snapshot.recommendations.iter().collect();
-    v.sort_by(|a, b| {
-        (b.status == "pending")
-            .cmp(&(a.status == "pending"))
-            .then_with(|| b.created_ms.cmp(&a.created_ms))
-            .then_with(|| b.id.cmp(&a.id))
-    });
-    v
-}
-
-/// Audit entries matching the filter (user, action, target, detail), newest
-/// (highest sequence number) first. The selection `ui.audit_selected`
-/// indexes this list.
-pub fn visible_audit<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a AuditRow> {
-    let needle = ui.filter.trim().to_lowercase();
-    let mut v: Vec<&AuditRow> = snapshot
-        .audit
-        .iter()
-        .filter(|r| {
-            needle.is_empty()
-                || contains_ci(&r.user, &needle)
-                || contains_ci(&r.action, &needle)
-                || contains_ci(&r.target, &needle)
-                || contains_ci(&r.detail, &needle)
-        })
-        .collect();
-    if !v.is_sorted_by(|a, b| a.seq >= b.seq) {
-        v.sort_by_key(|r| std::cmp::Reverse(r.seq));
-    }
-    v
-}
-
-/// First row to show so that `selected` is visible in `rows` rows, starting
-/// from the `scroll` hint. Used by both key handling and rendering.
-pub fn window_start(len: usize, selected: usize, scroll: usize, rows: usize) -> usize {
-    let rows = rows.max(1);
-    let selected = selected.min(len.saturating_sub(1));
-    let mut start = scroll.min(len.saturating_sub(rows));
-    if selected < start {
-        start = selected;
-    } else if selected >= start + rows {
-        start = selected + 1 - rows;
-    }
-    start
-}
-
 mod keys;
 pub use keys::handle_key;
+mod lists;
+pub use lists::{
+    TagList, tag_counts, tag_list, unacked_alarms, visible_alarms, visible_audit, visible_devices,
+    visible_recommendations, visible_tags, window_start,
+};
 mod maintenance;
+pub use maintenance::{MAINTENANCE_KINDS, MaintenanceForm, MaintenanceKind};
 
 #[cfg(test)]
 mod tests;

@@ -28,13 +28,19 @@ fn plant() -> (Snapshot, String, usize) {
         kpi: "FT101.Flow".into(),
         low: 62.0,
         high: 78.0,
-        model: "gain 0.921, time constant 3 s, dead time 0 s, R² 1.00; inside its band".into(),
+        r2: Some(1.0),
+        gain: Some(0.921),
+        tau_s: Some(3.0),
+        dead_s: Some(0.0),
+        status: "inside its band".into(),
+        ..Default::default()
     });
     (s, sp, row)
 }
 
 fn answer(tag: &str) -> WhatIfView {
-    let trajectory: Vec<f64> = (0..=60).map(|k| 69.7 + 4.6 * (1.0 - (-f64::from(k) / 3.0).exp())).collect();
+    let trajectory: Vec<(f64, f64)> =
+        (0..=60).map(|k| (f64::from(k), 69.7 + 4.6 * (1.0 - (-f64::from(k) / 3.0).exp()))).collect();
     WhatIfView {
         loop_name: "P-101 flow".into(),
         tag: tag.into(),
@@ -46,8 +52,7 @@ fn answer(tag: &str) -> WhatIfView {
         kpi_now: 69.7,
         low: 62.0,
         high: 78.0,
-        horizon_s: 60.0,
-        steady_state: trajectory[60],
+        steady_state: trajectory[60].1,
         trajectory,
         confidence: 0.93,
         model: "model: gain 0.921 m3/h per %, time constant 3 s, dead time 0 s, R² 1.00".into(),
@@ -112,7 +117,7 @@ fn hostile_what_if_text_never_reaches_the_buffer() {
     w.units = evil.into();
     w.model = evil.into();
     w.note = Some(evil.into());
-    w.trajectory.push(f64::NAN);
+    w.trajectory.push((60.0, f64::NAN));
     let ui = UiState { screen: Screen::Tags, what_if: Some(w), ..Default::default() };
     for (wd, h) in [(80, 24), (160, 48), (40, 10), (20, 4), (10, 3), (1, 1)] {
         let term = render(&s, &ui, wd, h);

@@ -165,7 +165,7 @@ impl Table {
     }
 
     pub fn counts(&self) -> LiveCounts {
-        LiveCounts { tags: self.cells.len() as u64, bad: self.bad as u64, stale: self.stale as u64 }
+        LiveCounts { tags: self.cells.len(), bad: self.bad, stale: self.stale }
     }
 
     /// The window of a view: where it lies, and its tags with their stamps.
@@ -199,7 +199,7 @@ impl Table {
                 (b + usize::from(q.is_bad()), s + usize::from(is_stale(q)))
             }),
         };
-        let page = LivePage { offset: first as u64, total: total as u64, bad: bad as u64, stale: stale as u64 };
+        let page = LivePage { offset: first, total, bad, stale };
         (page, tags.into_iter().map(|t| (t, self.cells[t as usize].stamp)).collect())
     }
 

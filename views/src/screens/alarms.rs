@@ -16,9 +16,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use crate::format;
 use crate::model::{AlarmRow, AlarmStateView, DiagnosisView, Priority, Snapshot};
 use crate::sanitize::sanitize;
-use crate::state::{AlarmView, UiState, visible_alarms, window_start};
+use crate::state::{AlarmView, UiState, visible_alarms};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table, put, width};
+use crate::widgets::{CellText, Col, put, width};
 
 /// Width from which area, asset, age, limit, units and message are shown.
 pub const WIDE: u16 = 120;
@@ -193,11 +193,9 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         _ => 0,
     };
     let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
-    let rows_h = usize::from(table.height.saturating_sub(1));
-    let start = window_start(alarms.len(), selected, ui.alarm_scroll, rows_h);
     let wide = area.width >= WIDE;
-    let rows: Vec<_> = alarms[start..].iter().take(rows_h).map(|a| row(a, snapshot.now_ms, t, wide)).collect();
-    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    let cols = columns(area.width);
+    super::render_list(buf, table, &cols, &alarms, selected, ui.alarm_scroll, t, |a| row(a, snapshot.now_ms, t, wide));
     if detail_h > 0 {
         render_detail(
             alarms[selected],

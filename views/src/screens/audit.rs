@@ -12,9 +12,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use crate::format;
 use crate::model::{AuditRow, Snapshot};
 use crate::sanitize::sanitize;
-use crate::state::{UiState, visible_audit, window_start};
+use crate::state::{UiState, visible_audit};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table};
+use crate::widgets::{CellText, Col};
 
 /// Width from which full dates and the meaning column are shown.
 pub const WIDE: u16 = 120;
@@ -84,12 +84,10 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     }
     let detail_h = if rest.height >= 12 { 4 } else { 0 };
     let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
-    let rows_h = usize::from(table.height.saturating_sub(1));
     let selected = ui.audit_selected.min(rows_all.len() - 1);
-    let start = window_start(rows_all.len(), selected, ui.audit_scroll, rows_h);
     let wide = area.width >= WIDE;
-    let rows: Vec<_> = rows_all[start..].iter().take(rows_h).map(|r| row(r, t, wide)).collect();
-    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    let cols = columns(area.width);
+    super::render_list(buf, table, &cols, &rows_all, selected, ui.audit_scroll, t, |r| row(r, t, wide));
     if detail_h > 0 {
         let r = rows_all[selected];
         let head = format!(

@@ -11,9 +11,9 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use crate::format;
 use crate::model::{DeviceRow, Snapshot};
 use crate::sanitize::sanitize;
-use crate::state::{UiState, visible_devices, window_start};
+use crate::state::{UiState, visible_devices};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table};
+use crate::widgets::{CellText, Col};
 
 /// Width from which the protocol column is shown.
 pub const WIDE: u16 = 120;
@@ -107,11 +107,9 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let err_lines = err_w.div_ceil(usize::from(area.width.saturating_sub(2).max(1))) as u16;
     let detail_h = if rest.height >= 10 { (err_lines + 3).clamp(4, rest.height / 2) } else { 0 };
     let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
-    let rows_h = usize::from(table.height.saturating_sub(1));
-    let start = window_start(devs.len(), selected, ui.dev_scroll, rows_h);
     let wide = area.width >= WIDE;
-    let rows: Vec<_> = devs[start..].iter().take(rows_h).map(|d| row(d, snapshot.now_ms, t, wide)).collect();
-    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    let cols = columns(area.width);
+    super::render_list(buf, table, &cols, &devs, selected, ui.dev_scroll, t, |d| row(d, snapshot.now_ms, t, wide));
     if detail_h > 0 {
         render_detail(devs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
     }

@@ -23,9 +23,9 @@ use ratatui::widgets::Widget;
 
 use crate::format;
 use crate::model::{Snapshot, TrendData};
-use crate::state::{Screen, UiState, unacked_alarms};
+use crate::state::{Screen, UiState, unacked_alarms, window_start};
 use crate::theme::Theme;
-use crate::widgets::{put, width};
+use crate::widgets::{CellText, Col, draw_table, put, width};
 
 /// The complete screen as a view model; render it by reference.
 #[derive(Debug, Clone, Copy)]
@@ -216,6 +216,26 @@ pub(crate) fn render_empty(msg: &str, area: Rect, t: Theme, buf: &mut Buffer) {
         t.dim(),
         false,
     );
+}
+
+/// A list screen's table in `area` (header first): the rows around `selected`, scrolled
+/// from the `scroll` hint so that it is visible, and only those formatted. Shared by the
+/// list screens.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn render_list<'a, T: ?Sized>(
+    buf: &mut Buffer,
+    area: Rect,
+    cols: &[Col],
+    items: &[&'a T],
+    selected: usize,
+    scroll: usize,
+    t: Theme,
+    row: impl Fn(&'a T) -> Vec<CellText<'a>>,
+) {
+    let rows_h = usize::from(area.height.saturating_sub(1));
+    let start = window_start(items.len(), selected, scroll, rows_h);
+    let rows: Vec<_> = items[start..].iter().take(rows_h).map(|x| row(x)).collect();
+    draw_table(buf, area, cols, t.header(), &rows, Some(selected - start), t.selected());
 }
 
 /// The filter as a list screen's status line shows it: with a cursor while it is typed,

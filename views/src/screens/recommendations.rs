@@ -13,9 +13,9 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use crate::format;
 use crate::model::{RecommendationRow, Snapshot};
 use crate::sanitize::sanitize;
-use crate::state::{UiState, visible_recommendations, window_start};
+use crate::state::{UiState, visible_recommendations};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table};
+use crate::widgets::{CellText, Col};
 
 /// Width from which asset, age, expiry and the second-approver column are shown.
 pub const WIDE: u16 = 120;
@@ -116,12 +116,10 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     }
     let detail_h = if rest.height >= 12 { rest.height - (rest.height * 2 / 5).max(4) } else { 0 };
     let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
-    let rows_h = usize::from(table.height.saturating_sub(1));
     let selected = ui.rec_selected.min(recs.len() - 1);
-    let start = window_start(recs.len(), selected, ui.rec_scroll, rows_h);
     let wide = area.width >= WIDE;
-    let rows: Vec<_> = recs[start..].iter().take(rows_h).map(|r| row(r, snapshot.now_ms, t, wide)).collect();
-    draw_table(buf, table, &columns(area.width), t.header(), &rows, Some(selected - start), t.selected());
+    let cols = columns(area.width);
+    super::render_list(buf, table, &cols, &recs, selected, ui.rec_scroll, t, |r| row(r, snapshot.now_ms, t, wide));
     if detail_h > 0 {
         render_detail(recs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
     }

@@ -38,7 +38,7 @@ pub fn lines(w: &WhatIfView) -> Vec<String> {
     if let Some(n) = &w.note {
         v.push(format!("! {}", s(n)));
     }
-    v.push(format!("Predicted {} over {:.0} s:", s(&w.kpi), w.horizon_s));
+    v.push(format!("Predicted {} over {:.0} s:", s(&w.kpi), w.horizon_s()));
     v
 }
 
@@ -78,13 +78,13 @@ pub fn render(w: &WhatIfView, t: Theme, area: Rect, buf: &mut Buffer) {
         let n = w.trajectory.len();
         let m = cols.min(n);
         let picked: Vec<f64> =
-            (0..m).map(|c| w.trajectory[if m > 1 { c * (n - 1) / (m - 1) } else { n - 1 }]).collect();
+            (0..m).map(|c| w.trajectory[if m > 1 { c * (n - 1) / (m - 1) } else { n - 1 }].1).collect();
         put(buf, body.x, y, body.width, &sparkline(&picked, cols), t.key(), false);
         y += 1;
     }
     if y < body.bottom() {
-        let first = format!("{:.1}", w.trajectory.first().copied().unwrap_or(w.kpi_now));
-        let last = format!("{:.1}", w.trajectory.last().copied().unwrap_or(w.steady_state));
+        let first = format!("{:.1}", w.trajectory.first().map_or(w.kpi_now, |p| p.1));
+        let last = format!("{:.1}", w.trajectory.last().map_or(w.steady_state, |p| p.1));
         put(buf, body.x, y, body.width, &first, t.dim(), false);
         let lw = width(&last) as u16;
         if lw + (width(&first) as u16) < body.width {

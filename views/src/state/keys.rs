@@ -251,7 +251,7 @@ fn what_if_open(ui: &mut UiState, snapshot: &Snapshot) {
     let lines = vec![
         format!("Loop {}: {} → {} (band {}..{})", l.name, l.manipulated, l.kpi, l.low, l.high),
         format!("Now: {} {}", crate::format::value(t.value, t.decimals, 12).trim(), t.units),
-        format!("Model: {}", if l.model.is_empty() { "not identified yet" } else { &l.model }),
+        format!("Model: {}", Some(l.model()).filter(|m| !m.is_empty()).as_deref().unwrap_or("not identified yet")),
         format!("Type a value to try: the twin predicts {}. Nothing is written.", l.kpi),
     ];
     ui.modal =

@@ -3,6 +3,83 @@
 
 use super::*;
 
+/// Kinds of maintenance event a crew records (cycled with ←/→ in the form).
+pub const MAINTENANCE_KINDS: [MaintenanceKind; 4] = MaintenanceKind::ALL;
+
+/// A kind of maintenance event (the daemon's `lifecycle::EventKind` without commissioning).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaintenanceKind {
+    #[default]
+    PartReplaced,
+    SensorRecalibrated,
+    Inspection,
+    Other,
+}
+
+impl MaintenanceKind {
+    pub const ALL: [MaintenanceKind; 4] = [
+        MaintenanceKind::PartReplaced,
+        MaintenanceKind::SensorRecalibrated,
+        MaintenanceKind::Inspection,
+        MaintenanceKind::Other,
+    ];
+
+    /// The name on the wire and in the form: `part-replaced`, `sensor-recalibrated`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            MaintenanceKind::PartReplaced => "part-replaced",
+            MaintenanceKind::SensorRecalibrated => "sensor-recalibrated",
+            MaintenanceKind::Inspection => "inspection",
+            MaintenanceKind::Other => "other",
+        }
+    }
+
+    /// The event names a part or a tag.
+    pub fn names_part(self) -> bool {
+        matches!(self, MaintenanceKind::PartReplaced | MaintenanceKind::SensorRecalibrated)
+    }
+}
+/// Longest part/tag name in the maintenance form, in characters.
+pub const MAX_PART: usize = 64;
+
+/// The fields of the maintenance popup. Tab / ↑↓ move between fields, ←/→ choose the asset
+/// and kind, text goes into the part and the note.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MaintenanceForm {
+    /// Assets to choose from (names), and the chosen one.
+    pub assets: Vec<String>,
+    pub asset: usize,
+    /// Index into [`MAINTENANCE_KINDS`].
+    pub kind: usize,
+    pub part: String,
+    pub note: String,
+    /// 0 asset, 1 kind, 2 part, 3 note.
+    pub field: usize,
+}
+
+impl MaintenanceForm {
+    pub const FIELDS: usize = 4;
+
+    pub fn kind(&self) -> MaintenanceKind {
+        MAINTENANCE_KINDS[self.kind.min(MAINTENANCE_KINDS.len() - 1)]
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    pub(super) fn result(&self) -> Result<Action, Incomplete> {
+        let asset = self.assets.get(self.asset).cloned().ok_or(Incomplete::NoAsset)?;
+        let kind = self.kind();
+        let part = self.part.trim().to_string();
+        if part.is_empty() && kind.names_part() {
+            return Err(Incomplete::NoPart(kind.name()));
+        }
+        Ok(Action::RecordMaintenance { asset, kind, part, note: self.note.trim().to_string() })
+    }
+}
+
 /// Opens the maintenance form on the Overview, the first asset whose tree line is at the
 /// top of the view chosen (←/→ choose another).
 pub(super) fn open(ui: &mut UiState, snapshot: &Snapshot) {

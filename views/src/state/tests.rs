@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{DeviceRow, QualityView, TagRow};
 
 fn tag(name: &str, asset: &str, value: Option<f64>, quality: QualityView, ts: i64) -> TagRow {
     TagRow {
