@@ -12,6 +12,19 @@ fn site_key() -> SiteKey {
     SiteKey::from_secret(&[7; 32])
 }
 
+/// A fresh store and the site key.
+fn chain() -> (tempfile::TempDir, Database, SiteKey) {
+    let (dir, db) = db();
+    (dir, db, site_key())
+}
+
+/// The chain verified with `key`, which must find it whole.
+fn verified(db: &Database, key: &SiteKey) -> VerifyReport {
+    let rep = verify(db, &key.verifying_key()).expect("verify");
+    assert!(rep.is_ok(), "{rep:?}");
+    rep
+}
+
 fn sample_entry() -> Entry {
     let mut e = Entry {
         seq: 5,
@@ -157,8 +170,7 @@ fn hex_round_trips() {
 
 #[test]
 fn chain_appends_and_verifies() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     assert_eq!(verify(&db, &key.verifying_key()).expect("verify"), VerifyReport::default());
     let mut prev = GENESIS_HASH;
     for i in 1..=10 {
@@ -168,8 +180,7 @@ fn chain_appends_and_verifies() {
         assert_eq!(e.hash, e.compute_hash());
         prev = e.hash;
     }
-    let rep = verify(&db, &key.verifying_key()).expect("verify");
-    assert!(rep.is_ok(), "{rep:?}");
+    let rep = verified(&db, &key);
     assert_eq!(rep.entries, 10);
     assert_eq!(rep.head, Some((10, prev)));
     let all = entries_since(&db, 0).expect("read");
@@ -179,27 +190,23 @@ fn chain_appends_and_verifies() {
 
 #[test]
 fn checkpoints_are_signed_every_n_entries_and_on_demand() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     assert_eq!(checkpoint_commit(&db, &key, 1).expect("checkpoint"), None);
     for i in 1..=(CHECKPOINT_EVERY as i64 + 3) {
         add(&db, &key, i);
     }
-    let rep = verify(&db, &key.verifying_key()).expect("verify");
-    assert!(rep.is_ok(), "{rep:?}");
+    let rep = verified(&db, &key);
     assert_eq!(rep.checkpoints, 1);
     let cp = checkpoint_commit(&db, &key, 99_999).expect("checkpoint").expect("non-empty chain");
     assert_eq!(cp.seq, CHECKPOINT_EVERY + 3);
     assert!(cp.signature_ok(&key.verifying_key()));
-    let rep = verify(&db, &key.verifying_key()).expect("verify");
-    assert!(rep.is_ok(), "{rep:?}");
+    let rep = verified(&db, &key);
     assert_eq!(rep.checkpoints, 2);
 }
 
 #[test]
 fn wrong_key_fails_checkpoint_signature() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     for i in 1..=3 {
         add(&db, &key, i);
     }
@@ -215,8 +222,7 @@ fn wrong_key_fails_checkpoint_signature() {
 
 #[test]
 fn checkpoint_must_match_its_entry() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     for i in 1..=4 {
         add(&db, &key, i);
     }
@@ -231,8 +237,7 @@ fn checkpoint_must_match_its_entry() {
 
 #[test]
 fn aborted_transaction_leaves_no_entry_and_chain_continues() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     let first = add(&db, &key, 1);
     {
         let txn = db.begin_write().expect("txn");
@@ -250,15 +255,13 @@ fn aborted_transaction_leaves_no_entry_and_chain_continues() {
     let next = add(&db, &key, 4);
     assert_eq!(next.seq, 2);
     assert_eq!(next.prev_hash, first.hash);
-    let rep = verify(&db, &key.verifying_key()).expect("verify");
-    assert!(rep.is_ok(), "{rep:?}");
+    let rep = verified(&db, &key);
     assert_eq!(rep.entries, 2);
 }
 
 #[test]
 fn action_and_entry_commit_together() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     const ACTS: redb::TableDefinition<u64, &str> = redb::TableDefinition::new("test.actions");
     let txn = db.begin_write().expect("txn");
     let e = append(&txn, &key, "ana", None, Action::ConfigLoad, None, None, "site.toml", 1).expect("append");
@@ -274,8 +277,7 @@ fn action_and_entry_commit_together() {
 
 #[test]
 fn append_refuses_a_corrupt_head() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     add(&db, &key, 1);
     let txn = db.begin_write().expect("txn");
     txn.open_table(AUDIT).expect("table").insert(1, &b"\x01garbage"[..]).expect("insert");
@@ -290,8 +292,7 @@ fn append_refuses_a_corrupt_head() {
 
 #[test]
 fn export_jsonl_writes_one_object_per_line() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     for i in 1..=3 {
         add(&db, &key, i);
     }
@@ -338,8 +339,7 @@ fn exported_checkpoints_detect_a_cut_tail() {
 
 #[test]
 fn stored_checkpoint_beyond_the_chain_is_a_truncation() {
-    let (_d, db) = db();
-    let key = site_key();
+    let (_d, db, key) = chain();
     for i in 1..=5 {
         add(&db, &key, i);
     }

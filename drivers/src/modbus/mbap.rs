@@ -30,6 +30,16 @@ pub const ILLEGAL_DATA_ADDRESS: u8 = 2;
 pub const ILLEGAL_DATA_VALUE: u8 = 3;
 pub const GATEWAY_TARGET_FAILED: u8 = 0x0b;
 
+/// An answer that is not to the request sent: from another unit, or of another function
+/// (over TCP and over a serial line alike).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum Mismatch {
+    #[error("answer from unit {got}, expected {expected}")]
+    Unit { expected: u8, got: u8 },
+    #[error("function {got:#04x} in answer, expected {expected:#04x}")]
+    Function { expected: u8, got: u8 },
+}
+
 /// Why an answer (or a request, at the server) cannot be taken.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum MbapError {
@@ -39,10 +49,8 @@ pub enum MbapError {
     Length(u16),
     #[error("answer to transaction {got}, expected {expected}")]
     Transaction { expected: u16, got: u16 },
-    #[error("answer from unit {got}, expected {expected}")]
-    Unit { expected: u8, got: u8 },
-    #[error("function {got:#04x} in answer, expected {expected:#04x}")]
-    Function { expected: u8, got: u8 },
+    #[error(transparent)]
+    Mismatch(#[from] Mismatch),
     /// The answer's PDU contradicts its own length, or is cut short.
     #[error("answer PDU of {got} bytes, its content says {expected}")]
     Pdu { expected: usize, got: usize },
@@ -181,7 +189,7 @@ pub fn decode_response(
         return Err(MbapError::Transaction { expected: tid, got: got_tid });
     }
     if got_unit != unit {
-        return Err(MbapError::Unit { expected: unit, got: got_unit });
+        return Err(Mismatch::Unit { expected: unit, got: got_unit }.into());
     }
     let function = req.function();
     let Some((&fc, data)) = pdu.split_first() else { return Err(MbapError::Pdu { expected: 1, got: 0 }) };
@@ -192,7 +200,7 @@ pub fn decode_response(
         };
     }
     if fc != function {
-        return Err(MbapError::Function { expected: function, got: fc });
+        return Err(Mismatch::Function { expected: function, got: fc }.into());
     }
     match *req {
         Request::Read { table, count, .. } => {
@@ -390,9 +398,9 @@ mod tests {
         assert_eq!(decode_response(&ans, 9, 1, &req, &mut v), Ok(Answer::Values));
         assert_eq!(v, [0x1234, 0xabcd]);
         assert_eq!(decode_response(&ans, 8, 1, &req, &mut v), Err(MbapError::Transaction { expected: 8, got: 9 }));
-        assert_eq!(decode_response(&ans, 9, 2, &req, &mut v), Err(MbapError::Unit { expected: 2, got: 1 }));
+        assert_eq!(decode_response(&ans, 9, 2, &req, &mut v), Err(Mismatch::Unit { expected: 2, got: 1 }.into()));
         let other = Request::Read { table: Table::InputRegister, start: 0, count: 2 };
-        assert_eq!(decode_response(&ans, 9, 1, &other, &mut v), Err(MbapError::Function { expected: 4, got: 3 }));
+        assert_eq!(decode_response(&ans, 9, 1, &other, &mut v), Err(Mismatch::Function { expected: 4, got: 3 }.into()));
         let three = Request::Read { table: Table::HoldingRegister, start: 0, count: 3 };
         assert_eq!(decode_response(&ans, 9, 1, &three, &mut v), Err(MbapError::Count { expected: 6, got: 4 }));
         // a byte count that contradicts the frame

@@ -7,6 +7,8 @@
 
 use thiserror::Error;
 
+use crate::modbus::mbap::Mismatch;
+
 /// Largest RTU frame (unit + PDU of at most 253 bytes + CRC).
 pub const MAX_FRAME: usize = 256;
 
@@ -83,10 +85,8 @@ pub enum FrameError {
     Length { expected: usize, got: usize },
     #[error("CRC error: frame says {frame:04x}, content gives {computed:04x}")]
     Crc { frame: u16, computed: u16 },
-    #[error("answer from unit {got}, expected {expected}")]
-    Unit { expected: u8, got: u8 },
-    #[error("function {got:#04x} in answer, expected {expected:#04x}")]
-    Function { expected: u8, got: u8 },
+    #[error(transparent)]
+    Mismatch(#[from] Mismatch),
 }
 
 /// CRC-16/MODBUS (polynomial 0x8005 reflected, initial 0xFFFF), from the `crc` crate.
@@ -122,11 +122,11 @@ pub fn decode_response(frame: &[u8], unit: u8, function: u8) -> Result<Answer, F
         return Err(FrameError::Crc { frame: got_crc, computed });
     }
     if frame[0] != unit {
-        return Err(FrameError::Unit { expected: unit, got: frame[0] });
+        return Err(Mismatch::Unit { expected: unit, got: frame[0] }.into());
     }
     let fc = frame[1];
     if fc != function && fc != function | 0x80 {
-        return Err(FrameError::Function { expected: function, got: fc });
+        return Err(Mismatch::Function { expected: function, got: fc }.into());
     }
     let expected = response_len(function, frame).unwrap_or(0);
     if expected != frame.len() {
@@ -236,8 +236,8 @@ mod tests {
         let mut bad = ok.clone();
         bad[3] ^= 1;
         assert!(matches!(decode_response(&bad, 2, 3), Err(FrameError::Crc { .. })));
-        assert_eq!(decode_response(&ok, 3, 3), Err(FrameError::Unit { expected: 3, got: 2 }));
-        assert_eq!(decode_response(&ok, 2, 4), Err(FrameError::Function { expected: 4, got: 3 }));
+        assert_eq!(decode_response(&ok, 3, 3), Err(Mismatch::Unit { expected: 3, got: 2 }.into()));
+        assert_eq!(decode_response(&ok, 2, 4), Err(Mismatch::Function { expected: 4, got: 3 }.into()));
         assert!(matches!(decode_response(&framed(&[2, 3, 9, 0, 0]), 2, 3), Err(FrameError::Length { .. })));
         assert_eq!(decode_response(&[1, 2], 1, 3), Err(FrameError::Short(2)));
     }
