@@ -147,6 +147,11 @@ fn below(v: f64, limit: f64) -> Verdict {
     if v < limit { Verdict::Acceptable } else { Verdict::Over }
 }
 
+/// One figure with its target and verdict.
+fn f(name: &'static str, value: f64, text: String, target: &'static str, verdict: Verdict) -> Figure {
+    Figure { name, value, text, target, verdict }
+}
+
 fn dur(ms: i64) -> String {
     let s = ms / 1000;
     match s {
@@ -157,16 +162,16 @@ fn dur(ms: i64) -> String {
 }
 
 impl Scope {
-    /// Every figure of the scope with its target (ISA-18.2 table 5 / EEMUA 191).
+    /// Every figure of the scope with its target (ISA-18.2 table 5 / EEMUA 191): the
+    /// alarm rates, then how well the alarms are kept.
     pub fn figures(&self) -> Vec<Figure> {
-        let f = |name, value: f64, text: String, target, verdict| Figure { name, value, text, target, verdict };
-        let total = self.raised.max(1) as f64;
-        let pct = |n: u64| n as f64 * 100.0 / total;
-        let low = pct(self.by_priority[0]);
-        let medium = pct(self.by_priority[1]);
-        let high = pct(self.by_priority[2] + self.by_priority[3]);
-        let mix_ok = self.raised == 0 || (low >= 70.0 && medium <= 25.0 && high <= 10.0);
-        let ms = |v: Option<i64>| v.map_or("-".to_string(), dur);
+        let mut v = self.rates();
+        v.extend(self.upkeep());
+        v
+    }
+
+    /// How often alarms come: per 10 minutes, hour and day, their peak, floods.
+    fn rates(&self) -> Vec<Figure> {
         vec![
             f(
                 "alarms per 10 min",
@@ -210,6 +215,20 @@ impl Scope {
                 "< 1 %",
                 below(self.flood_pct, 1.0),
             ),
+        ]
+    }
+
+    /// How well the alarms are kept: a few alarms all the time, chattering, standing,
+    /// the priority mix, shelving, time to acknowledge.
+    fn upkeep(&self) -> Vec<Figure> {
+        let total = self.raised.max(1) as f64;
+        let pct = |n: u64| n as f64 * 100.0 / total;
+        let low = pct(self.by_priority[0]);
+        let medium = pct(self.by_priority[1]);
+        let high = pct(self.by_priority[2] + self.by_priority[3]);
+        let mix_ok = self.raised == 0 || (low >= 70.0 && medium <= 25.0 && high <= 10.0);
+        let ms = |v: Option<i64>| v.map_or("-".to_string(), dur);
+        vec![
             f(
                 "top 10 alarms' share",
                 self.top10_share_pct,
