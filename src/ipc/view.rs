@@ -32,9 +32,13 @@ pub enum ViewError {
     TrendTagTooLong,
 }
 
-/// A frame a terminal cannot read.
+/// A frame a terminal cannot read, or the daemon cannot write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    #[error("cannot encode a frame: {0}")]
+    Encode(String),
+    #[error("frame too long: {0} bytes")]
+    TooLong(usize),
     #[error("malformed frame: {0}")]
     Malformed(String),
     #[error("frame of protocol {0}, this terminal speaks {PROTO}")]
@@ -126,11 +130,11 @@ pub enum Frame {
 
 /// A binary frame: its length (u32, little-endian, the version byte included), the
 /// version [`PROTO`], then the frame in postcard.
-pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, String> {
+pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, FrameError> {
     let mut out = vec![0u8; 5];
     out[4] = PROTO;
-    let out = postcard::to_extend(frame, out).map_err(|e| format!("cannot encode a frame: {e}"))?;
-    let len = u32::try_from(out.len() - 4).map_err(|_| "frame too long".to_string())?;
+    let out = postcard::to_extend(frame, out).map_err(|e| FrameError::Encode(e.to_string()))?;
+    let len = u32::try_from(out.len() - 4).map_err(|_| FrameError::TooLong(out.len() - 4))?;
     let mut out = out;
     out[..4].copy_from_slice(&len.to_le_bytes());
     Ok(out)
