@@ -15,11 +15,19 @@
 //!   From the first valid view on, everything the daemon sends on that connection is a
 //!   binary [`Frame`] (see [`encode_frame`]): postcard, which is 3–4× smaller than JSON
 //!   for these rows (measured in `view_frames_are_compact`).
+//!
+//! Where things are: requests, replies and their parsing here; the view frames in
+//! [`view`]; the plant's rows in [`live`]. A row a screen shows as it is (an alarm, a
+//! device, a request, an audit entry, an asset's life, a loop, a what-if, the screen and
+//! sort of a view) is the screens' own plain data type (`mimic_views`, serde, no
+//! rendering), named here for the wire: its shape is written once and nothing converts it
+//! on the way. The rows the wire keeps its own (the compact tag row, the asset with its
+//! model figures) are converted for the screens in `tui::convert`.
 
 use serde::{Deserialize, Serialize};
 
-mod live;
-mod view;
+pub mod live;
+pub mod view;
 
 pub use live::*;
 pub use view::*;

@@ -1,4 +1,6 @@
-//! Daemon snapshot (wire data) → the views' plain data.
+//! Daemon snapshot (wire data) → the views' plain data: only what the wire keeps in its
+//! own form (the compact tag row, the asset with its model figures, an alarm's diagnosis
+//! from its asset's); the other rows are the screens' types already.
 
 use mimic_views::{AlarmRow, AlarmStateView, AssetRow, DiagnosisView, QualityView, RulView, Snapshot, TagRow};
 

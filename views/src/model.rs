@@ -1,5 +1,11 @@
 //! Plain data the daemon hands to the views: one [`Snapshot`] per frame and,
-//! for the Trend screen, one [`TrendData`]. No behaviour lives here.
+//! for the Trend screen, one [`TrendData`]. No behaviour lives here beyond a few
+//! derived readings (a loop's model line, a what-if's horizon).
+//!
+//! The rows a terminal shows as they are (alarms, devices, requests, audit entries,
+//! lives, loops, the store, the tag page and counters, a what-if) are serde types: the
+//! daemon sends them as they are (`mimic::ipc` names them `Live…`), so each shape is
+//! written once.
 
 use serde::{Deserialize, Serialize};
 
