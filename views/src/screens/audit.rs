@@ -65,11 +65,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     }
     let t = ui.theme;
     let rows_all = visible_audit(snapshot, ui);
-    let count = if ui.filter.is_empty() {
-        format!(" {} entries, newest first", rows_all.len())
-    } else {
-        format!(" {}/{} entries, newest first", rows_all.len(), snapshot.audit.len())
-    };
+    let count = super::count_label(ui, rows_all.len(), snapshot.audit.len(), "entries, newest first");
     let filter = super::filter_label(ui);
     super::render_status(&[(&count, t.normal()), (&filter, t.key())], Rect::new(area.x, area.y, area.width, 1), buf);
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);

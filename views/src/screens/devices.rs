@@ -78,11 +78,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let t = ui.theme;
     let devs = visible_devices(snapshot, ui);
     let down = devs.iter().filter(|d| !d.connected).count();
-    let count = if ui.filter.is_empty() {
-        format!(" {} devices", devs.len())
-    } else {
-        format!(" {}/{} devices", devs.len(), snapshot.devices.len())
-    };
+    let count = super::count_label(ui, devs.len(), snapshot.devices.len(), "devices");
     let summary = format!("  {} up  {down} down", devs.len() - down);
     let filter = super::filter_label(ui);
     super::render_status(

@@ -238,6 +238,12 @@ pub(crate) fn render_list<'a, T: ?Sized>(
     draw_table(buf, area, cols, t.header(), &rows, Some(selected - start), t.selected());
 }
 
+/// How many rows a list screen shows, as its status line starts: ` 12 devices`, or
+/// ` 3/12 devices` while a filter is set.
+pub(crate) fn count_label(ui: &UiState, shown: usize, all: usize, what: &str) -> String {
+    if ui.filter.is_empty() { format!(" {shown} {what}") } else { format!(" {shown}/{all} {what}") }
+}
+
 /// The filter as a list screen's status line shows it: with a cursor while it is typed,
 /// nothing when there is none.
 pub(crate) fn filter_label(ui: &UiState) -> String {

@@ -122,7 +122,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let tags = tag_list(snapshot, ui);
     let (bad, stale) = (tags.bad, tags.stale);
     let all = tag_counts(snapshot).0;
-    let count = if ui.filter.is_empty() { format!(" {} tags", tags.len) } else { format!(" {}/{all} tags", tags.len) };
+    let count = super::count_label(ui, tags.len, all, "tags");
     let summary = format!("  {bad} bad  {stale} stale");
     let sort = format!("  sort: {} {}", ui.sort.label(), if ui.sort_desc { "▼" } else { "▲" });
     let filter = super::filter_label(ui);
