@@ -109,6 +109,8 @@ fn run(
         }
         Err(_) => return,
     };
+    // On the way out the journal is flushed into blocks, so the next start replays nothing.
+    let _flush_on_stop = FlushOnStop(hist.clone());
     let mut w = Batches {
         rx,
         hist,
@@ -288,6 +290,19 @@ impl Batches<'_> {
             let excess = self.pending.len() - BACKLOG_MAX;
             self.pending.drain(..excess);
             st.dropped += excess as u64;
+        }
+    }
+}
+
+/// Flushes the store's journal when the writer thread ends (however it ends).
+struct FlushOnStop(Arc<RwLock<Historian>>);
+
+impl Drop for FlushOnStop {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.0.write()
+            && let Err(e) = h.flush_journal()
+        {
+            tracing::warn!("historian: the journal was not flushed at stop ({e}); the next start replays it");
         }
     }
 }

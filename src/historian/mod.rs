@@ -486,6 +486,24 @@ impl Historian {
         query::downsample(self, tag, from_ms, to_ms, columns)
     }
 
+    /// Flushes the journal's open samples into blocks now, in one durable commit (the
+    /// daemon, when it stops: the next start has no journal to replay). Nothing to do
+    /// when the journal is empty.
+    pub fn flush_journal(&mut self) -> Result<()> {
+        if self.journal.is_empty() {
+            return Ok(());
+        }
+        let result = self.db.begin_write().map_err(HistorianError::from).and_then(|txn| {
+            self.flush(&txn)?;
+            txn.commit()?;
+            Ok(())
+        });
+        if result.is_err() {
+            self.reload_state();
+        }
+        result
+    }
+
     /// Drops whole chunks whose newest sample is older than `now - retention` (the
     /// journal is flushed first, in the same commit). Returns the number of samples
     /// dropped.

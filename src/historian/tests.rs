@@ -653,3 +653,23 @@ fn blocks_of_the_older_layout_are_still_read_and_merged() {
     drop(h);
     assert_eq!(Historian::open(&path, o).unwrap().query(3, 0, 100_000).unwrap(), want);
 }
+
+/// `flush_journal` writes the open samples into blocks: nothing is left to replay, and
+/// nothing is lost.
+#[test]
+fn flush_journal_leaves_nothing_to_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.redb");
+    let mut h = Historian::open(&path, opts(64)).unwrap();
+    h.flush_journal().unwrap(); // empty: nothing to do
+    h.append(&[s(0, 1000, 1.0, 0), s(1, 1000, 2.0, 0)]).unwrap();
+    h.append(&[s(0, 2000, 1.5, 0)]).unwrap();
+    assert_eq!(h.stats().unwrap().open_samples, 3);
+    h.flush_journal().unwrap();
+    assert_eq!(h.stats().unwrap().open_samples, 0);
+    drop(h);
+    let h = Historian::open(&path, opts(64)).unwrap();
+    let st = h.stats().unwrap();
+    assert_eq!((st.samples, st.open_samples), (3, 0));
+    assert_eq!(h.query(0, 0, 10_000).unwrap(), vec![s(0, 1000, 1.0, 0), s(0, 2000, 1.5, 0)]);
+}
