@@ -238,18 +238,22 @@ async def events(client: Client, ns: int, seconds: float, ack: str | None, folde
     return out
 
 
+async def history_page(client: Client, node: ua.NodeId, details, cp=None, release=False):
+    v = ua.HistoryReadValueId()
+    v.NodeId = node
+    v.ContinuationPoint = cp
+    params = ua.HistoryReadParameters()
+    params.HistoryReadDetails = details
+    params.TimestampsToReturn = ua.TimestampsToReturn.Source
+    params.ReleaseContinuationPoints = release
+    params.NodesToRead = [v]
+    return (await client.uaclient.history_read(params))[0]
+
+
 async def history(client: Client, ns: int, tag: str, details) -> dict:
     pages, values, cp = 0, [], None
     while True:
-        v = ua.HistoryReadValueId()
-        v.NodeId = ua.NodeId(tag, ns)
-        v.ContinuationPoint = cp
-        params = ua.HistoryReadParameters()
-        params.HistoryReadDetails = details
-        params.TimestampsToReturn = ua.TimestampsToReturn.Source
-        params.ReleaseContinuationPoints = False
-        params.NodesToRead = [v]
-        result = (await client.uaclient.history_read(params))[0]
+        result = await history_page(client, ua.NodeId(tag, ns), details, cp)
         pages += 1
         if not result.StatusCode.is_good():
             return {"status": status_name(result.StatusCode), "pages": pages, "values": values}
@@ -269,18 +273,6 @@ async def status_of(call) -> str:
         return "Good"
     except ua.UaStatusCodeError as e:
         return status_name(e.code)
-
-
-async def history_page(client: Client, node: ua.NodeId, details, cp=None, release=False):
-    v = ua.HistoryReadValueId()
-    v.NodeId = node
-    v.ContinuationPoint = cp
-    params = ua.HistoryReadParameters()
-    params.HistoryReadDetails = details
-    params.TimestampsToReturn = ua.TimestampsToReturn.Source
-    params.ReleaseContinuationPoints = release
-    params.NodesToRead = [v]
-    return (await client.uaclient.history_read(params))[0]
 
 
 async def hostile(client: Client, ns: int, tag: str, n_items: int) -> dict:
