@@ -14,7 +14,10 @@ difference, and the notifications the clients received.
 
     MIMIC_PYTHON=.venv/bin/python; $MIMIC_PYTHON scripts/opcua_load.py \
         [--bin target/release/mimic] [--clients 5] [--items 2000] [--window 60] \
-        [--settle 30] [--out DIR]
+        [--settle 30] [--out DIR] [--no-server]
+
+With --no-server the site has no [opcua_server] and only the first window is measured
+(what the served address space itself costs).
 
 The python running it needs asyncua (the test venv). The daemon's log and the site go
 to DIR (default: a temporary folder, removed afterwards). The machine's load average is
@@ -50,7 +53,7 @@ def tag_name(i: int) -> str:
     return f"D{i // 100 + 1:03d}.T{i % 100:03d}"
 
 
-def site_text(sim_port: int, ua_port: int, data: Path) -> str:
+def site_text(sim_port: int, ua_port: int | None, data: Path) -> str:
     out = [f'[site]\nname = "{SITE_NAME}"\ndata_dir = "{data}"\n']
     for d in range(1, 101):
         out.append(
@@ -62,6 +65,8 @@ def site_text(sim_port: int, ua_port: int, data: Path) -> str:
             out.append(
                 f'[[tag]]\nname = "D{d:03d}.T{k:03d}"\ndevice = "plc{d:03d}"\naddress = "ir:{addr}"\nscale = 0.1\n'
             )
+    if ua_port is None:
+        return "\n".join(out)
     out.append(
         f'[opcua_server]\nbind = "127.0.0.1:{ua_port}"\nsecurity = ["none"]\nanonymous = "viewer"\n'
         "max_sessions = 20\nmax_monitored_items = 10000\n"
@@ -145,7 +150,7 @@ def run(args, out: Path) -> None:
     sim_port, ua_port = free_port(), free_port()
     data = out / "data"
     site = out / "site.toml"
-    site.write_text(site_text(sim_port, ua_port, data))
+    site.write_text(site_text(sim_port, None if args.no_server else ua_port, data))
     procs: list[subprocess.Popen] = []
     try:
         sim = subprocess.Popen(
@@ -163,6 +168,10 @@ def run(args, out: Path) -> None:
             env={**os.environ, "MIMIC_LOG": "warn"},
         )
         procs.append(daemon)
+        if args.no_server:
+            time.sleep(args.settle)
+            print(line("without the OPC UA server", measure(daemon.pid, args.window)), flush=True)
+            return
         wait_port(ua_port, 60)
         print(f"opcua_load: daemon pid {daemon.pid}, OPC UA on {ua_port}; settling {args.settle} s", flush=True)
         time.sleep(args.settle)
@@ -217,6 +226,7 @@ def main() -> int:
     p.add_argument("--window", type=float, default=60.0)
     p.add_argument("--settle", type=float, default=30.0)
     p.add_argument("--out")
+    p.add_argument("--no-server", action="store_true", help="the same site without [opcua_server], for comparison")
     args = p.parse_args()
     if args.clients * args.items > 10_000:
         sys.exit("opcua_load: the site has 10,000 tags")

@@ -29,6 +29,8 @@ const SPEED: &str = "P101.speed_sp";
 const LEVEL: &str = "T100.level";
 /// Monitored items one subscription may hold.
 const MAX_ITEMS: usize = 1_500;
+/// The asset folder of the speed setpoint (its opaque NodeId's text).
+const P101_FOLDER: &str = "folder:Demo plant - pump skid/utilities/water-supply/P-101";
 /// An alarm of the test site: the speed setpoint over 90 %.
 const SPEED_LIMIT: f64 = 90.0;
 const SPEED_MESSAGE: &str = "Pump speed setpoint very high";
@@ -306,7 +308,7 @@ async fn drive(r: &Rig, tag: &str, value: f64) {
 async fn alarm_events_and_acknowledge() {
     let r = rig().await;
     // olga subscribes to the Server object's events and acknowledges the first alarm
-    let a = ["--url", &r.url, "--ns", &r.ns, "--user", OLGA, "events", "40", "ack", SPEED];
+    let a = ["--url", &r.url, "--ns", &r.ns, "--user", OLGA, "events", "40", "ack", SPEED, "folder", P101_FOLDER];
     let (peer, lines) = support::peers::Peer::spawn("asyncua events", python_cmd("opcua_client.py", &a));
     let first = lines.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{}", peer.stderr()));
     assert!(first.contains("subscribed"), "{first}");
@@ -334,6 +336,9 @@ async fn alarm_events_and_acknowledge() {
         "raised, acknowledged, returned: {out}"
     );
     assert!(events.iter().all(|e| e["severity"] == 700), "high priority is severity 700: {out}");
+    let at_asset: Vec<&Value> =
+        out["folder_events"].as_array().expect("folder events").iter().filter(|e| e["source"] == SPEED).collect();
+    assert_eq!(at_asset, events, "the asset folder notifies the same events: {out}");
     assert_eq!(events[0]["message"], SPEED_MESSAGE, "{out}");
     assert!(events[1]["message"].as_str().unwrap_or("").contains("olga"), "who acknowledged: {out}");
 

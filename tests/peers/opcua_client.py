@@ -21,7 +21,8 @@ Commands (NodeIds of tags are given by tag name, in the namespace ``--ns``):
                                    TimeAverage, Minimum, Maximum, Count, Start, End)
     attime TAG MS...               HistoryReadAtTime
     write TAG VALUE                the Write's status
-    events SECONDS [ack SOURCE]    alarm events seen on the Server object (printing
+    events SECONDS [ack SOURCE] [folder ID]   alarm events seen on the Server object
+                                   (and on the folder ``ns;b=ID``: "folder_events") (printing
                                    ``{"subscribed": true}`` first); with ``ack``, the first
                                    unacknowledged active alarm of SOURCE (a SourceName) is
                                    acknowledged through the site folder's Acknowledge
@@ -193,7 +194,7 @@ async def acknowledge(client: Client, ns: int, event_id: bytes) -> str:
         return status_name(e.code)
 
 
-async def events(client: Client, ns: int, seconds: float, ack: str | None) -> dict:
+async def events(client: Client, ns: int, seconds: float, ack: str | None, folder: str | None) -> dict:
     c = Collect()
     sub = await client.create_subscription(200, c)
     alarm_type = client.get_node(ua.ObjectIds.AlarmConditionType)
@@ -208,6 +209,11 @@ async def events(client: Client, ns: int, seconds: float, ack: str | None) -> di
     of_type.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(alarm_type.nodeid))]
     evfilter.WhereClause = ua.ContentFilter(Elements=[of_type])
     await sub.subscribe_events(client.nodes.server, alarm_type, evfilter=evfilter)
+    at_folder = Collect()
+    if folder:
+        sub2 = await client.create_subscription(200, at_folder)
+        node = ua.NodeId(folder.encode(), ns, ua.NodeIdType.ByteString)
+        await sub2.subscribe_events(node, alarm_type, evfilter=evfilter)
     print(json.dumps({"subscribed": True}), flush=True)
     out = {}
     loop = asyncio.get_running_loop()
@@ -228,21 +234,26 @@ async def events(client: Client, ns: int, seconds: float, ack: str | None) -> di
                 print(f"acknowledged {todo[0]['event_id']}: {out['ack']}", file=sys.stderr, flush=True)
     await sub.delete()
     out["events"] = c.events
+    out["folder_events"] = at_folder.events
     return out
+
+
+async def history_page(client: Client, node: ua.NodeId, details, cp=None, release=False):
+    v = ua.HistoryReadValueId()
+    v.NodeId = node
+    v.ContinuationPoint = cp
+    params = ua.HistoryReadParameters()
+    params.HistoryReadDetails = details
+    params.TimestampsToReturn = ua.TimestampsToReturn.Source
+    params.ReleaseContinuationPoints = release
+    params.NodesToRead = [v]
+    return (await client.uaclient.history_read(params))[0]
 
 
 async def history(client: Client, ns: int, tag: str, details) -> dict:
     pages, values, cp = 0, [], None
     while True:
-        v = ua.HistoryReadValueId()
-        v.NodeId = ua.NodeId(tag, ns)
-        v.ContinuationPoint = cp
-        params = ua.HistoryReadParameters()
-        params.HistoryReadDetails = details
-        params.TimestampsToReturn = ua.TimestampsToReturn.Source
-        params.ReleaseContinuationPoints = False
-        params.NodesToRead = [v]
-        result = (await client.uaclient.history_read(params))[0]
+        result = await history_page(client, ua.NodeId(tag, ns), details, cp)
         pages += 1
         if not result.StatusCode.is_good():
             return {"status": status_name(result.StatusCode), "pages": pages, "values": values}
@@ -262,18 +273,6 @@ async def status_of(call) -> str:
         return "Good"
     except ua.UaStatusCodeError as e:
         return status_name(e.code)
-
-
-async def history_page(client: Client, node: ua.NodeId, details, cp=None, release=False):
-    v = ua.HistoryReadValueId()
-    v.NodeId = node
-    v.ContinuationPoint = cp
-    params = ua.HistoryReadParameters()
-    params.HistoryReadDetails = details
-    params.TimestampsToReturn = ua.TimestampsToReturn.Source
-    params.ReleaseContinuationPoints = release
-    params.NodesToRead = [v]
-    return (await client.uaclient.history_read(params))[0]
 
 
 async def hostile(client: Client, ns: int, tag: str, n_items: int) -> dict:
@@ -396,7 +395,9 @@ async def run(args) -> dict:
         if cmd == "subscribe":
             return await subscribe(client, ns, rest[0], float(rest[1]))
         if cmd == "events":
-            return await events(client, ns, float(rest[0]), rest[2] if rest[1:2] == ["ack"] else None)
+            ack = rest[2] if rest[1:2] == ["ack"] else None
+            folder = rest[rest.index("folder") + 1] if "folder" in rest else None
+            return await events(client, ns, float(rest[0]), ack, folder)
         if cmd == "hostile":
             return await hostile(client, ns, rest[0], int(rest[1]))
         if cmd == "ack":

@@ -86,6 +86,12 @@ impl AuthManager for MimicAuth {
         if self.role(token) < Role::Operator { level - AccessLevel::CURRENT_WRITE } else { level }
     }
 
+    /// Viewers (anonymous included) may call no method: the only one, Acknowledge, needs
+    /// an operator (the core checks again when it acknowledges).
+    fn is_user_executable(&self, token: &UserToken, _method_id: &NodeId) -> bool {
+        self.role(token) >= Role::Operator
+    }
+
     fn user_token_policies(&self, endpoint: &ServerEndpoint) -> Vec<UserTokenPolicy> {
         let mut out = Vec::with_capacity(2);
         if self.anonymous && endpoint.user_token_ids.contains(ANONYMOUS_USER_TOKEN_ID) {

@@ -219,6 +219,47 @@ mod tests {
     }
 
     #[test]
+    fn an_alarm_event_carries_its_states_on_its_asset() {
+        use crate::alarms::{AlarmId, AlarmKind, EventAction};
+        let site = crate::config::testkit::site(crate::config::testkit::PUMP);
+        let raised = AlarmEvent {
+            ts_ms: 1_000,
+            alarm: AlarmId(4),
+            tag: Some("speed".into()),
+            asset: Some("P-1".into()),
+            area: Some("a".into()),
+            kind: AlarmKind::Hi,
+            priority: Priority::High,
+            action: EventAction::Activated,
+            from: AlarmState::Normal,
+            to: AlarmState::UnackActive,
+            value: Some(95.0),
+            user: None,
+            note: "Speed high".into(),
+        };
+        let (ev, notifier) = event(&site, 2, &raised, 0);
+        assert_eq!(notifier, asset_node(2, &site, 0), "notified on the asset folder");
+        let base = &ev.base.base.base;
+        assert_eq!((base.severity, base.source_name.as_ref()), (700, "speed"));
+        assert_eq!(base.source_node, super::super::space::tag_node(2, "speed"));
+        assert_eq!(base.message.text.as_ref(), "Speed high");
+        assert!(ev.active_state.id && !ev.base.acked_state.id && ev.base.base.retain);
+        assert_eq!(alarm_of_event(base.event_id.as_ref()), Some(4), "the EventId names the alarm");
+
+        let acked = AlarmEvent {
+            action: EventAction::Acknowledged,
+            from: AlarmState::UnackActive,
+            to: AlarmState::AckActive,
+            user: Some("olga".into()),
+            note: String::new(),
+            ..raised
+        };
+        let (ev, _) = event(&site, 2, &acked, 1);
+        assert_eq!(ev.base.base.base.message.text.as_ref(), "A4 acknowledged by olga", "no Debug text");
+        assert!(ev.active_state.id && ev.base.acked_state.id);
+    }
+
+    #[test]
     fn severity_follows_priority() {
         let s = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical].map(severity);
         assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
