@@ -76,6 +76,9 @@ fn alarms_and_audit_answer_the_same_with_the_twin_running_and_stopped() {
     assert!(text.contains("alarms per 10 min") && text.contains("target"), "{text}");
     let shift = mimic_ok(&["report", "shift", "--since", "1h", "--site", p(&site), "--format", "markdown"]);
     assert!(shift.starts_with("# Shift report") && shift.contains("P101.suction_pressure HI"), "{shift}");
+    // the demo's one device, up all along, its samples Good (the sim answers every poll)
+    let device = shift.lines().find(|l| l.starts_with("- skid-plc: ")).unwrap_or_else(|| panic!("{shift}"));
+    assert!(device.contains("never down") && device.contains("% Good of"), "{device}");
 
     // a scheduled checkpoint appears in the checkpoint directory
     let copied = usb.join("mimic-checkpoints.jsonl");

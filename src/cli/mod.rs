@@ -24,6 +24,7 @@ mod report;
 mod rul;
 mod rul_store;
 mod shift;
+mod shift_devices;
 pub mod sim;
 mod store;
 mod train;
