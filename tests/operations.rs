@@ -16,7 +16,7 @@ use mimic::daemon::STORE_NAME;
 use mimic::ipc::{Reply, Request};
 use redb::{Database, ReadableTable};
 use support::binary::{DemoSite, Served, mimic, mimic_ok};
-use support::live::Asker;
+use support::live::{Asker, Snapshots};
 use support::{p, poll};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -220,4 +220,35 @@ fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() 
     let e = refusal(conn.ask_line(r#"{"req":"alarm_history","query":{"from_ms":0,"to_ms":1,"limit":-1}}"#));
     assert!(e.contains("invalid value: integer `-1`"), "{e}");
     assert_eq!(raised(&page(conn.ask(&history_query(100, None)))), raised(&all), "the connection still answers");
+}
+
+/// A checkpoint directory that cannot be written (below a file: even root cannot create it)
+/// raises the system alarm on the scheduled checkpoint; once a copy succeeds it clears.
+#[test]
+fn a_checkpoint_that_cannot_be_copied_raises_the_system_alarm_until_a_copy_succeeds() {
+    let demo = DemoSite::start();
+    let blocker = demo.tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file where the directory would go").expect("blocker");
+    let usb = blocker.join("usb");
+    let text = std::fs::read_to_string(&demo.site).expect("site");
+    let data_line = format!("data_dir = {:?}", p(&demo.data));
+    let text =
+        text.replace(&data_line, &format!("{data_line}\ncheckpoint_every = \"1s\"\ncheckpoint_dir = {:?}", p(&usb)));
+    std::fs::write(&demo.site, text).expect("site");
+    let mut served = Served::start(&demo.site, &demo.data);
+    let mut snaps = Snapshots::attach(&served.sock);
+    let copy_alarm = |s: &mimic::ipc::LiveSnapshot| {
+        s.alarms.iter().find(|a| a.message.contains("audit checkpoints cannot be copied")).cloned()
+    };
+    let s = snaps.until(LIMIT, "the checkpoint-copy system alarm", |s| copy_alarm(s).is_some());
+    let alarm = copy_alarm(&s).expect("alarm");
+    assert!(alarm.message.contains("not-a-dir/usb"), "it names the directory: {}", alarm.message);
+    assert_eq!(alarm.priority, mimic::ipc::LivePriority::Medium);
+
+    // the directory can be made: the next scheduled copy succeeds and the alarm goes
+    std::fs::remove_file(&blocker).expect("remove the blocker");
+    snaps.until(LIMIT, "the alarm cleared by a successful copy", |s| copy_alarm(s).is_none());
+    assert!(usb.join("mimic-checkpoints.jsonl").exists(), "the checkpoints copied");
+    drop(snaps);
+    served.stop_cleanly();
 }
