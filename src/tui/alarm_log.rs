@@ -3,7 +3,7 @@
 //! views want shown, and the answers turned into the views' plain data. The journal stays
 //! in the daemon's store: a page is at most [`mimic_views::MAX_HISTORY_ROWS`] records.
 
-use mimic_views::{HistoryPage, HistoryRow, KpiFigure, KpiView, PageStart, Priority};
+use mimic_views::{HistoryPage, HistoryRow, KpiFigure, KpiScope, KpiView, PageStart, Priority};
 
 use crate::alarms::journal::{Page, Query, Record};
 use crate::alarms::{kpi, search};
@@ -42,10 +42,8 @@ pub fn page(p: &Page) -> HistoryPage {
     HistoryPage { rows: p.records.iter().map(row).collect(), next: p.next }
 }
 
-/// The site's figures as the KPI pane shows them.
-pub fn kpis(r: &kpi::Report) -> KpiView {
-    let figures = r
-        .site
+fn scope(s: &kpi::Scope) -> KpiScope {
+    let figures = s
         .figures()
         .into_iter()
         .map(|f| KpiFigure {
@@ -55,14 +53,17 @@ pub fn kpis(r: &kpi::Report) -> KpiView {
             verdict: f.verdict.name().to_string(),
         })
         .collect();
+    KpiScope { name: s.name.clone(), raised: s.raised, figures, by_priority: s.by_priority }
+}
+
+/// The figures as the KPI pane shows them: the site's, then each operator position's.
+pub fn kpis(r: &kpi::Report) -> KpiView {
     KpiView {
         from_ms: r.from_ms,
         to_ms: r.to_ms,
-        raised: r.site.raised,
-        figures,
+        scopes: std::iter::once(&r.site).chain(&r.areas).map(scope).collect(),
         per_10min: r.per_10min.iter().map(|&n| u64::from(n)).collect(),
         per_hour: r.per_hour.iter().map(|&n| u64::from(n)).collect(),
-        by_priority: r.site.by_priority,
         top: r.top.iter().map(|f| (f.alarm.clone(), f.count)).collect(),
     }
 }
@@ -109,6 +110,7 @@ mod tests {
         assert_eq!(p.rows[0].change, "acknowledged");
         let k = kpis(&kpi::report(&[], 0, 3_600_000));
         assert_eq!(k.per_10min, vec![0; 6]);
-        assert!(k.figures.iter().any(|f| f.name == "alarms per 10 min" && f.verdict == "acceptable"));
+        assert_eq!(k.scopes.len(), 1, "the site, no position without alarms");
+        assert!(k.scopes[0].figures.iter().any(|f| f.name == "alarms per 10 min" && f.verdict == "acceptable"));
     }
 }

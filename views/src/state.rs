@@ -392,8 +392,8 @@ pub enum Action {
 
 mod alarm_log;
 pub use alarm_log::{
-    AlarmLog, AlarmPane, HistoryPage, HistoryRow, KPI_SPANS, KpiFigure, KpiView, MAX_HISTORY_ROWS, MAX_SEARCH,
-    PageStart,
+    AlarmLog, AlarmPane, HistoryPage, HistoryRow, KPI_SPANS, KpiFigure, KpiScope, KpiView, MAX_HISTORY_ROWS,
+    MAX_SEARCH, PageStart,
 };
 mod keys;
 pub use keys::handle_key;

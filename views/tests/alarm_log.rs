@@ -41,29 +41,30 @@ fn kpi() -> KpiView {
         target: target.into(),
         verdict: verdict.into(),
     };
+    let figures = vec![
+        fig("alarms per 10 min", "2.17", "≤ 1 acceptable, ≤ 2 manageable", "over target"),
+        fig("alarms per hour", "13.0", "≤ 6 acceptable, ≤ 12 manageable", "over target"),
+        fig("alarms per day", "312", "≤ 150 acceptable, ≤ 300 manageable", "over target"),
+        fig("peak alarms in 10 min", "24", "≤ 10", "over target"),
+        fig("10-min periods > 10 alarms", "2.08 %", "< 1 %", "over target"),
+        fig("time in flood", "1.39 % (2 floods, 20 min 0 s)", "< 1 %", "over target"),
+        fig("top 10 alarms' share", "61.2 %", "≤ 5 %", "over target"),
+        fig("chattering alarms", "1", "0", "over target"),
+        fig("fleeting annunciations", "4", "-", ""),
+        fig("standing alarms (> 24 h)", "1", "< 5", "acceptable"),
+        fig("priority low/medium/high", "78/16/6 %", "~80/15/5 %", "acceptable"),
+        fig("shelved", "2 (3 h 10 min)", "-", ""),
+        fig("out of service", "0 (0 s)", "-", ""),
+        fig("time to acknowledge", "median 42 s, 90th percentile 3 min 5 s", "-", ""),
+    ];
+    let pumping =
+        KpiScope { name: "Pumping".into(), raised: 12, figures: figures[..3].to_vec(), by_priority: [9, 2, 1, 0] };
     KpiView {
         from_ms: NOW - 86_400_000,
         to_ms: NOW,
-        raised: 312,
-        figures: vec![
-            fig("alarms per 10 min", "2.17", "≤ 1 acceptable, ≤ 2 manageable", "over target"),
-            fig("alarms per hour", "13.0", "≤ 6 acceptable, ≤ 12 manageable", "over target"),
-            fig("alarms per day", "312", "≤ 150 acceptable, ≤ 300 manageable", "over target"),
-            fig("peak alarms in 10 min", "24", "≤ 10", "over target"),
-            fig("10-min periods > 10 alarms", "2.08 %", "< 1 %", "over target"),
-            fig("time in flood", "1.39 % (2 floods, 20 min 0 s)", "< 1 %", "over target"),
-            fig("top 10 alarms' share", "61.2 %", "≤ 5 %", "over target"),
-            fig("chattering alarms", "1", "0", "over target"),
-            fig("fleeting annunciations", "4", "-", ""),
-            fig("standing alarms (> 24 h)", "1", "< 5", "acceptable"),
-            fig("priority low/medium/high", "78/16/6 %", "~80/15/5 %", "acceptable"),
-            fig("shelved", "2 (3 h 10 min)", "-", ""),
-            fig("out of service", "0 (0 s)", "-", ""),
-            fig("time to acknowledge", "median 42 s, 90th percentile 3 min 5 s", "-", ""),
-        ],
+        scopes: vec![KpiScope { name: "site".into(), raised: 312, figures, by_priority: [243, 50, 15, 4] }, pumping],
         per_10min: (0..144).map(|k| [0, 1, 3, 0, 2, 24, 1][k % 7]).collect(),
         per_hour: (0..24).map(|k| [4, 9, 30, 2, 11, 0][k % 6]).collect(),
-        by_priority: [243, 50, 15, 4],
         top: vec![("P101.motor_temp HI".into(), 120), ("P102.discharge_pressure HIHI".into(), 41)],
     }
 }
@@ -130,6 +131,12 @@ fn kpi_figures_render_beside_their_targets_with_charts() {
         assert!(text.contains("over target") && text.contains("Priority mix"), "{w}x{h}");
         insta::assert_snapshot!(format!("kpi_{w}x{h}"), term.backend());
     }
+    // one operator position's figures (↓), the site's rates beside them
+    handle_key(&mut ui, &normal(), Key::Down);
+    assert_eq!(ui.alarm_log.scope().map(|s| s.name.as_str()), Some("Pumping"));
+    insta::assert_snapshot!("kpi_position_80x24", draw_at(&ui, 80, 24).backend());
+    handle_key(&mut ui, &normal(), Key::Down);
+    assert_eq!(ui.alarm_log.kpi_scope, 1, "the last position stays chosen");
     ui.alarm_log.kpi = None;
     insta::assert_snapshot!("kpi_waiting_80x24", draw_at(&ui, 80, 24).backend());
 }

@@ -166,7 +166,14 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
             return &[("PgDn/PgUp", "page"), ("/", "search"), ("Home", "newest"), ("K", "figures"), ("v", "live")];
         }
         (Screen::Alarms, AlarmPane::Kpi) => {
-            return &[("←→", "period"), ("r", "refresh"), ("H", "history"), ("v", "live"), ("q", "quit")];
+            return &[
+                ("←→", "period"),
+                ("↑↓", "position"),
+                ("r", "refresh"),
+                ("H", "history"),
+                ("v", "live"),
+                ("q", "quit"),
+            ];
         }
         _ => {}
     }

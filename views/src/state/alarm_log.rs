@@ -1,6 +1,7 @@
 //! The Alarms screen's past: the **History** pane (the alarm journal, one page at a time,
 //! searched and filtered) and the **KPI** pane (ISA-18.2 figures of a period beside their
-//! targets). `H` and `K` open them, `v` or Esc goes back to the live alarms.
+//! targets, for the site or one operator position). `H` and `K` open them, `v` or Esc goes
+//! back to the live alarms.
 //!
 //! The terminal never holds the journal: each page is asked of the daemon
 //! ([`Action::AlarmHistory`]) with the filter as typed and where the page starts, and what
@@ -57,19 +58,28 @@ pub struct KpiFigure {
     pub verdict: String,
 }
 
+/// The figures of one scope: the site, or one operator position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpiScope {
+    /// `site`, or the position's (area's) name.
+    pub name: String,
+    pub raised: u64,
+    pub figures: Vec<KpiFigure>,
+    /// Annunciations by priority, indexed by [`Priority::index`].
+    pub by_priority: [u64; 4],
+}
+
 /// The alarm-system figures of a period, as the KPI pane shows them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KpiView {
     pub from_ms: i64,
     pub to_ms: i64,
-    pub raised: u64,
-    pub figures: Vec<KpiFigure>,
-    /// Annunciations per 10 minutes and per hour over the period, oldest first.
+    /// The site first, then each operator position (↑/↓ choose).
+    pub scopes: Vec<KpiScope>,
+    /// The site's annunciations per 10 minutes and per hour over the period, oldest first.
     pub per_10min: Vec<u64>,
     pub per_hour: Vec<u64>,
-    /// Annunciations by priority, indexed by [`Priority::index`].
-    pub by_priority: [u64; 4],
-    /// The most frequent alarms and their counts.
+    /// The site's most frequent alarms and their counts.
     pub top: Vec<(String, u64)>,
 }
 
@@ -97,6 +107,8 @@ pub struct AlarmLog {
     pub selected: usize,
     /// Index into [`KPI_SPANS`].
     pub kpi_span: usize,
+    /// Index into the figures' [`KpiView::scopes`].
+    pub kpi_scope: usize,
     pub kpi: Option<KpiView>,
     /// Why the last request was refused (shown in the pane until the next answer).
     pub error: Option<String>,
@@ -112,6 +124,7 @@ impl Default for AlarmLog {
             page: None,
             selected: 0,
             kpi_span: 1,
+            kpi_scope: 0,
             kpi: None,
             error: None,
         }
@@ -122,6 +135,12 @@ impl AlarmLog {
     /// Page number shown, from 1.
     pub fn page_no(&self) -> usize {
         self.starts.len().max(1)
+    }
+
+    /// The scope of the figures shown (the site's when there are figures).
+    pub fn scope(&self) -> Option<&KpiScope> {
+        let scopes = &self.kpi.as_ref()?.scopes;
+        scopes.get(self.kpi_scope.min(scopes.len().saturating_sub(1)))
     }
 
     /// The KPI period's label and length.
@@ -137,6 +156,7 @@ impl AlarmLog {
     }
 
     pub fn show_kpi(&mut self, kpi: KpiView) {
+        self.kpi_scope = self.kpi_scope.min(kpi.scopes.len().saturating_sub(1));
         self.kpi = Some(kpi);
         self.error = None;
     }
@@ -191,8 +211,17 @@ pub(super) fn key(ui: &mut UiState, key: Key) -> Option<Option<Action>> {
             Some(Some(ask_kpis(log)))
         }
         (AlarmPane::Kpi, Key::Char('r')) => Some(Some(ask_kpis(log))),
-        // the KPI pane has nothing to select; the screen keys still work
-        (AlarmPane::Kpi, Key::Char('/' | 'a' | 'A' | 'h' | 'u' | 'o') | Key::Up | Key::Down) => Some(None),
+        (AlarmPane::Kpi, Key::Up) => {
+            log.kpi_scope = log.kpi_scope.saturating_sub(1);
+            Some(None)
+        }
+        (AlarmPane::Kpi, Key::Down) => {
+            let n = log.kpi.as_ref().map_or(1, |k| k.scopes.len().max(1));
+            log.kpi_scope = (log.kpi_scope + 1).min(n - 1);
+            Some(None)
+        }
+        // no acts from the figures; the screen keys still work
+        (AlarmPane::Kpi, Key::Char('/' | 'a' | 'A' | 'h' | 'u' | 'o')) => Some(None),
         (AlarmPane::Kpi, _) => None,
     }
 }
