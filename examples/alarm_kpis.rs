@@ -1,7 +1,8 @@
 //! The alarm report's speed: 30 days of a 10,000-tag site with 100,000 alarm journal
 //! records (raised, acknowledged, returned; a flood, some chattering), then
-//! `kpi::of_store` over the 30 days, as `mimic report alarms --since 30d` runs it, and a
-//! first page of `mimic alarms history` with a filter.
+//! `kpi::of_store` over the 30 days, as `mimic report alarms --since 30d` runs it, a
+//! first page of `mimic alarms history` with a filter, and the terminal's History pane
+//! paging all of it newest first (and a search that matches nothing).
 //!
 //! Run: `cargo run --release --example alarm_kpis` (figures in BENCHMARKS.md).
 
@@ -91,4 +92,35 @@ fn main() {
         journal::page(&db, &Query { from_ms: from, to_ms: to, filter, limit: 50, ..Query::default() }).expect("page");
     println!("alarms history, first page of 50 (area and state filtered): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     assert_eq!(page.records.len(), 50);
+
+    // the terminal's History pane: newest first, 16 rows a page (an 80x24 terminal), every
+    // page of the 30 days in turn, and a search that matches nothing (the whole period read
+    // to say so, one record at a time)
+    let mut q = Query { from_ms: from, to_ms: to, newest_first: true, limit: 16, ..Query::default() };
+    let (t, mut pages, mut slowest) = (Instant::now(), 0u32, 0f64);
+    loop {
+        let tp = Instant::now();
+        let page = journal::page(&db, &q).expect("page");
+        slowest = slowest.max(tp.elapsed().as_secs_f64());
+        pages += 1;
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    let all = t.elapsed().as_secs_f64();
+    println!(
+        "history pane: {pages} pages of 16, newest first: {:.2} ms a page on average, slowest {:.1} ms",
+        all * 1e3 / f64::from(pages),
+        slowest * 1e3
+    );
+    let t = Instant::now();
+    let none = Filter { text: Some("no such words".into()), ..Filter::default() };
+    let page = journal::page(
+        &db,
+        &Query { from_ms: from, to_ms: to, filter: none, newest_first: true, limit: 16, ..Query::default() },
+    )
+    .expect("page");
+    println!("history pane, a search matching none of the 100k: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    assert!(page.records.is_empty() && page.next.is_none());
 }
