@@ -132,7 +132,11 @@ pub fn render(ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     };
     if p.rows.is_empty() {
-        let msg = "No alarm state change matches (/ searches; since:30d looks further back).";
+        let msg = if p.next.is_some() {
+            "Nothing matches in this stretch of the journal: PgDn searches further back."
+        } else {
+            "No alarm state change matches (/ searches; since:30d looks further back)."
+        };
         super::render_empty(msg, rest, t, buf);
         return;
     }
