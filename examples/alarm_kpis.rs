@@ -94,44 +94,38 @@ fn main() {
     assert_eq!(page.records.len(), 50);
 
     // the terminal's History pane: newest first, 16 rows a page (an 80x24 terminal), every
-    // page of the 30 days in turn, and a search that matches nothing (the whole period read
-    // to say so, one record at a time)
-    let mut q = Query { from_ms: from, to_ms: to, newest_first: true, limit: 16, ..Query::default() };
-    let (t, mut pages, mut slowest) = (Instant::now(), 0u32, 0f64);
-    loop {
-        let tp = Instant::now();
-        let page = journal::page(&db, &q).expect("page");
-        slowest = slowest.max(tp.elapsed().as_secs_f64());
-        pages += 1;
-        match page.next {
-            Some(n) => q.after = Some(n),
-            None => break,
-        }
-    }
-    let all = t.elapsed().as_secs_f64();
+    // page of the 30 days in turn, and a search that matches nothing (each page reads at
+    // most journal::MAX_SCAN records)
+    let q = Query { from_ms: from, to_ms: to, newest_first: true, limit: 16, ..Query::default() };
+    let (pages, slowest, all, found) = every_page(&db, q.clone());
     println!(
         "history pane: {pages} pages of 16, newest first: {:.2} ms a page on average, slowest {:.1} ms",
         all * 1e3 / f64::from(pages),
         slowest * 1e3
     );
-    // a search that matches nothing: each page reads at most journal::MAX_SCAN records
+    assert_eq!(found, report.records as usize);
     let none = Filter { text: Some("no such words".into()), ..Filter::default() };
-    let mut q = Query { from_ms: from, to_ms: to, filter: none, newest_first: true, limit: 16, ..Query::default() };
-    let (t, mut pages, mut slowest) = (Instant::now(), 0u32, 0f64);
-    loop {
-        let tp = Instant::now();
-        let page = journal::page(&db, &q).expect("page");
-        slowest = slowest.max(tp.elapsed().as_secs_f64());
-        pages += 1;
-        assert!(page.records.is_empty());
-        match page.next {
-            Some(n) => q.after = Some(n),
-            None => break,
-        }
-    }
+    let (pages, slowest, all, found) = every_page(&db, Query { filter: none, ..q });
     println!(
         "history pane, a search matching none of the 100k: {pages} pages, slowest {:.0} ms, all {:.0} ms",
         slowest * 1e3,
-        t.elapsed().as_secs_f64() * 1e3
+        all * 1e3
     );
+    assert_eq!(found, 0);
+}
+
+/// Every page of `q` in turn: how many, the slowest and all of them (s), records found.
+fn every_page(db: &redb::Database, mut q: Query) -> (u32, f64, f64, usize) {
+    let (t, mut pages, mut slowest, mut found) = (Instant::now(), 0u32, 0f64, 0);
+    loop {
+        let tp = Instant::now();
+        let page = journal::page(db, &q).expect("page");
+        slowest = slowest.max(tp.elapsed().as_secs_f64());
+        pages += 1;
+        found += page.records.len();
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => return (pages, slowest, t.elapsed().as_secs_f64(), found),
+        }
+    }
 }
