@@ -1,7 +1,8 @@
 //! The alarm report's speed: 30 days of a 10,000-tag site with 100,000 alarm journal
 //! records (raised, acknowledged, returned; a flood, some chattering), then
-//! `kpi::of_store` over the 30 days, as `mimic report alarms --since 30d` runs it, and a
-//! first page of `mimic alarms history` with a filter.
+//! `kpi::of_store` over the 30 days, as `mimic report alarms --since 30d` runs it, a
+//! first page of `mimic alarms history` with a filter, and the terminal's History pane
+//! paging all of it newest first (and a search that matches nothing).
 //!
 //! Run: `cargo run --release --example alarm_kpis` (figures in BENCHMARKS.md).
 
@@ -91,4 +92,40 @@ fn main() {
         journal::page(&db, &Query { from_ms: from, to_ms: to, filter, limit: 50, ..Query::default() }).expect("page");
     println!("alarms history, first page of 50 (area and state filtered): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     assert_eq!(page.records.len(), 50);
+
+    // the terminal's History pane: newest first, 16 rows a page (an 80x24 terminal), every
+    // page of the 30 days in turn, and a search that matches nothing (each page reads at
+    // most journal::MAX_SCAN records)
+    let q = Query { from_ms: from, to_ms: to, newest_first: true, limit: 16, ..Query::default() };
+    let (pages, slowest, all, found) = every_page(&db, q.clone());
+    println!(
+        "history pane: {pages} pages of 16, newest first: {:.2} ms a page on average, slowest {:.1} ms",
+        all * 1e3 / f64::from(pages),
+        slowest * 1e3
+    );
+    assert_eq!(found, report.records as usize);
+    let none = Filter { text: Some("no such words".into()), ..Filter::default() };
+    let (pages, slowest, all, found) = every_page(&db, Query { filter: none, ..q });
+    println!(
+        "history pane, a search matching none of the 100k: {pages} pages, slowest {:.0} ms, all {:.0} ms",
+        slowest * 1e3,
+        all * 1e3
+    );
+    assert_eq!(found, 0);
+}
+
+/// Every page of `q` in turn: how many, the slowest and all of them (s), records found.
+fn every_page(db: &redb::Database, mut q: Query) -> (u32, f64, f64, usize) {
+    let (t, mut pages, mut slowest, mut found) = (Instant::now(), 0u32, 0f64, 0);
+    loop {
+        let tp = Instant::now();
+        let page = journal::page(db, &q).expect("page");
+        slowest = slowest.max(tp.elapsed().as_secs_f64());
+        pages += 1;
+        found += page.records.len();
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => return (pages, slowest, t.elapsed().as_secs_f64(), found),
+        }
+    }
 }

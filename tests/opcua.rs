@@ -3,7 +3,7 @@
 //! timestamps, status codes as quality, the Read fallback when the server refuses
 //! subscriptions, recovery from a server restart without losing a notification,
 //! typed writes with read-back, Basic256Sha256 with certificate trust, user names,
-//! and browsing with tag emission.
+//! browsing with tag emission, and a healthy site without security logging no ERROR.
 
 mod support;
 
@@ -17,9 +17,9 @@ use mimic::ipc::TagQuality;
 use mimic_drivers::device::{Driver, run_device};
 use mimic_drivers::opcua::{Identity, OpcUa, OpcUaConfig, OpcUaPoint, PasswordSource, Security};
 use mimic_drivers::{DeviceEvent, PollGroup, Quality, Reading, Reason, WriteOutcome};
-use support::binary::mimic_ok;
+use support::binary::{Served, mimic_ok};
 use support::daemon::{start, stored_at_least};
-use support::live::tag;
+use support::live::{Snapshots, tag};
 use support::peers::{Peer, python_cmd};
 
 /// The asyncua server can take long to build its address space on a loaded machine.
@@ -449,4 +449,37 @@ async fn the_daemon_stores_subscription_values_at_their_source_time() {
     assert_eq!(broken.quality, TagQuality::Bad);
     assert_eq!(snap.devices[0].protocol, "opcua");
     d.shutdown().await;
+}
+
+/// `mimic run` of a healthy site with one OPC UA device at `security = "none"`, its stderr
+/// not a terminal: values arrive Good and the log holds no ERROR, no WARN (the library's
+/// complaints about the certificate a client without security does not have are not
+/// problems) and no escape bytes.
+#[test]
+fn a_healthy_site_without_security_logs_no_error_or_warning() {
+    let port = shared_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let site = dir.path().join("site.toml");
+    let toml = format!(
+        "[site]\nname = \"ua\"\ndata_dir = {:?}\n\n[[device]]\nname = \"plc\"\nprotocol = \"opcua\"\nendpoint = \"{}\"\n\
+         security = \"none\"\npoll = \"200ms\"\n\n[[tag]]\nname = \"stamped\"\ndevice = \"plc\"\naddress = \"ns=2;i=1001\"\n",
+        data.to_str().expect("utf-8 path"),
+        url(port)
+    );
+    std::fs::write(&site, toml).expect("site");
+    // the log as a user gets it (the test kit quietens it to warn)
+    let mut served = Served::start_with(&site, &data, |c| {
+        c.env("MIMIC_LOG", "info");
+    });
+    let mut snaps = Snapshots::attach(&served.sock);
+    snaps.until(Duration::from_secs(60), "Good values", |s| {
+        s.tags.iter().all(|t| t.quality == TagQuality::Good && t.value.is_some())
+    });
+    drop(snaps);
+    let run = served.stop_cleanly();
+    assert!(run.stderr.contains("session up"), "{run}");
+    let noisy: Vec<&str> = run.stderr.lines().filter(|l| l.contains(" ERROR ") || l.contains(" WARN ")).collect();
+    assert!(noisy.is_empty(), "a healthy site logs no ERROR or WARN: {noisy:#?}");
+    assert!(!run.stderr.contains('\u{1b}'), "no escape bytes when stderr is not a terminal: {run}");
 }

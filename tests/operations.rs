@@ -2,16 +2,21 @@
 //! (`mimic alarms history`), the reports (`mimic report alarms`, `report shift`), and the audit
 //! trail (`mimic audit export|verify|checkpoint`, the scheduled checkpoint copied to
 //! `checkpoint_dir`) give the same answers either way; a tampered entry is found either way.
+//! A terminal pages the alarm history and gets the figures through the socket, and what no
+//! terminal asks (an absurd page size, a huge filter or period) is refused on its connection.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mimic::alarms::journal::{Change, Page, Query, Record};
 use mimic::audit::AUDIT;
 use mimic::daemon::STORE_NAME;
+use mimic::ipc::{Reply, Request};
 use redb::{Database, ReadableTable};
 use support::binary::{DemoSite, Served, mimic, mimic_ok};
+use support::live::{Asker, Snapshots};
 use support::{p, poll};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -71,6 +76,9 @@ fn alarms_and_audit_answer_the_same_with_the_twin_running_and_stopped() {
     assert!(text.contains("alarms per 10 min") && text.contains("target"), "{text}");
     let shift = mimic_ok(&["report", "shift", "--since", "1h", "--site", p(&site), "--format", "markdown"]);
     assert!(shift.starts_with("# Shift report") && shift.contains("P101.suction_pressure HI"), "{shift}");
+    // the demo's one device, up all along, its samples Good (the sim answers every poll)
+    let device = shift.lines().find(|l| l.starts_with("- skid-plc: ")).unwrap_or_else(|| panic!("{shift}"));
+    assert!(device.contains("never down") && device.contains("% Good of"), "{device}");
 
     // a scheduled checkpoint appears in the checkpoint directory
     let copied = usb.join("mimic-checkpoints.jsonl");
@@ -120,5 +128,127 @@ fn alarms_and_audit_answer_the_same_with_the_twin_running_and_stopped() {
     let o = mimic(&["audit", "verify", "--site", p(&site)]);
     assert_eq!(o.code, Some(1), "{o}");
     assert!(o.stdout.contains("audit chain BROKEN at entry 2"), "running: {o}");
+    served.stop_cleanly();
+}
+
+/// Alarms active as soon as their tags have a value (limits far below any value), at three
+/// priorities.
+const ALWAYS: [(&str, &str); 4] =
+    [("P101.suction_pressure", "low"), ("P101.speed", "medium"), ("FV101.position", "high"), ("P101.flow", "low")];
+
+fn history_query(limit: u32, after: Option<(i64, u64)>) -> Request {
+    let now = mimic::time::now_ms();
+    let query =
+        Query { from_ms: now - 3_600_000, to_ms: now + 60_000, after, newest_first: true, limit, ..Default::default() };
+    Request::AlarmHistory { query }
+}
+
+fn page(reply: Reply) -> Page {
+    match reply {
+        Reply::AlarmHistory(p) => p,
+        other => panic!("expected a page of the journal, got {other:?}"),
+    }
+}
+
+fn refusal(reply: Reply) -> String {
+    match reply {
+        Reply::Error { message } => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() {
+    let demo = DemoSite::start();
+    let mut text = std::fs::read_to_string(&demo.site).expect("site");
+    for (tag, priority) in ALWAYS {
+        text += &format!("\n[[alarm]]\ntag = \"{tag}\"\nkind = \"hi\"\nlimit = -1000.0\npriority = \"{priority}\"\n");
+    }
+    std::fs::write(&demo.site, text).expect("site");
+    let served = Served::start(&demo.site, &demo.data);
+    let mut conn = Asker::connect(&served.sock);
+
+    let raised = |p: &Page| p.records.iter().filter(|r| r.change == Change::Raised).count();
+    let all = poll(LIMIT, || Some(page(conn.ask(&history_query(100, None)))).filter(|p| raised(p) >= ALWAYS.len()))
+        .expect("the four alarms raised in the journal");
+    assert!(all.next.is_none(), "one page holds them all");
+
+    // page by page, one record a page: the same records, newest first, each once
+    let mut paged = Vec::new();
+    let mut after = None;
+    for _ in 0..=all.records.len() + 1 {
+        let p = page(conn.ask(&history_query(1, after)));
+        assert!(p.records.len() <= 1, "a page of one");
+        paged.extend(p.records);
+        after = p.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    let seqs = |rs: &[Record]| rs.iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(&paged)[..all.records.len()], seqs(&all.records)[..], "paging gives the same records in order");
+    assert!(paged.windows(2).all(|w| (w[0].ts_ms, w[0].seq) > (w[1].ts_ms, w[1].seq)), "newest first");
+
+    // filters combine, as the terminal's search reads them
+    let now = mimic::time::now_ms();
+    let s = mimic::alarms::search::parse("prio:high state:raised since:1h", now).expect("search");
+    let query = Query { from_ms: s.from_ms, to_ms: s.to_ms, filter: s.filter, limit: 50, ..Default::default() };
+    let high = page(conn.ask(&Request::AlarmHistory { query }));
+    assert!(!high.records.is_empty());
+    assert!(high.records.iter().all(|r| r.tag.as_deref() == Some("FV101.position") && r.change == Change::Raised));
+
+    // the figures of the last hour: the four annunciations, per priority, per 10 minutes
+    let report = match conn.ask(&Request::AlarmReport { from_ms: now - 3_600_000, to_ms: now }) {
+        Reply::AlarmReport(r) => r,
+        other => panic!("expected figures, got {other:?}"),
+    };
+    assert!(report.site.raised >= 4, "{:?}", report.site);
+    assert!(report.site.by_priority[0] >= 2 && report.site.by_priority[1] >= 1 && report.site.by_priority[2] >= 1);
+    assert_eq!(report.per_10min.len(), 6);
+    assert_eq!(report.per_10min.iter().map(|&n| u64::from(n)).sum::<u64>(), report.site.raised);
+
+    // what no terminal asks is refused on its connection, by field; the connection goes on
+    let e = refusal(conn.ask(&history_query(100_000, None)));
+    assert_eq!(e, "alarm_history.limit: 100000 is not in 1..=5000");
+    let mut huge = history_query(10, None);
+    if let Request::AlarmHistory { query } = &mut huge {
+        query.filter.text = Some("x".repeat(10_000));
+    }
+    assert_eq!(refusal(conn.ask(&huge)), "alarm_history.filter.text: longer than 256 characters");
+    let e = refusal(conn.ask(&Request::AlarmReport { from_ms: i64::MIN, to_ms: i64::MAX }));
+    assert!(e.starts_with("alarm_report: a period of") && e.ends_with("at most 400"), "{e}");
+    let e = refusal(conn.ask_line(r#"{"req":"alarm_history","query":{"from_ms":0,"to_ms":1,"limit":-1}}"#));
+    assert!(e.contains("invalid value: integer `-1`"), "{e}");
+    assert_eq!(raised(&page(conn.ask(&history_query(100, None)))), raised(&all), "the connection still answers");
+}
+
+/// A checkpoint directory that cannot be written (below a file: even root cannot create it)
+/// raises the system alarm on the scheduled checkpoint; once a copy succeeds it clears.
+#[test]
+fn a_checkpoint_that_cannot_be_copied_raises_the_system_alarm_until_a_copy_succeeds() {
+    let demo = DemoSite::start();
+    let blocker = demo.tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, "a file where the directory would go").expect("blocker");
+    let usb = blocker.join("usb");
+    let text = std::fs::read_to_string(&demo.site).expect("site");
+    let data_line = format!("data_dir = {:?}", p(&demo.data));
+    let text =
+        text.replace(&data_line, &format!("{data_line}\ncheckpoint_every = \"1s\"\ncheckpoint_dir = {:?}", p(&usb)));
+    std::fs::write(&demo.site, text).expect("site");
+    let mut served = Served::start(&demo.site, &demo.data);
+    let mut snaps = Snapshots::attach(&served.sock);
+    let copy_alarm = |s: &mimic::ipc::LiveSnapshot| {
+        s.alarms.iter().find(|a| a.message.contains("audit checkpoints cannot be copied")).cloned()
+    };
+    let s = snaps.until(LIMIT, "the checkpoint-copy system alarm", |s| copy_alarm(s).is_some());
+    let alarm = copy_alarm(&s).expect("alarm");
+    assert!(alarm.message.contains("not-a-dir/usb"), "it names the directory: {}", alarm.message);
+    assert_eq!(alarm.priority, mimic::ipc::LivePriority::Medium);
+
+    // the directory can be made: the next scheduled copy succeeds and the alarm goes
+    std::fs::remove_file(&blocker).expect("remove the blocker");
+    snaps.until(LIMIT, "the alarm cleared by a successful copy", |s| copy_alarm(s).is_none());
+    assert!(usb.join("mimic-checkpoints.jsonl").exists(), "the checkpoints copied");
+    drop(snaps);
     served.stop_cleanly();
 }

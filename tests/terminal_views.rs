@@ -245,3 +245,41 @@ fn malformed_views_are_refused_on_their_connection_only() {
     assert!(later.is_some(), "the bystander stopped receiving updates");
     eprintln!("bystander: updates go on ({:?})", t0.elapsed());
 }
+
+/// A terminal on the Alarms screen's History and KPI panes: with its view up (frames), a
+/// page of the journal and the figures come as replies in frames, a page no bigger than
+/// asked; an absurd page is refused on that connection, and the view's updates go on.
+#[test]
+fn the_alarm_history_and_figures_come_to_a_terminal_in_frames() {
+    use mimic::alarms::journal::Query;
+    let sim = Sim::start(&["--units", "2"]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_daemon, sock) = start(tmp.path(), &sim, 100);
+    let mut v = Viewer::connect(&sock);
+    v.view(&ViewSpec { screen: ipc::ViewScreen::Alarms, ..ViewSpec::default() });
+    v.update();
+    let mut ask = |req: &ipc::Request| -> Reply {
+        v.send(format!("{}\n", serde_json::to_string(req).expect("json")).as_bytes());
+        loop {
+            if let Frame::Reply(json) = v.frame() {
+                break serde_json::from_str(&json).expect("a reply");
+            }
+        }
+    };
+    let now = mimic::time::now_ms();
+    let query = Query { from_ms: now - 86_400_000, to_ms: now + 1, newest_first: true, limit: 16, ..Query::default() };
+    match ask(&ipc::Request::AlarmHistory { query: query.clone() }) {
+        Reply::AlarmHistory(p) => assert!(p.records.len() <= 16 && p.next.is_none(), "{p:?}"),
+        other => panic!("expected a page, got {other:?}"),
+    }
+    match ask(&ipc::Request::AlarmReport { from_ms: now - 86_400_000, to_ms: now }) {
+        Reply::AlarmReport(r) => assert_eq!(r.per_10min.len(), 144),
+        other => panic!("expected the figures, got {other:?}"),
+    }
+    match ask(&ipc::Request::AlarmHistory { query: Query { limit: 1_000_000, ..query } }) {
+        Reply::Error { message } => assert_eq!(message, "alarm_history.limit: 1000000 is not in 1..=5000"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let v0 = v.update().version;
+    assert!(poll(Duration::from_secs(20), || (v.update().version > v0).then_some(())).is_some(), "updates go on");
+}

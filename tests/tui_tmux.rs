@@ -229,3 +229,37 @@ fn a_what_if_in_the_terminal_predicts_the_flow_then_asks_for_the_write() {
     tmux.keys(s, &["q"]);
     tmux.assert_quit_clean(s);
 }
+
+/// The Alarms screen's past in a real terminal against a real daemon: `H` shows the
+/// journal's newest page (the demo's always-active alarm raised), a search narrows it, `K`
+/// shows the figures beside their targets with the priority mix.
+#[test]
+fn the_alarm_history_and_figures_in_the_terminal() {
+    let tmux = Tmux::new();
+    let demo = DemoSite::start();
+    let text = std::fs::read_to_string(&demo.site).expect("site")
+        + "\n[[alarm]]\ntag = \"P101.suction_pressure\"\nkind = \"hi\"\nlimit = -1000.0\npriority = \"low\"\n";
+    std::fs::write(&demo.site, text).expect("site");
+    let mut daemon = Served::start(&demo.site, &demo.data);
+    let s = "tui-history";
+    tmux.start_sized(s, 100, 30, &wrapped("", &["tui", "--data", p(&demo.data)]));
+    tmux.wait_screen(s, "the terminal", SCREEN_WAIT, |sc| sc.contains("LINK OK"));
+    tmux.keys(s, &["4", "H"]);
+    tmux.wait_screen(s, "the raised alarm in the history", SCREEN_WAIT, |sc| {
+        sc.contains("History (newest first)")
+            && sc.lines().any(|l| l.contains("raised") && l.contains("P101.suction_pressure"))
+    });
+    tmux.keys(s, &["/"]);
+    tmux.type_text(s, "prio:critical");
+    tmux.keys(s, &["Enter"]);
+    tmux.wait_screen(s, "nothing at critical", SCREEN_WAIT, |sc| {
+        sc.contains("search: prio:critical") && sc.contains("No alarm state change matches")
+    });
+    tmux.keys(s, &["K"]);
+    tmux.wait_screen(s, "the figures", SCREEN_WAIT, |sc| {
+        sc.contains("alarms per 10 min") && sc.contains("≤ 1 acc., ≤ 2 man.") && sc.contains("Priority mix")
+    });
+    tmux.keys(s, &["q"]);
+    tmux.assert_quit_clean(s);
+    daemon.stop_cleanly();
+}

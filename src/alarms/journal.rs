@@ -22,6 +22,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("alarms.journal.me
 
 /// Most records one page may hold.
 pub const MAX_PAGE: usize = 5_000;
+/// Most records one page reads: a search that matches little is answered with what it
+/// found in them (maybe nothing) and where to go on, so no page holds the store for long.
+pub const MAX_SCAN: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -245,7 +248,8 @@ fn decode(k: (i64, u64), v: &[u8]) -> Result<Record> {
 }
 
 /// One page of the journal. Reads only as far as the page fills (records not matching
-/// the filter are skipped as they are read, never gathered).
+/// the filter are skipped as they are read, never gathered), and at most [`MAX_SCAN`]
+/// records: a page may hold fewer than its limit, even none, and still have a `next`.
 pub fn page(db: &Database, q: &Query) -> Result<Page> {
     let limit = (q.limit as usize).clamp(1, MAX_PAGE);
     let mut out = Page::default();
@@ -267,17 +271,17 @@ pub fn page(db: &Database, q: &Query) -> Result<Page> {
     let rows: Box<dyn Iterator<Item = _>> = if q.newest_first { Box::new(range.rev()) } else { Box::new(range) };
     let mut last = None;
     let mut full = false;
-    for item in rows {
+    for (read, item) in rows.enumerate() {
         let (k, v) = item?;
         let key = k.value();
         last = Some(key);
         let r = decode(key, v.value())?;
         if q.filter.matches(&r) {
             out.records.push(r);
-            if out.records.len() >= limit {
-                full = true;
-                break;
-            }
+        }
+        if out.records.len() >= limit || read + 1 >= MAX_SCAN {
+            full = true;
+            break;
         }
     }
     out.next = if full { last } else { None };

@@ -98,6 +98,9 @@ pub struct Report {
     pub standing: Vec<Standing>,
     /// The site's annunciations per hour over the period (for a sparkline).
     pub per_hour: Vec<u32>,
+    /// The site's annunciations per 10 minutes over the period.
+    #[serde(default)]
+    pub per_10min: Vec<u32>,
 }
 
 /// How a figure stands against its target.
@@ -583,6 +586,7 @@ impl Kpis {
 
     pub fn finish(self) -> Report {
         let (from, to) = (self.from_ms, self.to_ms);
+        let per_10min = self.site.buckets.clone();
         let (site, top, chattering, standing) = self.site.finish(from, to);
         let mut areas: Vec<Scope> = self.areas.into_values().map(|a| a.finish(from, to).0).collect();
         areas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -596,6 +600,7 @@ impl Kpis {
             chattering,
             standing,
             per_hour: self.per_hour,
+            per_10min,
         }
     }
 }

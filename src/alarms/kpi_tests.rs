@@ -87,6 +87,10 @@ fn a_synthetic_day_gives_its_known_figures() {
     assert!((s.top10_share_pct - 13.0 * 100.0 / 19.0).abs() < 1e-9);
     assert_eq!(r.per_hour.len(), 24);
     assert_eq!((r.per_hour[1], r.per_hour[5]), (15, 4));
+    // the 10-minute counts a terminal charts: every period of the day, the same total
+    assert_eq!(r.per_10min.len(), 144);
+    assert_eq!(r.per_10min.iter().map(|&n| u64::from(n)).sum::<u64>(), s.raised);
+    assert_eq!(r.per_10min.iter().max().copied(), Some(s.peak_10min));
 }
 
 #[test]

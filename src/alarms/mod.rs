@@ -29,6 +29,7 @@ mod engine;
 pub mod journal;
 pub mod kpi;
 mod metrics;
+pub mod search;
 
 use std::fmt;
 

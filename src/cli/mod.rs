@@ -15,6 +15,7 @@ pub mod demo_models;
 mod eval;
 mod eval_diagnosis;
 mod history;
+mod log_filter;
 mod maintenance;
 mod prescribe;
 mod probe;
@@ -23,6 +24,7 @@ mod report;
 mod rul;
 mod rul_store;
 mod shift;
+mod shift_devices;
 pub mod sim;
 mod store;
 mod train;
@@ -321,8 +323,15 @@ fn init_logging() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("MIMIC_LOG").unwrap_or_else(|_| "info".into());
     let json = std::env::var("MIMIC_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { fmt.json().try_init() } else { fmt.with_ansi(std::io::stderr().is_terminal()).try_init() };
+    let quiet = log_filter::QuietNoSecurity;
+    let _ = if json {
+        fmt.json().finish().with(quiet).try_init()
+    } else {
+        fmt.with_ansi(std::io::stderr().is_terminal()).finish().with(quiet).try_init()
+    };
 }
 
 async fn wait_for_stop() {

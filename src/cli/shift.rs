@@ -10,6 +10,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::alarms::clean;
+use super::shift_devices::DeviceShift;
 use super::store::{self, StoreArgs};
 use crate::alarms::journal::{self, Change, Query, Record};
 use crate::ipc::{Reply, Request};
@@ -48,6 +49,8 @@ pub struct Shift {
     pub operator_acts: Vec<Line>,
     pub writes: Vec<Line>,
     pub maintenance: Vec<Line>,
+    /// Each device's down time and data quality (none: the site's devices are not known).
+    pub devices: Option<Vec<DeviceShift>>,
 }
 
 fn text_of(v: &serde_json::Value, key: &str) -> String {
@@ -153,6 +156,9 @@ impl Shift {
                         w.write_record([title, &t, &ts(l.ts_ms), &l.who, &l.what, &l.target, &l.detail])?;
                     }
                 }
+                for d in self.devices.iter().flatten() {
+                    w.write_record(["devices", "", "", "", "device", &d.name, &d.summary()])?;
+                }
                 w.flush()?;
             }
             Format::Text | Format::Markdown => {
@@ -179,12 +185,17 @@ impl Shift {
                         writeln!(out, "{}{}", if md { "- " } else { "  " }, line.trim_end())?;
                     }
                 }
-                writeln!(out, "{}", head("Devices"))?;
-                writeln!(
-                    out,
-                    "{}down time and data quality per device are not kept in the store yet: see the Devices screen",
-                    if md { "" } else { "  " }
-                )?;
+                writeln!(out, "{}", head("Devices: down time and data quality"))?;
+                let lead = if md { "- " } else { "  " };
+                match &self.devices {
+                    None => writeln!(out, "{lead}the site's devices are known with --site FILE")?,
+                    Some(ds) if ds.is_empty() => writeln!(out, "{lead}none")?,
+                    Some(ds) => {
+                        for d in ds {
+                            writeln!(out, "{lead}{}: {}", d.name, d.summary())?;
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -242,6 +253,10 @@ pub fn gather(store_args: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Resul
                 }
             }
         }
+    }
+    if let Some(site) = &store_args.site {
+        let site = super::load_site(site)?;
+        shift.devices = Some(super::shift_devices::gather(&dir, &site, from_ms, to_ms)?);
     }
     Ok(shift)
 }

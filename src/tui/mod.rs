@@ -9,6 +9,7 @@
 //! buffered writer, which keeps SSH links quiet. The terminal is restored on quit, on
 //! panic and on SIGTERM/SIGHUP.
 
+mod alarm_log;
 mod convert;
 mod term;
 
@@ -239,10 +240,16 @@ impl Session {
                     self.dirty = true;
                 }
             }
+            Reply::AlarmHistory(p) => {
+                self.ui.alarm_log.show_page(alarm_log::page(&p));
+                self.dirty = true;
+            }
+            Reply::AlarmReport(r) => {
+                self.ui.alarm_log.show_kpi(alarm_log::kpis(&r));
+                self.dirty = true;
+            }
             Reply::History { .. }
             | Reply::Life(_)
-            | Reply::AlarmHistory(_)
-            | Reply::AlarmReport(_)
             | Reply::AuditVerified { .. }
             | Reply::AuditEntries { .. }
             | Reply::AuditHashes { .. }
@@ -265,6 +272,10 @@ impl Session {
             }
             Reply::Error { message } => {
                 tracing::warn!("daemon: {message}");
+                // the History and KPI panes send no acts: a refusal there is of their request
+                if self.ui.screen == Screen::Alarms && self.ui.alarm_log.pane != mimic_views::AlarmPane::Live {
+                    self.ui.alarm_log.error = Some(message.clone());
+                }
                 self.ui.notice = Some(format!("Refused: {message}"));
                 self.dirty = true;
             }
@@ -310,6 +321,14 @@ impl Session {
             Some(Action::Quit) => return Flow::Quit,
             Some(Action::Approve { id }) => self.secret_for = Some(term::Prompt::Approve(id)),
             Some(Action::Unlock) => self.secret_for = Some(term::Prompt::Unlock),
+            Some(Action::AlarmHistory { search, after, rows }) => {
+                match alarm_log::history_request(&search, after, rows, mimic_drivers::now_ms()) {
+                    Ok(req) => {
+                        let _ = send(&mut self.writer, &req).await;
+                    }
+                    Err(e) => self.ui.alarm_log.error = Some(e.to_string()),
+                }
+            }
             Some(action) => on_action(action, &mut self.writer, &mut self.trend, &self.ui, width).await,
             None => {}
         }
@@ -388,7 +407,10 @@ async fn on_action(action: Action, writer: &mut Writer, trend: &mut Option<Trend
             let _ = send(writer, &Request::WhatIf { tag, value }).await;
         }
         Action::RequestWrite { tag, value } => act(writer, Act::RequestWrite { tag, value }).await,
-        Action::Quit | Action::Approve { .. } | Action::Unlock => {}
+        Action::AlarmKpis { span_ms } => {
+            let _ = send(writer, &alarm_log::kpi_request(span_ms, mimic_drivers::now_ms())).await;
+        }
+        Action::Quit | Action::AlarmHistory { .. } | Action::Approve { .. } | Action::Unlock => {}
     }
 }
 

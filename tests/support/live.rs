@@ -93,3 +93,35 @@ pub fn served_timestamps(sock: &Path, tag: &str) -> Option<Vec<i64>> {
         _ => None,
     }
 }
+
+/// One connection kept for several requests, as a script or a terminal keeps it: each
+/// request's reply is read before the next is sent.
+pub struct Asker {
+    w: UnixStream,
+    r: BufReader<UnixStream>,
+}
+
+impl Asker {
+    /// Connects and reads the daemon's hello.
+    pub fn connect(sock: &Path) -> Asker {
+        let stream = UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect {}: {e}", sock.display()));
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
+        let mut a = Asker { w: stream.try_clone().expect("clone"), r: BufReader::new(stream) };
+        let mut hello = String::new();
+        a.r.read_line(&mut hello).expect("hello");
+        a
+    }
+
+    /// Sends `line` as it is (plus its newline); the reply.
+    pub fn ask_line(&mut self, line: &str) -> Reply {
+        self.w.write_all(format!("{line}\n").as_bytes()).expect("send");
+        let mut reply = String::new();
+        let n = self.r.read_line(&mut reply).expect("read the reply");
+        assert!(n > 0, "the daemon closed the connection after {line}");
+        serde_json::from_str(&reply).unwrap_or_else(|e| panic!("reply {reply}: {e}"))
+    }
+
+    pub fn ask(&mut self, req: &Request) -> Reply {
+        self.ask_line(&serde_json::to_string(req).expect("request json"))
+    }
+}

@@ -45,8 +45,10 @@ pub use model::{
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};
 pub use state::{
-    Action, AlarmView, Key, MAINTENANCE_KINDS, MAX_REASON, MAX_TREND_TAGS, MaintenanceForm, MaintenanceKind, Modal,
-    SHELVE_MINUTES, Screen, SortKey, TagList, UiState, handle_key, shelve_label, tag_counts, tag_list, unacked_alarms,
-    visible_alarms, visible_audit, visible_devices, visible_recommendations, visible_tags, window_start,
+    Action, AlarmLog, AlarmPane, AlarmView, HistoryPage, HistoryRow, KPI_SPANS, Key, KpiFigure, KpiScope, KpiView,
+    MAINTENANCE_KINDS, MAX_HISTORY_ROWS, MAX_REASON, MAX_SEARCH, MAX_TREND_TAGS, MaintenanceForm, MaintenanceKind,
+    Modal, PageStart, SHELVE_MINUTES, Screen, SortKey, TagList, UiState, handle_key, shelve_label, tag_counts,
+    tag_list, unacked_alarms, visible_alarms, visible_audit, visible_devices, visible_recommendations, visible_tags,
+    window_start,
 };
 pub use theme::Theme;

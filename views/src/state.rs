@@ -266,6 +266,8 @@ pub struct UiState {
     pub trend_tags: Vec<String>,
     /// The answer to a what-if, shown in a popup until Esc (or Enter: ask for the write).
     pub what_if: Option<WhatIfView>,
+    /// The Alarms screen's History and KPI panes.
+    pub alarm_log: AlarmLog,
 }
 
 impl Default for UiState {
@@ -301,6 +303,7 @@ impl Default for UiState {
             trend_cols: crate::plot::plot_width(80),
             trend_tags: Vec::new(),
             what_if: None,
+            alarm_log: AlarmLog::default(),
         }
     }
 }
@@ -380,8 +383,18 @@ pub enum Action {
     /// Ask for a write of `value` to `tag` (from the what-if popup): a pending request,
     /// approved and audited like any write.
     RequestWrite { tag: String, value: f64 },
+    /// Ask for a page of the alarm journal: `rows` records matching `search` (as typed,
+    /// see [`AlarmLog::search`]) after `after`, newest first.
+    AlarmHistory { search: String, after: PageStart, rows: u32 },
+    /// Ask for the alarm-system figures of the last `span_ms`.
+    AlarmKpis { span_ms: i64 },
 }
 
+mod alarm_log;
+pub use alarm_log::{
+    AlarmLog, AlarmPane, HistoryPage, HistoryRow, KPI_SPANS, KpiFigure, KpiScope, KpiView, MAX_HISTORY_ROWS,
+    MAX_SEARCH, PageStart,
+};
 mod keys;
 pub use keys::handle_key;
 mod lists;

@@ -20,6 +20,11 @@ use tokio::task::JoinHandle;
 use super::{Identity, OpcUaConfig, Security};
 use crate::device::DriverError;
 
+/// Start of the name of the PKI folder of a client without security (in the temporary
+/// directory): it holds no certificate, by design. The library still looks for one at each
+/// secure channel and logs that it is missing; `mimic`'s log filter knows this name.
+pub const NO_SECURITY_PKI: &str = "mimic-opcua-nosec-";
+
 /// The client (application certificate, trust store) for one configuration.
 pub fn make_client(cfg: &OpcUaConfig) -> Result<Client, DriverError> {
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
@@ -29,7 +34,7 @@ pub fn make_client(cfg: &OpcUaConfig) -> Result<Client, DriverError> {
     // Without security no certificate is used; keep the library's trusted/ and rejected/
     // folders out of the operator's PKI folder (or the current directory).
     let pki = if cfg.security == Security::None {
-        std::env::temp_dir().join(format!("mimic-opcua-nosec-{}", std::process::id()))
+        std::env::temp_dir().join(format!("{NO_SECURITY_PKI}{}", std::process::id()))
     } else {
         cfg.pki.clone()
     };

@@ -3,7 +3,7 @@
 //! the daemon holds open, in read transactions: the writer goes on meanwhile.
 
 use super::Ctx;
-use crate::alarms::{journal, kpi};
+use crate::alarms::{journal, kpi, search};
 use crate::audit;
 use crate::ipc::{MAX_AUDIT_SEQS, Reply, Request};
 
@@ -17,9 +17,13 @@ pub fn reply(ctx: &Ctx, req: Request) -> Reply {
     let db = h.database();
     let text = |e: &dyn std::fmt::Display| e.to_string();
     let answer = match req {
-        Request::AlarmHistory { query } => journal::page(db, &query).map(Reply::AlarmHistory).map_err(|e| text(&e)),
+        Request::AlarmHistory { query } => search::check_query(&query)
+            .map_err(|e| text(&e))
+            .and_then(|()| journal::page(db, &query).map(Reply::AlarmHistory).map_err(|e| text(&e))),
         Request::AlarmReport { from_ms, to_ms } => {
-            kpi::of_store(db, from_ms, to_ms).map(|r| Reply::AlarmReport(Box::new(r))).map_err(|e| text(&e))
+            search::check_period(from_ms, to_ms).map_err(|e| text(&e)).and_then(|()| {
+                kpi::of_store(db, from_ms, to_ms).map(|r| Reply::AlarmReport(Box::new(r))).map_err(|e| text(&e))
+            })
         }
         Request::AuditVerify {} => {
             let dir = ctx.users_path.parent().unwrap_or(std::path::Path::new("."));

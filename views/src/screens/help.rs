@@ -48,6 +48,8 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
             ("u", "unshelve the selected alarm (confirm)"),
             ("o", "out of service on/off: reason, confirm"),
             ("  popup", "Enter confirms, Esc cancels, Bksp deletes"),
+            ("H", "history: / search, PgDn PgUp pages, v back"),
+            ("K", "figures (ISA-18.2) beside targets, ←/→ period"),
         ],
         Screen::Recommendations => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),

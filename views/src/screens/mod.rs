@@ -3,6 +3,8 @@
 //! a footer with the main keys (or a one-shot notice), and the help or
 //! confirm popup on top when open.
 
+pub mod alarm_history;
+pub mod alarm_kpi;
 pub mod alarms;
 pub mod audit;
 pub mod confirm;
@@ -23,7 +25,7 @@ use ratatui::widgets::Widget;
 
 use crate::format;
 use crate::model::{Snapshot, TrendData};
-use crate::state::{Screen, UiState, unacked_alarms, window_start};
+use crate::state::{AlarmPane, Screen, UiState, unacked_alarms, window_start};
 use crate::theme::Theme;
 use crate::widgets::{CellText, Col, draw_table, put, width};
 
@@ -66,7 +68,11 @@ impl Widget for &App<'_> {
             Screen::Overview => overview::render(s, ui, body, buf),
             Screen::Tags => tags::render(s, ui, body, buf),
             Screen::Trend => trend::render(self.trend, s, ui, body, buf),
-            Screen::Alarms => alarms::render(s, ui, body, buf),
+            Screen::Alarms => match ui.alarm_log.pane {
+                AlarmPane::Live => alarms::render(s, ui, body, buf),
+                AlarmPane::History => alarm_history::render(ui, body, buf),
+                AlarmPane::Kpi => alarm_kpi::render(ui, body, buf),
+            },
             Screen::Recommendations => recommendations::render(s, ui, body, buf),
             Screen::Devices => devices::render(s, ui, body, buf),
             Screen::Audit => audit::render(s, ui, body, buf),
@@ -152,8 +158,24 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
     if ui.what_if.is_some() {
         return &[("Enter", "ask for approval"), ("Esc", "close"), ("Ctrl-C", "quit")];
     }
-    if ui.filter_editing {
+    if ui.filter_editing || ui.alarm_log.editing {
         return &[("Enter", "keep filter"), ("Esc", "clear filter"), ("↑↓", "select"), ("Ctrl-C", "quit")];
+    }
+    match (ui.screen, ui.alarm_log.pane) {
+        (Screen::Alarms, AlarmPane::History) => {
+            return &[("PgDn/PgUp", "page"), ("/", "search"), ("Home", "newest"), ("K", "figures"), ("v", "live")];
+        }
+        (Screen::Alarms, AlarmPane::Kpi) => {
+            return &[
+                ("←→", "period"),
+                ("↑↓", "position"),
+                ("r", "refresh"),
+                ("H", "history"),
+                ("v", "live"),
+                ("q", "quit"),
+            ];
+        }
+        _ => {}
     }
     match ui.screen {
         Screen::Overview => &[("1-7", "screens"), ("↑↓", "scroll"), ("?", "help"), ("q", "quit")],
@@ -172,10 +194,9 @@ fn footer_keys(ui: &UiState) -> &'static [(&'static str, &'static str)] {
         Screen::Alarms => &[
             ("↑↓", "select"),
             ("a", "ack"),
-            ("A", "ack all"),
             ("h", "shelve"),
-            ("u", "unshelve"),
             ("v", "view"),
+            ("H/K", "history/KPI"),
             ("?", "help"),
             ("q", "quit"),
         ],

@@ -378,6 +378,11 @@ pub fn handle_key(ui: &mut UiState, snapshot: &Snapshot, key: Key) -> Option<Act
     if ui.filter_editing {
         return filter_key(ui, snapshot, key);
     }
+    if ui.screen == Screen::Alarms
+        && let Some(done) = super::alarm_log::key(ui, key)
+    {
+        return done;
+    }
     if ui.screen == Screen::Trend
         && let Some(done) = trend_key(ui, key)
     {
