@@ -159,3 +159,25 @@ fn exchanger_fouling_moves_the_oil_outlet_first() {
     let h = run_one_exchanger(None, 3, 0.0).unwrap();
     assert!(h.detected_ms.is_none(), "healthy run alarmed: {h:?}");
 }
+
+/// White residuals keep their spread; a slowly wandering one (AR(1), ρ 0.8) is widened by
+/// about √(1.8/0.2) = 3, so its CUSUM does not take the wander for a shift.
+#[test]
+fn autocorrelated_baselines_widen_the_cusum_spread() {
+    let mut noise = mimic_drivers::sim::plant::Noise::new(5);
+    let factor = |r: &[f64]| {
+        let mean = r.iter().sum::<f64>() / r.len() as f64;
+        let var = r.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64;
+        cusum::long_run_factor(r, mean, var)
+    };
+    let white: Vec<f64> = (0..2000).map(|_| noise.normal()).collect();
+    assert!(factor(&white) < 1.1, "{}", factor(&white));
+    let mut x = 0.0;
+    let ar: Vec<f64> = (0..2000)
+        .map(|_| {
+            x = 0.8 * x + noise.normal();
+            x
+        })
+        .collect();
+    assert!((factor(&ar) - 3.0).abs() < 0.5, "{}", factor(&ar));
+}
