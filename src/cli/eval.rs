@@ -36,7 +36,7 @@ pub enum EvalCommand {
         #[arg(long)]
         config: Option<String>,
     },
-    /// Diagnosis on the demo pump skid with injected faults: top-1/top-3 accuracy of the root signal.
+    /// Diagnosis with injected faults on the demo pump skid (or `--asset exchanger`, an oil cooler): top-1/top-3 accuracy of the root signal.
     Diagnosis(super::eval_diagnosis::Args),
     /// Remaining useful life on NASA C-MAPSS: RMSE and PHM08 score of the last cycle per engine.
     Cmapss(super::rul::CmapssArgs),

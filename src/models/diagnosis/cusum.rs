@@ -122,7 +122,7 @@ impl Monitor {
             let floor = (spec.resolution * params.floor_resolutions).max(1e-9 * mean.abs()).max(1e-12);
             let st = &mut m.states[i];
             st.mean = mean;
-            st.sigma = var.sqrt().max(floor);
+            st.sigma = var.sqrt().max(floor) * long_run_factor(r, mean, var);
         }
         Ok(m)
     }
@@ -264,4 +264,16 @@ impl Monitor {
             })
             .collect()
     }
+}
+
+/// How much wider than the sample-to-sample spread the CUSUM's sums spread when the
+/// residual is autocorrelated (a slowly wandering inlet): √((1+ρ)/(1−ρ)) for lag-1
+/// autocorrelation ρ of the baseline (clamped to 0..=0.9; 1 for white residuals).
+pub(super) fn long_run_factor(r: &[f64], mean: f64, var: f64) -> f64 {
+    if var <= 0.0 || r.len() < 3 {
+        return 1.0;
+    }
+    let cov = r.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / (r.len() - 1) as f64;
+    let rho = (cov / var).clamp(0.0, 0.9);
+    ((1.0 + rho) / (1.0 - rho)).sqrt()
 }

@@ -1,5 +1,5 @@
-//! Evaluation of the diagnosis on the demo pump skid, stepped in-process (no sockets,
-//! deterministic per seed).
+//! Evaluation of the diagnosis on the demo pump skid and on the oil cooler of
+//! [`super::exchanger`], stepped in-process (no sockets, deterministic per seed).
 //!
 //! Each injection: a skid at a random operating point (speed, valve opening, tank level,
 //! inflow balanced to the flow so that the level holds) warms up for 30 min, the monitor
@@ -20,6 +20,7 @@
 use mimic_drivers::sim::plant::{Fault, Noise, PumpSkid};
 
 use super::cusum::{CusumParams, Monitor, Residual, SignalSpec};
+use super::exchanger::{Exchanger, ExchangerFault, exchanger_specs};
 use super::{Diagnosis, DiagnosisError, Signatures};
 
 /// Seconds between the asset leaving normal and the diagnosis.
@@ -30,18 +31,47 @@ const BASELINE_S: usize = 300;
 const WATCH_S: usize = 900;
 const DT: f64 = 0.1;
 
-/// The four injected faults.
+/// The simulated asset an evaluation runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Asset {
+    /// The demo pump skid (`mimic_drivers::sim::plant`), with its fault signatures.
+    #[default]
+    PumpSkid,
+    /// The oil cooler of [`super::exchanger`], with no signatures written for it; its inlet
+    /// temperatures wander slowly with this σ (K).
+    Exchanger { wander_k: f64 },
+}
+
+impl Asset {
+    /// Its four injected faults.
+    pub fn faults(self) -> [FaultKind; 4] {
+        match self {
+            Asset::PumpSkid => FaultKind::ALL,
+            Asset::Exchanger { .. } => FaultKind::EXCHANGER,
+        }
+    }
+}
+
+/// The injected faults (four per asset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     Cavitation,
     StickingValve,
     BearingWear,
     SensorDrift,
+    Fouling,
+    BypassLeak,
+    PumpWear,
+    FanFailure,
 }
 
 impl FaultKind {
+    /// The pump skid's faults.
     pub const ALL: [FaultKind; 4] =
         [FaultKind::Cavitation, FaultKind::StickingValve, FaultKind::BearingWear, FaultKind::SensorDrift];
+    /// The cooler's faults.
+    pub const EXCHANGER: [FaultKind; 4] =
+        [FaultKind::Fouling, FaultKind::BypassLeak, FaultKind::PumpWear, FaultKind::FanFailure];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -49,16 +79,24 @@ impl FaultKind {
             FaultKind::StickingValve => "sticking_valve",
             FaultKind::BearingWear => "bearing_wear",
             FaultKind::SensorDrift => "sensor_drift",
+            FaultKind::Fouling => "fouling",
+            FaultKind::BypassLeak => "bypass_leak",
+            FaultKind::PumpWear => "pump_wear",
+            FaultKind::FanFailure => "fan_failure",
         }
     }
 
-    /// The root signal, from the physics (see the module documentation).
+    /// The root signal, from the physics (see the module documentation here and in
+    /// [`super::exchanger`]).
     pub fn root(self) -> &'static str {
         match self {
             FaultKind::Cavitation => "P101.suction_pressure",
             FaultKind::StickingValve => "FV101.position",
             FaultKind::BearingWear => "P101.vibration",
             FaultKind::SensorDrift => "P101.flow",
+            FaultKind::Fouling | FaultKind::BypassLeak => "E201.hot_out_temp",
+            FaultKind::PumpWear => "E201.cold_flow",
+            FaultKind::FanFailure => "E201.cold_in_temp",
         }
     }
 }
@@ -188,14 +226,9 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
     let t0 = p.t;
     let fault_ms = ((t0 + fault_after as f64) * 1000.0).round() as i64;
 
-    let mut detected_ms = None;
-    let mut diagnose_at = None;
-    for s in 1..=fault_after + WATCH_S {
+    let mut step = |s: usize| {
         if s == fault_after + 1 {
             match fault {
-                None => {}
-                Some(FaultKind::Cavitation) => p.faults.push(Fault::Cavitation),
-                Some(FaultKind::StickingValve) => p.faults.push(Fault::StickingValve),
                 // Vibration rising 0.3..2 mm/s per 10 min: multiplier of the normal wear.
                 Some(FaultKind::BearingWear) => {
                     let rise = 0.3 + 1.7 * severity;
@@ -203,14 +236,36 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
                 }
                 // 10..40 m³/h per hour, either way.
                 Some(FaultKind::SensorDrift) => p.faults.push(Fault::SensorDrift(sign * (10.0 + 30.0 * severity))),
+                Some(FaultKind::Cavitation) => p.faults.push(Fault::Cavitation),
+                Some(FaultKind::StickingValve) => p.faults.push(Fault::StickingValve),
+                _ => {}
             }
         }
         if fault == Some(FaultKind::StickingValve) && s == valve_move_after {
             p.valve_sp = (p.valve_sp + valve_step).clamp(10.0, 100.0);
         }
         advance(&mut p, 1);
-        let t_ms = (p.t * 1000.0).round() as i64;
-        let out = mon.push(t_ms, &skid_row(&mut p))?;
+        ((p.t * 1000.0).round() as i64, skid_row(&mut p))
+    };
+    watch(fault, fault_ms, fault_after, &mut mon, &mut step, signatures)
+}
+
+/// Step the asset a second at a time (`step(s)` injects what is due at second `s`, advances
+/// and returns the row) until the fault has been watched for [`WATCH_S`], or until
+/// [`DIAGNOSE_AFTER_S`] after the asset left normal; then diagnose.
+fn watch(
+    fault: Option<FaultKind>,
+    fault_ms: i64,
+    fault_after: usize,
+    mon: &mut Monitor,
+    step: &mut dyn FnMut(usize) -> (i64, Vec<f64>),
+    signatures: &Signatures,
+) -> Result<Outcome, DiagnosisError> {
+    let mut detected_ms = None;
+    let mut diagnose_at = None;
+    for s in 1..=fault_after + WATCH_S {
+        let (t_ms, row) = step(s);
+        let out = mon.push(t_ms, &row)?;
         if out && detected_ms.is_none() {
             detected_ms = Some(t_ms);
             diagnose_at = Some(s + DIAGNOSE_AFTER_S);
@@ -222,6 +277,51 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
     let diagnosis = detected_ms.map(|_| Diagnosis::with_signature_ties(mon.onsets(), 1500, signatures));
     let data_only = detected_ms.map(|_| Diagnosis::new(mon.onsets(), 1500, signatures));
     Ok(Outcome { fault, fault_ms, detected_ms, diagnosis, data_only })
+}
+
+/// Run one injection (or a healthy run) on the oil cooler: a random operating point
+/// (oil flow and inlet temperature, basin temperature, valve opening, clean NTU), 30 min to
+/// settle, 5 min of healthy baseline, then the fault at a random time and severity. The
+/// inlet temperatures wander slowly with σ `wander_k` (K; 0: only transmitter noise).
+pub fn run_one_exchanger(fault: Option<FaultKind>, seed: u64, wander_k: f64) -> Result<Outcome, DiagnosisError> {
+    let mut rng = Noise::new(seed ^ 0xE201_C001);
+    let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
+    let mut x = Exchanger::new(seed, u(25.0, 45.0), u(60.0, 90.0), u(18.0, 30.0), u(40.0, 80.0), u(1.2, 2.0));
+    x.wander_k = wander_k;
+    let advance = |x: &mut Exchanger, seconds: usize| {
+        for _ in 0..(seconds as f64 / DT).round() as usize {
+            x.step(DT);
+        }
+    };
+    advance(&mut x, WARMUP_S);
+    let mut healthy = Vec::with_capacity(BASELINE_S);
+    for _ in 0..BASELINE_S {
+        advance(&mut x, 1);
+        healthy.push(((x.t * 1000.0).round() as i64, x.row()));
+    }
+    let mut mon = Monitor::fit(exchanger_specs(), &healthy, CusumParams::default())?;
+
+    let fault_after = u(30.0, 300.0).round() as usize;
+    let severity = u(0.0, 1.0);
+    let fault_ms = ((x.t + fault_after as f64) * 1000.0).round() as i64;
+    // Per 10 min, 5..30 % of UA or of the pump's capacity; 3..15 % of the oil bypassed;
+    // the basin 2..6 K warmer.
+    let per_s = (0.05 + 0.25 * severity) / 600.0;
+    let injected = match fault {
+        Some(FaultKind::Fouling) => Some(ExchangerFault::Fouling(per_s)),
+        Some(FaultKind::BypassLeak) => Some(ExchangerFault::BypassLeak(0.03 + 0.12 * severity)),
+        Some(FaultKind::PumpWear) => Some(ExchangerFault::PumpWear(per_s)),
+        Some(FaultKind::FanFailure) => Some(ExchangerFault::FanFailure(2.0 + 4.0 * severity)),
+        _ => None,
+    };
+    let mut step = |s: usize| {
+        if s == fault_after + 1 {
+            x.faults.extend(injected);
+        }
+        advance(&mut x, 1);
+        ((x.t * 1000.0).round() as i64, x.row())
+    };
+    watch(fault, fault_ms, fault_after, &mut mon, &mut step, &Signatures::default())
 }
 
 /// Per-fault and overall figures.
@@ -271,8 +371,9 @@ fn count_rank(rank: Option<usize>, top1: &mut usize, top3: &mut usize) {
     }
 }
 
-/// The whole evaluation: `injections` faults spread evenly over the four kinds, plus
-/// `healthy` fault-free runs for the false-alarm rate.
+/// The whole evaluation on `asset`: `injections` faults spread evenly over its four kinds,
+/// plus `healthy` fault-free runs for the false-alarm rate. `signatures` are the pump
+/// skid's; the cooler is diagnosed without any.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub per_fault: Vec<(FaultKind, Tally)>,
@@ -282,24 +383,30 @@ pub struct Report {
 }
 
 pub fn evaluate(
+    asset: Asset,
     injections: usize,
     healthy: usize,
     seed: u64,
     signatures: &Signatures,
 ) -> Result<Report, DiagnosisError> {
-    let mut per_fault: Vec<(FaultKind, Tally)> = FaultKind::ALL.iter().map(|f| (*f, Tally::default())).collect();
+    let kinds = asset.faults();
+    let one = |fault: Option<FaultKind>, seed: u64| match asset {
+        Asset::PumpSkid => run_one(fault, seed, signatures),
+        Asset::Exchanger { wander_k } => run_one_exchanger(fault, seed, wander_k),
+    };
+    let mut per_fault: Vec<(FaultKind, Tally)> = kinds.iter().map(|f| (*f, Tally::default())).collect();
     let mut overall = Tally::default();
     let mut outcomes = Vec::with_capacity(injections);
     for i in 0..injections {
-        let kind = FaultKind::ALL[i % 4];
-        let o = run_one(Some(kind), seed.wrapping_mul(1_000_003).wrapping_add(i as u64 + 1), signatures)?;
+        let kind = kinds[i % 4];
+        let o = one(Some(kind), seed.wrapping_mul(1_000_003).wrapping_add(i as u64 + 1))?;
         per_fault[i % 4].1.add(&o);
         overall.add(&o);
         outcomes.push(o);
     }
     let mut h = Tally::default();
     for i in 0..healthy {
-        let o = run_one(None, seed.wrapping_mul(1_000_003).wrapping_add(1_000_000 + i as u64), signatures)?;
+        let o = one(None, seed.wrapping_mul(1_000_003).wrapping_add(1_000_000 + i as u64))?;
         h.add(&o);
     }
     Ok(Report { per_fault, overall, healthy: h, outcomes })

@@ -11,12 +11,14 @@
 //! * [`signature`]: fault signatures declared as data (TOML) and matched against a ranking.
 //! * [`remedy`]: what to do about a diagnosed fault, and the moves that make it worse.
 //! * [`live`]: the diagnosis of an alarm from the recent history, as the daemon runs it.
-//! * [`eval`]: the evaluation harness on the demo pump skid with injected faults.
+//! * [`eval`]: the evaluation harness, with injected faults, on the demo pump skid and on
+//!   [`exchanger`], an oil cooler simulated for it.
 //!
 //! Nothing here reads a clock or does I/O; time is the samples' own `t_ms`.
 
 pub mod cusum;
 pub mod eval;
+pub mod exchanger;
 pub mod live;
 pub mod remedy;
 pub mod signature;

@@ -1,4 +1,4 @@
-use super::eval::{FaultKind, evaluate};
+use super::eval::{Asset, FaultKind, evaluate, run_one_exchanger};
 use super::signature::PUMP_SKID;
 use super::*;
 
@@ -109,7 +109,7 @@ fn signatures_match_the_ranking() {
 #[test]
 fn diagnosis_finds_the_root_signal_of_injected_faults() {
     let sig = Signatures::parse(PUMP_SKID).unwrap();
-    let r = evaluate(16, 4, 11, &sig).unwrap();
+    let r = evaluate(Asset::PumpSkid, 16, 4, 11, &sig).unwrap();
     assert_eq!(r.healthy.false_alarms, 0, "{:?}", r.healthy);
     for (f, t) in &r.per_fault {
         assert_eq!(t.detected, t.injections, "{f:?}: {t:?}");
@@ -142,4 +142,42 @@ fn signature_ties_reorder_only_simultaneous_onsets() {
     early[0].onset_ms = Some(2_000);
     let d = Diagnosis::with_signature_ties(early, 1000, &sig);
     assert_eq!(d.ranked[0].signal, "P101.vibration");
+}
+
+/// The oil cooler, with no signatures: fouling shows first in the oil outlet temperature,
+/// which rises; the water outlet falls (less duty); the inlets and the flows do not move.
+#[test]
+fn exchanger_fouling_moves_the_oil_outlet_first() {
+    let o = run_one_exchanger(Some(FaultKind::Fouling), 3, 0.0).unwrap();
+    assert!(!o.false_alarm(), "{o:?}");
+    let d = o.data_only.as_ref().expect("fouling detected");
+    assert_eq!(d.ranked[0].signal, "E201.hot_out_temp", "{:?}", d.moved_first(o.fault_ms));
+    let moved = |s: &str| d.ranked.iter().any(|r| r.signal == s && r.onset_ms.is_some());
+    for quiet in ["E201.hot_in_temp", "E201.cold_in_temp", "E201.hot_flow", "E201.cold_flow", "FV202.position"] {
+        assert!(!moved(quiet), "{quiet} moved: {:?}", d.moved_first(o.fault_ms));
+    }
+    let h = run_one_exchanger(None, 3, 0.0).unwrap();
+    assert!(h.detected_ms.is_none(), "healthy run alarmed: {h:?}");
+}
+
+/// White residuals keep their spread; a slowly wandering one (AR(1), ρ 0.8) is widened by
+/// about √(1.8/0.2) = 3, so its CUSUM does not take the wander for a shift.
+#[test]
+fn autocorrelated_baselines_widen_the_cusum_spread() {
+    let mut noise = mimic_drivers::sim::plant::Noise::new(5);
+    let factor = |r: &[f64]| {
+        let mean = r.iter().sum::<f64>() / r.len() as f64;
+        let var = r.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64;
+        cusum::long_run_factor(r, mean, var)
+    };
+    let white: Vec<f64> = (0..2000).map(|_| noise.normal()).collect();
+    assert!(factor(&white) < 1.1, "{}", factor(&white));
+    let mut x = 0.0;
+    let ar: Vec<f64> = (0..2000)
+        .map(|_| {
+            x = 0.8 * x + noise.normal();
+            x
+        })
+        .collect();
+    assert!((factor(&ar) - 3.0).abs() < 0.5, "{}", factor(&ar));
 }
