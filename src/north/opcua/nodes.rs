@@ -23,6 +23,7 @@ use opcua::types::{
 };
 
 use super::auth::MimicAuth;
+use super::events;
 use super::history::{self, Aggregate, HistError, ProcCursor, RawCursor, Source, Value};
 use super::space::{self, date_to_ms, ms_to_date};
 use super::{Ctx, Request};
@@ -61,6 +62,7 @@ impl InMemoryNodeManagerImplBuilder for Builder {
         let ns = context.type_tree.write().namespaces_mut().add_namespace(&uri);
         address_space.add_namespace(&uri, ns);
         space::build(address_space, ns, &self.site);
+        events::build(address_space, ns, &self.site);
         MimicNodes {
             ns,
             namespace: NamespaceMetadata { namespace_uri: uri, namespace_index: ns, ..Default::default() },

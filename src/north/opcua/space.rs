@@ -60,7 +60,8 @@ pub fn variant(tag: &Tag, v: f64) -> Variant {
     if is_bool(tag) { Variant::Boolean(v != 0.0) } else { Variant::Double(v) }
 }
 
-/// Build the site's nodes into `space` (namespace `ns`).
+/// Build the site's nodes into `space` (namespace `ns`); the alarm nodes come from
+/// `events::build`, called after this by the node manager.
 pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
     let root = site_node(ns, site);
     ObjectBuilder::new(&root, site.name.as_str(), site.name.as_str())
@@ -103,7 +104,6 @@ pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
         };
         variable(space, ns, t, &parent);
     }
-    super::events::build(space, ns, site);
 }
 
 fn variable(space: &mut AddressSpace, ns: u16, t: &Tag, parent: &NodeId) {
