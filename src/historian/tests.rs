@@ -5,6 +5,7 @@ use super::packs::PACKS;
 use super::tables::{BLOCKS, CHUNKS, ChunkKey};
 use super::*;
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 struct Rng(u64);
