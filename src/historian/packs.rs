@@ -18,7 +18,7 @@
 //! the previous entry's, its time span and its byte length (varints), then the entries'
 //! encoded blocks (the chunk codec's format) one after the other.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use redb::{ReadableTable, TableDefinition};
 
@@ -258,13 +258,25 @@ impl PackWriter {
     }
 }
 
-/// The last pack read, its directory parsed (a merge round reads neighbouring tags'
-/// entries from the same packs).
+/// How many parsed packs a [`PackCache`] keeps (at most 32 KiB each).
+const CACHED_PACKS: usize = 64;
+
+/// The packs read lately, their directories parsed. A merge round walks the tags in
+/// id order and each tag's pending blocks sit in one pack per flush, so the next tag's
+/// blocks are in the same few packs: keeping them (not just the last one) reads each
+/// pack once per round instead of once per tag.
 #[derive(Default)]
 pub(super) struct PackCache {
-    first: Option<u64>,
+    packs: HashMap<u64, Parsed>,
+    /// A row of the blocks table of a store written before packs.
+    row: Vec<u8>,
+    clock: u64,
+}
+
+struct Parsed {
     bytes: Vec<u8>,
     list: Vec<Entry>,
+    used: u64,
 }
 
 impl PackCache {
@@ -280,28 +292,33 @@ impl PackCache {
     ) -> Result<(ChunkKey, &[u8])> {
         let unknown = ChunkKey { tag, min_ts: 0, max_ts: 0, count: 0, seq };
         let Some(first) = packs.locate(seq) else {
-            self.first = None;
             let row =
                 blocks.range((seq, 0, i64::MIN, i64::MIN, 0)..=(seq, u32::MAX, i64::MAX, i64::MAX, u32::MAX))?.next();
             let (k, v) = row.ok_or_else(|| corrupt(unknown, CodecError("pending block missing from the store")))??;
             let key = ChunkKey::from_block_tuple(k.value());
-            self.bytes.clear();
-            self.bytes.extend_from_slice(v.value());
-            return Ok((key, &self.bytes));
+            self.row.clear();
+            self.row.extend_from_slice(v.value());
+            return Ok((key, &self.row));
         };
-        if self.first != Some(first) {
-            self.first = None;
+        self.clock += 1;
+        if !self.packs.contains_key(&first) {
+            if self.packs.len() >= CACHED_PACKS {
+                let oldest = self.packs.iter().min_by_key(|(_, p)| p.used).map(|(&k, _)| k);
+                oldest.and_then(|k| self.packs.remove(&k));
+            }
             let g = table.get(first)?.ok_or_else(|| corrupt(unknown, CodecError("pack missing from the store")))?;
-            self.bytes.clear();
-            self.bytes.extend_from_slice(g.value());
-            self.list = entries(first, &self.bytes).map_err(|e| corrupt(unknown, e))?;
-            self.first = Some(first);
+            let bytes = g.value().to_vec();
+            let list = entries(first, &bytes).map_err(|e| corrupt(unknown, e))?;
+            self.packs.insert(first, Parsed { bytes, list, used: 0 });
         }
-        let e =
-            self.list.get((seq - first) as usize).ok_or_else(|| corrupt(unknown, CodecError("pack entry missing")))?;
+        let Some(p) = self.packs.get_mut(&first) else {
+            return Err(corrupt(unknown, CodecError("pack missing from the cache")));
+        };
+        p.used = self.clock;
+        let e = p.list.get((seq - first) as usize).ok_or_else(|| corrupt(unknown, CodecError("pack entry missing")))?;
         if e.key.tag != tag {
             return Err(corrupt(unknown, CodecError("pack entry of another tag")));
         }
-        Ok((e.key, &self.bytes[e.range.clone()]))
+        Ok((e.key, &p.bytes[e.range.clone()]))
     }
 }
