@@ -217,7 +217,8 @@ impl Printer {
     }
 }
 
-/// Text from the store as a terminal may show it: no control characters.
+/// Text from the store as a terminal may show it: no control characters (the screens'
+/// rule and placeholder, so tampered text stays visible as such).
 pub fn clean(s: &str) -> String {
-    s.chars().map(|c| if crate::text::is_unsafe(c) { ' ' } else { c }).collect()
+    mimic_views::sanitize(s).into_owned()
 }

@@ -51,9 +51,13 @@ fn span(ms: i64) -> String {
     crate::time::format_duration(std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
 }
 
+/// The reasons of a Bad sample that mean the device was cut off, as the wire spells them
+/// (made once: `cut_off` runs for every sample of the shift).
+static CUT_OFF: std::sync::LazyLock<[String; 2]> =
+    std::sync::LazyLock::new(|| [Reason::CommFailure.to_string(), Reason::Timeout.to_string()]);
+
 fn cut_off(s: &HistSample) -> bool {
-    s.quality == TagQuality::Bad
-        && s.reason.as_deref().is_some_and(|r| r == Reason::CommFailure.to_string() || r == Reason::Timeout.to_string())
+    s.quality == TagQuality::Bad && s.reason.as_deref().is_some_and(|r| CUT_OFF.iter().any(|c| c == r))
 }
 
 /// A device's figures while its tags' samples go by.

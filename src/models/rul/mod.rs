@@ -188,6 +188,9 @@ impl RulModel {
         source: &str,
     ) -> Result<RulModel, RulError> {
         let started = Instant::now();
+        if !(opts.level > 0.0 && opts.level < 1.0) {
+            return Err(RulError::Model(format!("the interval's level must be between 0 and 1, not {}", opts.level)));
+        }
         if runs.len() < opts.members.max(2) {
             return Err(RulError::Model(format!(
                 "{} run-to-failure histories; training needs at least {}",
@@ -240,9 +243,6 @@ impl RulModel {
                 oof_pred.push(m.predict(&x[r][i * width..(i + 1) * width]).clamp(0.0, opts.cap));
                 oof_true.push(*y);
             }
-        }
-        if !(opts.level > 0.0 && opts.level < 1.0) {
-            return Err(RulError::Model(format!("the interval's level must be between 0 and 1, not {}", opts.level)));
         }
         let interval = Interval::fit(&oof_pred, &oof_true, opts.level);
         let info = TrainInfo {

@@ -62,8 +62,6 @@ pub enum HistError {
     Timestamps,
     #[error("too many times or intervals")]
     TooMany,
-    #[error("aggregate not supported")]
-    Aggregate,
     #[error("processing interval must be positive")]
     Interval,
     #[error("store: {0}")]
@@ -75,7 +73,6 @@ impl HistError {
         match self {
             HistError::Timestamps => StatusCode::BadInvalidTimestampArgument,
             HistError::TooMany => StatusCode::BadTooManyOperations,
-            HistError::Aggregate => StatusCode::BadAggregateNotSupported,
             HistError::Interval => StatusCode::BadAggregateInvalidInputs,
             HistError::Store(_) => StatusCode::BadHistoryOperationUnsupported,
         }
