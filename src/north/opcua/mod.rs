@@ -180,10 +180,11 @@ pub async fn run(mut cx: Ctx) {
     });
     tracing::info!("OPC UA server on opc.tcp://{bind}/");
     let _stop = Cancel(handle);
+    let ids = space::tag_nodes(space::ns_of(&manager), &cx.site);
     loop {
         tokio::select! {
             batch = cx.samples.recv() => match batch {
-                Some(batch) => space::update(&manager, &subscriptions, &cx.site, &batch),
+                Some(batch) => space::update(&manager, &subscriptions, &cx.site, &ids, &batch),
                 None => break,
             },
             Some(events) = cx.alarms.recv() => events::publish(&manager, &subscriptions, &cx.site, &events),

@@ -193,24 +193,27 @@ pub fn ns_of<T: opcua::server::node_manager::memory::InMemoryNodeManagerImpl>(m:
     m.namespaces().keys().copied().max().unwrap_or(1)
 }
 
-/// Set the newest samples on their variables (subscriptions are notified).
+/// The NodeId of every tag, by tag index (made once: `update` runs for every batch).
+pub fn tag_nodes(ns: u16, site: &Site) -> Vec<NodeId> {
+    site.tags.iter().map(|t| tag_node(ns, &t.name)).collect()
+}
+
+/// Set the newest samples on their variables (subscriptions are notified); `ids` from
+/// [`tag_nodes`].
 pub fn update<T: opcua::server::node_manager::memory::InMemoryNodeManagerImpl>(
     manager: &InMemoryNodeManager<T>,
     subscriptions: &SubscriptionCache,
     site: &Site,
+    ids: &[NodeId],
     batch: &[Sample],
 ) {
-    let ns = ns_of(manager);
     // only the newest sample of each tag in the batch matters to a Value
     let mut newest: BTreeMap<usize, &Sample> = BTreeMap::new();
     for s in batch {
         newest.insert(s.tag, s);
     }
-    let values: Vec<(NodeId, DataValue)> = newest
-        .into_iter()
-        .filter_map(|(i, s)| site.tags.get(i).map(|t| (tag_node(ns, &t.name), data_value(t, s))))
-        .collect();
-    if let Err(e) = manager.set_values(subscriptions, values.iter().map(|(id, v)| (id, None, v.clone()))) {
+    let values = newest.into_iter().filter_map(|(i, s)| Some((ids.get(i)?, None, data_value(site.tags.get(i)?, s))));
+    if let Err(e) = manager.set_values(subscriptions, values) {
         tracing::warn!("OPC UA values not updated: {e}");
     }
 }
