@@ -45,18 +45,15 @@ fn build(root: &Path) -> PathBuf {
     for i in 1..=ENTRIES {
         let action = actions[(i as usize) % actions.len()].clone();
         let meaning = (action == Action::Approval).then_some("approved setpoint change");
-        audit::append_commit(
-            &db,
-            &key,
-            "ana",
-            Some("Ana Operator"),
+        let note = audit::Note {
+            user: "ana".into(),
+            full_name: Some("Ana Operator".into()),
             action,
-            meaning,
-            Some("P101.speed_sp"),
-            &format!(r#"{{"step":{i}}}"#),
-            now - (ENTRIES - i) as i64 * 60_000,
-        )
-        .expect("append");
+            meaning: meaning.map(str::to_string),
+            target: Some("P101.speed_sp".into()),
+            detail: format!(r#"{{"step":{i}}}"#),
+        };
+        audit::append_commit(&db, &key, &note, now - (ENTRIES - i) as i64 * 60_000).expect("append");
         if i == 25 {
             audit::checkpoint_commit(&db, &key, now).expect("checkpoint");
         }

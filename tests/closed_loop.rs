@@ -182,13 +182,13 @@ async fn an_approved_write_lands_is_confirmed_and_audited_in_order() {
     d.shutdown().await;
     // The same story in the store, and the chain verifies.
     let entries = verify_store(dir.path());
-    let names: Vec<String> = entries.iter().map(|e| e.action.name()).collect();
+    let names: Vec<String> = entries.iter().map(|e| e.note.action.name()).collect();
     let at = |n: &str| names.iter().position(|x| x == n).unwrap_or_else(|| panic!("no {n} in {names:?}"));
     assert!(at("write_requested") < at("approval") && at("approval") < at("write_outcome"), "{names:?}");
     let approval = &entries[at("approval")];
-    assert_eq!(approval.user, "olga");
-    assert_eq!(approval.full_name.as_deref(), Some("Olga Operator"));
-    assert_eq!(approval.meaning.as_deref(), Some("approved setpoint change"));
+    assert_eq!(approval.note.user, "olga");
+    assert_eq!(approval.note.full_name.as_deref(), Some("Olga Operator"));
+    assert_eq!(approval.note.meaning.as_deref(), Some("approved setpoint change"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +317,7 @@ async fn a_critical_tag_needs_two_different_engineers() {
     d.shutdown().await;
     let entries = verify_store(dir.path());
     let signers: Vec<&str> =
-        entries.iter().filter(|e| e.action.name() == "approval").map(|e| e.user.as_str()).collect();
+        entries.iter().filter(|e| e.note.action.name() == "approval").map(|e| e.note.user.as_str()).collect();
     assert_eq!(signers, ["erik", "ella"]);
 }
 

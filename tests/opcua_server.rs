@@ -282,7 +282,8 @@ async fn writes_wait_for_approval_and_logins_are_checked() {
     assert!((after[SPEED]["value"].as_f64().unwrap_or(f64::NAN) - target).abs() < 0.05, "{after}");
 
     let audit = mimic::audit::newest(r.d.historian.read().expect("store").database(), 500).expect("audit");
-    let text: Vec<String> = audit.iter().map(|e| format!("{} {} {}", e.user, e.action.name(), e.detail)).collect();
+    let text: Vec<String> =
+        audit.iter().map(|e| format!("{} {} {}", e.note.user, e.note.action.name(), e.note.detail)).collect();
     assert!(text.iter().any(|t| t.starts_with("olga login_failed")), "{text:#?}");
     assert!(text.iter().any(|t| t.contains("OPC UA session as operator")), "{text:#?}");
     assert!(text.iter().any(|t| t.starts_with("olga write_requested")), "{text:#?}");
@@ -352,7 +353,8 @@ async fn alarm_events_and_acknowledge() {
     assert_eq!(junk["status"], "BadEventIdUnknown", "{junk}");
 
     let audit = mimic::audit::newest(r.d.historian.read().expect("store").database(), 500).expect("audit");
-    let text: Vec<String> = audit.iter().map(|e| format!("{} {} {}", e.user, e.action.name(), e.detail)).collect();
+    let text: Vec<String> =
+        audit.iter().map(|e| format!("{} {} {}", e.note.user, e.note.action.name(), e.note.detail)).collect();
     assert!(text.iter().any(|t| t.starts_with("olga alarm_ack")), "audited as olga's: {text:#?}");
     r.d.shutdown().await;
 }

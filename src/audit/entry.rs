@@ -136,14 +136,11 @@ impl std::fmt::Display for Action {
     }
 }
 
-/// One record of the audit trail: who, when, what, and what it means.
+/// What one entry says: who acted, what they did, on what, and what it means;
+/// [`append`](super::append) adds the chain's part (position, time and hashes).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Position in the chain, contiguous from 1.
-    pub seq: u64,
-    /// Wall-clock time of the action, ms since the Unix epoch (UTC).
-    pub ts_ms: i64,
-    /// Login name of whoever acted (or `system`).
+pub struct Note {
+    /// Login name of whoever acted (or `mimic` for its own doing).
     pub user: String,
     /// Printed name of the user at the time of the action.
     pub full_name: Option<String>,
@@ -154,6 +151,36 @@ pub struct Entry {
     pub target: Option<String>,
     /// Free text or JSON.
     pub detail: String,
+}
+
+impl Note {
+    /// An entry of `user`'s doing, without a signature's printed name and meaning.
+    pub fn by(user: &str, action: Action, target: Option<&str>, detail: &str) -> Note {
+        Note {
+            user: user.to_string(),
+            full_name: None,
+            action,
+            meaning: None,
+            target: target.map(str::to_string),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// An entry of mimic's own doing (a site loaded, a clock step, a refit).
+    pub fn system(action: Action, target: Option<String>, detail: String) -> Note {
+        Note { user: "mimic".into(), full_name: None, action, meaning: None, target, detail }
+    }
+}
+
+/// One record of the audit trail: who, when, what, and what it means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the chain, contiguous from 1.
+    pub seq: u64,
+    /// Wall-clock time of the action, ms since the Unix epoch (UTC).
+    pub ts_ms: i64,
+    /// Who did what.
+    pub note: Note,
     /// `hash` of entry `seq - 1` ([`GENESIS_HASH`] for entry 1).
     pub prev_hash: [u8; 32],
     /// SHA-256 of the canonical encoding of every other field.
@@ -163,19 +190,20 @@ pub struct Entry {
 impl Entry {
     /// Canonical encoding of every field except `hash`.
     pub fn canonical(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(96 + self.user.len() + self.detail.len());
+        let n = &self.note;
+        let mut b = Vec::with_capacity(96 + n.user.len() + n.detail.len());
         b.push(ENTRY_VERSION);
         b.extend_from_slice(&self.seq.to_be_bytes());
         b.extend_from_slice(&self.ts_ms.to_be_bytes());
-        put_str(&mut b, &self.user);
-        put_opt(&mut b, self.full_name.as_deref());
-        b.push(self.action.code());
-        if let Action::Other(name) = &self.action {
+        put_str(&mut b, &n.user);
+        put_opt(&mut b, n.full_name.as_deref());
+        b.push(n.action.code());
+        if let Action::Other(name) = &n.action {
             put_str(&mut b, name);
         }
-        put_opt(&mut b, self.meaning.as_deref());
-        put_opt(&mut b, self.target.as_deref());
-        put_str(&mut b, &self.detail);
+        put_opt(&mut b, n.meaning.as_deref());
+        put_opt(&mut b, n.target.as_deref());
+        put_str(&mut b, &n.detail);
         b.extend_from_slice(&self.prev_hash);
         b
     }
@@ -216,7 +244,8 @@ impl Entry {
         if !r.0.is_empty() {
             return Err("trailing bytes after the entry");
         }
-        Ok(Entry { seq, ts_ms, user, full_name, action, meaning, target, detail, prev_hash, hash })
+        let note = Note { user, full_name, action, meaning, target, detail };
+        Ok(Entry { seq, ts_ms, note, prev_hash, hash })
     }
 }
 

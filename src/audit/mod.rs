@@ -33,7 +33,7 @@ use redb::{
 };
 
 mod export;
-pub use entry::{Action, Entry, GENESIS_HASH, from_hex, to_hex};
+pub use entry::{Action, Entry, GENESIS_HASH, Note, from_hex, to_hex};
 pub use export::{
     ExportReport, ExportedCheckpoint, check_export, entries_page, entry_hashes, entry_json, export_checkpoints,
     export_jsonl, read_exported, stored_checkpoints, verify_against_export, write_export,
@@ -173,24 +173,13 @@ fn last_entry(table: &impl ReadableTable<u64, &'static [u8]>) -> Result<Option<E
 /// action it was recording (no PLC write, no approval, no alarm state change) and should
 /// abort the transaction. A corrupt last entry is an error here too: nothing is appended
 /// to a chain that does not verify at its head.
-#[allow(clippy::too_many_arguments)]
-pub fn append(
-    txn: &WriteTransaction,
-    key: &SiteKey,
-    user: &str,
-    full_name: Option<&str>,
-    action: Action,
-    meaning: Option<&str>,
-    target: Option<&str>,
-    detail: &str,
-    ts_ms: i64,
-) -> Result<Entry> {
-    check_len("user", user)?;
-    check_len("full_name", full_name.unwrap_or(""))?;
-    check_len("meaning", meaning.unwrap_or(""))?;
-    check_len("target", target.unwrap_or(""))?;
-    check_len("detail", detail)?;
-    if let Action::Other(name) = &action {
+pub fn append(txn: &WriteTransaction, key: &SiteKey, note: &Note, ts_ms: i64) -> Result<Entry> {
+    check_len("user", &note.user)?;
+    check_len("full_name", note.full_name.as_deref().unwrap_or(""))?;
+    check_len("meaning", note.meaning.as_deref().unwrap_or(""))?;
+    check_len("target", note.target.as_deref().unwrap_or(""))?;
+    check_len("detail", &note.detail)?;
+    if let Action::Other(name) = &note.action {
         check_len("action", name)?;
     }
     let mut table = txn.open_table(AUDIT)?;
@@ -198,18 +187,7 @@ pub fn append(
         None => (1, GENESIS_HASH),
         Some(last) => (last.seq.checked_add(1).ok_or(AuditError::SeqExhausted)?, last.hash),
     };
-    let mut e = Entry {
-        seq,
-        ts_ms,
-        user: user.to_string(),
-        full_name: full_name.map(str::to_string),
-        action,
-        meaning: meaning.map(str::to_string),
-        target: target.map(str::to_string),
-        detail: detail.to_string(),
-        prev_hash,
-        hash: [0; 32],
-    };
+    let mut e = Entry { seq, ts_ms, note: note.clone(), prev_hash, hash: [0; 32] };
     e.hash = e.compute_hash();
     table.insert(seq, e.to_stored().as_slice())?;
     if seq % CHECKPOINT_EVERY == 0 {
@@ -221,20 +199,9 @@ pub fn append(
 
 /// [`append`] in a transaction of its own, committed (durably) before returning.
 /// Fail closed as for [`append`]: an error means nothing was recorded.
-#[allow(clippy::too_many_arguments)]
-pub fn append_commit(
-    db: &Database,
-    key: &SiteKey,
-    user: &str,
-    full_name: Option<&str>,
-    action: Action,
-    meaning: Option<&str>,
-    target: Option<&str>,
-    detail: &str,
-    ts_ms: i64,
-) -> Result<Entry> {
+pub fn append_commit(db: &Database, key: &SiteKey, note: &Note, ts_ms: i64) -> Result<Entry> {
     let txn = db.begin_write()?;
-    let e = append(&txn, key, user, full_name, action, meaning, target, detail, ts_ms)?;
+    let e = append(&txn, key, note, ts_ms)?;
     txn.commit()?;
     Ok(e)
 }

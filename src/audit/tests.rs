@@ -29,12 +29,14 @@ fn sample_entry() -> Entry {
     let mut e = Entry {
         seq: 5,
         ts_ms: 1_764_140_400_000,
-        user: "ana".into(),
-        full_name: Some("Ana Operator".into()),
-        action: Action::Approval,
-        meaning: Some("approved setpoint change".into()),
-        target: Some("P101.speed_sp".into()),
-        detail: r#"{"from":40.0,"to":42.5}"#.into(),
+        note: Note {
+            user: "ana".into(),
+            full_name: Some("Ana Operator".into()),
+            action: Action::Approval,
+            meaning: Some("approved setpoint change".into()),
+            target: Some("P101.speed_sp".into()),
+            detail: r#"{"from":40.0,"to":42.5}"#.into(),
+        },
         prev_hash: [9; 32],
         hash: [0; 32],
     };
@@ -43,8 +45,11 @@ fn sample_entry() -> Entry {
 }
 
 fn add(db: &Database, key: &SiteKey, i: i64) -> Entry {
-    append_commit(db, key, "ana", Some("Ana"), Action::AlarmAck, None, Some("TI-101.hi"), &format!("ack {i}"), 1000 + i)
-        .expect("append")
+    let note = Note {
+        full_name: Some("Ana".into()),
+        ..Note::by("ana", Action::AlarmAck, Some("TI-101.hi"), &format!("ack {i}"))
+    };
+    append_commit(db, key, &note, 1000 + i).expect("append")
 }
 
 #[test]
@@ -52,10 +57,10 @@ fn canonical_round_trips() {
     let e = sample_entry();
     assert_eq!(Entry::from_stored(&e.to_stored()).expect("decodes"), e);
     let mut other = e.clone();
-    other.action = Action::Other("recipe_download".into());
-    other.full_name = None;
-    other.meaning = None;
-    other.target = None;
+    other.note.action = Action::Other("recipe_download".into());
+    other.note.full_name = None;
+    other.note.meaning = None;
+    other.note.target = None;
     assert_eq!(Entry::from_stored(&other.to_stored()).expect("decodes"), other);
 }
 
@@ -67,14 +72,14 @@ fn every_field_changes_the_hash() {
     let variants: [(&str, Change); 11] = [
         ("seq", |e| e.seq += 1),
         ("ts_ms", |e| e.ts_ms += 1),
-        ("user", |e| e.user.push('x')),
-        ("full_name", |e| e.full_name = None),
-        ("full_name text", |e| e.full_name = Some("Ana Operatoe".into())),
-        ("action", |e| e.action = Action::Rejection),
-        ("action other", |e| e.action = Action::Other("approval".into())),
-        ("meaning", |e| e.meaning = None),
-        ("target", |e| e.target = Some("P101.speed".into())),
-        ("detail", |e| e.detail.push(' ')),
+        ("user", |e| e.note.user.push('x')),
+        ("full_name", |e| e.note.full_name = None),
+        ("full_name text", |e| e.note.full_name = Some("Ana Operatoe".into())),
+        ("action", |e| e.note.action = Action::Rejection),
+        ("action other", |e| e.note.action = Action::Other("approval".into())),
+        ("meaning", |e| e.note.meaning = None),
+        ("target", |e| e.note.target = Some("P101.speed".into())),
+        ("detail", |e| e.note.detail.push(' ')),
         ("prev_hash", |e| e.prev_hash[31] ^= 1),
     ];
     for (name, change) in variants {
@@ -92,18 +97,18 @@ fn every_field_changes_the_hash() {
 fn encoding_is_unambiguous_across_field_boundaries() {
     // Moving text from one field to the next must not give the same bytes.
     let mut a = sample_entry();
-    a.user = "ab".into();
-    a.full_name = Some("c".into());
+    a.note.user = "ab".into();
+    a.note.full_name = Some("c".into());
     let mut b = a.clone();
-    b.user = "a".into();
-    b.full_name = Some("bc".into());
+    b.note.user = "a".into();
+    b.note.full_name = Some("bc".into());
     assert_ne!(a.canonical(), b.canonical());
     let mut c = a.clone();
-    c.meaning = None;
-    c.target = Some(String::new());
+    c.note.meaning = None;
+    c.note.target = Some(String::new());
     let mut d = a.clone();
-    d.meaning = Some(String::new());
-    d.target = None;
+    d.note.meaning = Some(String::new());
+    d.note.target = None;
     assert_ne!(c.canonical(), d.canonical());
 }
 
@@ -140,8 +145,8 @@ fn every_action_round_trips_with_distinct_codes() {
         assert!(codes.insert(a.code()), "duplicate code for {a}");
         assert!(names.insert(a.name()), "duplicate name {a}");
         let mut e = sample_entry();
-        e.action = a.clone();
-        assert_eq!(Entry::from_stored(&e.to_stored()).expect("decodes").action, a);
+        e.note.action = a.clone();
+        assert_eq!(Entry::from_stored(&e.to_stored()).expect("decodes").note.action, a);
     }
 }
 
@@ -241,15 +246,14 @@ fn aborted_transaction_leaves_no_entry_and_chain_continues() {
     let first = add(&db, &key, 1);
     {
         let txn = db.begin_write().expect("txn");
-        let e =
-            append(&txn, &key, "bob", None, Action::WriteRequested, None, Some("P101.sp"), "42", 2).expect("append");
+        let e = append(&txn, &key, &Note::by("bob", Action::WriteRequested, Some("P101.sp"), "42"), 2).expect("append");
         assert_eq!(e.seq, 2);
         txn.abort().expect("abort");
     }
     {
         // Dropped without commit: the same.
         let txn = db.begin_write().expect("txn");
-        append(&txn, &key, "bob", None, Action::WriteRequested, None, Some("P101.sp"), "43", 3).expect("append");
+        append(&txn, &key, &Note::by("bob", Action::WriteRequested, Some("P101.sp"), "43"), 3).expect("append");
     }
     assert_eq!(entries_since(&db, i64::MIN).expect("read"), vec![first.clone()]);
     let next = add(&db, &key, 4);
@@ -264,7 +268,7 @@ fn action_and_entry_commit_together() {
     let (_d, db, key) = chain();
     const ACTS: redb::TableDefinition<u64, &str> = redb::TableDefinition::new("test.actions");
     let txn = db.begin_write().expect("txn");
-    let e = append(&txn, &key, "ana", None, Action::ConfigLoad, None, None, "site.toml", 1).expect("append");
+    let e = append(&txn, &key, &Note::by("ana", Action::ConfigLoad, None, "site.toml"), 1).expect("append");
     txn.open_table(ACTS).expect("table").insert(e.seq, "loaded").expect("insert");
     txn.commit().expect("commit");
     let r = db.begin_read().expect("read");
@@ -282,7 +286,7 @@ fn append_refuses_a_corrupt_head() {
     let txn = db.begin_write().expect("txn");
     txn.open_table(AUDIT).expect("table").insert(1, &b"\x01garbage"[..]).expect("insert");
     txn.commit().expect("commit");
-    match append_commit(&db, &key, "ana", None, Action::Attach, None, None, "", 2) {
+    match append_commit(&db, &key, &Note::by("ana", Action::Attach, None, ""), 2) {
         Err(AuditError::Corrupt { seq: 1, .. }) => {}
         other => panic!("expected a corrupt-entry error naming entry 1, got {other:?}"),
     }

@@ -247,7 +247,7 @@ mod tests {
         let key = audit::SiteKey::load_or_create(&dir.path().join(audit::KEY_NAME)).unwrap();
         let db = Database::open(dir.path().join(crate::daemon::STORE_NAME)).unwrap();
         let t = 1_795_000_000_000;
-        audit::append_commit(&db, &key, "mimic", None, audit::Action::ConfigLoad, None, None, "test", t).unwrap();
+        audit::append_commit(&db, &key, &audit::Note::by("mimic", audit::Action::ConfigLoad, None, "test"), t).unwrap();
         drop(db);
         std::fs::remove_file(dir.path().join(audit::PUB_NAME)).unwrap();
         assert!(verify(dir.path(), None).is_err(), "entries but no public key");

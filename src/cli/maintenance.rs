@@ -127,18 +127,8 @@ pub fn add(dir: &Path, asset: &str, kind: &str, part: &str, note: &str, at_ms: O
         .map_err(|e| anyhow!("site key: {e}"))?;
     let txn = h.database().begin_write()?;
     let line = event.line();
-    crate::audit::append(
-        &txn,
-        &key,
-        &name,
-        None,
-        crate::audit::Action::MaintenanceEvent,
-        None,
-        Some(asset),
-        &line,
-        now,
-    )
-    .context("audit log")?;
+    let note = crate::audit::Note::by(&name, crate::audit::Action::MaintenanceEvent, Some(asset), &line);
+    crate::audit::append(&txn, &key, &note, now).context("audit log")?;
     lifecycle::record_event(&txn, &event)?;
     txn.commit()?;
     Ok(format!("{} recorded on {asset} (no daemon running: written to the store, audited)", event.kind.name()))

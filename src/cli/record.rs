@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::audit::Action;
+use crate::audit::{Action, Note};
 use crate::historian::{Historian, HistorianOptions};
 use crate::ipc::Act;
 
@@ -34,8 +34,8 @@ pub fn record(data: &Path, entries: &[Entry], tell: Act) -> anyhow::Result<Strin
     let me = crate::account::me();
     let now = mimic_drivers::now_ms();
     for (action, target, detail) in entries {
-        crate::audit::append_commit(h.database(), &key, &me, None, action.clone(), None, Some(target), detail, now)
-            .context("audit log")?;
+        let note = Note::by(&me, action.clone(), Some(target), detail);
+        crate::audit::append_commit(h.database(), &key, &note, now).context("audit log")?;
     }
     Ok(format!("{} entr{} recorded in the audit log", entries.len(), if entries.len() == 1 { "y" } else { "ies" }))
 }
@@ -67,7 +67,7 @@ pub fn record_version(
     let version = crate::lifecycle::ModelVersion { by: by.clone(), ..version.clone() };
     let txn = h.database().begin_write()?;
     let target = version.asset.as_str();
-    crate::audit::append(&txn, &key, &by, None, Action::ModelRetrain, None, Some(target), detail, now)
+    crate::audit::append(&txn, &key, &Note::by(&by, Action::ModelRetrain, Some(target), detail), now)
         .context("audit log")?;
     let stored = crate::lifecycle::record_model(&txn, &version)?;
     txn.commit()?;

@@ -39,12 +39,13 @@ mod remedies;
 pub(crate) mod testkit;
 mod who;
 mod writes;
+pub use crate::audit::Note;
 pub use act::{Act, ModelKind};
 pub use door::{MEANING_UNLOCK, REQUESTER, Refused, authorise, meaning};
 pub use models::{DiagnoseRequest, Insights, LiveAnomaly, UnknownSignal, caution, request_diagnoses, score_models};
 pub use msg::{Filing, Job, Loaded, ModelNews, Msg, Outcome, Purpose, Secret};
 pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
-pub use who::{Identity, Note};
+pub use who::Identity;
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
 /// Samples kept per tag for sparklines: what the Tags screen draws (its Recent column is

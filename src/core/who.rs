@@ -4,26 +4,8 @@
 
 use crate::alarms::{AlarmEvent, EventAction};
 use crate::approvals::{AuditAction, AuditNote, Signer};
-use crate::audit::Action;
+use crate::audit::{Action, Note};
 use crate::users::Role;
-
-/// One entry to append.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Note {
-    pub user: String,
-    pub full_name: Option<String>,
-    pub action: Action,
-    pub meaning: Option<String>,
-    pub target: Option<String>,
-    pub detail: String,
-}
-
-impl Note {
-    /// An entry of mimic's own doing (a site loaded, a clock step, a refit).
-    pub fn system(action: Action, target: Option<String>, detail: String) -> Note {
-        Note { user: "mimic".into(), full_name: None, action, meaning: None, target, detail }
-    }
-}
 
 impl From<AuditNote> for Note {
     fn from(n: AuditNote) -> Self {

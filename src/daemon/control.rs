@@ -190,17 +190,7 @@ impl Control {
             let written = also(&txn)?;
             let mut entries = Vec::with_capacity(notes.len());
             for n in notes {
-                let e = audit::append(
-                    &txn,
-                    &self.key,
-                    &n.user,
-                    n.full_name.as_deref(),
-                    n.action.clone(),
-                    n.meaning.as_deref(),
-                    n.target.as_deref(),
-                    &n.detail,
-                    now,
-                )?;
+                let e = audit::append(&txn, &self.key, n, now)?;
                 entries.push(e);
             }
             txn.commit()?;
@@ -236,13 +226,13 @@ fn live(e: &audit::Entry) -> LiveAudit {
     LiveAudit {
         seq: e.seq,
         ts_ms: e.ts_ms,
-        user: match &e.full_name {
-            Some(f) => format!("{} ({f})", e.user),
-            None => e.user.clone(),
+        user: match &e.note.full_name {
+            Some(f) => format!("{} ({f})", e.note.user),
+            None => e.note.user.clone(),
         },
-        action: e.action.name().to_string(),
-        target: e.target.clone().unwrap_or_default(),
-        meaning: e.meaning.clone().unwrap_or_default(),
-        detail: e.detail.clone(),
+        action: e.note.action.name().to_string(),
+        target: e.note.target.clone().unwrap_or_default(),
+        meaning: e.note.meaning.clone().unwrap_or_default(),
+        detail: e.note.detail.clone(),
     }
 }
