@@ -28,6 +28,9 @@ pub mod serial;
 pub mod sim;
 pub mod write;
 
+#[cfg(test)]
+mod testkit;
+
 pub use device::{DeviceEvent, DeviceStats, Driver, DriverError, PollGroup};
 pub use quality::{Quality, Reading, Reason};
 pub use write::{WriteOutcome, WriteRequest};

@@ -15,6 +15,11 @@ fn signer(user: &str, role: Role) -> Signer {
     Signer { user: user.into(), full_name: format!("{user} Fullname"), role }
 }
 
+/// The test site, a healthy plant, no request yet, and the engineer `eve` who asks.
+fn start() -> (Site, Plant, Approvals, Signer) {
+    (site(), Plant::healthy(), Approvals::new(), signer("eve", Role::Engineer))
+}
+
 struct Plant {
     values: Vec<Option<f64>>,
     good: Vec<bool>,
@@ -80,10 +85,7 @@ fn a_request_writes_only_after_an_authorised_signature() {
 
 #[test]
 fn checks_refuse_limits_steps_intervals_and_unhealthy_devices() {
-    let s = site();
-    let mut p = Plant::healthy();
-    let mut a = Approvals::new();
-    let eng = signer("eve", Role::Engineer);
+    let (s, mut p, mut a, eng) = start();
     let req = |a: &mut Approvals, p: &Plant, v: f64, now: i64| {
         a.request(&s, &p.live(), &eng, 0, v, Source::Manual, vec![], now).0
     };
@@ -136,10 +138,7 @@ fn critical_tags_need_two_different_approvers() {
 
 #[test]
 fn rejected_and_expired_requests_never_write() {
-    let s = site();
-    let mut p = Plant::healthy();
-    let mut a = Approvals::new();
-    let eng = signer("eve", Role::Engineer);
+    let (s, mut p, mut a, eng) = start();
     let id =
         a.request(&s, &p.live(), &eng, 0, 55.0, Source::Recommendation { rec: 7 }, vec![(2, 80.0)], 0).0.expect("ok");
     a.reject(&s, id, &signer("olga", Role::Operator), "not now", 1).0.expect("rejected");

@@ -18,6 +18,15 @@ fn chain() -> (tempfile::TempDir, Database, SiteKey) {
     (dir, db, site_key())
 }
 
+/// A chain of `n` entries ([`add`] 1..=n).
+fn chain_of(n: i64) -> (tempfile::TempDir, Database, SiteKey) {
+    let (dir, db, key) = chain();
+    for i in 1..=n {
+        add(&db, &key, i);
+    }
+    (dir, db, key)
+}
+
 /// The chain verified with `key`, which must find it whole.
 fn verified(db: &Database, key: &SiteKey) -> VerifyReport {
     let rep = verify(db, &key.verifying_key()).expect("verify");
@@ -211,10 +220,7 @@ fn checkpoints_are_signed_every_n_entries_and_on_demand() {
 
 #[test]
 fn wrong_key_fails_checkpoint_signature() {
-    let (_d, db, key) = chain();
-    for i in 1..=3 {
-        add(&db, &key, i);
-    }
+    let (_d, db, key) = chain_of(3);
     checkpoint_commit(&db, &key, 5).expect("checkpoint");
     let other = SiteKey::from_secret(&[8; 32]);
     let rep = verify(&db, &other.verifying_key()).expect("verify");
@@ -227,10 +233,7 @@ fn wrong_key_fails_checkpoint_signature() {
 
 #[test]
 fn checkpoint_must_match_its_entry() {
-    let (_d, db, key) = chain();
-    for i in 1..=4 {
-        add(&db, &key, i);
-    }
+    let (_d, db, key) = chain_of(4);
     // A validly signed checkpoint naming a hash the entry does not have.
     let forged = Checkpoint::sign(&key, 2, [3; 32], 10);
     let txn = db.begin_write().expect("txn");
@@ -296,10 +299,7 @@ fn append_refuses_a_corrupt_head() {
 
 #[test]
 fn export_jsonl_writes_one_object_per_line() {
-    let (_d, db, key) = chain();
-    for i in 1..=3 {
-        add(&db, &key, i);
-    }
+    let (_d, db, _key) = chain_of(3);
     let mut out = Vec::new();
     assert_eq!(export_jsonl(&db, 1002, &mut out).expect("export"), 2);
     let text = String::from_utf8(out).expect("utf8");
@@ -343,10 +343,7 @@ fn exported_checkpoints_detect_a_cut_tail() {
 
 #[test]
 fn stored_checkpoint_beyond_the_chain_is_a_truncation() {
-    let (_d, db, key) = chain();
-    for i in 1..=5 {
-        add(&db, &key, i);
-    }
+    let (_d, db, key) = chain_of(5);
     checkpoint_commit(&db, &key, 9).expect("checkpoint");
     let txn = db.begin_write().expect("txn");
     txn.open_table(AUDIT).expect("table").remove(5).expect("remove");

@@ -230,18 +230,22 @@ mod tests {
         assert_eq!(datetime(1_700_000_000_000), "2023-11-14 22:13:20");
         assert_eq!(datetime(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(datetime(-1_000), "1969-12-31 23:59:59");
-        assert_eq!(percent(0.824), "82 %");
-        assert_eq!(percent(1.7), "100 %");
-        assert_eq!(percent(f64::NAN), "-");
-        assert_eq!(days(3.25), "3.2d");
-        assert_eq!(days(123.4), "123d");
-        assert_eq!(days(1e9), ">9999d");
-        assert_eq!(days(f64::INFINITY), "-");
-        assert_eq!(life(45.0), "45s");
-        assert_eq!(life(38.0 * 60.0), "38m");
-        assert_eq!(life(143.0 * 3600.0), "143h");
-        assert_eq!(life(5.25 * 3600.0), "5.2h");
-        assert_eq!(life(40.0 * 86_400.0), "40d");
+        for (x, want) in [(0.824, "82 %"), (1.7, "100 %"), (f64::NAN, "-")] {
+            assert_eq!(percent(x), want, "percent({x})");
+        }
+        for (x, want) in [(3.25, "3.2d"), (123.4, "123d"), (1e9, ">9999d"), (f64::INFINITY, "-")] {
+            assert_eq!(days(x), want, "days({x})");
+        }
+        let lives = [
+            (45.0, "45s"),
+            (38.0 * 60.0, "38m"),
+            (143.0 * 3600.0, "143h"),
+            (5.25 * 3600.0, "5.2h"),
+            (40.0 * 86_400.0, "40d"),
+        ];
+        for (s, want) in lives {
+            assert_eq!(life(s), want, "life({s})");
+        }
         let r = crate::model::RulView {
             seconds: 143.0 * 3600.0,
             low: 120.0 * 3600.0,
@@ -271,15 +275,20 @@ mod tests {
 
     #[test]
     fn counts_and_bytes() {
-        assert_eq!(count(999), "999");
-        assert_eq!(count(12_345), "12k");
-        assert_eq!(count(999_999), "1.0M");
-        assert_eq!(count(123_456), "123k");
-        assert_eq!(count(u64::MAX), "18E");
-        assert_eq!(count(4_500_000), "4.5M");
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(12 * 1024 * 1024), "12.0 MiB");
+        let counts = [
+            (999, "999"),
+            (12_345, "12k"),
+            (999_999, "1.0M"),
+            (123_456, "123k"),
+            (u64::MAX, "18E"),
+            (4_500_000, "4.5M"),
+        ];
+        for (n, want) in counts {
+            assert_eq!(count(n), want, "count({n})");
+        }
+        for (n, want) in [(512, "512 B"), (1536, "1.5 KiB"), (12 * 1024 * 1024, "12.0 MiB")] {
+            assert_eq!(bytes(n), want, "bytes({n})");
+        }
     }
 
     #[test]

@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        let mut x: u32 = 99;
+        let mut x = crate::testkit::Lcg(99);
         let mut v = Vec::new();
         let reqs = [
             Request::Read { table: Table::Coil, start: 0, count: 9 },
@@ -468,19 +468,13 @@ mod tests {
             Request::WriteCoil { address: 0, on: true },
         ];
         for _ in 0..5000 {
-            let len = (x % 24) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                    (x >> 16) as u8 % 20
-                })
-                .collect();
+            let bytes = x.bytes((x.0 % 24) as usize, 20);
             let _ = frame_len(&bytes);
             let _ = parse_request(&bytes);
             for r in &reqs {
                 let _ = decode_response(&bytes, 0, 0, r, &mut v);
             }
-            x = x.wrapping_add(3);
+            x.0 = x.0.wrapping_add(3);
         }
     }
 }

@@ -337,13 +337,13 @@ mod tests {
 
     #[test]
     fn every_address_is_decided_exactly_on_random_maps() {
-        let mut x: u32 = 99;
+        let mut rng = crate::testkit::Lcg(99);
         for round in 0..40 {
             let mut f = Fake::new();
             let mut truth = BTreeSet::new();
             let mut a = 0u16;
             while a < 150 {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let x = rng.next_u32();
                 let len = (x >> 16) as u16 % 20;
                 if (x >> 8) & 1 == 1 {
                     for k in a..(a + len).min(150) {

@@ -267,18 +267,12 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        let mut x: u32 = 12345;
+        let mut x = crate::testkit::Lcg(12345);
         for _ in 0..2000 {
-            let len = (x % 40) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                    (x >> 16) as u8 % 8
-                })
-                .collect();
+            let bytes = x.bytes((x.0 % 40) as usize, 8);
             let _ = scan(&bytes, 1, 3);
             let _ = decode_response(&bytes, 1, 1);
-            x = x.wrapping_add(7);
+            x.0 = x.0.wrapping_add(7);
         }
     }
 }

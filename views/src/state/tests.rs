@@ -56,20 +56,20 @@ fn q_is_text_while_typing_a_filter() {
 fn selection_moves_and_clamps_and_scroll_follows() {
     let s = snap();
     let mut ui = UiState { page_rows: 10, ..Default::default() };
-    press(&mut ui, &s, &[Key::Up]);
-    assert_eq!((ui.selected, ui.scroll), (0, 0));
-    press(&mut ui, &s, &[Key::Down, Key::Down]);
-    assert_eq!(ui.selected, 2);
-    press(&mut ui, &s, &[Key::PageDown]);
-    assert_eq!((ui.selected, ui.scroll), (12, 3));
-    press(&mut ui, &s, &[Key::End]);
-    assert_eq!((ui.selected, ui.scroll), (49, 40));
-    press(&mut ui, &s, &[Key::Down, Key::PageDown]);
-    assert_eq!(ui.selected, 49);
-    press(&mut ui, &s, &[Key::PageUp]);
-    assert_eq!((ui.selected, ui.scroll), (39, 39));
-    press(&mut ui, &s, &[Key::Home]);
-    assert_eq!((ui.selected, ui.scroll), (0, 0));
+    // keys pressed, then (selected, scroll)
+    let steps: [(&[Key], (usize, usize)); 7] = [
+        (&[Key::Up], (0, 0)),
+        (&[Key::Down, Key::Down], (2, 0)),
+        (&[Key::PageDown], (12, 3)),
+        (&[Key::End], (49, 40)),
+        (&[Key::Down, Key::PageDown], (49, 40)),
+        (&[Key::PageUp], (39, 39)),
+        (&[Key::Home], (0, 0)),
+    ];
+    for (keys, want) in steps {
+        press(&mut ui, &s, keys);
+        assert_eq!((ui.selected, ui.scroll), want, "after {keys:?}");
+    }
 }
 
 #[test]
