@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use mimic_drivers::WriteOutcome;
 use thiserror::Error;
 
+use crate::audit::{Action, Note};
 use crate::config::Site;
 use crate::users::{Command, Role, authorize};
 
@@ -50,6 +51,20 @@ pub struct Signer {
     pub user: String,
     pub full_name: String,
     pub role: Role,
+}
+
+impl Signer {
+    /// The audit entry of something this signer did to `target` (no signature meaning).
+    pub fn note(&self, action: AuditAction, target: String, detail: String) -> Note {
+        Note {
+            user: self.user.clone(),
+            full_name: Some(self.full_name.clone()),
+            action: action.into(),
+            meaning: None,
+            target: Some(target),
+            detail,
+        }
+    }
 }
 
 /// An electronic signature on a request (21 CFR Part 11 §11.50: who, when, meaning).
@@ -142,24 +157,7 @@ pub enum Effect {
     /// A written change had its predicted effect: clear the tag's write-effect alarm.
     EffectHeld { request: RequestId, tag: usize },
     /// Record this in the audit log (with the act, in one transaction).
-    Audit(AuditNote),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditNote {
-    pub user: String,
-    pub full_name: Option<String>,
-    pub action: AuditAction,
-    pub meaning: Option<String>,
-    pub target: String,
-    pub detail: String,
-}
-
-impl AuditNote {
-    /// An entry of mimic's own doing (an outcome, an expiry, a watch's verdict).
-    pub fn system(action: AuditAction, target: String, detail: String) -> AuditNote {
-        AuditNote { user: "mimic".into(), full_name: None, action, meaning: None, target, detail }
-    }
+    Audit(Note),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +170,26 @@ pub enum AuditAction {
     Expired,
     EffectOff,
     EffectHeld,
+}
+
+/// An audit entry of mimic's own doing on `target` (an outcome, an expiry, a watch's verdict).
+fn system_note(action: AuditAction, target: String, detail: String) -> Note {
+    Note::system(action.into(), Some(target), detail)
+}
+
+impl From<AuditAction> for Action {
+    fn from(a: AuditAction) -> Action {
+        match a {
+            AuditAction::WriteRequested => Action::WriteRequested,
+            AuditAction::Approval => Action::Approval,
+            AuditAction::Rejection => Action::Rejection,
+            AuditAction::WriteOutcome => Action::WriteOutcome,
+            AuditAction::Refused => Action::Other("refused".into()),
+            AuditAction::Expired => Action::Other("expired".into()),
+            AuditAction::EffectOff => Action::Other("effect off".into()),
+            AuditAction::EffectHeld => Action::Other("effect held".into()),
+        }
+    }
 }
 
 pub const MEANING_APPROVE: &str = "approved setpoint change";
@@ -229,14 +247,7 @@ impl Approvals {
         let Some(t) = site.tags.get(tag) else { return (Err(Refusal::UnknownTag), Vec::new()) };
         let target = t.name.clone();
         let refuse = |r: Refusal| {
-            let note = AuditNote {
-                user: who.user.clone(),
-                full_name: Some(who.full_name.clone()),
-                action: AuditAction::Refused,
-                meaning: None,
-                target: target.clone(),
-                detail: format!("write {value} refused: {r}"),
-            };
+            let note = who.note(AuditAction::Refused, target.clone(), format!("write {value} refused: {r}"));
             (Err(r), vec![Effect::Audit(note)])
         };
         let cmd = if matches!(source, Source::Revert { .. }) { Command::Revert } else { Command::RequestWrite };
@@ -275,14 +286,7 @@ impl Approvals {
             previous.map_or("?".into(), |v| v.to_string()),
             t.units
         );
-        let note = AuditNote {
-            user: who.user.clone(),
-            full_name: Some(who.full_name.clone()),
-            action: AuditAction::WriteRequested,
-            meaning: None,
-            target,
-            detail,
-        };
+        let note = who.note(AuditAction::WriteRequested, target, detail);
         (Ok(id), vec![Effect::Audit(note)])
     }
 
@@ -306,14 +310,8 @@ impl Approvals {
         let allowed = authorize(who.role, cmd);
         if !allowed {
             let r = Refusal::NotAuthorised { user: who.user.clone(), role: who.role, what: "approve writes" };
-            let note = AuditNote {
-                user: who.user.clone(),
-                full_name: Some(who.full_name.clone()),
-                action: AuditAction::Refused,
-                meaning: None,
-                target: t.name.clone(),
-                detail: format!("signature on request {id} refused: {r}"),
-            };
+            let note =
+                who.note(AuditAction::Refused, t.name.clone(), format!("signature on request {id} refused: {r}"));
             return (Err(r), vec![Effect::Audit(note)]);
         }
         if req.signatures.iter().any(|s| s.user == who.user) {
@@ -325,13 +323,13 @@ impl Approvals {
             ts_ms: now_ms,
             meaning: MEANING_APPROVE.into(),
         });
-        let mut effects = vec![Effect::Audit(AuditNote {
-            user: who.user.clone(),
-            full_name: Some(who.full_name.clone()),
-            action: AuditAction::Approval,
+        let mut effects = vec![Effect::Audit(Note {
             meaning: Some(MEANING_APPROVE.into()),
-            target: t.name.clone(),
-            detail: format!("request {id}: signature {} of {}", req.signatures.len(), required(t.write.critical)),
+            ..who.note(
+                AuditAction::Approval,
+                t.name.clone(),
+                format!("request {id}: signature {} of {}", req.signatures.len(), required(t.write.critical)),
+            )
         })];
         if req.signatures.len() < required(t.write.critical) {
             return (Ok(()), effects);
@@ -350,14 +348,11 @@ impl Approvals {
             }
             Err(e) => {
                 req.status = Status::Refused { reason: e.to_string() };
-                effects.push(Effect::Audit(AuditNote {
-                    user: who.user.clone(),
-                    full_name: Some(who.full_name.clone()),
-                    action: AuditAction::Refused,
-                    meaning: None,
-                    target: t.name.clone(),
-                    detail: format!("request {id} approved but refused at write time: {e}"),
-                }));
+                effects.push(Effect::Audit(who.note(
+                    AuditAction::Refused,
+                    t.name.clone(),
+                    format!("request {id} approved but refused at write time: {e}"),
+                )));
                 (Err(e.into()), effects)
             }
         }
@@ -383,13 +378,9 @@ impl Approvals {
         }
         req.status = Status::Rejected { by: who.user.clone(), reason: reason.into() };
         let target = site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone());
-        let note = AuditNote {
-            user: who.user.clone(),
-            full_name: Some(who.full_name.clone()),
-            action: AuditAction::Rejection,
+        let note = Note {
             meaning: Some("rejected setpoint change".into()),
-            target,
-            detail: format!("request {id} rejected: {reason}"),
+            ..who.note(AuditAction::Rejection, target, format!("request {id} rejected: {reason}"))
         };
         (Ok(()), vec![Effect::Audit(note)])
     }
@@ -403,7 +394,7 @@ impl Approvals {
         let target = site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone());
         let detail = format!("request {id}: wrote {} → {outcome}", req.value);
         let settle_ms = site.tags.get(req.tag).map_or(0, |t| i64::try_from(t.write.settle.as_millis()).unwrap_or(0));
-        let mut effects = vec![Effect::Audit(AuditNote::system(AuditAction::WriteOutcome, target.clone(), detail))];
+        let mut effects = vec![Effect::Audit(system_note(AuditAction::WriteOutcome, target.clone(), detail))];
         match &outcome {
             WriteOutcome::Confirmed { .. } => req.watch = Watch::Watching { until_ms: now_ms + settle_ms },
             WriteOutcome::Mismatch { .. } | WriteOutcome::Unknown { .. } | WriteOutcome::Timeout { .. } => {
@@ -430,7 +421,7 @@ impl Approvals {
                 let name = site.tags.get(tag).map_or("?", |t| t.name.as_str());
                 let reason = format!("the plant moved on: {name} was {was} when proposed");
                 req.status = Status::Expired { reason: reason.clone() };
-                effects.push(Effect::Audit(AuditNote::system(
+                effects.push(Effect::Audit(system_note(
                     AuditAction::Expired,
                     site.tags.get(req.tag).map_or_else(String::new, |t| t.name.clone()),
                     format!("request {}: {reason}", req.id),

@@ -62,13 +62,13 @@ fn a_request_writes_only_after_an_authorised_signature() {
     let (r, fx) = a.sign(&s, &p.live(), id, &signer("vic", Role::Viewer), 2000);
     assert!(matches!(r, Err(Refusal::NotAuthorised { .. })));
     assert!(writes(&fx).is_empty());
-    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::Refused)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::Refused.into())));
     // an operator's signature sends it
     let (r, fx) = a.sign(&s, &p.live(), id, &signer("olga", Role::Operator), 3000);
     r.expect("signed");
     assert_eq!(writes(&fx), vec![(id, 0, 55.0)]);
     let approval = fx.iter().find_map(|e| match e {
-        Effect::Audit(n) if n.action == AuditAction::Approval => Some(n.clone()),
+        Effect::Audit(n) if n.action == AuditAction::Approval.into() => Some(n.clone()),
         _ => None,
     });
     let approval = approval.expect("approval audited");
@@ -80,7 +80,7 @@ fn a_request_writes_only_after_an_authorised_signature() {
     // the outcome closes it
     let fx = a.outcome(&s, id, WriteOutcome::Confirmed { read_back: 55.0 }, 4000);
     assert!(matches!(a.get(id).map(|r| &r.status), Some(Status::Done { .. })));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::WriteOutcome)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::WriteOutcome.into())));
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn a_confirmed_write_is_watched_for_the_settling_time_and_held() {
     assert!(a.watch(&s, &p.live(), 63_999).is_empty(), "still settling");
     let fx = a.watch(&s, &p.live(), 64_000);
     assert!(fx.iter().any(|e| matches!(e, Effect::EffectHeld { request, tag: 0 } if *request == id)));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectHeld)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectHeld.into())));
     assert!(!a.revertable(id));
     assert!(a.watch(&s, &p.live(), 70_000).is_empty(), "judged once");
 }
@@ -301,7 +301,7 @@ fn an_effect_off_raises_and_offers_one_revert_that_needs_approval() {
     let fx = a.watch(&s, &p.live(), 62_000);
     let text = effect_off(&fx).expect("effect off");
     assert!(text.contains("speed_sp is 50, predicted 55"), "{text}");
-    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectOff)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Audit(n) if n.action == AuditAction::EffectOff.into())));
     assert!(a.revertable(id));
     // a viewer may not revert
     let (r, _) = a.revert(&s, &p.live(), &signer("vic", Role::Viewer), id, 63_000);

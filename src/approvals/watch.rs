@@ -8,7 +8,7 @@
 //! the tag — and the request offers a revert to its previous value: a new request of
 //! source [`Source::Revert`], approved and audited like any other write.
 
-use super::{Approvals, AuditAction, AuditNote, Effect, Live, Refusal, Request, RequestId, Signer, Source, Status};
+use super::{Approvals, AuditAction, Effect, Live, Refusal, Request, RequestId, Signer, Source, Status, system_note};
 use crate::config::Site;
 
 /// One predicted effect: `tag` should read `value` ± `tolerance` once settled.
@@ -35,7 +35,7 @@ pub enum Watch {
 /// The effects of finding a request's effect off: the alarm and its audit entry.
 pub(super) fn off_effects(req: &Request, target: &str, text: String) -> Vec<Effect> {
     vec![
-        Effect::Audit(AuditNote::system(
+        Effect::Audit(system_note(
             AuditAction::EffectOff,
             target.to_string(),
             format!("request {}: {text}; revert to {} offered", req.id, fmt_prev(req.previous)),
@@ -83,7 +83,7 @@ impl Approvals {
                 .collect();
             if off.is_empty() {
                 req.watch = Watch::Held { at_ms: now_ms };
-                effects.push(Effect::Audit(AuditNote::system(
+                effects.push(Effect::Audit(system_note(
                     AuditAction::EffectHeld,
                     target,
                     format!("request {}: the plant settled as predicted", req.id),

@@ -3,32 +3,9 @@
 //! audit entries the core's decisions ask for.
 
 use crate::alarms::{AlarmEvent, EventAction};
-use crate::approvals::{AuditAction, AuditNote, Signer};
+use crate::approvals::Signer;
 use crate::audit::{Action, Note};
 use crate::users::Role;
-
-impl From<AuditNote> for Note {
-    fn from(n: AuditNote) -> Self {
-        let action = match n.action {
-            AuditAction::WriteRequested => Action::WriteRequested,
-            AuditAction::Approval => Action::Approval,
-            AuditAction::Rejection => Action::Rejection,
-            AuditAction::WriteOutcome => Action::WriteOutcome,
-            AuditAction::Refused => Action::Other("refused".into()),
-            AuditAction::Expired => Action::Other("expired".into()),
-            AuditAction::EffectOff => Action::Other("effect off".into()),
-            AuditAction::EffectHeld => Action::Other("effect held".into()),
-        };
-        Note {
-            user: n.user,
-            full_name: n.full_name,
-            action,
-            meaning: n.meaning,
-            target: Some(n.target),
-            detail: n.detail,
-        }
-    }
-}
 
 impl From<&AlarmEvent> for Note {
     fn from(e: &AlarmEvent) -> Self {

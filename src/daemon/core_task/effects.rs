@@ -49,7 +49,7 @@ impl Shell {
                         notes.push(n);
                     }
                 }
-                Effect::Approval(approvals::Effect::Audit(n)) => notes.push(n.into()),
+                Effect::Approval(approvals::Effect::Audit(n)) => notes.push(n),
                 Effect::Approval(approvals::Effect::Write { request, tag, value, tolerance }) => {
                     writes.push((request, tag, value, tolerance));
                 }
