@@ -70,12 +70,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     super::render_status(&[(&count, t.normal()), (&filter, t.key())], Rect::new(area.x, area.y, area.width, 1), buf);
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if rows_all.is_empty() {
-        let msg = if snapshot.audit.is_empty() {
-            "No audit entries."
-        } else {
-            "No audit entry matches the filter (Esc clears it)."
-        };
-        super::render_empty(msg, rest, t, buf);
+        super::render_unmatched("No audit entries.", "audit entry", snapshot.audit.is_empty(), rest, t, buf);
         return;
     }
     let detail_h = if rest.height >= 12 { 4 } else { 0 };

@@ -88,12 +88,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     );
     let rest = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if devs.is_empty() {
-        let msg = if snapshot.devices.is_empty() {
-            "No devices configured."
-        } else {
-            "No device matches the filter (Esc clears it)."
-        };
-        super::render_empty(msg, rest, t, buf);
+        super::render_unmatched("No devices configured.", "device", snapshot.devices.is_empty(), rest, t, buf);
         return;
     }
     // details panel below the table: borders + error (wrapped, in full when

@@ -239,6 +239,13 @@ pub(crate) fn render_empty(msg: &str, area: Rect, t: Theme, buf: &mut Buffer) {
     );
 }
 
+/// What a filtered list screen says when no row is left: `none` when it has no row at
+/// all, else that no `row` matches the filter and how to clear it.
+pub(crate) fn render_unmatched(none: &str, row: &str, no_rows_at_all: bool, area: Rect, t: Theme, buf: &mut Buffer) {
+    let msg = if no_rows_at_all { none.to_string() } else { format!("No {row} matches the filter (Esc clears it).") };
+    render_empty(&msg, area, t, buf);
+}
+
 /// A list screen's table in `area` (header first): the rows around `selected`, scrolled
 /// from the `scroll` hint so that it is visible, and only those formatted. Shared by the
 /// list screens.

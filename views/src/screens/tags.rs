@@ -135,8 +135,7 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
 
     let table = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if tags.len == 0 {
-        let msg = if all == 0 { "No tags configured." } else { "No tag matches the filter (Esc clears it)." };
-        super::render_empty(msg, table, t, buf);
+        super::render_unmatched("No tags configured.", "tag", all == 0, table, t, buf);
         return;
     }
     let rows_h = usize::from(table.height.saturating_sub(1));
