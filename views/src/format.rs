@@ -43,16 +43,7 @@ pub fn clock(ms: i64) -> String {
 
 /// UTC date and time `YYYY-MM-DD HH:MM:SS` of a Unix epoch millisecond timestamp.
 pub fn datetime(ms: i64) -> String {
-    // days since 1970-01-01 → civil date (proleptic Gregorian, H. Hinnant's algorithm)
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::civil::civil_from_days(ms.div_euclid(86_400_000));
     format!("{y:04}-{m:02}-{d:02} {}", clock(ms))
 }
 

@@ -28,6 +28,7 @@
 //! Layouts target 80x24 and use extra width (≥120 columns) for asset,
 //! limits, writability and sparklines. Only visible rows are formatted.
 
+mod civil;
 pub mod format;
 mod model;
 mod plot;
