@@ -118,24 +118,23 @@ mod tests {
     use std::path::Path;
 
     use crate::config::Site;
+    use crate::config::testkit::{self, PLC};
 
-    const BASE: &str = "[site]\nname = \"t\"\n[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\n\
-                        endpoint = \"127.0.0.1:502\"\n";
-
+    /// The errors of the test site ([`PLC`]) with `mqtt` after it, as the file `s.toml`.
     fn errors(mqtt: &str) -> Vec<String> {
-        crate::config::testkit::parse_errors("s.toml", &format!("{BASE}{mqtt}"))
+        testkit::parse_errors("s.toml", &testkit::text(mqtt))
     }
 
     #[test]
     fn a_good_section_loads_with_defaults() {
-        let text = format!("{BASE}[mqtt]\nbroker = \"10.0.0.5:1883\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\n");
-        let site = Site::parse(Path::new("s.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
-        let m = site.mqtt.expect("mqtt");
+        let m = testkit::site("[mqtt]\nbroker = \"10.0.0.5:1883\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\n")
+            .mqtt
+            .expect("mqtt");
         assert_eq!((m.host.as_str(), m.port), ("10.0.0.5", 1883));
         assert_eq!(m.client_id, "mimic-g-n");
         assert_eq!(m.keepalive.as_secs(), 30);
         assert_eq!(m.primary_host_id, None);
-        assert!(Site::parse(Path::new("s.toml"), BASE).expect("no mqtt").mqtt.is_none());
+        assert!(testkit::site("").mqtt.is_none());
     }
 
     #[test]
@@ -154,15 +153,12 @@ mod tests {
             "s.toml:12:12: mqtt: `username` and `password` go together",
             "s.toml:13:19: mqtt.primary_host_id: must not contain",
         ];
-        assert_eq!(e.len(), want.len(), "{e:?}");
-        for (got, want) in e.iter().zip(want) {
-            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
-        }
+        testkit::assert_errors_start_with(&e, &want);
     }
 
     #[test]
     fn device_names_must_be_sparkplug_ids() {
-        let text = BASE.replace("name = \"plc\"", "name = \"plc/1\"");
+        let text = PLC.replace("name = \"plc\"", "name = \"plc/1\"");
         let text = format!("{text}[mqtt]\nbroker = \"h:1\"\ngroup_id = \"g\"\nedge_node_id = \"n\"\n");
         let e = Site::parse(Path::new("s.toml"), &text).expect_err("a / in a device id");
         assert!(e.to_string().contains("device[0].name: is a Sparkplug device id"), "{e}");

@@ -157,10 +157,7 @@ mod tests {
             "/s/s.toml:8:16: opcua_server.max_sessions: must be between 1 and 1000",
             "/s/s.toml:9:23: opcua_server.max_monitored_items: must be between 1 and 100000",
         ];
-        assert_eq!(e.len(), want.len(), "{e:?}");
-        for (got, want) in e.iter().zip(want) {
-            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
-        }
+        crate::config::testkit::assert_errors_start_with(&e, &want);
         let e = errors("[opcua_server]\nbind = \"127.0.0.1:0\"\nsecurity = []\n");
         assert!(e[0].contains("opcua_server.bind: the port must be above 0"), "{e:?}");
         assert!(e[1].contains("opcua_server.security: must list at least one mode"), "{e:?}");

@@ -85,6 +85,14 @@ pub fn site(tables: &str) -> Site {
     Site::parse(Path::new("t.toml"), &text(tables)).unwrap_or_else(|e| panic!("test site: {e}"))
 }
 
+/// Asserts that there are as many errors as `want` and each starts with its `want`.
+pub fn assert_errors_start_with(errors: &[String], want: &[&str]) {
+    assert_eq!(errors.len(), want.len(), "{errors:?}");
+    for (got, want) in errors.iter().zip(want) {
+        assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+    }
+}
+
 /// Every error `text` parsed as the site file `path` gives, as printed (empty when it loads).
 pub fn parse_errors(path: &str, text: &str) -> Vec<String> {
     match Site::parse(Path::new(path), text) {
