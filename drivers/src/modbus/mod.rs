@@ -16,6 +16,32 @@ pub use codec::{ByteOrder, DataType, DecodeError, decode, encode};
 pub use plan::{MAX_BITS, MAX_REGISTERS, ReadBlock, plan_reads};
 pub use tcp::{ModbusTcp, ModbusTcpConfig, RawRead};
 
+use crate::device::ReadSummary;
+use crate::quality::{Reading, Reason};
+
+/// The readings of `members` (indexes into `points`) from the words of one read starting at
+/// `start`, received at `recv`: a point whose words are missing or do not decode is Bad
+/// (decode error) and counted in `summary`. Shared by the TCP and RTU drivers.
+pub fn decode_block(
+    points: &[ModbusPoint],
+    start: u16,
+    members: &[usize],
+    words: &[u16],
+    recv: i64,
+    summary: &mut ReadSummary,
+    out: &mut Vec<Reading>,
+) {
+    for &i in members {
+        match points[i].value_in(start, words) {
+            Ok(v) => out.push(Reading::good(i, v, recv)),
+            Err(_) => {
+                summary.decode_errors += 1;
+                out.push(Reading::bad(i, Reason::DecodeError, recv));
+            }
+        }
+    }
+}
+
 /// The four Modbus data tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -89,6 +115,18 @@ impl ModbusPoint {
             return Ok(raw);
         }
         Ok(apply_scale(raw, self.scale, self.offset))
+    }
+
+    /// The point's engineering value from the words of one read starting at `start`
+    /// (bit tables carry one bit per "word": decoded as a register holding 0/1).
+    pub fn value_in(&self, start: u16, words: &[u16]) -> Result<f64, DecodeError> {
+        let from = usize::from(self.address - start);
+        let to = from + usize::from(self.width());
+        match words.get(from..to) {
+            Some(w) if self.table.is_bits() => Ok(f64::from(w[0] & 1)),
+            Some(w) => self.decode_words(w),
+            None => Err(DecodeError::Length { expected: to, got: words.len() }),
+        }
     }
 
     /// Turn an engineering value into register words for a write.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::link::{Link, LinkError, Stream};
 use super::mbap::{Answer, MbapError, Request};
 use super::plan::{ReadBlock, plan_reads};
-use super::{ModbusPoint, Table};
+use super::{ModbusPoint, Table, decode_block};
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::quality::{Reading, Reason};
 use crate::write::{NotSent, ReadBackError, WriteOutcome, judge_read_back};
@@ -89,35 +89,6 @@ async fn read_block(
 }
 
 impl ModbusTcp {
-    fn decode_block(
-        &self,
-        block_start: u16,
-        members: &[usize],
-        words: &[u16],
-        recv: i64,
-        out: &mut Vec<Reading>,
-        summary: &mut ReadSummary,
-    ) {
-        for &i in members {
-            let p = &self.points[i];
-            let from = usize::from(p.address - block_start);
-            let to = from + usize::from(p.width());
-            let reading = match words.get(from..to) {
-                // bit tables carry one bit per "word"; decode as a register holding 0/1
-                Some(w) if p.table.is_bits() => Ok(f64::from(w[0] & 1)),
-                Some(w) => p.decode_words(w),
-                None => Err(super::DecodeError::Length { expected: to, got: words.len() }),
-            };
-            match reading {
-                Ok(v) => out.push(Reading::good(i, v, recv)),
-                Err(_) => {
-                    summary.decode_errors += 1;
-                    out.push(Reading::bad(i, Reason::DecodeError, recv));
-                }
-            }
-        }
-    }
-
     /// The points of one read whose answer did not fit: Bad (decode error).
     fn mismatched(members: &[usize], recv: i64, out: &mut Vec<Reading>, summary: &mut ReadSummary) {
         summary.decode_errors += members.len() as u64;
@@ -399,7 +370,7 @@ impl ModbusTcp {
             done[bi] = true;
             match outcome {
                 BlockOutcome::Values => {
-                    self.decode_block(block.start(), block.points(), link.values(), recv, out, summary)
+                    decode_block(&self.points, block.start(), block.points(), link.values(), recv, summary, out)
                 }
                 BlockOutcome::Mismatch => Self::mismatched(block.points(), recv, out, summary),
                 BlockOutcome::Exception(_) if block.points().len() > 1 => {
@@ -434,7 +405,7 @@ impl ModbusTcp {
                 summary.requests += 1;
                 match read_block(link, p.table, p.address, p.width(), self.cfg.timeout).await {
                     Ok(BlockOutcome::Values) => {
-                        self.decode_block(p.address, &[i], link.values(), crate::now_ms(), out, summary)
+                        decode_block(&self.points, p.address, &[i], link.values(), crate::now_ms(), summary, out)
                     }
                     Ok(BlockOutcome::Mismatch) => Self::mismatched(&[i], crate::now_ms(), out, summary),
                     Ok(BlockOutcome::Exception(exc)) => {

@@ -23,7 +23,7 @@ pub use line::{Exchange, LineConfig, LineError, LineHandle, Noise};
 
 use crate::device::{Driver, DriverError, ReadSummary};
 use crate::modbus::plan::{ReadBlock, plan_reads};
-use crate::modbus::{DataType, ModbusPoint, Table};
+use crate::modbus::{DataType, ModbusPoint, Table, decode_block};
 use crate::quality::{Reading, Reason};
 use crate::write::{ReadBackError, WriteOutcome, judge_read_back};
 
@@ -98,24 +98,7 @@ impl ModbusRtu {
         summary: &mut ReadSummary,
         out: &mut Vec<Reading>,
     ) {
-        let recv = crate::now_ms();
-        for &i in members {
-            let p = &self.points[i];
-            let from = usize::from(p.address - start);
-            let to = from + usize::from(p.width());
-            let v = match values.get(from..to) {
-                Some(w) if p.table.is_bits() => Ok(f64::from(w[0] & 1)),
-                Some(w) => p.decode_words(w).map_err(|_| ()),
-                None => Err(()),
-            };
-            match v {
-                Ok(v) => out.push(Reading::good(i, v, recv)),
-                Err(()) => {
-                    summary.decode_errors += 1;
-                    out.push(Reading::bad(i, Reason::DecodeError, recv));
-                }
-            }
-        }
+        decode_block(&self.points, start, members, values, crate::now_ms(), summary, out);
     }
 
     async fn read_point(&mut self, i: usize) -> Result<f64, ReadBackError> {
