@@ -3,13 +3,9 @@
 //! on the command line. A small shared module: it imports nothing of the crate, so every
 //! layer (core, domain, shell, faces) may use it.
 
-/// Now, in ms since the Unix epoch (negative before it).
-pub fn now_ms() -> i64 {
-    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    }
-}
+/// Now, in ms since the Unix epoch (negative before it): the drivers' clock, which stamps
+/// every reading, so that one rule reads the time everywhere.
+pub use mimic_drivers::now_ms;
 
 /// `2026-11-26T08:00:00.000Z`; a time outside the calendar prints as its ms.
 pub fn format_ts(ms: i64) -> String {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mimic::audit::{self, AUDIT, Action, CHECKPOINTS, KEY_NAME, PUB_NAME, SiteKey};
 use mimic::daemon::STORE_NAME;
+use mimic::time::now_ms;
 use redb::{Database, ReadableTable};
 use support::binary::mimic;
 
@@ -59,10 +60,6 @@ fn build(root: &Path) -> PathBuf {
         }
     }
     dir
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A copy of the data directory `src` under `root/name`.
