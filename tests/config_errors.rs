@@ -30,6 +30,12 @@ fn with_tag(body: &str) -> String {
     format!("{HEADER}{body}")
 }
 
+/// [`with_tag`] of one tag `a` on `plc` with `keys` after its name and device: the
+/// case's keys start on its line 4 (file line `HDR + 4`).
+fn tag_a(keys: &str) -> String {
+    with_tag(&format!("[[tag]]\nname = \"a\"\ndevice = \"plc\"\n{keys}"))
+}
+
 /// How an expected message is matched.
 #[derive(Clone, Copy, Debug)]
 enum Msg {
@@ -67,7 +73,7 @@ fn cases() -> Vec<Case> {
         // ---- TOML syntax and shape (serde) ----
         case(
             "toml syntax error: missing value",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \n"),
+            tag_a("address = \n"),
             // line 4 of the body is `address = `; the value is missing at col 11
             vec![(HDR + 4, 11, "(syntax)", Starts("string values must be quoted"))],
         ),
@@ -89,7 +95,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "misspelled field in a tag",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nlow = 0.0\nhihg = 10.0\n"),
+            tag_a("address = \"hr:0\"\nlow = 0.0\nhihg = 10.0\n"),
             vec![(HDR + 6, 1, "tag[0].hihg", Starts("unknown field `hihg`, expected one of"))],
         ),
         case(
@@ -99,14 +105,10 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "wrong value type: string for low",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nlow = \"10\"\n"),
+            tag_a("address = \"hr:0\"\nlow = \"10\"\n"),
             vec![(HDR + 5, 7, "tag[0].low", Is("invalid type: string \"10\", expected f64"))],
         ),
-        case(
-            "missing required field: address",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\n"),
-            vec![(HDR + 1, 1, "tag[0]", Is("missing field `address`"))],
-        ),
+        case("missing required field: address", tag_a(""), vec![(HDR + 1, 1, "tag[0]", Is("missing field `address`"))]),
         case(
             "missing [site] table",
             "[[device]]\nname = \"plc\"\nprotocol = \"modbus-tcp\"\nendpoint = \"127.0.0.1:502\"\n",
@@ -190,12 +192,12 @@ fn cases() -> Vec<Case> {
         // ---- ranges, durations ----
         case(
             "low above high",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nlow = 50.0\nhigh = 20.0\n"),
+            tag_a("address = \"hr:0\"\nlow = 50.0\nhigh = 20.0\n"),
             vec![(HDR + 5, 7, "tag[0].low", Is("low (50) is above high (20)"))],
         ),
         case(
             "tag poll period 0s",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\npoll = \"0s\"\n"),
+            tag_a("address = \"hr:0\"\npoll = \"0s\"\n"),
             vec![(HDR + 5, 8, "tag[0].poll", Is("must be greater than zero"))],
         ),
         case(
@@ -205,7 +207,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unparsable duration",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nstale_after = \"fast\"\n"),
+            tag_a("address = \"hr:0\"\nstale_after = \"fast\"\n"),
             vec![(HDR + 5, 15, "tag[0].stale_after", Starts("`fast` is not a duration ("))],
         ),
         case(
@@ -216,7 +218,7 @@ fn cases() -> Vec<Case> {
         // ---- addresses ----
         case(
             "address without colon",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr100\"\n"),
+            tag_a("address = \"hr100\"\n"),
             vec![(
                 HDR + 4,
                 11,
@@ -226,7 +228,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "address with unknown table",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"xx:1\"\n"),
+            tag_a("address = \"xx:1\"\n"),
             vec![(
                 HDR + 4,
                 11,
@@ -236,43 +238,43 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "address above 65535",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:65536\"\n"),
+            tag_a("address = \"hr:65536\"\n"),
             vec![(HDR + 4, 11, "tag[0].address", Is("address 65536 is outside 0..=65535"))],
         ),
         case(
             "f64 at hr:65534 runs past the end",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:65534\"\ntype = \"f64\"\n"),
+            tag_a("address = \"hr:65534\"\ntype = \"f64\"\n"),
             vec![(HDR + 4, 11, "tag[0].address", Is("f64 at hr:65534 needs 4 registers and runs past address 65535"))],
         ),
         // ---- types, bits, orders ----
         case(
             "bool in a register without bit",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:3\"\ntype = \"bool\"\n"),
+            tag_a("address = \"hr:3\"\ntype = \"bool\"\n"),
             vec![(HDR + 4, 11, "tag[0].bit", Is("a bool in a register needs `bit` (0..=15)"))],
         ),
         case(
             "bit on a u16",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:3\"\ntype = \"u16\"\nbit = 3\n"),
+            tag_a("address = \"hr:3\"\ntype = \"u16\"\nbit = 3\n"),
             vec![(HDR + 6, 7, "tag[0].bit", Is("`bit` applies only to type bool in a register (hr/ir)"))],
         ),
         case(
             "bit on a coil",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"coil:3\"\nbit = 3\n"),
+            tag_a("address = \"coil:3\"\nbit = 3\n"),
             vec![(HDR + 5, 7, "tag[0].bit", Is("`bit` applies only to type bool in a register (hr/ir)"))],
         ),
         case(
             "bit 16",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:3\"\ntype = \"bool\"\nbit = 16\n"),
+            tag_a("address = \"hr:3\"\ntype = \"bool\"\nbit = 16\n"),
             vec![(HDR + 6, 7, "tag[0].bit", Is("bit 16 is outside 0..=15"))],
         ),
         case(
             "order CDAB on a u16",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:3\"\ntype = \"u16\"\norder = \"CDAB\"\n"),
+            tag_a("address = \"hr:3\"\ntype = \"u16\"\norder = \"CDAB\"\n"),
             vec![(HDR + 6, 9, "tag[0].order", Is("order `CDAB` does not apply to u16 (use AB, BA)"))],
         ),
         case(
             "order BA on an f32",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:3\"\ntype = \"f32\"\norder = \"BA\"\n"),
+            tag_a("address = \"hr:3\"\ntype = \"f32\"\norder = \"BA\"\n"),
             vec![(HDR + 6, 9, "tag[0].order", Is("order `BA` does not apply to f32 (use ABCD, CDAB, BADC, DCBA)"))],
         ),
         case(
@@ -284,32 +286,32 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "type f32 on a coil",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"coil:3\"\ntype = \"f32\"\n"),
+            tag_a("address = \"coil:3\"\ntype = \"f32\"\n"),
             vec![(HDR + 5, 8, "tag[0].type", Is("coil holds single bits: type must be bool"))],
         ),
         case(
             "unknown type on a discrete input: one error, not two",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"di:3\"\ntype = \"float\"\n"),
+            tag_a("address = \"di:3\"\ntype = \"float\"\n"),
             vec![(HDR + 5, 8, "tag[0].type", Is("unknown type `float` (u16, i16, u32, i32, f32, f64, bool)"))],
         ),
         case(
             "coil address out of range keeps the table (no bogus `bit` error)",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"coil:70000\"\ntype = \"bool\"\n"),
+            tag_a("address = \"coil:70000\"\ntype = \"bool\"\n"),
             vec![(HDR + 4, 11, "tag[0].address", Is("address 70000 is outside 0..=65535"))],
         ),
         case(
             "scale 0",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nscale = 0.0\n"),
+            tag_a("address = \"hr:0\"\nscale = 0.0\n"),
             vec![(HDR + 5, 9, "tag[0].scale", Is("must be a finite, non-zero number"))],
         ),
         case(
             "scale nan",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nscale = nan\n"),
+            tag_a("address = \"hr:0\"\nscale = nan\n"),
             vec![(HDR + 5, 9, "tag[0].scale", Is("must be a finite, non-zero number"))],
         ),
         case(
             "negative deadband and too many decimals",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\ndeadband = -1.0\ndecimals = 12\n"),
+            tag_a("address = \"hr:0\"\ndeadband = -1.0\ndecimals = 12\n"),
             vec![
                 (HDR + 5, 12, "tag[0].deadband", Is("must be a finite number ≥ 0")),
                 (HDR + 6, 12, "tag[0].decimals", Is("12 is outside 0..=9")),
@@ -325,7 +327,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "writable tag without limits",
-            with_tag("[[tag]]\nname = \"a\"\ndevice = \"plc\"\naddress = \"hr:0\"\nlow = 0.0\nwritable = true\n"),
+            tag_a("address = \"hr:0\"\nlow = 0.0\nwritable = true\n"),
             vec![(HDR + 6, 12, "tag[0].writable", Is("a writable tag needs engineering limits `low` and `high`"))],
         ),
         // ---- devices ----
