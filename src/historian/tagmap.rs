@@ -51,6 +51,16 @@ impl TagMap {
         }
     }
 
+    /// Room for the ids below `n` in the `Vec`, exactly: a site's tags are known when it
+    /// starts, and growing one id at a time (by doubling) left up to a third of the
+    /// `Vec` unused (100,000 tags: 131,072 states of about 120 bytes).
+    pub(super) fn reserve(&mut self, n: usize) {
+        let n = n.min(DENSE_MAX);
+        if n > self.dense.capacity() {
+            self.dense.reserve_exact(n - self.dense.len());
+        }
+    }
+
     /// Every tag with a state, dense ids in order first.
     pub(super) fn iter(&self) -> impl Iterator<Item = (TagId, &TagState)> {
         self.dense.iter().enumerate().map(|(i, st)| (i as TagId, st)).chain(self.sparse.iter().map(|(&t, st)| (t, st)))
