@@ -14,9 +14,8 @@
 //! seconds) ms after the grid point. `MIMIC_LIVE_CHUNK_BYTES` and `MIMIC_LIVE_CHUNK_TARGET`
 //! set the store's chunk size options (default: the daemon's).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mimic::historian::{Historian, HistorianOptions, Sample};
@@ -25,26 +24,9 @@ use mimic::historian::{Historian, HistorianOptions, Sample};
 mod plant;
 use plant::{T0, plant_value};
 
-/// Counts the bytes in use on the heap.
-struct Counting;
-
-static HEAP: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        HEAP.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        HEAP.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        HEAP.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{Counting, HEAP};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

@@ -61,7 +61,7 @@ pub(super) fn tag(cx: &mut Ctx<'_>, tag: TagIn<'_>, ascii: Option<&mimic_drivers
     writable(cx, i, t, dtype, table_known.then_some(table), ascii.is_some());
     let raw_step = if dtype == DataType::Bool { 0.0 } else { point.scale.abs() / 2.0 };
     let address = match ascii_point {
-        Some(Some(ap)) => Address::Ascii(ap),
+        Some(Some(ap)) => Address::Ascii(Box::new(ap)),
         _ => Address::Modbus(point),
     };
     super::tag::finish(cx, tag, raw_step, address, before)

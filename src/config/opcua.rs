@@ -131,7 +131,7 @@ pub(super) fn tag(cx: &mut Ctx<'_>, tag: TagIn<'_>) -> Option<Tag> {
     let deadband = t.deadband.as_ref().map_or(0.0, |d| *d.get_ref());
     let point = OpcUaPoint { node, sampling, deadband: if deadband.is_finite() { deadband.max(0.0) } else { 0.0 } };
     // Read-back tolerance: exact by default (the driver allows for a Float's rounding).
-    finish(cx, tag, 0.0, Address::OpcUa(point), before)
+    finish(cx, tag, 0.0, Address::OpcUa(Box::new(point)), before)
 }
 
 #[cfg(test)]

@@ -3,29 +3,62 @@
 //! tolerance, settle). The protocol's own checks ([`super::modbus`], [`super::opcua`])
 //! run first and end here.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_spanned::Spanned;
 
 use super::ctx::Ctx;
 use super::raw::RawTag;
-use super::{Address, Tag, parse_duration};
+use super::{Address, Tag, WriteRules, parse_duration};
 
 /// One `[[tag]]` being checked: its index and fields, and what its device and asset gave
-/// it (`device` is `usize::MAX` when the device is unknown, reported already).
-#[derive(Clone, Copy)]
+/// it (`device` is `usize::MAX` when the device is unknown, reported already); `shared`
+/// holds what the tags built so far share.
 pub(super) struct TagIn<'a> {
     pub(super) i: usize,
     pub(super) t: &'a RawTag,
     pub(super) device: usize,
     pub(super) asset: Option<usize>,
     pub(super) device_poll: Duration,
+    pub(super) shared: &'a mut Shared,
+}
+
+/// The write rules as a hashable key (the bits of the numbers).
+type RulesKey = (Option<u64>, Duration, bool, u64, Duration);
+
+/// What the site's tags share instead of holding a copy each: units, descriptions and
+/// write rules. The instances of a template all have the same, and most tags have the
+/// default write rules; at 100,000 tags a copy each was about 150 bytes a tag.
+#[derive(Default)]
+pub(super) struct Shared {
+    text: HashSet<Arc<str>>,
+    rules: HashMap<RulesKey, Arc<WriteRules>>,
+}
+
+impl Shared {
+    /// `s`, as the one shared copy of that text.
+    fn text(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.text.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.text.insert(Arc::clone(&a));
+        a
+    }
+
+    /// `r`, as the one shared copy of those rules.
+    fn rules(&mut self, r: WriteRules) -> Arc<WriteRules> {
+        let key = (r.max_step.map(f64::to_bits), r.min_interval, r.critical, r.tolerance.to_bits(), r.settle);
+        Arc::clone(self.rules.entry(key).or_insert_with(|| Arc::new(r)))
+    }
 }
 
 /// The checks and fields every tag has, whatever its protocol; `before` is the error
 /// count when the tag's checks began (the tag is built only if none were added).
 pub(super) fn finish(cx: &mut Ctx<'_>, tag: TagIn<'_>, raw_step: f64, address: Address, before: usize) -> Option<Tag> {
-    let TagIn { i, t, device, asset, device_poll } = tag;
+    let TagIn { i, t, device, asset, device_poll, shared } = tag;
     let p = |f: &str| format!("tag[{i}].{f}");
     let poll = t.poll.as_ref().and_then(|v| cx.duration(v, p("poll"))).unwrap_or(device_poll);
     let stale_after = t.stale_after.as_ref().and_then(|v| cx.duration(v, p("stale_after"))).unwrap_or(poll * 3);
@@ -95,8 +128,8 @@ pub(super) fn finish(cx: &mut Ctx<'_>, tag: TagIn<'_>, raw_step: f64, address: A
         device,
         asset,
         address,
-        units: t.units.clone(),
-        description: t.description.clone(),
+        units: shared.text(&t.units),
+        description: shared.text(&t.description),
         poll,
         deadband,
         low: t.low.as_ref().map(|v| *v.get_ref()),
@@ -104,6 +137,6 @@ pub(super) fn finish(cx: &mut Ctx<'_>, tag: TagIn<'_>, raw_step: f64, address: A
         writable,
         decimals,
         stale_after,
-        write: super::WriteRules { max_step, min_interval, critical: t.critical, tolerance, settle },
+        write: shared.rules(WriteRules { max_step, min_interval, critical: t.critical, tolerance, settle }),
     })
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::ctx::{Ctx, list};
 use super::modbus::Span;
 use super::raw::{RawDevice, RawSite, RawTag};
-use super::{Asset, ConfigErrors, Device, Protocol, Site, Tag};
+use super::{Asset, ConfigErrors, Device, Protocol, Site, Tag, TagIndex};
 
 pub(super) fn parse(file: &Path, text: &str) -> Result<Site, ConfigErrors> {
     let mut cx = Ctx { file: file.to_path_buf(), text, errors: Vec::new() };
@@ -60,7 +60,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     let loops = super::loops::build(&raw.loops, &tags, &names, &mut |span, path, message| cx.err(span, path, message));
 
     Site {
-        tag_ix: Site::index_tags(&tags),
+        tag_ix: TagIndex::new(&tags),
         path: cx.file.clone(),
         name: raw.site.name.into_inner(),
         data_dir,
@@ -148,11 +148,13 @@ fn tags(
 ) -> Vec<Tag> {
     let mut tags = Vec::with_capacity(raw.tag.len());
     let mut spans: Vec<Span> = Vec::new();
+    let mut shared = super::tag::Shared::default();
     for (i, t) in raw.tag.iter().enumerate() {
         let (dev, asset) = refs(cx, raw, i, t, (device_ix, asset_ix));
         let device = dev.and_then(|d| devices.get(d));
         let device_poll = device.map_or(Duration::from_secs(1), |d| d.poll);
-        let tag_in = super::tag::TagIn { i, t, device: dev.unwrap_or(usize::MAX), asset, device_poll };
+        let tag_in =
+            super::tag::TagIn { i, t, device: dev.unwrap_or(usize::MAX), asset, device_poll, shared: &mut shared };
         let built = match device.map(|d| &d.protocol) {
             Some(Protocol::OpcUa(_)) => super::opcua::tag(cx, tag_in),
             Some(Protocol::Ascii { profile, .. }) => super::modbus::tag(cx, tag_in, Some(&**profile)),

@@ -184,11 +184,11 @@ pub fn what_if_on(
     Ok(LiveWhatIf {
         loop_name: l.name.clone(),
         tag: mt.name.clone(),
-        units: mt.units.clone(),
+        units: mt.units.to_string(),
         from,
         value,
         kpi: kt.name.clone(),
-        kpi_units: kt.units.clone(),
+        kpi_units: kt.units.to_string(),
         kpi_now,
         low: l.low,
         high: l.high,

@@ -78,7 +78,7 @@ pub fn start(
                 let points = tag_ix
                     .iter()
                     .filter_map(|&ti| match &site.tags[ti].address {
-                        Address::OpcUa(p) => Some(p.clone()),
+                        Address::OpcUa(p) => Some((**p).clone()),
                         _ => None,
                     })
                     .collect();
@@ -117,7 +117,7 @@ fn ascii_points(site: &Site, tag_ix: &[usize]) -> Vec<mimic_drivers::ascii::Asci
     tag_ix
         .iter()
         .map(|&ti| match &site.tags[ti].address {
-            Address::Ascii(p) => p.clone(),
+            Address::Ascii(p) => (**p).clone(),
             Address::Modbus(_) | Address::OpcUa(_) => {
                 mimic_drivers::ascii::AsciiPoint { line: usize::MAX, field: String::new(), scale: 1.0, offset: 0.0 }
             }

@@ -120,7 +120,8 @@ fn live_assets(state: &State) -> Vec<LiveAsset> {
 /// The alarm engine's alarms.
 fn live_alarms(state: &State, now_ms: i64) -> Vec<LiveAlarm> {
     let site = &state.site;
-    let units = |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.clone());
+    let units =
+        |tag: Option<usize>| tag.and_then(|t| site.tags.get(t)).map_or_else(String::new, |t| t.units.to_string());
     state
         .alarms
         .rows(now_ms)
@@ -166,8 +167,8 @@ fn live_tags(state: &State) -> Vec<LiveTag> {
             LiveTag {
                 name: t.name.clone(),
                 asset: t.asset.and_then(|a| site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),
-                description: t.description.clone(),
-                units: t.units.clone(),
+                description: t.description.to_string(),
+                units: t.units.to_string(),
                 decimals: t.decimals,
                 value: s.value,
                 quality,
@@ -304,7 +305,7 @@ fn requests(state: &State) -> Vec<crate::ipc::LiveRequest> {
                 tag: t.name.clone(),
                 current: state.tags[r.tag].value,
                 proposed: r.value,
-                units: t.units.clone(),
+                units: t.units.to_string(),
                 predicted_effect: r.effect.clone(),
                 confidence: r.confidence,
                 created_ms: r.requested_ms,

@@ -435,7 +435,7 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
                         .and_then(|a| ctx.site.assets.get(a))
                         .map(|a| a.name.clone())
                         .unwrap_or_default(),
-                    units: ctx.site.tags[ti].units.clone(),
+                    units: ctx.site.tags[ti].units.to_string(),
                     from_ms,
                     to_ms,
                     columns: full_width(&cols, from_ms, to_ms, n),

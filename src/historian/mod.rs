@@ -327,6 +327,7 @@ impl Historian {
             txn.commit()?;
             self.next_tag = next;
         }
+        self.tags.reserve(usize::try_from(self.next_tag).unwrap_or(usize::MAX));
         Ok(ids)
     }
 

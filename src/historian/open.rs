@@ -15,6 +15,8 @@ use super::TagId;
 use super::bits::{CodecError, Reader, put_var, unzigzag, zigzag};
 
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+/// Most bytes one sample takes: two varints of up to 10 bytes, a value, a quality.
+const MAX_SAMPLE_BYTES: usize = 10 + 10 + 8 + 3;
 /// Largest magnitude of a scaled integer (keeps `n as f64` exact).
 const MAX_SCALED: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -37,9 +39,17 @@ impl OpenRun {
         self.len == 0
     }
 
-    /// Forgets every sample and frees the buffer (a flush has written them).
+    /// Forgets every sample (a flush has written them). The buffer is kept for the next
+    /// flush period's samples, about as many at a steady rate (100,000 tags: no 100,000
+    /// frees and regrowths a flush), unless it is far larger than these took.
     pub(super) fn clear(&mut self) {
-        *self = OpenRun::default();
+        let mut bytes = std::mem::take(&mut self.bytes);
+        let used = bytes.len();
+        bytes.clear();
+        if bytes.capacity() > 2 * used + 2 * MAX_SAMPLE_BYTES {
+            bytes.shrink_to(used + used / 4);
+        }
+        *self = OpenRun { bytes, ..OpenRun::default() };
     }
 
     /// Newest timestamp, if any.
@@ -49,6 +59,11 @@ impl OpenRun {
     }
 
     pub(super) fn push(&mut self, s: &Sample) {
+        // Grown by a quarter, not doubled: every tag holds a flush period of samples all
+        // the time, and doubling left up to half of each buffer unused.
+        if self.bytes.capacity() - self.bytes.len() < MAX_SAMPLE_BYTES {
+            self.bytes.reserve_exact((self.bytes.capacity() / 4).max(MAX_SAMPLE_BYTES));
+        }
         let dt = s.ts_ms.wrapping_sub(self.last_ts);
         put_var(&mut self.bytes, zigzag(dt.wrapping_sub(self.last_dt)));
         put_value(&mut self.bytes, self.last, s.value, s.quality);
@@ -201,5 +216,40 @@ mod tests {
         let run = round_trip(&samples);
         assert!(run.bytes.len() <= 2 * 60 + 16, "{} bytes for 60 samples", run.bytes.len());
         assert_eq!(run.max_ts(), Some(1_795_000_059_000));
+    }
+
+    #[test]
+    fn the_buffer_grows_by_a_quarter_and_serves_the_next_period() {
+        let sample = |i: i64| Sample {
+            tag: 1,
+            ts_ms: 1_795_000_000_000 + i * 1000,
+            value: (500.0 + f64::from((i as i32 * 7) % 5)) / 10.0,
+            quality: 0,
+        };
+        let mut run = OpenRun::default();
+        for i in 0..60 {
+            run.push(&sample(i));
+        }
+        let (len, cap) = (run.bytes.len(), run.bytes.capacity());
+        assert!(cap <= len + len / 4 + MAX_SAMPLE_BYTES, "{cap} bytes held for {len}");
+        run.clear();
+        assert!(run.is_empty() && run.iter(1).next().is_none() && run.max_ts().is_none());
+        assert_eq!(run.bytes.capacity(), cap, "kept for the next period");
+        for i in 60..120 {
+            run.push(&sample(i));
+        }
+        assert_eq!(run.bytes.capacity(), cap, "as many samples fit without growing");
+        assert_eq!(
+            run.iter(1).map(|s| s.ts_ms).collect::<Vec<_>>(),
+            (60..120).map(|i| sample(i).ts_ms).collect::<Vec<_>>()
+        );
+        // A burst once does not keep a big buffer for good.
+        for i in 120..2000 {
+            run.push(&sample(i));
+        }
+        run.clear();
+        run.push(&sample(2000));
+        run.clear();
+        assert!(run.bytes.capacity() <= 4 * MAX_SAMPLE_BYTES, "{} bytes kept", run.bytes.capacity());
     }
 }

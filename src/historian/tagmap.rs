@@ -36,18 +36,42 @@ impl TagMap {
     pub(super) fn entry(&mut self, tag: TagId) -> &mut TagState {
         let i = tag as usize;
         if i >= self.dense.len() && i < DENSE_MAX && i <= 2 * self.dense.len() + 1024 {
-            self.dense.resize_with(i + 1, TagState::default);
-            // Ids once sparse are dense now.
-            let moved: Vec<TagId> = self.sparse.keys().copied().filter(|&t| (t as usize) <= i).collect();
-            for t in moved {
-                if let Some(st) = self.sparse.remove(&t) {
-                    self.dense[t as usize] = st;
-                }
-            }
+            // By an eighth at least: each growth looks through the sparse ids, and a batch
+            // of new ids in order (a first append) would otherwise do it once per id.
+            let len = self.dense.len();
+            self.grow((i + 1).max(len + len / 8).min(DENSE_MAX));
         }
         match self.dense.get_mut(i) {
             Some(st) => st,
             None => self.sparse.entry(tag).or_default(),
+        }
+    }
+
+    /// States for the ids below `n` in the `Vec`, allocated exactly: a site's tags are
+    /// known when it starts (`tag_ids`). Made one id at a time as samples came, the `Vec`
+    /// grew by doubling (100,000 tags: 131,072 states of about 120 bytes), and a first
+    /// append whose ids came out of order made most of them sparse and then moved them
+    /// one by one, each move looking through all the sparse ones (seconds of the
+    /// historian thread at 100,000 tags).
+    pub(super) fn reserve(&mut self, n: usize) {
+        let n = n.min(DENSE_MAX);
+        if n > self.dense.len() {
+            self.dense.reserve_exact(n - self.dense.len());
+            self.grow(n);
+        }
+    }
+
+    /// Makes the dense range `0..n` (n at least its length); ids once sparse are dense now.
+    fn grow(&mut self, n: usize) {
+        self.dense.resize_with(n, TagState::default);
+        if self.sparse.is_empty() {
+            return;
+        }
+        let moved: Vec<TagId> = self.sparse.keys().copied().filter(|&t| (t as usize) < n).collect();
+        for t in moved {
+            if let Some(st) = self.sparse.remove(&t) {
+                self.dense[t as usize] = st;
+            }
         }
     }
 
@@ -95,5 +119,18 @@ mod tests {
         assert!(m.sparse.len() == 1, "only u32::MAX stays sparse");
         assert_eq!(m.span(), u64::from(u32::MAX) + 1);
         assert_eq!(m.iter().filter(|(_, s)| s.max_span > 0).count(), 3);
+    }
+
+    #[test]
+    fn reserve_makes_the_site_s_ids_dense_exactly() {
+        let mut m = TagMap::default();
+        m.entry(70_000).max_span = 7; // sparse: far past the dense range
+        m.entry(2).max_span = 2;
+        m.reserve(100_000);
+        assert_eq!((m.dense.len(), m.dense.capacity()), (100_000, 100_000));
+        assert!(m.sparse.is_empty());
+        assert_eq!((m.get(70_000).map(|s| s.max_span), m.get(2).map(|s| s.max_span)), (Some(7), Some(2)));
+        m.reserve(10);
+        assert_eq!(m.dense.len(), 100_000, "never shrinks");
     }
 }

@@ -210,8 +210,8 @@ impl Table {
         LiveTag {
             name: t.name.clone(),
             asset: t.asset.and_then(|a| self.site.assets.get(a)).map(|a| a.name.clone()).unwrap_or_default(),
-            description: t.description.clone(),
-            units: t.units.clone(),
+            description: t.description.to_string(),
+            units: t.units.to_string(),
             decimals: t.decimals,
             value: c.value,
             quality: TagQuality::of(c.quality),

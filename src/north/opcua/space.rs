@@ -130,7 +130,7 @@ fn variable(space: &mut AddressSpace, ns: u16, t: &Tag, parent: &NodeId) {
         .has_type_definition(VariableTypeId::AnalogItemType)
         .organized_by(parent.clone());
     if !t.description.is_empty() {
-        b = b.description(LocalizedText::from(t.description.as_str()));
+        b = b.description(LocalizedText::from(&*t.description));
     }
     b.insert(space);
     if let Some(opcua::server::address_space::NodeType::Variable(v)) = space.find_mut(&id) {
@@ -143,8 +143,8 @@ fn variable(space: &mut AddressSpace, ns: u16, t: &Tag, parent: &NodeId) {
     let eu = EUInformation {
         namespace_uri: "http://www.opcfoundation.org/UA/units/un/cefact".into(),
         unit_id: -1,
-        display_name: LocalizedText::from(t.units.as_str()),
-        description: LocalizedText::from(t.units.as_str()),
+        display_name: LocalizedText::from(&*t.units),
+        description: LocalizedText::from(&*t.units),
     };
     let eu = Variant::from(ExtensionObject::from_message(eu));
     property(space, ns, &id, &t.name, "EngineeringUnits", DataTypeId::EUInformation, eu);

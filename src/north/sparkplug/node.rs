@@ -212,7 +212,7 @@ impl EdgeNode {
                 m.datatype = Some(if is_bool(site, i) { DataType::Boolean } else { DataType::Double } as u32);
                 let props = m.properties.get_or_insert_with(PropertySet::default);
                 if !t.units.is_empty() {
-                    props.push("engUnit", DataType::String, PropertyValueKind::StringValue(t.units.clone()));
+                    props.push("engUnit", DataType::String, PropertyValueKind::StringValue(t.units.to_string()));
                 }
                 if let Some(lo) = t.low {
                     props.push("engLow", DataType::Double, PropertyValueKind::DoubleValue(lo));
