@@ -548,7 +548,7 @@ impl Historian {
                 f(key, v.value())?;
             }
         }
-        self.scan_pending(txn, tag, from, to, f)
+        self.scan_pending(txn, tag, from..to, f)
     }
 
     /// Calls `f` for every pending block of `tag` that may hold samples in [from, to),
@@ -557,10 +557,10 @@ impl Historian {
         &self,
         txn: &redb::ReadTransaction,
         tag: TagId,
-        from: i64,
-        to: i64,
+        range: std::ops::Range<i64>,
         mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
+        let (from, to) = (range.start, range.end);
         let st = self.tags.get(tag);
         let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
         let blocks = txn.open_table(BLOCKS)?;

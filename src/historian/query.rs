@@ -222,7 +222,7 @@ fn limited(h: &Historian, tag: TagId, from: i64, to: i64, max: usize, keep: Keep
         }
         take(key, v.value(), &mut out)?;
     }
-    h.scan_pending(&txn, tag, from, to, |key, bytes| take(key, bytes, &mut out))?;
+    h.scan_pending(&txn, tag, from..to, |key, bytes| take(key, bytes, &mut out))?;
     out.extend(h.open_of(tag).filter(|s| s.ts_ms >= from && s.ts_ms < to));
     out.sort_by_key(|s| s.ts_ms);
     keep.trim(&mut out, max);

@@ -276,9 +276,10 @@ impl RawCursor {
     fn window(&mut self, src: &dyn Source, need: usize) -> Result<usize, HistError> {
         if self.forward {
             let to = self.next_ms.saturating_add(self.window_ms).min(self.limit_ms);
-            let got = src.query_limited(self.next_ms, to, need, Keep::Oldest).map_err(HistError::Store)?;
+            // one more than needed tells whether the window holds more
+            let got = src.query_limited(self.next_ms, to, need + 1, Keep::Oldest).map_err(HistError::Store)?;
             self.next_ms = match got.last() {
-                Some(s) if got.len() >= need => s.ts_ms.saturating_add(1),
+                Some(s) if got.len() > need => s.ts_ms.saturating_add(1),
                 _ => to,
             };
             let n = got.len();
@@ -286,9 +287,9 @@ impl RawCursor {
             Ok(n)
         } else {
             let from = self.next_ms.saturating_sub(self.window_ms).max(self.limit_ms);
-            let got = src.query_limited(from, self.next_ms, need, Keep::Newest).map_err(HistError::Store)?;
+            let got = src.query_limited(from, self.next_ms, need + 1, Keep::Newest).map_err(HistError::Store)?;
             self.next_ms = match got.first() {
-                Some(s) if got.len() >= need => s.ts_ms,
+                Some(s) if got.len() > need => s.ts_ms,
                 _ => from,
             };
             let n = got.len();

@@ -8,6 +8,7 @@
 //! bytes), where async-opcua's in-memory address space took about 4 KB.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use opcua::server::CreateMonitoredItem;
@@ -20,13 +21,14 @@ use opcua::server::node_manager::{
     ServerContext, WriteNode, impl_translate_browse_paths_using_browse,
 };
 use opcua::types::{
-    AttributeId, BrowseDirection, DataValue, ExpandedNodeId, NodeClass, NodeId, ReadAtTimeDetails,
-    ReadProcessedDetails, ReadRawModifiedDetails, ReferenceDescription, ReferenceTypeId, StatusCode,
+    AttributeId, BrowseDirection, DataValue, ExpandedNodeId, HistoryData, Identifier, NodeClass, NodeId,
+    ReadAtTimeDetails, ReadProcessedDetails, ReadRawModifiedDetails, ReferenceDescription, ReferenceTypeId, StatusCode,
     TimestampsToReturn, Variant,
 };
 
-use super::nodes::MimicNodes;
-use super::space::Live;
+use super::history::{self, Aggregate, ProcCursor, RawCursor};
+use super::nodes::{Cursor, MimicNodes};
+use super::space::{Live, date_to_ms};
 use super::tags::{self, TagNode, Target};
 use crate::core::Sample;
 
@@ -361,31 +363,94 @@ impl NodeManager for MimicNodes {
 
     async fn history_read_raw_modified(
         &self,
-        context: &RequestContext,
+        _context: &RequestContext,
         details: &ReadRawModifiedDetails,
         nodes: &mut [&mut HistoryNode],
         ttr: TimestampsToReturn,
     ) -> Result<(), StatusCode> {
-        self.raw_history(context, details, nodes, ttr).await
+        if details.is_read_modified {
+            return Err(StatusCode::BadHistoryOperationUnsupported);
+        }
+        for node in nodes.iter_mut() {
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
+            let (start, end) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time));
+            let (n, bounds) = (details.num_values_per_node, details.return_bounds);
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = RawCursor::new(start, end, n, bounds)?;
+                if let Some(s) = start.or(end) {
+                    c.start_bound(src, s)?;
+                }
+                Ok((c.page(src)?, Cursor::Raw(c)))
+            })
+            .await;
+        }
+        Ok(())
     }
 
     async fn history_read_processed(
         &self,
-        context: &RequestContext,
+        _context: &RequestContext,
         details: &ReadProcessedDetails,
         nodes: &mut [&mut HistoryNode],
         ttr: TimestampsToReturn,
     ) -> Result<(), StatusCode> {
-        self.processed_history(context, details, nodes, ttr).await
+        let aggregates = details.aggregate_type.as_deref().unwrap_or(&[]);
+        // the aggregate of each node: one for all, or one per node when all are ours
+        let same = aggregates.first().filter(|a| aggregates.iter().all(|b| b == *a));
+        if same.is_none() && aggregates.len() != nodes.len() {
+            return Err(StatusCode::BadAggregateListMismatch);
+        }
+        let (Some(start), Some(end)) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time)) else {
+            return Err(StatusCode::BadInvalidTimestampArgument);
+        };
+        let interval = details.processing_interval.round() as i64;
+        for (i, node) in nodes.iter_mut().enumerate() {
+            let Some(tag) = self.new_read(node, ttr).await else { continue };
+            let agg_id = same.unwrap_or(&aggregates[i]);
+            let agg = match &agg_id.identifier {
+                Identifier::Numeric(n) if agg_id.namespace == 0 => Aggregate::from_id(*n),
+                _ => None,
+            };
+            let Some(agg) = agg else {
+                node.set_status(StatusCode::BadAggregateNotSupported);
+                continue;
+            };
+            self.first_page(node, tag, ttr, move |src| {
+                let mut c = ProcCursor::new(agg, start, end, interval)?;
+                Ok((c.page(src)?, Cursor::Processed(c)))
+            })
+            .await;
+        }
+        Ok(())
     }
 
     async fn history_read_at_time(
         &self,
-        context: &RequestContext,
+        _context: &RequestContext,
         details: &ReadAtTimeDetails,
         nodes: &mut [&mut HistoryNode],
         ttr: TimestampsToReturn,
     ) -> Result<(), StatusCode> {
-        self.at_time_history(context, details, nodes, ttr).await
+        let times: Vec<i64> = details.req_times.iter().flatten().filter_map(date_to_ms).collect();
+        if times.is_empty() {
+            return Err(StatusCode::BadInvalidTimestampArgument);
+        }
+        let times = Arc::new(times);
+        for node in nodes.iter_mut() {
+            let Some(tag) = self.tag_of(node.node_id()) else {
+                node.set_status(StatusCode::BadNodeIdUnknown);
+                continue;
+            };
+            let t = times.clone();
+            match self.with_source(tag, move |src| history::at_times(src, &t)).await.and_then(|r| r) {
+                Ok(values) => {
+                    let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, false)).collect();
+                    node.set_result(HistoryData { data_values: Some(data_values) });
+                    node.set_status(StatusCode::Good);
+                }
+                Err(e) => node.set_status(e.status()),
+            }
+        }
+        Ok(())
     }
 }

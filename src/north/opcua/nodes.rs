@@ -17,14 +17,11 @@ use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::{
     DynNodeManager, HistoryNode, MethodCall, NodeManagerBuilder, RequestContext, ServerContext, WriteNode,
 };
-use opcua::types::{
-    AttributeId, DataValue, HistoryData, Identifier, NodeId, ReadAtTimeDetails, ReadProcessedDetails,
-    ReadRawModifiedDetails, StatusCode, TimestampsToReturn, Variant,
-};
+use opcua::types::{AttributeId, DataValue, HistoryData, Identifier, NodeId, StatusCode, TimestampsToReturn, Variant};
 
 use super::auth::MimicAuth;
 use super::history::{self, Aggregate, HistError, ProcCursor, RawCursor, Source, Value};
-use super::space::{self, Layout, Live, date_to_ms, ms_to_date};
+use super::space::{self, Layout, Live, ms_to_date};
 use super::tags::TagNode;
 use super::{Ctx, Request};
 use crate::config::Site;
@@ -87,7 +84,7 @@ pub struct MimicNodes {
 }
 
 /// A history read in progress, kept in the session's continuation point.
-enum Cursor {
+pub(super) enum Cursor {
     Raw(RawCursor),
     Processed(ProcCursor),
 }
@@ -121,7 +118,7 @@ impl MimicNodes {
     }
 
     /// Run `f` over one tag's samples, off the async threads.
-    async fn with_source<T: Send + 'static>(
+    pub(super) async fn with_source<T: Send + 'static>(
         &self,
         tag: usize,
         f: impl FnOnce(&dyn Source) -> T + Send + 'static,
@@ -136,7 +133,7 @@ impl MimicNodes {
         .map_err(|_| HistError::Store("history task failed".into()))?
     }
 
-    fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
+    pub(super) fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
         let t = &self.site.tags[tag];
         let value = v.value.map(|x| if count { Variant::Int32(x as i32) } else { space::variant(t, x) });
         let ts = Some(ms_to_date(v.ts_ms));
@@ -203,7 +200,7 @@ impl MimicNodes {
 
     /// The tag of a node starting a new read; `None` when the node was handled here
     /// (resumed from its continuation point, or not a tag: BadNodeIdUnknown).
-    async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
+    pub(super) async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
         if self.resume(node, ttr).await.is_some() {
             return None;
         }
@@ -215,7 +212,7 @@ impl MimicNodes {
     }
 
     /// The first page of a new read made by `start`, answered on `node`.
-    async fn first_page(
+    pub(super) async fn first_page(
         &self,
         node: &mut HistoryNode,
         tag: usize,
@@ -341,99 +338,6 @@ impl MimicNodes {
                 super::events::acknowledge(&self.auth, &context.token, m.arguments()).await
             };
             m.set_status(status);
-        }
-        Ok(())
-    }
-
-    pub(super) async fn raw_history(
-        &self,
-        _context: &RequestContext,
-        details: &ReadRawModifiedDetails,
-        nodes: &mut [&mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        if details.is_read_modified {
-            return Err(StatusCode::BadHistoryOperationUnsupported);
-        }
-        for node in nodes.iter_mut() {
-            let Some(tag) = self.new_read(node, ttr).await else { continue };
-            let (start, end) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time));
-            let (n, bounds) = (details.num_values_per_node, details.return_bounds);
-            self.first_page(node, tag, ttr, move |src| {
-                let mut c = RawCursor::new(start, end, n, bounds)?;
-                if let Some(s) = start.or(end) {
-                    c.start_bound(src, s)?;
-                }
-                Ok((c.page(src)?, Cursor::Raw(c)))
-            })
-            .await;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn processed_history(
-        &self,
-        _context: &RequestContext,
-        details: &ReadProcessedDetails,
-        nodes: &mut [&mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        let aggregates = details.aggregate_type.as_deref().unwrap_or(&[]);
-        // the aggregate of each node: one for all, or one per node when all are ours
-        let same = aggregates.first().filter(|a| aggregates.iter().all(|b| b == *a));
-        if same.is_none() && aggregates.len() != nodes.len() {
-            return Err(StatusCode::BadAggregateListMismatch);
-        }
-        let (Some(start), Some(end)) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time)) else {
-            return Err(StatusCode::BadInvalidTimestampArgument);
-        };
-        let interval = details.processing_interval.round() as i64;
-        for (i, node) in nodes.iter_mut().enumerate() {
-            let Some(tag) = self.new_read(node, ttr).await else { continue };
-            let agg_id = same.unwrap_or(&aggregates[i]);
-            let agg = match &agg_id.identifier {
-                Identifier::Numeric(n) if agg_id.namespace == 0 => Aggregate::from_id(*n),
-                _ => None,
-            };
-            let Some(agg) = agg else {
-                node.set_status(StatusCode::BadAggregateNotSupported);
-                continue;
-            };
-            self.first_page(node, tag, ttr, move |src| {
-                let mut c = ProcCursor::new(agg, start, end, interval)?;
-                Ok((c.page(src)?, Cursor::Processed(c)))
-            })
-            .await;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn at_time_history(
-        &self,
-        _context: &RequestContext,
-        details: &ReadAtTimeDetails,
-        nodes: &mut [&mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        let times: Vec<i64> = details.req_times.iter().flatten().filter_map(date_to_ms).collect();
-        if times.is_empty() {
-            return Err(StatusCode::BadInvalidTimestampArgument);
-        }
-        let times = Arc::new(times);
-        for node in nodes.iter_mut() {
-            let Some(tag) = self.tag_of(node.node_id()) else {
-                node.set_status(StatusCode::BadNodeIdUnknown);
-                continue;
-            };
-            let t = times.clone();
-            match self.with_source(tag, move |src| history::at_times(src, &t)).await.and_then(|r| r) {
-                Ok(values) => {
-                    let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, false)).collect();
-                    node.set_result(HistoryData { data_values: Some(data_values) });
-                    node.set_status(StatusCode::Good);
-                }
-                Err(e) => node.set_status(e.status()),
-            }
         }
         Ok(())
     }
