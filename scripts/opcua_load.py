@@ -19,6 +19,13 @@ difference, and the notifications the clients received.
 With --no-server the site has no [opcua_server] and only the first window is measured
 (what the served address space itself costs).
 
+With --tags N (a multiple of 100) the site is the demo plant's instead, N/100 pump skids
+of 100 tags each from `mimic sim --units N/100 --emit-site` (what scripts/scale.sh runs),
+and only the window without clients is measured: the memory and CPU of serving N tags.
+Run it with and without --no-server to get what the server costs per tag:
+
+    $MIMIC_PYTHON scripts/opcua_load.py --tags 50000 [--no-server] [--window 60] [--settle 60]
+
 The python running it needs asyncua (the test venv). The daemon's log and the site go
 to DIR (default: a temporary folder, removed afterwards). The machine's load average is
 printed at each measurement: CPU figures on a busy machine are noisy.
@@ -146,7 +153,62 @@ def line(name: str, m: dict) -> str:
     )
 
 
+def start_daemon(args, site: Path, data: Path, out: Path) -> subprocess.Popen:
+    log = open(out / "daemon.log", "wb")
+    return subprocess.Popen(
+        [args.bin, "run", str(site), "--data", str(data)],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "MIMIC_LOG": "warn"},
+    )
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def run_plant(args, out: Path) -> None:
+    """--tags: the demo plant's site from the simulator; the daemon alone, no client."""
+    site, data = out / "site.toml", out / "data"
+    procs: list[subprocess.Popen] = []
+    try:
+        sim_log = open(out / "sim.log", "wb")
+        cmd = [args.bin, "sim", "--port", "0", "--units", str(args.tags // 100), "--emit-site", str(site)]
+        procs.append(subprocess.Popen(cmd, stdout=sim_log, stderr=sim_log))
+        end = time.monotonic() + 60
+        while not (site.exists() and b"site file" in (out / "sim.log").read_bytes()):
+            if time.monotonic() > end or procs[0].poll() is not None:
+                sys.exit("opcua_load: no site file from the simulator (see sim.log)")
+            time.sleep(0.2)
+        ua_port = free_port()
+        if not args.no_server:
+            with open(site, "a") as f:
+                f.write(
+                    f'\n[opcua_server]\nbind = "127.0.0.1:{ua_port}"\nsecurity = ["none"]\n'
+                    'anonymous = "viewer"\nmax_sessions = 20\nmax_monitored_items = 10000\n'
+                )
+        daemon = start_daemon(args, site, data, out)
+        procs.append(daemon)
+        if not args.no_server:
+            wait_port(ua_port, 120)
+        name = f"{args.tags} tags, " + ("without the OPC UA server" if args.no_server else "with the OPC UA server, no client")
+        print(f"opcua_load: {name}; daemon pid {daemon.pid}; settling {args.settle} s", flush=True)
+        time.sleep(args.settle)
+        print(line(name, measure(daemon.pid, args.window)), flush=True)
+    finally:
+        stop(procs)
+
+
 def run(args, out: Path) -> None:
+    if args.tags:
+        run_plant(args, out)
+        return
     sim_port, ua_port = free_port(), free_port()
     data = out / "data"
     site = out / "site.toml"
@@ -160,13 +222,7 @@ def run(args, out: Path) -> None:
         )
         procs.append(sim)
         wait_port(sim_port, 30)
-        log = open(out / "daemon.log", "wb")
-        daemon = subprocess.Popen(
-            [args.bin, "run", str(site), "--data", str(data)],
-            stdout=log,
-            stderr=log,
-            env={**os.environ, "MIMIC_LOG": "warn"},
-        )
+        daemon = start_daemon(args, site, data, out)
         procs.append(daemon)
         if args.no_server:
             time.sleep(args.settle)
@@ -205,13 +261,7 @@ def run(args, out: Path) -> None:
             flush=True,
         )
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
 
 
 def main() -> int:
@@ -227,7 +277,10 @@ def main() -> int:
     p.add_argument("--settle", type=float, default=30.0)
     p.add_argument("--out")
     p.add_argument("--no-server", action="store_true", help="the same site without [opcua_server], for comparison")
+    p.add_argument("--tags", type=int, help="the demo plant's site of this many tags, no client (memory per tag)")
     args = p.parse_args()
+    if args.tags is not None and (args.tags < 100 or args.tags % 100):
+        sys.exit("opcua_load: --tags wants a multiple of 100")
     if args.clients * args.items > 10_000:
         sys.exit("opcua_load: the site has 10,000 tags")
     if not os.access(args.bin, os.X_OK):

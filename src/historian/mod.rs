@@ -92,6 +92,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use codec::{CodecError, Decoded, decode_into};
 use packs::{PACK_DEAD, PACKS};
+pub use query::Keep;
 pub use tables::ChunkKey;
 use tables::{BLOCKS, CHUNKS, JOURNAL, TAGS};
 use write::{encode_fitting, first_try, insert_unique, key_of};
@@ -537,9 +538,7 @@ impl Historian {
         to: i64,
         mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let st = self.tags.get(tag);
-        let span = st.map_or(0, |s| s.max_span);
-        let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
+        let span = self.tags.get(tag).map_or(0, |s| s.max_span);
         let lo = ChunkKey::lower(tag, from.saturating_sub(span));
         let hi = ChunkKey::lower(tag, to);
         let table = txn.open_table(CHUNKS)?;
@@ -550,6 +549,21 @@ impl Historian {
                 f(key, v.value())?;
             }
         }
+        self.scan_pending(txn, tag, from..to, f)
+    }
+
+    /// Calls `f` for every pending block of `tag` that may hold samples in [from, to),
+    /// in append order (at most about 64 a tag).
+    fn scan_pending(
+        &self,
+        txn: &redb::ReadTransaction,
+        tag: TagId,
+        range: std::ops::Range<i64>,
+        mut f: impl FnMut(ChunkKey, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let (from, to) = (range.start, range.end);
+        let st = self.tags.get(tag);
+        let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
         let blocks = txn.open_table(BLOCKS)?;
         let packs = txn.open_table(PACKS)?;
         let mut cache = packs::PackCache::default();

@@ -23,14 +23,13 @@ use opcua::nodes::Event;
 use opcua::server::SubscriptionCache;
 use opcua::server::address_space::{AddressSpace, MethodBuilder};
 use opcua::server::authenticator::UserToken;
-use opcua::server::node_manager::memory::{InMemoryNodeManager, InMemoryNodeManagerImpl};
 use opcua::types::{
     Argument, ByteString, DataTypeId, LocalizedText, NamespaceMap, NodeId, StatusCode, UAString, Variant,
 };
 
 use super::Request;
 use super::auth::MimicAuth;
-use super::space::{asset_node, ms_to_date, ns_of, opaque, site_node};
+use super::space::{asset_node, ms_to_date, opaque, site_node};
 use crate::alarms::{AlarmEvent, AlarmState, Priority};
 use crate::config::Site;
 use crate::core::Act;
@@ -112,13 +111,7 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
 /// Notify subscribers of these alarm events: on the alarm's notifier (asset or device
 /// folder, else the site folder), which async-opcua passes on to the Server object's
 /// subscribers too.
-pub fn publish<T: InMemoryNodeManagerImpl>(
-    manager: &InMemoryNodeManager<T>,
-    subscriptions: &SubscriptionCache,
-    site: &Site,
-    events: &[AlarmEvent],
-) {
-    let ns = ns_of(manager);
+pub fn publish(ns: u16, subscriptions: &SubscriptionCache, site: &Site, events: &[AlarmEvent]) {
     let built: Vec<(AlarmConditionType, NodeId)> =
         events.iter().enumerate().map(|(i, e)| event(site, ns, e, i as u64)).collect();
     subscriptions.notify_events(built.iter().map(|(ev, notifier)| (ev as &dyn Event, notifier)));

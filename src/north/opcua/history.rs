@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use mimic_drivers::Quality;
 use opcua::types::{StatusCode, StatusCodeValueType};
 
-use crate::historian::Sample;
+use crate::historian::{Keep, Sample};
 
 /// Values (raw) or intervals (processed) in one response at most.
 pub const PAGE: usize = 10_000;
@@ -33,6 +33,14 @@ const INTERVALS_PER_QUERY: i64 = 1_440;
 pub trait Source {
     /// Samples with `from_ms <= ts < to_ms`, in time order.
     fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String>;
+
+    /// The `max` oldest or newest of them, in time order; a timestamp is never split
+    /// (see [`crate::historian::Historian::query_limited`]).
+    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, String> {
+        let mut samples = self.query(from_ms, to_ms)?;
+        keep.trim(&mut samples, max);
+        Ok(samples)
+    }
 }
 
 /// One tag's samples in the historian (its read lock held by the caller).
@@ -44,6 +52,10 @@ pub struct Store<'a> {
 impl Source for Store<'_> {
     fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String> {
         self.h.query(self.tag, from_ms, to_ms).map_err(|e| e.to_string())
+    }
+
+    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, String> {
+        self.h.query_limited(self.tag, from_ms, to_ms, max, keep).map_err(|e| e.to_string())
     }
 }
 
@@ -248,9 +260,10 @@ impl RawCursor {
             if decoded >= MAX_DECODED {
                 break;
             }
-            let got = self.window(src)?;
+            let need = self.per_page - out.len();
+            let got = self.window(src, need)?;
             decoded += got;
-            if got < self.per_page {
+            if got < need {
                 self.window_ms = self.window_ms.saturating_mul(2).min(MAX_SPAN_MS);
             }
         }
@@ -258,19 +271,27 @@ impl RawCursor {
         Ok((out, done))
     }
 
-    /// Reads the next window into the buffer; how many samples came.
-    fn window(&mut self, src: &dyn Source) -> Result<usize, HistError> {
+    /// Reads the next window into the buffer, at most about `need` samples of it (the
+    /// window then ends after the last one read); how many samples came.
+    fn window(&mut self, src: &dyn Source, need: usize) -> Result<usize, HistError> {
         if self.forward {
             let to = self.next_ms.saturating_add(self.window_ms).min(self.limit_ms);
-            let got = src.query(self.next_ms, to).map_err(HistError::Store)?;
-            self.next_ms = to;
+            // one more than needed tells whether the window holds more
+            let got = src.query_limited(self.next_ms, to, need + 1, Keep::Oldest).map_err(HistError::Store)?;
+            self.next_ms = match got.last() {
+                Some(s) if got.len() > need => s.ts_ms.saturating_add(1),
+                _ => to,
+            };
             let n = got.len();
             self.buffered.extend(got);
             Ok(n)
         } else {
             let from = self.next_ms.saturating_sub(self.window_ms).max(self.limit_ms);
-            let got = src.query(from, self.next_ms).map_err(HistError::Store)?;
-            self.next_ms = from;
+            let got = src.query_limited(from, self.next_ms, need + 1, Keep::Newest).map_err(HistError::Store)?;
+            self.next_ms = match got.first() {
+                Some(s) if got.len() > need => s.ts_ms,
+                _ => from,
+            };
             let n = got.len();
             self.buffered.extend(got.into_iter().rev());
             Ok(n)
@@ -331,6 +352,8 @@ impl Aggregate {
 #[derive(Debug)]
 pub struct ProcCursor {
     pub aggregate: Aggregate,
+    /// Samples decoded for one page at most ([`MAX_DECODED`]).
+    max_decoded: usize,
     next_ms: i64,
     end_ms: i64,
     interval_ms: i64,
@@ -346,7 +369,7 @@ impl ProcCursor {
             return Err(HistError::Interval);
         }
         let backward = start_ms > end_ms;
-        Ok(ProcCursor { aggregate, next_ms: start_ms, end_ms, interval_ms, backward })
+        Ok(ProcCursor { aggregate, max_decoded: MAX_DECODED, next_ms: start_ms, end_ms, interval_ms, backward })
     }
 
     fn done(&self) -> bool {
@@ -358,18 +381,9 @@ impl ProcCursor {
         let mut out = Vec::new();
         let mut decoded = 0usize;
         let iv = self.interval_ms;
-        while !self.done() && out.len() < PAGE && decoded < MAX_DECODED {
+        while !self.done() && out.len() < PAGE && decoded < self.max_decoded {
             let n = INTERVALS_PER_QUERY.min((PAGE - out.len()) as i64);
-            let span = iv.saturating_mul(n);
-            let window_end = if self.backward {
-                self.next_ms.saturating_sub(span).max(self.end_ms)
-            } else {
-                self.next_ms.saturating_add(span).min(self.end_ms)
-            };
-            // one interval more on each side for the bounds of TimeAverage
-            let (lo, hi) = (self.next_ms.min(window_end), self.next_ms.max(window_end));
-            let samples =
-                src.query(lo.saturating_sub(iv), hi.saturating_add(iv).saturating_add(1)).map_err(HistError::Store)?;
+            let (samples, window_end) = self.window(src, n, self.max_decoded - decoded)?;
             decoded += samples.len();
             let mut t = self.next_ms;
             while t != window_end {
@@ -386,6 +400,47 @@ impl ProcCursor {
             self.next_ms = window_end;
         }
         Ok((out, self.done()))
+    }
+
+    /// Where a window of `n` intervals from the next one ends.
+    fn end_after(&self, n: i64) -> i64 {
+        let span = self.interval_ms.saturating_mul(n);
+        if self.backward {
+            self.next_ms.saturating_sub(span).max(self.end_ms)
+        } else {
+            self.next_ms.saturating_add(span).min(self.end_ms)
+        }
+    }
+
+    /// The samples of a window of `n` intervals from the next one (and one interval
+    /// more on each side, for the bounds of TimeAverage), at most about `limit` of them,
+    /// and where the window ends: cut short to the intervals the samples read wholly
+    /// cover when there were more. An interval alone holding more than `limit` samples
+    /// is read whole (a window of one).
+    fn window(&self, src: &dyn Source, n: i64, limit: usize) -> Result<(Vec<Sample>, i64), HistError> {
+        let iv = self.interval_ms;
+        let range = |end: i64| {
+            let (lo, hi) = (self.next_ms.min(end), self.next_ms.max(end));
+            (lo.saturating_sub(iv), hi.saturating_add(iv).saturating_add(1))
+        };
+        let (from, to) = range(self.end_after(n));
+        let keep = if self.backward { Keep::Newest } else { Keep::Oldest };
+        let samples = src.query_limited(from, to, limit, keep).map_err(HistError::Store)?;
+        if samples.len() < limit {
+            return Ok((samples, self.end_after(n)));
+        }
+        // every sample from the first read (backward) or up to the last (forward) is here
+        let covered = match (self.backward, samples.first(), samples.last()) {
+            (true, Some(first), _) => self.next_ms.saturating_sub(first.ts_ms).saturating_add(1),
+            (false, _, Some(last)) => last.ts_ms.saturating_sub(self.next_ms).saturating_add(1),
+            _ => 0,
+        };
+        let whole = (covered / iv - 1).clamp(0, n);
+        if whole > 0 {
+            return Ok((samples, self.end_after(whole)));
+        }
+        let (from, to) = range(self.end_after(1));
+        Ok((src.query(from, to).map_err(HistError::Store)?, self.end_after(1)))
     }
 }
 

@@ -5,13 +5,24 @@ use opcua::types::StatusCode;
 
 use super::*;
 
-/// Samples in memory; counts the queries.
-struct Mem(Vec<Sample>, Cell<usize>);
+/// Samples in memory; counts the queries, and keeps the largest answer.
+struct Mem(Vec<Sample>, Cell<usize>, Cell<usize>);
 
 impl Source for Mem {
     fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String> {
         self.1.set(self.1.get() + 1);
-        Ok(self.0.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).copied().collect())
+        let got: Vec<Sample> = self.0.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).copied().collect();
+        self.2.set(self.2.get().max(got.len()));
+        Ok(got)
+    }
+
+    /// As the historian answers: only what is asked for is decoded.
+    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, String> {
+        self.1.set(self.1.get() + 1);
+        let mut got: Vec<Sample> = self.0.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).copied().collect();
+        keep.trim(&mut got, max);
+        self.2.set(self.2.get().max(got.len()));
+        Ok(got)
     }
 }
 
@@ -20,7 +31,7 @@ fn s(ts_ms: i64, value: f64) -> Sample {
 }
 
 fn mem(samples: Vec<Sample>) -> Mem {
-    Mem(samples, Cell::new(0))
+    Mem(samples, Cell::new(0), Cell::new(0))
 }
 
 /// One sample a second for `n` seconds, value = second.
@@ -50,6 +61,10 @@ fn raw_forward_pages_with_continuation_and_start_included_end_excluded() {
     assert_eq!(ts, (10..20).collect::<Vec<_>>());
     assert_eq!(pages, 3, "4 + 4 + 2");
     assert!(v.iter().all(|v| v.status == StatusCode::Good));
+    for (start, end) in [(10_000, 18_000), (17_500, 9_500)] {
+        let mut c = RawCursor::new(Some(start), Some(end), 4, false).expect("cursor");
+        assert_eq!(all_pages(&mut c, &src).1, 2, "4 + 4, no empty last page ({start}..{end})");
+    }
 }
 
 #[test]
@@ -94,6 +109,56 @@ fn an_empty_decade_costs_few_queries() {
     let (v, _) = all_pages(&mut c, &src);
     assert_eq!(v.len(), 1);
     assert!(src.1.get() < 40, "{} queries", src.1.get());
+}
+
+/// A day at 1 Hz after ten empty years.
+fn dense_after_a_decade() -> (Mem, i64) {
+    let year = 365 * 86_400_000;
+    (mem((0..86_400).map(|i| s(10 * year + i * 1000, (i % 977) as f64)).collect()), 10 * year)
+}
+
+#[test]
+fn raw_reads_decode_a_page_at_a_time_after_an_empty_stretch() {
+    let (src, start) = dense_after_a_decade();
+    for (from, to) in [(0, start + 86_400_000), (start + 86_400_000, -1)] {
+        let mut c = RawCursor::new(Some(from), Some(to), 1_000, false).expect("cursor");
+        let (v, pages) = all_pages(&mut c, &src);
+        assert_eq!(v.len(), 86_400, "{from}..{to}");
+        assert_eq!(pages, 87, "86 full pages and the rest");
+        assert!(v.windows(2).all(|w| (w[0].ts_ms < w[1].ts_ms) == (from < to)), "in order {from}..{to}");
+        assert!(src.2.get() <= 1_001, "one query answered {} samples", src.2.get());
+    }
+}
+
+#[test]
+fn processed_reads_stop_at_what_a_page_may_decode() {
+    let (src, start) = dense_after_a_decade();
+    for a in [Aggregate::Average, Aggregate::TimeAverage, Aggregate::Count, Aggregate::End] {
+        for (from, to, iv) in [(start, start + 86_400_000, 600_000), (start + 86_400_000, start, 60_000)] {
+            let whole = ProcCursor::new(a, from, to, iv).expect("cursor").page(&src).expect("page").0;
+            let mut c = ProcCursor::new(a, from, to, iv).expect("cursor");
+            // a page may decode 5,000 samples: a window of 1,440 intervals does not fit
+            c.max_decoded = 5_000;
+            src.2.set(0);
+            let (mut got, mut pages) = (Vec::new(), 0);
+            loop {
+                let (v, done) = c.page(&src).expect("page");
+                got.extend(v);
+                pages += 1;
+                if done {
+                    break;
+                }
+            }
+            assert_eq!(got, whole, "{a:?} {from}..{to} every {iv}");
+            assert!(pages > 10, "{a:?}: {pages} pages");
+            assert!(src.2.get() <= 5_000, "{a:?}: one query answered {} samples", src.2.get());
+        }
+    }
+    // an interval alone holding more than a page may decode is read whole
+    let mut c = ProcCursor::new(Aggregate::Count, start, start + 86_400_000, 3_600_000).expect("cursor");
+    c.max_decoded = 1_000;
+    let (v, _) = c.page(&src).expect("page");
+    assert_eq!(v.first().and_then(|v| v.value), Some(3_600.0));
 }
 
 #[test]

@@ -20,13 +20,14 @@
 pub mod auth;
 pub mod events;
 pub mod history;
+pub mod manager;
 pub mod nodes;
 pub mod space;
+pub mod tags;
 
 use std::sync::{Arc, RwLock};
 
 use opcua::server::ServerBuilder;
-use opcua::server::node_manager::memory::InMemoryNodeManager;
 use opcua::types::MessageSecurityMode;
 use tokio::sync::{mpsc, oneshot};
 
@@ -109,11 +110,7 @@ fn endpoint_id(s: Security) -> &'static str {
     s.name()
 }
 
-fn builder(
-    cx: &Ctx,
-    auth: Arc<auth::MimicAuth>,
-    nodes: opcua::server::node_manager::memory::InMemoryNodeManagerBuilder<nodes::Builder>,
-) -> ServerBuilder {
+fn builder(cx: &Ctx, auth: Arc<auth::MimicAuth>, nodes: nodes::Builder) -> ServerBuilder {
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
     let cfg = &cx.cfg;
     let mut b = ServerBuilder::new()
@@ -167,7 +164,7 @@ pub async fn run(mut cx: Ctx) {
             return;
         }
     };
-    let Some(manager) = handle.node_managers().get_of_type::<InMemoryNodeManager<nodes::MimicNodes>>() else {
+    let Some(manager) = handle.node_managers().get_of_type::<nodes::MimicNodes>() else {
         tracing::error!("OPC UA server not started: its node manager is missing");
         return;
     };
@@ -180,14 +177,13 @@ pub async fn run(mut cx: Ctx) {
     });
     tracing::info!("OPC UA server on opc.tcp://{bind}/");
     let _stop = Cancel(handle);
-    let ids = space::tag_nodes(space::ns_of(&manager), &cx.site);
     loop {
         tokio::select! {
             batch = cx.samples.recv() => match batch {
-                Some(batch) => space::update(&manager, &subscriptions, &cx.site, &ids, &batch),
+                Some(batch) => manager.update(&subscriptions, &batch),
                 None => break,
             },
-            Some(events) = cx.alarms.recv() => events::publish(&manager, &subscriptions, &cx.site, &events),
+            Some(events) = cx.alarms.recv() => events::publish(manager.ns(), &subscriptions, &cx.site, &events),
         }
     }
     serve.abort();

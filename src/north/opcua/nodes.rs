@@ -8,24 +8,21 @@
 //! only when the device's read-back is stored. A viewer's write (anonymous included) is
 //! BadUserAccessDenied. Refusals are audited too.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
-use async_trait::async_trait;
-use opcua::core::sync::RwLock as UaRwLock;
 use opcua::server::ContinuationPoint;
-use opcua::server::address_space::AddressSpace;
+use opcua::server::address_space::{AddressSpace, validate_node_write};
 use opcua::server::diagnostics::NamespaceMetadata;
-use opcua::server::node_manager::memory::{InMemoryNodeManagerImpl, InMemoryNodeManagerImplBuilder};
-use opcua::server::node_manager::{HistoryNode, MethodCall, RequestContext, ServerContext, WriteNode};
-use opcua::types::{
-    AttributeId, DataValue, HistoryData, Identifier, NodeId, ReadAtTimeDetails, ReadProcessedDetails,
-    ReadRawModifiedDetails, StatusCode, TimestampsToReturn, Variant,
+use opcua::server::node_manager::{
+    DynNodeManager, HistoryNode, MethodCall, NodeManagerBuilder, RequestContext, ServerContext, WriteNode,
 };
+use opcua::types::{AttributeId, DataValue, HistoryData, Identifier, NodeId, StatusCode, TimestampsToReturn, Variant};
 
 use super::auth::MimicAuth;
-use super::events;
 use super::history::{self, Aggregate, HistError, ProcCursor, RawCursor, Source, Value};
-use super::space::{self, date_to_ms, ms_to_date};
+use super::space::{self, Layout, Live, ms_to_date};
+use super::tags::TagNode;
 use super::{Ctx, Request};
 use crate::config::Site;
 use crate::core::Act;
@@ -41,50 +38,53 @@ pub struct Builder {
 }
 
 impl Builder {
-    pub fn new(
-        cx: &Ctx,
-        auth: Arc<MimicAuth>,
-    ) -> opcua::server::node_manager::memory::InMemoryNodeManagerBuilder<Builder> {
-        opcua::server::node_manager::memory::InMemoryNodeManagerBuilder::new(Builder {
-            site: cx.site.clone(),
-            historian: cx.historian.clone(),
-            tag_ids: cx.tag_ids.clone(),
-            auth,
-        })
+    pub fn new(cx: &Ctx, auth: Arc<MimicAuth>) -> Builder {
+        Builder { site: cx.site.clone(), historian: cx.historian.clone(), tag_ids: cx.tag_ids.clone(), auth }
     }
 }
 
-impl InMemoryNodeManagerImplBuilder for Builder {
-    type Impl = MimicNodes;
-
-    fn build(self, context: ServerContext, address_space: &mut AddressSpace) -> MimicNodes {
+impl NodeManagerBuilder for Builder {
+    fn build(self: Box<Self>, context: ServerContext) -> Arc<DynNodeManager> {
         let uri = super::namespace_uri(&self.site);
         let ns = context.type_tree.write().namespaces_mut().add_namespace(&uri);
-        address_space.add_namespace(&uri, ns);
-        space::build(address_space, ns, &self.site);
-        events::build(address_space, ns, &self.site);
-        MimicNodes {
+        let mut folders = AddressSpace::new();
+        folders.add_namespace(&uri, ns);
+        let layout = space::build(&mut folders, ns, &self.site);
+        super::events::build(&mut folders, ns, &self.site);
+        Arc::new(MimicNodes {
             ns,
             namespace: NamespaceMetadata { namespace_uri: uri, namespace_index: ns, ..Default::default() },
+            live: RwLock::new(vec![None; self.site.tags.len()]),
+            monitored: Mutex::default(),
             site: self.site,
             historian: self.historian,
             tag_ids: self.tag_ids,
             auth: self.auth,
-        }
+            folders,
+            layout,
+        })
     }
 }
 
+/// The site's node manager (see [`super::manager`] for the services it answers).
 pub struct MimicNodes {
-    ns: u16,
-    namespace: NamespaceMetadata,
-    site: Arc<Site>,
+    pub(super) ns: u16,
+    pub(super) namespace: NamespaceMetadata,
+    pub(super) site: Arc<Site>,
     historian: Arc<RwLock<Historian>>,
     tag_ids: Arc<Vec<TagId>>,
-    auth: Arc<MimicAuth>,
+    pub(super) auth: Arc<MimicAuth>,
+    /// The folders and the Acknowledge method: the only nodes held (none per tag).
+    pub(super) folders: AddressSpace,
+    pub(super) layout: Layout,
+    /// The newest sample of each tag, by tag index.
+    pub(super) live: RwLock<Vec<Option<Live>>>,
+    /// The tags with monitored Values: their NodeId and how many items watch them.
+    pub(super) monitored: Mutex<HashMap<usize, (NodeId, usize)>>,
 }
 
 /// A history read in progress, kept in the session's continuation point.
-enum Cursor {
+pub(super) enum Cursor {
     Raw(RawCursor),
     Processed(ProcCursor),
 }
@@ -100,15 +100,25 @@ struct Continuation {
 
 impl MimicNodes {
     /// The site tag of a NodeId of this namespace.
-    fn tag_of(&self, id: &NodeId) -> Option<usize> {
+    pub(super) fn tag_of(&self, id: &NodeId) -> Option<usize> {
         match &id.identifier {
             Identifier::String(s) if id.namespace == self.ns => self.site.tag_index(s.as_ref()),
             _ => None,
         }
     }
 
+    /// The namespace index of the site's nodes.
+    pub fn ns(&self) -> u16 {
+        self.ns
+    }
+
+    /// The newest sample of a tag.
+    pub(super) fn live(&self, tag: usize) -> Option<Live> {
+        self.live.read().ok().and_then(|l| l.get(tag).copied().flatten())
+    }
+
     /// Run `f` over one tag's samples, off the async threads.
-    async fn with_source<T: Send + 'static>(
+    pub(super) async fn with_source<T: Send + 'static>(
         &self,
         tag: usize,
         f: impl FnOnce(&dyn Source) -> T + Send + 'static,
@@ -123,7 +133,7 @@ impl MimicNodes {
         .map_err(|_| HistError::Store("history task failed".into()))?
     }
 
-    fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
+    pub(super) fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
         let t = &self.site.tags[tag];
         let value = v.value.map(|x| if count { Variant::Int32(x as i32) } else { space::variant(t, x) });
         let ts = Some(ms_to_date(v.ts_ms));
@@ -190,7 +200,7 @@ impl MimicNodes {
 
     /// The tag of a node starting a new read; `None` when the node was handled here
     /// (resumed from its continuation point, or not a tag: BadNodeIdUnknown).
-    async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
+    pub(super) async fn new_read(&self, node: &mut HistoryNode, ttr: TimestampsToReturn) -> Option<usize> {
         if self.resume(node, ttr).await.is_some() {
             return None;
         }
@@ -202,7 +212,7 @@ impl MimicNodes {
     }
 
     /// The first page of a new read made by `start`, answered on `node`.
-    async fn first_page(
+    pub(super) async fn first_page(
         &self,
         node: &mut HistoryNode,
         tag: usize,
@@ -240,30 +250,19 @@ impl MimicNodes {
     }
 }
 
-#[async_trait]
-impl InMemoryNodeManagerImpl for MimicNodes {
-    async fn init(&self, _address_space: &mut AddressSpace, _context: ServerContext) {}
-
-    fn name(&self) -> &str {
-        "mimic"
-    }
-
-    fn namespaces(&self) -> Vec<NamespaceMetadata> {
-        vec![self.namespace.clone()]
-    }
-
-    async fn write(
+/// The services of the trait that are mimic's own (the trait's impl is in [`super::manager`]).
+impl MimicNodes {
+    /// Write: a value for a writable tag becomes a write request to the core.
+    pub(super) async fn write_tags(
         &self,
         context: &RequestContext,
-        address_space: &UaRwLock<AddressSpace>,
         nodes_to_write: &mut [&mut WriteNode],
     ) -> Result<(), StatusCode> {
         let user = MimicAuth::user(&context.token);
         let role = self.auth.role(&context.token);
-        // checked under the lock, sent to the core after it
+        // checked under the type tree's lock, sent to the core after it
         let mut asks = Vec::new();
         {
-            let mut space = address_space.write();
             let type_tree = context.type_tree.read();
             for (i, w) in nodes_to_write.iter_mut().enumerate() {
                 let Some(tag) = self.tag_of(&w.value().node_id) else {
@@ -280,7 +279,12 @@ impl InMemoryNodeManagerImpl for MimicNodes {
                     Some(StatusCode::BadNotWritable)
                 } else if role < Role::Operator {
                     Some(StatusCode::BadUserAccessDenied)
-                } else if let Err(e) = space.validate_node_write(context, w.value(), &*type_tree) {
+                } else if let Err(e) = validate_node_write(
+                    &TagNode::Tag(tag).node(&self.site, self.ns, None),
+                    context,
+                    w.value(),
+                    &*type_tree,
+                ) {
                     Some(e)
                 } else {
                     match value {
@@ -316,113 +320,24 @@ impl InMemoryNodeManagerImpl for MimicNodes {
     }
 
     /// The site folder's Acknowledge (the only method of this namespace).
-    async fn call(
+    pub(super) async fn call_methods(
         &self,
         context: &RequestContext,
-        _address_space: &UaRwLock<AddressSpace>,
-        methods_to_call: &mut [&mut &mut MethodCall],
+        methods_to_call: &mut [&mut MethodCall],
     ) -> Result<(), StatusCode> {
         let ack = super::events::ack_method(self.ns);
+        let site = space::site_node(self.ns, &self.site);
         for m in methods_to_call.iter_mut() {
-            let status = if m.method_id() == &ack {
-                super::events::acknowledge(&self.auth, &context.token, m.arguments()).await
-            } else {
+            let status = if m.method_id() != &ack || m.object_id() != &site {
                 StatusCode::BadMethodInvalid
+            } else if !context.authenticator.is_user_executable(&context.token, m.method_id()) {
+                StatusCode::BadUserAccessDenied
+            } else if m.arguments().len() > 2 {
+                StatusCode::BadTooManyArguments
+            } else {
+                super::events::acknowledge(&self.auth, &context.token, m.arguments()).await
             };
             m.set_status(status);
-        }
-        Ok(())
-    }
-
-    async fn history_read_raw_modified(
-        &self,
-        _context: &RequestContext,
-        details: &ReadRawModifiedDetails,
-        nodes: &mut [&mut &mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        if details.is_read_modified {
-            return Err(StatusCode::BadHistoryOperationUnsupported);
-        }
-        for node in nodes.iter_mut() {
-            let Some(tag) = self.new_read(node, ttr).await else { continue };
-            let (start, end) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time));
-            let (n, bounds) = (details.num_values_per_node, details.return_bounds);
-            self.first_page(node, tag, ttr, move |src| {
-                let mut c = RawCursor::new(start, end, n, bounds)?;
-                if let Some(s) = start.or(end) {
-                    c.start_bound(src, s)?;
-                }
-                Ok((c.page(src)?, Cursor::Raw(c)))
-            })
-            .await;
-        }
-        Ok(())
-    }
-
-    async fn history_read_processed(
-        &self,
-        _context: &RequestContext,
-        details: &ReadProcessedDetails,
-        nodes: &mut [&mut &mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        let aggregates = details.aggregate_type.as_deref().unwrap_or(&[]);
-        // the aggregate of each node: one for all, or one per node when all are ours
-        let same = aggregates.first().filter(|a| aggregates.iter().all(|b| b == *a));
-        if same.is_none() && aggregates.len() != nodes.len() {
-            return Err(StatusCode::BadAggregateListMismatch);
-        }
-        let (Some(start), Some(end)) = (date_to_ms(&details.start_time), date_to_ms(&details.end_time)) else {
-            return Err(StatusCode::BadInvalidTimestampArgument);
-        };
-        let interval = details.processing_interval.round() as i64;
-        for (i, node) in nodes.iter_mut().enumerate() {
-            let Some(tag) = self.new_read(node, ttr).await else { continue };
-            let agg_id = same.unwrap_or(&aggregates[i]);
-            let agg = match &agg_id.identifier {
-                Identifier::Numeric(n) if agg_id.namespace == 0 => Aggregate::from_id(*n),
-                _ => None,
-            };
-            let Some(agg) = agg else {
-                node.set_status(StatusCode::BadAggregateNotSupported);
-                continue;
-            };
-            self.first_page(node, tag, ttr, move |src| {
-                let mut c = ProcCursor::new(agg, start, end, interval)?;
-                Ok((c.page(src)?, Cursor::Processed(c)))
-            })
-            .await;
-        }
-        Ok(())
-    }
-
-    async fn history_read_at_time(
-        &self,
-        _context: &RequestContext,
-        details: &ReadAtTimeDetails,
-        nodes: &mut [&mut &mut HistoryNode],
-        ttr: TimestampsToReturn,
-    ) -> Result<(), StatusCode> {
-        let times: Vec<i64> = details.req_times.iter().flatten().filter_map(date_to_ms).collect();
-        if times.is_empty() {
-            return Err(StatusCode::BadInvalidTimestampArgument);
-        }
-        let times = Arc::new(times);
-        for node in nodes.iter_mut() {
-            let Some(tag) = self.tag_of(node.node_id()) else {
-                node.set_status(StatusCode::BadNodeIdUnknown);
-                continue;
-            };
-            let t = times.clone();
-            match self.with_source(tag, move |src| history::at_times(src, &t)).await.and_then(|r| r) {
-                Ok(values) => {
-                    let data_values = values.iter().map(|v| self.to_data_value(tag, v, ttr, false)).collect();
-                    node.set_result(HistoryData { data_values: Some(data_values) });
-                    node.set_status(StatusCode::Good);
-                }
-                Err(e) => node.set_status(e.status()),
-            }
         }
         Ok(())
     }

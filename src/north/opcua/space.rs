@@ -10,15 +10,11 @@
 //! Historizing, and the properties EURange (from `low`/`high`, when both are set) and
 //! EngineeringUnits (the site's `units` as display name; unit id -1, no UNECE code).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use opcua::server::SubscriptionCache;
-use opcua::server::address_space::{AccessLevel, AddressSpace, EventNotifier, ObjectBuilder, VariableBuilder};
-use opcua::server::node_manager::memory::InMemoryNodeManager;
-use opcua::types::{
-    ByteString, DataTypeId, DataValue, DateTime, EUInformation, ExtensionObject, LocalizedText, NodeId, ObjectId,
-    Range, StatusCode, VariableTypeId, Variant,
-};
+use mimic_drivers::Quality;
+use opcua::server::address_space::{AddressSpace, EventNotifier, ObjectBuilder};
+use opcua::types::{ByteString, DataValue, DateTime, NodeId, ObjectId, StatusCode, Variant};
 
 use super::history::status_of;
 use crate::config::{Address, Site, Tag};
@@ -60,9 +56,32 @@ pub fn variant(tag: &Tag, v: f64) -> Variant {
     if is_bool(tag) { Variant::Boolean(v != 0.0) } else { Variant::Double(v) }
 }
 
-/// Build the site's nodes into `space` (namespace `ns`); the alarm nodes come from
-/// `events::build`, called after this by the node manager.
-pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
+/// Where the tags sit: their folders, and the tags of each folder. Tags are not nodes of
+/// the address space (see [`super::tags`]): this is all that is kept per tag (4 bytes).
+pub struct Layout {
+    /// The folder of each asset, by asset index.
+    pub assets: Vec<NodeId>,
+    /// The folder of each device with tags outside any asset, by device index.
+    pub devices: Vec<Option<NodeId>>,
+    /// The tags (indices into the site's tags) of each asset or device folder.
+    pub children: HashMap<NodeId, Vec<u32>>,
+}
+
+impl Layout {
+    /// The folder a tag is organised by.
+    pub fn parent(&self, tag: &Tag) -> Option<&NodeId> {
+        match tag.asset {
+            Some(a) => self.assets.get(a),
+            None => self.devices.get(tag.device)?.as_ref(),
+        }
+    }
+}
+
+/// Build the site's folders into `space` (namespace `ns`): the site, its areas, units,
+/// assets, and the device folders of tags without an asset; the alarm method comes from
+/// `events::build`, called after this by the node manager. The tags themselves are
+/// answered from the site by [`super::tags`].
+pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) -> Layout {
     let root = site_node(ns, site);
     ObjectBuilder::new(&root, site.name.as_str(), site.name.as_str())
         .is_folder()
@@ -86,90 +105,60 @@ pub fn build(space: &mut AddressSpace, ns: u16, site: &Site) {
             })
             .clone()
     };
-    let mut asset_ids = Vec::with_capacity(site.assets.len());
+    let mut layout = Layout {
+        assets: Vec::with_capacity(site.assets.len()),
+        devices: vec![None; site.devices.len()],
+        children: HashMap::new(),
+    };
     for a in &site.assets {
         let area = folder(space, &root, format!("{}/{}", site.name, a.area), &a.area, false);
         let unit = folder(space, &area, format!("{}/{}/{}", site.name, a.area, a.unit), &a.unit, false);
         let path = format!("{}/{}/{}/{}", site.name, a.area, a.unit, a.name);
-        let id = folder(space, &unit, path, &a.name, true);
-        asset_ids.push(id);
+        layout.assets.push(folder(space, &unit, path, &a.name, true));
     }
-    for t in &site.tags {
-        let parent = match t.asset {
-            Some(a) => asset_ids[a].clone(),
-            None => {
-                let d = &site.devices[t.device].name;
-                folder(space, &root, format!("{}/{}", site.name, d), d, true)
-            }
+    for (i, t) in site.tags.iter().enumerate() {
+        if t.asset.is_none() && layout.devices[t.device].is_none() {
+            let d = &site.devices[t.device].name;
+            layout.devices[t.device] = Some(folder(space, &root, format!("{}/{}", site.name, d), d, true));
+        }
+        if let Some(parent) = layout.parent(t) {
+            layout.children.entry(parent.clone()).or_default().push(i as u32);
+        }
+    }
+    for tags in layout.children.values_mut() {
+        tags.shrink_to_fit();
+    }
+    layout
+}
+
+/// The newest stored sample of a tag, as the server keeps it (24 bytes a tag).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Live {
+    pub ts_ms: i64,
+    pub value: f64,
+    pub quality: Quality,
+}
+
+impl From<&Sample> for Live {
+    fn from(s: &Sample) -> Live {
+        Live { ts_ms: s.ts_ms, value: s.value, quality: s.quality }
+    }
+}
+
+/// A tag's Value: its newest sample (SourceTimestamp = the sample's time), or
+/// BadWaitingForInitialData before the first.
+pub fn data_value(tag: &Tag, s: Option<Live>) -> DataValue {
+    let Some(s) = s else {
+        return DataValue {
+            status: Some(StatusCode::BadWaitingForInitialData),
+            server_timestamp: Some(DateTime::now()),
+            ..Default::default()
         };
-        variable(space, ns, t, &parent);
-    }
-}
-
-fn variable(space: &mut AddressSpace, ns: u16, t: &Tag, parent: &NodeId) {
-    let id = tag_node(ns, &t.name);
-    let mut access = AccessLevel::CURRENT_READ | AccessLevel::HISTORY_READ;
-    if t.writable {
-        access |= AccessLevel::CURRENT_WRITE;
-    }
-    let data_type = if is_bool(t) { DataTypeId::Boolean } else { DataTypeId::Double };
-    let initial = DataValue {
-        value: None,
-        status: Some(StatusCode::BadWaitingForInitialData),
-        source_timestamp: None,
-        server_timestamp: Some(DateTime::now()),
-        ..Default::default()
     };
-    let mut b = VariableBuilder::new(&id, t.name.as_str(), t.name.as_str())
-        .data_type(data_type)
-        .value_rank(-1)
-        .access_level(access)
-        .user_access_level(access)
-        .historizing(true)
-        .minimum_sampling_interval(t.poll.as_secs_f64() * 1000.0)
-        .has_type_definition(VariableTypeId::AnalogItemType)
-        .organized_by(parent.clone());
-    if !t.description.is_empty() {
-        b = b.description(LocalizedText::from(&*t.description));
-    }
-    b.insert(space);
-    if let Some(opcua::server::address_space::NodeType::Variable(v)) = space.find_mut(&id) {
-        v.set_data_value(initial);
-    }
-    if let (Some(low), Some(high)) = (t.low, t.high) {
-        let range = ExtensionObject::from_message(Range { low, high });
-        property(space, ns, &id, &t.name, "EURange", DataTypeId::Range, Variant::from(range));
-    }
-    let eu = EUInformation {
-        namespace_uri: "http://www.opcfoundation.org/UA/units/un/cefact".into(),
-        unit_id: -1,
-        display_name: LocalizedText::from(&*t.units),
-        description: LocalizedText::from(&*t.units),
-    };
-    let eu = Variant::from(ExtensionObject::from_message(eu));
-    property(space, ns, &id, &t.name, "EngineeringUnits", DataTypeId::EUInformation, eu);
-}
-
-fn property(space: &mut AddressSpace, ns: u16, of: &NodeId, tag: &str, name: &str, dt: DataTypeId, value: Variant) {
-    let id = opaque(ns, &format!("prop:{tag}/{name}"));
-    VariableBuilder::new(&id, name, name)
-        .data_type(dt)
-        .value_rank(-1)
-        .value(value)
-        .access_level(AccessLevel::CURRENT_READ)
-        .user_access_level(AccessLevel::CURRENT_READ)
-        .has_type_definition(VariableTypeId::PropertyType)
-        .property_of(of.clone())
-        .insert(space);
-}
-
-/// A stored sample as the Value of its variable (SourceTimestamp = the sample's time).
-pub fn data_value(tag: &Tag, s: &Sample) -> DataValue {
     let value = (!s.value.is_nan()).then(|| variant(tag, s.value));
-    let status = status_of(s.quality);
     DataValue {
         value,
-        status: Some(status),
+        status: Some(status_of(s.quality)),
         source_timestamp: Some(ms_to_date(s.ts_ms)),
         server_timestamp: Some(DateTime::now()),
         ..Default::default()
@@ -186,34 +175,4 @@ pub fn ms_to_date(ms: i64) -> DateTime {
 /// Milliseconds since the epoch of an OPC UA time (`None` for the null time).
 pub fn date_to_ms(d: &DateTime) -> Option<i64> {
     if d.is_null() { None } else { Some(d.checked_ticks() / 10_000 - EPOCH_DIFF_MS) }
-}
-
-/// The namespace index of the site's nodes in `manager`.
-pub fn ns_of<T: opcua::server::node_manager::memory::InMemoryNodeManagerImpl>(m: &InMemoryNodeManager<T>) -> u16 {
-    m.namespaces().keys().copied().max().unwrap_or(1)
-}
-
-/// The NodeId of every tag, by tag index (made once: `update` runs for every batch).
-pub fn tag_nodes(ns: u16, site: &Site) -> Vec<NodeId> {
-    site.tags.iter().map(|t| tag_node(ns, &t.name)).collect()
-}
-
-/// Set the newest samples on their variables (subscriptions are notified); `ids` from
-/// [`tag_nodes`].
-pub fn update<T: opcua::server::node_manager::memory::InMemoryNodeManagerImpl>(
-    manager: &InMemoryNodeManager<T>,
-    subscriptions: &SubscriptionCache,
-    site: &Site,
-    ids: &[NodeId],
-    batch: &[Sample],
-) {
-    // only the newest sample of each tag in the batch matters to a Value
-    let mut newest: BTreeMap<usize, &Sample> = BTreeMap::new();
-    for s in batch {
-        newest.insert(s.tag, s);
-    }
-    let values = newest.into_iter().filter_map(|(i, s)| Some((ids.get(i)?, None, data_value(site.tags.get(i)?, s))));
-    if let Err(e) = manager.set_values(subscriptions, values) {
-        tracing::warn!("OPC UA values not updated: {e}");
-    }
 }
