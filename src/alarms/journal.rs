@@ -1,7 +1,7 @@
 //! The alarm journal: every alarm state change, stored for good in the site's store.
 //!
 //! One [`Record`] per change (raised, returned, acknowledged, shelved, unshelved, shelve
-//! expired, out of service, back in service) with its time, tag, asset, area, priority,
+//! expired, out of service, back in service, held back by a flood, released after it) with its time, tag, asset, area, priority,
 //! value and user, in the typed redb table [`JOURNAL`] keyed by (time, sequence). The
 //! daemon appends the records of a core decision in the same transaction as their audit
 //! entries ([`append`]); readers page through it ([`page`]) or walk a period ([`scan`])
@@ -55,10 +55,14 @@ pub enum Change {
     ShelveExpired,
     OutOfService,
     InService,
+    /// Held back (not annunciated) by a flood at its position.
+    FloodHeld,
+    /// Released at the end of the flood that held it back (annunciated if still active).
+    FloodReleased,
 }
 
 impl Change {
-    pub const ALL: [Change; 8] = [
+    pub const ALL: [Change; 10] = [
         Change::Raised,
         Change::Returned,
         Change::Acknowledged,
@@ -67,6 +71,8 @@ impl Change {
         Change::ShelveExpired,
         Change::OutOfService,
         Change::InService,
+        Change::FloodHeld,
+        Change::FloodReleased,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,15 +85,20 @@ impl Change {
             Change::ShelveExpired => "shelve_expired",
             Change::OutOfService => "out_of_service",
             Change::InService => "in_service",
+            Change::FloodHeld => "flood_held",
+            Change::FloodReleased => "flood_released",
         }
     }
 
-    /// The name as [`Change::name`] writes it (also `acked`, `ack`, `oos`).
+    /// The name as [`Change::name`] writes it (also `acked`, `ack`, `oos`, `suppressed`
+    /// for `flood_held`, `released` for `flood_released`).
     pub fn from_name(s: &str) -> Option<Change> {
         let s = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
         match s.as_str() {
             "ack" | "acked" => Some(Change::Acknowledged),
             "oos" => Some(Change::OutOfService),
+            "suppressed" | "held" => Some(Change::FloodHeld),
+            "released" => Some(Change::FloodReleased),
             _ => Change::ALL.into_iter().find(|c| c.name() == s),
         }
     }
@@ -102,6 +113,8 @@ impl Change {
             EventAction::ShelveExpired => Change::ShelveExpired,
             EventAction::RemovedFromService => Change::OutOfService,
             EventAction::ReturnedToService => Change::InService,
+            EventAction::FloodHeld => Change::FloodHeld,
+            EventAction::FloodReleased => Change::FloodReleased,
         }
     }
 }
@@ -321,7 +334,10 @@ pub fn active_at(db: &Database, at_ms: i64, lookback_ms: i64) -> Result<Vec<Reco
         Change::Raised => {
             open.insert(r.alarm_name(), r);
         }
-        Change::Returned | Change::OutOfService | Change::Shelved => {
+        Change::FloodReleased if r.state.is_active() => {
+            open.insert(r.alarm_name(), r);
+        }
+        Change::Returned | Change::OutOfService | Change::Shelved | Change::FloodHeld => {
             open.remove(&r.alarm_name());
         }
         Change::Acknowledged if r.state == AlarmState::Normal => {

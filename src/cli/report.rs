@@ -82,7 +82,14 @@ fn alarm_report(store: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<R
             Reply::AlarmReport(r) => Some(*r),
             _ => None,
         }),
-        None => kpi::of_store(&store::open(&dir)?, from_ms, to_ms).context("reading the alarm journal"),
+        None => {
+            // floods as the site's engine counts them (the standards' figure without a site)
+            let flood = match &store.site {
+                Some(s) => super::load_site(s)?.flood,
+                None => crate::config::FloodPolicy::default(),
+            };
+            kpi::of_store(&store::open(&dir)?, from_ms, to_ms, &flood).context("reading the alarm journal")
+        }
     }
 }
 

@@ -22,7 +22,9 @@ pub fn reply(ctx: &Ctx, req: Request) -> Reply {
             .and_then(|()| journal::page(db, &query).map(Reply::AlarmHistory).map_err(|e| text(&e))),
         Request::AlarmReport { from_ms, to_ms } => {
             search::check_period(from_ms, to_ms).map_err(|e| text(&e)).and_then(|()| {
-                kpi::of_store(db, from_ms, to_ms).map(|r| Reply::AlarmReport(Box::new(r))).map_err(|e| text(&e))
+                kpi::of_store(db, from_ms, to_ms, &ctx.site.flood)
+                    .map(|r| Reply::AlarmReport(Box::new(r)))
+                    .map_err(|e| text(&e))
             })
         }
         Request::AuditVerify {} => {
