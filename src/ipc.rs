@@ -36,8 +36,9 @@ pub use view::*;
 pub const MAX_LINE: usize = 64 * 1024;
 /// Version of the protocol spoken here (the hello names it; a view names the one it
 /// speaks; each binary frame starts with it). 3: the rows are the screens' own types (a
-/// request carries its `expires_ms`).
-pub const PROTO: u8 = 3;
+/// request carries its `expires_ms`). 4: alarms held back by a flood, and the positions
+/// in flood.
+pub const PROTO: u8 = 4;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 
