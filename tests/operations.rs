@@ -219,7 +219,21 @@ fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() 
     assert!(e.starts_with("alarm_report: a period of") && e.ends_with("at most 400"), "{e}");
     let e = refusal(conn.ask_line(r#"{"req":"alarm_history","query":{"from_ms":0,"to_ms":1,"limit":-1}}"#));
     assert!(e.contains("invalid value: integer `-1`"), "{e}");
+    let e = refusal(conn.ask(&Request::DeviceSummary { from_ms: 0, to_ms: now }));
+    assert!(e.starts_with("device_summary: a period of") && e.ends_with("at most 31"), "{e}");
     assert_eq!(raised(&page(conn.ask(&history_query(100, None)))), raised(&all), "the connection still answers");
+
+    // what a shift report asks: the alarms still active now, and each device's hour in one answer
+    let active = page(conn.ask(&Request::AlarmsActive { at_ms: mimic::time::now_ms() + 1 }));
+    let mut tags: Vec<&str> = active.records.iter().filter_map(|r| r.tag.as_deref()).collect();
+    tags.sort_unstable();
+    assert!(ALWAYS.iter().all(|(t, _)| tags.contains(t)), "{tags:?}");
+    let devices = match conn.ask(&Request::DeviceSummary { from_ms: now - 3_600_000, to_ms: now }) {
+        Reply::DeviceSummary { devices } => devices,
+        other => panic!("expected the devices' summary, got {other:?}"),
+    };
+    assert_eq!(devices.len(), 1, "the demo's one device");
+    assert!(devices[0].samples > 0 && devices[0].good > 0, "{:?}", devices[0]);
 }
 
 /// A flood (here more than 2 alarms in 20 s) holds back a low alarm and releases it when it
