@@ -149,7 +149,18 @@ pub struct Record {
 impl Record {
     /// What names the alarm across restarts: its tag (or asset) and kind.
     pub fn alarm_name(&self) -> String {
-        format!("{} {}", self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-"), self.kind)
+        let mut name = String::new();
+        self.alarm_name_into(&mut name);
+        name
+    }
+
+    /// [`Record::alarm_name`] written into `buf` (cleared first): a walk over many records
+    /// keeps one buffer.
+    pub fn alarm_name_into(&self, buf: &mut String) {
+        buf.clear();
+        buf.push_str(self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-"));
+        buf.push(' ');
+        buf.push_str(&self.kind);
     }
 
     /// The operator position, `(none)` without an area.
@@ -263,6 +274,7 @@ fn decode(k: (i64, u64), v: &[u8]) -> Result<Record> {
 /// One page of the journal. Reads only as far as the page fills (records not matching
 /// the filter are skipped as they are read, never gathered), and at most [`MAX_SCAN`]
 /// records: a page may hold fewer than its limit, even none, and still have a `next`.
+/// A page that ends on the range's last record has no `next`.
 pub fn page(db: &Database, q: &Query) -> Result<Page> {
     let limit = (q.limit as usize).clamp(1, MAX_PAGE);
     let mut out = Page::default();
@@ -281,23 +293,26 @@ pub fn page(db: &Database, q: &Query) -> Result<Page> {
         (Some(a), true) => t.range((std::ops::Bound::Included(lo), std::ops::Bound::Excluded(a.min(hi))))?,
         (None, _) => t.range(lo..hi)?,
     };
-    let rows: Box<dyn Iterator<Item = _>> = if q.newest_first { Box::new(range.rev()) } else { Box::new(range) };
+    let mut rows: Box<dyn Iterator<Item = _>> = if q.newest_first { Box::new(range.rev()) } else { Box::new(range) };
     let mut last = None;
     let mut full = false;
-    for (read, item) in rows.enumerate() {
+    let mut read = 0;
+    for item in rows.by_ref() {
         let (k, v) = item?;
         let key = k.value();
         last = Some(key);
+        read += 1;
         let r = decode(key, v.value())?;
         if q.filter.matches(&r) {
             out.records.push(r);
         }
-        if out.records.len() >= limit || read + 1 >= MAX_SCAN {
+        if out.records.len() >= limit || read >= MAX_SCAN {
             full = true;
             break;
         }
     }
-    out.next = if full { last } else { None };
+    // a page that stopped on the last record of the range offers no next, empty, page
+    out.next = if full && rows.next().is_some() { last } else { None };
     Ok(out)
 }
 

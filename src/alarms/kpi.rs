@@ -324,6 +324,27 @@ impl AlarmWalk {
     }
 }
 
+/// The walk of alarm `name`, made on its first record (the name copied only then).
+fn alarm_of<'a>(alarms: &'a mut HashMap<String, AlarmWalk>, name: &str) -> &'a mut AlarmWalk {
+    if !alarms.contains_key(name) {
+        alarms.insert(name.to_string(), AlarmWalk::default());
+    }
+    alarms.get_mut(name).expect("inserted above")
+}
+
+/// The walk of operator position `position`, made on its first record.
+fn area_of<'a>(
+    areas: &'a mut HashMap<String, ScopeWalk>,
+    position: &str,
+    periods: usize,
+    flood: &FloodPolicy,
+) -> &'a mut ScopeWalk {
+    if !areas.contains_key(position) {
+        areas.insert(position.to_string(), ScopeWalk::new(position, periods, flood));
+    }
+    areas.get_mut(position).expect("inserted above")
+}
+
 /// A scope's counters while the records go by.
 #[derive(Clone, Debug)]
 struct ScopeWalk {
@@ -362,7 +383,7 @@ impl ScopeWalk {
     }
 
     fn add(&mut self, r: &Record, name: &str, from: i64) {
-        let a = self.alarms.entry(name.to_string()).or_default();
+        let a = alarm_of(&mut self.alarms, name);
         if a.area.is_empty() {
             a.area = r.position().to_string();
         }
@@ -424,7 +445,7 @@ impl ScopeWalk {
         }
         let p = Priority::ALL.iter().position(|&p| p == r.priority).unwrap_or(0);
         self.by_priority[p] += 1;
-        let a = self.alarms.entry(name.to_string()).or_default();
+        let a = alarm_of(&mut self.alarms, name);
         a.count += 1;
         a.recent.push_back(ts);
         while a.recent.front().is_some_and(|&t| t + CHATTER_WINDOW_MS <= ts) {
@@ -520,8 +541,9 @@ pub struct Kpis {
     records: u64,
     site: ScopeWalk,
     areas: HashMap<String, ScopeWalk>,
-    per_hour: Vec<u32>,
     flood: FloodPolicy,
+    /// The current record's alarm name (one buffer for the walk).
+    name: String,
 }
 
 impl Kpis {
@@ -536,29 +558,24 @@ impl Kpis {
         let to_ms = to_ms.max(from_ms + 1);
         let span = to_ms - from_ms;
         let periods = usize::try_from((span + PERIOD_MS - 1) / PERIOD_MS).unwrap_or(0);
-        let hours = usize::try_from((span + HOUR_MS - 1) / HOUR_MS).unwrap_or(0);
         Kpis {
             from_ms,
             to_ms,
             records: 0,
             site: ScopeWalk::new("site", periods, flood),
             areas: HashMap::new(),
-            per_hour: vec![0; hours],
             flood: flood.clone(),
+            name: String::new(),
         }
     }
 
     /// An alarm active when the period starts (raised before it): its activation counts
     /// toward standing alarms, not toward the rates.
     pub fn active_before(&mut self, r: &Record) {
-        let name = r.alarm_name();
-        let periods = self.site.buckets.len();
-        let area = self
-            .areas
-            .entry(r.position().to_string())
-            .or_insert_with(|| ScopeWalk::new(r.position(), periods, &self.flood));
+        r.alarm_name_into(&mut self.name);
+        let area = area_of(&mut self.areas, r.position(), self.site.buckets.len(), &self.flood);
         for s in [&mut self.site, area] {
-            let a = s.alarms.entry(name.clone()).or_default();
+            let a = alarm_of(&mut s.alarms, &self.name);
             a.area = r.position().to_string();
             a.active_since = Some(r.ts_ms);
         }
@@ -570,24 +587,16 @@ impl Kpis {
             return;
         }
         self.records += 1;
-        let name = r.alarm_name();
-        let annunciated = r.change == Change::Raised || (r.change == Change::FloodReleased && r.state.is_active());
-        if annunciated
-            && let Some(h) = self.per_hour.get_mut(usize::try_from((r.ts_ms - self.from_ms) / HOUR_MS).unwrap_or(0))
-        {
-            *h += 1;
-        }
-        self.site.add(r, &name, self.from_ms);
-        let periods = self.site.buckets.len();
-        self.areas
-            .entry(r.position().to_string())
-            .or_insert_with(|| ScopeWalk::new(r.position(), periods, &self.flood))
-            .add(r, &name, self.from_ms);
+        r.alarm_name_into(&mut self.name);
+        self.site.add(r, &self.name, self.from_ms);
+        area_of(&mut self.areas, r.position(), self.site.buckets.len(), &self.flood).add(r, &self.name, self.from_ms);
     }
 
     pub fn finish(self) -> Report {
         let (from, to) = (self.from_ms, self.to_ms);
         let per_10min = self.site.buckets.clone();
+        // hours start at `from` like the 10-minute periods: six periods an hour
+        let per_hour = per_10min.chunks(6).map(|c| c.iter().sum()).collect();
         let (site, top, chattering, standing) = self.site.finish(from, to);
         let mut areas: Vec<Scope> = self.areas.into_values().map(|a| a.finish(from, to).0).collect();
         areas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -600,7 +609,7 @@ impl Kpis {
             top,
             chattering,
             standing,
-            per_hour: self.per_hour,
+            per_hour,
             per_10min,
         }
     }
