@@ -41,7 +41,7 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
             .positions
             .iter()
             .filter_map(|p| {
-                Some(mimic_views::FloodRow {
+                Some(crate::ipc::LiveFlood {
                     position: p.position.clone(),
                     since_ms: p.flood_since?,
                     held_back: p.held_back,
