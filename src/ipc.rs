@@ -36,8 +36,9 @@ pub use view::*;
 pub const MAX_LINE: usize = 64 * 1024;
 /// Version of the protocol spoken here (the hello names it; a view names the one it
 /// speaks; each binary frame starts with it). 3: the rows are the screens' own types (a
-/// request carries its `expires_ms`).
-pub const PROTO: u8 = 3;
+/// request carries its `expires_ms`). 4: alarms held back by a flood, and the positions
+/// in flood.
+pub const PROTO: u8 = 4;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 
@@ -108,6 +109,12 @@ pub enum Request {
     AlarmHistory { query: crate::alarms::journal::Query },
     /// The alarm-system figures of `[from_ms, to_ms)`.
     AlarmReport { from_ms: i64, to_ms: i64 },
+    /// The alarms active at `at_ms` by the journal (`alarms::journal::active_at`), answered
+    /// as one [`Reply::AlarmHistory`] page.
+    AlarmsActive { at_ms: i64 },
+    /// Each device's down time and data quality over `[from_ms, to_ms)` (at most
+    /// [`MAX_DEVICE_SUMMARY_DAYS`] days), computed where the store is.
+    DeviceSummary { from_ms: i64, to_ms: i64 },
     /// Walk the audit chain and its checkpoints (`mimic audit verify` while the daemon runs).
     AuditVerify {},
     /// Up to `limit` audit entries after seq `after` with `ts_ms >= since_ms`.
@@ -118,6 +125,9 @@ pub enum Request {
     /// Every signed checkpoint stored.
     AuditCheckpoints {},
 }
+
+/// Longest period a [`Request::DeviceSummary`] may cover.
+pub const MAX_DEVICE_SUMMARY_DAYS: i64 = 31;
 
 /// Most entries an [`Request::AuditHashes`] may name.
 pub const MAX_AUDIT_SEQS: usize = 2000;
@@ -168,6 +178,10 @@ pub enum Reply {
     AlarmHistory(crate::alarms::journal::Page),
     /// The answer to [`Request::AlarmReport`].
     AlarmReport(Box<crate::alarms::kpi::Report>),
+    /// The answer to [`Request::DeviceSummary`]: the site's devices in file order.
+    DeviceSummary {
+        devices: Vec<crate::historian::devices::DeviceSummary>,
+    },
     /// The answer to [`Request::AuditVerify`]: entries verified, checkpoints stored, and
     /// the first bad entry.
     AuditVerified {

@@ -219,7 +219,63 @@ fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() 
     assert!(e.starts_with("alarm_report: a period of") && e.ends_with("at most 400"), "{e}");
     let e = refusal(conn.ask_line(r#"{"req":"alarm_history","query":{"from_ms":0,"to_ms":1,"limit":-1}}"#));
     assert!(e.contains("invalid value: integer `-1`"), "{e}");
+    let e = refusal(conn.ask(&Request::DeviceSummary { from_ms: 0, to_ms: now }));
+    assert!(e.starts_with("device_summary: a period of") && e.ends_with("at most 31"), "{e}");
     assert_eq!(raised(&page(conn.ask(&history_query(100, None)))), raised(&all), "the connection still answers");
+
+    // what a shift report asks: the alarms still active now, and each device's hour in one answer
+    let active = page(conn.ask(&Request::AlarmsActive { at_ms: mimic::time::now_ms() + 1 }));
+    let mut tags: Vec<&str> = active.records.iter().filter_map(|r| r.tag.as_deref()).collect();
+    tags.sort_unstable();
+    assert!(ALWAYS.iter().all(|(t, _)| tags.contains(t)), "{tags:?}");
+    let devices = match conn.ask(&Request::DeviceSummary { from_ms: now - 3_600_000, to_ms: now }) {
+        Reply::DeviceSummary { devices } => devices,
+        other => panic!("expected the devices' summary, got {other:?}"),
+    };
+    assert_eq!(devices.len(), 1, "the demo's one device");
+    assert!(devices[0].samples > 0 && devices[0].good > 0, "{:?}", devices[0]);
+}
+
+/// A flood (here more than 2 alarms in 20 s) holds back a low alarm and releases it when it
+/// ends, still active: `mimic alarms history --state` shows both changes with their reasons,
+/// and the figures count the flood and what it held back.
+#[test]
+fn a_flood_holds_back_a_low_alarm_journaled_and_releases_it_when_it_ends() {
+    let demo = DemoSite::start();
+    let mut text = std::fs::read_to_string(&demo.site).expect("site");
+    for tag in ["P101.speed", "FV101.position", "P101.flow"] {
+        text += &format!("\n[[alarm]]\ntag = \"{tag}\"\nkind = \"hi\"\nlimit = -1000.0\npriority = \"high\"\n");
+    }
+    text += "\n[[alarm]]\ntag = \"P101.suction_pressure\"\nkind = \"hi\"\nlimit = -1000.0\npriority = \"low\"\n";
+    text += "on_delay = \"3s\"\n\n[site.flood]\nlimit = 2\nend_below = 2\nwindow = \"20s\"\n";
+    std::fs::write(&demo.site, text).expect("site");
+    let mut served = Served::start(&demo.site, &demo.data);
+    let low = |state: &str| {
+        let out = history(&demo.site, &["--tag", "P101.suction_pressure", "--state", state, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json array");
+        v.as_array().cloned().unwrap_or_default()
+    };
+    let note = |v: &serde_json::Value| v["note"].as_str().unwrap_or_default().to_string();
+
+    let held = poll(LIMIT, || Some(low("flood_held")).filter(|v| !v.is_empty())).expect("the low alarm held back");
+    assert_eq!((held[0]["priority"].as_str(), held[0]["state"].as_str()), (Some("low"), Some("normal")));
+    assert!(note(&held[0]).starts_with("held back: alarm flood at utilities"), "{}", held[0]);
+    assert!(low("raised").is_empty(), "held back: never raised (annunciated)");
+    let table = history(&demo.site, &["--state", "suppressed"]);
+    assert!(table.contains("P101.suction_pressure") && table.contains("flood_held"), "{table}");
+
+    // the three high alarms leave the 20 s window: fewer than 2 remain, the flood is over
+    let released =
+        poll(LIMIT, || Some(low("released")).filter(|v| !v.is_empty())).expect("released by the flood's end");
+    assert_eq!(released[0]["state"].as_str(), Some("unack_active"), "still active: annunciated");
+    assert!(note(&released[0]).starts_with("released: alarm flood at utilities over, still active"), "{}", released[0]);
+    assert!(released[0]["ts_ms"].as_i64() > held[0]["ts_ms"].as_i64());
+
+    let report = mimic_ok(&["report", "alarms", "--since", "1h", "--site", p(&demo.site), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report json");
+    assert!(report["site"]["floods"].as_u64() >= Some(1), "{}", report["site"]);
+    assert!(report["site"]["flood_held"].as_u64() >= Some(1), "{}", report["site"]);
+    served.stop_cleanly();
 }
 
 /// A checkpoint directory that cannot be written (below a file: even root cannot create it)

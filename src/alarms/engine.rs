@@ -13,7 +13,7 @@ use super::{
     AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, EventAction,
     ModelTarget, PositionRate, Priority, TagPlace,
 };
-use crate::config::Site;
+use crate::config::{FloodPolicy, Site};
 
 /// Position of alarms whose tag or asset has no area.
 const NO_AREA: &str = "(none)";
@@ -58,11 +58,13 @@ struct Alarm {
     out_of_service: Option<OutOfService>,
     activations: VecDeque<i64>,
     first_out: bool,
+    /// Held back by a flood at its position (not annunciated until the flood ends).
+    flood_held: bool,
 }
 
 impl Alarm {
     fn suppressed(&self) -> bool {
-        self.shelved.is_some() || self.out_of_service.is_some()
+        self.shelved.is_some() || self.out_of_service.is_some() || self.flood_held
     }
 
     fn position(&self) -> &str {
@@ -107,6 +109,8 @@ pub struct AlarmEngine {
     assets: HashMap<String, Option<String>>,
     models: HashMap<(ModelTarget, String), usize>,
     positions: BTreeMap<String, FloodMeter>,
+    /// What a flood is, and what it holds back.
+    flood: FloodPolicy,
     bursts: Bursts,
 }
 
@@ -158,6 +162,14 @@ impl AlarmEngine {
     pub fn from_site(site: &Arc<Site>) -> AlarmEngine {
         let assets = site.assets.iter().map(|a| (a.name.clone(), Some(a.area.clone()))).collect();
         AlarmEngine { site: Some(site.clone()), ..AlarmEngine::with_plant(site.alarms.clone(), Vec::new(), assets) }
+            .with_flood(site.flood.clone())
+    }
+
+    /// The same engine with this flood policy (the default is the standards' figure:
+    /// more than 10 alarms in 10 minutes at a position, low priority held back).
+    pub fn with_flood(mut self, flood: FloodPolicy) -> AlarmEngine {
+        self.flood = flood;
+        self
     }
 
     /// Where a site tag sits (its name, asset and area).
@@ -246,8 +258,10 @@ impl AlarmEngine {
             }
             self.settle(i, now_ms, &mut events);
         }
-        for m in self.positions.values_mut() {
-            m.advance(now_ms);
+        let ended: Vec<(String, i64)> =
+            self.positions.iter_mut().filter_map(|(p, m)| Some((p.clone(), m.advance(now_ms)?))).collect();
+        for (position, at) in ended {
+            self.release(&position, at, &mut events);
         }
         events.sort_by_key(|e| e.ts_ms);
         events
@@ -442,6 +456,8 @@ impl AlarmEngine {
                 in_flood: m.in_flood(),
                 time_in_flood_ms: m.time_in_flood(now_ms),
                 floods: m.floods(),
+                flood_since: m.flood_since(),
+                held_back: 0,
             };
             s.flood |= p.in_flood;
             s.activations_10min += p.activations_10min;
@@ -457,6 +473,13 @@ impl AlarmEngine {
             s.unacked += usize::from(v.state.is_unacked());
             s.shelved += usize::from(v.shelved_until.is_some());
             s.out_of_service += usize::from(v.out_of_service);
+            if v.flood_held {
+                s.held_back += 1;
+                let at = self.alarms[i].position();
+                if let Some(p) = s.positions.iter_mut().find(|p| p.position == at) {
+                    p.held_back += 1;
+                }
+            }
             s.chattering += usize::from(v.chattering);
             s.stale += usize::from(v.stale);
         }
@@ -503,31 +526,93 @@ impl AlarmEngine {
     /// Apply a debounced condition change that matured by `now_ms`.
     fn settle(&mut self, i: usize, now_ms: i64, events: &mut Vec<AlarmEvent>) {
         let a = &mut self.alarms[i];
-        if let Some((active, at)) = a.cond.settle(now_ms, a.on_delay_ms, a.off_delay_ms)
-            && let Some(e) = self.annunciate(i, active, at)
-        {
-            events.push(e);
+        if let Some((active, at)) = a.cond.settle(now_ms, a.on_delay_ms, a.off_delay_ms) {
+            self.annunciate(i, active, at, events);
         }
     }
 
-    /// What a condition change means for an alarm in service.
-    fn annunciate(&mut self, i: usize, active: bool, ts_ms: i64) -> Option<AlarmEvent> {
+    /// What a condition change means for an alarm in service. An activation at a position
+    /// in flood is held back when the flood policy says so for its priority.
+    fn annunciate(&mut self, i: usize, active: bool, ts_ms: i64, events: &mut Vec<AlarmEvent>) {
         let a = &self.alarms[i];
         if a.suppressed() {
-            return None;
+            return;
         }
         let (to, action) = match (a.state, active) {
             (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, EventAction::Activated),
             (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, EventAction::Cleared),
             (AlarmState::AckActive, false) => (AlarmState::Normal, EventAction::Cleared),
-            _ => return None,
+            _ => return,
         };
-        let note = a.message.clone();
-        Some(self.set_state(i, to, action, ts_ms, None, note))
+        if action == EventAction::Activated {
+            let position = a.position().to_string();
+            self.flood_ended(&position, ts_ms, events);
+            if let Some(note) = self.flood_hold(i) {
+                self.alarms[i].flood_held = true;
+                self.alarms[i].acked_by = None;
+                self.alarms[i].active_since = Some(ts_ms);
+                self.positions.entry(position).or_insert_with(|| FloodMeter::new(&self.flood)).record(ts_ms);
+                events.push(self.set_state(i, AlarmState::Normal, EventAction::FloodHeld, ts_ms, None, note));
+                return;
+            }
+        }
+        let note = self.alarms[i].message.clone();
+        events.push(self.set_state(i, to, action, ts_ms, None, note));
+    }
+
+    /// Why an activation of alarm `i` is held back now, when it is: its position is in
+    /// flood and the policy holds back its priority.
+    fn flood_hold(&self, i: usize) -> Option<String> {
+        let a = &self.alarms[i];
+        let m = self.positions.get(a.position()).filter(|m| m.in_flood())?;
+        self.flood.holds_back(a.priority).then(|| {
+            format!(
+                "held back: alarm flood at {} ({} alarms in {} min, more than {}); {} until the flood ends: {}",
+                a.position(),
+                m.count(),
+                self.flood.window_ms / 60_000,
+                self.flood.limit,
+                a.priority,
+                a.message
+            )
+        })
+    }
+
+    /// Bring a position's flood meter to `ts_ms`; when its flood ended by then, release
+    /// the alarms it held back.
+    fn flood_ended(&mut self, position: &str, ts_ms: i64, events: &mut Vec<AlarmEvent>) {
+        if let Some(at) = self.positions.get_mut(position).and_then(|m| m.advance(ts_ms)) {
+            self.release(position, at, events);
+        }
+    }
+
+    /// The flood at `position` ended at `at`: every alarm it held back is released, and
+    /// annunciated then when its condition is still present.
+    fn release(&mut self, position: &str, at: i64, events: &mut Vec<AlarmEvent>) {
+        for i in 0..self.alarms.len() {
+            let a = &mut self.alarms[i];
+            if !a.flood_held || a.position() != position {
+                continue;
+            }
+            a.flood_held = false;
+            let (to, note) = if a.cond.active {
+                (
+                    AlarmState::UnackActive,
+                    format!("released: alarm flood at {position} over, still active: {}", a.message),
+                )
+            } else {
+                (
+                    AlarmState::Normal,
+                    format!("released: alarm flood at {position} over, returned during it: {}", a.message),
+                )
+            };
+            events.push(self.set_state(i, to, EventAction::FloodReleased, at, None, note));
+        }
     }
 
     fn suppress(&mut self, i: usize, action: EventAction, ts_ms: i64, user: String, note: String) -> AlarmEvent {
         self.alarms[i].acked_by = None;
+        self.alarms[i].flood_held = false;
         self.set_state(i, AlarmState::Normal, action, ts_ms, Some(user), note)
     }
 
@@ -543,7 +628,7 @@ impl AlarmEngine {
     ) -> Vec<AlarmEvent> {
         let mut events = vec![self.set_state(i, AlarmState::Normal, action, ts_ms, user, note)];
         if self.alarms[i].cond.active {
-            events.extend(self.annunciate(i, true, ts_ms));
+            self.annunciate(i, true, ts_ms, &mut events);
         }
         events
     }
@@ -588,7 +673,12 @@ impl AlarmEngine {
         a.first_out = false;
         a.activations.push_back(ts_ms);
         metrics::prune_chatter(&mut a.activations, ts_ms);
-        self.positions.entry(a.position().to_string()).or_default().record(ts_ms);
+        // `annunciate` brought the meter to `ts_ms` first: no flood ends here
+        let _ = self
+            .positions
+            .entry(a.position().to_string())
+            .or_insert_with(|| FloodMeter::new(&self.flood))
+            .record(ts_ms);
         let key = a.asset.clone().or_else(|| a.area.clone()).unwrap_or_else(|| NO_AREA.to_string());
         if let Some(first) = self.bursts.activation(&key, AlarmId(i), ts_ms)
             && let Some(f) = self.alarms.get_mut(first.0)
@@ -619,6 +709,7 @@ impl AlarmEngine {
             shelve_reason: a.shelved.as_ref().map(|s| s.reason.clone()),
             out_of_service: a.out_of_service.is_some(),
             out_of_service_reason: a.out_of_service.as_ref().map(|o| format!("{} ({})", o.reason, o.user)),
+            flood_held: a.flood_held,
             first_out: a.first_out && a.state != AlarmState::Normal,
             chattering: metrics::chattering(&a.activations, now_ms),
             stale: a.state.is_active() && metrics::stale(a.active_since, now_ms),
@@ -652,6 +743,7 @@ impl Alarm {
             out_of_service: None,
             activations: VecDeque::new(),
             first_out: false,
+            flood_held: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The alarm journal: every alarm state change, stored for good in the site's store.
 //!
 //! One [`Record`] per change (raised, returned, acknowledged, shelved, unshelved, shelve
-//! expired, out of service, back in service) with its time, tag, asset, area, priority,
+//! expired, out of service, back in service, held back by a flood, released after it) with its time, tag, asset, area, priority,
 //! value and user, in the typed redb table [`JOURNAL`] keyed by (time, sequence). The
 //! daemon appends the records of a core decision in the same transaction as their audit
 //! entries ([`append`]); readers page through it ([`page`]) or walk a period ([`scan`])
@@ -55,10 +55,14 @@ pub enum Change {
     ShelveExpired,
     OutOfService,
     InService,
+    /// Held back (not annunciated) by a flood at its position.
+    FloodHeld,
+    /// Released at the end of the flood that held it back (annunciated if still active).
+    FloodReleased,
 }
 
 impl Change {
-    pub const ALL: [Change; 8] = [
+    pub const ALL: [Change; 10] = [
         Change::Raised,
         Change::Returned,
         Change::Acknowledged,
@@ -67,6 +71,8 @@ impl Change {
         Change::ShelveExpired,
         Change::OutOfService,
         Change::InService,
+        Change::FloodHeld,
+        Change::FloodReleased,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,15 +85,20 @@ impl Change {
             Change::ShelveExpired => "shelve_expired",
             Change::OutOfService => "out_of_service",
             Change::InService => "in_service",
+            Change::FloodHeld => "flood_held",
+            Change::FloodReleased => "flood_released",
         }
     }
 
-    /// The name as [`Change::name`] writes it (also `acked`, `ack`, `oos`).
+    /// The name as [`Change::name`] writes it (also `acked`, `ack`, `oos`, `suppressed`
+    /// for `flood_held`, `released` for `flood_released`).
     pub fn from_name(s: &str) -> Option<Change> {
         let s = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
         match s.as_str() {
             "ack" | "acked" => Some(Change::Acknowledged),
             "oos" => Some(Change::OutOfService),
+            "suppressed" | "held" => Some(Change::FloodHeld),
+            "released" => Some(Change::FloodReleased),
             _ => Change::ALL.into_iter().find(|c| c.name() == s),
         }
     }
@@ -102,6 +113,8 @@ impl Change {
             EventAction::ShelveExpired => Change::ShelveExpired,
             EventAction::RemovedFromService => Change::OutOfService,
             EventAction::ReturnedToService => Change::InService,
+            EventAction::FloodHeld => Change::FloodHeld,
+            EventAction::FloodReleased => Change::FloodReleased,
         }
     }
 }
@@ -136,7 +149,18 @@ pub struct Record {
 impl Record {
     /// What names the alarm across restarts: its tag (or asset) and kind.
     pub fn alarm_name(&self) -> String {
-        format!("{} {}", self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-"), self.kind)
+        let mut name = String::new();
+        self.alarm_name_into(&mut name);
+        name
+    }
+
+    /// [`Record::alarm_name`] written into `buf` (cleared first): a walk over many records
+    /// keeps one buffer.
+    pub fn alarm_name_into(&self, buf: &mut String) {
+        buf.clear();
+        buf.push_str(self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-"));
+        buf.push(' ');
+        buf.push_str(&self.kind);
     }
 
     /// The operator position, `(none)` without an area.
@@ -250,6 +274,7 @@ fn decode(k: (i64, u64), v: &[u8]) -> Result<Record> {
 /// One page of the journal. Reads only as far as the page fills (records not matching
 /// the filter are skipped as they are read, never gathered), and at most [`MAX_SCAN`]
 /// records: a page may hold fewer than its limit, even none, and still have a `next`.
+/// A page that ends on the range's last record has no `next`.
 pub fn page(db: &Database, q: &Query) -> Result<Page> {
     let limit = (q.limit as usize).clamp(1, MAX_PAGE);
     let mut out = Page::default();
@@ -268,23 +293,26 @@ pub fn page(db: &Database, q: &Query) -> Result<Page> {
         (Some(a), true) => t.range((std::ops::Bound::Included(lo), std::ops::Bound::Excluded(a.min(hi))))?,
         (None, _) => t.range(lo..hi)?,
     };
-    let rows: Box<dyn Iterator<Item = _>> = if q.newest_first { Box::new(range.rev()) } else { Box::new(range) };
+    let mut rows: Box<dyn Iterator<Item = _>> = if q.newest_first { Box::new(range.rev()) } else { Box::new(range) };
     let mut last = None;
     let mut full = false;
-    for (read, item) in rows.enumerate() {
+    let mut read = 0;
+    for item in rows.by_ref() {
         let (k, v) = item?;
         let key = k.value();
         last = Some(key);
+        read += 1;
         let r = decode(key, v.value())?;
         if q.filter.matches(&r) {
             out.records.push(r);
         }
-        if out.records.len() >= limit || read + 1 >= MAX_SCAN {
+        if out.records.len() >= limit || read >= MAX_SCAN {
             full = true;
             break;
         }
     }
-    out.next = if full { last } else { None };
+    // a page that stopped on the last record of the range offers no next, empty, page
+    out.next = if full && rows.next().is_some() { last } else { None };
     Ok(out)
 }
 
@@ -321,7 +349,10 @@ pub fn active_at(db: &Database, at_ms: i64, lookback_ms: i64) -> Result<Vec<Reco
         Change::Raised => {
             open.insert(r.alarm_name(), r);
         }
-        Change::Returned | Change::OutOfService | Change::Shelved => {
+        Change::FloodReleased if r.state.is_active() => {
+            open.insert(r.alarm_name(), r);
+        }
+        Change::Returned | Change::OutOfService | Change::Shelved | Change::FloodHeld => {
             open.remove(&r.alarm_name());
         }
         Change::Acknowledged if r.state == AlarmState::Normal => {

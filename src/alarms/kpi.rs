@@ -6,9 +6,10 @@
 //! operator position (area), every figure with its target ([`Scope::figures`]).
 //!
 //! Definitions: an *alarm* is a tag's (or asset's) alarm of one kind; its annunciations
-//! are its `raised` records. A position is *in flood* from the annunciation that makes more
-//! than [`FLOOD_LIMIT`] in the last 10 minutes until that count falls back to it (as the
-//! live engine counts). An alarm *chatters* with [`CHATTER_COUNT`] annunciations within
+//! are its `raised` records and its `flood_released` records that left it active. A
+//! position is *in flood* by the site's [`FloodPolicy`], counted over `raised` and
+//! `flood_held` records with the live engine's own meter ([`FloodMeter`]): the same
+//! floods, the same times. An alarm *chatters* with [`CHATTER_COUNT`] annunciations within
 //! [`CHATTER_WINDOW_MS`]; an annunciation is *fleeting* when it returns within
 //! [`FLEETING_MS`]; an alarm is *standing* when one annunciation stays active longer than
 //! [`STALE_AFTER_MS`] (24 h). Time to acknowledge runs from the annunciation to its
@@ -19,7 +20,9 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::journal::{Change, Record};
-use super::{CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, Priority, STALE_AFTER_MS};
+use super::metrics::FloodMeter;
+use super::{CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, Priority, STALE_AFTER_MS};
+use crate::config::FloodPolicy;
 
 /// The counting period of ISA-18.2's rates.
 pub const PERIOD_MS: i64 = 600_000;
@@ -46,6 +49,9 @@ pub struct Scope {
     pub floods: u32,
     pub flood_ms: i64,
     pub flood_pct: f64,
+    /// Activations held back by floods (not annunciated then).
+    #[serde(default)]
+    pub flood_held: u64,
     /// Share of all annunciations of the 10 most frequent alarms, %.
     pub top10_share_pct: f64,
     /// Alarms that chattered, and fleeting annunciations.
@@ -214,7 +220,13 @@ impl Scope {
             f(
                 "time in flood",
                 self.flood_pct,
-                format!("{:.2} % ({} floods, {})", self.flood_pct, self.floods, dur(self.flood_ms)),
+                format!(
+                    "{:.2} % ({} floods, {}, {} held back)",
+                    self.flood_pct,
+                    self.floods,
+                    dur(self.flood_ms),
+                    self.flood_held
+                ),
                 "< 1 %",
                 below(self.flood_pct, 1.0),
             ),
@@ -286,47 +298,6 @@ impl Scope {
     }
 }
 
-/// Sliding-window flood, as the live engine counts it.
-#[derive(Clone, Debug, Default)]
-struct FloodWalk {
-    window: VecDeque<i64>,
-    since: Option<i64>,
-    total_ms: i64,
-    floods: u32,
-}
-
-impl FloodWalk {
-    fn expire(&mut self, now: i64) {
-        while let Some(&t) = self.window.front()
-            && t + FLOOD_WINDOW_MS <= now
-        {
-            self.window.pop_front();
-            if let Some(s) = self.since
-                && self.window.len() <= FLOOD_LIMIT
-            {
-                self.total_ms += t + FLOOD_WINDOW_MS - s;
-                self.since = None;
-            }
-        }
-    }
-
-    fn raise(&mut self, ts: i64) {
-        self.expire(ts);
-        self.window.push_back(ts);
-        if self.since.is_none() && self.window.len() > FLOOD_LIMIT {
-            self.since = Some(ts);
-            self.floods += 1;
-        }
-    }
-
-    fn finish(&mut self, to: i64) {
-        self.expire(to);
-        if let Some(s) = self.since.take() {
-            self.total_ms += to - s;
-        }
-    }
-}
-
 /// One alarm's walk through the period.
 #[derive(Clone, Debug, Default)]
 struct AlarmWalk {
@@ -353,12 +324,34 @@ impl AlarmWalk {
     }
 }
 
+/// The walk of alarm `name`, made on its first record (the name copied only then).
+fn alarm_of<'a>(alarms: &'a mut HashMap<String, AlarmWalk>, name: &str) -> &'a mut AlarmWalk {
+    if !alarms.contains_key(name) {
+        alarms.insert(name.to_string(), AlarmWalk::default());
+    }
+    alarms.get_mut(name).expect("inserted above")
+}
+
+/// The walk of operator position `position`, made on its first record.
+fn area_of<'a>(
+    areas: &'a mut HashMap<String, ScopeWalk>,
+    position: &str,
+    periods: usize,
+    flood: &FloodPolicy,
+) -> &'a mut ScopeWalk {
+    if !areas.contains_key(position) {
+        areas.insert(position.to_string(), ScopeWalk::new(position, periods, flood));
+    }
+    areas.get_mut(position).expect("inserted above")
+}
+
 /// A scope's counters while the records go by.
 #[derive(Clone, Debug)]
 struct ScopeWalk {
     name: String,
     buckets: Vec<u32>,
-    flood: FloodWalk,
+    flood: FloodMeter,
+    flood_held: u64,
     raised: u64,
     by_priority: [u64; 4],
     fleeting: u64,
@@ -371,11 +364,12 @@ struct ScopeWalk {
 }
 
 impl ScopeWalk {
-    fn new(name: &str, periods: usize) -> ScopeWalk {
+    fn new(name: &str, periods: usize, flood: &FloodPolicy) -> ScopeWalk {
         ScopeWalk {
             name: name.to_string(),
             buckets: vec![0; periods],
-            flood: FloodWalk::default(),
+            flood: FloodMeter::new(flood),
+            flood_held: 0,
             raised: 0,
             by_priority: [0; 4],
             fleeting: 0,
@@ -389,31 +383,24 @@ impl ScopeWalk {
     }
 
     fn add(&mut self, r: &Record, name: &str, from: i64) {
-        let a = self.alarms.entry(name.to_string()).or_default();
+        let a = alarm_of(&mut self.alarms, name);
         if a.area.is_empty() {
             a.area = r.position().to_string();
         }
         let ts = r.ts_ms;
         match r.change {
             Change::Raised => {
-                self.raised += 1;
-                let k = usize::try_from((ts - from) / PERIOD_MS).unwrap_or(0);
-                if let Some(b) = self.buckets.get_mut(k) {
-                    *b += 1;
-                }
-                let p = Priority::ALL.iter().position(|&p| p == r.priority).unwrap_or(0);
-                self.by_priority[p] += 1;
-                self.flood.raise(ts);
-                a.count += 1;
-                a.recent.push_back(ts);
-                while a.recent.front().is_some_and(|&t| t + CHATTER_WINDOW_MS <= ts) {
-                    a.recent.pop_front();
-                }
-                a.chattered |= a.recent.len() >= CHATTER_COUNT;
-                a.end_activation(ts);
-                a.active_since = Some(ts);
-                a.unacked_since = Some(ts);
+                let _ = self.flood.record(ts);
+                self.annunciation(r, name, from);
             }
+            Change::FloodHeld => {
+                let _ = self.flood.record(ts);
+                self.flood_held += 1;
+                a.end_activation(ts);
+                a.unacked_since = None;
+            }
+            Change::FloodReleased if r.state.is_active() => self.annunciation(r, name, from),
+            Change::FloodReleased => {}
             Change::Returned => {
                 if a.end_activation(ts).is_some_and(|long| long < FLEETING_MS) {
                     self.fleeting += 1;
@@ -448,8 +435,30 @@ impl ScopeWalk {
         }
     }
 
+    /// An alarm annunciated at `r.ts_ms`: the rates, the priority mix, chattering.
+    fn annunciation(&mut self, r: &Record, name: &str, from: i64) {
+        let ts = r.ts_ms;
+        self.raised += 1;
+        let k = usize::try_from((ts - from) / PERIOD_MS).unwrap_or(0);
+        if let Some(b) = self.buckets.get_mut(k) {
+            *b += 1;
+        }
+        let p = Priority::ALL.iter().position(|&p| p == r.priority).unwrap_or(0);
+        self.by_priority[p] += 1;
+        let a = alarm_of(&mut self.alarms, name);
+        a.count += 1;
+        a.recent.push_back(ts);
+        while a.recent.front().is_some_and(|&t| t + CHATTER_WINDOW_MS <= ts) {
+            a.recent.pop_front();
+        }
+        a.chattered |= a.recent.len() >= CHATTER_COUNT;
+        a.end_activation(ts);
+        a.active_since = Some(ts);
+        a.unacked_since = Some(ts);
+    }
+
     fn finish(mut self, from: i64, to: i64) -> (Scope, Vec<Frequent>, Vec<String>, Vec<Standing>) {
-        self.flood.finish(to);
+        let _ = self.flood.advance(to);
         let span = (to - from).max(1) as f64;
         let raised = self.raised as f64;
         let (peak_k, peak) =
@@ -503,9 +512,10 @@ impl ScopeWalk {
             peak_10min: peak,
             peak_at_ms: from + peak_k as i64 * PERIOD_MS,
             periods_over_10_pct: over as f64 * 100.0 / self.buckets.len().max(1) as f64,
-            floods: self.flood.floods,
-            flood_ms: self.flood.total_ms,
-            flood_pct: self.flood.total_ms as f64 * 100.0 / span,
+            floods: self.flood.floods(),
+            flood_ms: self.flood.time_in_flood(to),
+            flood_pct: self.flood.time_in_flood(to) as f64 * 100.0 / span,
+            flood_held: self.flood_held,
             top10_share_pct: top.iter().map(|f| f.count).sum::<u64>() as f64 * 100.0 / raised.max(1.0),
             chattering: chattering.len() as u32,
             fleeting: self.fleeting,
@@ -531,33 +541,41 @@ pub struct Kpis {
     records: u64,
     site: ScopeWalk,
     areas: HashMap<String, ScopeWalk>,
-    per_hour: Vec<u32>,
+    flood: FloodPolicy,
+    /// The current record's alarm name (one buffer for the walk).
+    name: String,
 }
 
 impl Kpis {
+    /// The figures of `[from_ms, to_ms)` with the default flood policy.
     pub fn new(from_ms: i64, to_ms: i64) -> Kpis {
+        Kpis::with_flood(from_ms, to_ms, &FloodPolicy::default())
+    }
+
+    /// The figures of `[from_ms, to_ms)`, floods counted by `flood` (the site's policy,
+    /// as its engine counts them).
+    pub fn with_flood(from_ms: i64, to_ms: i64, flood: &FloodPolicy) -> Kpis {
         let to_ms = to_ms.max(from_ms + 1);
         let span = to_ms - from_ms;
         let periods = usize::try_from((span + PERIOD_MS - 1) / PERIOD_MS).unwrap_or(0);
-        let hours = usize::try_from((span + HOUR_MS - 1) / HOUR_MS).unwrap_or(0);
         Kpis {
             from_ms,
             to_ms,
             records: 0,
-            site: ScopeWalk::new("site", periods),
+            site: ScopeWalk::new("site", periods, flood),
             areas: HashMap::new(),
-            per_hour: vec![0; hours],
+            flood: flood.clone(),
+            name: String::new(),
         }
     }
 
     /// An alarm active when the period starts (raised before it): its activation counts
     /// toward standing alarms, not toward the rates.
     pub fn active_before(&mut self, r: &Record) {
-        let name = r.alarm_name();
-        let periods = self.site.buckets.len();
-        let area = self.areas.entry(r.position().to_string()).or_insert_with(|| ScopeWalk::new(r.position(), periods));
+        r.alarm_name_into(&mut self.name);
+        let area = area_of(&mut self.areas, r.position(), self.site.buckets.len(), &self.flood);
         for s in [&mut self.site, area] {
-            let a = s.alarms.entry(name.clone()).or_default();
+            let a = alarm_of(&mut s.alarms, &self.name);
             a.area = r.position().to_string();
             a.active_since = Some(r.ts_ms);
         }
@@ -569,24 +587,16 @@ impl Kpis {
             return;
         }
         self.records += 1;
-        let name = r.alarm_name();
-        if r.change == Change::Raised
-            && let Some(h) = self.per_hour.get_mut(usize::try_from((r.ts_ms - self.from_ms) / HOUR_MS).unwrap_or(0))
-        {
-            *h += 1;
-        }
-        self.site.add(r, &name, self.from_ms);
-        let periods = self.site.buckets.len();
-        self.areas.entry(r.position().to_string()).or_insert_with(|| ScopeWalk::new(r.position(), periods)).add(
-            r,
-            &name,
-            self.from_ms,
-        );
+        r.alarm_name_into(&mut self.name);
+        self.site.add(r, &self.name, self.from_ms);
+        area_of(&mut self.areas, r.position(), self.site.buckets.len(), &self.flood).add(r, &self.name, self.from_ms);
     }
 
     pub fn finish(self) -> Report {
         let (from, to) = (self.from_ms, self.to_ms);
         let per_10min = self.site.buckets.clone();
+        // hours start at `from` like the 10-minute periods: six periods an hour
+        let per_hour = per_10min.chunks(6).map(|c| c.iter().sum()).collect();
         let (site, top, chattering, standing) = self.site.finish(from, to);
         let mut areas: Vec<Scope> = self.areas.into_values().map(|a| a.finish(from, to).0).collect();
         areas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -599,7 +609,7 @@ impl Kpis {
             top,
             chattering,
             standing,
-            per_hour: self.per_hour,
+            per_hour,
             per_10min,
         }
     }
@@ -615,9 +625,15 @@ pub fn report(records: &[Record], from_ms: i64, to_ms: i64) -> Report {
 /// How far before a period [`of_store`] looks for alarms still active when it starts.
 pub const LOOKBACK_MS: i64 = 30 * DAY_MS;
 
-/// The figures of `[from_ms, to_ms)` from the journal in `db`, read record by record.
-pub fn of_store(db: &redb::Database, from_ms: i64, to_ms: i64) -> Result<Report, super::journal::JournalError> {
-    let mut k = Kpis::new(from_ms, to_ms);
+/// The figures of `[from_ms, to_ms)` from the journal in `db`, read record by record,
+/// floods counted by the site's `flood` policy.
+pub fn of_store(
+    db: &redb::Database,
+    from_ms: i64,
+    to_ms: i64,
+    flood: &FloodPolicy,
+) -> Result<Report, super::journal::JournalError> {
+    let mut k = Kpis::with_flood(from_ms, to_ms, flood);
     for r in super::journal::active_at(db, from_ms, LOOKBACK_MS)? {
         k.active_before(&r);
     }

@@ -63,10 +63,10 @@ fn a_synthetic_day_gives_its_known_figures() {
     assert_eq!(s.peak_10min, 15);
     assert_eq!(s.peak_at_ms, T0 + 60 * MIN);
     assert!((s.periods_over_10_pct - 100.0 / 144.0).abs() < 1e-9);
-    // from the 11th (01:01:40) until the 5th leaves the window (01:10:40)
+    // from the 11th (01:01:40) until fewer than 5 remain: the 11th leaves the window (01:11:40)
     assert_eq!(s.floods, 1);
-    assert_eq!(s.flood_ms, 540 * S);
-    assert!((s.flood_pct - 540.0 * 100.0 / 86_400.0).abs() < 1e-9);
+    assert_eq!(s.flood_ms, 600 * S);
+    assert!((s.flood_pct - 600.0 * 100.0 / 86_400.0).abs() < 1e-9);
     assert_eq!(r.chattering, ["C HI"]);
     assert_eq!(s.chattering, 1);
     assert_eq!(s.fleeting, 4);

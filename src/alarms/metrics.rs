@@ -1,11 +1,13 @@
-//! Alarm-system figures: flood per operator position, first-out in a burst, chattering,
+//! Alarm-system figures: flood per operator position (by the site's [`FloodPolicy`]), first-out in a burst, chattering,
 //! stale. Everything is computed from activation timestamps passed in.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::AlarmId;
+use crate::config::FloodPolicy;
 
-/// A position is in flood with more than this many activations in [`FLOOD_WINDOW_MS`].
+/// The standards' alarm-rate figure: more than this many alarms in [`FLOOD_WINDOW_MS`]
+/// (the default flood of [`FloodPolicy`], and the KPI "periods with more than 10").
 pub const FLOOD_LIMIT: usize = 10;
 pub const FLOOD_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// Activations on one asset (or area) no more than this apart form one burst; the first
@@ -17,10 +19,15 @@ pub const CHATTER_WINDOW_MS: i64 = 60_000;
 /// An alarm active for longer than this is stale.
 pub const STALE_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// Activations of one operator position over the last [`FLOOD_WINDOW_MS`], and its
-/// flood history.
-#[derive(Clone, Debug, Default)]
+/// Activations of one operator position over the flood window, and its flood history:
+/// the one flood definition, used by the live engine and by the KPIs of a period alike.
+/// A flood starts at the activation that makes more than the policy's `limit` in the
+/// window, and ends at the moment fewer than its `end_below` remain.
+#[derive(Clone, Debug)]
 pub struct FloodMeter {
+    limit: usize,
+    end_below: usize,
+    window_ms: i64,
     /// Activation times inside the window, oldest first.
     recent: VecDeque<i64>,
     flood_since: Option<i64>,
@@ -28,34 +35,57 @@ pub struct FloodMeter {
     floods: u32,
 }
 
+impl Default for FloodMeter {
+    fn default() -> FloodMeter {
+        FloodMeter::new(&FloodPolicy::default())
+    }
+}
+
 impl FloodMeter {
-    /// Count an activation at `ts_ms`.
-    pub fn record(&mut self, ts_ms: i64) {
-        self.advance(ts_ms);
-        let at = self.recent.partition_point(|&t| t <= ts_ms);
-        self.recent.insert(at, ts_ms);
-        if self.flood_since.is_none() && self.recent.len() > FLOOD_LIMIT {
-            self.flood_since = Some(ts_ms);
-            self.floods += 1;
+    pub fn new(policy: &FloodPolicy) -> FloodMeter {
+        FloodMeter {
+            limit: policy.limit,
+            end_below: policy.end_below.clamp(1, policy.limit.max(1)),
+            window_ms: policy.window_ms.max(1),
+            recent: VecDeque::new(),
+            flood_since: None,
+            total_ms: 0,
+            floods: 0,
         }
     }
 
-    /// Forget activations that left the window by `now_ms`; a flood ends at the moment
-    /// the count falls back to the limit.
-    pub fn advance(&mut self, now_ms: i64) {
+    /// Count an activation at `ts_ms`. `Some(t)` when a flood ended at `t` before it
+    /// (see [`FloodMeter::advance`]).
+    pub fn record(&mut self, ts_ms: i64) -> Option<i64> {
+        let ended = self.advance(ts_ms);
+        let at = self.recent.partition_point(|&t| t <= ts_ms);
+        self.recent.insert(at, ts_ms);
+        if self.flood_since.is_none() && self.recent.len() > self.limit {
+            self.flood_since = Some(ts_ms);
+            self.floods += 1;
+        }
+        ended
+    }
+
+    /// Forget activations that left the window by `now_ms`. `Some(t)` when the flood in
+    /// progress ended at `t` (the moment the count fell below `end_below`).
+    pub fn advance(&mut self, now_ms: i64) -> Option<i64> {
+        let mut ended = None;
         while let Some(&oldest) = self.recent.front() {
-            let leaves = oldest.saturating_add(FLOOD_WINDOW_MS);
+            let leaves = oldest.saturating_add(self.window_ms);
             if leaves > now_ms {
                 break;
             }
             self.recent.pop_front();
             if let Some(since) = self.flood_since
-                && self.recent.len() <= FLOOD_LIMIT
+                && self.recent.len() < self.end_below
             {
                 self.total_ms += leaves.saturating_sub(since).max(0);
                 self.flood_since = None;
+                ended = Some(leaves);
             }
         }
+        ended
     }
 
     /// Activations in the window ending at `now_ms` (call [`FloodMeter::advance`] first).
@@ -65,6 +95,11 @@ impl FloodMeter {
 
     pub fn in_flood(&self) -> bool {
         self.flood_since.is_some()
+    }
+
+    /// When the flood in progress started.
+    pub fn flood_since(&self) -> Option<i64> {
+        self.flood_since
     }
 
     pub fn floods(&self) -> u32 {

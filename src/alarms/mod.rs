@@ -20,9 +20,16 @@
 //!   [`AlarmEngine::tick`]) or out-of-service alarm is taken out of the annunciated
 //!   states (its state becomes Normal) but its condition is still tracked; when it
 //!   returns to service with its condition active it annunciates again.
+//! * **Flood suppression** (EEMUA 191, ISA-18.2): a position is in flood by the site's
+//!   [`crate::config::FloodPolicy`] (default: more than 10 activations in 10 minutes, over
+//!   when fewer than 5 remain). While it is, an activation of a priority the policy holds
+//!   back (default low) is not annunciated: the alarm stays Normal, marked held back
+//!   ([`EventAction::FloodHeld`], counted toward the flood all the same). When the flood
+//!   ends every held alarm is released ([`EventAction::FloodReleased`]) and annunciated
+//!   then if its condition is still present.
 //! * **Figures** ([`metrics`]): per operator position (the area of the alarm's asset):
-//!   activations in the last 10 minutes, flood (more than 10 of them), time in flood;
-//!   per alarm: chattering, stale, first-out.
+//!   activations in the flood window, flood, time in flood; per alarm: chattering, stale,
+//!   first-out.
 
 mod condition;
 mod engine;
@@ -98,6 +105,11 @@ pub enum EventAction {
     ShelveExpired,
     RemovedFromService,
     ReturnedToService,
+    /// Activated while its position is in flood, and held back (not annunciated) by the
+    /// site's flood policy.
+    FloodHeld,
+    /// The flood that held it back ended: annunciated now if still active.
+    FloodReleased,
 }
 
 /// One state change, for the daemon to store and audit. `from` always equals the `to`
@@ -165,6 +177,8 @@ pub struct AlarmView {
     pub shelve_reason: Option<String>,
     pub out_of_service: bool,
     pub out_of_service_reason: Option<String>,
+    /// Held back by a flood at its position: not annunciated until the flood ends.
+    pub flood_held: bool,
     pub first_out: bool,
     pub chattering: bool,
     pub stale: bool,
@@ -180,6 +194,10 @@ pub struct PositionRate {
     pub time_in_flood_ms: i64,
     /// How many floods have started.
     pub floods: u32,
+    /// When the flood in progress started.
+    pub flood_since: Option<i64>,
+    /// Alarms the flood in progress holds back.
+    pub held_back: usize,
 }
 
 /// The alarm system at a glance.
@@ -198,6 +216,8 @@ pub struct AlarmSummary {
     pub unacked: usize,
     pub shelved: usize,
     pub out_of_service: usize,
+    /// Held back by floods.
+    pub held_back: usize,
     pub chattering: usize,
     pub stale: usize,
 }
@@ -232,3 +252,7 @@ pub enum AlarmError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "flood_tests.rs"]
+mod flood_tests;

@@ -7,7 +7,7 @@ use super::*;
 
 const BAD: Quality = Quality::Bad(Reason::Timeout);
 
-fn def(tag: usize, kind: AlarmKind, limit: Option<f64>) -> AlarmDef {
+pub(super) fn def(tag: usize, kind: AlarmKind, limit: Option<f64>) -> AlarmDef {
     AlarmDef::new(tag, &format!("T{tag}"), kind, Priority::High, limit)
 }
 
@@ -24,7 +24,7 @@ fn good(e: &mut AlarmEngine, v: f64, ts: i64) -> Vec<AlarmEvent> {
 }
 
 /// (ts, action, from, to) of each event.
-fn brief(events: &[AlarmEvent]) -> Vec<(i64, EventAction, AlarmState, AlarmState)> {
+pub(super) fn brief(events: &[AlarmEvent]) -> Vec<(i64, EventAction, AlarmState, AlarmState)> {
     events.iter().map(|e| (e.ts_ms, e.action, e.from, e.to)).collect()
 }
 
@@ -283,7 +283,7 @@ fn out_of_service_overrides_a_shelve() {
     assert!(e.rows(20_000)[0].out_of_service);
 }
 
-fn area_defs(n: usize, area: &str, asset: Option<&str>, first_tag: usize) -> Vec<AlarmDef> {
+pub(super) fn area_defs(n: usize, area: &str, asset: Option<&str>, first_tag: usize) -> Vec<AlarmDef> {
     (0..n)
         .map(|k| {
             let mut d = def(first_tag + k, AlarmKind::Hi, Some(1.0));
@@ -295,7 +295,7 @@ fn area_defs(n: usize, area: &str, asset: Option<&str>, first_tag: usize) -> Vec
 }
 
 #[test]
-fn flood_on_the_eleventh_activation_in_ten_minutes_and_clears_after() {
+fn flood_on_the_eleventh_activation_in_ten_minutes_and_ends_below_five() {
     let mut e = AlarmEngine::new(area_defs(11, "north", None, 0));
     for t in 0..10 {
         e.evaluate(t, Some(2.0), Quality::Good, t as i64 * 60_000);
@@ -311,14 +311,20 @@ fn flood_on_the_eleventh_activation_in_ten_minutes_and_clears_after() {
     assert_eq!(s.positions[0].activations_10min, 11);
     assert_eq!(s.time_in_flood_ms, 0);
     assert_eq!(e.summary(599_999).time_in_flood_ms, 9_999);
-    // The first activation (t = 0) leaves the window at 600 000: 10 left, flood over.
+    // The first activation (t = 0) leaves the window at 600 000: 10 left, still a flood
+    // (the hysteresis: it ends only when fewer than 5 remain).
     let s = e.summary(600_000);
-    assert!(!s.flood);
+    assert!(s.flood);
     assert_eq!(s.activations_10min, 10);
-    assert_eq!(s.time_in_flood_ms, 10_000);
-    e.tick(700_000);
-    let s = e.summary(900_000);
-    assert_eq!((s.time_in_flood_ms, s.positions[0].floods), (10_000, 1));
+    // The 7th (t = 360 000) leaves at 960 000: 4 left, flood over.
+    assert!(e.summary(959_999).flood);
+    let s = e.summary(960_000);
+    assert!(!s.flood);
+    assert_eq!(s.activations_10min, 4);
+    assert_eq!(s.time_in_flood_ms, 370_000);
+    e.tick(1_000_000);
+    let s = e.summary(1_200_000);
+    assert_eq!((s.time_in_flood_ms, s.positions[0].floods), (370_000, 1));
 }
 
 #[test]

@@ -76,13 +76,17 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
 }
 
 fn alarm_report(store: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<Report> {
-    let dir = store.dir()?;
+    let (site, dir) = store.site_and_dir()?;
     match store::daemon(&dir) {
         Some(s) => store::ask(&s, &Request::AlarmReport { from_ms, to_ms }, |r| match r {
             Reply::AlarmReport(r) => Some(*r),
             _ => None,
         }),
-        None => kpi::of_store(&store::open(&dir)?, from_ms, to_ms).context("reading the alarm journal"),
+        None => {
+            // floods as the site's engine counts them (the standards' figure without a site)
+            let flood = site.map(|s| s.flood).unwrap_or_default();
+            kpi::of_store(&store::open(&dir)?, from_ms, to_ms, &flood).context("reading the alarm journal")
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::alarms::clean;
-use super::shift_devices::DeviceShift;
 use super::store::{self, StoreArgs};
 use crate::alarms::journal::{self, Change, Query, Record};
+use crate::historian::devices::DeviceSummary;
 use crate::ipc::{Reply, Request};
 
 const PAGE: u32 = 2000;
@@ -43,14 +43,28 @@ pub struct Shift {
     pub changes: BTreeMap<&'static str, u64>,
     /// Alarms raised most often: name, count.
     pub frequent: Vec<(String, u64)>,
-    /// Alarms raised and not returned by the end of the shift.
+    /// Times each alarm was raised, while the records go by.
+    raised: BTreeMap<String, u64>,
+    /// Alarms active at the end of the shift by the journal ([`journal::active_at`]),
+    /// those raised before the shift included.
     pub still_active: Vec<Line>,
     pub model_alarms: Vec<Line>,
     pub operator_acts: Vec<Line>,
     pub writes: Vec<Line>,
     pub maintenance: Vec<Line>,
     /// Each device's down time and data quality (none: the site's devices are not known).
-    pub devices: Option<Vec<DeviceShift>>,
+    pub devices: Option<Vec<DeviceSummary>>,
+}
+
+/// A journal record as a line of the report.
+fn line_of(r: &Record) -> Line {
+    Line {
+        ts_ms: r.ts_ms,
+        who: r.user.as_deref().map(clean).unwrap_or_default(),
+        what: r.change.name().into(),
+        target: clean(&r.alarm_name()),
+        detail: clean(&r.note),
+    }
 }
 
 fn text_of(v: &serde_json::Value, key: &str) -> String {
@@ -62,40 +76,35 @@ impl Shift {
         Shift { from_ms, to_ms, ..Shift::default() }
     }
 
-    /// Takes the journal's records of the shift, oldest first.
-    pub fn alarms(&mut self, records: impl IntoIterator<Item = Record>) {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut active: BTreeMap<String, Line> = BTreeMap::new();
-        for r in records {
-            *self.changes.entry(r.change.name()).or_default() += 1;
-            let name = r.alarm_name();
-            let line = Line {
-                ts_ms: r.ts_ms,
-                who: r.user.as_deref().map(clean).unwrap_or_default(),
-                what: r.change.name().into(),
-                target: clean(&name),
-                detail: clean(&r.note),
-            };
-            match r.change {
-                Change::Raised => {
-                    *counts.entry(name.clone()).or_default() += 1;
-                    active.insert(name, line.clone());
+    /// Takes the next journal record of the shift (oldest first): counted, and listed when
+    /// a model raised it. Call [`Shift::finish_alarms`] after the last.
+    pub fn alarm(&mut self, r: &Record) {
+        *self.changes.entry(r.change.name()).or_default() += 1;
+        if r.change == Change::Raised {
+            match self.raised.get_mut(r.alarm_name().as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.raised.insert(r.alarm_name(), 1);
                 }
-                Change::Returned | Change::Shelved | Change::OutOfService => {
-                    active.remove(&name);
-                }
-                _ => {}
-            }
-            if r.kind.starts_with("MODEL") {
-                self.model_alarms.push(line);
             }
         }
-        let mut frequent: Vec<(String, u64)> = counts.into_iter().collect();
+        if r.kind.starts_with("MODEL") {
+            self.model_alarms.push(line_of(r));
+        }
+    }
+
+    /// The alarms active at the end of the shift, as [`journal::active_at`] finds them.
+    pub fn still_active(&mut self, records: &[Record]) {
+        self.still_active = records.iter().map(line_of).collect();
+        self.still_active.sort_by_key(|l| l.ts_ms);
+    }
+
+    /// The ten alarms raised most often.
+    pub fn finish_alarms(&mut self) {
+        let mut frequent: Vec<(String, u64)> = std::mem::take(&mut self.raised).into_iter().collect();
         frequent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         frequent.truncate(10);
         self.frequent = frequent;
-        self.still_active = active.into_values().collect();
-        self.still_active.sort_by_key(|l| l.ts_ms);
     }
 
     /// Takes an audit entry of the shift (as `audit::entry_json` writes it).
@@ -134,7 +143,7 @@ impl Shift {
     pub fn write(&self, format: Format, out: &mut impl Write) -> anyhow::Result<()> {
         let ts = super::format_ts;
         let count = |c: Change| self.changes.get(c.name()).copied().unwrap_or(0);
-        let summary = format!(
+        let mut summary = format!(
             "{} raised, {} acknowledged, {} returned, {} shelved, {} out of service",
             count(Change::Raised),
             count(Change::Acknowledged),
@@ -142,6 +151,9 @@ impl Shift {
             count(Change::Shelved),
             count(Change::OutOfService)
         );
+        if count(Change::FloodHeld) > 0 {
+            summary.push_str(&format!(", {} held back by alarm floods", count(Change::FloodHeld)));
+        }
         match format {
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(out);
@@ -202,63 +214,75 @@ impl Shift {
     }
 }
 
-/// Gathers the shift's records from the daemon serving the store, or the store file.
+/// Gathers the shift's records from the daemon serving the store, or the store file, a
+/// page at a time: the alarms still active at its end, the journal's records of the shift,
+/// the audit entries; with `--site`, the devices' summary.
 pub fn gather(store_args: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<Shift> {
-    let dir = store_args.dir()?;
+    let (site, dir) = store_args.site_and_dir()?;
     let mut shift = Shift::new(from_ms, to_ms);
-    let mut q = Query { from_ms, to_ms, limit: PAGE, ..Query::default() };
-    let mut records = Vec::new();
-    let mut after = 0;
-    match store::daemon(&dir) {
-        Some(s) => {
-            loop {
-                let page = store::ask(&s, &Request::AlarmHistory { query: q.clone() }, |r| match r {
-                    Reply::AlarmHistory(p) => Some(p),
-                    _ => None,
-                })?;
-                records.extend(page.records);
-                match page.next {
-                    Some(n) => q.after = Some(n),
-                    None => break,
-                }
-            }
-            shift.alarms(records);
-            loop {
-                let (entries, next) =
-                    store::ask(&s, &Request::AuditEntries { since_ms: from_ms, after, limit: PAGE }, |r| match r {
-                        Reply::AuditEntries { entries, next } => Some((entries, next)),
-                        _ => None,
-                    })?;
-                entries.iter().filter(|e| e["ts_ms"].as_i64().is_some_and(|t| t < to_ms)).for_each(|e| shift.audit(e));
-                match next {
-                    Some(n) => after = n,
-                    None => break,
-                }
-            }
-        }
-        None => {
-            let db = store::open(&dir)?;
-            journal::scan(&db, from_ms, to_ms, &journal::Filter::default(), |r| records.push(r))
-                .context("reading the alarm journal")?;
-            shift.alarms(records);
-            loop {
-                let (entries, next) = crate::audit::entries_page(&db, from_ms, after, PAGE as usize)
-                    .context("reading the audit trail")?;
-                for e in entries.iter().filter(|e| e.ts_ms < to_ms) {
-                    shift.audit(&crate::audit::entry_json(e));
-                }
-                match next {
-                    Some(n) => after = n,
-                    None => break,
-                }
-            }
-        }
+    let stream = store::daemon(&dir);
+    match &stream {
+        Some(s) => from_daemon(s, &mut shift)?,
+        None => from_file(&store::open(&dir)?, &mut shift)?,
     }
-    if let Some(site) = &store_args.site {
-        let site = super::load_site(site)?;
-        shift.devices = Some(super::shift_devices::gather(&dir, &site, from_ms, to_ms)?);
+    shift.finish_alarms();
+    if let Some(site) = &site {
+        shift.devices = Some(super::shift_devices::gather(stream.as_ref(), &dir, site, from_ms, to_ms)?);
     }
     Ok(shift)
+}
+
+fn from_daemon(s: &std::os::unix::net::UnixStream, shift: &mut Shift) -> anyhow::Result<()> {
+    let (from_ms, to_ms) = (shift.from_ms, shift.to_ms);
+    let page = |req: &Request| {
+        store::ask(s, req, |r| match r {
+            Reply::AlarmHistory(p) => Some(p),
+            _ => None,
+        })
+    };
+    shift.still_active(&page(&Request::AlarmsActive { at_ms: to_ms })?.records);
+    let mut q = Query { from_ms, to_ms, limit: PAGE, ..Query::default() };
+    loop {
+        let p = page(&Request::AlarmHistory { query: q.clone() })?;
+        p.records.iter().for_each(|r| shift.alarm(r));
+        match p.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    let mut after = 0;
+    loop {
+        let (entries, next) =
+            store::ask(s, &Request::AuditEntries { since_ms: from_ms, after, limit: PAGE }, |r| match r {
+                Reply::AuditEntries { entries, next } => Some((entries, next)),
+                _ => None,
+            })?;
+        entries.iter().filter(|e| e["ts_ms"].as_i64().is_some_and(|t| t < to_ms)).for_each(|e| shift.audit(e));
+        match next {
+            Some(n) => after = n,
+            None => return Ok(()),
+        }
+    }
+}
+
+fn from_file(db: &redb::Database, shift: &mut Shift) -> anyhow::Result<()> {
+    let (from_ms, to_ms) = (shift.from_ms, shift.to_ms);
+    let active = journal::active_at(db, to_ms, crate::alarms::kpi::LOOKBACK_MS).context("reading the alarm journal")?;
+    shift.still_active(&active);
+    journal::scan(db, from_ms, to_ms, &journal::Filter::default(), |r| shift.alarm(&r))
+        .context("reading the alarm journal")?;
+    let mut after = 0;
+    loop {
+        let (entries, next) =
+            crate::audit::entries_page(db, from_ms, after, PAGE as usize).context("reading the audit trail")?;
+        for e in entries.iter().filter(|e| e.ts_ms < to_ms) {
+            shift.audit(&crate::audit::entry_json(e));
+        }
+        match next {
+            Some(n) => after = n,
+            None => return Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -286,7 +310,7 @@ mod tests {
     #[test]
     fn a_shift_in_sections() {
         let mut s = Shift::new(0, 100);
-        s.alarms([
+        let records = [
             rec(1, "T1", "HI", Change::Raised, None),
             rec(2, "T1", "HI", Change::Acknowledged, Some("ana")),
             rec(3, "T1", "HI", Change::Returned, None),
@@ -294,14 +318,19 @@ mod tests {
             rec(5, "P-101", "MODEL anomaly", Change::Raised, None),
             rec(6, "T2", "LO", Change::Raised, None),
             rec(7, "T2", "LO", Change::Shelved, Some("ana")),
-        ]);
+            rec(8, "T3", "LO", Change::FloodHeld, None),
+        ];
+        records.iter().for_each(|r| s.alarm(r));
+        s.finish_alarms();
+        // what journal::active_at finds at the end: one standing since before the shift
+        s.still_active(&[rec(4, "T1", "HI", Change::Raised, None), rec(-50, "T0", "HI", Change::Raised, None)]);
         for (action, target) in [("alarm_ack", "alarm A1"), ("approval", "request 3"), ("maintenance_event", "P-101")] {
             s.audit(&serde_json::json!({"ts_ms": 9, "user": "ana", "full_name": "Ana\u{1b}[2J O", "action": action, "target": target, "detail": "d"}));
         }
         assert_eq!(s.changes.get("raised"), Some(&4));
         assert_eq!(s.frequent[0], ("T1 HI".to_string(), 2));
         let active: Vec<&str> = s.still_active.iter().map(|l| l.target.as_str()).collect();
-        assert_eq!(active, ["T1 HI", "P-101 MODEL anomaly"]);
+        assert_eq!(active, ["T0 HI", "T1 HI"], "oldest first");
         assert_eq!(s.model_alarms.len(), 1);
         assert_eq!((s.operator_acts.len(), s.writes.len(), s.maintenance.len()), (1, 1, 1));
         let mut md = Vec::new();
@@ -309,6 +338,7 @@ mod tests {
         let md = String::from_utf8(md).unwrap();
         assert!(md.starts_with("# Shift report") && md.contains("## Operator acts on alarms"), "{md}");
         assert!(md.contains("4 raised, 1 acknowledged, 1 returned, 1 shelved"), "{md}");
+        assert!(md.contains("0 out of service, 1 held back by alarm floods"), "{md}");
         assert!(!md.contains('\u{1b}'), "no control characters reach a terminal");
         let mut csv = Vec::new();
         s.write(Format::Csv, &mut csv).unwrap();

@@ -22,11 +22,18 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub fn dir(&self) -> anyhow::Result<PathBuf> {
-        Ok(match (&self.data, &self.site) {
+        Ok(self.site_and_dir()?.1)
+    }
+
+    /// The site (when `--site` names one, loaded once) and the data directory.
+    pub fn site_and_dir(&self) -> anyhow::Result<(Option<crate::config::Site>, PathBuf)> {
+        let site = self.site.as_deref().map(super::load_site).transpose()?;
+        let dir = match (&self.data, &site) {
             (Some(d), _) => d.clone(),
-            (None, Some(s)) => super::load_site(s)?.data_dir,
+            (None, Some(s)) => s.data_dir.clone(),
             (None, None) => PathBuf::from("mimic-data"),
-        })
+        };
+        Ok((site, dir))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod alarm_def;
 mod alarms;
 #[macro_use]
 mod ctx;
+mod flood;
 mod loops;
 mod modbus;
 mod mqtt;
@@ -37,6 +38,7 @@ use std::time::Duration;
 use mimic_drivers::modbus::ModbusPoint;
 use mimic_drivers::opcua::{OpcUaConfig, OpcUaPoint};
 
+pub use flood::FloodPolicy;
 pub use loops::ControlLoop;
 pub use mqtt::MqttConfig;
 pub use opcua_server::{OpcUaServerConfig, PKI_DIR as OPCUA_SERVER_PKI};
@@ -91,6 +93,8 @@ pub struct Site {
     /// them (`[site] checkpoint_every`, `checkpoint_dir`).
     pub checkpoint_every: Option<Duration>,
     pub checkpoint_dir: Option<PathBuf>,
+    /// Alarm floods per operator position and what is held back in one (`[site.flood]`).
+    pub flood: FloodPolicy,
     pub assets: Vec<Asset>,
     pub devices: Vec<Device>,
     pub tags: Vec<Tag>,

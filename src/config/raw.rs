@@ -50,6 +50,8 @@ pub struct RawSiteHeader {
     /// Where the daemon copies its signed checkpoints (e.g. removable media), relative to
     /// the site file; a system alarm says when it cannot.
     pub checkpoint_dir: Option<Spanned<String>>,
+    /// `[site.flood]`: alarm floods per operator position and what is held back in one.
+    pub flood: Option<super::flood::RawFlood>,
 }
 
 /// One asset of the ISA-95 hierarchy: site → area → unit → asset.

@@ -52,6 +52,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
     super::serial::shared_ports(cx, &raw.device, &devices);
     let tags = tags(cx, &raw, &devices, (&device_ix, &asset_ix));
 
+    let flood = super::flood::build(raw.site.flood.as_ref(), &mut |span, path, message| cx.err(span, path, message));
     let alarms = super::alarms::build(&raw, &mut |span, path, message| cx.err(span, path, message));
     let mqtt = super::mqtt::build(&raw, &mut |span, path, message| cx.err(span, path, message));
     let opcua_server =
@@ -69,6 +70,7 @@ fn build(cx: &mut Ctx<'_>, raw: RawSite) -> Site {
         rebase_window: rebase_window.unwrap_or(Duration::from_secs(30 * 60)),
         checkpoint_every,
         checkpoint_dir,
+        flood,
         assets,
         devices,
         tags,

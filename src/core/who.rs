@@ -15,6 +15,7 @@ impl From<&AlarmEvent> for Note {
             EventAction::Unshelved => Action::AlarmUnshelve,
             EventAction::RemovedFromService | EventAction::ReturnedToService => Action::AlarmOutOfService,
             EventAction::Activated | EventAction::Cleared => Action::Other("alarm".into()),
+            EventAction::FloodHeld | EventAction::FloodReleased => Action::Other("alarm flood".into()),
         };
         let value = e.value.map_or(String::new(), |v| format!(" value {v}"));
         Note {

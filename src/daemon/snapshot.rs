@@ -37,6 +37,18 @@ pub fn build_with(state: &State, store: &StoreStatus, now_ms: i64, with_tags: bo
         active: alarms.iter().filter(|a| a.state.active()).count(),
         shelved: sum.shelved,
         by_priority: sum.by_priority,
+        floods: sum
+            .positions
+            .iter()
+            .filter_map(|p| {
+                Some(crate::ipc::LiveFlood {
+                    position: p.position.clone(),
+                    since_ms: p.flood_since?,
+                    held_back: p.held_back,
+                })
+            })
+            .collect(),
+        held_back: sum.held_back,
     };
     LiveSnapshot {
         alarms,
@@ -148,6 +160,7 @@ fn live_alarms(state: &State, now_ms: i64) -> Vec<LiveAlarm> {
             shelved_until_ms: a.shelved_until,
             shelve_reason: a.shelve_reason.clone(),
             out_of_service: a.out_of_service,
+            flood_held: a.flood_held,
             first_out: a.first_out,
             chattering: a.chattering,
             stale: a.stale,
@@ -262,6 +275,7 @@ pub fn system_alarm(id: u64, priority: LivePriority, message: String, since_ms: 
         shelved_until_ms: None,
         shelve_reason: None,
         out_of_service: false,
+        flood_held: false,
         first_out: false,
         chattering: false,
         stale: false,

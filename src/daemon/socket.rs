@@ -393,8 +393,10 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
             (tag.clone(), *from_ms, *to_ms)
         }
         Request::Life { asset } => return super::life::reply(&ctx.historian, &ctx.site, asset.as_deref()),
+        Request::DeviceSummary { from_ms, to_ms } => return records::device_summary(ctx, *from_ms, *to_ms),
         Request::AlarmHistory { .. }
         | Request::AlarmReport { .. }
+        | Request::AlarmsActive { .. }
         | Request::AuditVerify {}
         | Request::AuditEntries { .. }
         | Request::AuditHashes { .. }
@@ -450,6 +452,8 @@ fn query(ctx: &Ctx, req: Request) -> Reply {
         | Request::WhatIf { .. }
         | Request::AlarmHistory { .. }
         | Request::AlarmReport { .. }
+        | Request::AlarmsActive { .. }
+        | Request::DeviceSummary { .. }
         | Request::AuditVerify {}
         | Request::AuditEntries { .. }
         | Request::AuditHashes { .. }

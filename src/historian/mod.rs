@@ -68,6 +68,7 @@ mod codec;
 #[cfg(test)]
 mod codec_tests;
 mod codec_v1;
+pub mod devices;
 mod import;
 #[cfg(test)]
 mod live_tests;

@@ -67,6 +67,8 @@ pub type LiveAlarm = mimic_views::AlarmRow;
 pub use mimic_views::{AlarmStateView as LiveAlarmState, Priority as LivePriority, TrendColumn};
 /// The alarm system's figures for the Alarms header strip.
 pub type LiveAlarmSummary = mimic_views::AlarmSummary;
+/// An operator position in alarm flood, for the Alarms banner.
+pub type LiveFlood = mimic_views::FloodRow;
 /// A write request (manual, recommended, Sparkplug, revert) and where it stands.
 pub type LiveRequest = mimic_views::RecommendationRow;
 /// One entry of the audit trail.

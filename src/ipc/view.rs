@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn views_out_of_range_are_refused_by_field() {
-        let line = |fields: &str| format!(r#"{{"req":"view","proto":3,"view":{{{fields}}}}}"#);
+        let line = |fields: &str| format!(r#"{{"req":"view","proto":{PROTO},"view":{{{fields}}}}}"#);
         let ok = r#""screen":"tags","filter":"","sort":"value","desc":true,"first":10,"rows":40,"trend_tags":[],"alarm":null"#;
         let view = parse_request(line(ok).as_bytes()).expect("a valid view");
         assert!(matches!(view, Request::View { view: ViewSpec { sort: TagSort::Value, first: 10, rows: 40, .. }, .. }));
@@ -209,8 +209,9 @@ mod tests {
         refused(&ok.replace("\"filter\":\"\"", "\"filter\":\"a\\u001b[2J\""), "control characters");
         refused(&ok.replace("\"trend_tags\":[]", "\"trend_tags\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"), "at most 4");
         refused(&format!("{ok},\"evil\":1"), "unknown field `evil`");
-        let e =
-            parse_request(line(ok).replace("\"proto\":3", "\"proto\":2").as_bytes()).expect_err("proto").to_string();
+        let e = parse_request(line(ok).replace(&format!("\"proto\":{PROTO}"), "\"proto\":2").as_bytes())
+            .expect_err("proto")
+            .to_string();
         assert!(e.contains("protocol 2 is not spoken here"), "{e}");
     }
 }

@@ -253,7 +253,8 @@ impl Session {
             | Reply::AuditVerified { .. }
             | Reply::AuditEntries { .. }
             | Reply::AuditHashes { .. }
-            | Reply::AuditCheckpoints { .. } => {}
+            | Reply::AuditCheckpoints { .. }
+            | Reply::DeviceSummary { .. } => {}
             Reply::Done { message } if self.unlocking => {
                 tracing::info!("daemon: {message}");
                 (self.unlocking, self.ui.locked, self.ui.lock_note) = (false, false, None);

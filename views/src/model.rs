@@ -374,7 +374,7 @@ pub enum AlarmStateView {
     AckActive,
     /// Returned to normal but not yet acknowledged.
     UnackRtn,
-    /// Normal (shown only in the Shelved / Out-of-service / All views).
+    /// Normal (shown only in the Shelved / Flood / Out-of-service / All views).
     #[default]
     Normal,
 }
@@ -451,6 +451,9 @@ pub struct AlarmRow {
     pub shelved_until_ms: Option<i64>,
     pub shelve_reason: Option<String>,
     pub out_of_service: bool,
+    /// Held back by an alarm flood at its position: not annunciated until it ends.
+    #[serde(default)]
+    pub flood_held: bool,
     /// First alarm of a cascade (first-out).
     pub first_out: bool,
     pub chattering: bool,
@@ -466,10 +469,10 @@ impl AlarmRow {
     pub fn shelved(&self) -> bool {
         self.shelved_until_ms.is_some()
     }
-    /// Neither shelved nor out of service: it counts in the header and the
-    /// Active view.
+    /// Neither shelved, out of service nor held back by a flood: it counts in the
+    /// header and the Active view.
     pub fn annunciated(&self) -> bool {
-        !self.shelved() && !self.out_of_service
+        !self.shelved() && !self.out_of_service && !self.flood_held
     }
 }
 
@@ -489,6 +492,20 @@ pub struct AlarmSummary {
     pub shelved: usize,
     /// Active alarms per priority, `[low, medium, high, critical]`.
     pub by_priority: [usize; 4],
+    /// The positions in flood now.
+    #[serde(default)]
+    pub floods: Vec<FloodRow>,
+    /// Alarms held back by floods.
+    #[serde(default)]
+    pub held_back: usize,
+}
+
+/// An operator position in alarm flood: since when, and how many alarms it holds back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloodRow {
+    pub position: String,
+    pub since_ms: i64,
+    pub held_back: usize,
 }
 
 /// One set-point recommendation of the advisory models.

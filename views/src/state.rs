@@ -56,6 +56,8 @@ pub enum AlarmView {
     #[default]
     Active,
     Shelved,
+    /// Held back by an alarm flood.
+    Flood,
     OutOfService,
     All,
 }
@@ -66,15 +68,18 @@ impl AlarmView {
         match self {
             AlarmView::Active => "Active",
             AlarmView::Shelved => "Shelved",
+            AlarmView::Flood => "Flood",
             AlarmView::OutOfService => "Out-of-service",
             AlarmView::All => "All",
         }
     }
     /// All views in `v` order.
-    pub const ALL: [AlarmView; 4] = [AlarmView::Active, AlarmView::Shelved, AlarmView::OutOfService, AlarmView::All];
+    pub const ALL: [AlarmView; 5] =
+        [AlarmView::Active, AlarmView::Shelved, AlarmView::Flood, AlarmView::OutOfService, AlarmView::All];
 
     fn next(self) -> AlarmView {
-        AlarmView::ALL[(AlarmView::ALL.iter().position(|v| *v == self).unwrap_or(0) + 1) % 4]
+        let n = AlarmView::ALL.len();
+        AlarmView::ALL[(AlarmView::ALL.iter().position(|v| *v == self).unwrap_or(0) + 1) % n]
     }
 
     /// Whether `a` belongs to this view.
@@ -82,6 +87,7 @@ impl AlarmView {
         match self {
             AlarmView::Active => a.annunciated() && a.state != AlarmStateView::Normal,
             AlarmView::Shelved => a.shelved(),
+            AlarmView::Flood => a.flood_held,
             AlarmView::OutOfService => a.out_of_service,
             AlarmView::All => true,
         }

@@ -29,8 +29,11 @@ fn page() -> HistoryPage {
     let names = ["P101.motor_temp", "P102.discharge_pressure", "Area01.Unit07.Line3.FT0042.flow_rate"];
     let changes = ["raised", "acknowledged", "returned", "shelved"];
     let prios = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical];
-    let rows =
+    let mut rows: Vec<HistoryRow> =
         (0..40).map(|k| change(k, names[k as usize % 3], changes[k as usize % 4], prios[k as usize % 4])).collect();
+    // a low alarm held back by a flood, then released when it ended
+    (rows[4].change, rows[4].note) = ("flood_held".into(), "held back: alarm flood at Pumping".into());
+    (rows[0].change, rows[0].note) = ("flood_released".into(), "released: flood over, still active".into());
     HistoryPage { rows, next: Some((NOW - 40 * 97_000, 17)) }
 }
 

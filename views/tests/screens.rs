@@ -140,6 +140,27 @@ fn alarm_views() {
     }
 }
 
+/// In a flood the banner names the position, since when and what it holds back; the held
+/// alarms are not in the Active view but in the Flood view, flagged `FLD`, with the reason.
+#[test]
+fn alarms_in_a_flood() {
+    let s = flood();
+    for (w, h) in SIZES {
+        let ui = UiState { screen: Screen::Alarms, ..Default::default() };
+        let term = render(&s, None, &ui, w, h);
+        let text = format!("{:?}", term.backend());
+        assert!(text.contains("FLOOD  Water since") && text.contains("2 held back"), "{text}");
+        assert!(!text.contains("CL301.Dose"), "held back: not in the Active view\n{text}");
+        insta::assert_snapshot!(format!("alarms_flood_{w}x{h}"), term.backend());
+        let ui = UiState { screen: Screen::Alarms, alarm_view: AlarmView::Flood, ..Default::default() };
+        let term = render(&s, None, &ui, w, h);
+        let text = format!("{:?}", term.backend());
+        assert!(text.contains("CL301.Dose") && text.contains("FLD"), "{text}");
+        assert!(text.contains("HELD BACK by the alarm flood at Water"), "{text}");
+        insta::assert_snapshot!(format!("alarms_flood_view_{w}x{h}"), term.backend());
+    }
+}
+
 /// Keys that open each popup, on the screen where they apply.
 fn popups() -> Vec<(&'static str, Screen, Vec<Key>)> {
     use Key::*;

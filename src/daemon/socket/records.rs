@@ -22,9 +22,14 @@ pub fn reply(ctx: &Ctx, req: Request) -> Reply {
             .and_then(|()| journal::page(db, &query).map(Reply::AlarmHistory).map_err(|e| text(&e))),
         Request::AlarmReport { from_ms, to_ms } => {
             search::check_period(from_ms, to_ms).map_err(|e| text(&e)).and_then(|()| {
-                kpi::of_store(db, from_ms, to_ms).map(|r| Reply::AlarmReport(Box::new(r))).map_err(|e| text(&e))
+                kpi::of_store(db, from_ms, to_ms, &ctx.site.flood)
+                    .map(|r| Reply::AlarmReport(Box::new(r)))
+                    .map_err(|e| text(&e))
             })
         }
+        Request::AlarmsActive { at_ms } => journal::active_at(db, at_ms, kpi::LOOKBACK_MS)
+            .map(|records| Reply::AlarmHistory(journal::Page { records, next: None }))
+            .map_err(|e| text(&e)),
         Request::AuditVerify {} => {
             let dir = ctx.users_path.parent().unwrap_or(std::path::Path::new("."));
             audit::load_public(&dir.join(audit::PUB_NAME))
@@ -61,4 +66,31 @@ pub fn reply(ctx: &Ctx, req: Request) -> Reply {
         _ => Err("unexpected".to_string()),
     };
     answer.unwrap_or_else(|message| Reply::Error { message })
+}
+
+/// Each device's down time and data quality over `[from_ms, to_ms)`, one tag at a time:
+/// the store is held for one tag's query, not the whole walk, so the writer goes on.
+pub fn device_summary(ctx: &Ctx, from_ms: i64, to_ms: i64) -> Reply {
+    let days = to_ms.saturating_sub(from_ms) / 86_400_000;
+    if from_ms >= to_ms {
+        return Reply::Error { message: "device_summary: from_ms must be before to_ms".into() };
+    }
+    if days > crate::ipc::MAX_DEVICE_SUMMARY_DAYS {
+        let most = crate::ipc::MAX_DEVICE_SUMMARY_DAYS;
+        return Reply::Error { message: format!("device_summary: a period of {days} days, at most {most}") };
+    }
+    if ctx.historian.read().is_err() {
+        return Reply::Error { message: "store unavailable".into() };
+    }
+    let summary = crate::historian::devices::summarize(&ctx.site, to_ms, |i| {
+        let Some(&id) = ctx.tag_ids.get(i) else { return Ok(Vec::new()) };
+        match ctx.historian.read() {
+            Ok(h) => h.query(id, from_ms, to_ms),
+            Err(_) => Ok(Vec::new()),
+        }
+    });
+    match summary {
+        Ok(devices) => Reply::DeviceSummary { devices },
+        Err(e) => Reply::Error { message: e.to_string() },
+    }
 }

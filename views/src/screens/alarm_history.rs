@@ -41,7 +41,7 @@ fn change_style(change: &str, t: Theme) -> Style {
     match change {
         "raised" => t.bad(),
         "returned" | "in_service" => t.good(),
-        "shelved" | "out_of_service" => t.warn(),
+        "shelved" | "out_of_service" | "flood_held" => t.warn(),
         _ => t.normal(),
     }
 }

@@ -3,7 +3,9 @@
 //! alarm table and the selected alarm's details. State and priority are text
 //! (`UNACK`/`ACK`/`RTN`, `CRIT`/`HIGH`/`MED`/`LOW`) plus a steady marker
 //! (`▲` unacked active, `△` unacked returned, `■` acked); flags are letters
-//! (`F` first-out, `C` chattering, `S` stale, `SHLV`, `OOS`). Colour is extra.
+//! (`F` first-out, `C` chattering, `S` stale, `SHLV`, `FLD` held back by a flood, `OOS`).
+//! In a flood the banner names each position in flood, since when and how many alarms it
+//! holds back; the Flood view lists those. Colour is extra.
 
 use std::borrow::Cow;
 
@@ -42,7 +44,7 @@ fn columns(width: u16) -> Vec<Col> {
 }
 
 /// Flags as text: `F` first-out, `C` chattering, `S` stale, then `SHLV`
-/// (shelved) and `OOS` (out of service), e.g. `FC SHLV`.
+/// (shelved), `FLD` (held back by a flood) and `OOS` (out of service), e.g. `FC SHLV`.
 pub fn flags_text(a: &AlarmRow) -> String {
     let mut f = String::new();
     for (on, c) in [(a.first_out, 'F'), (a.chattering, 'C'), (a.stale, 'S')] {
@@ -50,7 +52,7 @@ pub fn flags_text(a: &AlarmRow) -> String {
             f.push(c);
         }
     }
-    for (on, w) in [(a.shelved(), "SHLV"), (a.out_of_service, "OOS")] {
+    for (on, w) in [(a.shelved(), "SHLV"), (a.flood_held, "FLD"), (a.out_of_service, "OOS")] {
         if on {
             if !f.is_empty() {
                 f.push(' ');
@@ -119,8 +121,14 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let t = ui.theme;
     let sum = &snapshot.alarm_summary;
     let line = |i: u16| Rect::new(area.x, area.y + i, area.width, 1);
-    // 1: flood banner and activation rate per position
+    // 1: flood banner (each position in flood) and activation rate per position
     let flood = if sum.flood { " FLOOD " } else { "" };
+    let floods: Vec<String> = sum
+        .floods
+        .iter()
+        .map(|f| format!("{} since {}, {} held back", sanitize(&f.position), format::clock(f.since_ms), f.held_back))
+        .collect();
+    let floods = if floods.is_empty() { String::new() } else { format!(" {};", floods.join(", ")) };
     let mut rate = format!(" {} activations/10 min", sum.activations_10min);
     if !sum.per_position.is_empty() {
         let per: Vec<String> = sum.per_position.iter().map(|(p, n)| format!("{p} {n}")).collect();
@@ -132,7 +140,12 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         String::new()
     };
     super::render_status(
-        &[(flood, t.alarm()), (&rate, if sum.flood { t.bad() } else { t.normal() }), (&in_flood, t.dim())],
+        &[
+            (flood, t.alarm()),
+            (&floods, t.bad()),
+            (&rate, if sum.flood { t.bad() } else { t.normal() }),
+            (&in_flood, t.dim()),
+        ],
         line(0),
         buf,
     );
@@ -140,7 +153,8 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     // 2: counts
-    let counts = format!(" {} active  {} unacked  {} shelved  │", sum.active, sum.unacked, sum.shelved);
+    let held = if sum.held_back > 0 { format!("  {} held back", sum.held_back) } else { String::new() };
+    let counts = format!(" {} active  {} unacked  {} shelved{held}  │", sum.active, sum.unacked, sum.shelved);
     let mut spans: Vec<(String, Style)> = vec![(counts, t.normal())];
     for p in Priority::ALL.iter().rev() {
         let n = sum.by_priority[p.index()];
@@ -210,7 +224,14 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
 /// Details of one alarm as text lines (message, value vs limit, times, who acked, shelving).
 pub fn detail_lines(a: &AlarmRow, now_ms: i64) -> [String; 2] {
     let units = sanitize(&a.units);
-    let mut second = format!("Value {} {units}", format::value(a.value, 3, 12));
+    // first, as it says why an active condition is not annunciated
+    let held = if a.flood_held {
+        let at = if a.area.is_empty() { "(none)" } else { &a.area };
+        format!("HELD BACK by the alarm flood at {}, annunciated when it ends  ", sanitize(at))
+    } else {
+        String::new()
+    };
+    let mut second = format!("{held}Value {} {units}", format::value(a.value, 3, 12));
     if a.limit.is_some() {
         second.push_str(&format!("  limit {} {units}", format::value(a.limit, 3, 12)));
     }
@@ -305,5 +326,6 @@ mod tests {
         a.chattering = true;
         assert_eq!(flags_text(&a), "FCS SHLV OOS");
         assert_eq!(flags_text(&AlarmRow { out_of_service: true, ..Default::default() }), "OOS");
+        assert_eq!(flags_text(&AlarmRow { flood_held: true, chattering: true, ..Default::default() }), "C FLD");
     }
 }

@@ -40,7 +40,7 @@ pub fn help_lines(screen: Screen) -> Vec<(&'static str, &'static str)> {
         Screen::Alarms => vec![
             ("↑ ↓ PgUp PgDn", "move the selection"),
             ("Home End", "first / last alarm"),
-            ("v", "view: Active, Shelved, Out-of-service, All"),
+            ("v", "view: Active, Shelved, Flood, Out-of-service, All"),
             ("/", "filter by tag, asset, area, kind, message"),
             ("a", "acknowledge the selected alarm (confirm)"),
             ("A", "acknowledge all unacked in view (confirm)"),

@@ -293,6 +293,8 @@ fn alarms_sort_unacked_then_priority_then_newest() {
     press(&mut ui, &s, &[Key::Char('v')]);
     assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::Shelved, vec![7]));
     press(&mut ui, &s, &[Key::Char('v')]);
+    assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::Flood, vec![]));
+    press(&mut ui, &s, &[Key::Char('v')]);
     assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::OutOfService, vec![8]));
     press(&mut ui, &s, &[Key::Char('v')]);
     assert_eq!((ui.alarm_view, ids(&ui)), (AlarmView::All, vec![3, 7, 4, 2, 5, 6, 1, 8]));

@@ -142,6 +142,7 @@ pub fn normal() -> Snapshot {
             active: 6,
             shelved: 1,
             by_priority: [1, 1, 2, 1],
+            ..Default::default()
         },
         recommendations: recommendations_normal(),
         audit: audit_normal(),
@@ -336,6 +337,23 @@ pub fn alarms_normal() -> Vec<AlarmRow> {
     v[6].acked_by = Some("Sam Shift".into());
     v[7].out_of_service = true;
     v
+}
+
+/// [`normal`] in an alarm flood at position `Water` for 4 minutes: two low alarms held
+/// back (not annunciated), for the banner and the Flood view.
+pub fn flood() -> Snapshot {
+    let mut s = normal();
+    for (id, tag, msg) in [(21, "CL301.Dose", "Chlorine dose low"), (22, "PT301.Suction", "Suction pressure low")] {
+        let (low, state) = (Priority::Low, AlarmStateView::Normal);
+        let mut a = alarm(id, tag, "Pump P-301", "LO", low, state, msg, Some(0.4), Some(0.5), "bar", 120_000);
+        a.flood_held = true;
+        s.alarms.push(a);
+    }
+    let sum = &mut s.alarm_summary;
+    (sum.flood, sum.activations_10min, sum.time_in_flood_ms, sum.held_back) = (true, 14, 240_000, 2);
+    sum.per_position = vec![("Water".into(), 14)];
+    sum.floods = vec![FloodRow { position: "Water".into(), since_ms: NOW - 240_000, held_back: 2 }];
+    s
 }
 
 pub fn recommendations_normal() -> Vec<RecommendationRow> {

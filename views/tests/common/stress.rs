@@ -99,6 +99,14 @@ pub fn huge() -> Snapshot {
         active: 1000,
         shelved: 123_456_789,
         by_priority: [usize::MAX, 250, 250, 250],
+        floods: (0..40)
+            .map(|i| FloodRow {
+                position: format!("position-with-a-long-name-{i:02}"),
+                since_ms: i64::MAX - i,
+                held_back: usize::MAX,
+            })
+            .collect(),
+        held_back: usize::MAX,
     };
     s.recommendations = (0..300u64)
         .map(|i| RecommendationRow {
@@ -247,6 +255,7 @@ pub fn hostile() -> Snapshot {
     }
     s.alarm_summary.flood = true;
     s.alarm_summary.per_position = vec![(format!("pos{EVIL}"), 3), ("温度計🔥".into(), 4)];
+    s.alarm_summary.floods = vec![FloodRow { position: format!("pos{EVIL}"), since_ms: 0, held_back: 1 }];
     for r in &mut s.recommendations {
         r.asset = format!("資産{EVIL}");
         r.title = format!("title{EVIL}🔥");
