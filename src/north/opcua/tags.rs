@@ -155,7 +155,7 @@ fn variable(ns: u16, t: &Tag, live: Option<Live>) -> NodeType {
         .historizing(true)
         .minimum_sampling_interval(t.poll.as_secs_f64() * 1000.0);
     if !t.description.is_empty() {
-        b = b.description(LocalizedText::from(t.description.as_str()));
+        b = b.description(LocalizedText::from(&*t.description));
     }
     let mut v = b.build();
     // async-opcua drops the status of a Value without a value: an empty one keeps it
@@ -175,8 +175,8 @@ fn property(ns: u16, t: &Tag, p: Prop) -> NodeType {
             let eu = EUInformation {
                 namespace_uri: "http://www.opcfoundation.org/UA/units/un/cefact".into(),
                 unit_id: -1,
-                display_name: LocalizedText::from(t.units.as_str()),
-                description: LocalizedText::from(t.units.as_str()),
+                display_name: LocalizedText::from(&*t.units),
+                description: LocalizedText::from(&*t.units),
             };
             (DataTypeId::EUInformation, Variant::from(ExtensionObject::from_message(eu)))
         }
