@@ -33,14 +33,11 @@ impl Shell {
             }
             Request::Refused { user, tag, value, why, reply } => {
                 let who = self.ua_identity(user.as_deref());
-                let note = core::Note {
-                    user: who.name().to_string(),
-                    full_name: Some(who.full_name.clone()),
-                    action: Action::Other("refused".into()),
-                    meaning: None,
-                    target: Some(tag),
-                    detail: format!("OPC UA write {value} refused: {why}"),
-                };
+                let note = who.note(
+                    Action::Other("refused".into()),
+                    Some(tag),
+                    format!("OPC UA write {value} refused: {why}"),
+                );
                 let audited = tokio::task::block_in_place(|| self.control.audit(&[note]));
                 let _ = reply.send(audited.map_err(|e| e.to_string()));
             }
