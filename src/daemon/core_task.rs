@@ -321,14 +321,8 @@ impl Shell {
                     _ => None,
                 };
                 if let Some(action) = action {
-                    let note = core::Note {
-                        user: name.clone(),
-                        full_name: Some(who.full_name.clone()),
-                        action,
-                        meaning: None,
-                        target: Some(target.to_string()),
-                        detail: e.to_string(),
-                    };
+                    // `who` is the user `name` (checked above)
+                    let note = who.note(action, Some(target.to_string()), e.to_string());
                     let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
                 }
                 Err(SignError::Refused(e))
