@@ -59,12 +59,7 @@ pub enum MaintenanceCommand {
 }
 
 fn resolve(w: &Where) -> anyhow::Result<(PathBuf, Option<crate::config::Site>)> {
-    let site = w.site.as_deref().map(super::load_site).transpose()?;
-    let dir = match (&w.data, &site) {
-        (Some(d), _) => d.clone(),
-        (None, Some(s)) => s.data_dir.clone(),
-        (None, None) => PathBuf::from("mimic-data"),
-    };
+    let (site, dir) = super::store::site_and_dir(w.data.as_deref(), w.site.as_deref())?;
     Ok((dir, site))
 }
 

@@ -27,14 +27,23 @@ impl StoreArgs {
 
     /// The site (when `--site` names one, loaded once) and the data directory.
     pub fn site_and_dir(&self) -> anyhow::Result<(Option<crate::config::Site>, PathBuf)> {
-        let site = self.site.as_deref().map(super::load_site).transpose()?;
-        let dir = match (&self.data, &site) {
-            (Some(d), _) => d.clone(),
-            (None, Some(s)) => s.data_dir.clone(),
-            (None, None) => PathBuf::from("mimic-data"),
-        };
-        Ok((site, dir))
+        site_and_dir(self.data.as_deref(), self.site.as_deref())
     }
+}
+
+/// The site file `site` loaded (when given) and the data directory: `data`, else the
+/// site's data_dir, else ./mimic-data.
+pub fn site_and_dir(
+    data: Option<&Path>,
+    site: Option<&Path>,
+) -> anyhow::Result<(Option<crate::config::Site>, PathBuf)> {
+    let site = site.map(super::load_site).transpose()?;
+    let dir = match (data, &site) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(s)) => s.data_dir.clone(),
+        (None, None) => PathBuf::from("mimic-data"),
+    };
+    Ok((site, dir))
 }
 
 /// The daemon serving `dir`, when one runs.
