@@ -81,10 +81,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             match &o.diagnosis {
                 Some(d) => writeln!(
                     out,
-                    "{name}: root rank {:?}, cause {:?}: {}",
+                    "{name}: root rank {:?} (data alone {:?}), cause {:?}: {}",
                     o.root_rank().map(|r| r + 1),
+                    o.root_rank_data_only().map(|r| r + 1),
                     d.fault,
-                    d.moved_first(o.fault_ms).join("; ")
+                    o.data_only.as_ref().unwrap_or(d).moved_first(o.fault_ms).join("; ")
                 )?,
                 None => writeln!(out, "{name}: not detected")?,
             }

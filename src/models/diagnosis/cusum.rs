@@ -122,7 +122,7 @@ impl Monitor {
             let floor = (spec.resolution * params.floor_resolutions).max(1e-9 * mean.abs()).max(1e-12);
             let st = &mut m.states[i];
             st.mean = mean;
-            st.sigma = var.sqrt().max(floor) * long_run_factor(r, mean, var);
+            st.sigma = spread(r, mean, var, floor);
         }
         Ok(m)
     }
@@ -256,24 +256,85 @@ impl Monitor {
         let total: f64 = (0..self.specs.len()).filter(diagnosed).map(|i| mean_z2[i]).sum();
         (0..self.specs.len())
             .filter(diagnosed)
-            .map(|i| SignalOnset {
-                signal: self.specs[i].name.clone(),
-                onset_ms: self.states[i].onset_ms,
-                detected_ms: self.states[i].detected_ms,
-                score: if total > 0.0 { mean_z2[i] / total } else { 0.0 },
+            .map(|i| {
+                let onset_ms = self.states[i].onset_ms;
+                let (half_ms, clarity) = onset_ms.map_or((None, 0.0), |t| self.move_since(i, t));
+                SignalOnset {
+                    signal: self.specs[i].name.clone(),
+                    onset_ms,
+                    detected_ms: self.states[i].detected_ms,
+                    score: if total > 0.0 { mean_z2[i] / total } else { 0.0 },
+                    half_ms,
+                    clarity,
+                }
             })
             .collect()
     }
+
+    /// Column `col`'s move since `from_ms` (over the recent rows): when it first stood at
+    /// least half way to its mean since then, and its clarity (|mean| / max(spread, 1)).
+    fn move_since(&self, col: usize, from_ms: i64) -> (Option<i64>, f64) {
+        let zs: Vec<(i64, f64)> = self
+            .recent
+            .iter()
+            .filter(|(t, _)| *t >= from_ms)
+            .filter_map(|(t, row)| row.get(col).filter(|z| !z.is_nan()).map(|z| (*t, *z)))
+            .collect();
+        if zs.is_empty() {
+            return (None, 0.0);
+        }
+        let n = zs.len() as f64;
+        let mean = zs.iter().map(|(_, z)| z).sum::<f64>() / n;
+        let spread = (zs.iter().map(|(_, z)| (z - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let half = zs.iter().find(|(_, z)| z * mean.signum() >= mean.abs() / 2.0).map(|(t, _)| *t);
+        (half, mean.abs() / spread.max(1.0))
+    }
 }
 
-/// How much wider than the sample-to-sample spread the CUSUM's sums spread when the
-/// residual is autocorrelated (a slowly wandering inlet): √((1+ρ)/(1−ρ)) for lag-1
-/// autocorrelation ρ of the baseline (clamped to 0..=0.9; 1 for white residuals).
-pub(super) fn long_run_factor(r: &[f64], mean: f64, var: f64) -> f64 {
-    if var <= 0.0 || r.len() < 3 {
-        return 1.0;
+/// The spread a residual's CUSUM is standardised by: the baseline's sample-to-sample spread
+/// (at least `floor`) widened for autocorrelation: by the lag-1 factor √((1+ρ₁)/(1−ρ₁)) as
+/// for a quick wander, or, when the residual wanders for minutes, with the wander's long-run
+/// variance added ([`slow_variance`]), whichever is wider.
+fn spread(r: &[f64], mean: f64, var: f64, floor: f64) -> f64 {
+    if var <= 0.0 {
+        return floor;
     }
-    let cov = r.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / (r.len() - 1) as f64;
-    let rho = (cov / var).clamp(0.0, 0.9);
-    ((1.0 + rho) / (1.0 - rho)).sqrt()
+    let rho = lag1(r, mean, var);
+    let quick = var.sqrt().max(floor) * ((1.0 + rho) / (1.0 - rho)).sqrt();
+    quick.max((var.max(floor * floor) + slow_variance(r, mean, var)).sqrt())
+}
+
+/// The lag-1 autocorrelation of `r` about `mean`, clamped to 0..=0.9.
+fn lag1(r: &[f64], mean: f64, var: f64) -> f64 {
+    let g1 = r.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum::<f64>() / (r.len() - 1) as f64;
+    (g1 / var).clamp(0.0, 0.9)
+}
+
+/// What the CUSUM's sums add to the sample-to-sample variance `var` of a residual whose
+/// baseline `r` is autocorrelated (a slowly wandering inlet, and the outlets that follow it):
+/// its long-run variance minus `var`; 0 for white residuals.
+///
+/// The residual is read as white noise plus a first-order autoregressive wander (AR(1),
+/// coefficient φ). With a clear lag-1 autocorrelation ρ₁ (above 3/√n, so a white residual's
+/// chance correlation never counts), φ is estimated from the decay of the autocovariance from
+/// lag 1 to lag 11 (γ₁₁/γ₁ = φ¹⁰, clamped to 0.98), the wander's variance is γ₁/φ, and its
+/// long-run variance is that times (1+φ)/(1−φ); a lag-1 estimate alone sees the white noise
+/// as a quick decay and takes a wander lasting minutes for one lasting seconds. Otherwise the
+/// lag-1 form (1+ρ₁)/(1−ρ₁) of the variance, ρ₁ clamped to 0..=0.9.
+pub(super) fn slow_variance(r: &[f64], mean: f64, var: f64) -> f64 {
+    const LAG: usize = 11;
+    if var <= 0.0 || r.len() < 3 {
+        return 0.0;
+    }
+    let gamma = |l: usize| r.windows(l + 1).map(|w| (w[0] - mean) * (w[l] - mean)).sum::<f64>() / (r.len() - 1) as f64;
+    let rho = lag1(r, mean, var);
+    let quick = var * ((1.0 + rho) / (1.0 - rho) - 1.0);
+    if rho <= 3.0 / (r.len() as f64).sqrt() || r.len() <= 4 * LAG {
+        return quick;
+    }
+    let g1 = gamma(1);
+    let phi = (gamma(LAG) / g1).max(0.0).powf(1.0 / (LAG - 1) as f64).clamp(rho.min(0.98), 0.98);
+    let wander = (g1 / phi).min(var);
+    let long_run = var - wander + wander * (1.0 + phi) / (1.0 - phi);
+    (long_run - var).max(quick)
 }

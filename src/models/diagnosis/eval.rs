@@ -46,7 +46,7 @@ impl Asset {
     /// Its four injected faults.
     pub fn faults(self) -> [FaultKind; 4] {
         match self {
-            Asset::PumpSkid => FaultKind::ALL,
+            Asset::PumpSkid => FaultKind::SKID,
             Asset::Exchanger { .. } => FaultKind::EXCHANGER,
         }
     }
@@ -67,11 +67,16 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// The pump skid's faults.
-    pub const ALL: [FaultKind; 4] =
+    pub const SKID: [FaultKind; 4] =
         [FaultKind::Cavitation, FaultKind::StickingValve, FaultKind::BearingWear, FaultKind::SensorDrift];
     /// The cooler's faults.
     pub const EXCHANGER: [FaultKind; 4] =
         [FaultKind::Fouling, FaultKind::BypassLeak, FaultKind::PumpWear, FaultKind::FanFailure];
+
+    /// The asset whose fault this is.
+    pub fn asset(self) -> &'static str {
+        if FaultKind::SKID.contains(&self) { "the pump skid" } else { "the oil cooler" }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -197,6 +202,7 @@ impl Outcome {
 
 /// Run one injection (or a healthy run) with its own seed.
 pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> Result<Outcome, DiagnosisError> {
+    let fault = of_asset(fault, &FaultKind::SKID, "the pump skid")?;
     let mut rng = Noise::new(seed ^ 0x5EED_D1A6);
     let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
     let mut p = PumpSkid::new(seed);
@@ -238,7 +244,9 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
                 Some(FaultKind::SensorDrift) => p.faults.push(Fault::SensorDrift(sign * (10.0 + 30.0 * severity))),
                 Some(FaultKind::Cavitation) => p.faults.push(Fault::Cavitation),
                 Some(FaultKind::StickingValve) => p.faults.push(Fault::StickingValve),
-                _ => {}
+                // a healthy run; the cooler's faults were refused above
+                None
+                | Some(FaultKind::Fouling | FaultKind::BypassLeak | FaultKind::PumpWear | FaultKind::FanFailure) => {}
             }
         }
         if fault == Some(FaultKind::StickingValve) && s == valve_move_after {
@@ -248,6 +256,19 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
         ((p.t * 1000.0).round() as i64, skid_row(&mut p))
     };
     watch(fault, fault_ms, fault_after, &mut mon, &mut step, signatures)
+}
+
+/// `fault` when it is one of `kinds` (the faults of `asset`) or None; another asset's fault
+/// is refused, never run as a healthy run.
+fn of_asset(
+    fault: Option<FaultKind>,
+    kinds: &[FaultKind],
+    asset: &'static str,
+) -> Result<Option<FaultKind>, DiagnosisError> {
+    match fault {
+        Some(f) if !kinds.contains(&f) => Err(DiagnosisError::NotOnAsset { fault: f.name(), asset, of: f.asset() }),
+        f => Ok(f),
+    }
 }
 
 /// Step the asset a second at a time (`step(s)` injects what is due at second `s`, advances
@@ -284,6 +305,7 @@ fn watch(
 /// settle, 5 min of healthy baseline, then the fault at a random time and severity. The
 /// inlet temperatures wander slowly with σ `wander_k` (K; 0: only transmitter noise).
 pub fn run_one_exchanger(fault: Option<FaultKind>, seed: u64, wander_k: f64) -> Result<Outcome, DiagnosisError> {
+    let fault = of_asset(fault, &FaultKind::EXCHANGER, "the oil cooler")?;
     let mut rng = Noise::new(seed ^ 0xE201_C001);
     let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
     let mut x = Exchanger::new(seed, u(25.0, 45.0), u(60.0, 90.0), u(18.0, 30.0), u(40.0, 80.0), u(1.2, 2.0));
@@ -312,7 +334,11 @@ pub fn run_one_exchanger(fault: Option<FaultKind>, seed: u64, wander_k: f64) -> 
         Some(FaultKind::BypassLeak) => Some(ExchangerFault::BypassLeak(0.03 + 0.12 * severity)),
         Some(FaultKind::PumpWear) => Some(ExchangerFault::PumpWear(per_s)),
         Some(FaultKind::FanFailure) => Some(ExchangerFault::FanFailure(2.0 + 4.0 * severity)),
-        _ => None,
+        // a healthy run; the skid's faults were refused above
+        None
+        | Some(FaultKind::Cavitation | FaultKind::StickingValve | FaultKind::BearingWear | FaultKind::SensorDrift) => {
+            None
+        }
     };
     let mut step = |s: usize| {
         if s == fault_after + 1 {

@@ -40,6 +40,8 @@ pub enum DiagnosisError {
     BadCommand { signal: String, command: usize },
     #[error("fault signatures: {0}")]
     Signatures(String),
+    #[error("`{fault}` is a fault of {of}; it cannot be injected into {asset}")]
+    NotOnAsset { fault: &'static str, asset: &'static str, of: &'static str },
 }
 
 /// One signal's place in a diagnosis.
@@ -52,6 +54,15 @@ pub struct SignalOnset {
     pub detected_ms: Option<i64>,
     /// Share of the anomaly score (0..=1, the shares of all signals sum to 1).
     pub score: f64,
+    /// When it had made half of its move since its onset (the first sample at least half way
+    /// to its mean since then), if it left its band: a signal behind a lag gets there later
+    /// than the one the fault moves directly.
+    pub half_ms: Option<i64>,
+    /// How cleanly it moved since its onset: its mean shift over the spread around that
+    /// mean, both in baseline standard deviations, the spread counted at least 1 (a fault
+    /// moves its root signal as a step or ramp of its own; a signal moved through the
+    /// process carries the lag and the noise the fault adds elsewhere). 0 without an onset.
+    pub clarity: f64,
 }
 
 /// The ranked signals and, when a fault signature matches, the likely cause.
@@ -116,8 +127,9 @@ impl Diagnosis {
 }
 
 /// Order signals: those with an onset first, by onset; onsets within `tie_ms` of the first
-/// of their group are ordered by score (a shared sample cannot say which moved first, the
-/// size of the move can); then the signals that never left their band, by score.
+/// of their group (a shared sample cannot say which moved first) are ordered by when each had
+/// made half of its move, then by how cleanly it moved, then by score; then the signals that
+/// never left their band, by score.
 pub fn rank(mut signals: Vec<SignalOnset>, tie_ms: i64) -> Vec<SignalOnset> {
     let by_score = |a: &SignalOnset, b: &SignalOnset| b.score.total_cmp(&a.score);
     signals.sort_by(|a, b| match (a.onset_ms, b.onset_ms) {
@@ -126,6 +138,10 @@ pub fn rank(mut signals: Vec<SignalOnset>, tie_ms: i64) -> Vec<SignalOnset> {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => by_score(a, b),
     });
+    let in_tie = |a: &SignalOnset, b: &SignalOnset| {
+        let half = |s: &SignalOnset| s.half_ms.unwrap_or(i64::MAX);
+        half(a).cmp(&half(b)).then_with(|| b.clarity.total_cmp(&a.clarity)).then_with(|| by_score(a, b))
+    };
     let mut i = 0;
     while i < signals.len() {
         let Some(start) = signals[i].onset_ms else { break };
@@ -133,7 +149,7 @@ pub fn rank(mut signals: Vec<SignalOnset>, tie_ms: i64) -> Vec<SignalOnset> {
         while j < signals.len() && signals[j].onset_ms.is_some_and(|t| t - start <= tie_ms) {
             j += 1;
         }
-        signals[i..j].sort_by(by_score);
+        signals[i..j].sort_by(in_tie);
         i = j;
     }
     signals

@@ -327,31 +327,54 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the present value, limits and step, a remedy's move goes its own way,
-        /// stays inside the limits and is never a move its fault forbids.
+        /// Whatever the present value, limits and step, and whichever moves the fault forbids,
+        /// nothing the advisor files is a forbidden move: a remedy's move goes its own way
+        /// inside the limits and is refused when its fault forbids it (a declaration `check`
+        /// would refuse, drawn here on purpose: then the remedy's step is the naive advice
+        /// and the forbidden move), and the loop's own advice is never filed while the fault
+        /// is diagnosed, even when it is the forbidden move.
         #[test]
-        fn a_remedy_move_is_inside_the_limits_and_never_forbidden(
+        fn the_advisor_never_files_a_forbidden_move(
             current in -50.0f64..150.0,
             low in -20.0f64..60.0,
             span in 0.0f64..100.0,
             max_step in proptest::option::of(0.0f64..30.0),
             step in 0.01f64..40.0,
-            lower in any::<bool>(),
+            remedy_lower in any::<bool>(),
+            forbid_lower in any::<bool>(),
+            forbid_same_tag in any::<bool>(),
+            naive in -50.0f64..150.0,
         ) {
-            let d = if lower { Direction::Lower } else { Direction::Raise };
-            let other = if lower { Direction::Raise } else { Direction::Lower };
+            let dir = |lower: bool| if lower { Direction::Lower } else { Direction::Raise };
+            let d = dir(remedy_lower);
+            let tag = if forbid_same_tag { "s" } else { "t" };
             let a = FaultAdvice {
                 fault: "f".into(),
                 remedy: vec![Remedy { action: "move".into(), tag: Some("s".into()), direction: Some(d), step: Some(step) }],
-                forbid: vec![Forbid { tag: "s".into(), direction: other, why: "worse".into() }],
+                forbid: vec![Forbid { tag: tag.into(), direction: dir(forbid_lower), why: "worse".into() }],
             };
-            prop_assert!(a.check().is_ok());
+            let contradictory = forbid_same_tag && forbid_lower == remedy_lower;
+            prop_assert_eq!(a.check().is_err(), contradictory);
             let limits = Limits { low, high: low + span, max_step };
-            if let Ok(m) = remedy_move(&a, &a.remedy[0], Some(current), limits) {
-                prop_assert!(a.forbids("s", m.from, m.to).is_none());
-                prop_assert_eq!(Direction::of(m.from, m.to), Some(d));
-                prop_assert!(m.to >= low && m.to <= low + span);
-                if let Some(s) = max_step { prop_assert!((m.to - m.from).abs() <= s + 1e-9); }
+            let mut filed = Vec::new();
+            match remedy_move(&a, &a.remedy[0], Some(current), limits) {
+                Ok(m) => {
+                    prop_assert_eq!(Direction::of(m.from, m.to), Some(d));
+                    prop_assert!(m.to >= low && m.to <= low + span);
+                    if let Some(s) = max_step { prop_assert!((m.to - m.from).abs() <= s + 1e-9); }
+                    filed.push(("s", m.from, m.to));
+                }
+                Err(NoMove::Forbidden { .. }) => prop_assert!(contradictory),
+                Err(_) => {}
+            }
+            let state = AssetState::Fault { asset: "A", advice: &a };
+            for t in ["s", "t"] {
+                if judge_loop(state, t, current, naive) == Verdict::File {
+                    filed.push((t, current, naive));
+                }
+            }
+            for (t, from, to) in filed {
+                prop_assert!(a.forbids(t, from, to).is_none(), "filed a forbidden move of {} from {} to {}", t, from, to);
             }
         }
     }
