@@ -452,12 +452,15 @@ pub fn min_rows(n: usize, c: &AnomalyConfig) -> usize {
 }
 
 /// Blocks for the threshold's cross-validation, chosen from the data: at most `c.folds`, each
-/// block long enough to fill the smoothing window and show some healthy scores, and the
-/// rest enough to fit a model ([`min_rows`]); fewer than 2: in-sample.
+/// block long enough to show some healthy scores once the smoothing window has filled (a
+/// block's window fills from the rows before it), and the rest enough to fit a model: with
+/// shrinkage four rows per signal (the regularised covariance holds with fewer rows than
+/// the fit's five), otherwise [`min_rows`]; fewer than 2 blocks: in-sample.
 fn folds_for(rows: usize, n: usize, c: &AnomalyConfig) -> usize {
     let w = c.smooth_window.max(1);
-    let block = 2 * w + 10;
-    (2..=c.folds).rev().find(|&k| rows / k >= block && rows - rows / k >= min_rows(n, c)).unwrap_or(0)
+    let block = w + 10;
+    let train = if c.shrinkage { (4 * n).max(w + 10).max(20) } else { min_rows(n, c) };
+    (2..=c.folds).rev().find(|&k| rows / k >= block && rows - rows / k >= train).unwrap_or(0)
 }
 
 /// Share of the samples of `runs` (each a contiguous sequence of scores) on which the alarm,
