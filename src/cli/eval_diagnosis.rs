@@ -104,7 +104,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         out,
         "top1/top3 rank onset ties (same sample) by the matched fault signature's `first` signal, as the daemon does;"
     )?;
-    writeln!(out, "from the data alone (ties by size of the move):")?;
+    writeln!(out, "from the data alone (ties: half the move made first, then the cleaner move, then its size):")?;
     for (f, t) in r.per_fault.iter().map(|(f, t)| (f.name(), t)).chain([("overall", &r.overall)]) {
         writeln!(out, "{f:<16} top1 {:.2}  top3 {:.2}", t.rate(t.top1_data), t.rate(t.top3_data))?;
     }
