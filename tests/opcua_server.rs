@@ -440,7 +440,13 @@ async fn hostile_requests_get_bad_statuses_and_the_server_carries_on() {
         assert_eq!(h[bad]["read"], "BadNodeIdUnknown", "{h}");
         assert_eq!(h[bad]["history"], "BadNodeIdUnknown", "{h}");
     }
-    assert_ne!(h["oversized_browse"], "Good", "a request past the message size is refused: {h}");
+    // refused with a Bad status (BadDecodingError), or the connection closed first; never
+    // a timeout or Good
+    let oversized = h["oversized_browse"].as_str().unwrap_or("");
+    assert!(
+        oversized.starts_with("Bad") || oversized.contains("Connection"),
+        "a request past the message size is refused: {h}"
+    );
     // the server and the daemon carry on
     let read = client(&r, Some(OLGA), &["read", FLOW]).await;
     assert_eq!(read[FLOW]["status"], "Good", "{read}");
