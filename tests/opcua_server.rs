@@ -150,6 +150,13 @@ async fn browse_read_subscribe_and_history_over_simulated_data() {
         assert!(tree.contains(&want), "mimic browse lacks {want:?}:\n{tree}");
     }
 
+    // a folder's references two at a time through BrowseNext: the same, in the same order
+    let paged = client(&r, Some(OLGA), &["pages", P101_FOLDER, "2"]).await;
+    let whole = paged["whole"].as_array().expect("whole");
+    assert!(whole.iter().any(|n| n == SPEED) && whole.iter().any(|n| n == "water-supply"), "{paged}");
+    assert_eq!(paged["paged"], paged["whole"], "{paged}");
+    assert_eq!(paged["pages"].as_u64(), Some(whole.len().div_ceil(2) as u64), "{paged}");
+
     let read = client(&r, Some(OLGA), &["read", SPEED, LEVEL]).await;
     let sp = &read[SPEED];
     assert_eq!(sp["status"], "Good", "{read}");
