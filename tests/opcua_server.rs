@@ -157,6 +157,13 @@ async fn browse_read_subscribe_and_history_over_simulated_data() {
     assert_eq!(paged["paged"], paged["whole"], "{paged}");
     assert_eq!(paged["pages"].as_u64(), Some(whole.len().div_ceil(2) as u64), "{paged}");
 
+    // a browse path to a tag and to its property (TranslateBrowsePathsToNodeIds)
+    let path = ["Demo plant - pump skid", "utilities", "water-supply", "P-101", SPEED];
+    let child = client(&r, Some(OLGA), &[&["child"][..], &path].concat()).await;
+    assert_eq!(child["node"], format!("ns={ns_index};s={SPEED}"), "{child}");
+    let units = client(&r, Some(OLGA), &[&["child"][..], &path, &["EngineeringUnits"]].concat()).await;
+    assert!(units["node"].as_str().is_some_and(|n| n.starts_with(&format!("ns={ns_index};b="))), "{units}");
+
     let read = client(&r, Some(OLGA), &["read", SPEED, LEVEL]).await;
     let sp = &read[SPEED];
     assert_eq!(sp["status"], "Good", "{read}");

@@ -13,6 +13,8 @@ Prints one JSON object on stdout and exits 0; a failed connection or login print
 
 Commands (NodeIds of tags are given by tag name, in the namespace ``--ns``):
     browse                         every node under Objects/<first folder of --ns>, as paths
+    child NAME...                  the NodeId at that browse path from Objects (Translate-
+                                   BrowsePathsToNodeIds): {"node"}
     pages FOLDER K                 the references of a folder (b=FOLDER), whole and then K
                                    a page through BrowseNext: {"whole", "paged", "pages"}
     read TAG...                    value, status, source timestamp and the attributes
@@ -433,6 +435,10 @@ async def run(args) -> dict:
             ack = rest[2] if rest[1:2] == ["ack"] else None
             folder = rest[rest.index("folder") + 1] if "folder" in rest else None
             return await events(client, ns, float(rest[0]), ack, folder)
+        if cmd == "child":
+            # TranslateBrowsePathsToNodeIds from Objects, every name in namespace 0
+            node = await client.nodes.objects.get_child([f"0:{name}" for name in rest])
+            return {"node": node.nodeid.to_string()}
         if cmd == "pages":
             return await pages(client, ns, rest[0], int(rest[1]))
         if cmd == "hostile":
