@@ -13,6 +13,10 @@ Prints one JSON object on stdout and exits 0; a failed connection or login print
 
 Commands (NodeIds of tags are given by tag name, in the namespace ``--ns``):
     browse                         every node under Objects/<first folder of --ns>, as paths
+    child NAME...                  the NodeId at that browse path from Objects (Translate-
+                                   BrowsePathsToNodeIds): {"node"}
+    pages FOLDER K                 the references of a folder (b=FOLDER), whole and then K
+                                   a page through BrowseNext: {"whole", "paged", "pages"}
     read TAG...                    value, status, source timestamp and the attributes
     subscribe TAG SECONDS          data changes seen (values and statuses)
     raw TAG START_MS END_MS N BOUNDS   HistoryReadRaw, following continuation points
@@ -275,6 +279,39 @@ async def status_of(call) -> str:
         return status_name(e.code)
 
 
+async def pages(client: Client, ns: int, folder: str, per_node: int) -> dict:
+    """Every reference of a folder (both directions), browsed whole, then `per_node` at a
+    time through BrowseNext: the targets' names in order, and the pages it took."""
+
+    async def browse(max_refs: int) -> tuple[list[str], int]:
+        p = ua.BrowseParameters()
+        p.View.Timestamp = ua.get_win_epoch()
+        p.RequestedMaxReferencesPerNode = max_refs
+        d = ua.BrowseDescription()
+        d.NodeId = ua.NodeId(folder.encode(), ns, ua.NodeIdType.ByteString)
+        d.BrowseDirection = ua.BrowseDirection.Both
+        d.ReferenceTypeId = ua.NodeId(ua.ObjectIds.References)
+        d.IncludeSubtypes = True
+        d.ResultMask = ua.BrowseResultMask.All
+        p.NodesToBrowse = [d]
+        result = (await client.uaclient.browse(p))[0]
+        names, n = [r.BrowseName.Name for r in result.References], 1
+        while result.ContinuationPoint:
+            nxt = ua.BrowseNextParameters()
+            nxt.ContinuationPoints = [result.ContinuationPoint]
+            nxt.ReleaseContinuationPoints = False
+            result = (await client.uaclient.browse_next(nxt))[0]
+            if not result.StatusCode.is_good():
+                names.append(status_name(result.StatusCode))
+            names += [r.BrowseName.Name for r in result.References]
+            n += 1
+        return names, n
+
+    whole, _ = await browse(0)
+    paged, n = await browse(per_node)
+    return {"whole": whole, "paged": paged, "pages": n}
+
+
 async def hostile(client: Client, ns: int, tag: str, n_items: int) -> dict:
     out = {}
     node = ua.NodeId(tag, ns)
@@ -398,6 +435,12 @@ async def run(args) -> dict:
             ack = rest[2] if rest[1:2] == ["ack"] else None
             folder = rest[rest.index("folder") + 1] if "folder" in rest else None
             return await events(client, ns, float(rest[0]), ack, folder)
+        if cmd == "child":
+            # TranslateBrowsePathsToNodeIds from Objects, every name in namespace 0
+            node = await client.nodes.objects.get_child([f"0:{name}" for name in rest])
+            return {"node": node.nodeid.to_string()}
+        if cmd == "pages":
+            return await pages(client, ns, rest[0], int(rest[1]))
         if cmd == "hostile":
             return await hostile(client, ns, rest[0], int(rest[1]))
         if cmd == "ack":

@@ -130,42 +130,50 @@ fn good(s: &Sample) -> bool {
     s.quality == 0 && !s.value.is_nan()
 }
 
+/// Samples asked for at first by [`prev`] and [`next`] (doubled while none is kept).
+const NEIGHBOUR_BATCH: usize = 16;
+
 /// The newest sample with `ts < before_ms` (and `keep`), looking back at most
-/// [`MAX_SPAN_MS`] in doubling windows.
+/// [`MAX_SPAN_MS`]: the newest few samples first, then more before them (one query when
+/// the nearest sample is kept, however far back it is).
 pub fn prev(src: &dyn Source, before_ms: i64, keep: impl Fn(&Sample) -> bool) -> Result<Option<Sample>, HistError> {
-    let mut w = 60_000;
-    let mut to = before_ms;
-    while before_ms.saturating_sub(to) < MAX_SPAN_MS {
-        let from = to.saturating_sub(w);
-        let found = src.query(from, to).map_err(HistError::Store)?;
+    let lo = before_ms.saturating_sub(MAX_SPAN_MS);
+    let (mut to, mut n) = (before_ms, NEIGHBOUR_BATCH);
+    while lo < to {
+        let found = src.query_limited(lo, to, n, Keep::Newest).map_err(HistError::Store)?;
         if let Some(s) = found.iter().rev().find(|s| keep(s)) {
             return Ok(Some(*s));
         }
-        to = from;
-        w = w.saturating_mul(4);
+        match found.first() {
+            // every sample at the oldest time read was read: go on before it
+            Some(s) if found.len() >= n => to = s.ts_ms,
+            _ => break,
+        }
+        n = n.saturating_mul(2).min(PAGE);
     }
     Ok(None)
 }
 
 /// The oldest sample with `ts >= from_ms` (and `keep`), looking ahead at most
-/// [`MAX_SPAN_MS`] (and never past `limit_ms`).
+/// [`MAX_SPAN_MS`] (and never past `limit_ms`), as [`prev`] does backwards.
 pub fn next(
     src: &dyn Source,
     from_ms: i64,
     limit_ms: i64,
     keep: impl Fn(&Sample) -> bool,
 ) -> Result<Option<Sample>, HistError> {
-    let mut w = 60_000;
-    let mut from = from_ms;
     let limit = limit_ms.min(from_ms.saturating_add(MAX_SPAN_MS));
+    let (mut from, mut n) = (from_ms, NEIGHBOUR_BATCH);
     while from < limit {
-        let to = from.saturating_add(w).min(limit);
-        let found = src.query(from, to).map_err(HistError::Store)?;
+        let found = src.query_limited(from, limit, n, Keep::Oldest).map_err(HistError::Store)?;
         if let Some(s) = found.iter().find(|s| keep(s)) {
             return Ok(Some(*s));
         }
-        from = to;
-        w = w.saturating_mul(4);
+        match found.last() {
+            Some(s) if found.len() >= n => from = s.ts_ms.saturating_add(1),
+            _ => break,
+        }
+        n = n.saturating_mul(2).min(PAGE);
     }
     Ok(None)
 }

@@ -111,6 +111,28 @@ fn an_empty_decade_costs_few_queries() {
     assert!(src.1.get() < 40, "{} queries", src.1.get());
 }
 
+#[test]
+fn neighbours_are_found_in_few_queries_however_far() {
+    let year = 365 * 86_400_000;
+    let bad = |ts| Sample { tag: 0, ts_ms: ts, value: 0.0, quality: 3 };
+    // a good sample ten years back and ahead, a hundred bad ones nearer on each side
+    let mut samples = vec![s(-10 * year, 1.0)];
+    samples.extend((1..=100).map(|i| bad(-i * 1000)).rev());
+    samples.extend((1..=100).map(|i| bad(i * 1000)));
+    samples.push(s(10 * year, 2.0));
+    let src = mem(samples);
+    let found = prev(&src, 0, |_| true).expect("prev");
+    assert_eq!((found.map(|s| s.ts_ms), src.1.get()), (Some(-1000), 1), "the nearest, in one query");
+    src.1.set(0);
+    assert_eq!(prev(&src, 0, good).expect("prev").map(|s| s.value), Some(1.0));
+    assert!(src.1.get() <= 4, "16, 32, 64 bad ones then the good one: {} queries", src.1.get());
+    src.1.set(0);
+    assert_eq!(next(&src, 1, i64::MAX, good).expect("next").map(|s| s.value), Some(2.0));
+    assert!(src.1.get() <= 4, "{} queries", src.1.get());
+    assert_eq!(next(&src, 1, 10 * year, good).expect("next"), None, "never past the limit");
+    assert_eq!(prev(&src, -10 * year, good).expect("prev"), None);
+}
+
 /// A day at 1 Hz after ten empty years.
 fn dense_after_a_decade() -> (Mem, i64) {
     let year = 365 * 86_400_000;

@@ -299,7 +299,10 @@ impl NodeManager for MimicNodes {
                 continue;
             }
             match node.take_continuation_point::<BrowseRest>() {
-                Some(rest) => self.go_on(node, *rest, &*type_tree),
+                Some(rest) => {
+                    node.set_status(StatusCode::Good);
+                    self.go_on(node, *rest, &*type_tree)
+                }
                 None => self.browse_one(node, &*type_tree),
             }
         }
