@@ -58,7 +58,7 @@ fn a_flood_holds_back_low_priority_and_annunciates_high() {
     );
     assert_eq!((ev[11].alarm, ev[12].alarm, ev[13].alarm), (AlarmId(11), AlarmId(12), AlarmId(13)));
     assert!(
-        ev[11].note.starts_with("held back: alarm flood at north (11 alarms in 10 min, more than 10)"),
+        ev[11].note.starts_with("held back: alarm flood at north (11 alarms in 10m, more than 10)"),
         "{}",
         ev[11].note
     );
