@@ -15,6 +15,9 @@ use super::{
 };
 use crate::config::{FloodPolicy, Site};
 
+#[path = "engine_flood.rs"]
+mod flood;
+
 /// Position of alarms whose tag or asset has no area.
 const NO_AREA: &str = "(none)";
 
@@ -544,70 +547,11 @@ impl AlarmEngine {
             (AlarmState::AckActive, false) => (AlarmState::Normal, EventAction::Cleared),
             _ => return,
         };
-        if action == EventAction::Activated {
-            let position = a.position().to_string();
-            self.flood_ended(&position, ts_ms, events);
-            if let Some(note) = self.flood_hold(i) {
-                self.alarms[i].flood_held = true;
-                self.alarms[i].acked_by = None;
-                self.alarms[i].active_since = Some(ts_ms);
-                self.positions.entry(position).or_insert_with(|| FloodMeter::new(&self.flood)).record(ts_ms);
-                events.push(self.set_state(i, AlarmState::Normal, EventAction::FloodHeld, ts_ms, None, note));
-                return;
-            }
+        if action == EventAction::Activated && self.held_by_flood(i, ts_ms, events) {
+            return;
         }
         let note = self.alarms[i].message.clone();
         events.push(self.set_state(i, to, action, ts_ms, None, note));
-    }
-
-    /// Why an activation of alarm `i` is held back now, when it is: its position is in
-    /// flood and the policy holds back its priority.
-    fn flood_hold(&self, i: usize) -> Option<String> {
-        let a = &self.alarms[i];
-        let m = self.positions.get(a.position()).filter(|m| m.in_flood())?;
-        self.flood.holds_back(a.priority).then(|| {
-            format!(
-                "held back: alarm flood at {} ({} alarms in {} min, more than {}); {} until the flood ends: {}",
-                a.position(),
-                m.count(),
-                self.flood.window_ms / 60_000,
-                self.flood.limit,
-                a.priority,
-                a.message
-            )
-        })
-    }
-
-    /// Bring a position's flood meter to `ts_ms`; when its flood ended by then, release
-    /// the alarms it held back.
-    fn flood_ended(&mut self, position: &str, ts_ms: i64, events: &mut Vec<AlarmEvent>) {
-        if let Some(at) = self.positions.get_mut(position).and_then(|m| m.advance(ts_ms)) {
-            self.release(position, at, events);
-        }
-    }
-
-    /// The flood at `position` ended at `at`: every alarm it held back is released, and
-    /// annunciated then when its condition is still present.
-    fn release(&mut self, position: &str, at: i64, events: &mut Vec<AlarmEvent>) {
-        for i in 0..self.alarms.len() {
-            let a = &mut self.alarms[i];
-            if !a.flood_held || a.position() != position {
-                continue;
-            }
-            a.flood_held = false;
-            let (to, note) = if a.cond.active {
-                (
-                    AlarmState::UnackActive,
-                    format!("released: alarm flood at {position} over, still active: {}", a.message),
-                )
-            } else {
-                (
-                    AlarmState::Normal,
-                    format!("released: alarm flood at {position} over, returned during it: {}", a.message),
-                )
-            };
-            events.push(self.set_state(i, to, EventAction::FloodReleased, at, None, note));
-        }
     }
 
     fn suppress(&mut self, i: usize, action: EventAction, ts_ms: i64, user: String, note: String) -> AlarmEvent {

@@ -81,12 +81,7 @@ impl Shift {
     pub fn alarm(&mut self, r: &Record) {
         *self.changes.entry(r.change.name()).or_default() += 1;
         if r.change == Change::Raised {
-            match self.raised.get_mut(r.alarm_name().as_str()) {
-                Some(n) => *n += 1,
-                None => {
-                    self.raised.insert(r.alarm_name(), 1);
-                }
-            }
+            *self.raised.entry(r.alarm_name()).or_default() += 1;
         }
         if r.kind.starts_with("MODEL") {
             self.model_alarms.push(line_of(r));
