@@ -53,6 +53,11 @@ pub const STORE_NAME: &str = "store.redb";
 /// the OS's file cache, which is not the daemon's memory. 32 MiB (the historian's
 /// default, for query tools) made up a third of the daemon's RSS at 10k tags.
 pub const STORE_CACHE_BYTES: usize = 4 << 20;
+/// Commits between two flushes of the open samples (half a minute at one commit a second).
+/// Every tag holds up to this many samples in memory, at about 2 B each: a minute's
+/// (the historian's default) made the daemon's RSS swing by 20-25 MiB at 100,000 tags
+/// with each flush; half a minute halves that for a little more of the historian's work.
+pub const FLUSH_APPENDS: usize = 30;
 /// Minimum time between two published snapshots.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
@@ -242,17 +247,17 @@ fn open_store(site: &Site, store_path: &std::path::Path) -> Result<OpenStore, Da
 }
 
 /// The historian's options for this site. The open samples are flushed into blocks
-/// every `flush_appends` commits (once a minute at one commit a second) whatever the
-/// tag count: a flush writes a block for every tag, and with the default bound on open
-/// samples a 100,000-tag site flushed at every second commit (the historian thread took
-/// 15-20 % of a core and fell behind on a loaded machine). Open samples cost about 2 B
-/// each: 12 MB at 100,000 tags.
+/// every [`FLUSH_APPENDS`] commits whatever the tag count: a flush writes a block for
+/// every tag, and with the default bound on open samples a 100,000-tag site flushed at
+/// every second commit (the historian thread took 15-20 % of a core and fell behind on a
+/// loaded machine).
 fn store_options(site: &Site) -> HistorianOptions {
     let d = HistorianOptions::default();
     HistorianOptions {
         retention: site.retention,
         cache_bytes: STORE_CACHE_BYTES,
-        flush_samples: d.flush_samples.max(site.tags.len().saturating_mul(d.flush_appends)),
+        flush_appends: FLUSH_APPENDS,
+        flush_samples: d.flush_samples.max(site.tags.len().saturating_mul(FLUSH_APPENDS)),
         ..d
     }
 }
