@@ -198,6 +198,9 @@ async def acknowledge(client: Client, ns: int, event_id: bytes) -> str:
         return status_name(e.code)
 
 
+EVENT_QUEUE = 100
+
+
 async def events(client: Client, ns: int, seconds: float, ack: str | None, folder: str | None) -> dict:
     c = Collect()
     sub = await client.create_subscription(200, c)
@@ -212,12 +215,14 @@ async def events(client: Client, ns: int, seconds: float, ack: str | None, folde
     of_type.FilterOperator = ua.FilterOperator.OfType
     of_type.FilterOperands = [ua.LiteralOperand(Value=ua.Variant(alarm_type.nodeid))]
     evfilter.WhereClause = ua.ContentFilter(Elements=[of_type])
-    await sub.subscribe_events(client.nodes.server, alarm_type, evfilter=evfilter)
+    # A queue per event item: async-opcua 0.19 gives a requested queue size of 0 (asyncua's
+    # default) one slot, so of two events between publishes the first is lost.
+    await sub.subscribe_events(client.nodes.server, alarm_type, evfilter=evfilter, queuesize=EVENT_QUEUE)
     at_folder = Collect()
     if folder:
         sub2 = await client.create_subscription(200, at_folder)
         node = ua.NodeId(folder.encode(), ns, ua.NodeIdType.ByteString)
-        await sub2.subscribe_events(node, alarm_type, evfilter=evfilter)
+        await sub2.subscribe_events(node, alarm_type, evfilter=evfilter, queuesize=EVENT_QUEUE)
     print(json.dumps({"subscribed": True}), flush=True)
     out = {}
     loop = asyncio.get_running_loop()
