@@ -78,6 +78,7 @@ mod order;
 mod pack;
 mod packs;
 mod query;
+mod seqs;
 mod startup;
 mod tables;
 mod tagmap;
@@ -225,8 +226,8 @@ fn corrupt(key: ChunkKey, e: CodecError) -> HistorianError {
 struct TagState {
     max_span: i64,
     /// Sequence numbers of the pending blocks, in append order (their keys are in their
-    /// packs' directories: 8 bytes a block here instead of 32).
-    pending: Vec<u64>,
+    /// packs' directories: about 4 bytes a block here instead of 32).
+    pending: seqs::Seqs,
     /// Smallest and largest timestamp over the pending blocks (when there are any).
     pending_lo: i64,
     pending_hi: i64,
@@ -465,7 +466,7 @@ impl Historian {
                     continue;
                 }
                 let mut keep = Vec::new();
-                for &seq in &st.pending {
+                for seq in st.pending.iter() {
                     let key = cache.get(&self.packs, &packs, &blocks, tag, seq)?.0;
                     if key.max_ts < cutoff { dropped_blocks.push(key) } else { keep.push(key) }
                 }
@@ -564,11 +565,11 @@ impl Historian {
     ) -> Result<()> {
         let (from, to) = (range.start, range.end);
         let st = self.tags.get(tag);
-        let pending = st.filter(|s| s.pending_overlaps(from, to)).map_or(&[][..], |s| &s.pending[..]);
+        let pending = st.filter(|s| s.pending_overlaps(from, to)).into_iter().flat_map(|s| s.pending.iter());
         let blocks = txn.open_table(BLOCKS)?;
         let packs = txn.open_table(PACKS)?;
         let mut cache = packs::PackCache::default();
-        for &seq in pending {
+        for seq in pending {
             let (key, bytes) = cache.get(&self.packs, &packs, &blocks, tag, seq)?;
             if key.max_ts >= from && key.min_ts < to {
                 f(key, bytes)?;

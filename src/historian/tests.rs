@@ -32,7 +32,7 @@ fn pending_keys(h: &Historian) -> Vec<ChunkKey> {
     let txn = h.database().begin_read().unwrap();
     let (packs, blocks) = (txn.open_table(PACKS).unwrap(), txn.open_table(BLOCKS).unwrap());
     let mut cache = super::packs::PackCache::default();
-    let seqs: Vec<(TagId, u64)> = h.tags.iter().flat_map(|(t, st)| st.pending.iter().map(move |&q| (t, q))).collect();
+    let seqs: Vec<(TagId, u64)> = h.tags.iter().flat_map(|(t, st)| st.pending.iter().map(move |q| (t, q))).collect();
     seqs.into_iter().map(|(t, q)| cache.get(&h.packs, &packs, &blocks, t, q).unwrap().0).collect()
 }
 

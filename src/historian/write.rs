@@ -116,7 +116,7 @@ impl Historian {
         // In its round a tag is merged when it has several pending blocks, or when its one
         // block is among the last live entries of its pack (so the pack can go).
         let mergeable = |st: &TagState, packs: &Packs| {
-            st.pending.len() > 1 || st.pending.first().is_some_and(|&seq| packs.sparse(seq))
+            st.pending.len() > 1 || st.pending.first().is_some_and(|seq| packs.sparse(seq))
         };
         let mut ids: Vec<TagId> = self
             .tags
@@ -155,13 +155,8 @@ impl Historian {
                 if compact_now {
                     sink.compact(tag, st, &samples, &mut self.packs)?;
                 } else {
-                    if st.pending.len() == st.pending.capacity() {
-                        // One key per flush until the next merge round: grow by four keys up to
-                        // exactly that (a plain Vec would hold 32 keys, 1 KiB a tag, for 17;
-                        // doubling left about 4 of every tag's 12 unused, 3 MB at 100k tags).
-                        let want = (st.pending.capacity() + 4).min(self.merge_every as usize + 2);
-                        st.pending.reserve_exact(want.saturating_sub(st.pending.len()));
-                    }
+                    // One key per flush until the next merge round.
+                    st.pending.reserve_one(self.merge_every as usize + 2);
                     for piece in samples.chunks(target) {
                         sink.pend(tag, st, piece, &mut self.packs)?;
                     }
@@ -220,7 +215,7 @@ impl Sink<'_> {
         // the merges spread over the flushes, tags hold lists of every length, not all the
         // longest.
         let seqs = std::mem::take(&mut st.pending);
-        for seq in seqs {
+        for seq in seqs.iter() {
             let before = d.len();
             let (key, bytes) = self.cache.get(packs, &self.packs, &self.blocks, tag, seq)?;
             decode_into(bytes, d).map_err(|e| corrupt(key, e))?;
