@@ -16,30 +16,31 @@ pub use codec::{ByteOrder, DataType, DecodeError, decode, encode};
 pub use plan::{MAX_BITS, MAX_REGISTERS, ReadBlock, plan_reads};
 pub use tcp::{ModbusTcp, ModbusTcpConfig, RawRead};
 
-use crate::device::ReadSummary;
 use crate::quality::{Reading, Reason};
 
 /// The readings of `members` (indexes into `points`) from the words of one read starting at
 /// `start`, received at `recv`: a point whose words are missing or do not decode is Bad
-/// (decode error) and counted in `summary`. Shared by the TCP and RTU drivers.
+/// (decode error). Returns how many did not decode, for the read's summary. Shared by the
+/// TCP and RTU drivers.
 pub fn decode_block(
     points: &[ModbusPoint],
     start: u16,
     members: &[usize],
     words: &[u16],
     recv: i64,
-    summary: &mut ReadSummary,
     out: &mut Vec<Reading>,
-) {
+) -> u64 {
+    let mut errors = 0;
     for &i in members {
         match points[i].value_in(start, words) {
             Ok(v) => out.push(Reading::good(i, v, recv)),
             Err(_) => {
-                summary.decode_errors += 1;
+                errors += 1;
                 out.push(Reading::bad(i, Reason::DecodeError, recv));
             }
         }
     }
+    errors
 }
 
 /// The four Modbus data tables.

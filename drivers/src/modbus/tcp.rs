@@ -370,7 +370,8 @@ impl ModbusTcp {
             done[bi] = true;
             match outcome {
                 BlockOutcome::Values => {
-                    decode_block(&self.points, block.start(), block.points(), link.values(), recv, summary, out)
+                    summary.decode_errors +=
+                        decode_block(&self.points, block.start(), block.points(), link.values(), recv, out)
                 }
                 BlockOutcome::Mismatch => Self::mismatched(block.points(), recv, out, summary),
                 BlockOutcome::Exception(_) if block.points().len() > 1 => {
@@ -405,7 +406,8 @@ impl ModbusTcp {
                 summary.requests += 1;
                 match read_block(link, p.table, p.address, p.width(), self.cfg.timeout).await {
                     Ok(BlockOutcome::Values) => {
-                        decode_block(&self.points, p.address, &[i], link.values(), crate::now_ms(), summary, out)
+                        summary.decode_errors +=
+                            decode_block(&self.points, p.address, &[i], link.values(), crate::now_ms(), out)
                     }
                     Ok(BlockOutcome::Mismatch) => Self::mismatched(&[i], crate::now_ms(), out, summary),
                     Ok(BlockOutcome::Exception(exc)) => {

@@ -98,7 +98,7 @@ impl ModbusRtu {
         summary: &mut ReadSummary,
         out: &mut Vec<Reading>,
     ) {
-        decode_block(&self.points, start, members, values, crate::now_ms(), summary, out);
+        summary.decode_errors += decode_block(&self.points, start, members, values, crate::now_ms(), out);
     }
 
     async fn read_point(&mut self, i: usize) -> Result<f64, ReadBackError> {
