@@ -227,10 +227,16 @@ async def events(client: Client, ns: int, seconds: float, ack: str | None, folde
     out = {}
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
+
+    def returned(events: list) -> bool:
+        return any(e["source"] == ack and e["active"] == "False" for e in events)
+
     while loop.time() < end:
         await asyncio.sleep(0.2)
-        if "ack" in out and any(e["source"] == ack and e["active"] == "False" for e in c.events):
-            break  # acknowledged, then returned to normal
+        # acknowledged, then returned to normal: on the Server object and, when watched, on
+        # the folder (its subscription publishes apart, possibly later)
+        if "ack" in out and returned(c.events) and (not folder or returned(at_folder.events)):
+            break
         if ack and "ack" not in out:
             todo = [
                 e
