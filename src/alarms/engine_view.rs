@@ -48,23 +48,25 @@ impl AlarmEngine {
             s.positions.push(p);
         }
         for i in 0..self.alarms.len() {
-            let v = self.view_of(i, now_ms);
-            s.by_state[v.state as usize] += 1;
-            if v.state != AlarmState::Normal {
-                s.by_priority[v.priority as usize] += 1;
+            // counted from the alarm's own state: a view (its strings cloned) per alarm per
+            // snapshot is not needed to count
+            let a = &self.alarms[i];
+            s.by_state[a.state as usize] += 1;
+            if a.state != AlarmState::Normal {
+                s.by_priority[a.priority as usize] += 1;
             }
-            s.unacked += usize::from(v.state.is_unacked());
-            s.shelved += usize::from(v.shelved_until.is_some());
-            s.out_of_service += usize::from(v.out_of_service);
-            if v.flood_held {
+            s.unacked += usize::from(a.state.is_unacked());
+            s.shelved += usize::from(a.shelved.is_some());
+            s.out_of_service += usize::from(a.out_of_service.is_some());
+            if a.flood_held {
                 s.held_back += 1;
-                let at = self.alarms[i].position();
+                let at = a.position();
                 if let Some(p) = s.positions.iter_mut().find(|p| p.position == at) {
                     p.held_back += 1;
                 }
             }
-            s.chattering += usize::from(v.chattering);
-            s.stale += usize::from(v.stale);
+            s.chattering += usize::from(metrics::chattering(&a.activations, now_ms));
+            s.stale += usize::from(a.state.is_active() && metrics::stale(a.active_since, now_ms));
         }
         s
     }
