@@ -38,22 +38,82 @@ const MAX_SCALED: f64 = 9_007_199_254_740_992.0; // 2^53
 /// Summary of a chunk, readable from its header alone.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Summary {
+    /// Every sample, Good or not.
     pub count: u64,
-    pub bad: u64,
+    /// The span of the samples' timestamps (valid only when `count > 0`).
     pub min_ts: i64,
     pub max_ts: i64,
-    /// Valid only when `good() > 0`.
+    /// min, max, first and last of the Good samples; the count of those not Good.
+    pub fold: Acc,
+}
+
+impl Summary {
+    pub fn good(&self) -> u64 {
+        self.fold.count
+    }
+}
+
+/// A fold of samples: min, max, first and last of the Good ones (first/last by
+/// timestamp, ties to the earliest/latest folded) and their `count`, and how many were
+/// not Good. What a chunk's header summary and a trend column hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Acc {
+    /// The Good samples' figures, valid only when `count > 0`.
     pub min: f64,
     pub max: f64,
     pub first_ts: i64,
     pub first: f64,
     pub last_ts: i64,
     pub last: f64,
+    /// Good samples.
+    pub count: u64,
+    pub bad: u64,
 }
 
-impl Summary {
-    pub fn good(&self) -> u64 {
-        self.count - self.bad
+impl Acc {
+    pub const EMPTY: Acc = Acc {
+        min: f64::NAN,
+        max: f64::NAN,
+        first_ts: 0,
+        first: f64::NAN,
+        last_ts: 0,
+        last: f64::NAN,
+        count: 0,
+        bad: 0,
+    };
+
+    /// Folds in one sample.
+    #[inline]
+    pub fn add(&mut self, ts: i64, v: f64, quality: u16) {
+        if quality != 0 {
+            self.bad += 1;
+            return;
+        }
+        self.merge(&Acc { min: v, max: v, first_ts: ts, first: v, last_ts: ts, last: v, count: 1, bad: 0 });
+    }
+
+    /// Same result as folding in every sample `o` was folded from, in order.
+    #[inline]
+    pub fn merge(&mut self, o: &Acc) {
+        self.bad += o.bad;
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = Acc { bad: self.bad, ..*o };
+            return;
+        }
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        if o.first_ts < self.first_ts {
+            self.first_ts = o.first_ts;
+            self.first = o.first;
+        }
+        if o.last_ts >= self.last_ts {
+            self.last_ts = o.last_ts;
+            self.last = o.last;
+        }
+        self.count += o.count;
     }
 }
 
@@ -80,44 +140,14 @@ impl Decoded {
 
 /// Computes the header summary of a set of samples (any order).
 pub fn summarize(samples: &[Sample]) -> Summary {
-    let mut s = Summary {
-        count: samples.len() as u64,
-        bad: 0,
-        min_ts: i64::MAX,
-        max_ts: i64::MIN,
-        min: f64::NAN,
-        max: f64::NAN,
-        first_ts: i64::MAX,
-        first: f64::NAN,
-        last_ts: i64::MIN,
-        last: f64::NAN,
-    };
-    let mut good = false;
+    let mut acc = Acc::EMPTY;
+    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     for x in samples {
-        s.min_ts = s.min_ts.min(x.ts_ms);
-        s.max_ts = s.max_ts.max(x.ts_ms);
-        if x.quality != 0 {
-            s.bad += 1;
-            continue;
-        }
-        if !good {
-            good = true;
-            s.min = x.value;
-            s.max = x.value;
-        } else {
-            s.min = s.min.min(x.value);
-            s.max = s.max.max(x.value);
-        }
-        if x.ts_ms < s.first_ts {
-            s.first_ts = x.ts_ms;
-            s.first = x.value;
-        }
-        if x.ts_ms >= s.last_ts {
-            s.last_ts = x.ts_ms;
-            s.last = x.value;
-        }
+        min_ts = min_ts.min(x.ts_ms);
+        max_ts = max_ts.max(x.ts_ms);
+        acc.add(x.ts_ms, x.value, x.quality);
     }
-    s
+    Summary { count: samples.len() as u64, min_ts, max_ts, fold: acc }
 }
 
 /// Smallest k such that every value is exactly `n / 10^k` for an integer n.
@@ -224,19 +254,20 @@ pub(super) fn encode_as(samples: &[Sample], version: u8, out: &mut Vec<u8>) {
     out.push(version);
     out.push(mode);
     put_var(out, s.count);
-    put_var(out, s.bad);
+    put_var(out, s.fold.bad);
     if s.count == 0 {
         return;
     }
     put_var(out, zigzag(s.min_ts));
     put_var(out, s.max_ts.wrapping_sub(s.min_ts) as u64);
     if s.good() > 0 {
-        out.extend_from_slice(&s.min.to_le_bytes());
-        out.extend_from_slice(&s.max.to_le_bytes());
-        put_var(out, s.first_ts.wrapping_sub(s.min_ts) as u64);
-        out.extend_from_slice(&s.first.to_le_bytes());
-        put_var(out, s.last_ts.wrapping_sub(s.min_ts) as u64);
-        out.extend_from_slice(&s.last.to_le_bytes());
+        let f = &s.fold;
+        out.extend_from_slice(&f.min.to_le_bytes());
+        out.extend_from_slice(&f.max.to_le_bytes());
+        put_var(out, f.first_ts.wrapping_sub(s.min_ts) as u64);
+        out.extend_from_slice(&f.first.to_le_bytes());
+        put_var(out, f.last_ts.wrapping_sub(s.min_ts) as u64);
+        out.extend_from_slice(&f.last.to_le_bytes());
     }
     let mut ts = Vec::with_capacity(samples.len() / 2 + 16);
     if version == 1 {
@@ -274,30 +305,19 @@ fn read_header<'a>(buf: &'a [u8]) -> Result<(Summary, u8, u8, Reader<'a>), Codec
     if bad > count || count > u64::from(u32::MAX) {
         return Err(CodecError("bad sample counts"));
     }
-    let mut s = Summary {
-        count,
-        bad,
-        min_ts: 0,
-        max_ts: 0,
-        min: f64::NAN,
-        max: f64::NAN,
-        first_ts: 0,
-        first: f64::NAN,
-        last_ts: 0,
-        last: f64::NAN,
-    };
+    let mut s = Summary { count, min_ts: 0, max_ts: 0, fold: Acc { count: count - bad, bad, ..Acc::EMPTY } };
     if count == 0 {
         return Ok((s, version, mode, r));
     }
     s.min_ts = unzigzag(r.var()?);
     s.max_ts = s.min_ts.wrapping_add(r.var()? as i64);
     if s.good() > 0 {
-        s.min = r.f64()?;
-        s.max = r.f64()?;
-        s.first_ts = s.min_ts.wrapping_add(r.var()? as i64);
-        s.first = r.f64()?;
-        s.last_ts = s.min_ts.wrapping_add(r.var()? as i64);
-        s.last = r.f64()?;
+        s.fold.min = r.f64()?;
+        s.fold.max = r.f64()?;
+        s.fold.first_ts = s.min_ts.wrapping_add(r.var()? as i64);
+        s.fold.first = r.f64()?;
+        s.fold.last_ts = s.min_ts.wrapping_add(r.var()? as i64);
+        s.fold.last = r.f64()?;
     }
     Ok((s, version, mode, r))
 }

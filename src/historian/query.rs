@@ -5,89 +5,13 @@
 //! (no decoding); only chunks straddling a column boundary or the range ends
 //! are decoded. Results are exact: the same as folding every sample.
 
-use super::codec::{Decoded, Summary, decode_into, read_summary};
+use super::codec::{Acc, Decoded, decode_into, read_summary};
 use super::tables::{CHUNKS, ChunkKey};
 use super::{Column, Historian, Result, Sample, TagId, check_count, corrupt};
 use redb::ReadableDatabase;
 
 /// Most columns a single call computes.
 const MAX_COLUMNS: usize = 1 << 16;
-
-#[derive(Clone, Copy)]
-struct Acc {
-    min: f64,
-    max: f64,
-    first_ts: i64,
-    first: f64,
-    last_ts: i64,
-    last: f64,
-    count: u64,
-    bad: u64,
-}
-
-impl Acc {
-    const EMPTY: Acc = Acc {
-        min: f64::NAN,
-        max: f64::NAN,
-        first_ts: 0,
-        first: f64::NAN,
-        last_ts: 0,
-        last: f64::NAN,
-        count: 0,
-        bad: 0,
-    };
-
-    #[inline]
-    fn add(&mut self, ts: i64, v: f64, quality: u16) {
-        if quality != 0 {
-            self.bad += 1;
-            return;
-        }
-        if self.count == 0 {
-            *self = Acc { min: v, max: v, first_ts: ts, first: v, last_ts: ts, last: v, count: 1, bad: self.bad };
-            return;
-        }
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        if ts < self.first_ts {
-            self.first_ts = ts;
-            self.first = v;
-        }
-        if ts >= self.last_ts {
-            self.last_ts = ts;
-            self.last = v;
-        }
-        self.count += 1;
-    }
-
-    /// Same result as `add` over every sample of the chunk, in order.
-    fn add_summary(&mut self, s: &Summary) {
-        self.bad += s.bad;
-        if s.good() == 0 {
-            return;
-        }
-        if self.count == 0 {
-            self.min = s.min;
-            self.max = s.max;
-            self.first_ts = s.first_ts;
-            self.first = s.first;
-            self.last_ts = s.last_ts;
-            self.last = s.last;
-        } else {
-            self.min = self.min.min(s.min);
-            self.max = self.max.max(s.max);
-            if s.first_ts < self.first_ts {
-                self.first_ts = s.first_ts;
-                self.first = s.first;
-            }
-            if s.last_ts >= self.last_ts {
-                self.last_ts = s.last_ts;
-                self.last = s.last;
-            }
-        }
-        self.count += s.good();
-    }
-}
 
 /// Column geometry: column i covers [start(i), start(i+1)) with
 /// start(i) = from + ceil(span*i/n), so that col(ts) = floor((ts-from)*n/span).
@@ -126,7 +50,7 @@ pub(super) fn downsample(h: &Historian, tag: TagId, from: i64, to: i64, columns:
                 if s.count != u64::from(key.count) || s.min_ts != key.min_ts {
                     return Err(corrupt(key, super::codec::CodecError("summary differs from key")));
                 }
-                acc[c].add_summary(&s);
+                acc[c].merge(&s.fold);
                 return Ok(());
             }
         }
