@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::packs::{self, PACK_DEAD, PACKS};
-use super::tables::{BLOCKS, BlockTuple, CHUNKS, JOURNAL, SPANS, TAGS};
+use super::tables::{BLOCKS, CHUNKS, JOURNAL, SPANS, TAGS};
 use super::{ChunkKey, Historian, HistorianError, HistorianOptions, Result, tagmap, unavailable, write};
 
 impl Historian {
@@ -23,24 +23,18 @@ impl Historian {
             create_atomically(path)?;
         }
         let db = redb::Builder::new().set_cache_size(opts.cache_bytes).create(path)?;
-        let mut next_tag = 0u64;
+        // a store made before one of the tables existed gets it here
         let txn = db.begin_write()?;
-        let state = {
-            let names = txn.open_table(TAGS)?;
-            for item in names.iter()? {
-                let (_, id) = item?;
-                next_tag = next_tag.max(u64::from(id.value()) + 1);
-            }
-            txn.open_table(CHUNKS)?;
-            load_state(Tables {
-                spans: &txn.open_table(SPANS)?,
-                blocks: &txn.open_table(BLOCKS)?,
-                packs: &txn.open_table(PACKS)?,
-                dead: &txn.open_table(PACK_DEAD)?,
-                journal: &txn.open_table(JOURNAL)?,
-            })?
-        };
+        create_tables(&txn)?;
         txn.commit()?;
+        let txn = db.begin_read()?;
+        let mut next_tag = 0u64;
+        for item in txn.open_table(TAGS)?.iter()? {
+            let (_, id) = item?;
+            next_tag = next_tag.max(u64::from(id.value()) + 1);
+        }
+        let state = load_state(&txn)?;
+        drop(txn);
         let next_journal = state.journal.last().map_or(0, |k| k + 1);
         // A tag has one block per flush since the last merge round (plus the merged one):
         // counting on from the most keeps the rounds on schedule across restarts.
@@ -68,15 +62,7 @@ impl Historian {
 
     /// Rebuilds the bookkeeping from the store after a failed commit (best effort).
     pub(super) fn reload_state(&mut self) {
-        let reloaded = self.db.begin_read().map_err(HistorianError::from).and_then(|t| {
-            load_state(Tables {
-                spans: &t.open_table(SPANS)?,
-                blocks: &t.open_table(BLOCKS)?,
-                packs: &t.open_table(PACKS)?,
-                dead: &t.open_table(PACK_DEAD)?,
-                journal: &t.open_table(JOURNAL)?,
-            })
-        });
+        let reloaded = self.db.begin_read().map_err(HistorianError::from).and_then(|t| load_state(&t));
         if let Ok(state) = reloaded {
             self.tags = state.tags;
             self.packs = state.packs;
@@ -125,13 +111,7 @@ fn create_atomically(path: &Path) -> Result<()> {
     {
         let db = Database::create(&tmp)?;
         let txn = db.begin_write()?;
-        txn.open_table(TAGS)?;
-        txn.open_table(CHUNKS)?;
-        txn.open_table(BLOCKS)?;
-        txn.open_table(SPANS)?;
-        txn.open_table(JOURNAL)?;
-        txn.open_table(PACKS)?;
-        txn.open_table(PACK_DEAD)?;
+        create_tables(&txn)?;
         txn.commit()?;
     }
     std::fs::File::open(&tmp)?.sync_all()?;
@@ -139,6 +119,18 @@ fn create_atomically(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::File::open(dir)?.sync_all()?;
     }
+    Ok(())
+}
+
+/// Opens every table of the historian in `txn`, making those the store lacks.
+fn create_tables(txn: &WriteTransaction) -> Result<()> {
+    txn.open_table(TAGS)?;
+    txn.open_table(CHUNKS)?;
+    txn.open_table(BLOCKS)?;
+    txn.open_table(SPANS)?;
+    txn.open_table(JOURNAL)?;
+    txn.open_table(PACKS)?;
+    txn.open_table(PACK_DEAD)?;
     Ok(())
 }
 
@@ -151,39 +143,22 @@ struct State {
     open: usize,
 }
 
-/// The tables the bookkeeping is rebuilt from.
-struct Tables<'a, S, B, P, D, J> {
-    spans: &'a S,
-    blocks: &'a B,
-    packs: &'a P,
-    dead: &'a D,
-    journal: &'a J,
-}
-
 /// Rebuilds the per-tag bookkeeping from the spans, blocks, packs and journal tables.
-fn load_state<S, B, P, D, J>(t: Tables<'_, S, B, P, D, J>) -> Result<State>
-where
-    S: ReadableTable<u32, i64>,
-    B: ReadableTable<BlockTuple, &'static [u8]>,
-    P: ReadableTable<u64, &'static [u8]>,
-    D: ReadableTable<u64, &'static [u8]>,
-    J: ReadableTable<u64, &'static [u8]>,
-{
-    let (spans, blocks, journal) = (t.spans, t.blocks, t.journal);
+fn load_state(txn: &ReadTransaction) -> Result<State> {
     let mut tags = tagmap::TagMap::default();
     let mut next_block = 0u64;
-    for item in spans.iter()? {
+    for item in txn.open_table(SPANS)?.iter()? {
         let (tag, span) = item?;
         tags.entry(tag.value()).max_span = span.value();
     }
-    for item in blocks.iter()? {
+    for item in txn.open_table(BLOCKS)?.iter()? {
         let (k, _) = item?;
         let key = ChunkKey::from_block_tuple(k.value());
         next_block = next_block.max(key.seq + 1);
         let st = tags.entry(key.tag);
         st.add_pending(key);
     }
-    let (packs, next) = packs::Packs::load(t.packs, t.dead, &mut tags)?;
-    let (journal, open) = write::replay_journal(journal, &mut tags)?;
+    let (packs, next) = packs::Packs::load(&txn.open_table(PACKS)?, &txn.open_table(PACK_DEAD)?, &mut tags)?;
+    let (journal, open) = write::replay_journal(&txn.open_table(JOURNAL)?, &mut tags)?;
     Ok(State { tags, packs, next_block: next_block.max(next), journal, open })
 }
