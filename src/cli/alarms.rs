@@ -3,13 +3,12 @@
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Subcommand;
 
 use super::store::{self, StoreArgs};
 use crate::alarms::Priority;
-use crate::alarms::journal::{self, Change, Filter, Page, Query, Record};
-use crate::ipc::{Reply, Request};
+use crate::alarms::journal::{Change, Filter, Page, Query, Record};
 
 /// Records asked for at a time.
 const PAGE: u32 = 2000;
@@ -96,31 +95,11 @@ pub fn run(cmd: AlarmsCommand) -> anyhow::Result<()> {
         cmd;
     let (from_ms, to_ms) = period(&since, until.as_deref())?;
     let filter = Filter { tag, asset, area, priority, change: state, text: search };
-    let mut q = Query { from_ms, to_ms, filter, after: None, newest_first: reverse, limit: PAGE };
+    let q = Query { from_ms, to_ms, filter, after: None, newest_first: reverse, limit: PAGE };
     let dir = store.dir()?;
     let mut out = Printer::new(format)?;
-    match store::daemon(&dir) {
-        Some(stream) => loop {
-            let page = store::ask(&stream, &Request::AlarmHistory { query: q.clone() }, |r| match r {
-                Reply::AlarmHistory(p) => Some(p),
-                _ => None,
-            })?;
-            if !out.page(&page)? {
-                break;
-            }
-            q.after = page.next;
-        },
-        None => {
-            let db = store::open(&dir)?;
-            loop {
-                let page = journal::page(&db, &q).context("reading the alarm journal")?;
-                if !out.page(&page)? {
-                    break;
-                }
-                q.after = page.next;
-            }
-        }
-    }
+    let records = store::Records::open(&dir)?;
+    records.alarm_pages(q, |page| out.page(page))?;
     out.finish()
 }
 
@@ -148,12 +127,9 @@ impl Printer {
         Ok(p)
     }
 
-    /// Prints a page; false when it was the last.
-    fn page(&mut self, page: &Page) -> anyhow::Result<bool> {
-        for r in &page.records {
-            self.record(r)?;
-        }
-        Ok(page.next.is_some())
+    /// Prints a page.
+    fn page(&mut self, page: &Page) -> anyhow::Result<()> {
+        page.records.iter().try_for_each(|r| self.record(r))
     }
 
     fn record(&mut self, r: &Record) -> anyhow::Result<()> {

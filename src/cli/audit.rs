@@ -8,16 +8,13 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use redb::Database;
 
 use super::store::{self, StoreArgs};
 use crate::audit::{self, AuditError};
 use crate::ipc::{Act, MAX_AUDIT_SEQS, Reply, Request};
-
-/// Entries asked of the daemon at a time.
-const PAGE: u32 = 2000;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -60,33 +57,13 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             let from = super::history::parse_time(&since, mimic_drivers::now_ms())?;
             let dir = store.dir()?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let mut after = 0;
-            let daemon = store::daemon(&dir);
-            let db = if daemon.is_none() { Some(store::open(&dir)?) } else { None };
-            loop {
-                let (entries, next) = match (&daemon, &db) {
-                    (Some(s), _) => {
-                        store::ask(s, &Request::AuditEntries { since_ms: from, after, limit: PAGE }, |r| match r {
-                            Reply::AuditEntries { entries, next } => Some((entries, next)),
-                            _ => None,
-                        })?
-                    }
-                    (None, Some(db)) => {
-                        let (entries, next) =
-                            audit::entries_page(db, from, after, PAGE as usize).context("exporting audit entries")?;
-                        (entries.iter().map(audit::entry_json).collect(), next)
-                    }
-                    (None, None) => bail!("no store"),
-                };
-                for e in &entries {
+            store::Records::open(&dir)?.audit_pages(from, |entries| {
+                for e in entries {
                     serde_json::to_writer(&mut out, e)?;
                     out.write_all(b"\n")?;
                 }
-                match next {
-                    Some(n) => after = n,
-                    None => break,
-                }
-            }
+                Ok(())
+            })?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

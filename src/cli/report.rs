@@ -77,15 +77,15 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<()> {
 
 fn alarm_report(store: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<Report> {
     let (site, dir) = store.site_and_dir()?;
-    match store::daemon(&dir) {
-        Some(s) => store::ask(&s, &Request::AlarmReport { from_ms, to_ms }, |r| match r {
+    match store::Records::open(&dir)? {
+        store::Records::Daemon(s) => store::ask(&s, &Request::AlarmReport { from_ms, to_ms }, |r| match r {
             Reply::AlarmReport(r) => Some(*r),
             _ => None,
         }),
-        None => {
+        store::Records::File(db) => {
             // floods as the site's engine counts them (the standards' figure without a site)
             let flood = site.map(|s| s.flood).unwrap_or_default();
-            kpi::of_store(&store::open(&dir)?, from_ms, to_ms, &flood).context("reading the alarm journal")
+            kpi::of_store(&db, from_ms, to_ms, &flood).context("reading the alarm journal")
         }
     }
 }

@@ -7,13 +7,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::Context;
-
 use super::alarms::clean;
-use super::store::{self, StoreArgs};
-use crate::alarms::journal::{self, Change, Query, Record};
+use super::store::{Records, StoreArgs};
+use crate::alarms::journal::{Change, Query, Record};
 use crate::historian::devices::DeviceSummary;
-use crate::ipc::{Reply, Request};
 
 const PAGE: u32 = 2000;
 
@@ -45,7 +42,7 @@ pub struct Shift {
     pub frequent: Vec<(String, u64)>,
     /// Times each alarm was raised, while the records go by.
     raised: BTreeMap<String, u64>,
-    /// Alarms active at the end of the shift by the journal ([`journal::active_at`]),
+    /// Alarms active at the end of the shift by the journal ([`crate::alarms::journal::active_at`]),
     /// those raised before the shift included.
     pub still_active: Vec<Line>,
     pub model_alarms: Vec<Line>,
@@ -88,7 +85,7 @@ impl Shift {
         }
     }
 
-    /// The alarms active at the end of the shift, as [`journal::active_at`] finds them.
+    /// The alarms active at the end of the shift, as [`crate::alarms::journal::active_at`] finds them.
     pub fn still_active(&mut self, records: &[Record]) {
         self.still_active = records.iter().map(line_of).collect();
         self.still_active.sort_by_key(|l| l.ts_ms);
@@ -215,69 +212,23 @@ impl Shift {
 pub fn gather(store_args: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Result<Shift> {
     let (site, dir) = store_args.site_and_dir()?;
     let mut shift = Shift::new(from_ms, to_ms);
-    let stream = store::daemon(&dir);
-    match &stream {
-        Some(s) => from_daemon(s, &mut shift)?,
-        None => from_file(&store::open(&dir)?, &mut shift)?,
-    }
+    let records = Records::open(&dir)?;
+    shift.still_active(&records.alarms_active(to_ms)?);
+    let q = Query { from_ms, to_ms, limit: PAGE, ..Query::default() };
+    records.alarm_pages(q, |p| {
+        p.records.iter().for_each(|r| shift.alarm(r));
+        Ok(())
+    })?;
+    records.audit_pages(from_ms, |entries| {
+        entries.iter().filter(|e| e["ts_ms"].as_i64().is_some_and(|t| t < to_ms)).for_each(|e| shift.audit(e));
+        Ok(())
+    })?;
     shift.finish_alarms();
     if let Some(site) = &site {
+        let stream = records.into_daemon();
         shift.devices = Some(super::shift_devices::gather(stream.as_ref(), &dir, site, from_ms, to_ms)?);
     }
     Ok(shift)
-}
-
-fn from_daemon(s: &std::os::unix::net::UnixStream, shift: &mut Shift) -> anyhow::Result<()> {
-    let (from_ms, to_ms) = (shift.from_ms, shift.to_ms);
-    let page = |req: &Request| {
-        store::ask(s, req, |r| match r {
-            Reply::AlarmHistory(p) => Some(p),
-            _ => None,
-        })
-    };
-    shift.still_active(&page(&Request::AlarmsActive { at_ms: to_ms })?.records);
-    let mut q = Query { from_ms, to_ms, limit: PAGE, ..Query::default() };
-    loop {
-        let p = page(&Request::AlarmHistory { query: q.clone() })?;
-        p.records.iter().for_each(|r| shift.alarm(r));
-        match p.next {
-            Some(n) => q.after = Some(n),
-            None => break,
-        }
-    }
-    let mut after = 0;
-    loop {
-        let (entries, next) =
-            store::ask(s, &Request::AuditEntries { since_ms: from_ms, after, limit: PAGE }, |r| match r {
-                Reply::AuditEntries { entries, next } => Some((entries, next)),
-                _ => None,
-            })?;
-        entries.iter().filter(|e| e["ts_ms"].as_i64().is_some_and(|t| t < to_ms)).for_each(|e| shift.audit(e));
-        match next {
-            Some(n) => after = n,
-            None => return Ok(()),
-        }
-    }
-}
-
-fn from_file(db: &redb::Database, shift: &mut Shift) -> anyhow::Result<()> {
-    let (from_ms, to_ms) = (shift.from_ms, shift.to_ms);
-    let active = journal::active_at(db, to_ms, crate::alarms::kpi::LOOKBACK_MS).context("reading the alarm journal")?;
-    shift.still_active(&active);
-    journal::scan(db, from_ms, to_ms, &journal::Filter::default(), |r| shift.alarm(&r))
-        .context("reading the alarm journal")?;
-    let mut after = 0;
-    loop {
-        let (entries, next) =
-            crate::audit::entries_page(db, from_ms, after, PAGE as usize).context("reading the audit trail")?;
-        for e in entries.iter().filter(|e| e.ts_ms < to_ms) {
-            shift.audit(&crate::audit::entry_json(e));
-        }
-        match next {
-            Some(n) => after = n,
-            None => return Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]
