@@ -19,6 +19,8 @@
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -287,23 +289,31 @@ pub fn commission(db: &Database, asset: &str, ts_ms: i64) -> Result<bool> {
 
 /// Store a model version (its number assigned here) in `txn`.
 pub fn record_model(txn: &WriteTransaction, m: &ModelVersion) -> Result<ModelVersion> {
-    let mut t = txn.open_table(MODELS)?;
-    let (a, k) = (m.asset.as_str(), m.kind.as_str());
-    let last = t.range((a, k, 0)..=(a, k, u32::MAX))?.next_back().transpose()?;
-    let version = last.map_or(0, |(key, _)| key.value().2) + 1;
-    let stored = ModelVersion { version, ..m.clone() };
-    t.insert((a, k, version), json(&stored).as_slice())?;
-    Ok(stored)
+    insert_next(txn, MODELS, (&m.asset, &m.kind), u32::MAX, |version| ModelVersion { version, ..m.clone() })
 }
 
 /// Store a prediction error (its `seq` assigned here) in `txn`.
 pub fn record_error(txn: &WriteTransaction, e: &PredictionError) -> Result<PredictionError> {
-    let mut t = txn.open_table(ERRORS)?;
-    let (m, c) = (e.manipulated.as_str(), e.controlled.as_str());
-    let last = t.range((m, c, 0)..=(m, c, u64::MAX))?.next_back().transpose()?;
-    let seq = last.map_or(0, |(key, _)| key.value().2) + 1;
-    let stored = PredictionError { seq, ..e.clone() };
-    t.insert((m, c, seq), json(&stored).as_slice())?;
+    insert_next(txn, ERRORS, (&e.manipulated, &e.controlled), u64::MAX, |seq| PredictionError { seq, ..e.clone() })
+}
+
+/// Stores `make(n)` in `txn` under `(a, b, n)`, `n` one past the last number stored
+/// under `(a, b)` (1 for the first; `max` the largest there can be). Returns it.
+fn insert_next<N, T: Serialize>(
+    txn: &WriteTransaction,
+    def: TableDefinition<(&str, &str, N), &[u8]>,
+    (a, b): (&str, &str),
+    max: N,
+    make: impl FnOnce(N) -> T,
+) -> Result<T>
+where
+    N: redb::Key + for<'x> redb::Value<SelfType<'x> = N> + Copy + From<u8> + std::ops::Add<Output = N> + 'static,
+{
+    let mut t = txn.open_table(def)?;
+    let last = t.range((a, b, N::from(0))..=(a, b, max))?.next_back().transpose()?;
+    let n = last.map_or(N::from(0), |(key, _)| key.value().2) + N::from(1);
+    let stored = make(n);
+    t.insert((a, b, n), json(&stored).as_slice())?;
     Ok(stored)
 }
 
@@ -331,31 +341,27 @@ pub fn events_of(db: &Database, asset: &str) -> Result<Vec<Event>> {
     Ok(out)
 }
 
+/// The life of `asset` in `lives`, made empty on its first mention.
+fn life_of<'a>(lives: &'a mut BTreeMap<String, Life>, asset: &str) -> &'a mut Life {
+    lives.entry(asset.to_string()).or_insert_with(|| Life { asset: asset.into(), ..Default::default() })
+}
+
 /// Every asset's life (events and model versions), by asset name.
 pub fn all_lives(db: &Database) -> Result<Vec<Life>> {
-    let mut lives: std::collections::BTreeMap<String, Life> = Default::default();
+    let mut lives = BTreeMap::new();
     if let Some(t) = read_table!(db, EVENTS) {
         for item in t.iter()? {
             let (k, v) = item?;
             let (asset, seq) = k.value();
-            let e: Event = parse(|| format!("event {asset}/{seq}"), v.value())?;
-            lives
-                .entry(asset.to_string())
-                .or_insert_with(|| Life { asset: asset.into(), ..Default::default() })
-                .events
-                .push(e);
+            life_of(&mut lives, asset).events.push(parse(|| format!("event {asset}/{seq}"), v.value())?);
         }
     }
     if let Some(t) = read_table!(db, MODELS) {
         for item in t.iter()? {
             let (k, v) = item?;
             let (asset, kind, version) = k.value();
-            let m: ModelVersion = parse(|| format!("model {asset}/{kind}/{version}"), v.value())?;
-            lives
-                .entry(asset.to_string())
-                .or_insert_with(|| Life { asset: asset.into(), ..Default::default() })
-                .models
-                .push(m);
+            let m = parse(|| format!("model {asset}/{kind}/{version}"), v.value())?;
+            life_of(&mut lives, asset).models.push(m);
         }
     }
     let mut out: Vec<Life> = lives.into_values().collect();
