@@ -121,13 +121,7 @@ fn recommend_and_settle(st: &mut State, fit: &Fit, u0: f64, now: i64, rec: u64) 
 fn a_second_recommendation_improves_after_a_first_mismatch() {
     let mut st = state();
     // identified gain 1.0 (a = 0.5, b = 0.5); the plant's is 2.0
-    let fit = Fit {
-        model: Arx { ts_s: 1.0, delay: 0, a: vec![0.5], b: vec![0.5], c: 0.0 },
-        r2: 0.95,
-        nrmse: 0.05,
-        u_range: (0.0, 100.0),
-        samples: 1000,
-    };
+    let fit = Fit { nrmse: 0.05, ..Fit::of(Arx { ts_s: 1.0, delay: 0, a: vec![0.5], b: vec![0.5], c: 0.0 }) };
     let (u1, e1) = recommend_and_settle(&mut st, &fit, 40.0, 1_000_000, 1);
     assert_eq!((e1.manipulated.as_str(), e1.controlled.as_str()), ("speed", "flow"));
     assert!((e1.y_predicted - 105.0).abs() < 1e-6 && (e1.y_observed - plant(u1)).abs() < 1e-9, "{e1:?}");

@@ -113,13 +113,8 @@ fn one_mismatch_moves_the_gain_three_quarters_of_the_way_and_the_sign_is_kept() 
 #[test]
 fn applying_a_correction_scales_the_gain_and_keeps_the_dynamics() {
     use crate::models::prescribe::{Arx, Fit};
-    let fit = Fit {
-        model: Arx { ts_s: 1.0, delay: 2, a: vec![0.8], b: vec![0.2], c: 3.0 },
-        r2: 0.9,
-        nrmse: 0.1,
-        u_range: (0.0, 100.0),
-        samples: 100,
-    };
+    let model = Arx { ts_s: 1.0, delay: 2, a: vec![0.8], b: vec![0.2], c: 3.0 };
+    let fit = Fit { r2: 0.9, nrmse: 0.1, samples: 100, ..Fit::of(model) };
     let c = correct_gain(fit.model.gain(), &[err((50.0, 60.0), 40.0, 50.0, 60.0)]);
     let f = apply(&fit, &c);
     assert!((f.model.gain() - c.gain).abs() < 1e-9, "{} vs {}", f.model.gain(), c.gain);

@@ -45,6 +45,15 @@ pub struct Fit {
     pub samples: usize,
 }
 
+impl Fit {
+    /// `model` as identified for the tests: R² 0.95, NRMSE 0.02, inputs 0..100 seen over
+    /// 1000 samples.
+    #[cfg(test)]
+    pub fn of(model: Arx) -> Fit {
+        Fit { model, r2: 0.95, nrmse: 0.02, u_range: (0.0, 100.0), samples: 1000 }
+    }
+}
+
 impl Arx {
     fn sum_a(&self) -> f64 {
         self.a.iter().sum()

@@ -105,13 +105,7 @@ fn identifies_the_pump_skid_speed_to_flow_and_pressure() {
 
 fn known_fit(gain: f64, tau: f64) -> Fit {
     let a = (-1.0 / tau).exp();
-    Fit {
-        model: Arx { ts_s: 1.0, delay: 0, a: vec![a], b: vec![gain * (1.0 - a)], c: 0.0 },
-        r2: 0.95,
-        nrmse: 0.02,
-        u_range: (0.0, 100.0),
-        samples: 1000,
-    }
+    Fit::of(Arx { ts_s: 1.0, delay: 0, a: vec![a], b: vec![gain * (1.0 - a)], c: 0.0 })
 }
 
 #[test]
