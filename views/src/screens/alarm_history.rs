@@ -14,7 +14,7 @@ use crate::format;
 use crate::sanitize::sanitize;
 use crate::state::{HistoryRow, UiState};
 use crate::theme::Theme;
-use crate::widgets::{CellText, Col, draw_table, put};
+use crate::widgets::{CellText, Col, put};
 
 /// Width from which the area and the note get columns.
 const WIDE: u16 = 120;
@@ -141,16 +141,11 @@ pub fn render(ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let detail_h = if rest.height >= 10 { 2 } else { 0 };
-    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let wide = area.width >= WIDE;
-    let shown = usize::from(table.height.saturating_sub(1));
     let selected = log.selected.min(p.rows.len() - 1);
-    let start = crate::state::window_start(p.rows.len(), selected, 0, shown);
-    let rows: Vec<_> = p.rows[start..].iter().take(shown).map(|r| row(r, t, wide)).collect();
-    draw_table(buf, table, &columns(wide), t.header(), &rows, Some(selected - start), t.selected());
-    if detail_h > 0 {
-        let y = table.bottom();
-        put(buf, rest.x, y, rest.width, &"─".repeat(usize::from(rest.width)), t.dim(), false);
-        put(buf, rest.x + 1, y + 1, rest.width.saturating_sub(1), &detail_line(&p.rows[selected]), t.normal(), false);
+    let cols = columns(wide);
+    if let Some(d) = super::render_list(buf, rest, detail_h, &cols, &p.rows, selected, 0, t, |r| row(r, t, wide)) {
+        put(buf, d.x, d.y, d.width, &"─".repeat(usize::from(d.width)), t.dim(), false);
+        put(buf, d.x + 1, d.y + 1, d.width.saturating_sub(1), &detail_line(&p.rows[selected]), t.normal(), false);
     }
 }

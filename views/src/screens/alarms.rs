@@ -206,18 +206,12 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         h if h >= 12 => 3,
         _ => 0,
     };
-    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let wide = area.width >= WIDE;
     let cols = columns(area.width);
-    super::render_list(buf, table, &cols, &alarms, selected, ui.alarm_scroll, t, |a| row(a, snapshot.now_ms, t, wide));
-    if detail_h > 0 {
-        render_detail(
-            alarms[selected],
-            snapshot.now_ms,
-            t,
-            Rect::new(rest.x, table.bottom(), rest.width, detail_h),
-            buf,
-        );
+    let (now, scroll) = (snapshot.now_ms, ui.alarm_scroll);
+    let detail = super::render_list(buf, rest, detail_h, &cols, &alarms, selected, scroll, t, |a| row(a, now, t, wide));
+    if let Some(d) = detail {
+        render_detail(alarms[selected], now, t, d, buf);
     }
 }
 

@@ -20,26 +20,21 @@ use crate::widgets::{CellText, Col};
 pub const WIDE: u16 = 120;
 
 fn columns(width: u16) -> Vec<Col> {
-    if width >= WIDE {
-        vec![
-            Col::right("Seq", 8),
-            Col::fixed("Time (UTC)", 19),
-            Col::fixed("User", 16),
-            Col::fixed("Action", 16),
-            Col::name("Target", 2),
-            Col::fixed("Meaning", 12),
-            Col::flex("Detail", 4),
-        ]
-    } else {
-        vec![
-            Col::right("Seq", 6),
-            Col::fixed("Time", 8),
-            Col::fixed("User", 10),
-            Col::fixed("Action", 12),
-            Col::name("Target", 2),
-            Col::flex("Detail", 3),
-        ]
+    let wide = width >= WIDE;
+    let (seq, user, action, detail) = if wide { (8, 16, 16, 4) } else { (6, 10, 12, 3) };
+    let time = if wide { Col::fixed("Time (UTC)", 19) } else { Col::fixed("Time", 8) };
+    let mut c = vec![
+        Col::right("Seq", seq),
+        time,
+        Col::fixed("User", user),
+        Col::fixed("Action", action),
+        Col::name("Target", 2),
+    ];
+    if wide {
+        c.push(Col::fixed("Meaning", 12));
     }
+    c.push(Col::flex("Detail", detail));
+    c
 }
 
 fn row(r: &AuditRow, t: Theme, wide: bool) -> Vec<CellText<'_>> {
@@ -74,12 +69,12 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let detail_h = if rest.height >= 12 { 4 } else { 0 };
-    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let selected = ui.audit_selected.min(rows_all.len() - 1);
     let wide = area.width >= WIDE;
     let cols = columns(area.width);
-    super::render_list(buf, table, &cols, &rows_all, selected, ui.audit_scroll, t, |r| row(r, t, wide));
-    if detail_h > 0 {
+    let scroll = ui.audit_scroll;
+    let detail = super::render_list(buf, rest, detail_h, &cols, &rows_all, selected, scroll, t, |r| row(r, t, wide));
+    if let Some(d) = detail {
         let r = rows_all[selected];
         let head = format!(
             "#{} {} UTC  {}  {}  {}{}",
@@ -94,6 +89,6 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         Paragraph::new(vec![Line::styled(head, t.normal()), Line::styled(sanitize(&r.detail).into_owned(), t.dim())])
             .block(block)
             .wrap(Wrap { trim: false })
-            .render(Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+            .render(d, buf);
     }
 }

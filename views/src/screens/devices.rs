@@ -97,12 +97,12 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
     let err_w = devs[selected].last_error.as_deref().map_or(16, |e| crate::widgets::width(&sanitize(e)) + 12);
     let err_lines = err_w.div_ceil(usize::from(area.width.saturating_sub(2).max(1))) as u16;
     let detail_h = if rest.height >= 10 { (err_lines + 3).clamp(4, rest.height / 2) } else { 0 };
-    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let wide = area.width >= WIDE;
     let cols = columns(area.width);
-    super::render_list(buf, table, &cols, &devs, selected, ui.dev_scroll, t, |d| row(d, snapshot.now_ms, t, wide));
-    if detail_h > 0 {
-        render_detail(devs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+    let (now, scroll) = (snapshot.now_ms, ui.dev_scroll);
+    let detail = super::render_list(buf, rest, detail_h, &cols, &devs, selected, scroll, t, |d| row(d, now, t, wide));
+    if let Some(d) = detail {
+        render_detail(devs[selected], now, t, d, buf);
     }
 }
 

@@ -246,24 +246,28 @@ pub(crate) fn render_unmatched(none: &str, row: &str, no_rows_at_all: bool, area
     render_empty(&msg, area, t, buf);
 }
 
-/// A list screen's table in `area` (header first): the rows around `selected`, scrolled
-/// from the `scroll` hint so that it is visible, and only those formatted. Shared by the
-/// list screens.
+/// A list screen's body in `area`: its table (header first) over all but the bottom
+/// `detail_h` rows, showing the rows around `selected`, scrolled from the `scroll` hint so
+/// that it is visible, and only those formatted; then the area left below for the
+/// selected row's details (none when `detail_h` is 0). Shared by the list screens.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn render_list<'a, T: ?Sized>(
+pub(crate) fn render_list<'a, T>(
     buf: &mut Buffer,
     area: Rect,
+    detail_h: u16,
     cols: &[Col],
-    items: &[&'a T],
+    items: &'a [T],
     selected: usize,
     scroll: usize,
     t: Theme,
     row: impl Fn(&'a T) -> Vec<CellText<'a>>,
-) {
-    let rows_h = usize::from(area.height.saturating_sub(1));
+) -> Option<Rect> {
+    let table = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(detail_h));
+    let rows_h = usize::from(table.height.saturating_sub(1));
     let start = window_start(items.len(), selected, scroll, rows_h);
-    let rows: Vec<_> = items[start..].iter().take(rows_h).map(|x| row(x)).collect();
-    draw_table(buf, area, cols, t.header(), &rows, Some(selected - start), t.selected());
+    let rows: Vec<_> = items[start..].iter().take(rows_h).map(&row).collect();
+    draw_table(buf, table, cols, t.header(), &rows, Some(selected - start), t.selected());
+    (detail_h > 0).then(|| Rect::new(area.x, table.bottom(), area.width, detail_h))
 }
 
 /// How many rows a list screen shows, as its status line starts: ` 12 devices`, or

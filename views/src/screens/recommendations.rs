@@ -115,13 +115,13 @@ pub fn render(snapshot: &Snapshot, ui: &UiState, area: Rect, buf: &mut Buffer) {
         return;
     }
     let detail_h = if rest.height >= 12 { rest.height - (rest.height * 2 / 5).max(4) } else { 0 };
-    let table = Rect::new(rest.x, rest.y, rest.width, rest.height - detail_h);
     let selected = ui.rec_selected.min(recs.len() - 1);
     let wide = area.width >= WIDE;
     let cols = columns(area.width);
-    super::render_list(buf, table, &cols, &recs, selected, ui.rec_scroll, t, |r| row(r, snapshot.now_ms, t, wide));
-    if detail_h > 0 {
-        render_detail(recs[selected], snapshot.now_ms, t, Rect::new(rest.x, table.bottom(), rest.width, detail_h), buf);
+    let (now, scroll) = (snapshot.now_ms, ui.rec_scroll);
+    let detail = super::render_list(buf, rest, detail_h, &cols, &recs, selected, scroll, t, |r| row(r, now, t, wide));
+    if let Some(d) = detail {
+        render_detail(recs[selected], now, t, d, buf);
     }
 }
 
