@@ -259,7 +259,10 @@ impl Batches<'_> {
                 st.last_commit_ms = Some(now);
                 st.first_commit_ms.get_or_insert(now);
                 st.error = None;
+                let committed = self.pending.len();
                 self.pending.clear();
+                // a backlog (the store stalled, the machine was busy) grew the batch
+                historian::keep_capacity(&mut self.pending, committed);
                 drop(st);
                 if self.last_trim.elapsed() >= TRIM_EVERY {
                     self.last_trim = Instant::now();

@@ -75,6 +75,7 @@ mod live_tests;
 mod newest;
 mod open;
 mod order;
+pub use order::keep_capacity;
 mod pack;
 mod packs;
 mod query;
@@ -280,6 +281,8 @@ pub struct Historian {
     open_samples: usize,
     /// Flushes since the store was opened (a merge round every `merge_every`).
     flushes: u64,
+    /// An append's buffers, reused (see `order::Scratch`).
+    scratch: order::Scratch,
 }
 
 impl Historian {

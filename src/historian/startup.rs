@@ -57,6 +57,7 @@ impl Historian {
             tags: state.tags,
             packs: state.packs,
             flushes,
+            scratch: Default::default(),
         })
     }
 

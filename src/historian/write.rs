@@ -58,8 +58,11 @@ impl Historian {
         if batch.is_empty() {
             return Ok(());
         }
-        let sorted = order::sorted_by_tag_and_time(batch); // stable: duplicates keep order
-        let result = self.append_sorted(&sorted);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        order::sort_into(batch, &mut scratch); // stable: duplicates keep order
+        let result = self.append_sorted(&scratch.sorted, &mut scratch.row);
+        scratch.settle(batch.len());
+        self.scratch = scratch;
         if result.is_err() {
             // Nothing was committed but the bookkeeping was updated in place:
             // rebuild it from the store (best effort; the first error wins).
@@ -70,7 +73,7 @@ impl Historian {
 
     /// `append` on a batch sorted by (tag, ts). Updates the bookkeeping in
     /// place; the caller restores it if this fails.
-    fn append_sorted(&mut self, sorted: &[Sample]) -> Result<()> {
+    fn append_sorted(&mut self, sorted: &[Sample], row: &mut Vec<u8>) -> Result<()> {
         // A dense batch (many samples per tag: a backfill, a bulk load) makes good blocks
         // by itself; a sparse one (a sample or two per tag) waits in the journal.
         let tags_in_batch = sorted.chunk_by(|a, b| a.tag == b.tag).count();
@@ -88,8 +91,7 @@ impl Historian {
         if flush {
             self.flush(&txn)?;
         } else {
-            let mut row = Vec::with_capacity(sorted.len() * 12 + 8);
-            encode_journal_row(sorted, &mut row);
+            encode_journal_row(sorted, row);
             let key = self.next_journal;
             txn.open_table(JOURNAL)?.insert(key, row.as_slice())?;
             self.next_journal += 1;
