@@ -40,7 +40,7 @@ pub mod search;
 
 use std::fmt;
 
-pub use crate::config::alarm_def::{AlarmDef, AlarmKind, Priority};
+pub use crate::config::alarm_def::{AlarmDef, AlarmKind, NO_AREA, Place, Priority};
 pub use engine::AlarmEngine;
 pub use metrics::{BURST_WINDOW_MS, CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, STALE_AFTER_MS};
 
@@ -118,10 +118,7 @@ pub enum EventAction {
 pub struct AlarmEvent {
     pub ts_ms: i64,
     pub alarm: AlarmId,
-    pub tag: Option<String>,
-    pub asset: Option<String>,
-    /// The operator position (the asset's area).
-    pub area: Option<String>,
+    pub place: Place,
     pub kind: AlarmKind,
     pub priority: Priority,
     pub action: EventAction,
@@ -133,14 +130,6 @@ pub struct AlarmEvent {
     pub user: Option<String>,
     /// Free text: the alarm message, a shelve reason, …
     pub note: String,
-}
-
-/// Where a tag sits, so that model alarms raised on it know their asset and area.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct TagPlace {
-    pub name: String,
-    pub asset: Option<String>,
-    pub area: Option<String>,
 }
 
 /// What a model alarm is raised on.
@@ -156,11 +145,9 @@ pub enum ModelTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmView {
     pub id: AlarmId,
-    pub tag: Option<String>,
+    pub place: Place,
     /// Index of the tag in the site (e.g. to open its trend).
     pub tag_index: Option<usize>,
-    pub asset: Option<String>,
-    pub area: Option<String>,
     pub kind: AlarmKind,
     pub priority: Priority,
     pub state: AlarmState,

@@ -39,7 +39,7 @@ fn active_acknowledged_then_cleared_goes_to_normal() {
     let ev = good(&mut e, 81.0, 1000);
     assert_eq!(brief(&ev), [(1000, Activated, Normal, UnackActive)]);
     assert_eq!(ev[0].value, Some(81.0));
-    assert_eq!(ev[0].tag.as_deref(), Some("T0"));
+    assert_eq!(ev[0].place.tag.as_deref(), Some("T0"));
     assert_eq!(ev[0].kind, AlarmKind::Hi);
     assert_eq!(ev[0].priority, Priority::High);
     let ack = e.acknowledge(A, "ana", 2000).expect("ack");
@@ -287,8 +287,8 @@ pub(super) fn area_defs(n: usize, area: &str, asset: Option<&str>, first_tag: us
     (0..n)
         .map(|k| {
             let mut d = def(first_tag + k, AlarmKind::Hi, Some(1.0));
-            d.area = Some(area.to_string());
-            d.asset = asset.map(str::to_string);
+            d.place.area = Some(area.to_string());
+            d.place.asset = asset.map(str::to_string);
             d
         })
         .collect()
@@ -389,25 +389,24 @@ fn first_out_marks_the_first_of_a_burst_on_an_asset() {
 
 #[test]
 fn model_alarms_are_raised_and_cleared_on_assets_and_tags() {
-    let tags =
-        vec![TagPlace { name: "P101.vibration".into(), asset: Some("P-101".into()), area: Some("north".into()) }];
+    let tags = vec![Place::of_tag("P101.vibration", Some("P-101".into()), Some("north".into()))];
     let mut e = AlarmEngine::with_plant(Vec::new(), tags, vec![("P-101".into(), Some("north".into()))]);
     let target = ModelTarget::Asset("P-101".into());
     let ev =
         e.raise_model(target.clone(), "anomaly", Priority::Medium, "bearing signature unusual", 1000).expect("raise");
     assert_eq!(brief(&ev), [(1000, Activated, Normal, UnackActive)]);
     assert_eq!(ev[0].kind, AlarmKind::Model { source: "anomaly".into() });
-    assert_eq!(ev[0].asset.as_deref(), Some("P-101"));
+    assert_eq!(ev[0].place.asset.as_deref(), Some("P-101"));
     assert!(e.raise_model(target.clone(), "anomaly", Priority::High, "", 2000).expect("again").is_empty());
     let row = &e.rows(2000)[0];
     assert_eq!((row.priority, row.message.as_str()), (Priority::High, "bearing signature unusual"));
-    assert_eq!(row.area.as_deref(), Some("north"));
+    assert_eq!(row.place.area.as_deref(), Some("north"));
     let ev = e.clear_model(target.clone(), "anomaly", 3000).expect("clear");
     assert_eq!(brief(&ev), [(3000, Cleared, UnackActive, UnackRtn)]);
     assert!(e.clear_model(target, "never raised", 3000).expect("idempotent").is_empty());
 
     let ev = e.raise_model(ModelTarget::Tag(0), "low remaining life", Priority::Low, "", 4000).expect("tag");
-    assert_eq!(ev[0].tag.as_deref(), Some("P101.vibration"));
+    assert_eq!(ev[0].place.tag.as_deref(), Some("P101.vibration"));
     assert_eq!(ev[0].alarm, AlarmId(1));
     assert_eq!(e.raise_model(ModelTarget::Tag(9), "x", Priority::Low, "", 0), Err(AlarmError::UnknownTag(9)));
     assert_eq!(
@@ -444,8 +443,8 @@ fn engine_from_the_demo_site() {
     assert_eq!(ev.len(), 2, "hi and hihi");
     let rows = e.rows(5000);
     assert_eq!(rows[0].kind, AlarmKind::HiHi);
-    assert_eq!(rows[0].area.as_deref(), Some("utilities"));
-    assert_eq!(rows[0].asset.as_deref(), Some("P-101"));
+    assert_eq!(rows[0].place.area.as_deref(), Some("utilities"));
+    assert_eq!(rows[0].place.asset.as_deref(), Some("P-101"));
     let ev = e.raise_model(ModelTarget::Asset("T-100".into()), "anomaly", Priority::Low, "", 6000).expect("raise");
     assert_eq!(ev.len(), 1);
     // a model alarm on a tag without an [[alarm]] finds its place in the site
@@ -457,9 +456,12 @@ fn engine_from_the_demo_site() {
         .expect("a tag of an asset without alarms");
     let asset = &site.assets[t.asset.expect("asset")];
     let ev = e.raise_model(ModelTarget::Tag(ti), "anomaly", Priority::Low, "", 7000).expect("raise on a tag");
-    assert_eq!((ev[0].tag.as_deref(), ev[0].asset.as_deref()), (Some(t.name.as_str()), Some(asset.name.as_str())));
+    assert_eq!(
+        (ev[0].place.tag.as_deref(), ev[0].place.asset.as_deref()),
+        (Some(t.name.as_str()), Some(asset.name.as_str()))
+    );
     let row = e.rows(7000).into_iter().find(|r| r.id == ev[0].alarm).expect("its row");
-    assert_eq!(row.area.as_deref(), Some(asset.area.as_str()));
+    assert_eq!(row.place.area.as_deref(), Some(asset.area.as_str()));
     assert!(e.raise_model(ModelTarget::Tag(site.tags.len()), "anomaly", Priority::Low, "", 7000).is_err());
 }
 
@@ -512,7 +514,7 @@ proptest! {
         lo.deadband = 1.0;
         let mut rate = def(0, AlarmKind::RateOfChange, Some(5.0));
         rate.window = Duration::from_secs(3);
-        rate.asset = Some("P".into());
+        rate.place.asset = Some("P".into());
         let mut e = AlarmEngine::with_plant(vec![h, bq, lo, rate], Vec::new(), vec![("P".into(), None)]);
 
         let mut now = 0i64;

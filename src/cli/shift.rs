@@ -283,15 +283,13 @@ fn from_file(db: &redb::Database, shift: &mut Shift) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarms::{AlarmState, Priority};
+    use crate::alarms::{AlarmState, Place, Priority};
 
     fn rec(ts_ms: i64, tag: &str, kind: &str, change: Change, user: Option<&str>) -> Record {
         Record {
             ts_ms,
             seq: 0,
-            tag: Some(tag.into()),
-            asset: None,
-            area: None,
+            place: Place::of_tag(tag, None, None),
             kind: kind.into(),
             priority: Priority::Low,
             change,

@@ -23,7 +23,7 @@ impl From<&AlarmEvent> for Note {
             full_name: None,
             action,
             meaning: None,
-            target: Some(format!("alarm {} {} {}", e.alarm, e.tag.as_deref().unwrap_or("-"), e.kind)),
+            target: Some(format!("alarm {} {} {}", e.alarm, e.place.tag.as_deref().unwrap_or("-"), e.kind)),
             detail: format!("{:?}: {} → {} ({:?}){value} {}", e.action, e.from, e.to, e.priority, e.note),
         }
     }

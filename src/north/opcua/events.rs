@@ -76,12 +76,14 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
         &NamespaceMap::new(),
         time,
     );
-    let source = e.tag.clone().or_else(|| e.asset.clone()).unwrap_or_else(|| site.name.clone());
-    let source_node = match (&e.tag, e.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a))) {
-        (Some(t), _) if site.tag_index(t).is_some() => super::space::tag_node(ns, t),
-        (_, Some(a)) => asset_node(ns, site, a),
-        _ => site_node(ns, site),
-    };
+    let place = &e.place;
+    let source = place.tag.clone().or_else(|| place.asset.clone()).unwrap_or_else(|| site.name.clone());
+    let source_node =
+        match (&place.tag, place.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a))) {
+            (Some(t), _) if site.tag_index(t).is_some() => super::space::tag_node(ns, t),
+            (_, Some(a)) => asset_node(ns, site, a),
+            _ => site_node(ns, site),
+        };
     let base = &mut ev.base.base.base;
     base.source_node = source_node.clone();
     base.source_name = UAString::from(source.as_str());
@@ -95,9 +97,9 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
     ev.base.acked_state = two_state(acked, "Acknowledged", "Unacknowledged");
     ev.active_state = two_state(e.to.is_active(), "Active", "Inactive");
     ev.enabled_state = two_state(true, "Enabled", "Disabled");
-    let notifier = match e.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a)) {
+    let notifier = match place.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a)) {
         Some(a) => asset_node(ns, site, a),
-        None => match e.tag.as_ref().and_then(|t| site.tag_index(t)) {
+        None => match place.tag.as_ref().and_then(|t| site.tag_index(t)) {
             Some(i) => {
                 let t = &site.tags[i];
                 opaque(ns, &format!("folder:{}/{}", site.name, site.devices[t.device].name))
@@ -213,14 +215,12 @@ mod tests {
 
     #[test]
     fn an_alarm_event_carries_its_states_on_its_asset() {
-        use crate::alarms::{AlarmId, AlarmKind, EventAction};
+        use crate::alarms::{AlarmId, AlarmKind, EventAction, Place};
         let site = crate::config::testkit::site(crate::config::testkit::PUMP);
         let raised = AlarmEvent {
             ts_ms: 1_000,
             alarm: AlarmId(4),
-            tag: Some("speed".into()),
-            asset: Some("P-1".into()),
-            area: Some("a".into()),
+            place: Place::of_tag("speed", Some("P-1".into()), Some("a".into())),
             kind: AlarmKind::Hi,
             priority: Priority::High,
             action: EventAction::Activated,
