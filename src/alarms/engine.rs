@@ -9,8 +9,8 @@ use mimic_drivers::Quality;
 use super::condition::{Debounce, RateWindow, limit_condition};
 use super::metrics::{self, Bursts, FloodMeter};
 use super::{
-    AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, EventAction,
-    ModelTarget, NO_AREA, Place, PositionRate, Priority,
+    AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, Change, ModelTarget,
+    NO_AREA, Place, PositionRate, Priority,
 };
 use crate::config::{FloodPolicy, Site};
 
@@ -238,13 +238,7 @@ impl AlarmEngine {
                 self.settle(i, until, &mut events);
                 let note = self.alarms[i].shelved.as_ref().map(|s| format!("shelve expired: {}", s.reason));
                 self.alarms[i].shelved = None;
-                events.extend(self.return_to_service(
-                    i,
-                    until,
-                    EventAction::ShelveExpired,
-                    None,
-                    note.unwrap_or_default(),
-                ));
+                events.extend(self.return_to_service(i, until, Change::ShelveExpired, None, note.unwrap_or_default()));
             }
             self.settle(i, now_ms, &mut events);
         }
@@ -280,7 +274,7 @@ impl AlarmEngine {
             AlarmState::AckActive => return Err(AlarmError::AlreadyAcknowledged(id)),
         };
         self.alarms[i].acked_by = Some((user.clone(), now_ms));
-        Ok(self.set_state(i, to, EventAction::Acknowledged, now_ms, Some(user), String::new()))
+        Ok(self.set_state(i, to, Change::Acknowledged, now_ms, Some(user), String::new()))
     }
 
     /// Acknowledge every unacknowledged alarm among `ids`; the others are left alone.
@@ -318,7 +312,7 @@ impl AlarmEngine {
         }
         let note = format!("shelved until {until_ms}: {reason}");
         self.alarms[i].shelved = Some(Shelve { user: user.clone(), reason, until_ms });
-        Ok(self.suppress(i, EventAction::Shelved, now_ms, user, note))
+        Ok(self.suppress(i, Change::Shelved, now_ms, user, note))
     }
 
     /// Return a shelved alarm to service before its expiry.
@@ -331,7 +325,7 @@ impl AlarmEngine {
         let mut events = Vec::new();
         self.settle(i, now_ms, &mut events);
         self.alarms[i].shelved = None;
-        events.extend(self.return_to_service(i, now_ms, EventAction::Unshelved, Some(user), String::new()));
+        events.extend(self.return_to_service(i, now_ms, Change::Unshelved, Some(user), String::new()));
         Ok(events)
     }
 
@@ -354,20 +348,14 @@ impl AlarmEngine {
             let reason = required(reason, AlarmError::NoReason)?;
             self.alarms[i].shelved = None;
             self.alarms[i].out_of_service = Some(OutOfService { user: user.clone(), reason: reason.clone() });
-            events.push(self.suppress(i, EventAction::RemovedFromService, now_ms, user, reason));
+            events.push(self.suppress(i, Change::OutOfService, now_ms, user, reason));
         } else {
             if self.alarms[i].out_of_service.is_none() {
                 return Err(AlarmError::AlreadyInThatService(id, "in service"));
             }
             self.settle(i, now_ms, &mut events);
             self.alarms[i].out_of_service = None;
-            events.extend(self.return_to_service(
-                i,
-                now_ms,
-                EventAction::ReturnedToService,
-                Some(user),
-                reason.trim().to_string(),
-            ));
+            events.extend(self.return_to_service(i, now_ms, Change::InService, Some(user), reason.trim().to_string()));
         }
         Ok(events)
     }
@@ -464,19 +452,19 @@ impl AlarmEngine {
             return;
         }
         let (to, action) = match (a.state, active) {
-            (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, EventAction::Activated),
-            (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, EventAction::Cleared),
-            (AlarmState::AckActive, false) => (AlarmState::Normal, EventAction::Cleared),
+            (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, Change::Raised),
+            (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, Change::Returned),
+            (AlarmState::AckActive, false) => (AlarmState::Normal, Change::Returned),
             _ => return,
         };
-        if action == EventAction::Activated && self.held_by_flood(i, ts_ms, events) {
+        if action == Change::Raised && self.held_by_flood(i, ts_ms, events) {
             return;
         }
         let note = self.alarms[i].message.clone();
         events.push(self.set_state(i, to, action, ts_ms, None, note));
     }
 
-    fn suppress(&mut self, i: usize, action: EventAction, ts_ms: i64, user: String, note: String) -> AlarmEvent {
+    fn suppress(&mut self, i: usize, action: Change, ts_ms: i64, user: String, note: String) -> AlarmEvent {
         self.alarms[i].acked_by = None;
         self.alarms[i].flood_held = false;
         self.set_state(i, AlarmState::Normal, action, ts_ms, Some(user), note)
@@ -488,7 +476,7 @@ impl AlarmEngine {
         &mut self,
         i: usize,
         ts_ms: i64,
-        action: EventAction,
+        action: Change,
         user: Option<String>,
         note: String,
     ) -> Vec<AlarmEvent> {
@@ -503,12 +491,12 @@ impl AlarmEngine {
         &mut self,
         i: usize,
         to: AlarmState,
-        action: EventAction,
+        action: Change,
         ts_ms: i64,
         user: Option<String>,
         note: String,
     ) -> AlarmEvent {
-        if action == EventAction::Activated {
+        if action == Change::Raised {
             self.activation(i, ts_ms);
         }
         let a = &mut self.alarms[i];

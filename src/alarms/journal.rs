@@ -13,7 +13,7 @@
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{AlarmEvent, AlarmState, EventAction, Place, Priority};
+use super::{AlarmEvent, AlarmState, Place, Priority};
 
 /// (time ms, sequence) → postcard [`Record`]. Write it only through [`append`].
 pub const JOURNAL: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("alarms.journal");
@@ -42,20 +42,24 @@ pub enum JournalError {
 
 pub type Result<T> = std::result::Result<T, JournalError>;
 
-/// What happened to the alarm.
+/// What happened to an alarm: the engine's events say it, the journal stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
+    /// The condition held past its on-delay (or the alarm returned to service with it active).
     Raised,
+    /// The condition was gone for its off-delay.
     Returned,
     Acknowledged,
     Shelved,
+    /// Unshelved by an operator.
     Unshelved,
     /// The shelve time ran out.
     ShelveExpired,
     OutOfService,
     InService,
-    /// Held back (not annunciated) by a flood at its position.
+    /// Raised while its position is in flood, and held back (not annunciated) by the
+    /// site's flood policy.
     FloodHeld,
     /// Released at the end of the flood that held it back (annunciated if still active).
     FloodReleased,
@@ -100,21 +104,6 @@ impl Change {
             "suppressed" | "held" => Some(Change::FloodHeld),
             "released" => Some(Change::FloodReleased),
             _ => Change::ALL.into_iter().find(|c| c.name() == s),
-        }
-    }
-
-    fn of(a: EventAction) -> Change {
-        match a {
-            EventAction::Activated => Change::Raised,
-            EventAction::Cleared => Change::Returned,
-            EventAction::Acknowledged => Change::Acknowledged,
-            EventAction::Shelved => Change::Shelved,
-            EventAction::Unshelved => Change::Unshelved,
-            EventAction::ShelveExpired => Change::ShelveExpired,
-            EventAction::RemovedFromService => Change::OutOfService,
-            EventAction::ReturnedToService => Change::InService,
-            EventAction::FloodHeld => Change::FloodHeld,
-            EventAction::FloodReleased => Change::FloodReleased,
         }
     }
 }
@@ -176,7 +165,7 @@ impl From<&AlarmEvent> for Record {
             place: e.place.clone(),
             kind: e.kind.to_string(),
             priority: e.priority,
-            change: Change::of(e.action),
+            change: e.action,
             state: e.to,
             value: e.value.filter(|v| v.is_finite()),
             user: e.user.clone(),

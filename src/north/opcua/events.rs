@@ -60,10 +60,9 @@ fn two_state(on: bool, true_text: &str, false_text: &str) -> opcua::core_namespa
 pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionType, NodeId) {
     let id = ByteString::from(format!("{}-{}-{seq}", e.alarm, e.ts_ms).into_bytes());
     let message = if e.note.is_empty() {
-        let change = crate::alarms::journal::Record::from(e).change;
         match &e.user {
-            Some(u) => format!("{} {change} by {u}", e.alarm),
-            None => format!("{} {change}", e.alarm),
+            Some(u) => format!("{} {} by {u}", e.alarm, e.action),
+            None => format!("{} {}", e.alarm, e.action),
         }
     } else {
         e.note.clone()
@@ -215,7 +214,7 @@ mod tests {
 
     #[test]
     fn an_alarm_event_carries_its_states_on_its_asset() {
-        use crate::alarms::{AlarmId, AlarmKind, EventAction, Place};
+        use crate::alarms::{AlarmId, AlarmKind, Change, Place};
         let site = crate::config::testkit::site(crate::config::testkit::PUMP);
         let raised = AlarmEvent {
             ts_ms: 1_000,
@@ -223,7 +222,7 @@ mod tests {
             place: Place::of_tag("speed", Some("P-1".into()), Some("a".into())),
             kind: AlarmKind::Hi,
             priority: Priority::High,
-            action: EventAction::Activated,
+            action: Change::Raised,
             from: AlarmState::Normal,
             to: AlarmState::UnackActive,
             value: Some(95.0),
@@ -240,7 +239,7 @@ mod tests {
         assert_eq!(alarm_of_event(base.event_id.as_ref()), Some(4), "the EventId names the alarm");
 
         let acked = AlarmEvent {
-            action: EventAction::Acknowledged,
+            action: Change::Acknowledged,
             from: AlarmState::UnackActive,
             to: AlarmState::AckActive,
             user: Some("olga".into()),
