@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use mimic::alarms::journal::{self, Change, Filter, Query, Record};
-use mimic::alarms::{AlarmState, Priority, kpi};
+use mimic::alarms::{AlarmState, Place, Priority, kpi};
 
 const DAY_MS: i64 = 86_400_000;
 const TAGS: usize = 10_000;
@@ -44,9 +44,11 @@ fn main() {
         let rec = |ts_ms, change, state| Record {
             ts_ms,
             seq: 0,
-            tag: Some(format!("U{:02}.T{tag:05}", tag % 40)),
-            asset: Some(format!("U{:02}", tag % 40)),
-            area: Some(format!("area{}", tag % 10)),
+            place: Place {
+                tag: Some(format!("U{:02}.T{tag:05}", tag % 40)),
+                asset: Some(format!("U{:02}", tag % 40)),
+                area: Some(format!("area{}", tag % 10)),
+            },
             kind: "HI".into(),
             priority,
             change,

@@ -37,8 +37,9 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Version of the protocol spoken here (the hello names it; a view names the one it
 /// speaks; each binary frame starts with it). 3: the rows are the screens' own types (a
 /// request carries its `expires_ms`). 4: alarms held back by a flood, and the positions
-/// in flood.
-pub const PROTO: u8 = 4;
+/// in flood. 5: an alarm's tag, asset and area travel as one `place` (live alarms, journal
+/// records).
+pub const PROTO: u8 = 5;
 /// Socket file name inside the data directory.
 pub const SOCKET_NAME: &str = "mimic.sock";
 

@@ -235,9 +235,9 @@ async fn a_device_that_keeps_the_old_value_is_a_mismatch() {
     assert_eq!(read_peer(port, SP_ADDR).await, 0);
     // the mismatch raises an alarm on the tag and offers a revert to the value before
     let s = wait_for(&d, "the write-effect alarm", |s| {
-        s.alarms
-            .iter()
-            .any(|a| a.tag == "sp" && a.message.contains("not confirmed") && a.state == LiveAlarmState::UnackActive)
+        s.alarms.iter().any(|a| {
+            a.place.tag == "sp" && a.message.contains("not confirmed") && a.state == LiveAlarmState::UnackActive
+        })
     })
     .await;
     let r = request(&s, id).expect("request listed");

@@ -344,9 +344,9 @@ async fn alarm_events_and_acknowledge() {
     assert!(first.contains("subscribed"), "{first}");
 
     drive(&r, SPEED, SPEED_LIMIT + 5.0).await;
-    wait_for(&r.d, "the alarm", |s| s.alarms.iter().any(|x| x.tag == SPEED)).await;
+    wait_for(&r.d, "the alarm", |s| s.alarms.iter().any(|x| x.place.tag == SPEED)).await;
     wait_for(&r.d, "the acknowledgement from OPC UA", |s| {
-        s.alarms.iter().any(|x| x.tag == SPEED && x.state == LiveAlarmState::AckActive)
+        s.alarms.iter().any(|x| x.place.tag == SPEED && x.state == LiveAlarmState::AckActive)
     })
     .await;
     drive(&r, SPEED, 60.0).await;

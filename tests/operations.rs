@@ -59,7 +59,7 @@ fn alarms_and_audit_answer_the_same_with_the_twin_running_and_stopped() {
     })
     .expect("the alarm raised in the journal");
     let first = &raised[0];
-    assert_eq!(first["tag"], "P101.suction_pressure");
+    assert_eq!(first["place"]["tag"], "P101.suction_pressure");
     assert_eq!(first["priority"], "low");
     assert_eq!(first["change"], "raised");
     assert!(first["value"].is_number(), "{first}");
@@ -195,7 +195,9 @@ fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() 
     let query = Query { from_ms: s.from_ms, to_ms: s.to_ms, filter: s.filter, limit: 50, ..Default::default() };
     let high = page(conn.ask(&Request::AlarmHistory { query }));
     assert!(!high.records.is_empty());
-    assert!(high.records.iter().all(|r| r.tag.as_deref() == Some("FV101.position") && r.change == Change::Raised));
+    assert!(
+        high.records.iter().all(|r| r.place.tag.as_deref() == Some("FV101.position") && r.change == Change::Raised)
+    );
 
     // the figures of the last hour: the four annunciations, per priority, per 10 minutes
     let report = match conn.ask(&Request::AlarmReport { from_ms: now - 3_600_000, to_ms: now }) {
@@ -225,7 +227,7 @@ fn a_terminal_pages_the_alarm_history_and_gets_the_figures_through_the_socket() 
 
     // what a shift report asks: the alarms still active now, and each device's hour in one answer
     let active = page(conn.ask(&Request::AlarmsActive { at_ms: mimic::time::now_ms() + 1 }));
-    let mut tags: Vec<&str> = active.records.iter().filter_map(|r| r.tag.as_deref()).collect();
+    let mut tags: Vec<&str> = active.records.iter().filter_map(|r| r.place.tag.as_deref()).collect();
     tags.sort_unstable();
     assert!(ALWAYS.iter().all(|(t, _)| tags.contains(t)), "{tags:?}");
     let devices = match conn.ask(&Request::DeviceSummary { from_ms: now - 3_600_000, to_ms: now }) {

@@ -9,8 +9,8 @@ use mimic_drivers::Quality;
 use super::condition::{Debounce, RateWindow, limit_condition};
 use super::metrics::{self, Bursts, FloodMeter};
 use super::{
-    AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, EventAction,
-    ModelTarget, PositionRate, Priority, TagPlace,
+    AlarmDef, AlarmError, AlarmEvent, AlarmId, AlarmKind, AlarmState, AlarmSummary, AlarmView, Change, ModelTarget,
+    NO_AREA, Place, PositionRate, Priority,
 };
 use crate::config::{FloodPolicy, Site};
 
@@ -18,9 +18,6 @@ use crate::config::{FloodPolicy, Site};
 mod flood;
 #[path = "engine_view.rs"]
 mod view;
-
-/// Position of alarms whose tag or asset has no area.
-const NO_AREA: &str = "(none)";
 
 #[derive(Clone, Debug)]
 struct Shelve {
@@ -40,9 +37,7 @@ struct Alarm {
     kind: AlarmKind,
     priority: Priority,
     tag: Option<usize>,
-    tag_name: Option<String>,
-    asset: Option<String>,
-    area: Option<String>,
+    place: Place,
     limit: Option<f64>,
     deadband: f64,
     on_delay_ms: i64,
@@ -72,7 +67,7 @@ impl Alarm {
     }
 
     fn position(&self) -> &str {
-        self.area.as_deref().unwrap_or(NO_AREA)
+        self.place.position()
     }
 }
 
@@ -82,14 +77,15 @@ fn ms(d: Duration) -> i64 {
 
 fn default_message(d: &AlarmDef) -> String {
     let limit = d.limit.map(|l| format!("{l}")).unwrap_or_default();
+    let tag = d.tag_name();
     match d.kind {
-        AlarmKind::HiHi => format!("{} very high (> {limit})", d.tag_name),
-        AlarmKind::Hi => format!("{} high (> {limit})", d.tag_name),
-        AlarmKind::Lo => format!("{} low (< {limit})", d.tag_name),
-        AlarmKind::LoLo => format!("{} very low (< {limit})", d.tag_name),
-        AlarmKind::RateOfChange => format!("{} changing fast (> {limit}/s)", d.tag_name),
-        AlarmKind::BadQuality => format!("{} bad quality", d.tag_name),
-        AlarmKind::Model { ref source } => format!("{} {source}", d.tag_name),
+        AlarmKind::HiHi => format!("{tag} very high (> {limit})"),
+        AlarmKind::Hi => format!("{tag} high (> {limit})"),
+        AlarmKind::Lo => format!("{tag} low (< {limit})"),
+        AlarmKind::LoLo => format!("{tag} very low (< {limit})"),
+        AlarmKind::RateOfChange => format!("{tag} changing fast (> {limit}/s)"),
+        AlarmKind::BadQuality => format!("{tag} bad quality"),
+        AlarmKind::Model { ref source } => format!("{tag} {source}"),
     }
 }
 
@@ -105,7 +101,7 @@ pub struct AlarmEngine {
     alarms: Vec<Alarm>,
     by_tag: HashMap<usize, Vec<usize>>,
     /// Places of the tags given by [`AlarmEngine::with_plant`] and of the alarmed tags.
-    tags: HashMap<usize, TagPlace>,
+    tags: HashMap<usize, Place>,
     /// The site, for the place of any other tag (a model alarm on it): read when raised,
     /// not copied per tag (100,000 tags made 20 MB of copies).
     site: Option<Arc<Site>>,
@@ -126,20 +122,16 @@ impl AlarmEngine {
 
     /// An engine that also knows every tag (by index) and asset (name, area), so that
     /// model alarms can be raised on any of them.
-    pub fn with_plant(defs: Vec<AlarmDef>, tags: Vec<TagPlace>, assets: Vec<(String, Option<String>)>) -> AlarmEngine {
+    pub fn with_plant(defs: Vec<AlarmDef>, tags: Vec<Place>, assets: Vec<(String, Option<String>)>) -> AlarmEngine {
         let mut e = AlarmEngine {
             tags: tags.into_iter().enumerate().collect(),
             assets: assets.into_iter().collect(),
             ..AlarmEngine::default()
         };
         for d in defs {
-            e.tags.entry(d.tag).or_insert_with(|| TagPlace {
-                name: d.tag_name.clone(),
-                asset: d.asset.clone(),
-                area: d.area.clone(),
-            });
-            if let Some(a) = &d.asset {
-                e.assets.entry(a.clone()).or_insert_with(|| d.area.clone());
+            e.tags.entry(d.tag).or_insert_with(|| d.place.clone());
+            if let Some(a) = &d.place.asset {
+                e.assets.entry(a.clone()).or_insert_with(|| d.place.area.clone());
             }
             let i = e.alarms.len();
             e.by_tag.entry(d.tag).or_default().push(i);
@@ -148,9 +140,7 @@ impl AlarmEngine {
                 kind: d.kind,
                 priority: d.priority,
                 tag: Some(d.tag),
-                tag_name: Some(d.tag_name),
-                asset: d.asset,
-                area: d.area,
+                place: d.place,
                 limit: d.limit,
                 deadband: d.deadband.max(0.0),
                 on_delay_ms: ms(d.on_delay),
@@ -177,15 +167,11 @@ impl AlarmEngine {
     }
 
     /// Where a site tag sits (its name, asset and area).
-    fn site_place(&self, tag: usize) -> Option<TagPlace> {
+    fn site_place(&self, tag: usize) -> Option<Place> {
         let site = self.site.as_deref()?;
         let t = site.tags.get(tag)?;
         let asset = t.asset.and_then(|a| site.assets.get(a));
-        Some(TagPlace {
-            name: t.name.clone(),
-            asset: asset.map(|a| a.name.clone()),
-            area: asset.map(|a| a.area.clone()),
-        })
+        Some(Place::of_tag(&t.name, asset.map(|a| a.name.clone()), asset.map(|a| a.area.clone())))
     }
 
     /// Number of alarms (configured and model alarms raised so far); ids are `0..len`.
@@ -252,13 +238,7 @@ impl AlarmEngine {
                 self.settle(i, until, &mut events);
                 let note = self.alarms[i].shelved.as_ref().map(|s| format!("shelve expired: {}", s.reason));
                 self.alarms[i].shelved = None;
-                events.extend(self.return_to_service(
-                    i,
-                    until,
-                    EventAction::ShelveExpired,
-                    None,
-                    note.unwrap_or_default(),
-                ));
+                events.extend(self.return_to_service(i, until, Change::ShelveExpired, None, note.unwrap_or_default()));
             }
             self.settle(i, now_ms, &mut events);
         }
@@ -294,7 +274,7 @@ impl AlarmEngine {
             AlarmState::AckActive => return Err(AlarmError::AlreadyAcknowledged(id)),
         };
         self.alarms[i].acked_by = Some((user.clone(), now_ms));
-        Ok(self.set_state(i, to, EventAction::Acknowledged, now_ms, Some(user), String::new()))
+        Ok(self.set_state(i, to, Change::Acknowledged, now_ms, Some(user), String::new()))
     }
 
     /// Acknowledge every unacknowledged alarm among `ids`; the others are left alone.
@@ -332,7 +312,7 @@ impl AlarmEngine {
         }
         let note = format!("shelved until {until_ms}: {reason}");
         self.alarms[i].shelved = Some(Shelve { user: user.clone(), reason, until_ms });
-        Ok(self.suppress(i, EventAction::Shelved, now_ms, user, note))
+        Ok(self.suppress(i, Change::Shelved, now_ms, user, note))
     }
 
     /// Return a shelved alarm to service before its expiry.
@@ -345,7 +325,7 @@ impl AlarmEngine {
         let mut events = Vec::new();
         self.settle(i, now_ms, &mut events);
         self.alarms[i].shelved = None;
-        events.extend(self.return_to_service(i, now_ms, EventAction::Unshelved, Some(user), String::new()));
+        events.extend(self.return_to_service(i, now_ms, Change::Unshelved, Some(user), String::new()));
         Ok(events)
     }
 
@@ -368,20 +348,14 @@ impl AlarmEngine {
             let reason = required(reason, AlarmError::NoReason)?;
             self.alarms[i].shelved = None;
             self.alarms[i].out_of_service = Some(OutOfService { user: user.clone(), reason: reason.clone() });
-            events.push(self.suppress(i, EventAction::RemovedFromService, now_ms, user, reason));
+            events.push(self.suppress(i, Change::OutOfService, now_ms, user, reason));
         } else {
             if self.alarms[i].out_of_service.is_none() {
                 return Err(AlarmError::AlreadyInThatService(id, "in service"));
             }
             self.settle(i, now_ms, &mut events);
             self.alarms[i].out_of_service = None;
-            events.extend(self.return_to_service(
-                i,
-                now_ms,
-                EventAction::ReturnedToService,
-                Some(user),
-                reason.trim().to_string(),
-            ));
+            events.extend(self.return_to_service(i, now_ms, Change::InService, Some(user), reason.trim().to_string()));
         }
         Ok(events)
     }
@@ -432,13 +406,13 @@ impl AlarmEngine {
         if id.0 < self.alarms.len() { Ok(id.0) } else { Err(AlarmError::UnknownAlarm(id)) }
     }
 
-    fn place(&self, target: &ModelTarget) -> Result<TagPlace, AlarmError> {
+    fn place(&self, target: &ModelTarget) -> Result<Place, AlarmError> {
         match target {
             ModelTarget::Tag(t) => {
                 self.tags.get(t).cloned().or_else(|| self.site_place(*t)).ok_or(AlarmError::UnknownTag(*t))
             }
             ModelTarget::Asset(name) => match self.assets.get(name) {
-                Some(area) => Ok(TagPlace { name: String::new(), asset: Some(name.clone()), area: area.clone() }),
+                Some(area) => Ok(Place { tag: None, asset: Some(name.clone()), area: area.clone() }),
                 None => Err(AlarmError::UnknownAsset(name.clone())),
             },
         }
@@ -450,15 +424,12 @@ impl AlarmEngine {
             ModelTarget::Tag(t) => Some(t),
             ModelTarget::Asset(_) => None,
         };
-        let on = if place.name.is_empty() { place.asset.clone().unwrap_or_default() } else { place.name.clone() };
         let i = self.alarms.len();
         self.alarms.push(Alarm {
             kind: AlarmKind::Model { source: source.to_string() },
             tag,
-            tag_name: tag.map(|_| place.name.clone()),
-            asset: place.asset,
-            area: place.area,
-            message: format!("{on}: {source}"),
+            message: format!("{}: {source}", place.name()),
+            place,
             ..Alarm::blank()
         });
         self.models.insert((target, source.to_string()), i);
@@ -481,19 +452,19 @@ impl AlarmEngine {
             return;
         }
         let (to, action) = match (a.state, active) {
-            (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, EventAction::Activated),
-            (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, EventAction::Cleared),
-            (AlarmState::AckActive, false) => (AlarmState::Normal, EventAction::Cleared),
+            (AlarmState::Normal | AlarmState::UnackRtn, true) => (AlarmState::UnackActive, Change::Raised),
+            (AlarmState::UnackActive, false) => (AlarmState::UnackRtn, Change::Returned),
+            (AlarmState::AckActive, false) => (AlarmState::Normal, Change::Returned),
             _ => return,
         };
-        if action == EventAction::Activated && self.held_by_flood(i, ts_ms, events) {
+        if action == Change::Raised && self.held_by_flood(i, ts_ms, events) {
             return;
         }
         let note = self.alarms[i].message.clone();
         events.push(self.set_state(i, to, action, ts_ms, None, note));
     }
 
-    fn suppress(&mut self, i: usize, action: EventAction, ts_ms: i64, user: String, note: String) -> AlarmEvent {
+    fn suppress(&mut self, i: usize, action: Change, ts_ms: i64, user: String, note: String) -> AlarmEvent {
         self.alarms[i].acked_by = None;
         self.alarms[i].flood_held = false;
         self.set_state(i, AlarmState::Normal, action, ts_ms, Some(user), note)
@@ -505,7 +476,7 @@ impl AlarmEngine {
         &mut self,
         i: usize,
         ts_ms: i64,
-        action: EventAction,
+        action: Change,
         user: Option<String>,
         note: String,
     ) -> Vec<AlarmEvent> {
@@ -520,12 +491,12 @@ impl AlarmEngine {
         &mut self,
         i: usize,
         to: AlarmState,
-        action: EventAction,
+        action: Change,
         ts_ms: i64,
         user: Option<String>,
         note: String,
     ) -> AlarmEvent {
-        if action == EventAction::Activated {
+        if action == Change::Raised {
             self.activation(i, ts_ms);
         }
         let a = &mut self.alarms[i];
@@ -534,9 +505,7 @@ impl AlarmEngine {
         AlarmEvent {
             ts_ms,
             alarm: AlarmId(i),
-            tag: a.tag_name.clone(),
-            asset: a.asset.clone(),
-            area: a.area.clone(),
+            place: a.place.clone(),
             kind: a.kind.clone(),
             priority: a.priority,
             action,
@@ -562,7 +531,7 @@ impl AlarmEngine {
             .entry(a.position().to_string())
             .or_insert_with(|| FloodMeter::new(&self.flood))
             .record(ts_ms);
-        let key = a.asset.clone().or_else(|| a.area.clone()).unwrap_or_else(|| NO_AREA.to_string());
+        let key = a.place.asset.clone().or_else(|| a.place.area.clone()).unwrap_or_else(|| NO_AREA.to_string());
         if let Some(first) = self.bursts.activation(&key, AlarmId(i), ts_ms)
             && let Some(f) = self.alarms.get_mut(first.0)
         {
@@ -577,9 +546,7 @@ impl Alarm {
             kind: AlarmKind::BadQuality,
             priority: Priority::Medium,
             tag: None,
-            tag_name: None,
-            asset: None,
-            area: None,
+            place: Place::default(),
             limit: None,
             deadband: 0.0,
             on_delay_ms: 0,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{AlarmEngine, AlarmEvent, AlarmState, EventAction, FloodMeter};
+use super::{AlarmEngine, AlarmEvent, AlarmState, Change, FloodMeter};
 
 impl AlarmEngine {
     /// An activation of alarm `i` at `ts_ms`: releases what a flood that ended by then
@@ -19,7 +19,7 @@ impl AlarmEngine {
         a.acked_by = None;
         a.active_since = Some(ts_ms);
         let _ = self.positions.entry(position).or_insert_with(|| FloodMeter::new(&self.flood)).record(ts_ms);
-        events.push(self.set_state(i, AlarmState::Normal, EventAction::FloodHeld, ts_ms, None, note));
+        events.push(self.set_state(i, AlarmState::Normal, Change::FloodHeld, ts_ms, None, note));
         true
     }
 
@@ -69,7 +69,7 @@ impl AlarmEngine {
                     format!("released: alarm flood at {position} over, returned during it: {}", a.message),
                 )
             };
-            events.push(self.set_state(i, to, EventAction::FloodReleased, at, None, note));
+            events.push(self.set_state(i, to, Change::FloodReleased, at, None, note));
         }
     }
 }

@@ -75,10 +75,8 @@ impl AlarmEngine {
         let a = &self.alarms[i];
         AlarmView {
             id: AlarmId(i),
-            tag: a.tag_name.clone(),
+            place: a.place.clone(),
             tag_index: a.tag,
-            asset: a.asset.clone(),
-            area: a.area.clone(),
             kind: a.kind.clone(),
             priority: a.priority,
             state: a.state,

@@ -10,7 +10,7 @@ use crate::config::FloodPolicy;
 
 const S: i64 = 1000;
 use AlarmState::{Normal, UnackActive};
-use EventAction::{Activated, FloodHeld, FloodReleased, Shelved};
+use Change::{FloodHeld, FloodReleased, Raised, Shelved};
 
 /// Area `north`: tags 0..=10 and 12 high priority, 11 and 13 low.
 fn plant() -> AlarmEngine {
@@ -47,12 +47,12 @@ fn flood(e: &mut AlarmEngine) -> Vec<AlarmEvent> {
 fn a_flood_holds_back_low_priority_and_annunciates_high() {
     let mut e = plant();
     let ev = flood(&mut e);
-    assert!(brief(&ev[..11]).iter().all(|b| (b.1, b.3) == (Activated, UnackActive)));
+    assert!(brief(&ev[..11]).iter().all(|b| (b.1, b.3) == (Raised, UnackActive)));
     assert_eq!(
         brief(&ev[11..]),
         [
             (20 * S, FloodHeld, Normal, Normal),
-            (30 * S, Activated, Normal, UnackActive),
+            (30 * S, Raised, Normal, UnackActive),
             (40 * S, FloodHeld, Normal, Normal)
         ]
     );
@@ -94,7 +94,7 @@ fn the_end_of_the_flood_releases_and_annunciates_what_is_still_active() {
     assert_eq!(s.time_in_flood_ms, 599 * S);
     // it is an ordinary alarm again: acknowledged, and a low alarm after the flood annunciates
     assert!(e.acknowledge(AlarmId(11), "ana", 710 * S).is_ok());
-    assert_eq!(brief(&raise(&mut e, 13, 720 * S)), [(720 * S, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&raise(&mut e, 13, 720 * S)), [(720 * S, Raised, Normal, UnackActive)]);
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn the_policy_says_what_is_held_back() {
     let mut e = plant().with_flood(off);
     let ev = flood(&mut e);
     assert!(ev.iter().all(|e| e.action != FloodHeld), "disabled: floods counted, nothing held back");
-    assert_eq!(ev.iter().filter(|e| e.action == Activated).count(), 14);
+    assert_eq!(ev.iter().filter(|e| e.action == Raised).count(), 14);
     assert!(e.summary(110 * S).flood);
 
     let both = FloodPolicy { suppress: [true, true, false, false], ..FloodPolicy::default() };
@@ -112,7 +112,7 @@ fn the_policy_says_what_is_held_back() {
     defs[12].priority = Priority::Critical;
     let mut e = AlarmEngine::new(defs).with_flood(both);
     let ev = flood(&mut e);
-    assert_eq!((ev[11].action, ev[12].action), (FloodHeld, Activated), "medium held, critical never");
+    assert_eq!((ev[11].action, ev[12].action), (FloodHeld, Raised), "medium held, critical never");
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn a_flood_at_one_position_holds_back_nothing_elsewhere() {
     for t in 0..11 {
         raise(&mut e, t, t as i64 * S);
     }
-    assert_eq!(brief(&raise(&mut e, 13, 20 * S)), [(20 * S, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&raise(&mut e, 13, 20 * S)), [(20 * S, Raised, Normal, UnackActive)]);
 }
 
 #[test]
@@ -194,9 +194,9 @@ mod property {
             }
             let end = now + 10 * 60_000;
             events.extend(e.tick(end));
-            let mut last: std::collections::HashMap<AlarmId, (AlarmState, EventAction)> = Default::default();
+            let mut last: std::collections::HashMap<AlarmId, (AlarmState, Change)> = Default::default();
             for ev in &events {
-                let (to, action) = last.get(&ev.alarm).copied().unwrap_or((Normal, EventAction::Cleared));
+                let (to, action) = last.get(&ev.alarm).copied().unwrap_or((Normal, Change::Returned));
                 prop_assert_eq!(ev.from, to, "{:?}", ev);
                 prop_assert_eq!(action == FloodHeld, ev.action == FloodReleased, "held, then released: {:?}", ev);
                 if ev.action == FloodHeld {

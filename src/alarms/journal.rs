@@ -13,7 +13,7 @@
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{AlarmEvent, AlarmState, EventAction, Priority};
+use super::{AlarmEvent, AlarmState, Place, Priority};
 
 /// (time ms, sequence) → postcard [`Record`]. Write it only through [`append`].
 pub const JOURNAL: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("alarms.journal");
@@ -42,20 +42,24 @@ pub enum JournalError {
 
 pub type Result<T> = std::result::Result<T, JournalError>;
 
-/// What happened to the alarm.
+/// What happened to an alarm: the engine's events say it, the journal stores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
+    /// The condition held past its on-delay (or the alarm returned to service with it active).
     Raised,
+    /// The condition was gone for its off-delay.
     Returned,
     Acknowledged,
     Shelved,
+    /// Unshelved by an operator.
     Unshelved,
     /// The shelve time ran out.
     ShelveExpired,
     OutOfService,
     InService,
-    /// Held back (not annunciated) by a flood at its position.
+    /// Raised while its position is in flood, and held back (not annunciated) by the
+    /// site's flood policy.
     FloodHeld,
     /// Released at the end of the flood that held it back (annunciated if still active).
     FloodReleased,
@@ -102,21 +106,6 @@ impl Change {
             _ => Change::ALL.into_iter().find(|c| c.name() == s),
         }
     }
-
-    fn of(a: EventAction) -> Change {
-        match a {
-            EventAction::Activated => Change::Raised,
-            EventAction::Cleared => Change::Returned,
-            EventAction::Acknowledged => Change::Acknowledged,
-            EventAction::Shelved => Change::Shelved,
-            EventAction::Unshelved => Change::Unshelved,
-            EventAction::ShelveExpired => Change::ShelveExpired,
-            EventAction::RemovedFromService => Change::OutOfService,
-            EventAction::ReturnedToService => Change::InService,
-            EventAction::FloodHeld => Change::FloodHeld,
-            EventAction::FloodReleased => Change::FloodReleased,
-        }
-    }
 }
 
 impl std::fmt::Display for Change {
@@ -131,10 +120,9 @@ pub struct Record {
     pub ts_ms: i64,
     /// Assigned by [`append`].
     pub seq: u64,
-    pub tag: Option<String>,
-    pub asset: Option<String>,
-    /// The operator position (the asset's area).
-    pub area: Option<String>,
+    /// Its tag, asset and area (the operator position): stored as three fields in this
+    /// order, as before they were one [`Place`].
+    pub place: Place,
     /// `HI`, `LOLO`, `MODEL anomaly`, …
     pub kind: String,
     pub priority: Priority,
@@ -158,14 +146,14 @@ impl Record {
     /// keeps one buffer.
     pub fn alarm_name_into(&self, buf: &mut String) {
         buf.clear();
-        buf.push_str(self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-"));
+        buf.push_str(self.place.name());
         buf.push(' ');
         buf.push_str(&self.kind);
     }
 
     /// The operator position, `(none)` without an area.
     pub fn position(&self) -> &str {
-        self.area.as_deref().unwrap_or("(none)")
+        self.place.position()
     }
 }
 
@@ -174,12 +162,10 @@ impl From<&AlarmEvent> for Record {
         Record {
             ts_ms: e.ts_ms,
             seq: 0,
-            tag: e.tag.clone(),
-            asset: e.asset.clone(),
-            area: e.area.clone(),
+            place: e.place.clone(),
             kind: e.kind.to_string(),
             priority: e.priority,
-            change: Change::of(e.action),
+            change: e.action,
             state: e.to,
             value: e.value.filter(|v| v.is_finite()),
             user: e.user.clone(),
@@ -228,17 +214,23 @@ fn same(want: Option<&String>, have: Option<&String>) -> bool {
 
 impl Filter {
     pub fn matches(&self, r: &Record) -> bool {
-        same(self.tag.as_ref(), r.tag.as_ref())
-            && same(self.asset.as_ref(), r.asset.as_ref())
-            && same(self.area.as_ref(), r.area.as_ref())
+        same(self.tag.as_ref(), r.place.tag.as_ref())
+            && same(self.asset.as_ref(), r.place.asset.as_ref())
+            && same(self.area.as_ref(), r.place.area.as_ref())
             && self.priority.is_none_or(|p| p == r.priority)
             && self.change.is_none_or(|c| c == r.change)
             && self.text.as_deref().is_none_or(|t| {
                 let t = t.to_lowercase();
-                [r.tag.as_deref(), r.asset.as_deref(), Some(r.kind.as_str()), r.user.as_deref(), Some(&r.note)]
-                    .into_iter()
-                    .flatten()
-                    .any(|s| s.to_lowercase().contains(&t))
+                [
+                    r.place.tag.as_deref(),
+                    r.place.asset.as_deref(),
+                    Some(r.kind.as_str()),
+                    r.user.as_deref(),
+                    Some(&r.note),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|s| s.to_lowercase().contains(&t))
             })
     }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::alarms::AlarmState;
+use crate::alarms::{AlarmState, Place};
 
 const T0: i64 = 1_790_000_000_000 - 1_790_000_000_000 % DAY_MS;
 const S: i64 = 1000;
@@ -9,9 +9,7 @@ fn rec(ts_ms: i64, tag: &str, area: &str, priority: Priority, change: Change) ->
     Record {
         ts_ms,
         seq: 0,
-        tag: Some(tag.into()),
-        asset: None,
-        area: Some(area.into()),
+        place: Place { tag: Some(tag.into()), asset: None, area: Some(area.into()) },
         kind: "HI".into(),
         priority,
         change,

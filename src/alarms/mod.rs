@@ -24,8 +24,8 @@
 //!   [`crate::config::FloodPolicy`] (default: more than 10 activations in 10 minutes, over
 //!   when fewer than 5 remain). While it is, an activation of a priority the policy holds
 //!   back (default low) is not annunciated: the alarm stays Normal, marked held back
-//!   ([`EventAction::FloodHeld`], counted toward the flood all the same). When the flood
-//!   ends every held alarm is released ([`EventAction::FloodReleased`]) and annunciated
+//!   ([`Change::FloodHeld`], counted toward the flood all the same). When the flood
+//!   ends every held alarm is released ([`Change::FloodReleased`]) and annunciated
 //!   then if its condition is still present.
 //! * **Figures** ([`metrics`]): per operator position (the area of the alarm's asset):
 //!   activations in the flood window, flood, time in flood; per alarm: chattering, stale,
@@ -40,8 +40,9 @@ pub mod search;
 
 use std::fmt;
 
-pub use crate::config::alarm_def::{AlarmDef, AlarmKind, Priority};
+pub use crate::config::alarm_def::{AlarmDef, AlarmKind, NO_AREA, Place, Priority};
 pub use engine::AlarmEngine;
+pub use journal::Change;
 pub use metrics::{BURST_WINDOW_MS, CHATTER_COUNT, CHATTER_WINDOW_MS, FLOOD_LIMIT, FLOOD_WINDOW_MS, STALE_AFTER_MS};
 
 /// Index of an alarm in its engine; stable for the engine's life (model alarms get the
@@ -90,41 +91,17 @@ impl fmt::Display for AlarmState {
     }
 }
 
-/// Why an event happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventAction {
-    /// The condition held past its on-delay (or the alarm returned to service with it active).
-    Activated,
-    /// The condition was gone for its off-delay.
-    Cleared,
-    Acknowledged,
-    Shelved,
-    /// Unshelved by an operator.
-    Unshelved,
-    /// The shelve time ran out.
-    ShelveExpired,
-    RemovedFromService,
-    ReturnedToService,
-    /// Activated while its position is in flood, and held back (not annunciated) by the
-    /// site's flood policy.
-    FloodHeld,
-    /// The flood that held it back ended: annunciated now if still active.
-    FloodReleased,
-}
-
 /// One state change, for the daemon to store and audit. `from` always equals the `to`
 /// of the previous event of the same alarm (the first event starts from Normal).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmEvent {
     pub ts_ms: i64,
     pub alarm: AlarmId,
-    pub tag: Option<String>,
-    pub asset: Option<String>,
-    /// The operator position (the asset's area).
-    pub area: Option<String>,
+    pub place: Place,
     pub kind: AlarmKind,
     pub priority: Priority,
-    pub action: EventAction,
+    /// What happened (the journal stores it as is).
+    pub action: Change,
     pub from: AlarmState,
     pub to: AlarmState,
     /// The tag's last value, when there is one.
@@ -133,14 +110,6 @@ pub struct AlarmEvent {
     pub user: Option<String>,
     /// Free text: the alarm message, a shelve reason, …
     pub note: String,
-}
-
-/// Where a tag sits, so that model alarms raised on it know their asset and area.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct TagPlace {
-    pub name: String,
-    pub asset: Option<String>,
-    pub area: Option<String>,
 }
 
 /// What a model alarm is raised on.
@@ -156,11 +125,9 @@ pub enum ModelTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmView {
     pub id: AlarmId,
-    pub tag: Option<String>,
+    pub place: Place,
     /// Index of the tag in the site (e.g. to open its trend).
     pub tag_index: Option<usize>,
-    pub asset: Option<String>,
-    pub area: Option<String>,
     pub kind: AlarmKind,
     pub priority: Priority,
     pub state: AlarmState,

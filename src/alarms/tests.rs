@@ -24,22 +24,22 @@ fn good(e: &mut AlarmEngine, v: f64, ts: i64) -> Vec<AlarmEvent> {
 }
 
 /// (ts, action, from, to) of each event.
-pub(super) fn brief(events: &[AlarmEvent]) -> Vec<(i64, EventAction, AlarmState, AlarmState)> {
+pub(super) fn brief(events: &[AlarmEvent]) -> Vec<(i64, Change, AlarmState, AlarmState)> {
     events.iter().map(|e| (e.ts_ms, e.action, e.from, e.to)).collect()
 }
 
 const A: AlarmId = AlarmId(0);
 use AlarmState::{AckActive, Normal, UnackActive, UnackRtn};
-use EventAction::{Acknowledged, Activated, Cleared};
+use Change::{Acknowledged, Raised, Returned};
 
 #[test]
 fn active_acknowledged_then_cleared_goes_to_normal() {
     let mut e = one(hi(80.0));
     assert!(good(&mut e, 79.0, 0).is_empty());
     let ev = good(&mut e, 81.0, 1000);
-    assert_eq!(brief(&ev), [(1000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&ev), [(1000, Raised, Normal, UnackActive)]);
     assert_eq!(ev[0].value, Some(81.0));
-    assert_eq!(ev[0].tag.as_deref(), Some("T0"));
+    assert_eq!(ev[0].place.tag.as_deref(), Some("T0"));
     assert_eq!(ev[0].kind, AlarmKind::Hi);
     assert_eq!(ev[0].priority, Priority::High);
     let ack = e.acknowledge(A, "ana", 2000).expect("ack");
@@ -50,7 +50,7 @@ fn active_acknowledged_then_cleared_goes_to_normal() {
     assert_eq!(row.active_since, Some(1000));
     assert_eq!(row.limit, Some(80.0));
     assert!(good(&mut e, 85.0, 3000).is_empty());
-    assert_eq!(brief(&good(&mut e, 70.0, 4000)), [(4000, Cleared, AckActive, Normal)]);
+    assert_eq!(brief(&good(&mut e, 70.0, 4000)), [(4000, Returned, AckActive, Normal)]);
     assert!(e.rows(5000).is_empty());
 }
 
@@ -58,10 +58,10 @@ fn active_acknowledged_then_cleared_goes_to_normal() {
 fn return_to_normal_unacknowledged_then_ack_or_realarm() {
     let mut e = one(hi(80.0));
     good(&mut e, 81.0, 0);
-    assert_eq!(brief(&good(&mut e, 70.0, 1000)), [(1000, Cleared, UnackActive, UnackRtn)]);
+    assert_eq!(brief(&good(&mut e, 70.0, 1000)), [(1000, Returned, UnackActive, UnackRtn)]);
     assert_eq!(e.rows(1000)[0].state, UnackRtn);
     // Re-alarms before anyone acknowledged it.
-    assert_eq!(brief(&good(&mut e, 90.0, 2000)), [(2000, Activated, UnackRtn, UnackActive)]);
+    assert_eq!(brief(&good(&mut e, 90.0, 2000)), [(2000, Raised, UnackRtn, UnackActive)]);
     good(&mut e, 70.0, 3000);
     let ack = e.acknowledge(A, "bo", 4000).expect("ack");
     assert_eq!((ack.from, ack.to), (UnackRtn, Normal));
@@ -101,16 +101,16 @@ fn deadband_gives_hysteresis() {
     assert_eq!(good(&mut e, 80.5, 1).len(), 1);
     assert!(good(&mut e, 79.0, 2).is_empty(), "inside the deadband: still active");
     assert!(good(&mut e, 78.0, 3).is_empty(), "limit - deadband itself: still active");
-    assert_eq!(brief(&good(&mut e, 77.9, 4)), [(4, Cleared, UnackActive, UnackRtn)]);
+    assert_eq!(brief(&good(&mut e, 77.9, 4)), [(4, Returned, UnackActive, UnackRtn)]);
     assert!(good(&mut e, 79.9, 5).is_empty(), "back inside but not beyond the limit");
-    assert_eq!(good(&mut e, 80.1, 6)[0].action, Activated);
+    assert_eq!(good(&mut e, 80.1, 6)[0].action, Raised);
 
     let mut lo = def(0, AlarmKind::LoLo, Some(10.0));
     lo.deadband = 1.0;
     let mut e = one(lo);
-    assert_eq!(good(&mut e, 9.0, 0)[0].action, Activated);
+    assert_eq!(good(&mut e, 9.0, 0)[0].action, Raised);
     assert!(good(&mut e, 10.5, 1).is_empty());
-    assert_eq!(good(&mut e, 11.1, 2)[0].action, Cleared);
+    assert_eq!(good(&mut e, 11.1, 2)[0].action, Returned);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn on_delay_needs_the_condition_to_hold_continuously() {
     assert!(good(&mut e, 79.0, 3000).is_empty(), "interrupted: the delay starts over");
     assert!(good(&mut e, 81.0, 4000).is_empty());
     assert!(good(&mut e, 81.0, 8999).is_empty());
-    assert_eq!(brief(&good(&mut e, 81.0, 9000)), [(9000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&good(&mut e, 81.0, 9000)), [(9000, Raised, Normal, UnackActive)]);
 }
 
 #[test]
@@ -136,13 +136,13 @@ fn delays_mature_between_irregular_samples_and_on_tick() {
     // One late sample, long after the delay: active from when it matured, and the
     // clearing sample only starts the off-delay.
     let ev = good(&mut e, 70.0, 20_000);
-    assert_eq!(brief(&ev), [(5000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&ev), [(5000, Raised, Normal, UnackActive)]);
     assert!(e.tick(22_999).is_empty());
-    assert_eq!(brief(&e.tick(23_500)), [(23_000, Cleared, UnackActive, UnackRtn)]);
+    assert_eq!(brief(&e.tick(23_500)), [(23_000, Returned, UnackActive, UnackRtn)]);
     // A tick with no new sample matures an on-delay.
     good(&mut e, 90.0, 30_000);
     assert!(e.tick(34_000).is_empty());
-    assert_eq!(brief(&e.tick(35_000)), [(35_000, Activated, UnackRtn, UnackActive)]);
+    assert_eq!(brief(&e.tick(35_000)), [(35_000, Raised, UnackRtn, UnackActive)]);
     // Off-delay interrupted by the condition coming back.
     good(&mut e, 70.0, 40_000);
     good(&mut e, 90.0, 41_000);
@@ -157,13 +157,13 @@ fn out_of_order_samples_are_ignored() {
     let mut e = one(d);
     good(&mut e, 81.0, 10_000);
     assert!(good(&mut e, 70.0, 9_000).is_empty(), "older than the last sample");
-    assert_eq!(brief(&good(&mut e, 81.0, 15_000)), [(15_000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&good(&mut e, 81.0, 15_000)), [(15_000, Raised, Normal, UnackActive)]);
     assert!(good(&mut e, 70.0, 12_000).is_empty());
     assert_eq!(e.state(A), Some(UnackActive));
     // A tick in the past matures nothing and breaks nothing.
     assert!(e.tick(0).is_empty());
     // Equal timestamps are processed.
-    assert_eq!(good(&mut e, 70.0, 15_000)[0].action, Cleared);
+    assert_eq!(good(&mut e, 70.0, 15_000)[0].action, Returned);
 }
 
 #[test]
@@ -173,11 +173,11 @@ fn rate_of_change_over_the_window() {
     let mut e = one(d);
     assert!(good(&mut e, 0.0, 0).is_empty());
     assert!(good(&mut e, 0.5, 1000).is_empty(), "0.5/s");
-    assert_eq!(brief(&good(&mut e, 3.0, 2000)), [(2000, Activated, Normal, UnackActive)], "1.5/s");
+    assert_eq!(brief(&good(&mut e, 3.0, 2000)), [(2000, Raised, Normal, UnackActive)], "1.5/s");
     assert!(good(&mut e, 3.0, 3000).is_empty(), "still 1.0/s over 3 s");
-    assert_eq!(good(&mut e, 3.0, 4000)[0].action, Cleared, "0.75/s");
+    assert_eq!(good(&mut e, 3.0, 4000)[0].action, Returned, "0.75/s");
     // Falling counts too (absolute change).
-    assert_eq!(good(&mut e, -20.0, 5000)[0].action, Activated);
+    assert_eq!(good(&mut e, -20.0, 5000)[0].action, Raised);
     // A bad sample neither feeds the window nor clears.
     assert!(e.evaluate(0, None, BAD, 6000).is_empty());
     assert_eq!(e.state(A), Some(UnackActive));
@@ -185,8 +185,8 @@ fn rate_of_change_over_the_window() {
     // Samples further apart than the window still give a rate.
     let mut e = one(def(0, AlarmKind::RateOfChange, Some(1.0)));
     good(&mut e, 0.0, 0);
-    assert_eq!(good(&mut e, 30.0, 20_000)[0].action, Activated, "1.5/s over 20 s");
-    assert_eq!(good(&mut e, 30.0, 25_000)[0].action, Cleared);
+    assert_eq!(good(&mut e, 30.0, 20_000)[0].action, Raised, "1.5/s over 20 s");
+    assert_eq!(good(&mut e, 30.0, 25_000)[0].action, Returned);
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn bad_quality_after_its_on_delay_and_limits_hold_on_bad_samples() {
     assert!(e.evaluate(0, Some(10.0), BAD, 5000).is_empty(), "a bad value does not clear hi");
     assert_eq!(e.state(AlarmId(1)), Some(UnackActive));
     let ev = e.tick(11_000);
-    assert_eq!(brief(&ev), [(11_000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&ev), [(11_000, Raised, Normal, UnackActive)]);
     assert_eq!(ev[0].alarm, A);
     assert_eq!(ev[0].kind, AlarmKind::BadQuality);
     // Uncertain is not bad.
@@ -218,7 +218,7 @@ fn shelve_suppresses_tracks_and_expires_in_tick() {
         Err(AlarmError::ShelveExpiry { until_ms: 1000, now_ms: 1000 })
     );
     let ev = e.shelve(A, "ana", "sensor work", 60_000, 1000).expect("shelve");
-    assert_eq!(brief(std::slice::from_ref(&ev)), [(1000, EventAction::Shelved, UnackActive, Normal)]);
+    assert_eq!(brief(std::slice::from_ref(&ev)), [(1000, Change::Shelved, UnackActive, Normal)]);
     assert_eq!(ev.user.as_deref(), Some("ana"));
     assert!(ev.note.contains("sensor work"));
     let row = &e.rows(2000)[0];
@@ -232,10 +232,7 @@ fn shelve_suppresses_tracks_and_expires_in_tick() {
     assert_eq!(e.acknowledge(A, "ana", 3000), Err(AlarmError::NotActive(A)));
     assert!(e.tick(59_999).is_empty());
     let ev = e.tick(61_000);
-    assert_eq!(
-        brief(&ev),
-        [(60_000, EventAction::ShelveExpired, Normal, Normal), (60_000, Activated, Normal, UnackActive)]
-    );
+    assert_eq!(brief(&ev), [(60_000, Change::ShelveExpired, Normal, Normal), (60_000, Raised, Normal, UnackActive)]);
     assert_eq!(ev[0].user, None);
     assert!(e.rows(61_000)[0].shelved_until.is_none());
 }
@@ -246,7 +243,7 @@ fn unshelve_by_hand() {
     assert_eq!(e.unshelve(A, "ana", 0), Err(AlarmError::NotShelved(A)));
     e.shelve(A, "ana", "noisy", 100_000, 0).expect("shelve a normal alarm");
     let ev = e.unshelve(A, "bo", 10).expect("unshelve");
-    assert_eq!(brief(&ev), [(10, EventAction::Unshelved, Normal, Normal)]);
+    assert_eq!(brief(&ev), [(10, Change::Unshelved, Normal, Normal)]);
     assert_eq!(ev[0].user.as_deref(), Some("bo"));
     assert!(e.tick(200_000).is_empty(), "no expiry left");
 }
@@ -255,7 +252,7 @@ fn unshelve_by_hand() {
 fn out_of_service_suppresses_annunciation_but_tracks() {
     let mut e = one(hi(80.0));
     let ev = e.set_out_of_service(A, true, "ana", "transmitter replaced", 0).expect("oos");
-    assert_eq!(brief(&ev), [(0, EventAction::RemovedFromService, Normal, Normal)]);
+    assert_eq!(brief(&ev), [(0, Change::OutOfService, Normal, Normal)]);
     assert_eq!(
         e.set_out_of_service(A, true, "ana", "x", 1),
         Err(AlarmError::AlreadyInThatService(A, "out of service"))
@@ -267,10 +264,7 @@ fn out_of_service_suppresses_annunciation_but_tracks() {
     assert_eq!(row.state, Normal);
     assert_eq!(e.summary(1000).activations_10min, 0, "suppressed activations are not counted");
     let ev = e.set_out_of_service(A, false, "bo", "", 2000).expect("back");
-    assert_eq!(
-        brief(&ev),
-        [(2000, EventAction::ReturnedToService, Normal, Normal), (2000, Activated, Normal, UnackActive)]
-    );
+    assert_eq!(brief(&ev), [(2000, Change::InService, Normal, Normal), (2000, Raised, Normal, UnackActive)]);
     assert_eq!(e.set_out_of_service(A, false, "bo", "", 3000), Err(AlarmError::AlreadyInThatService(A, "in service")));
 }
 
@@ -287,8 +281,8 @@ pub(super) fn area_defs(n: usize, area: &str, asset: Option<&str>, first_tag: us
     (0..n)
         .map(|k| {
             let mut d = def(first_tag + k, AlarmKind::Hi, Some(1.0));
-            d.area = Some(area.to_string());
-            d.asset = asset.map(str::to_string);
+            d.place.area = Some(area.to_string());
+            d.place.asset = asset.map(str::to_string);
             d
         })
         .collect()
@@ -389,25 +383,24 @@ fn first_out_marks_the_first_of_a_burst_on_an_asset() {
 
 #[test]
 fn model_alarms_are_raised_and_cleared_on_assets_and_tags() {
-    let tags =
-        vec![TagPlace { name: "P101.vibration".into(), asset: Some("P-101".into()), area: Some("north".into()) }];
+    let tags = vec![Place::of_tag("P101.vibration", Some("P-101".into()), Some("north".into()))];
     let mut e = AlarmEngine::with_plant(Vec::new(), tags, vec![("P-101".into(), Some("north".into()))]);
     let target = ModelTarget::Asset("P-101".into());
     let ev =
         e.raise_model(target.clone(), "anomaly", Priority::Medium, "bearing signature unusual", 1000).expect("raise");
-    assert_eq!(brief(&ev), [(1000, Activated, Normal, UnackActive)]);
+    assert_eq!(brief(&ev), [(1000, Raised, Normal, UnackActive)]);
     assert_eq!(ev[0].kind, AlarmKind::Model { source: "anomaly".into() });
-    assert_eq!(ev[0].asset.as_deref(), Some("P-101"));
+    assert_eq!(ev[0].place.asset.as_deref(), Some("P-101"));
     assert!(e.raise_model(target.clone(), "anomaly", Priority::High, "", 2000).expect("again").is_empty());
     let row = &e.rows(2000)[0];
     assert_eq!((row.priority, row.message.as_str()), (Priority::High, "bearing signature unusual"));
-    assert_eq!(row.area.as_deref(), Some("north"));
+    assert_eq!(row.place.area.as_deref(), Some("north"));
     let ev = e.clear_model(target.clone(), "anomaly", 3000).expect("clear");
-    assert_eq!(brief(&ev), [(3000, Cleared, UnackActive, UnackRtn)]);
+    assert_eq!(brief(&ev), [(3000, Returned, UnackActive, UnackRtn)]);
     assert!(e.clear_model(target, "never raised", 3000).expect("idempotent").is_empty());
 
     let ev = e.raise_model(ModelTarget::Tag(0), "low remaining life", Priority::Low, "", 4000).expect("tag");
-    assert_eq!(ev[0].tag.as_deref(), Some("P101.vibration"));
+    assert_eq!(ev[0].place.tag.as_deref(), Some("P101.vibration"));
     assert_eq!(ev[0].alarm, AlarmId(1));
     assert_eq!(e.raise_model(ModelTarget::Tag(9), "x", Priority::Low, "", 0), Err(AlarmError::UnknownTag(9)));
     assert_eq!(
@@ -444,8 +437,8 @@ fn engine_from_the_demo_site() {
     assert_eq!(ev.len(), 2, "hi and hihi");
     let rows = e.rows(5000);
     assert_eq!(rows[0].kind, AlarmKind::HiHi);
-    assert_eq!(rows[0].area.as_deref(), Some("utilities"));
-    assert_eq!(rows[0].asset.as_deref(), Some("P-101"));
+    assert_eq!(rows[0].place.area.as_deref(), Some("utilities"));
+    assert_eq!(rows[0].place.asset.as_deref(), Some("P-101"));
     let ev = e.raise_model(ModelTarget::Asset("T-100".into()), "anomaly", Priority::Low, "", 6000).expect("raise");
     assert_eq!(ev.len(), 1);
     // a model alarm on a tag without an [[alarm]] finds its place in the site
@@ -457,9 +450,12 @@ fn engine_from_the_demo_site() {
         .expect("a tag of an asset without alarms");
     let asset = &site.assets[t.asset.expect("asset")];
     let ev = e.raise_model(ModelTarget::Tag(ti), "anomaly", Priority::Low, "", 7000).expect("raise on a tag");
-    assert_eq!((ev[0].tag.as_deref(), ev[0].asset.as_deref()), (Some(t.name.as_str()), Some(asset.name.as_str())));
+    assert_eq!(
+        (ev[0].place.tag.as_deref(), ev[0].place.asset.as_deref()),
+        (Some(t.name.as_str()), Some(asset.name.as_str()))
+    );
     let row = e.rows(7000).into_iter().find(|r| r.id == ev[0].alarm).expect("its row");
-    assert_eq!(row.area.as_deref(), Some(asset.area.as_str()));
+    assert_eq!(row.place.area.as_deref(), Some(asset.area.as_str()));
     assert!(e.raise_model(ModelTarget::Tag(site.tags.len()), "anomaly", Priority::Low, "", 7000).is_err());
 }
 
@@ -512,7 +508,7 @@ proptest! {
         lo.deadband = 1.0;
         let mut rate = def(0, AlarmKind::RateOfChange, Some(5.0));
         rate.window = Duration::from_secs(3);
-        rate.asset = Some("P".into());
+        rate.place.asset = Some("P".into());
         let mut e = AlarmEngine::with_plant(vec![h, bq, lo, rate], Vec::new(), vec![("P".into(), None)]);
 
         let mut now = 0i64;

@@ -178,8 +178,8 @@ impl Seen {
             .filter(|a| a.kind.starts_with("MODEL") && a.state == crate::ipc::LiveAlarmState::UnackActive)
         {
             let at = al.active_since_ms.unwrap_or_default();
-            if !self.alarms.iter().any(|(a, t, _)| a == &al.asset && *t == at) {
-                self.alarms.push((al.asset.clone(), at, al.message.clone()));
+            if !self.alarms.iter().any(|(a, t, _)| a == &al.place.asset && *t == at) {
+                self.alarms.push((al.place.asset.clone(), at, al.message.clone()));
             }
         }
         for a in &snap.assets {
@@ -238,14 +238,14 @@ pub fn print_summary(snap: &crate::ipc::LiveSnapshot, seen: &Seen, started_ms: i
         }
     }
     for al in snap.alarms.iter().filter(|a| a.kind.starts_with("MODEL")) {
-        println!("model alarm {} ({}): {}", al.asset, al.state, al.message);
+        println!("model alarm {} ({}): {}", al.place.asset, al.state, al.message);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarms::{AlarmEngine, AlarmState, Priority, TagPlace};
+    use crate::alarms::{AlarmEngine, AlarmState, Place, Priority};
     use crate::models::anomaly::alarm::AlarmLink;
     use mimic_drivers::sim::demo::{DemoRun, settled};
 
@@ -255,7 +255,7 @@ mod tests {
         let rows = healthy_run(plan.seed.wrapping_add(1000), HEALTHY_S, |p| row_of(p, &ANOMALY_SIGNALS));
         let signals: Vec<String> = ANOMALY_SIGNALS.iter().map(|s| s.to_string()).collect();
         let mut model = AnomalyModel::fit(signals.clone(), &rows, anomaly_config()).expect("fits");
-        let tags = vec![TagPlace { name: "P101.flow".into(), asset: Some(ASSET.into()), area: None }];
+        let tags = vec![Place::of_tag("P101.flow", Some(ASSET.into()), None)];
         let mut engine = AlarmEngine::with_plant(Vec::new(), tags, vec![(ASSET.into(), None)]);
         let mut link = AlarmLink::new(ASSET, Priority::Medium);
         let mut p = settled(plan.seed);

@@ -296,7 +296,7 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
             .site
             .alarms
             .iter()
-            .find(|d| d.tag_name == tag && d.kind == kind)
+            .find(|d| d.tag_name() == tag && d.kind == kind)
             .ok_or_else(|| anyhow!("the site has no {kind:?} alarm on `{tag}`"))?;
         let pts: Vec<Point> =
             samples(&l, tag)?.iter().map(|s| Point { ts_ms: s.ts_ms, value: s.value, quality: quality(s) }).collect();
@@ -325,7 +325,7 @@ pub fn shadow(a: ShadowArgs) -> anyhow::Result<()> {
     let (t, u, y) = aligned(&l, tag, kpi, a.src.period)?;
     let f = fit(&a.src, &u, &y, tag, kpi)?;
     let b = a.band.as_deref().map(band).transpose()?;
-    let defs: Vec<_> = l.site.alarms.iter().filter(|d| &d.tag_name == kpi).cloned().collect();
+    let defs: Vec<_> = l.site.alarms.iter().filter(|d| d.tag_name() == kpi).cloned().collect();
     let r = replay_setpoint(&f, &t, &u, &y, value, b, &defs);
     println!("{tag} held at {value} over {} samples instead of what was recorded:", t.len());
     println!("  {kpi} mean {:.3} as measured, {:.3} predicted", r.mean_actual, r.mean_predicted);

@@ -234,15 +234,13 @@ pub fn gather(store_args: &StoreArgs, from_ms: i64, to_ms: i64) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarms::{AlarmState, Priority};
+    use crate::alarms::{AlarmState, Place, Priority};
 
     fn rec(ts_ms: i64, tag: &str, kind: &str, change: Change, user: Option<&str>) -> Record {
         Record {
             ts_ms,
             seq: 0,
-            tag: Some(tag.into()),
-            asset: None,
-            area: None,
+            place: Place::of_tag(tag, None, None),
             kind: kind.into(),
             priority: Priority::Low,
             change,

@@ -91,15 +91,46 @@ impl fmt::Display for Priority {
     }
 }
 
+/// Where an alarm sits: its tag (none for an alarm a model raised on an asset), the
+/// asset and that asset's area (the operator position), when it has them. The one shape
+/// of an alarm's place for its definition, the engine, its events and views, and the
+/// journal's records (postcard writes a nested struct as its fields in order, so a record
+/// stored when these were three fields of the record reads the same).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    pub tag: Option<String>,
+    pub asset: Option<String>,
+    pub area: Option<String>,
+}
+
+/// The operator position of alarms whose tag or asset has no area.
+pub const NO_AREA: &str = "(none)";
+
+impl Place {
+    /// A tag's place.
+    pub fn of_tag(name: &str, asset: Option<String>, area: Option<String>) -> Place {
+        Place { tag: Some(name.to_string()), asset, area }
+    }
+
+    /// What names it: the tag, else the asset, else `-`.
+    pub fn name(&self) -> &str {
+        self.tag.as_deref().or(self.asset.as_deref()).unwrap_or("-")
+    }
+
+    /// The operator position: the area, [`NO_AREA`] without one.
+    pub fn position(&self) -> &str {
+        self.area.as_deref().unwrap_or(NO_AREA)
+    }
+}
+
 /// One configured alarm on a tag (model alarms are not configured; they are raised).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmDef {
     /// Index of the tag in the site.
     pub tag: usize,
-    pub tag_name: String,
-    /// The tag's asset and that asset's area (the operator position), when it has one.
-    pub asset: Option<String>,
-    pub area: Option<String>,
+    /// The tag's name, its asset and that asset's area, when it has one.
+    pub place: Place,
     /// Not `Model`.
     pub kind: AlarmKind,
     pub priority: Priority,
@@ -118,9 +149,7 @@ impl AlarmDef {
     pub fn new(tag: usize, tag_name: &str, kind: AlarmKind, priority: Priority, limit: Option<f64>) -> AlarmDef {
         AlarmDef {
             tag,
-            tag_name: tag_name.to_string(),
-            asset: None,
-            area: None,
+            place: Place::of_tag(tag_name, None, None),
             kind,
             priority,
             limit,
@@ -130,5 +159,10 @@ impl AlarmDef {
             window: Duration::from_secs(10),
             message: None,
         }
+    }
+
+    /// The tag's name.
+    pub fn tag_name(&self) -> &str {
+        self.place.name()
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_spanned::Spanned;
 
-use super::alarm_def::{AlarmDef, AlarmKind, Priority};
+use super::alarm_def::{AlarmDef, AlarmKind, Place, Priority};
 use super::parse_duration;
 use super::raw::{RawAlarm, RawSite};
 
@@ -87,9 +87,7 @@ pub(super) fn build(raw: &RawSite, err: &mut dyn FnMut(Range<usize>, String, Str
         let area = asset.as_deref().and_then(|name| area_of.get(name)).map(|a| (*a).to_string());
         defs.push(AlarmDef {
             tag,
-            tag_name: t.name.get_ref().clone(),
-            asset,
-            area,
+            place: Place::of_tag(t.name.get_ref(), asset, area),
             kind,
             priority,
             limit,
@@ -260,8 +258,8 @@ address = "hr:1"
         let site = Site::parse(Path::new("s.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
         let a = &site.alarms;
         assert_eq!(a.len(), 4);
-        assert_eq!((a[0].tag, a[0].tag_name.as_str(), &a[0].kind), (0, "temp", &AlarmKind::HiHi));
-        assert_eq!((a[0].asset.as_deref(), a[0].area.as_deref()), (Some("P-1"), Some("north")));
+        assert_eq!((a[0].tag, a[0].tag_name(), &a[0].kind), (0, "temp", &AlarmKind::HiHi));
+        assert_eq!((a[0].place.asset.as_deref(), a[0].place.area.as_deref()), (Some("P-1"), Some("north")));
         assert_eq!((a[0].priority, a[0].limit, a[0].deadband), (Priority::Critical, Some(110.0), 1.0));
         assert_eq!((a[0].on_delay, a[0].off_delay), (Duration::from_secs(5), Duration::from_millis(500)));
         assert_eq!(a[0].message.as_deref(), Some("Too hot"));
@@ -269,7 +267,7 @@ address = "hr:1"
         assert_eq!(a[1].limit, Some(95.0));
         assert_eq!((a[1].deadband, a[1].on_delay, a[1].message.as_deref()), (0.0, Duration::ZERO, None));
         assert_eq!((a[2].tag, &a[2].kind, a[2].window), (1, &AlarmKind::RateOfChange, Duration::from_secs(30)));
-        assert_eq!((a[2].asset.as_deref(), a[2].area.as_deref()), (None, None));
+        assert_eq!((a[2].place.asset.as_deref(), a[2].place.area.as_deref()), (None, None));
         assert_eq!((&a[3].kind, a[3].limit), (&AlarmKind::BadQuality, None));
     }
 

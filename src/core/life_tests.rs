@@ -23,7 +23,7 @@ fn healthy(i: usize, ratio: f64) -> [f64; 2] {
 }
 
 fn raised(fx: &[Effect]) -> bool {
-    fx.iter().any(|e| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| a.asset.as_deref() == Some("P-1"))))
+    fx.iter().any(|e| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| a.place.asset.as_deref() == Some("P-1"))))
 }
 
 #[test]

@@ -143,9 +143,9 @@ pub(super) fn abnormal<'a>(
     let alarm = state.alarms.rows(now_ms).into_iter().find(|r| {
         matches!(r.kind, AlarmKind::Model { .. })
             && r.state.is_active()
-            && r.asset.as_deref().is_some_and(|a| assets.contains(&a))
+            && r.place.asset.as_deref().is_some_and(|a| assets.contains(&a))
     })?;
-    let asset = alarm.asset?;
+    let asset = alarm.place.asset?;
     let since = state.insights.episode.get(&asset).copied().or(alarm.active_since).unwrap_or(i64::MIN);
     let diagnosis = state.insights.diagnoses.get(&asset).filter(|d| d.at_ms >= since);
     Some((asset, diagnosis))
@@ -172,7 +172,7 @@ pub const DIAGNOSE_EVERY_MS: i64 = 30_000;
 pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
     let mut asks = Vec::new();
     for e in fx.iter().filter_map(|e| if let Effect::Alarm(ev) = e { Some(ev) } else { None }).flatten() {
-        let Some(asset) = &e.asset else { continue };
+        let Some(asset) = &e.place.asset else { continue };
         let returned = matches!(e.to, AlarmState::UnackRtn | AlarmState::Normal)
             && matches!(e.from, AlarmState::UnackActive | AlarmState::AckActive);
         if returned {
@@ -202,7 +202,7 @@ pub fn request_diagnoses(state: &mut State, fx: &mut Vec<Effect>) {
                 c
             })
             .unwrap_or_default();
-        let trigger = match &e.tag {
+        let trigger = match &e.place.tag {
             Some(tag) => format!("{tag} {}", e.kind),
             None => format!("{} {}", asset, e.kind),
         };
@@ -261,7 +261,8 @@ mod tests {
         let raised = (2300..2400).any(|i| {
             let [s, f] = healthy(i);
             let fx = feed(&mut state, [s, f * 0.7], i as i64 * 1000);
-            fx.iter().any(|e| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| a.asset.as_deref() == Some("P-1"))))
+            fx.iter()
+                .any(|e| matches!(e, Effect::Alarm(ev) if ev.iter().any(|a| a.place.asset.as_deref() == Some("P-1"))))
         });
         assert!(raised, "a broken relation raised no alarm on the asset");
         let row = &state.alarms.rows(0)[0];

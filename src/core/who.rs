@@ -2,7 +2,7 @@
 //! OS account of a terminal, mapped to a mimic user through the users file), and the
 //! audit entries the core's decisions ask for.
 
-use crate::alarms::{AlarmEvent, EventAction};
+use crate::alarms::{AlarmEvent, Change};
 use crate::approvals::Signer;
 use crate::audit::{Action, Note};
 use crate::users::Role;
@@ -10,12 +10,12 @@ use crate::users::Role;
 impl From<&AlarmEvent> for Note {
     fn from(e: &AlarmEvent) -> Self {
         let action = match e.action {
-            EventAction::Acknowledged => Action::AlarmAck,
-            EventAction::Shelved | EventAction::ShelveExpired => Action::AlarmShelve,
-            EventAction::Unshelved => Action::AlarmUnshelve,
-            EventAction::RemovedFromService | EventAction::ReturnedToService => Action::AlarmOutOfService,
-            EventAction::Activated | EventAction::Cleared => Action::Other("alarm".into()),
-            EventAction::FloodHeld | EventAction::FloodReleased => Action::Other("alarm flood".into()),
+            Change::Acknowledged => Action::AlarmAck,
+            Change::Shelved | Change::ShelveExpired => Action::AlarmShelve,
+            Change::Unshelved => Action::AlarmUnshelve,
+            Change::OutOfService | Change::InService => Action::AlarmOutOfService,
+            Change::Raised | Change::Returned => Action::Other("alarm".into()),
+            Change::FloodHeld | Change::FloodReleased => Action::Other("alarm flood".into()),
         };
         let value = e.value.map_or(String::new(), |v| format!(" value {v}"));
         Note {
@@ -23,7 +23,7 @@ impl From<&AlarmEvent> for Note {
             full_name: None,
             action,
             meaning: None,
-            target: Some(format!("alarm {} {} {}", e.alarm, e.tag.as_deref().unwrap_or("-"), e.kind)),
+            target: Some(format!("alarm {} {} {}", e.alarm, e.place.tag.as_deref().unwrap_or("-"), e.kind)),
             detail: format!("{:?}: {} → {} ({:?}){value} {}", e.action, e.from, e.to, e.priority, e.note),
         }
     }

@@ -6,8 +6,8 @@ use super::StoreStatus;
 use crate::alarms::AlarmState;
 use crate::core::State;
 use crate::ipc::{
-    LiveAlarm, LiveAlarmState, LiveAlarmSummary, LiveAsset, LiveDevice, LivePriority, LiveSnapshot, LiveStore, LiveTag,
-    TagQuality,
+    LiveAlarm, LiveAlarmPlace, LiveAlarmState, LiveAlarmSummary, LiveAsset, LiveDevice, LivePriority, LiveSnapshot,
+    LiveStore, LiveTag, TagQuality,
 };
 
 /// The snapshot, with the whole tag table only when `with_tags` (subscribers want it;
@@ -140,9 +140,7 @@ fn live_alarms(state: &State, now_ms: i64) -> Vec<LiveAlarm> {
         .into_iter()
         .map(|a| LiveAlarm {
             id: a.id.0 as u64,
-            tag: a.tag.clone().unwrap_or_default(),
-            asset: a.asset.clone().unwrap_or_default(),
-            area: a.area.clone().unwrap_or_default(),
+            place: (&a.place).into(),
             kind: a.kind.to_string(),
             priority: LivePriority::ALL[a.priority as usize],
             state: match a.state {
@@ -260,9 +258,7 @@ fn store_alarm(store: &StoreStatus, now_ms: i64) -> Option<LiveAlarm> {
 pub fn system_alarm(id: u64, priority: LivePriority, message: String, since_ms: Option<i64>) -> LiveAlarm {
     LiveAlarm {
         id,
-        tag: String::new(),
-        asset: "mimic".into(),
-        area: "system".into(),
+        place: LiveAlarmPlace { tag: String::new(), asset: "mimic".into(), area: "system".into() },
         kind: "system".into(),
         priority,
         state: LiveAlarmState::UnackActive,

@@ -64,6 +64,8 @@ pub struct LiveSnapshot {
 // rendering), so each shape is written once and nothing converts them on the way.
 /// An alarm as terminals see it: the views' one alarm type.
 pub type LiveAlarm = mimic_views::AlarmRow;
+/// Where an alarm sits (tag, asset, area; empty: none), in live alarms and history rows.
+pub type LiveAlarmPlace = mimic_views::AlarmPlace;
 pub use mimic_views::{AlarmStateView as LiveAlarmState, Priority as LivePriority, TrendColumn};
 /// The alarm system's figures for the Alarms header strip.
 pub type LiveAlarmSummary = mimic_views::AlarmSummary;
@@ -160,3 +162,10 @@ pub struct LiveAsset {
 }
 
 pub use crate::core::{LiveDiagnosis, LiveOnset, LiveRul};
+
+impl From<&crate::alarms::Place> for LiveAlarmPlace {
+    fn from(p: &crate::alarms::Place) -> LiveAlarmPlace {
+        let text = |s: &Option<String>| s.clone().unwrap_or_default();
+        LiveAlarmPlace { tag: text(&p.tag), asset: text(&p.asset), area: text(&p.area) }
+    }
+}

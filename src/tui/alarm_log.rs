@@ -26,9 +26,8 @@ pub fn kpi_request(span_ms: i64, now_ms: i64) -> Request {
 fn row(r: &Record) -> HistoryRow {
     HistoryRow {
         ts_ms: r.ts_ms,
-        alarm: r.tag.clone().or_else(|| r.asset.clone()).unwrap_or_else(|| "-".into()),
+        place: (&r.place).into(),
         kind: r.kind.clone(),
-        area: r.area.clone().unwrap_or_default(),
         priority: Priority::ALL[r.priority as usize],
         change: r.change.name().to_string(),
         value: r.value,
@@ -93,9 +92,7 @@ mod tests {
         let r = Record {
             ts_ms: 7,
             seq: 1,
-            tag: None,
-            asset: Some("P-101".into()),
-            area: Some("Pumping".into()),
+            place: crate::alarms::Place { tag: None, asset: Some("P-101".into()), area: Some("Pumping".into()) },
             kind: "MODEL anomaly".into(),
             priority: crate::alarms::Priority::High,
             change: Change::Acknowledged,
@@ -105,7 +102,7 @@ mod tests {
             note: String::new(),
         };
         let p = page(&Page { records: vec![r], next: None });
-        assert_eq!(p.rows[0].alarm, "P-101");
+        assert_eq!(p.rows[0].place.name(), "P-101");
         assert_eq!(p.rows[0].priority, Priority::High);
         assert_eq!(p.rows[0].change, "acknowledged");
         let k = kpis(&kpi::report(&[], 0, 3_600_000));

@@ -113,7 +113,7 @@ pub fn apply(board: &mut LiveSnapshot, snap: &mut Snapshot, up: ipc::ViewUpdate,
 /// Annunciated alarms of one asset by priority.
 fn alarms_of(live: &LiveSnapshot, asset: &str) -> [usize; 4] {
     let mut n = [0; 4];
-    for a in live.alarms.iter().filter(|a| a.asset == asset && a.state != AlarmStateView::Normal) {
+    for a in live.alarms.iter().filter(|a| a.place.asset == asset && a.state != AlarmStateView::Normal) {
         n[a.priority.index()] += 1;
     }
     n
@@ -124,7 +124,7 @@ fn diagnosis_of(a: &ipc::LiveAlarm, live: &LiveSnapshot) -> Option<DiagnosisView
     if a.state == AlarmStateView::Normal {
         return None;
     }
-    let d = live.assets.iter().find(|x| x.name == a.asset)?.diagnosis.as_ref()?;
+    let d = live.assets.iter().find(|x| x.name == a.place.asset)?.diagnosis.as_ref()?;
     if a.active_since_ms.is_some_and(|s| d.at_ms < s - 60_000) {
         return None;
     }

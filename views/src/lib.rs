@@ -39,9 +39,9 @@ mod theme;
 pub mod widgets;
 
 pub use model::{
-    AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, FloodRow, LifeEventRow,
-    LifeRow, LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts, TagPage,
-    TagRow, TrendColumn, TrendData, TrendSeries, WhatIfView,
+    AlarmPlace, AlarmRow, AlarmStateView, AlarmSummary, AssetRow, AuditRow, DeviceRow, DiagnosisView, FloodRow,
+    LifeEventRow, LifeRow, LoopRow, Priority, QualityView, RecommendationRow, RulView, Snapshot, StoreRow, TagCounts,
+    TagPage, TagRow, TrendColumn, TrendData, TrendSeries, WhatIfView,
 };
 pub use sanitize::{PLACEHOLDER, is_unsafe, sanitize};
 pub use screens::{App, draw};

@@ -428,14 +428,39 @@ impl AlarmStateView {
     }
 }
 
+/// Where an alarm sits: its tag (empty for an alarm raised on an asset), its asset and
+/// the asset's area (the operator position), each empty when it has none. The live list's
+/// and the History pane's alarms both carry it (`mimic::ipc::LiveAlarmPlace` is this type).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmPlace {
+    pub tag: String,
+    pub asset: String,
+    pub area: String,
+}
+
+impl AlarmPlace {
+    /// What names the alarm: its tag, else its asset, else `-`.
+    pub fn name(&self) -> &str {
+        match (self.tag.as_str(), self.asset.as_str()) {
+            ("", "") => "-",
+            ("", asset) => asset,
+            (tag, _) => tag,
+        }
+    }
+
+    /// The operator position: the area, `(none)` without one.
+    pub fn position(&self) -> &str {
+        if self.area.is_empty() { "(none)" } else { &self.area }
+    }
+}
+
 /// One alarm of the alarm list: the one shape of an alarm outside the alarm engine
 /// (the daemon sends it as is; `mimic::ipc::LiveAlarm` is this type).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlarmRow {
     pub id: u64,
-    pub tag: String,
-    pub asset: String,
-    pub area: String,
+    pub place: AlarmPlace,
     /// `HIHI`, `HI`, `LO`, `LOLO`, `ROC`, `BAD`, `MODEL anomaly`, …
     pub kind: String,
     pub priority: Priority,

@@ -14,9 +14,8 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 fn change(k: i64, alarm: &str, change: &str, priority: Priority) -> HistoryRow {
     HistoryRow {
         ts_ms: NOW - k * 97_000,
-        alarm: alarm.into(),
+        place: AlarmPlace { tag: alarm.into(), asset: String::new(), area: "Pumping".into() },
         kind: "HI".into(),
-        area: "Pumping".into(),
         priority,
         change: change.into(),
         value: Some(81.25 - k as f64),
@@ -110,7 +109,7 @@ fn hostile_history_text_never_reaches_the_terminal() {
     let mut ui = ui_with(AlarmPane::History);
     let mut p = page();
     for r in &mut p.rows {
-        r.alarm = "\u{1b}[2J\u{1b}]0;pwned\u{7}tag".into();
+        r.place.tag = "\u{1b}[2J\u{1b}]0;pwned\u{7}tag".into();
         r.note = "note\r\n\u{9b}31m".into();
         r.user = "\u{1b}[31mmallory".into();
     }

@@ -37,7 +37,7 @@ fn instances_expand_into_tags_alarms_and_loops() {
     assert!(s.tags.iter().all(|t| t.device == 0 && t.asset == Some(0)));
     assert_eq!(s.tags[4].high, Some(120.0));
     assert_eq!(s.alarms.len(), 2);
-    assert_eq!((s.alarms[1].tag_name.as_str(), s.alarms[1].area.as_deref()), ("P2.flow", Some("a")));
+    assert_eq!((s.alarms[1].tag_name(), s.alarms[1].place.area.as_deref()), ("P2.flow", Some("a")));
     assert_eq!(s.loops.len(), 2);
     assert_eq!((s.loops[1].manipulated, s.loops[1].kpi), (3, 4));
 }

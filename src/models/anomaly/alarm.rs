@@ -164,7 +164,7 @@ pub fn message(verdict: &AnomalyScore, signals: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarms::{AlarmKind, AlarmState, TagPlace};
+    use crate::alarms::{AlarmKind, AlarmState, Place};
 
     fn verdict(alarm: bool) -> AnomalyScore {
         AnomalyScore { score: 9.0, threshold: 3.0, alarm, contributions: vec![0.5, 6.5, -0.5, 2.5] }
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn raises_once_and_clears_on_the_asset() {
-        let tags = vec![TagPlace { name: "P1.flow".into(), asset: Some("P-1".into()), area: None }];
+        let tags = vec![Place::of_tag("P1.flow", Some("P-1".into()), None)];
         let mut engine = AlarmEngine::with_plant(Vec::new(), tags, vec![("P-1".into(), None)]);
         let signals: Vec<String> = ["a", "flow", "b", "temp"].map(String::from).to_vec();
         let mut link = AlarmLink::new("P-1", Priority::Medium);
@@ -180,7 +180,7 @@ mod tests {
         let ev = link.forward(&mut engine, &verdict(true), &signals, 1000).expect("raise");
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].kind, AlarmKind::Model { source: SOURCE.into() });
-        assert_eq!(ev[0].asset.as_deref(), Some("P-1"));
+        assert_eq!(ev[0].place.asset.as_deref(), Some("P-1"));
         assert_eq!(ev[0].to, AlarmState::UnackActive);
         assert!(ev[0].note.contains("flow 68%"), "{}", ev[0].note);
         assert!(link.forward(&mut engine, &verdict(true), &signals, 2000).expect("held").is_empty());
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_new_abnormal_signal_while_raised_raises_the_alarm_again() {
-        let tags = vec![TagPlace { name: "P1.flow".into(), asset: Some("P-1".into()), area: None }];
+        let tags = vec![Place::of_tag("P1.flow", Some("P-1".into()), None)];
         let mut engine = AlarmEngine::with_plant(Vec::new(), tags, vec![("P-1".into(), None)]);
         let signals: Vec<String> = ["vib", "flow", "suction"].map(String::from).to_vec();
         let mut link = AlarmLink::new("P-1", Priority::Medium);

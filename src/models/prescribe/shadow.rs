@@ -6,7 +6,7 @@
 use mimic_drivers::Quality;
 
 use super::{Arx, Band, Fit};
-use crate::alarms::{AlarmDef, AlarmEngine, EventAction};
+use crate::alarms::{AlarmDef, AlarmEngine, Change};
 
 /// One stored sample of a tag.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,11 +33,11 @@ pub fn replay_alarm(def: &AlarmDef, points: &[Point]) -> AlarmReplay {
     let mut take = |events: Vec<crate::alarms::AlarmEvent>, out: &mut AlarmReplay| {
         for e in events {
             match e.action {
-                EventAction::Activated => {
+                Change::Raised => {
                     out.activations.push(e.ts_ms);
                     since.get_or_insert(e.ts_ms);
                 }
-                EventAction::Cleared => {
+                Change::Returned => {
                     if let Some(s) = since.take() {
                         out.active_ms += e.ts_ms - s;
                     }

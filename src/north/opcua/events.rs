@@ -60,10 +60,9 @@ fn two_state(on: bool, true_text: &str, false_text: &str) -> opcua::core_namespa
 pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionType, NodeId) {
     let id = ByteString::from(format!("{}-{}-{seq}", e.alarm, e.ts_ms).into_bytes());
     let message = if e.note.is_empty() {
-        let change = crate::alarms::journal::Record::from(e).change;
         match &e.user {
-            Some(u) => format!("{} {change} by {u}", e.alarm),
-            None => format!("{} {change}", e.alarm),
+            Some(u) => format!("{} {} by {u}", e.alarm, e.action),
+            None => format!("{} {}", e.alarm, e.action),
         }
     } else {
         e.note.clone()
@@ -76,12 +75,14 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
         &NamespaceMap::new(),
         time,
     );
-    let source = e.tag.clone().or_else(|| e.asset.clone()).unwrap_or_else(|| site.name.clone());
-    let source_node = match (&e.tag, e.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a))) {
-        (Some(t), _) if site.tag_index(t).is_some() => super::space::tag_node(ns, t),
-        (_, Some(a)) => asset_node(ns, site, a),
-        _ => site_node(ns, site),
-    };
+    let place = &e.place;
+    let source = place.tag.clone().or_else(|| place.asset.clone()).unwrap_or_else(|| site.name.clone());
+    let source_node =
+        match (&place.tag, place.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a))) {
+            (Some(t), _) if site.tag_index(t).is_some() => super::space::tag_node(ns, t),
+            (_, Some(a)) => asset_node(ns, site, a),
+            _ => site_node(ns, site),
+        };
     let base = &mut ev.base.base.base;
     base.source_node = source_node.clone();
     base.source_name = UAString::from(source.as_str());
@@ -95,9 +96,9 @@ pub fn event(site: &Site, ns: u16, e: &AlarmEvent, seq: u64) -> (AlarmConditionT
     ev.base.acked_state = two_state(acked, "Acknowledged", "Unacknowledged");
     ev.active_state = two_state(e.to.is_active(), "Active", "Inactive");
     ev.enabled_state = two_state(true, "Enabled", "Disabled");
-    let notifier = match e.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a)) {
+    let notifier = match place.asset.as_ref().and_then(|a| site.assets.iter().position(|x| &x.name == a)) {
         Some(a) => asset_node(ns, site, a),
-        None => match e.tag.as_ref().and_then(|t| site.tag_index(t)) {
+        None => match place.tag.as_ref().and_then(|t| site.tag_index(t)) {
             Some(i) => {
                 let t = &site.tags[i];
                 opaque(ns, &format!("folder:{}/{}", site.name, site.devices[t.device].name))
@@ -213,17 +214,15 @@ mod tests {
 
     #[test]
     fn an_alarm_event_carries_its_states_on_its_asset() {
-        use crate::alarms::{AlarmId, AlarmKind, EventAction};
+        use crate::alarms::{AlarmId, AlarmKind, Change, Place};
         let site = crate::config::testkit::site(crate::config::testkit::PUMP);
         let raised = AlarmEvent {
             ts_ms: 1_000,
             alarm: AlarmId(4),
-            tag: Some("speed".into()),
-            asset: Some("P-1".into()),
-            area: Some("a".into()),
+            place: Place::of_tag("speed", Some("P-1".into()), Some("a".into())),
             kind: AlarmKind::Hi,
             priority: Priority::High,
-            action: EventAction::Activated,
+            action: Change::Raised,
             from: AlarmState::Normal,
             to: AlarmState::UnackActive,
             value: Some(95.0),
@@ -240,7 +239,7 @@ mod tests {
         assert_eq!(alarm_of_event(base.event_id.as_ref()), Some(4), "the EventId names the alarm");
 
         let acked = AlarmEvent {
-            action: EventAction::Acknowledged,
+            action: Change::Acknowledged,
             from: AlarmState::UnackActive,
             to: AlarmState::AckActive,
             user: Some("olga".into()),

@@ -53,10 +53,10 @@ fn row(r: &HistoryRow, t: Theme, wide: bool) -> Vec<CellText<'_>> {
         (Cow::Borrowed(r.priority.label()), priority_style(r.priority, t)),
     ];
     if wide {
-        out.push((Cow::Borrowed(r.area.as_str()), t.dim()));
+        out.push((Cow::Borrowed(r.place.area.as_str()), t.dim()));
     }
     out.extend([
-        (Cow::Borrowed(r.alarm.as_str()), t.normal()),
+        (Cow::Borrowed(r.place.name()), t.normal()),
         (Cow::Borrowed(r.kind.as_str()), t.normal()),
         (Cow::Owned(format::value(r.value, 2, 9)), t.normal()),
         (Cow::Borrowed(if r.user.is_empty() { "-" } else { r.user.as_str() }), t.dim()),
@@ -73,15 +73,15 @@ pub fn detail_line(r: &HistoryRow) -> String {
         "{} UTC  {} {} {} {}",
         format::datetime(r.ts_ms),
         r.priority.label(),
-        sanitize(&r.alarm),
+        sanitize(r.place.name()),
         sanitize(&r.kind),
         sanitize(&r.change)
     );
     if r.value.is_some() {
         s.push_str(&format!("  value {}", format::value(r.value, 3, 12).trim()));
     }
-    if !r.area.is_empty() {
-        s.push_str(&format!("  position {}", sanitize(&r.area)));
+    if !r.place.area.is_empty() {
+        s.push_str(&format!("  position {}", sanitize(&r.place.area)));
     }
     if !r.user.is_empty() {
         s.push_str(&format!("  by {}", sanitize(&r.user)));

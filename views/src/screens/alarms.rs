@@ -93,11 +93,11 @@ fn row<'a>(a: &'a AlarmRow, now_ms: i64, t: Theme, wide: bool) -> Vec<CellText<'
     if wide {
         r.extend([
             (Cow::Owned(format::age_since(now_ms, a.active_since_ms)), t.dim()),
-            (Cow::Borrowed(a.area.as_str()), t.dim()),
-            (Cow::Borrowed(a.asset.as_str()), t.dim()),
+            (Cow::Borrowed(a.place.area.as_str()), t.dim()),
+            (Cow::Borrowed(a.place.asset.as_str()), t.dim()),
         ]);
     }
-    r.push((Cow::Borrowed(a.tag.as_str()), t.normal()));
+    r.push((Cow::Borrowed(a.place.tag.as_str()), t.normal()));
     let vw = if wide { 11 } else { 9 };
     let value = format::value(a.value, 2, vw);
     r.push((Cow::Borrowed(a.kind.as_str()), t.normal()));
@@ -220,8 +220,7 @@ pub fn detail_lines(a: &AlarmRow, now_ms: i64) -> [String; 2] {
     let units = sanitize(&a.units);
     // first, as it says why an active condition is not annunciated
     let held = if a.flood_held {
-        let at = if a.area.is_empty() { "(none)" } else { &a.area };
-        format!("HELD BACK by the alarm flood at {}, annunciated when it ends  ", sanitize(at))
+        format!("HELD BACK by the alarm flood at {}, annunciated when it ends  ", sanitize(a.place.position()))
     } else {
         String::new()
     };
@@ -259,7 +258,7 @@ pub fn detail_lines(a: &AlarmRow, now_ms: i64) -> [String; 2] {
             "{} {} {} {}: {}",
             a.state.label(),
             a.priority.label(),
-            sanitize(&a.tag),
+            sanitize(&a.place.tag),
             sanitize(&a.kind),
             sanitize(&a.message)
         ),

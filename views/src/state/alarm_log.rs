@@ -9,7 +9,7 @@
 //! [`AlarmLog::kpi`]). Going back a page asks again from the start remembered for it.
 
 use super::*;
-use crate::model::Priority;
+use crate::model::{AlarmPlace, Priority};
 
 /// Which part of the Alarms screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,10 +28,9 @@ pub type PageStart = Option<(i64, u64)>;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryRow {
     pub ts_ms: i64,
-    /// The tag (or the asset of an asset alarm), its kind (`HI`, `MODEL anomaly`).
-    pub alarm: String,
+    /// Its tag, asset and area; its kind (`HI`, `MODEL anomaly`).
+    pub place: AlarmPlace,
     pub kind: String,
-    pub area: String,
     pub priority: Priority,
     /// `raised`, `acknowledged`, `shelved`, …
     pub change: String,

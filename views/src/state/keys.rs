@@ -87,7 +87,7 @@ fn modal_key(ui: &mut UiState, key: Key) -> Option<Action> {
 }
 
 fn alarm_title(a: &AlarmRow) -> String {
-    format!("{} {} {} {}", a.priority.label(), a.state.label(), a.tag, a.kind)
+    format!("{} {} {} {}", a.priority.label(), a.state.label(), a.place.tag, a.kind)
 }
 
 /// Opens the popup for an Alarms key, or sets a notice saying why not.

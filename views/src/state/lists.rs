@@ -157,7 +157,7 @@ pub fn visible_alarms<'a>(snapshot: &'a Snapshot, ui: &UiState) -> Vec<&'a Alarm
         .alarms
         .iter()
         .filter(|a| ui.alarm_view.contains(a))
-        .filter(|a| matches(&needle, &[&a.tag, &a.asset, &a.area, &a.kind, &a.message]))
+        .filter(|a| matches(&needle, &[&a.place.tag, &a.place.asset, &a.place.area, &a.kind, &a.message]))
         .collect();
     v.sort_by(|a, b| {
         state_rank(a.state)

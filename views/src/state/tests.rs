@@ -238,10 +238,10 @@ fn alarms_filter_by_text() {
 }
 
 fn alarm_snap() -> Snapshot {
-    use crate::model::{AlarmRow, AlarmStateView as St, Priority as P, RecommendationRow};
+    use crate::model::{AlarmPlace, AlarmRow, AlarmStateView as St, Priority as P, RecommendationRow};
     let a = |id: u64, p: P, st: St, since: i64| AlarmRow {
         id,
-        tag: format!("A{id}"),
+        place: AlarmPlace { tag: format!("A{id}"), ..Default::default() },
         priority: p,
         state: st,
         active_since_ms: Some(since),

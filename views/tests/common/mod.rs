@@ -202,9 +202,7 @@ pub fn alarm(
 ) -> AlarmRow {
     AlarmRow {
         id,
-        tag: tag.into(),
-        asset: asset.into(),
-        area: "Water".into(),
+        place: AlarmPlace { tag: tag.into(), asset: asset.into(), area: "Water".into() },
         kind: kind.into(),
         priority,
         state,

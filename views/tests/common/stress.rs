@@ -170,7 +170,7 @@ pub fn huge_alarms(n: u64) -> Vec<AlarmRow> {
                 "kg/m³·s",
                 (i as i64) * 7_919,
             );
-            a.area = "An area with a long name".into();
+            a.place.area = "An area with a long name".into();
             a.first_out = i % 11 == 0;
             a.chattering = i % 3 == 0;
             a.stale = i % 5 == 0;
@@ -244,9 +244,9 @@ pub fn hostile() -> Snapshot {
     }
     s.store.error = Some(format!("disk full{EVIL}"));
     for a in &mut s.alarms {
-        a.tag = format!("{EVIL}{}", a.tag);
-        a.asset = format!("資産{EVIL}");
-        a.area = format!("区域{EVIL}");
+        a.place.tag = format!("{EVIL}{}", a.place.tag);
+        a.place.asset = format!("資産{EVIL}");
+        a.place.area = format!("区域{EVIL}");
         a.kind = format!("HI{EVIL}");
         a.message = format!("msg\x1b[31mred{EVIL}🔥");
         a.units = format!("°C{EVIL}");
