@@ -66,3 +66,41 @@ impl Refusal {
         Refusal::Shell(Box::new(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarms::AlarmId;
+    use crate::approvals::checks::CheckError;
+
+    /// The message and every source under it, as an error chain prints them.
+    fn chain(e: &dyn std::error::Error) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(s) = next {
+            out.push(s.to_string());
+            next = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_refusal_reads_as_the_terminal_was_always_told_once() {
+        let role = Refusal::Role { who: "vic".into(), role: Role::Viewer, cmd: Command::RequestWrite };
+        for (r, text) in [
+            (role, "vic (viewer) may not request a setpoint change: that needs the operator role"),
+            (Refusal::UnknownTag("speed_sp".into()), "unknown tag `speed_sp`"),
+            (Refusal::UnknownKpi("a\nb".into()), "unknown KPI tag `a\\nb`"),
+            (Refusal::NoReason, "a reason is required"),
+            (Refusal::from(AlarmError::AlreadyAcknowledged(AlarmId(3))), "alarm A3 is already acknowledged"),
+            (Refusal::from(approvals::Refusal::NotPending(7)), "request 7 is no longer pending"),
+            (
+                Refusal::from(approvals::Refusal::from(CheckError::AuditUnavailable)),
+                "the audit log cannot be written: control writes are refused",
+            ),
+            (Refusal::shell(std::io::Error::other("disk full")), "disk full"),
+        ] {
+            assert_eq!(chain(&r), [text], "{r:?}");
+        }
+    }
+}
