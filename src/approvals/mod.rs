@@ -130,7 +130,7 @@ pub struct Request {
 
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum Refusal {
-    #[error("{user} ({role:?}) may not {what}")]
+    #[error("{user} ({role}) may not {what}")]
     NotAuthorised { user: String, role: Role, what: &'static str },
     #[error("unknown tag")]
     UnknownTag,
@@ -142,7 +142,7 @@ pub enum Refusal {
     AlreadySigned(String),
     #[error("request {0} offers no revert (its effect was not found off, or it was reverted already)")]
     NotRevertable(RequestId),
-    #[error("{0}")]
+    #[error(transparent)]
     Check(#[from] checks::CheckError),
 }
 

@@ -7,7 +7,9 @@
 
 use mimic_drivers::WriteOutcome;
 
-use super::{Act, Effect, Filing, Identity, Job, LiveView, ModelKind, ModelNews, Msg, Note, Outcome, Purpose, State};
+use super::{
+    Act, Effect, Filing, Identity, Job, LiveView, ModelKind, ModelNews, Msg, Note, Outcome, Purpose, Refusal, State,
+};
 use crate::approvals::{self, MEANING_APPROVE, RequestId, Source};
 use crate::audit::Action;
 use crate::users::{Command, Role, authorize};
@@ -17,27 +19,6 @@ pub const MEANING_UNLOCK: &str = "unlocked terminal";
 /// The user name of the advisor's filings.
 pub const REQUESTER: &str = "mimic-models";
 
-/// Why the front door refuses an act before anything happens (the reply's text).
-#[derive(Debug, thiserror::Error)]
-pub enum Refused {
-    #[error("{who} ({role}) may not {}: that needs the {} role", .cmd.describe(), .cmd.min_role())]
-    Role { who: String, role: Role, cmd: Command },
-    #[error("no asset `{}` in the site", .0.escape_debug())]
-    NoAsset(String),
-    #[error("a maintenance event cannot be recorded in the future")]
-    InTheFuture,
-    #[error(transparent)]
-    Event(#[from] crate::lifecycle::LifecycleError),
-    #[error("the prediction must be finite with a positive tolerance")]
-    BadPrediction,
-    #[error(transparent)]
-    Request(#[from] approvals::Refusal),
-    #[error("not an alarm act")]
-    NotAnAlarmAct,
-    #[error(transparent)]
-    Alarm(#[from] crate::alarms::AlarmError),
-}
-
 /// Every message but `Device` and `Tick`.
 pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
     match msg {
@@ -46,7 +27,7 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
             state.version += 1;
             match authorise(&who, &act) {
                 Ok(()) => act_on(state, who, act, now_ms),
-                Err(e) => Outcome::reply(Err(e.to_string())),
+                Err(e) => Outcome::reply(Err(e)),
             }
         }
         Msg::Signed { who, signer, purpose, now_ms } => {
@@ -127,7 +108,7 @@ pub(super) fn handle(state: &mut State, msg: Msg) -> Outcome {
 }
 
 /// May `who` do `act`? The role × command table of [`crate::users::authorize`].
-pub fn authorise(who: &Identity, act: &Act) -> Result<(), Refused> {
+pub fn authorise(who: &Identity, act: &Act) -> Result<(), Refusal> {
     let cmd = match act {
         Act::AckAlarm { .. } | Act::AckAlarms { .. } => Command::AckAlarm,
         Act::ShelveAlarm { .. } | Act::UnshelveAlarm { .. } => Command::ShelveAlarm,
@@ -147,7 +128,7 @@ pub fn authorise(who: &Identity, act: &Act) -> Result<(), Refused> {
     if authorize(who.role, cmd) {
         Ok(())
     } else {
-        Err(Refused::Role { who: who.name().to_string(), role: who.role, cmd })
+        Err(Refusal::Role { who: who.name().to_string(), role: who.role, cmd })
     }
 }
 
@@ -161,11 +142,11 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
         | Act::UnshelveAlarm { .. }
         | Act::SetOutOfService { .. } => {
             let (reply, effects) = super::alarm_act(state, who.name(), &act, now);
-            Outcome { reply: Some(reply.map_err(|e| e.to_string())), effects }
+            Outcome { reply: Some(reply), effects }
         }
         Act::RequestWrite { tag, value } => {
             let Some(ti) = state.site.tag_index(&tag) else {
-                return Outcome::reply(Err(format!("unknown tag `{tag}`")));
+                return Outcome::reply(Err(Refusal::UnknownTag(tag)));
             };
             let view = LiveView::of(state);
             let (result, fx) = state.approvals.request(
@@ -178,7 +159,7 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
                 Vec::new(),
                 now,
             );
-            let reply = result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string());
+            let reply = result.map(|id| format!("request {id} waits for approval")).map_err(Refusal::from);
             Outcome { reply: Some(reply), effects: approvals_fx(fx) }
         }
         Act::Revert { id } => {
@@ -186,24 +167,24 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
             let (result, fx) = state.approvals.revert(&state.site, &view.live(audit_ok), &who.signer(), id, now);
             let reply = result
                 .map(|r| format!("revert of request {id} is request {r}; it waits for approval"))
-                .map_err(|e| e.to_string());
+                .map_err(Refusal::from);
             Outcome { reply: Some(reply), effects: approvals_fx(fx) }
         }
         Act::Reject { id, reason } => {
             if reason.trim().is_empty() {
-                return Outcome::reply(Err("a reason is required".into()));
+                return Outcome::reply(Err(Refusal::NoReason));
             }
             let (result, fx) = state.approvals.reject(&state.site, id, &who.signer(), &reason, now);
-            let reply = result.map(|()| format!("request {id} rejected")).map_err(|e| e.to_string());
+            let reply = result.map(|()| format!("request {id} rejected")).map_err(Refusal::from);
             Outcome { reply: Some(reply), effects: approvals_fx(fx) }
         }
         Act::Recommend { tag, value, kpi, kpi_now, kpi_expect, tolerance, effect, confidence } => {
             let site = &state.site;
             let Some(ti) = site.tag_index(&tag) else {
-                return Outcome::reply(Err(format!("unknown tag `{}`", tag.escape_debug())));
+                return Outcome::reply(Err(Refusal::UnknownTag(tag)));
             };
             let Some(ki) = site.tag_index(&kpi) else {
-                return Outcome::reply(Err(format!("unknown KPI tag `{}`", kpi.escape_debug())));
+                return Outcome::reply(Err(Refusal::UnknownKpi(kpi)));
             };
             let f = Filing {
                 loop_name: String::new(),
@@ -218,12 +199,12 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
                 reason: String::new(),
             };
             let (result, effects) = file(state, &who.signer(), f, now);
-            let reply = result.map(|id| format!("request {id} waits for approval")).map_err(|e| e.to_string());
+            let reply = result.map(|id| format!("request {id} waits for approval"));
             Outcome { reply: Some(reply), effects }
         }
         Act::ModelTrained { asset, kind: ModelKind::Rul } => match known_asset(state, &asset) {
             Ok(()) => Outcome::job(Job::RulTrained { who, asset }),
-            Err(e) => Outcome::reply(Err(e.to_string())),
+            Err(e) => Outcome::reply(Err(e)),
         },
         Act::ModelTrained { asset, kind: ModelKind::Anomaly } => {
             super::life::trained(state, &asset);
@@ -232,7 +213,7 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
         Act::RecordMaintenance { asset, kind, part, note, at_ms } => {
             match maintenance_event(state, &who, &asset, &kind, &part, &note, at_ms, now) {
                 Ok(event) => Outcome::job(Job::RecordMaintenance { who, event }),
-                Err(e) => Outcome::reply(Err(e.to_string())),
+                Err(e) => Outcome::reply(Err(e)),
             }
         }
         Act::UsersChanged {} => Outcome::job(Job::UsersChanged { os_account: who.os_account }),
@@ -246,9 +227,9 @@ fn act_on(state: &mut State, who: Identity, act: Act, now: i64) -> Outcome {
     }
 }
 
-fn known_asset(state: &State, asset: &str) -> Result<(), Refused> {
+fn known_asset(state: &State, asset: &str) -> Result<(), Refusal> {
     if state.site.assets.iter().all(|a| a.name != asset) {
-        return Err(Refused::NoAsset(asset.to_string()));
+        return Err(Refusal::NoAsset(asset.to_string()));
     }
     Ok(())
 }
@@ -265,11 +246,11 @@ fn maintenance_event(
     note: &str,
     at_ms: Option<i64>,
     now_ms: i64,
-) -> Result<crate::lifecycle::Event, Refused> {
+) -> Result<crate::lifecycle::Event, Refusal> {
     known_asset(state, asset)?;
     let ts_ms = at_ms.unwrap_or(now_ms);
     if ts_ms > now_ms + 60_000 {
-        return Err(Refused::InTheFuture);
+        return Err(Refusal::InTheFuture);
     }
     Ok(crate::lifecycle::maintenance_event(asset, kind, part, note, who.name(), ts_ms)?)
 }
@@ -292,7 +273,7 @@ fn signed(state: &mut State, who: &Identity, signer: approvals::Signer, purpose:
             let view = LiveView::of(state);
             let (result, fx) = state.approvals.sign(&state.site, &view.live(state.audit_ok), id, &signer, now);
             let sent = fx.iter().any(|e| matches!(e, approvals::Effect::Write { .. }));
-            let reply = result.map_err(|e| e.to_string()).map(|_| {
+            let reply = result.map_err(Refusal::from).map(|_| {
                 if sent {
                     format!("request {id} signed and sent to the device")
                 } else {
@@ -370,9 +351,9 @@ fn file(
     signer: &approvals::Signer,
     f: Filing,
     now: i64,
-) -> (Result<RequestId, Refused>, Vec<Effect>) {
+) -> (Result<RequestId, Refusal>, Vec<Effect>) {
     if !(f.kpi_expect.is_finite() && f.tolerance.is_finite() && f.tolerance > 0.0) {
-        return (Err(Refused::BadPrediction), Vec::new());
+        return (Err(Refusal::BadPrediction), Vec::new());
     }
     let site = state.site.clone();
     state.recommendations += 1;
@@ -394,7 +375,7 @@ fn file(
         state.approvals.predict(*id, expect, &effect, confidence);
     }
     state.version += 1;
-    (result.map_err(Refused::from), approvals_fx(fx))
+    (result.map_err(Refusal::from), approvals_fx(fx))
 }
 
 /// The shell read the anomaly model file of `asset` after `mimic train` saved it: bind it
@@ -402,23 +383,28 @@ fn file(
 fn anomaly_loaded(state: &mut State, who: &Identity, asset: &str, model: super::Loaded, now: i64) -> Outcome {
     let model = match model {
         super::Loaded::Missing { dir } => {
-            return Outcome::reply(Err(format!("no anomaly model of asset `{}` in {dir}", asset.escape_debug())));
+            return Outcome::reply(Err(Refusal::NoAnomalyModel { asset: asset.to_string(), dir }));
         }
         super::Loaded::Read(m) => m,
     };
-    let loaded =
-        model.clone().and_then(|m| super::LiveAnomaly::bind(state, *m).map_err(|e| e.to_string())).map(|live| {
-            tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
-            state.anomaly.retain(|m| m.asset != asset);
-            state.anomaly.push(live);
-        });
+    // the new version, with its figures, for the asset's life
+    let (version, bound) = match model {
+        Ok(m) => {
+            let version = crate::models::anomaly::asset::trained_version(who.name(), &m, now);
+            (Some(version), super::LiveAnomaly::bind(state, *m).map_err(Refusal::from))
+        }
+        Err(e) => (None, Err(Refusal::from(e))),
+    };
+    let loaded = bound.map(|live| {
+        tracing::info!("anomaly model of {asset} loaded ({} signals)", live.tags.len());
+        state.anomaly.retain(|m| m.asset != asset);
+        state.anomaly.push(live);
+    });
     let detail = match &loaded {
         Ok(()) => "anomaly model retrained and loaded".to_string(),
         Err(e) => format!("anomaly model retrained but not loaded: {e}"),
     };
     let note = who.note(Action::ModelRetrain, Some(asset.to_string()), detail);
-    // the new version, with its figures, in the asset's life
-    let version = model.ok().map(|m| crate::models::anomaly::asset::trained_version(who.name(), &m, now));
     state.version += 1;
     let reply = loaded.map(|()| format!("the daemon now scores {asset} with the new model"));
     Outcome { reply: Some(reply), effects: vec![Effect::Record { note, version }] }

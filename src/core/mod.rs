@@ -34,6 +34,7 @@ pub mod life;
 mod models;
 mod msg;
 mod news;
+mod refusal;
 mod remedies;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -41,10 +42,11 @@ mod who;
 mod writes;
 pub use crate::audit::Note;
 pub use act::{Act, ModelKind};
-pub use door::{MEANING_UNLOCK, REQUESTER, Refused, authorise, meaning};
+pub use door::{MEANING_UNLOCK, REQUESTER, authorise, meaning};
 pub use models::{DiagnoseRequest, Insights, LiveAnomaly, UnknownSignal, caution, request_diagnoses, score_models};
 pub use msg::{Filing, Job, Loaded, ModelNews, Msg, Outcome, Purpose, Secret};
 pub use news::{LiveDiagnosis, LiveOnset, LiveRul};
+pub use refusal::Refusal;
 pub use who::Identity;
 pub use writes::{WRITE_EFFECT, approval_effects, watch_writes, write_outcome};
 
@@ -304,7 +306,7 @@ fn on_device(state: &mut State, ev: DeviceEvent) -> Vec<Effect> {
 
 /// An operator's act on the alarm system, by an already identified and authorised user.
 /// Returns what to tell the user, and the effects (the alarm events to store and audit).
-pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Result<String, Refused>, Vec<Effect>) {
+pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Result<String, Refusal>, Vec<Effect>) {
     let id = |n: u64| AlarmId(usize::try_from(n).unwrap_or(usize::MAX));
     let result = match act {
         Act::AckAlarm { id: n } => state.alarms.acknowledge(id(*n), user, now_ms).map(|e| vec![e]),
@@ -319,7 +321,7 @@ pub fn alarm_act(state: &mut State, user: &str, act: &Act, now_ms: i64) -> (Resu
         Act::SetOutOfService { id: n, on, reason } => {
             state.alarms.set_out_of_service(id(*n), *on, user, reason, now_ms)
         }
-        _ => return (Err(Refused::NotAnAlarmAct), Vec::new()),
+        _ => return (Err(Refusal::NotAnAlarmAct), Vec::new()),
     };
     match result {
         Ok(events) => {

@@ -3,9 +3,9 @@
 
 use mimic_drivers::{DeviceEvent, WriteOutcome};
 
-use super::{Act, Effect, Identity, LiveDiagnosis, LiveRul};
+use super::{Act, Effect, Identity, LiveDiagnosis, LiveRul, Refusal};
 use crate::approvals::{RequestId, Signer};
-use crate::models::anomaly::asset::AssetModel;
+use crate::models::anomaly::asset::{AssetModel, AssetModelError};
 
 /// One input to the core. The shell converts what it receives (a device task's readings,
 /// a terminal's request, a DCMD, the advisor's and the models worker's news, the outcome
@@ -48,10 +48,10 @@ pub enum Msg {
 }
 
 /// What the core answers: the reply to whoever asked (none for the plant's own inputs)
-/// and the effects, in order.
-#[derive(Debug, Default, PartialEq)]
+/// and the effects, in order. A refusal stays typed up to the face that shows it.
+#[derive(Debug, Default)]
 pub struct Outcome {
-    pub reply: Option<Result<String, String>>,
+    pub reply: Option<Result<String, Refusal>>,
     pub effects: Vec<Effect>,
 }
 
@@ -60,7 +60,7 @@ impl Outcome {
         Outcome { reply: None, effects }
     }
 
-    pub fn reply(reply: Result<String, String>) -> Outcome {
+    pub fn reply(reply: Result<String, Refusal>) -> Outcome {
         Outcome { reply: Some(reply), effects: Vec::new() }
     }
 
@@ -134,7 +134,7 @@ pub enum Loaded {
     Missing {
         dir: String,
     },
-    Read(Result<Box<AssetModel>, String>),
+    Read(Result<Box<AssetModel>, AssetModelError>),
 }
 
 /// What the models worker found about an asset.

@@ -16,21 +16,9 @@ use super::{CoreCmd, PUBLISH_EVERY, StoreStatus, snapshot};
 use crate::approvals::{self, RequestId};
 
 use crate::audit::Action;
-use crate::core::{self, Effect, Job, Loaded, Msg, Outcome, Purpose, State};
+use crate::core::{self, Effect, Job, Loaded, Msg, Outcome, Purpose, Refusal, State};
 use crate::ipc::{Act, LiveSnapshot};
-use crate::users::{AuthError, Users, UsersError};
-
-/// Why a re-entered secret gave no signature.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum SignError {
-    #[error("account {0} is not a configured mimic user")]
-    NotAUser(String),
-    /// The file's error is not a `source`: its text is in this message already.
-    #[error("users file: {0}")]
-    File(UsersError),
-    #[error(transparent)]
-    Refused(AuthError),
-}
+use crate::users::{AuthError, Users};
 
 mod checkpoint;
 mod effects;
@@ -183,7 +171,7 @@ async fn next_ua(link: &mut Option<crate::north::opcua::CoreLink>) -> Option<cra
 impl Shell {
     /// Hand one message to the core and carry out what it decides. The reply comes after
     /// the effects: an act whose audit did not commit answers with that failure.
-    fn feed(&mut self, msg: Msg, who: Option<&Identity>) -> Result<String, String> {
+    fn feed(&mut self, msg: Msg, who: Option<&Identity>) -> Result<String, Refusal> {
         if self.state.audit_ok != self.control.audit_ok {
             core::update(&mut self.state, Msg::AuditHealth { ok: self.control.audit_ok });
         }
@@ -196,7 +184,7 @@ impl Shell {
                 e => rest.push(e),
             }
         }
-        self.carry_out(rest, who).map_err(|e| e.to_string())?;
+        self.carry_out(rest, who).map_err(Refusal::shell)?;
         match then {
             Some(Effect::Job(job)) => self.job(job),
             Some(Effect::Verify { who, secret, purpose }) => self.verify(who, secret, purpose),
@@ -206,7 +194,7 @@ impl Shell {
 
     /// A terminal's request: who asks (the socket's peer credentials, through the users
     /// file), and the act, or attaching when there is none.
-    fn command(&mut self, os_account: &str, act: Option<Act>) -> Result<String, String> {
+    fn command(&mut self, os_account: &str, act: Option<Act>) -> Result<String, Refusal> {
         let who = self.control.identify(os_account);
         let msg = match act {
             Some(act) => Msg::Act { who: who.clone(), act, now_ms: mimic_drivers::now_ms() },
@@ -216,39 +204,39 @@ impl Shell {
     }
 
     /// Check a re-entered secret (I/O on the users file) and give the core the signature.
-    fn verify(&mut self, who: Identity, secret: core::Secret, purpose: Purpose) -> Result<String, String> {
+    fn verify(&mut self, who: Identity, secret: core::Secret, purpose: Purpose) -> Result<String, Refusal> {
         let now_ms = mimic_drivers::now_ms();
         let (meaning, target) = core::meaning(&purpose);
-        let sig = self.check_secret(&who, secret.0, meaning, &target, now_ms).map_err(|e| e.to_string())?;
+        let sig = self.check_secret(&who, secret.0, meaning, &target, now_ms)?;
         let signer = approvals::Signer { user: sig.user, full_name: sig.full_name, role: who.role };
         self.feed(Msg::Signed { who: who.clone(), signer, purpose, now_ms }, Some(&who))
     }
 
     /// An authorised act's work in the store or a file.
-    fn job(&mut self, job: Job) -> Result<String, String> {
+    fn job(&mut self, job: Job) -> Result<String, Refusal> {
         let now = mimic_drivers::now_ms();
         let dir = self.control.users_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         match job {
             Job::UsersChanged { os_account } => {
-                let n = tokio::task::block_in_place(|| self.control.users_changed(&os_account))
-                    .map_err(|e| e.to_string())?;
+                let n =
+                    tokio::task::block_in_place(|| self.control.users_changed(&os_account)).map_err(Refusal::shell)?;
                 Ok(format!("{n} user-management change(s) audited"))
             }
             Job::RulTrained { who, asset } => {
                 let version = super::life::store_rul_version(&mut self.control, &who, &dir, &asset, now)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(Refusal::shell)?;
                 let then = format!("the daemon loads it within {} s", super::insight::RUL_EVERY.as_secs());
                 self.feed(Msg::ModelRecorded { version, then }, Some(&who))
             }
             Job::RecordMaintenance { who, event } => {
-                let event = super::life::store_event(&mut self.control, &who, &event).map_err(|e| e.to_string())?;
+                let event = super::life::store_event(&mut self.control, &who, &event).map_err(Refusal::shell)?;
                 self.feed(Msg::Maintenance { event, now_ms: now }, Some(&who))
             }
             Job::LoadAnomaly { who, asset } => {
                 use crate::models::anomaly::asset::{AssetModel, model_path};
                 let path = model_path(&dir, &asset);
                 let model = if path.exists() {
-                    Loaded::Read(AssetModel::load(&path).map(Box::new).map_err(|e| e.to_string()))
+                    Loaded::Read(AssetModel::load(&path).map(Box::new))
                 } else {
                     Loaded::Missing { dir: dir.display().to_string() }
                 };
@@ -304,16 +292,16 @@ impl Shell {
         meaning: &str,
         target: &str,
         now: i64,
-    ) -> Result<crate::users::Signature, SignError> {
+    ) -> Result<crate::users::Signature, Refusal> {
         let Some(name) = who.user.clone() else {
-            return Err(SignError::NotAUser(who.os_account.clone()));
+            return Err(Refusal::NotAUser(who.os_account.clone()));
         };
         let path = self.control.users_path.clone();
         let signed =
             tokio::task::block_in_place(|| Users::modify(&path, false, |u| Ok(u.sign(&name, &secret, meaning, now))));
         drop(secret);
         match signed {
-            Err(e) => Err(SignError::File(e)),
+            Err(e) => Err(Refusal::UsersFile(e)),
             Ok(Err(e)) => {
                 let action = match e {
                     AuthError::LockedOut { .. } => Some(Action::Lockout),
@@ -325,7 +313,7 @@ impl Shell {
                     let note = who.note(action, Some(target.to_string()), e.to_string());
                     let _ = tokio::task::block_in_place(|| self.control.audit(&[note]));
                 }
-                Err(SignError::Refused(e))
+                Err(Refusal::Auth(e))
             }
             Ok(Ok(sig)) => Ok(sig),
         }

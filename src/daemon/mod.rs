@@ -43,7 +43,8 @@ pub struct CoreCmd {
     pub user: String,
     /// `None`: the terminal just attached (audited).
     pub act: Option<crate::ipc::Act>,
-    pub reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    /// The reply, or why not (its text is what the terminal is sent).
+    pub reply: tokio::sync::oneshot::Sender<Result<String, core::Refusal>>,
 }
 
 /// Store file name inside the data directory.

@@ -273,7 +273,7 @@ async fn act(ctx: &Ctx, user: &str, act: ipc::Act) -> Reply {
     }
     match rx.await {
         Ok(Ok(message)) => Reply::Done { message },
-        Ok(Err(message)) => Reply::Error { message },
+        Ok(Err(refusal)) => Reply::Error { message: refusal.to_string() },
         Err(_) => Reply::Error { message: "the core dropped the request".into() },
     }
 }

@@ -45,11 +45,13 @@ pub async fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&LiveSnapshot) -> bool
     }
 }
 
-/// Sends `act` as OS account `user` straight to the core, as a terminal would; its reply.
+/// Sends `act` as OS account `user` straight to the core, as a terminal would; its reply,
+/// a refusal as the text a terminal is sent.
 pub async fn act(d: &Daemon, user: &str, act: Act) -> Result<String, String> {
     let (reply, rx) = tokio::sync::oneshot::channel();
     d.commands.send(CoreCmd { user: user.to_string(), act: Some(act), reply }).await.expect("core task alive");
-    tokio::time::timeout(Duration::from_secs(10), rx).await.expect("core answers in time").expect("core replied")
+    let reply = tokio::time::timeout(Duration::from_secs(10), rx).await.expect("core answers in time");
+    reply.expect("core replied").map_err(|refusal| refusal.to_string())
 }
 
 /// The OS account this test runs as: what the daemon identifies "our" acts by.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::Shell;
 use crate::audit;
+use crate::core::Refusal;
 use crate::ipc::LiveAlarm;
 
 /// The file the signed checkpoints are copied to, in `checkpoint_dir`.
@@ -16,7 +17,7 @@ pub const COPY_ALARM_ID: u64 = u64::MAX - 2;
 
 impl Shell {
     /// Sign a checkpoint now (`by` a user, or on the schedule) and copy them all.
-    pub(super) fn checkpoint(&mut self, by: Option<String>) -> Result<String, String> {
+    pub(super) fn checkpoint(&mut self, by: Option<String>) -> Result<String, Refusal> {
         let now = mimic_drivers::now_ms();
         let dir = self.state.site.checkpoint_dir.clone();
         let (signed, copied) = tokio::task::block_in_place(|| {
@@ -31,7 +32,7 @@ impl Shell {
             Ok((cp, copied))
         })
         .inspect_err(|e| tracing::error!("audit checkpoint: {e}"))
-        .map_err(|e| e.to_string())?;
+        .map_err(Refusal::shell)?;
         let mut reply = match &signed {
             Some(cp) => format!("signed a checkpoint at entry {}", cp.seq),
             None => "the audit chain is empty: nothing to sign".to_string(),

@@ -5,17 +5,9 @@
 
 use super::{Identity, Msg, Shell, core};
 use crate::audit::Action;
+use crate::core::Refusal;
 use crate::north::opcua::Request;
 use crate::users::{Role, Users};
-
-/// Why an OPC UA login was refused.
-#[derive(Debug, thiserror::Error)]
-enum LoginError {
-    #[error("no active mimic user `{0}`")]
-    NoUser(String),
-    #[error(transparent)]
-    Sign(super::SignError),
-}
 
 /// Meaning of the signature an OPC UA login makes.
 const MEANING_LOGIN: &str = "OPC UA session";
@@ -24,7 +16,7 @@ impl Shell {
     pub(super) fn ua_request(&mut self, request: Request) {
         match request {
             Request::Login { user, secret, reply } => {
-                let _ = reply.send(self.ua_login(&user, secret).map_err(|e| e.to_string()));
+                let _ = reply.send(self.ua_login(&user, secret));
             }
             Request::Act { user, act, reply } => {
                 let who = self.ua_identity(user.as_deref());
@@ -39,7 +31,7 @@ impl Shell {
                     format!("OPC UA write {value} refused: {why}"),
                 );
                 let audited = tokio::task::block_in_place(|| self.control.audit(&[note]));
-                let _ = reply.send(audited.map_err(|e| e.to_string()));
+                let _ = reply.send(audited.map_err(Refusal::shell));
             }
         }
     }
@@ -65,14 +57,14 @@ impl Shell {
     }
 
     /// Check a login; audit the session start or the failure.
-    fn ua_login(&mut self, user: &str, secret: core::Secret) -> Result<Role, LoginError> {
+    fn ua_login(&mut self, user: &str, secret: core::Secret) -> Result<Role, Refusal> {
         let now = mimic_drivers::now_ms();
         let who = self.ua_identity(Some(user));
         let known = who.user.is_some();
         let result = if known {
-            self.check_secret(&who, secret.0, MEANING_LOGIN, "opcua", now).map(|_| who.role).map_err(LoginError::Sign)
+            self.check_secret(&who, secret.0, MEANING_LOGIN, "opcua", now).map(|_| who.role)
         } else {
-            Err(LoginError::NoUser(user.escape_debug().to_string()))
+            Err(Refusal::NoActiveUser(user.escape_debug().to_string()))
         };
         let (action, detail) = match &result {
             Ok(role) => (Action::Attach, format!("OPC UA session as {role}")),

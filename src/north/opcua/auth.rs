@@ -16,7 +16,17 @@ use opcua::types::{Error, NodeId, StatusCode, UAString, UserTokenPolicy, UserTok
 use tokio::sync::{mpsc, oneshot};
 
 use super::Request;
+use crate::core::Refusal;
 use crate::users::Role;
+
+/// Why the core task gave no answer to a request of the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Asked {
+    #[error("the daemon is stopping")]
+    Stopping,
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
 
 pub struct MimicAuth {
     core: mpsc::Sender<Request>,
@@ -44,10 +54,10 @@ impl MimicAuth {
     }
 
     /// Ask the core task something and wait for the answer.
-    pub async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Request) -> Result<T, String> {
+    pub async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> Request) -> Result<T, Asked> {
         let (tx, rx) = oneshot::channel();
-        self.core.send(make(tx)).await.map_err(|_| "the daemon is stopping".to_string())?;
-        rx.await.map_err(|_| "the daemon is stopping".to_string())?
+        self.core.send(make(tx)).await.map_err(|_| Asked::Stopping)?;
+        Ok(rx.await.map_err(|_| Asked::Stopping)??)
     }
 }
 

@@ -28,11 +28,11 @@ use opcua::types::{
 };
 
 use super::Request;
-use super::auth::MimicAuth;
+use super::auth::{Asked, MimicAuth};
 use super::space::{asset_node, ms_to_date, opaque, site_node};
-use crate::alarms::{AlarmEvent, AlarmState, Priority};
+use crate::alarms::{AlarmError, AlarmEvent, AlarmState, Priority};
 use crate::config::Site;
-use crate::core::Act;
+use crate::core::{Act, Refusal};
 use crate::users::Role;
 
 /// OPC UA severity of a priority (1..=1000; Part 9 guidance bands).
@@ -168,21 +168,26 @@ pub async fn acknowledge(auth: &MimicAuth, token: &UserToken, args: &[Variant]) 
     match auth.ask(|reply| Request::Act { user, act: Act::AckAlarm { id }, reply }).await {
         Ok(_) => StatusCode::Good,
         Err(_) if viewer => StatusCode::BadUserAccessDenied,
-        Err(e) => {
-            tracing::info!("OPC UA acknowledge of A{id} refused: {e}");
-            refusal_status(&e)
+        Err(Asked::Refused(r)) => {
+            tracing::info!("OPC UA acknowledge of A{id} refused: {r}");
+            refusal_status(&r)
+        }
+        Err(e @ Asked::Stopping) => {
+            tracing::info!("OPC UA acknowledge of A{id} not done: {e}");
+            StatusCode::BadInvalidState
         }
     }
 }
 
-/// The status of an acknowledgement the core refused (by the alarm engine's message).
-fn refusal_status(why: &str) -> StatusCode {
-    if why.contains("already acknowledged") || why.contains("nothing to acknowledge") {
-        StatusCode::BadConditionBranchAlreadyAcked
-    } else if why.starts_with("no alarm ") {
-        StatusCode::BadEventIdUnknown
-    } else {
-        StatusCode::BadInvalidState
+/// The status of an acknowledgement the core refused.
+fn refusal_status(why: &Refusal) -> StatusCode {
+    match why {
+        Refusal::Alarm(AlarmError::AlreadyAcknowledged(_) | AlarmError::NotActive(_)) => {
+            StatusCode::BadConditionBranchAlreadyAcked
+        }
+        Refusal::Alarm(AlarmError::UnknownAlarm(_)) => StatusCode::BadEventIdUnknown,
+        Refusal::Role { .. } => StatusCode::BadUserAccessDenied,
+        _ => StatusCode::BadInvalidState,
     }
 }
 
@@ -200,7 +205,7 @@ mod tests {
 
     #[test]
     fn refusals_of_the_alarm_engine_have_their_status() {
-        use crate::alarms::{AlarmError, AlarmId};
+        use crate::alarms::AlarmId;
         let a = AlarmId(3);
         for (e, want) in [
             (AlarmError::AlreadyAcknowledged(a), StatusCode::BadConditionBranchAlreadyAcked),
@@ -208,8 +213,11 @@ mod tests {
             (AlarmError::UnknownAlarm(a), StatusCode::BadEventIdUnknown),
             (AlarmError::NoUser, StatusCode::BadInvalidState),
         ] {
-            assert_eq!(refusal_status(&e.to_string()), want, "{e}");
+            assert_eq!(refusal_status(&Refusal::from(e.clone())), want, "{e}");
         }
+        let role = Refusal::Role { who: "vic".into(), role: Role::Viewer, cmd: crate::users::Command::AckAlarm };
+        assert_eq!(refusal_status(&role), StatusCode::BadUserAccessDenied);
+        assert_eq!(refusal_status(&Refusal::NotAnAlarmAct), StatusCode::BadInvalidState);
     }
 
     #[test]

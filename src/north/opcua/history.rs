@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use mimic_drivers::Quality;
 use opcua::types::{StatusCode, StatusCodeValueType};
 
-use crate::historian::{Keep, Sample};
+use crate::historian::{HistorianError, Keep, Sample};
 
 /// Values (raw) or intervals (processed) in one response at most.
 pub const PAGE: usize = 10_000;
@@ -32,11 +32,11 @@ const INTERVALS_PER_QUERY: i64 = 1_440;
 /// One tag's stored samples.
 pub trait Source {
     /// Samples with `from_ms <= ts < to_ms`, in time order.
-    fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String>;
+    fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, HistorianError>;
 
     /// The `max` oldest or newest of them, in time order; a timestamp is never split
     /// (see [`crate::historian::Historian::query_limited`]).
-    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, String> {
+    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, HistorianError> {
         let mut samples = self.query(from_ms, to_ms)?;
         keep.trim(&mut samples, max);
         Ok(samples)
@@ -50,12 +50,12 @@ pub struct Store<'a> {
 }
 
 impl Source for Store<'_> {
-    fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, String> {
-        self.h.query(self.tag, from_ms, to_ms).map_err(|e| e.to_string())
+    fn query(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Sample>, HistorianError> {
+        self.h.query(self.tag, from_ms, to_ms)
     }
 
-    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, String> {
-        self.h.query_limited(self.tag, from_ms, to_ms, max, keep).map_err(|e| e.to_string())
+    fn query_limited(&self, from_ms: i64, to_ms: i64, max: usize, keep: Keep) -> Result<Vec<Sample>, HistorianError> {
+        self.h.query_limited(self.tag, from_ms, to_ms, max, keep)
     }
 }
 
@@ -68,7 +68,7 @@ pub struct Value {
 }
 
 /// Why a read is refused as a whole.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum HistError {
     #[error("the times do not describe a range")]
     Timestamps,
@@ -76,8 +76,13 @@ pub enum HistError {
     TooMany,
     #[error("processing interval must be positive")]
     Interval,
+    /// The historian's error is not a `source`: its text is in this message already.
     #[error("store: {0}")]
-    Store(String),
+    Store(HistorianError),
+    #[error("store: store lock poisoned")]
+    Poisoned,
+    #[error("store: history task failed")]
+    Task,
 }
 
 impl HistError {
@@ -86,7 +91,7 @@ impl HistError {
             HistError::Timestamps => StatusCode::BadInvalidTimestampArgument,
             HistError::TooMany => StatusCode::BadTooManyOperations,
             HistError::Interval => StatusCode::BadAggregateInvalidInputs,
-            HistError::Store(_) => StatusCode::BadHistoryOperationUnsupported,
+            HistError::Store(_) | HistError::Poisoned | HistError::Task => StatusCode::BadHistoryOperationUnsupported,
         }
     }
 }

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::alarms::AlarmEvent;
 use crate::config::{OpcUaServerConfig, Site};
-use crate::core::{Act, Sample};
+use crate::core::{Act, Refusal, Sample};
 use crate::historian::{Historian, TagId};
 use crate::users::Role;
 use mimic_drivers::opcua::Security;
@@ -48,12 +48,12 @@ pub enum Request {
     /// An ActivateSession with a user name: check the secret against the users file
     /// (a failure counts towards the lock-out; failures and the session start are
     /// audited). Answers the user's role.
-    Login { user: String, secret: crate::core::Secret, reply: oneshot::Sender<Result<Role, String>> },
+    Login { user: String, secret: crate::core::Secret, reply: oneshot::Sender<Result<Role, Refusal>> },
     /// An act of a session's user (`None`: an anonymous viewer); the core authorises it.
-    Act { user: Option<String>, act: Act, reply: oneshot::Sender<Result<String, String>> },
+    Act { user: Option<String>, act: Act, reply: oneshot::Sender<Result<String, Refusal>> },
     /// A write the server refused itself (viewer, outside the limits, not writable),
     /// for the audit log.
-    Refused { user: Option<String>, tag: String, value: f64, why: String, reply: oneshot::Sender<Result<(), String>> },
+    Refused { user: Option<String>, tag: String, value: f64, why: String, reply: oneshot::Sender<Result<(), Refusal>> },
 }
 
 /// The core task's end of the link.

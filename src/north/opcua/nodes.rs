@@ -126,11 +126,11 @@ impl MimicNodes {
         let historian = self.historian.clone();
         let id = self.tag_ids[tag];
         tokio::task::spawn_blocking(move || {
-            let h = historian.read().map_err(|_| HistError::Store("store lock poisoned".into()))?;
+            let h = historian.read().map_err(|_| HistError::Poisoned)?;
             Ok(f(&history::Store { h: &h, tag: id }))
         })
         .await
-        .map_err(|_| HistError::Store("history task failed".into()))?
+        .map_err(|_| HistError::Task)?
     }
 
     pub(super) fn to_data_value(&self, tag: usize, v: &Value, ttr: TimestampsToReturn, count: bool) -> DataValue {
