@@ -22,7 +22,7 @@ use crate::models::diagnosis::eval::{skid_row, skid_specs};
 pub const HISTORY_S: i64 = 3600;
 /// The speed setpoint is back at its usual value this long before the end: long enough for
 /// the motor temperature (time constant 5 min) to settle, so the live plant carries on
-/// seamlessly (a diagnosis reads 7 min of history before its alarm).
+/// seamlessly (a diagnosis reads 12 min of history before its alarm).
 const SETTLE_S: i64 = 1800;
 
 /// The plant's rows, one a second for `seconds` (in `skid_specs` order), as the store

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::models::diagnosis::eval::{Asset, DIAGNOSE_AFTER_S, FaultKind, Tally, evaluate};
+use crate::models::diagnosis::eval::{Asset, BASELINE_S, DIAGNOSE_AFTER_S, FaultKind, Tally, evaluate};
 use crate::models::diagnosis::signature::{PUMP_SKID, Signatures};
 
 /// The simulated asset.
@@ -35,6 +35,10 @@ pub struct Args {
     pub healthy: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Seconds of healthy baseline each monitor learns (default: what the daemon's diagnosis
+    /// reads).
+    #[arg(long, default_value_t = BASELINE_S)]
+    pub baseline: usize,
     /// Print every injection's ranking.
     #[arg(long)]
     pub verbose: bool,
@@ -60,7 +64,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         AssetArg::Skid => (Asset::PumpSkid, "the demo pump skid"),
         AssetArg::Exchanger => (Asset::Exchanger { wander_k: a.wander }, "the oil cooler E201 (no fault signatures)"),
     };
-    let r = evaluate(asset, a.injections, a.healthy, a.seed, &sig)?;
+    let r = evaluate(asset, a.injections, a.healthy, a.seed, &sig, a.baseline)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "diagnosis on {title}: {} injections, {} healthy runs, seed {}", a.injections, a.healthy, a.seed)?;
     if let Asset::Exchanger { wander_k } = asset {
@@ -69,7 +73,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "per-signal CUSUM (k 0.5σ, h 12σ) on residuals vs a 5 min healthy baseline; diagnosis {DIAGNOSE_AFTER_S} s after the first crossing"
+        "per-signal CUSUM (k 0.5σ, h 12σ) on residuals vs a {} s healthy baseline; diagnosis {DIAGNOSE_AFTER_S} s after the first crossing",
+        a.baseline
     )?;
     writeln!(out, "root signal per fault (from the plant physics):")?;
     for f in asset.faults() {

@@ -3,10 +3,11 @@
 //!
 //! Each injection: a skid at a random operating point (speed, valve opening, tank level,
 //! inflow balanced to the flow so that the level holds) warms up for 30 min, the monitor
-//! learns 5 min of healthy samples, then one fault is injected at a random time with a
-//! random severity. Samples are taken once a second and quantised like the registers the
-//! store reads. The asset "leaves normal" when the first signal's CUSUM crosses; the
-//! diagnosis is made [`DIAGNOSE_AFTER_S`] later, from the samples up to then only.
+//! learns [`BASELINE_S`] seconds of healthy samples (as the daemon's diagnosis does), then
+//! one fault is injected at a random time with a random severity. Samples are taken once a
+//! second and quantised like the registers the store reads. The asset "leaves normal" when
+//! the first signal's CUSUM crosses; the diagnosis is made [`DIAGNOSE_AFTER_S`] later, from
+//! the samples up to then only.
 //!
 //! The root signal of each fault, from the physics in `mimic_drivers::sim::plant`:
 //! * cavitation: `P101.suction_pressure` (the fault starves the suction; suction pressure
@@ -26,7 +27,9 @@ use super::{Diagnosis, DiagnosisError, Signatures};
 /// Seconds between the asset leaving normal and the diagnosis.
 pub const DIAGNOSE_AFTER_S: usize = 30;
 const WARMUP_S: usize = 1800;
-const BASELINE_S: usize = 300;
+/// Seconds of healthy baseline the monitor learns: what the daemon's diagnosis reads
+/// ([`super::live::BASELINE_MS`]).
+pub const BASELINE_S: usize = (super::live::BASELINE_MS / 1000) as usize;
 /// How long after the fault the harness waits for a detection.
 const WATCH_S: usize = 900;
 const DT: f64 = 0.1;
@@ -200,8 +203,14 @@ impl Outcome {
     }
 }
 
-/// Run one injection (or a healthy run) with its own seed.
-pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> Result<Outcome, DiagnosisError> {
+/// Run one injection (or a healthy run) with its own seed, the monitor learning `baseline_s`
+/// seconds of healthy samples.
+pub fn run_one(
+    fault: Option<FaultKind>,
+    seed: u64,
+    signatures: &Signatures,
+    baseline_s: usize,
+) -> Result<Outcome, DiagnosisError> {
     let fault = of_asset(fault, &FaultKind::SKID, "the pump skid")?;
     let mut rng = Noise::new(seed ^ 0x5EED_D1A6);
     let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
@@ -216,8 +225,8 @@ pub fn run_one(fault: Option<FaultKind>, seed: u64, signatures: &Signatures) -> 
     advance(&mut p, WARMUP_S);
 
     let specs = skid_specs();
-    let mut healthy = Vec::with_capacity(BASELINE_S);
-    for _ in 0..BASELINE_S {
+    let mut healthy = Vec::with_capacity(baseline_s);
+    for _ in 0..baseline_s {
         advance(&mut p, 1);
         healthy.push(((p.t * 1000.0).round() as i64, skid_row(&mut p)));
     }
@@ -302,9 +311,14 @@ fn watch(
 
 /// Run one injection (or a healthy run) on the oil cooler: a random operating point
 /// (oil flow and inlet temperature, basin temperature, valve opening, clean NTU), 30 min to
-/// settle, 5 min of healthy baseline, then the fault at a random time and severity. The
-/// inlet temperatures wander slowly with σ `wander_k` (K; 0: only transmitter noise).
-pub fn run_one_exchanger(fault: Option<FaultKind>, seed: u64, wander_k: f64) -> Result<Outcome, DiagnosisError> {
+/// settle, `baseline_s` of healthy baseline, then the fault at a random time and severity.
+/// The inlet temperatures wander slowly with σ `wander_k` (K; 0: only transmitter noise).
+pub fn run_one_exchanger(
+    fault: Option<FaultKind>,
+    seed: u64,
+    wander_k: f64,
+    baseline_s: usize,
+) -> Result<Outcome, DiagnosisError> {
     let fault = of_asset(fault, &FaultKind::EXCHANGER, "the oil cooler")?;
     let mut rng = Noise::new(seed ^ 0xE201_C001);
     let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
@@ -316,8 +330,8 @@ pub fn run_one_exchanger(fault: Option<FaultKind>, seed: u64, wander_k: f64) -> 
         }
     };
     advance(&mut x, WARMUP_S);
-    let mut healthy = Vec::with_capacity(BASELINE_S);
-    for _ in 0..BASELINE_S {
+    let mut healthy = Vec::with_capacity(baseline_s);
+    for _ in 0..baseline_s {
         advance(&mut x, 1);
         healthy.push(((x.t * 1000.0).round() as i64, x.row()));
     }
@@ -397,9 +411,7 @@ fn count_rank(rank: Option<usize>, top1: &mut usize, top3: &mut usize) {
     }
 }
 
-/// The whole evaluation on `asset`: `injections` faults spread evenly over its four kinds,
-/// plus `healthy` fault-free runs for the false-alarm rate. `signatures` are the pump
-/// skid's; the cooler is diagnosed without any.
+/// The figures of one evaluation: per fault, overall, the healthy runs, and every injection.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub per_fault: Vec<(FaultKind, Tally)>,
@@ -408,17 +420,22 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
 }
 
+/// The whole evaluation on `asset`: `injections` faults spread evenly over its four kinds,
+/// plus `healthy` fault-free runs for the false-alarm rate, each monitor learning
+/// `baseline_s` seconds of healthy samples ([`BASELINE_S`] as the daemon). `signatures` are
+/// the pump skid's; the cooler is diagnosed without any.
 pub fn evaluate(
     asset: Asset,
     injections: usize,
     healthy: usize,
     seed: u64,
     signatures: &Signatures,
+    baseline_s: usize,
 ) -> Result<Report, DiagnosisError> {
     let kinds = asset.faults();
     let one = |fault: Option<FaultKind>, seed: u64| match asset {
-        Asset::PumpSkid => run_one(fault, seed, signatures),
-        Asset::Exchanger { wander_k } => run_one_exchanger(fault, seed, wander_k),
+        Asset::PumpSkid => run_one(fault, seed, signatures, baseline_s),
+        Asset::Exchanger { wander_k } => run_one_exchanger(fault, seed, wander_k, baseline_s),
     };
     let mut per_fault: Vec<(FaultKind, Tally)> = kinds.iter().map(|f| (*f, Tally::default())).collect();
     let mut overall = Tally::default();

@@ -7,13 +7,16 @@
 //! The split: the monitored stretch starts `lead` before the alarm, half of the history
 //! before the alarm clamped to 30..120 s (the anomaly model smooths over 25 samples, so even
 //! an abrupt fault is alarmed some 20 s after it starts; a slow drift can take minutes); the
-//! baseline is up to 5 min before that.
+//! baseline is up to 10 min before that. Ten, not five: a disturbance that wanders for
+//! minutes (an inlet temperature with a 2 min correlation time) can stay quiet through 5 min
+//! (2.5 of its correlation times), so the baseline's spread looks like transmitter noise and
+//! the CUSUM later alarms on the wander itself; 10 min (5 of them) sees it nearly always.
 
 use super::cusum::{CusumParams, Monitor, Residual, SignalSpec};
 use super::{Diagnosis, DiagnosisError, Signatures};
 
 /// Longest baseline (ms).
-pub const BASELINE_MS: i64 = 300_000;
+pub const BASELINE_MS: i64 = 600_000;
 /// How much history a diagnosis asks for before the alarm (ms).
 pub const HISTORY_MS: i64 = BASELINE_MS + 120_000;
 /// Onsets within this of each other count as simultaneous (one sample apart at 1 s).
