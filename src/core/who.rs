@@ -24,7 +24,7 @@ impl From<&AlarmEvent> for Note {
             action,
             meaning: None,
             target: Some(format!("alarm {} {} {}", e.alarm, e.place.tag.as_deref().unwrap_or("-"), e.kind)),
-            detail: format!("{:?}: {} → {} ({:?}){value} {}", e.action, e.from, e.to, e.priority, e.note),
+            detail: format!("{}: {} → {} ({}){value} {}", e.action, e.from, e.to, e.priority, e.note),
         }
     }
 }
@@ -59,5 +59,32 @@ impl Identity {
 
     pub fn signer(&self) -> Signer {
         Signer { user: self.name().to_string(), full_name: self.full_name.clone(), role: self.role }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarms::{AlarmId, AlarmKind, AlarmState, Place, Priority};
+
+    #[test]
+    fn an_alarm_events_audit_entry_reads_as_words_not_debug_text() {
+        let e = AlarmEvent {
+            ts_ms: 1000,
+            alarm: AlarmId(7),
+            place: Place { tag: Some("PT101".into()), ..Place::default() },
+            kind: AlarmKind::Hi,
+            priority: Priority::High,
+            action: Change::Raised,
+            from: AlarmState::Normal,
+            to: AlarmState::UnackActive,
+            value: Some(9.5),
+            user: None,
+            note: "pressure high".into(),
+        };
+        let note = Note::from(&e);
+        let want = format!("raised: {} → {} ({}) value 9.5 pressure high", e.from, e.to, e.priority);
+        assert_eq!(note.detail, want);
+        assert!(!note.detail.contains("Raised") && !note.detail.contains("High"), "{}", note.detail);
     }
 }
